@@ -1,0 +1,223 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the moduscloud.azure_sync collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""HTTP transport shared by the Graph and modusCloud clients.
+
+Private to this collection: no compatibility promise outside it.
+
+One requests session per client, timeouts on every call, bounded retries that honour
+Retry-After, OData paging, and errors that say which operation on which resource failed,
+with the service's own code, message and request id. Request bodies are never put into
+errors or logs: they may carry secrets.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+import traceback
+
+try:
+    import requests
+except ImportError:  # reported by the module through missing_required_lib
+    requests = None
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+else:
+    REQUESTS_IMPORT_ERROR = None
+
+DEFAULT_TIMEOUT = 30
+# Statuses that mean "the request was not processed, try again later".
+RETRY_ALWAYS = frozenset((429, 503))
+# A gateway timeout may hide a request that was processed: only repeat it when repeating is harmless.
+RETRY_IF_IDEMPOTENT = frozenset((502, 504))
+IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"))
+
+
+class ApiError(Exception):
+    """A failed API call, described for a person: operation, resource, status, code, message, request id."""
+
+    def __init__(self, operation, resource=None, status=None, code=None, message=None, request_id=None, details=None):
+        self.operation = operation
+        self.resource = resource
+        self.status = status
+        self.code = code
+        self.api_message = message
+        self.request_id = request_id
+        self.details = details
+        super(ApiError, self).__init__(self._describe())
+
+    def _describe(self):
+        text = self.operation
+        if self.resource:
+            text += " " + self.resource
+        parts = []
+        if self.status is not None:
+            parts.append("HTTP %s" % self.status)
+        if self.code:
+            parts.append(str(self.code))
+        text += " failed"
+        if parts:
+            text += ": " + " ".join(parts)
+        if self.api_message:
+            text += ": " + self.api_message
+        if self.request_id:
+            text += " (request-id %s)" % self.request_id
+        return text
+
+    def to_result(self):
+        """Fields for fail_json, so playbooks can branch on them."""
+        return dict(status=self.status, error_code=self.code, request_id=self.request_id)
+
+
+def parse_error_body(response):
+    """Return (code, message, request_id, details) from any error body shape the two APIs use.
+
+    Graph/OData: {"error": {"code", "message", "details", "innerError": {"request-id"}}};
+    Entra login: {"error": "invalid_client", "error_description": "AADSTS...", "error_codes": [..]};
+    Proofpoint Essentials: {"errors": [{"status", "error_message", "identifier"}]}, or a plain
+    {"message"} / {"error"} / {"detail"} (reference 3.3 lists every shape seen).
+    """
+    request_id = response.headers.get("request-id") or response.headers.get("client-request-id")
+    try:
+        body = response.json()
+    except ValueError:
+        text = (response.text or "").strip()
+        return None, text[:300] or None, request_id, None
+    code = message = details = None
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            code = error.get("code")
+            message = error.get("message")
+            if isinstance(message, dict):  # older Graph APIs nest the text
+                message = message.get("value")
+            details = error.get("details") or None
+            inner = error.get("innerError") or error.get("innererror") or {}
+            request_id = inner.get("request-id") or request_id
+        elif isinstance(error, str):
+            code = error
+            message = body.get("error_description")
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors:
+            message = "; ".join(_describe_essentials_error(item) for item in errors)
+        if not message:
+            message = body.get("message") or body.get("detail")
+    elif isinstance(body, list) and body:
+        message = "; ".join(str(item) for item in body)
+    return code, message, request_id, details
+
+
+def _describe_essentials_error(item):
+    if not isinstance(item, dict):
+        return str(item)
+    text = item.get("error_message") or item.get("message") or str(item)
+    if item.get("identifier"):
+        text = "%s: %s" % (item["identifier"], text)
+    return text
+
+
+class HttpClient(object):
+    """A requests session bound to one service root.
+
+    `ca_path` is applied per request as well as on the session, because REQUESTS_CA_BUNDLE
+    (common in execution environments) overrides a session's `verify` otherwise (requests
+    issue 3829); `trust_env` is off for the same reason.
+    """
+
+    def __init__(self, base_url, headers=None, ca_path=None, validate_certs=True, timeout=DEFAULT_TIMEOUT,
+                 max_retries=6, max_retry_wait=120.0, sleep=time.sleep, clock=time.monotonic):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.max_retry_wait = max_retry_wait
+        self._sleep = sleep
+        self._clock = clock
+        self.verify = ca_path if (ca_path and validate_certs) else bool(validate_certs)
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.session.verify = self.verify
+        self.session.headers.update({"Accept": "application/json"})
+        if headers:
+            self.session.headers.update(headers)
+        self.request_count = 0
+
+    def url(self, path):
+        if path.startswith("https://") or path.startswith("http://"):
+            return path
+        return self.base_url + "/" + path.lstrip("/")
+
+    def request(self, method, path, operation, resource=None, params=None, json=None, headers=None,
+                expected=(200, 201, 204), retry_when=None):
+        """Send one call and return the response, or raise ApiError.
+
+        `retry_when(response)` lets a caller retry a known transient answer (Graph's eventual
+        consistency after a create), within the same total wait budget as throttling.
+        """
+        method = method.upper()
+        url = self.url(path)
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self.session.request(method, url, params=params, json=json, headers=headers,
+                                                timeout=self.timeout, verify=self.verify)
+                self.request_count += 1
+            except requests.exceptions.RequestException as exc:
+                delay = self._backoff(attempt)
+                if method in IDEMPOTENT_METHODS and attempt <= self.max_retries and waited + delay <= self.max_retry_wait:
+                    self._sleep(delay)
+                    waited += delay
+                    continue
+                raise ApiError(operation, resource, message=_short(exc))
+            if response.status_code in expected:
+                return response
+            retryable = (response.status_code in RETRY_ALWAYS
+                         or (response.status_code in RETRY_IF_IDEMPOTENT and method in IDEMPOTENT_METHODS)
+                         or (retry_when is not None and retry_when(response)))
+            if retryable and attempt <= self.max_retries:
+                delay = self._retry_after(response, attempt)
+                if waited + delay <= self.max_retry_wait:
+                    self._sleep(delay)
+                    waited += delay
+                    continue
+            code, message, request_id, details = parse_error_body(response)
+            raise ApiError(operation, resource, response.status_code, code, message, request_id, details)
+
+    def json(self, method, path, operation, resource=None, **kwargs):
+        response = self.request(method, path, operation, resource, **kwargs)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiError(operation, resource, response.status_code, message="the response is not JSON")
+
+    def paged(self, path, operation, resource=None, params=None, item_key="value", **kwargs):
+        """Yield every item of an OData collection, following @odata.nextLink as given (never built by hand)."""
+        url, query = path, params
+        while url:
+            page = self.json("GET", url, operation, resource, params=query, **kwargs) or {}
+            for item in page.get(item_key) or []:
+                yield item
+            url, query = page.get("@odata.nextLink"), None
+
+    def _retry_after(self, response, attempt):
+        value = response.headers.get("Retry-After")
+        if value is not None:
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                pass  # an HTTP date: fall back to backoff rather than parse calendars here
+        return self._backoff(attempt)
+
+    @staticmethod
+    def _backoff(attempt):
+        return min(2.0 ** (attempt - 1), 30.0)
+
+
+def _short(exc):
+    text = "%s: %s" % (type(exc).__name__, exc)
+    return text if len(text) < 400 else text[:400] + "..."

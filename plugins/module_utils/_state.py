@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the moduscloud.azure_sync collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The one place that decides `changed`, skips writes in check mode and records the diff.
+
+Private to this collection: no compatibility promise outside it.
+
+Modules describe each resource as two plain dicts of the fields they manage (`current` as read,
+`desired` as declared; both normalised by the caller, e.g. lists sorted where order carries no
+meaning) and hand the writes over as callables. Nothing here talks HTTP, and no module decides
+`changed` or builds a diff by itself. Secrets never go into these dicts.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+# Returned in check mode in place of ids the service would have made, so chained tasks keep going.
+PLACEHOLDER = "(known after apply)"
+
+
+def differences(current, desired):
+    """Keys of `desired` whose value differs from `current` (missing counts as different)."""
+    current = current or {}
+    return dict((key, value) for key, value in desired.items() if current.get(key) != value)
+
+
+class ChangeSet(object):
+    """What one module run changed, or would change in check mode, with before/after per resource."""
+
+    def __init__(self, check_mode=False):
+        self.check_mode = check_mode
+        self.changed = False
+        self.before = {}
+        self.after = {}
+
+    def ensure(self, label, current, desired, create=None, update=None, delete=None, placeholder=None):
+        """Bring one resource to `desired` (a dict) or remove it (`desired` None); return its new view.
+
+        create(desired) -> created object; update(changes) -> updated object or None;
+        delete() -> None. None of them is called in check mode: the return value is then the
+        prediction (`placeholder` merged under `desired` for a create).
+        """
+        if desired is None:
+            if current is None:
+                return None
+            self.record(label, current, None)
+            if not self.check_mode:
+                delete()
+            return None
+        if current is None:
+            self.record(label, None, desired)
+            if self.check_mode:
+                predicted = dict(placeholder or {})
+                predicted.update(desired)
+                return predicted
+            return create(desired)
+        changes = differences(current, desired)
+        predicted = dict(current)
+        predicted.update(desired)
+        if not changes:
+            self.before.setdefault(label, copy.deepcopy(current))
+            self.after.setdefault(label, copy.deepcopy(current))
+            return current
+        self.record(label, current, predicted)
+        if self.check_mode:
+            return predicted
+        updated = update(changes)
+        return predicted if updated is None else updated
+
+    def record(self, label, before, after):
+        """Note a change made (or predicted) outside ensure(), e.g. a service action such as addPassword."""
+        self.changed = True
+        self.before[label] = copy.deepcopy(before)
+        self.after[label] = copy.deepcopy(after)
+
+    def run(self, action, *args, **kwargs):
+        """Call a write unless in check mode; the single gate for writes that are not ensure()'d."""
+        if self.check_mode:
+            return None
+        return action(*args, **kwargs)
+
+    def result(self, diff_mode=True):
+        """`changed` and, in diff mode, the diff: a dict for exit_json(**...)."""
+        out = {"changed": self.changed}
+        if diff_mode:
+            out["diff"] = {"before": _compact(self.before), "after": _compact(self.after)}
+        return out
+
+
+def _compact(states):
+    # Absent resources show as an empty mapping rather than null, which Ansible renders as "state: absent".
+    return dict((label, value if value is not None else {"state": "absent"}) for label, value in states.items())

@@ -1,0 +1,38 @@
+"""A scripted requests transport: the HTTP seam for unit tests (no sockets)."""
+
+import json
+
+import requests
+from requests.adapters import BaseAdapter
+
+
+class ScriptedAdapter(BaseAdapter):
+    """Answers each request with the next scripted (status, body, headers) and records the calls."""
+
+    def __init__(self, answers):
+        super().__init__()
+        self.answers = list(answers)
+        self.calls = []
+
+    def send(self, request, **kwargs):
+        self.calls.append({"method": request.method, "url": request.url, "body": request.body,
+                           "verify": kwargs.get("verify")})
+        if not self.answers:
+            raise AssertionError("unexpected request %s %s" % (request.method, request.url))
+        status, body, headers = (self.answers.pop(0) + ({},))[:3]
+        response = requests.Response()
+        response.status_code = status
+        response.headers.update(headers)
+        response._content = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        response.url = request.url
+        response.request = request
+        return response
+
+    def close(self):
+        pass
+
+
+def attach(client, answers):
+    adapter = ScriptedAdapter(answers)
+    client.session.mount("https://", adapter)
+    return adapter

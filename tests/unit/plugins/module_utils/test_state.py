@@ -1,0 +1,56 @@
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, ChangeSet
+
+
+class Writes(object):
+    def __init__(self):
+        self.calls = []
+
+    def create(self, desired):
+        self.calls.append(("create", desired))
+        return dict(desired, id="new-id")
+
+    def update(self, changes):
+        self.calls.append(("update", changes))
+
+    def delete(self):
+        self.calls.append(("delete",))
+
+
+def test_create_in_check_mode_writes_nothing_and_returns_a_placeholder():
+    writes, changes = Writes(), ChangeSet(check_mode=True)
+    result = changes.ensure("app", None, {"name": "a"}, writes.create, writes.update, writes.delete,
+                            placeholder={"id": PLACEHOLDER})
+    assert writes.calls == []
+    assert changes.changed and result == {"id": PLACEHOLDER, "name": "a"}
+    assert changes.result()["diff"] == {"before": {"app": {"state": "absent"}}, "after": {"app": {"name": "a"}}}
+
+
+def test_update_sends_only_the_difference():
+    writes, changes = Writes(), ChangeSet()
+    result = changes.ensure("app", {"name": "a", "uris": ["x"]}, {"name": "a", "uris": ["x", "y"]},
+                            writes.create, writes.update, writes.delete)
+    assert writes.calls == [("update", {"uris": ["x", "y"]})]
+    assert result == {"name": "a", "uris": ["x", "y"]}
+    assert changes.result()["diff"]["before"] == {"app": {"name": "a", "uris": ["x"]}}
+
+
+def test_equal_state_is_unchanged_and_makes_no_call():
+    writes, changes = Writes(), ChangeSet()
+    changes.ensure("app", {"name": "a", "extra": 1}, {"name": "a"}, writes.create, writes.update, writes.delete)
+    assert writes.calls == [] and changes.result(diff_mode=False) == {"changed": False}
+
+
+def test_absent_removes_once_and_is_unchanged_when_already_gone():
+    writes, changes = Writes(), ChangeSet()
+    changes.ensure("app", {"name": "a"}, None, delete=writes.delete)
+    assert writes.calls == [("delete",)] and changes.changed
+    again = ChangeSet()
+    again.ensure("app", None, None, delete=writes.delete)
+    assert not again.changed and len(writes.calls) == 1
+
+
+def test_run_is_the_gate_for_other_writes():
+    calls = []
+    ChangeSet(check_mode=True).run(calls.append, "write")
+    ChangeSet().run(calls.append, "write")
+    assert calls == ["write"]
