@@ -58,7 +58,7 @@ changelog-lint: setup
 
 ## make demo: the main playbook against the bundled sandbox (plan, apply, re-apply).
 demo: setup
-	$(BIN)/python -m tests.sandbox.demo
+	cd $(CURDIR) && $(BIN)/python -m sandbox.demo
 
 bench: setup
 	$(BIN)/python bench/sync_report.py
