@@ -1,0 +1,560 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the moduscloud.azure_sync collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Predict what modusCloud's Azure AD sync does with an Entra ID directory.
+
+Private to this collection: no compatibility promise outside it.
+
+Pure functions over plain data: Microsoft Graph user and group dicts and modusCloud user dicts
+in, a JSON-able report out. No I/O and no Ansible imports, so modules, the sandbox's emulated
+sync service and the tests all share one implementation of the rules in docs/sync-rules.md.
+Every address is compared case-insensitively and reported in lower case. The work is linear in
+the number of objects (dict and set lookups, one pass per input), then each list is sorted.
+
+Callers applying a report through the Users API should delete first, then update, then create:
+an alias can move from a removed or updated user to a new one.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+from collections.abc import Mapping
+
+# Import settings read here, all booleans; a missing or null switch is off.
+SWITCHES = (
+    "sync_active_users",
+    "sync_distribution_groups",
+    "sync_security_groups",
+    "add_users",
+    "update_users",
+    "remove_users",
+    "add_groups",
+    "update_groups",
+    "remove_groups",
+)
+USER_ROLES = ("end_user", "silent_user")
+DEFAULT_USER_ROLE = "end_user"
+
+# Only these modusCloud user types belong to the sync; admins and functional accounts
+# (and any type this code does not know) are never updated or removed.
+MANAGED_USER_TYPES = frozenset(USER_ROLES)
+
+# The only fields an update may change: never type, uid or anything else.
+UPDATABLE_FIELDS = ("firstname", "surname", "alias_emails", "is_active")
+
+# Reasons in report["skipped"].
+GUEST = "guest"
+NO_MAIL = "no_mail"
+DUPLICATE_MAIL = "duplicate_mail"
+DOMAIN_MISSING = "domain_missing"
+EXEMPT = "exempt"
+UNLICENSED = "unlicensed"
+DISABLED = "disabled"
+ALIAS_DOMAIN_MISSING = "alias_domain_missing"
+PROTECTED = "protected"
+NOT_MAIL_OR_SECURITY = "not_mail_or_security"
+
+DISTRIBUTION = "distribution"
+SECURITY = "security"
+GRAPH_USER_TYPE = "#microsoft.graph.user"
+
+DEFAULT_TITLE = "modusCloud Azure AD sync report"
+
+
+def reconcile(*, entra_users, entra_groups, tenant_domains, settings, exemptions, org_domains, org_users):
+    """Compare an Entra directory with a modusCloud organization under the given import settings.
+
+    All arguments are keyword-only: seven lists and dicts are too easy to pass in the wrong order.
+
+    entra_users: Graph user dicts (id, userPrincipalName, givenName, surname, mail, proxyAddresses,
+      accountEnabled, userType, assignedLicenses).
+    entra_groups: Graph group dicts (id, displayName, mail, mailEnabled, securityEnabled) with
+      `members`: a list of member ids (strings) or Graph directoryObject dicts (with
+      `@odata.type`, as /groups/{id}/members returns them). A bare id counts as a user when it is
+      the id of one of `entra_users`. Without a `members` key the member count is None (not read).
+    tenant_domains: names of the tenant's verified domains.
+    settings: import settings keyed by the collection's option names (see SWITCHES and
+      default_user_role); other keys are ignored.
+    exemptions: exempt email addresses.
+    org_domains: names of the organization's domains.
+    org_users: modusCloud user dicts (primary_email, type, firstname, surname, alias_emails,
+      is_active, ...).
+
+    Returns the report: users (add, update, remove, unchanged), groups, skipped, missing_domains
+    and counts; see docs/sync-rules.md. Raises ValueError naming the bad input.
+    """
+    switches, default_role = _read_settings(settings)
+    org_domain_names = _lowercase_set(org_domains, "org_domains")
+    exempt = _lowercase_set(exemptions, "exemptions")
+    org_by_address = _index_org_users(org_users)
+    entra_users = _checked_dicts(entra_users, "entra_users")
+    entra_groups = _checked_dicts(entra_groups, "entra_groups")
+
+    skipped = []
+    users = {"add": [], "update": [], "remove": [], "unchanged": 0}
+    if switches["sync_active_users"]:
+        users = _reconcile_users(entra_users, switches, default_role, exempt, org_domain_names, org_by_address, skipped)
+
+    groups = []
+    if switches["sync_distribution_groups"] or switches["sync_security_groups"]:
+        user_ids = set(user.get("id") for user in entra_users)
+        groups = _groups_in_scope(entra_groups, switches, user_ids, skipped)
+
+    missing_domains = sorted(_lowercase_set(tenant_domains, "tenant_domains") - org_domain_names)
+    skipped.sort(key=lambda entry: (entry["object"], entry["reason"], skip_identifier(entry)))
+    return {
+        "users": users,
+        "groups": groups,
+        "skipped": skipped,
+        "missing_domains": missing_domains,
+        "counts": {
+            "add": len(users["add"]),
+            "update": len(users["update"]),
+            "remove": len(users["remove"]),
+            "unchanged": users["unchanged"],
+            "groups": len(groups),
+            "skipped": len(skipped),
+            "missing_domains": len(missing_domains),
+        },
+    }
+
+
+def apply_update(org_user, update):
+    """Return a copy of the full modusCloud user `org_user` with the changes of `update` applied.
+
+    `update` is an entry of report["users"]["update"]. Every other field (uid, type, sender
+    lists, ...) is kept as read, because the Users API replaces the whole object on PUT.
+    """
+    address = _address(org_user.get("primary_email"))
+    if address != update["primary_email"]:
+        raise ValueError(
+            "update for %s cannot be applied to modusCloud user %s"
+            % (update["primary_email"], org_user.get("primary_email"))
+        )
+    result = copy.deepcopy(dict(org_user))
+    for field, change in update["changes"].items():
+        if field not in UPDATABLE_FIELDS:
+            raise ValueError(
+                "update for %s changes %s; only %s may change" % (address, field, ", ".join(UPDATABLE_FIELDS))
+            )
+        result[field] = copy.deepcopy(change["after"])
+    return result
+
+
+def removals_over_limit(report, max_removals):
+    """Return the user removals of `report` when there are more than `max_removals`, else [].
+
+    `max_removals` None means no limit. The caller refuses to apply a report with a non-empty
+    answer and can show the whole list of users that would have been deleted.
+    """
+    if max_removals is None:
+        return []
+    if isinstance(max_removals, bool) or not isinstance(max_removals, int) or max_removals < 0:
+        raise ValueError("max_removals must be a whole number of 0 or more, got %r" % (max_removals,))
+    removals = report["users"]["remove"]
+    return list(removals) if len(removals) > max_removals else []
+
+
+def trim_report(report, limit):
+    """Return the report with every list cut to its first `limit` entries; counts stay complete.
+
+    `truncated` says whether anything was cut. Meant for module results, which must stay small
+    for directories of any size.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise ValueError("the report limit must be a whole number of 0 or more, got %r" % (limit,))
+    users = report["users"]
+    lists = (
+        users["add"],
+        users["update"],
+        users["remove"],
+        report["groups"],
+        report["skipped"],
+        report["missing_domains"],
+    )
+    return {
+        "users": {
+            "add": users["add"][:limit],
+            "update": users["update"][:limit],
+            "remove": users["remove"][:limit],
+            "unchanged": users["unchanged"],
+        },
+        "groups": report["groups"][:limit],
+        "skipped": report["skipped"][:limit],
+        "missing_domains": report["missing_domains"][:limit],
+        "counts": dict(report["counts"]),
+        "truncated": any(len(entries) > limit for entries in lists),
+    }
+
+
+def render_markdown(report, title=DEFAULT_TITLE):
+    """Render a report (full or trimmed) as a Markdown document for AWX artifacts and pull requests."""
+    counts = report["counts"]
+    users = report["users"]
+    lines = ["# " + _inline(title), ""]
+    lines += _table(
+        ["", "Count"],
+        [
+            ["Users to add", counts["add"]],
+            ["Users to update", counts["update"]],
+            ["Users to remove", counts["remove"]],
+            ["Users unchanged", counts["unchanged"]],
+            ["Groups the service syncs", counts["groups"]],
+            ["Skipped", counts["skipped"]],
+            ["Entra domains missing on the organization", counts["missing_domains"]],
+        ],
+        align=["---", "---:"],
+    )
+
+    lines += _section(
+        "Entra domains missing on the organization",
+        report["missing_domains"],
+        counts["missing_domains"],
+        ["Domain"],
+        lambda domain: [[domain]],
+        note="The service's sync fails until every verified Entra domain is added to the organization.",
+    )
+    lines += _section(
+        "Users to add",
+        users["add"],
+        counts["add"],
+        ["Address", "First name", "Surname", "Aliases", "Active", "Role"],
+        lambda user: [
+            [
+                user["primary_email"],
+                user["firstname"],
+                user["surname"],
+                user["alias_emails"],
+                user["is_active"],
+                user["type"],
+            ]
+        ],
+    )
+    lines += _section(
+        "Users to update",
+        users["update"],
+        counts["update"],
+        ["Address", "Field", "Before", "After"],
+        lambda update: [
+            [update["primary_email"], field, change["before"], change["after"]]
+            for field, change in update["changes"].items()
+        ],
+    )
+    lines += _section(
+        "Users to remove",
+        users["remove"],
+        counts["remove"],
+        ["Address", "Role"],
+        lambda user: [[user["primary_email"], user["type"]]],
+    )
+    lines += _section(
+        "Groups the service syncs",
+        report["groups"],
+        counts["groups"],
+        ["Name", "Kind", "Address", "User members"],
+        lambda group: [[group["name"], group["kind"], group["address"], group["members"]]],
+    )
+    lines += _section(
+        "Skipped",
+        report["skipped"],
+        counts["skipped"],
+        ["Object", "Identifier", "Reason", "Detail"],
+        lambda entry: [[entry["object"], skip_identifier(entry), entry["reason"], entry.get("detail")]],
+    )
+    return "\n".join(lines) + "\n"
+
+
+def skip_identifier(entry):
+    """The best name of a skipped object: its address, else its UPN or group name, else its id."""
+    for key in ("address", "upn", "name", "id"):
+        if entry.get(key):
+            return entry[key]
+    return ""
+
+
+def _reconcile_users(entra_users, switches, default_role, exempt, org_domains, org_by_address, skipped):
+    adds, updates, removes = [], [], []
+    unchanged = 0
+    in_scope = set()
+    seen = set()
+    reported_exempt = set()
+
+    for user in entra_users:
+        address = _address(user.get("mail"))
+        if user.get("userType") != "Member":
+            skipped.append(_user_skip(user, GUEST, address, "userType is %s" % (user.get("userType") or "not set")))
+            continue
+        if address is None:
+            detail = "mail %r is not an email address" % user["mail"] if user.get("mail") else None
+            skipped.append(_user_skip(user, NO_MAIL, None, detail))
+            continue
+        if address in seen:
+            # Entra keeps mail unique in a tenant; this only guards against bad input.
+            skipped.append(_user_skip(user, DUPLICATE_MAIL, address, "an earlier Entra user has the same mail"))
+            continue
+        seen.add(address)
+        domain = _domain(address)
+        if domain not in org_domains:
+            skipped.append(_user_skip(user, DOMAIN_MISSING, address, "domain %s is not on the organization" % domain))
+            continue
+        if address in exempt:
+            skipped.append(_user_skip(user, EXEMPT, address))
+            reported_exempt.add(address)
+            continue
+
+        org_user = org_by_address.get(address)
+        if user.get("accountEnabled") is False:
+            if org_user is None:
+                skipped.append(_user_skip(user, DISABLED, address, "disabled in Entra and not in the organization"))
+                continue
+            active = False
+        elif not user.get("assignedLicenses"):
+            skipped.append(_user_skip(user, UNLICENSED, address))
+            continue
+        else:
+            active = True
+
+        in_scope.add(address)
+        desired = {
+            "primary_email": address,
+            "firstname": user.get("givenName") or "",
+            "surname": user.get("surname") or "",
+            "alias_emails": _aliases(user, address, org_domains, skipped),
+            "is_active": active,
+        }
+        if org_user is None:
+            if switches["add_users"]:
+                desired["type"] = default_role
+                adds.append(desired)
+            continue
+        changes = _user_changes(org_user, desired)
+        if not changes or not switches["update_users"]:
+            unchanged += 1
+        elif org_user.get("type") not in MANAGED_USER_TYPES:
+            detail = "%s; would update %s" % (org_user.get("type"), ", ".join(changes))
+            skipped.append({"object": "user", "address": address, "reason": PROTECTED, "detail": detail})
+        else:
+            updates.append({"primary_email": address, "changes": changes})
+
+    if switches["remove_users"]:
+        for address, org_user in org_by_address.items():
+            if address in in_scope or address in reported_exempt:
+                continue
+            if address in exempt:
+                skipped.append(
+                    {"object": "user", "address": address, "reason": EXEMPT, "detail": "would otherwise be removed"}
+                )
+            elif org_user.get("type") not in MANAGED_USER_TYPES:
+                detail = "%s; would otherwise be removed" % org_user.get("type")
+                skipped.append({"object": "user", "address": address, "reason": PROTECTED, "detail": detail})
+            else:
+                removes.append({"primary_email": address, "type": org_user["type"]})
+
+    for entries in (adds, updates, removes):
+        entries.sort(key=lambda entry: entry["primary_email"])
+    return {"add": adds, "update": updates, "remove": removes, "unchanged": unchanged}
+
+
+def _aliases(user, primary, org_domains, skipped):
+    """Secondary SMTP addresses (lower-case `smtp:` prefix) on the org's domains, sorted."""
+    aliases = set()
+    for proxy in user.get("proxyAddresses") or ():
+        if not proxy.startswith("smtp:"):
+            continue  # the primary (SMTP:) and non-mail addresses (SIP:, X500:, ...)
+        alias = _address(proxy[len("smtp:") :])
+        if alias is None or alias == primary:
+            continue
+        domain = _domain(alias)
+        if domain in org_domains:
+            aliases.add(alias)
+        else:
+            detail = "alias of %s; domain %s is not on the organization" % (primary, domain)
+            skipped.append({"object": "user", "address": alias, "reason": ALIAS_DOMAIN_MISSING, "detail": detail})
+    return sorted(aliases)
+
+
+def _user_changes(org_user, desired):
+    """Field -> {before, after} for the synced fields that differ (names exactly, aliases as sets)."""
+    current = {
+        "firstname": org_user.get("firstname") or "",
+        "surname": org_user.get("surname") or "",
+        "alias_emails": sorted(set(_lowercase(alias) for alias in org_user.get("alias_emails") or ())),
+        "is_active": org_user.get("is_active"),
+    }
+    return dict(
+        (field, {"before": current[field], "after": desired[field]})
+        for field in UPDATABLE_FIELDS
+        if current[field] != desired[field]
+    )
+
+
+def _groups_in_scope(entra_groups, switches, user_ids, skipped):
+    groups = []
+    for group in entra_groups:
+        if group.get("securityEnabled") is True:
+            kind = SECURITY  # mail-enabled security groups included
+        elif group.get("mailEnabled") is True:
+            kind = DISTRIBUTION  # Microsoft 365 (Unified) groups included
+        else:
+            skipped.append(_group_skip(group, NOT_MAIL_OR_SECURITY))
+            continue
+        if not switches["sync_%s_groups" % kind]:
+            continue
+        groups.append(
+            {
+                "name": group.get("displayName") or "",
+                "kind": kind,
+                "address": _address(group.get("mail")),
+                "members": _count_user_members(group, user_ids),
+            }
+        )
+    groups.sort(key=lambda group: (group["kind"], group["name"].lower(), group["name"], group["address"] or ""))
+    return groups
+
+
+def _count_user_members(group, user_ids):
+    members = group.get("members")
+    if members is None:
+        return None
+    users = set()
+    for member in members:
+        if isinstance(member, Mapping):
+            member_type = member.get("@odata.type")
+            is_user = member_type == GRAPH_USER_TYPE or (member_type is None and member.get("id") in user_ids)
+            member_id = member.get("id")
+        elif isinstance(member, str):
+            is_user, member_id = member in user_ids, member
+        else:
+            raise ValueError(
+                "members of group %s must be ids or Graph objects, got %r"
+                % (group.get("displayName") or group.get("id"), member)
+            )
+        if is_user:
+            users.add(member_id)
+    return len(users)
+
+
+def _user_skip(user, reason, address, detail=None):
+    entry = {"object": "user", "reason": reason}
+    if address:
+        entry["address"] = address
+    elif user.get("userPrincipalName"):
+        entry["upn"] = _lowercase(user["userPrincipalName"])
+    else:
+        entry["id"] = user.get("id")
+    if detail:
+        entry["detail"] = detail
+    return entry
+
+
+def _group_skip(group, reason):
+    entry = {"object": "group", "reason": reason}
+    address = _address(group.get("mail"))
+    if address:
+        entry["address"] = address
+    elif group.get("displayName"):
+        entry["name"] = group["displayName"]
+    else:
+        entry["id"] = group.get("id")
+    return entry
+
+
+def _read_settings(settings):
+    if not isinstance(settings, Mapping):
+        raise ValueError("settings must be a dict of import settings, got %s" % type(settings).__name__)
+    switches = {}
+    for name in SWITCHES:
+        value = settings.get(name)
+        if value is not None and not isinstance(value, bool):
+            raise ValueError("import setting %s must be true or false, got %r" % (name, value))
+        switches[name] = bool(value)
+    role = settings.get("default_user_role")
+    if role is None:
+        role = DEFAULT_USER_ROLE
+    if role not in USER_ROLES:
+        raise ValueError("import setting default_user_role must be one of %s, got %r" % (", ".join(USER_ROLES), role))
+    return switches, role
+
+
+def _index_org_users(org_users):
+    """Org users by lower-case primary address."""
+    by_address = {}
+    for index, org_user in enumerate(_checked_dicts(org_users, "org_users")):
+        address = _address(org_user.get("primary_email"))
+        if address is None:
+            raise ValueError("org_users[%d] has no valid primary_email: %r" % (index, org_user.get("primary_email")))
+        by_address[address] = org_user
+    return by_address
+
+
+def _checked_dicts(items, what):
+    items = list(items or ())
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise ValueError("%s[%d] must be a dict, got %s" % (what, index, type(item).__name__))
+    return items
+
+
+def _lowercase_set(names, what):
+    result = set()
+    for name in names or ():
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError("%s must contain non-empty strings, got %r" % (what, name))
+        result.add(_lowercase(name))
+    return result
+
+
+def _lowercase(text):
+    return text.strip().lower()
+
+
+def _address(value):
+    """The lower-case address, or None unless `value` looks like local@domain."""
+    if not isinstance(value, str):
+        return None
+    address = _lowercase(value)
+    local, at, domain = address.rpartition("@")
+    return address if local and at and domain else None
+
+
+def _domain(address):
+    return address.rpartition("@")[2]
+
+
+def _section(heading, entries, total, header, rows_of, note=None):
+    lines = ["", "## %s (%d)" % (heading, total), ""]
+    if note and entries:
+        lines += [note, ""]
+    if not entries:
+        return lines + ["None."]
+    if len(entries) < total:
+        lines += ["First %d of %d." % (len(entries), total), ""]
+    rows = [row for entry in entries for row in rows_of(entry)]
+    return lines + _table(header, rows)
+
+
+def _table(header, rows, align=None):
+    lines = ["| " + " | ".join(_cell(title) for title in header) + " |"]
+    lines.append("|" + "|".join(align or ["---"] * len(header)) + "|")
+    lines += ["| " + " | ".join(_cell(value) for value in row) + " |" for row in rows]
+    return lines
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_cell(item) for item in value)
+    return _inline(str(value)).replace("|", "\\|")
+
+
+def _inline(text):
+    """Text safe on one Markdown line: no line breaks, no HTML."""
+    text = text.replace("\\", "\\\\").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return " ".join(text.split())
