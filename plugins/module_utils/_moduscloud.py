@@ -1,0 +1,571 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the moduscloud.azure_sync collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""modusCloud (Proofpoint Essentials API v1) client, connection options and wire mapping.
+
+Private to this collection: no compatibility promise outside it.
+
+WIRE_TABLE below is the only place that spells a wire-level name (path, body key, envelope or
+value encoding). Each entry says where the name comes from and how sure we are of it, with the
+marks of the research notes: C confirmed, S single source, I inferred, ? unknown (our assumption).
+docs/moduscloud-api.md explains the table for a user who holds the official specification;
+correcting a name means changing its entry here, nothing else.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+from collections import namedtuple
+from datetime import datetime, timezone
+
+from urllib.parse import quote, urlsplit
+
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import (
+    REQUESTS_IMPORT_ERROR,
+    ApiError,
+    HttpClient,
+)
+
+# ---------------------------------------------------------------------------------------------
+# The wire mapping: every name the API uses, with its source and confidence
+# ---------------------------------------------------------------------------------------------
+
+Wire = namedtuple("Wire", "term wire encoding confidence source")
+
+# Settings encodings: how an option value becomes the wire value (see settings_to_wire).
+TEXT = "string"
+BOOLEAN = "JSON boolean"
+INVERTED = "JSON boolean, inverted"
+HOURS = "integer (hours)"
+SECRET = "string, write-only (never returned by GET)"
+DATE = "read-only date"
+
+WIRE_TABLE = (
+    # Where the API lives and how it authenticates (reference sections 2 and 3.1).
+    Wire("base_url", "https://{stack}.proofpointessentials.com/api/v1", "", "C", "PP-DOC; PP-STATS stack list"),
+    Wire("header.username", "X-User", "admin login email", "C", "every client (CODIEG0, PSPP, KRZY, SINGH, MSPB)"),
+    Wire("header.password", "X-Password", "local Proofpoint password", "C", "every client"),
+    Wire("path.endpoints", "/endpoints/{domain}", "", "C", "PP-DOC via MIEARLS; MSPB"),
+    Wire("envelope.endpoints", "endpoints", "list of base URLs (a bare host gets /api/v1 appended)", "S",
+         "KRZY Get-ProofPointEndpoint reads .endpoints; the item format is unknown [?]"),
+    Wire("path.me", "/me", "", "C", "PSPP Connect-Proofpoint; MSPB"),
+    # The organization and its domains (reference 4.1, 4.2).
+    Wire("path.org", "/orgs/{org}", "", "C", "MSPB; PSPP; KRZY"),
+    Wire("org.primary_domain", "primary_domain", TEXT, "S", "KRZY ClassDefinition"),
+    Wire("org.name", "name", TEXT, "S", "KRZY ClassDefinition"),
+    Wire("path.domains", "/orgs/{org}/domains", "", "C", "MSPB; PSPP; KRZY"),
+    Wire("path.domain", "/orgs/{org}/domains/{domain}", "PUT replaces the object: read-modify-write", "C",
+         "MSPB; PSPP Set-ProofpointDomain"),
+    Wire("envelope.domains", "domains", "GET wraps the list", "S", "KRZY"),
+    Wire("domain.name", "name", TEXT, "S", "PSPP New-ProofpointDomain; KRZY"),
+    Wire("domain.is_active", "is_active", BOOLEAN, "S", "PSPP New-ProofpointDomain"),
+    Wire("domain.is_relay", "is_relay", BOOLEAN, "S", "PSPP New-ProofpointDomain"),
+    Wire("domain.destination", "destination", "relay host name or null", "S",
+         "PSPP New-ProofpointDomain (sends it wrongly as a boolean)"),
+    # Users (reference 4.3). POST takes one object or a bare list (batch).
+    Wire("path.users", "/orgs/{org}/users", "POST: one object, or a list for a batch", "C", "all clients; MSPB"),
+    Wire("path.user", "/orgs/{org}/users/{email}", "PUT replaces the object: read-modify-write", "C",
+         "PSPP; KRZY; SINGH; CODIEG0 not_billable.sh"),
+    Wire("envelope.users", "users", "GET wraps the list", "C", "CODIEG0, KRZY, PSPP, SINGH"),
+    Wire("user.primary_email", "primary_email", TEXT, "C", "SINGH, KRZY, CODIEG0"),
+    Wire("user.alias_emails", "alias_emails", "list of addresses", "S", "SINGH, KRZY"),
+    # Azure AD import settings (reference 5.1-5.3). Keys from PSPP Set-ProofpointAzureSync only.
+    Wire("path.settings", "/orgs/{org}/settings/azure", "GET / PUT (whole body) / DELETE", "C",
+         "MSPB essentials_settings (generated from the spec); PSPP; CODIEG0"),
+    Wire("settings.absent_status", "404", "GET answer when nothing is configured (an empty object is "
+         "read the same way)", "?", "CTG handles 404 and {}"),
+    Wire("settings.primary_domain", "primary_domain", TEXT, "C", "CODIEG0 get_azure_details.sh; PSPP"),
+    Wire("settings.application_id", "application_id", TEXT, "C", "CODIEG0 get_azure_details.sh; PSPP"),
+    Wire("settings.key", "ad_key", SECRET, "S", "PSPP Set-ProofpointAzureSync"),
+    Wire("settings.allow_microsoft_sign_in", "disable_login", INVERTED, "S", "PSPP (\"switch to disable login\")"),
+    Wire("settings.default_user_role", "default_user_role_name", TEXT, "S", "PSPP"),
+    Wire("settings.sync_frequency_hours", "sync_frequency", HOURS, "S", "PSPP (default 1); CTG reads hours"),
+    Wire("settings.sync_active_users", "sync_active_users", BOOLEAN, "S", "PSPP; CTG"),
+    Wire("settings.sync_distribution_groups", "sync_distribution_groups", BOOLEAN, "S", "PSPP"),
+    Wire("settings.sync_security_groups", "sync_security_groups", BOOLEAN, "S", "PSPP"),
+    Wire("settings.add_users", "add_users", BOOLEAN, "S", "PSPP; CTG"),
+    Wire("settings.update_users", "update_users", BOOLEAN, "S", "PSPP; CTG"),
+    Wire("settings.remove_users", "remove_deleted_users", BOOLEAN, "S", "PSPP; CTG"),
+    Wire("settings.add_groups", "add_groups", BOOLEAN, "S", "PSPP"),
+    Wire("settings.update_groups", "update_groups", BOOLEAN, "S", "PSPP"),
+    Wire("settings.remove_groups", "remove_deleted_groups", BOOLEAN, "S", "PSPP"),
+    Wire("status.secret_expiry", "secret_expiry", DATE + " (YYYY-MM-DD assumed [?])", "C",
+         "CODIEG0 get_azure_details.sh"),
+    Wire("status.last_successful_sync", "last_successful_sync", DATE + " and time, UTC (ISO 8601 assumed [?])",
+         "C", "CODIEG0 get_azure_details.sh; CTG mock"),
+    # Sync exemptions (reference 5.4).
+    Wire("path.exemptions", "/orgs/{org}/settings/azure/exemptions", "GET list / PUT add / DELETE all", "C",
+         "MSPB essentials_sync_exemptions; CODIEG0 get_exempt_azure.sh"),
+    Wire("path.exemption", "/orgs/{org}/settings/azure/exemptions/{email}", "DELETE one", "C", "MSPB"),
+    Wire("exemptions.item_email", "email", "GET answers a list of objects", "S", "CODIEG0 (.[].email)"),
+    Wire("exemptions.add_key", "exemptions", "PUT {\"exemptions\": \"a@x,b@x\"} (comma-separated string)", "?",
+         "the spec says \"list of comma separated emails\"; key and JSON type are our assumption"),
+)
+
+WIRE = dict((entry.term, entry.wire) for entry in WIRE_TABLE)
+
+# Option name -> (wire key, encoding) for the import settings, derived from the table.
+SETTINGS_FIELDS = dict((entry.term[len("settings."):], (entry.wire, entry.encoding))
+                       for entry in WIRE_TABLE
+                       if entry.term.startswith("settings.") and entry.encoding in (TEXT, BOOLEAN, INVERTED, HOURS))
+KEY_OPTION = "key"
+STATUS_FIELDS = dict((entry.term[len("status."):], entry.wire) for entry in WIRE_TABLE if entry.term.startswith("status."))
+
+# ---------------------------------------------------------------------------------------------
+# Values the collection accepts (validated before any write)
+# ---------------------------------------------------------------------------------------------
+
+STACKS = ("us1", "us2", "us3", "us4", "us5", "eu1")
+AUTO_STACK = "auto"
+# Any instance answers /endpoints/{domain} (PP-DOC), so discovery asks the first stack by default.
+DISCOVERY_STACK = "us1"
+USER_ROLES = ("end_user", "silent_user")
+# 0 = never (manual only), as the on-premises AD page offers and CTG reads it; a week at most.
+SYNC_FREQUENCY_HOURS = (0, 168)
+
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
+_EMAIL_LOCAL_RE = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$")
+_GUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def normalize_domain(value):
+    return (value or "").strip().rstrip(".").lower()
+
+
+def is_domain_name(value):
+    return bool(_DOMAIN_RE.match(normalize_domain(value)))
+
+
+def is_email(value):
+    value = (value or "").strip().lower()
+    if value.count("@") != 1:
+        return False
+    local, domain = value.split("@")
+    return bool(_EMAIL_LOCAL_RE.match(local)) and is_domain_name(domain)
+
+
+def is_guid(value):
+    return bool(_GUID_RE.match((value or "").strip().lower()))
+
+
+def invalid_settings(options):
+    """Problems with import settings options, each naming the option and what is allowed."""
+    problems = []
+    for name in ("org", "primary_domain"):
+        value = options.get(name)
+        if value is not None and not is_domain_name(value):
+            problems.append("%s must be a domain name such as example.com, got %r" % (name, value))
+    application_id = options.get("application_id")
+    if application_id is not None and not is_guid(application_id):
+        problems.append("application_id must be the Entra application (client) id, a GUID such as "
+                        "00000000-0000-0000-0000-000000000000, got %r" % application_id)
+    frequency = options.get("sync_frequency_hours")
+    low, high = SYNC_FREQUENCY_HOURS
+    if frequency is not None and not low <= frequency <= high:
+        problems.append("sync_frequency_hours must be a whole number of hours from %d (never) to %d, got %s"
+                        % (low, high, frequency))
+    role = options.get("default_user_role")
+    if role is not None and role not in USER_ROLES:
+        problems.append("default_user_role must be one of %s, got %r" % (", ".join(USER_ROLES), role))
+    if options.get(KEY_OPTION) is not None and not options[KEY_OPTION].strip():
+        problems.append("key must not be empty")
+    bad_emails = [e for e in options.get("exemptions") or [] if not is_email(e)]
+    if bad_emails:
+        problems.append("exemptions must be email addresses; not valid: %s" % ", ".join(bad_emails))
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Conversions between option names and wire bodies
+# ---------------------------------------------------------------------------------------------
+
+def settings_to_wire(settings, key=None):
+    """PUT body for the import settings given by option name; `key` is added only when sent."""
+    body = {}
+    for option, (wire_key, encoding) in SETTINGS_FIELDS.items():
+        if option not in settings or settings[option] is None:
+            continue
+        value = settings[option]
+        if encoding == INVERTED:
+            value = not value
+        elif encoding == HOURS:
+            value = int(value)
+        elif encoding == BOOLEAN:
+            value = bool(value)
+        body[wire_key] = value
+    if key is not None:
+        body[WIRE["settings.key"]] = key
+    return body
+
+
+def settings_from_wire(body):
+    """Import settings by option name from a GET answer: only the keys the service returned.
+
+    The key is never returned and never read here; identifiers are lower-cased for comparison.
+    """
+    settings = {}
+    for option, (wire_key, encoding) in SETTINGS_FIELDS.items():
+        if wire_key not in body or body[wire_key] is None:
+            continue
+        value = body[wire_key]
+        if encoding == INVERTED:
+            value = not _as_bool(value)
+        elif encoding == BOOLEAN:
+            value = _as_bool(value)
+        elif encoding == HOURS:
+            value = int(value)
+        elif option in ("primary_domain", "application_id"):
+            value = str(value).strip().lower()
+        settings[option] = value
+    return settings
+
+
+def status_from_wire(body):
+    """secret_expiry and last_successful_sync as the service wrote them (None when absent)."""
+    return dict((name, body.get(wire_key) or None) for name, wire_key in STATUS_FIELDS.items())
+
+
+def _as_bool(value):
+    # Older clients sent "true"/"false" strings (reference 5.3); read either form.
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return bool(value)
+
+
+def domain_from_wire(body):
+    return {
+        "name": normalize_domain(body.get(WIRE["domain.name"])),
+        "is_active": body.get(WIRE["domain.is_active"]),
+        "is_relay": body.get(WIRE["domain.is_relay"]),
+        "destination": body.get(WIRE["domain.destination"]),
+    }
+
+
+def domain_to_wire(domain):
+    """Body for POST/PUT of a domain, from a dict with the keys of domain_from_wire (None = leave out)."""
+    body = {}
+    for field in ("name", "is_active", "is_relay", "destination"):
+        if domain.get(field) is not None:
+            body[WIRE["domain." + field]] = domain[field]
+    return body
+
+
+def exemptions_from_wire(body):
+    """Lower-cased, sorted addresses from the GET answer (objects with an email; bare strings tolerated)."""
+    if isinstance(body, dict):  # tolerate a wrapped list, as CTG does
+        body = next((value for value in body.values() if isinstance(value, list)), [])
+    emails = []
+    for item in body or []:
+        email = item.get(WIRE["exemptions.item_email"]) if isinstance(item, dict) else item
+        if email:
+            emails.append(str(email).strip().lower())
+    return sorted(set(emails))
+
+
+def exemptions_to_wire(emails):
+    return {WIRE["exemptions.add_key"]: ",".join(emails)}
+
+
+def parse_timestamp(value):
+    """An aware UTC datetime from the service's date or date-time text, or None if unreadable."""
+    if not value or not isinstance(value, str):
+        return None
+    text = value.strip().replace("T", " ")
+    if text.endswith("Z"):
+        text = text[:-1]
+    elif text.endswith("+00:00"):
+        text = text[:-6]
+    for pattern in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, pattern).replace(tzinfo=timezone.utc)
+        except ValueError:
+            continue
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Domain preflight
+# ---------------------------------------------------------------------------------------------
+
+def missing_domains(required, org_domains):
+    """Sorted names in `required` that the org does not have (case-insensitive, trailing dot ignored).
+
+    The service's sync fails when any domain of the Entra tenant is missing from the org
+    (reference section 8), so callers pass the tenant's verified domains here.
+    """
+    have = set(normalize_domain(name) for name in org_domains)
+    return sorted(set(normalize_domain(name) for name in required) - have)
+
+
+# ---------------------------------------------------------------------------------------------
+# Connection options and base URL
+# ---------------------------------------------------------------------------------------------
+
+MODUSCLOUD_CONNECTION_SPEC = dict(
+    api_url=dict(type="str", fallback=(env_fallback, ["MODUSCLOUD_API_URL"])),
+    stack=dict(type="str", choices=list(STACKS) + [AUTO_STACK], fallback=(env_fallback, ["MODUSCLOUD_STACK"])),
+    username=dict(type="str", required=True, fallback=(env_fallback, ["MODUSCLOUD_USERNAME"])),
+    password=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["MODUSCLOUD_PASSWORD"])),
+    ca_path=dict(type="path"),
+    validate_certs=dict(type="bool", default=True),
+)
+
+
+def moduscloud_argument_spec(**options):
+    """The connection options plus a module's own."""
+    spec = dict((name, dict(value)) for name, value in MODUSCLOUD_CONNECTION_SPEC.items())
+    spec.update(options)
+    return spec
+
+
+class ConnectionOptionsError(ValueError):
+    """Connection options that cannot work; the text says what is allowed."""
+
+
+def stack_url(stack):
+    if stack not in STACKS:
+        raise ConnectionOptionsError("stack must be one of %s (or %s to discover it), got %r"
+                              % (", ".join(STACKS), AUTO_STACK, stack))
+    return WIRE["base_url"].format(stack=stack)
+
+
+def endpoint_url(value):
+    """A base URL from an /endpoints answer item: a stack name, a host URL, or a full API URL."""
+    value = str(value).strip().rstrip("/")
+    if value.lower() in STACKS:
+        return stack_url(value.lower())
+    if "://" not in value:
+        value = "https://" + value
+    if not urlsplit(value).path:
+        value += "/api/v1"
+    return value
+
+
+def _checked_api_url(api_url):
+    parts = urlsplit(api_url)
+    if parts.scheme != "https" or not parts.netloc:
+        raise ConnectionOptionsError("api_url must be an https:// URL such as https://us1.proofpointessentials.com/api/v1 "
+                              "(the password travels in a header), got %r" % api_url)
+    return api_url.rstrip("/")
+
+
+def connection_base(api_url=None, stack=None):
+    """(base URL, discover?) from the connection options; discovery asks this base for the org's stack."""
+    if api_url:
+        return _checked_api_url(api_url), stack == AUTO_STACK
+    if stack == AUTO_STACK:
+        return stack_url(DISCOVERY_STACK), True
+    if stack:
+        return stack_url(stack), False
+    raise ConnectionOptionsError("set api_url (MODUSCLOUD_API_URL) or stack (MODUSCLOUD_STACK): stack is one of %s, "
+                          "or %s to discover the organization's stack" % (", ".join(STACKS), AUTO_STACK))
+
+
+# ---------------------------------------------------------------------------------------------
+# The client
+# ---------------------------------------------------------------------------------------------
+
+class CredentialsRejected(ApiError):
+    """401/403: the service refused the admin's credentials (or this admin's access to the org)."""
+
+    def __init__(self, username, operation, resource, status, message=None, request_id=None):
+        self.username = username
+        super(CredentialsRejected, self).__init__(operation, resource, status, None, message, request_id)
+
+    def _describe(self):
+        where = "%s%s" % (self.operation, " " + self.resource if self.resource else "")
+        text = "modusCloud rejected the credentials of %s (HTTP %s on %s): check the admin's local Proofpoint " \
+               "password (not the Microsoft 365 one), that the account is an organization or channel admin " \
+               "that is not read-only, and that it has no 2-step login" % (self.username, self.status, where)
+        if self.status == 403:
+            text += "; HTTP 403 can also mean this admin may not manage that organization"
+        if self.api_message:
+            text += " (modusCloud said: %s)" % self.api_message
+        return text
+
+
+class ModusCloudClient(object):
+    """Calls on one modusCloud stack, as one admin. Every method raises ApiError on failure."""
+
+    def __init__(self, base_url, username, password, ca_path=None, validate_certs=True, **http_options):
+        self.username = username
+        self._password = password
+        self._ca_path = ca_path
+        self._validate_certs = validate_certs
+        self._http_options = http_options
+        self.http = self._connect(base_url)
+
+    def _connect(self, base_url):
+        headers = {WIRE["header.username"]: self.username, WIRE["header.password"]: self._password}
+        return HttpClient(base_url, headers=headers, ca_path=self._ca_path, validate_certs=self._validate_certs,
+                          **self._http_options)
+
+    @property
+    def base_url(self):
+        return self.http.base_url
+
+    def _call(self, method, path_term, operation, resource=None, json=None, **path_values):
+        path = WIRE[path_term].format(**dict((k, quote(str(v), safe="@")) for k, v in path_values.items()))
+        try:
+            return self.http.json(method, path, operation, resource, json=json)
+        except ApiError as error:
+            raise self._explained(error)
+
+    def _explained(self, error):
+        message = error.api_message
+        if message and self._password and self._password in message:
+            message = message.replace(self._password, "********")
+        if error.status in (401, 403):
+            return CredentialsRejected(self.username, error.operation, error.resource, error.status, message,
+                                       error.request_id)
+        if message is not error.api_message:
+            return ApiError(error.operation, error.resource, error.status, error.code, message, error.request_id)
+        return error
+
+    # -- discovery and identity
+
+    def discover(self, domain):
+        """Ask this host which stack serves `domain` and talk to that stack from now on; return its URL."""
+        answer = self._call("GET", "path.endpoints", "discover the modusCloud stack of", domain, domain=domain) or {}
+        endpoints = answer.get(WIRE["envelope.endpoints"]) if isinstance(answer, dict) else answer
+        if not endpoints:
+            raise ApiError("discover the modusCloud stack of", domain,
+                           message="%s answered no endpoint for this domain" % self.base_url)
+        base_url = endpoint_url(endpoints[0])
+        if base_url != self.base_url:
+            self.http = self._connect(base_url)
+        return base_url
+
+    def me(self):
+        return self._call("GET", "path.me", "read the calling admin")
+
+    # -- organization and domains
+
+    def get_org(self, org):
+        """The organization object; a 404 says clearly that this admin sees no such organization."""
+        try:
+            return self._call("GET", "path.org", "read organization", org, org=org)
+        except ApiError as error:
+            if error.status == 404:
+                raise ApiError("read organization", org, 404, error.code,
+                               "no organization with the domain %s is visible on %s: check org (any domain of "
+                               "the organization) and api_url/stack" % (org, self.base_url), error.request_id)
+            raise
+
+    def list_domains(self, org):
+        answer = self._call("GET", "path.domains", "list domains of organization", org, org=org) or {}
+        items = answer.get(WIRE["envelope.domains"], []) if isinstance(answer, dict) else answer
+        return [domain_from_wire(item) for item in items]
+
+    def add_domain(self, org, domain):
+        return self._call("POST", "path.domains", "add domain", normalize_domain(domain["name"]),
+                          json=domain_to_wire(domain), org=org)
+
+    def update_domain(self, org, name, changes):
+        """Read-modify-write: PUT replaces the whole domain object."""
+        current = self._call("GET", "path.domain", "read domain", name, org=org, domain=name) or {}
+        body = dict(current)
+        body.update(domain_to_wire(changes))
+        return self._call("PUT", "path.domain", "update domain", name, json=body, org=org, domain=name)
+
+    def delete_domain(self, org, name):
+        return self._call("DELETE", "path.domain", "remove domain", name, org=org, domain=name)
+
+    # -- users
+
+    def list_users(self, org):
+        answer = self._call("GET", "path.users", "list users of organization", org, org=org) or {}
+        return answer.get(WIRE["envelope.users"], []) if isinstance(answer, dict) else answer
+
+    def get_user(self, org, email):
+        """The user object, or None when there is no such user."""
+        try:
+            return self._call("GET", "path.user", "read user", email, org=org, email=email)
+        except ApiError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def create_users(self, org, users):
+        """Create one user (a dict) or a batch (a list) in one request."""
+        resource = users.get(WIRE["user.primary_email"]) if isinstance(users, dict) else "%d users" % len(users)
+        return self._call("POST", "path.users", "create user", resource, json=users, org=org)
+
+    def update_user(self, org, email, changes):
+        """Read-modify-write: PUT replaces the whole user object, so unchanged fields are sent back."""
+        current = self._call("GET", "path.user", "read user", email, org=org, email=email) or {}
+        body = dict(current)
+        body.update(changes)
+        self._call("PUT", "path.user", "update user", email, json=body, org=org, email=email)
+        return body
+
+    def delete_user(self, org, email):
+        return self._call("DELETE", "path.user", "remove user", email, org=org, email=email)
+
+    # -- Azure AD import settings and exemptions
+
+    def get_azure_settings(self, org):
+        """The raw settings object, or None when Azure AD sync is not configured."""
+        try:
+            answer = self._call("GET", "path.settings", "read Azure AD settings of", org, org=org)
+        except ApiError as error:
+            if str(error.status) == WIRE["settings.absent_status"]:
+                return None
+            raise
+        return answer or None
+
+    def read_import_settings(self, org):
+        """(settings by option name, status) or (None, None) when not configured. Never the key."""
+        body = self.get_azure_settings(org)
+        if body is None:
+            return None, None
+        return settings_from_wire(body), status_from_wire(body)
+
+    def put_import_settings(self, org, settings, key=None):
+        return self._call("PUT", "path.settings", "save Azure AD settings of", org,
+                          json=settings_to_wire(settings, key), org=org)
+
+    def delete_import_settings(self, org):
+        return self._call("DELETE", "path.settings", "clear Azure AD settings of", org, org=org)
+
+    def list_exemptions(self, org):
+        return exemptions_from_wire(self._call("GET", "path.exemptions", "list sync exemptions of", org, org=org))
+
+    def add_exemptions(self, org, emails):
+        return self._call("PUT", "path.exemptions", "add sync exemptions to", org,
+                          json=exemptions_to_wire(emails), org=org)
+
+    def delete_exemption(self, org, email):
+        return self._call("DELETE", "path.exemption", "remove sync exemption", email, org=org, email=email)
+
+    def delete_all_exemptions(self, org):
+        return self._call("DELETE", "path.exemptions", "remove all sync exemptions of", org, org=org)
+
+
+def client_from_module(module, org=None, **http_options):
+    """A client for the module's connection options (fails the module with a clear message otherwise).
+
+    With stack=auto the org's stack is discovered first, which needs `org`.
+    """
+    if REQUESTS_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+    params = module.params
+    try:
+        base_url, discover = connection_base(params.get("api_url"), params.get("stack"))
+    except ConnectionOptionsError as error:
+        module.fail_json(msg=str(error))
+    client = ModusCloudClient(base_url, params["username"], params["password"], ca_path=params.get("ca_path"),
+                              validate_certs=params.get("validate_certs", True), **http_options)
+    if discover:
+        if not org:
+            module.fail_json(msg="stack=%s needs the organization's domain to discover its stack" % AUTO_STACK)
+        try:
+            client.discover(org)
+        except ApiError as error:
+            module.fail_json(msg=str(error), **error.to_result())
+    return client
