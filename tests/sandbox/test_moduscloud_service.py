@@ -1,0 +1,642 @@
+"""The emulated modusCloud service: API shapes and status codes, and its scheduled Azure AD sync.
+
+The API is driven through ModusCloudService.handle() with fabricated requests. The scheduled sync
+talks HTTP to a small fake of the Entra token endpoint and Graph (plain http on 127.0.0.1; the
+service takes the scheme from the URLs it is given).
+"""
+
+import json
+import threading
+import urllib.parse
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from requests.structures import CaseInsensitiveDict
+
+from sandbox.moduscloud import ModusCloudService
+
+ORG = "contoso.example"
+ADMIN = "admin@contoso.example"
+ADMIN_PASSWORD = "local-admin-pass-1"
+OTHER_ORG = "northwind.example"
+OTHER_ADMIN = "admin@northwind.example"
+OTHER_PASSWORD = "local-admin-pass-2"
+APP_ID = "11111111-2222-3333-4444-555555555555"
+AD_KEY = "fake-client-secret-value"
+CLOCK_START = datetime(2026, 1, 1, 8, 0, 0, tzinfo=timezone.utc)
+HOST = "moduscloud.test:8443"
+
+AZURE_SETTINGS = {
+    "primary_domain": ORG, "application_id": APP_ID, "ad_key": AD_KEY, "disable_login": False,
+    "default_user_role_name": "silent_user", "sync_frequency": 24,
+    "sync_active_users": True, "sync_distribution_groups": True, "sync_security_groups": True,
+    "add_users": True, "update_users": True, "remove_deleted_users": True,
+    "add_groups": True, "update_groups": True, "remove_deleted_groups": True,
+}
+
+
+# --------------------------------------------------------------------------- fake Entra + Graph
+
+def entra_user(local, domain=ORG, **overrides):
+    mail = f"{local}@{domain}"
+    user = {"id": f"id-{local}", "userPrincipalName": mail, "displayName": local.title(),
+            "givenName": local.title(), "surname": "Tester", "mail": mail, "proxyAddresses": [f"SMTP:{mail}"],
+            "accountEnabled": True, "userType": "Member", "assignedLicenses": [{"skuId": "sku-1"}]}
+    user.update(overrides)
+    return user
+
+
+class FakeEntra:
+    """Token endpoint under /login, Graph under /graph; pages of two items to force nextLink."""
+
+    PAGE_SIZE = 2
+
+    def __init__(self):
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeEntraHandler)
+        self.server.fake = self
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.reset()
+
+    def reset(self):
+        self.consented = True
+        self.secret = AD_KEY
+        self.domains = [{"id": ORG, "isVerified": True}, {"id": "contoso.onmicrosoft.com", "isVerified": True},
+                        {"id": "unverified.example", "isVerified": False}]
+        self.users = []
+        self.groups = []  # Graph group objects plus "member_ids"
+        self.token_requests = []
+        self.graph_requests = []
+
+    def token(self, tenant, form):
+        self.token_requests.append({"tenant": tenant, **form})
+        if tenant != ORG or form.get("client_id") != APP_ID:
+            return 400, {"error": "unauthorized_client", "error_codes": [700016],
+                         "error_description": "AADSTS700016: Application not found in the directory."}
+        if form.get("client_secret") != self.secret:
+            return 401, {"error": "invalid_client", "error_codes": [7000215],
+                         "error_description": "AADSTS7000215: Invalid client secret provided.\r\nTrace ID: x"}
+        return 200, {"token_type": "Bearer", "expires_in": 3599, "access_token": "fake-token"}
+
+    def graph(self, path, query, authorization):
+        self.graph_requests.append((path, query))
+        if authorization != "Bearer fake-token":
+            return 401, {"error": {"code": "InvalidAuthenticationToken", "message": "Access token is empty."}}
+        if not self.consented:
+            return 403, {"error": {"code": "Authorization_RequestDenied",
+                                   "message": "Insufficient privileges to complete the operation."}}
+        groups = {g["id"]: g for g in self.groups}
+        users = {u["id"]: u for u in self.users}
+        parts = path.split("/")
+        if path == "/v1.0/domains":
+            items = self.domains
+        elif path == "/v1.0/users":
+            items = self.users
+        elif path == "/v1.0/groups":
+            items = [{k: v for k, v in g.items() if k != "member_ids"} for g in self.groups]
+        elif len(parts) == 5 and parts[2] == "groups" and parts[4] == "members" and parts[3] in groups:
+            items = [{"@odata.type": "#microsoft.graph.user" if m in users else "#microsoft.graph.group", "id": m}
+                     for m in groups[parts[3]]["member_ids"]]
+        else:
+            return 404, {"error": {"code": "Request_ResourceNotFound", "message": path}}
+        if "$select" in query:
+            wanted = query["$select"][0].split(",") + ["@odata.type"]
+            items = [{k: v for k, v in item.items() if k in wanted} for item in items]
+        offset = int(query.get("$skiptoken", ["0"])[0])
+        page = {"value": items[offset:offset + self.PAGE_SIZE]}
+        if offset + self.PAGE_SIZE < len(items):
+            rest = {k: v[0] for k, v in query.items() if k != "$skiptoken"}
+            rest["$skiptoken"] = str(offset + self.PAGE_SIZE)
+            page["@odata.nextLink"] = f"{self.base}/graph{path}?{urllib.parse.urlencode(rest)}"
+        return 200, page
+
+    def requested_paths(self):
+        return [path for path, _ in self.graph_requests]
+
+
+class _FakeEntraHandler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        form = {k: v[0] for k, v in urllib.parse.parse_qs(self.rfile.read(length).decode()).items()}
+        parts = self.path.split("/")  # /login/{tenant}/oauth2/v2.0/token
+        if parts[1] == "login" and parts[3:] == ["oauth2", "v2.0", "token"]:
+            self._reply(*self.server.fake.token(parts[2], form))
+        else:
+            self._reply(404, {"error": "not_found"})
+
+    def do_GET(self):
+        url = urllib.parse.urlsplit(self.path)
+        if not url.path.startswith("/graph/"):
+            return self._reply(404, {"error": {"code": "NotFound", "message": url.path}})
+        self._reply(*self.server.fake.graph(url.path[len("/graph"):], urllib.parse.parse_qs(url.query),
+                                            self.headers.get("Authorization")))
+
+    def _reply(self, status, payload):
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def fake_entra():
+    fake = FakeEntra()
+    thread = threading.Thread(target=fake.server.serve_forever, daemon=True)
+    thread.start()
+    yield fake
+    fake.server.shutdown()
+    fake.server.server_close()
+
+
+@pytest.fixture
+def service(fake_entra):
+    fake_entra.reset()
+    svc = ModusCloudService(login_url=f"{fake_entra.base}/login", graph_url=f"{fake_entra.base}/graph",
+                            ca_bundle="/nonexistent/ca.pem", clock_start=CLOCK_START)
+    svc.add_org(domain=ORG, admin_user=ADMIN, admin_password=ADMIN_PASSWORD,
+                domains=["contoso.onmicrosoft.com", "fabrikam.example"])
+    svc.add_org(domain=OTHER_ORG, admin_user=OTHER_ADMIN, admin_password=OTHER_PASSWORD, domains=[])
+    return svc
+
+
+def call(service, method, path, body=None, *, user=ADMIN, password=ADMIN_PASSWORD):
+    """One request as the HTTPS server would pass it; returns (status, parsed JSON or None)."""
+    headers = CaseInsensitiveDict({"host": HOST, "accept": "application/json"})
+    if user is not None:
+        headers["x-user"] = user  # lower case on purpose: header names are case-insensitive
+    if password is not None:
+        headers["x-password"] = password
+    raw = body if isinstance(body, bytes) else (b"" if body is None else json.dumps(body).encode())
+    status, response_headers, out = service.handle(method, f"/api/v1{path}", {}, headers, raw)
+    if status == 204:
+        assert out == b""
+    return status, (json.loads(out) if out else None)
+
+
+def users_by_email(service, org=ORG):
+    status, body = call(service, "GET", f"/orgs/{org}/users")
+    assert status == 200
+    return {u["primary_email"]: u for u in body["users"]}
+
+
+# --------------------------------------------------------------------------- auth and org
+
+@pytest.mark.parametrize("user, password", [
+    (None, None), (ADMIN, None), (ADMIN, "wrong-password"), ("nobody@contoso.example", ADMIN_PASSWORD),
+])
+def test_bad_or_missing_credentials_get_401_without_echoing_the_password(service, user, password):
+    headers = CaseInsensitiveDict({"Host": HOST})
+    if user:
+        headers["X-User"] = user
+    if password:
+        headers["X-Password"] = password
+    status, _, raw = service.handle("GET", f"/api/v1/orgs/{ORG}/users", {}, headers, b"")
+    assert status == 401
+    error = json.loads(raw)["errors"][0]
+    assert error["status"] == 401 and "X-User or X-Password" in error["error_message"]
+    assert b"wrong-password" not in raw and ADMIN_PASSWORD.encode() not in raw
+
+
+def test_end_user_credentials_are_refused(service):
+    """Only admins may use the API (ref 3.1): an admin demoted to end_user loses access."""
+    status, admin = call(service, "GET", f"/orgs/{ORG}/users/{ADMIN}")
+    assert call(service, "PUT", f"/orgs/{ORG}/users/{ADMIN}", {**admin, "type": "end_user"})[0] == 204
+    assert call(service, "GET", "/me")[0] == 401
+
+
+def test_admin_reaches_only_its_own_org(service):
+    assert call(service, "GET", f"/orgs/{OTHER_ORG}")[0] == 403
+    assert call(service, "GET", f"/orgs/{OTHER_ORG}/users")[0] == 403
+    status, body = call(service, "GET", "/orgs/unknown.example")
+    assert status == 404 and body["errors"][0]["identifier"] == "unknown.example"
+    assert call(service, "GET", f"/orgs/{OTHER_ORG}", user=OTHER_ADMIN, password=OTHER_PASSWORD)[0] == 200
+
+
+def test_me_describes_the_caller(service):
+    status, me = call(service, "GET", "/me")
+    assert status == 200
+    assert me["primary_email"] == ADMIN and me["type"] == "organization_admin"
+    assert me["entity_primary_domain"] == ORG and me["is_admin"] is True
+
+
+def test_endpoints_name_this_service_for_known_domains_only(service):
+    status, body = call(service, "GET", "/endpoints/fabrikam.example")
+    assert status == 200 and body == {"endpoints": [f"https://{HOST}"]}
+    assert call(service, "GET", "/endpoints/unknown.example")[0] == 404
+
+
+def test_org_is_found_by_any_of_its_domains_and_patch_changes_only_writable_fields(service):
+    status, org = call(service, "GET", "/orgs/fabrikam.example")
+    assert status == 200 and org["primary_domain"] == ORG
+    assert [d["name"] for d in org["domains"]] == [ORG, "contoso.onmicrosoft.com", "fabrikam.example"]
+    assert org["admin_user"] == [{"primary_email": ADMIN}]
+
+    assert call(service, "PATCH", f"/orgs/{ORG}", {"name": "Contoso Ltd", "is_active": True})[0] == 204
+    assert call(service, "GET", f"/orgs/{ORG}")[1]["name"] == "Contoso Ltd"
+    status, body = call(service, "PATCH", f"/orgs/{ORG}", {"eid": 1})
+    assert status == 400 and body["errors"][0]["identifier"] == "eid"
+    status, body = call(service, "PATCH", f"/orgs/{ORG}", {"is_active": "false"})
+    assert status == 400 and "is_active must be a bool" in body["errors"][0]["error_message"]
+
+
+def test_unknown_path_is_404_and_wrong_method_is_405(service):
+    assert call(service, "GET", f"/orgs/{ORG}/groups")[0] == 404
+    status, body = call(service, "POST", f"/orgs/{ORG}/settings/azure", AZURE_SETTINGS)
+    assert status == 405 and "GET, PUT, DELETE" in body["errors"][0]["error_message"]
+
+
+def test_invalid_json_body_is_400(service):
+    status, body = call(service, "POST", f"/orgs/{ORG}/users", b"{not json")
+    assert status == 400 and body["errors"][0]["error_message"] == "the body is not valid JSON"
+
+
+# --------------------------------------------------------------------------- domains
+
+def test_domains_list_is_wrapped_and_has_the_reference_fields(service):
+    status, body = call(service, "GET", f"/orgs/{ORG}/domains")
+    assert status == 200 and list(body) == ["domains"]
+    assert body["domains"][0] == {"name": ORG, "is_active": True, "is_relay": True, "destination": None,
+                                  "failovers": []}
+
+
+def test_domain_create_update_delete(service):
+    status, created = call(service, "POST", f"/orgs/{ORG}/domains",
+                           [{"name": "Sales.Contoso.example", "destination": "mx.contoso.example"},
+                            {"name": "hr.contoso.example", "is_relay": False}])
+    assert status == 201 and [d["name"] for d in created] == ["sales.contoso.example", "hr.contoso.example"]
+    assert call(service, "POST", f"/orgs/{ORG}/domains", {"name": "hr.contoso.example"})[0] == 409
+    assert call(service, "POST", f"/orgs/{ORG}/domains", {"name": OTHER_ORG})[0] == 409
+    status, body = call(service, "POST", f"/orgs/{ORG}/domains", {"name": "not a domain"})
+    assert status == 400 and "name must be a domain name" in body["errors"][0]["error_message"]
+
+    assert call(service, "PUT", f"/orgs/{ORG}/domains/hr.contoso.example",
+                {"name": "hr.contoso.example", "is_active": False, "destination": "relay.contoso.example"})[0] == 204
+    status, domain = call(service, "GET", f"/orgs/{ORG}/domains/HR.contoso.example")
+    assert status == 200
+    assert domain == {"name": "hr.contoso.example", "is_active": False, "is_relay": True,
+                      "destination": "relay.contoso.example", "failovers": []}
+
+    assert call(service, "DELETE", f"/orgs/{ORG}/domains/hr.contoso.example")[0] == 204
+    assert call(service, "GET", f"/orgs/{ORG}/domains/hr.contoso.example")[0] == 404
+    assert call(service, "DELETE", f"/orgs/{ORG}/domains/{ORG}")[0] == 409
+
+
+# --------------------------------------------------------------------------- users
+
+def test_users_list_is_wrapped_with_reference_fields(service):
+    status, body = call(service, "GET", f"/orgs/{ORG}/users")
+    assert status == 200 and list(body) == ["users"]
+    admin = body["users"][0]
+    assert admin["primary_email"] == ADMIN and admin["type"] == "organization_admin"
+    assert isinstance(admin["uid"], int)
+    for key in ("firstname", "surname", "is_active", "is_billable", "alias_emails", "read_only_user"):
+        assert key in admin
+    assert "password" not in admin
+
+
+def test_batch_create_adds_every_user(service):
+    status, created = call(service, "POST", f"/orgs/{ORG}/users", [
+        {"primary_email": "Ann@contoso.example", "firstname": "Ann", "alias_emails": ["ann@fabrikam.example"]},
+        {"primary_email": "bob@fabrikam.example", "type": "silent_user", "password": "initial-pass"},
+    ])
+    assert status == 201 and [u["primary_email"] for u in created] == ["ann@contoso.example", "bob@fabrikam.example"]
+    users = users_by_email(service)
+    assert users["ann@contoso.example"]["alias_emails"] == ["ann@fabrikam.example"]
+    assert users["bob@fabrikam.example"]["type"] == "silent_user"
+    assert "password" not in users["bob@fabrikam.example"]
+    assert users["ann@contoso.example"]["uid"] != users["bob@fabrikam.example"]["uid"]
+
+    status, one = call(service, "POST", f"/orgs/{ORG}/users", {"primary_email": "cy@contoso.example"})
+    assert status == 201 and one["primary_email"] == "cy@contoso.example" and one["type"] == "end_user"
+
+
+@pytest.mark.parametrize("item, status, words", [
+    ({"firstname": "No Address"}, 400, "primary_email is required"),
+    ({"primary_email": "x@elsewhere.example"}, 400, "domain elsewhere.example is not on the organization"),
+    ({"primary_email": "x@contoso.example", "type": "admin"}, 400, "type 'admin' is not allowed"),
+    ({"primary_email": "x@contoso.example", "is_active": "true"}, 400, "is_active must be a boolean"),
+    ({"primary_email": "x@contoso.example", "lastname": "Doe"}, 400, "unknown field lastname"),
+    ({"primary_email": ADMIN}, 409, f"address {ADMIN} already exists"),
+    ({"primary_email": "x@contoso.example", "alias_emails": [ADMIN]}, 409, f"address {ADMIN} already exists"),
+])
+def test_invalid_batch_creates_nothing_and_names_the_problem(service, item, status, words):
+    before = users_by_email(service)
+    code, body = call(service, "POST", f"/orgs/{ORG}/users", [{"primary_email": "ok@contoso.example"}, item])
+    assert code == status
+    assert any(words in e["error_message"] and e["status"] == status for e in body["errors"])
+    assert users_by_email(service) == before
+
+
+def test_put_replaces_the_user_and_read_modify_write_keeps_it(service):
+    call(service, "POST", f"/orgs/{ORG}/users", {"primary_email": "dee@contoso.example", "firstname": "Dee",
+                                                  "surname": "Lee", "alias_emails": ["dee@fabrikam.example"]})
+    status, user = call(service, "GET", f"/orgs/{ORG}/users/DEE@contoso.example")
+    assert status == 200
+
+    assert call(service, "PUT", f"/orgs/{ORG}/users/{user['primary_email']}", {**user, "is_billable": False})[0] == 204
+    assert call(service, "GET", f"/orgs/{ORG}/users/dee@contoso.example")[1] == {**user, "is_billable": False}
+
+    assert call(service, "PUT", f"/orgs/{ORG}/users/dee@contoso.example", {"surname": "Replaced"})[0] == 204
+    replaced = call(service, "GET", f"/orgs/{ORG}/users/dee@contoso.example")[1]
+    assert replaced["surname"] == "Replaced" and replaced["firstname"] == "" and replaced["alias_emails"] == []
+    assert replaced["uid"] == user["uid"]
+
+    status, body = call(service, "PUT", f"/orgs/{ORG}/users/dee@contoso.example",
+                        {**user, "primary_email": "other@contoso.example"})
+    assert status == 400 and "primary_email cannot be changed" in body["errors"][0]["error_message"]
+
+
+def test_unknown_user_is_404(service):
+    for method, body in (("GET", None), ("PUT", {"firstname": "x"}), ("DELETE", None)):
+        status, response = call(service, method, f"/orgs/{ORG}/users/ghost@contoso.example", body)
+        assert status == 404 and response["errors"][0]["identifier"] == "ghost@contoso.example"
+
+
+def test_delete_user(service):
+    call(service, "POST", f"/orgs/{ORG}/users", {"primary_email": "eve@contoso.example"})
+    assert call(service, "DELETE", f"/orgs/{ORG}/users/eve@contoso.example")[0] == 204
+    assert "eve@contoso.example" not in users_by_email(service)
+
+
+def test_concurrent_batch_creates_keep_every_user(service):
+    def create(n):
+        call(service, "POST", f"/orgs/{ORG}/users",
+             [{"primary_email": f"t{n}-{i}@contoso.example"} for i in range(10)])
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    users = users_by_email(service)
+    assert len(users) == 41 and len({u["uid"] for u in users.values()}) == 41
+
+
+# --------------------------------------------------------------------------- Azure settings
+
+def test_azure_settings_absent_is_404(service):
+    status, body = call(service, "GET", f"/orgs/{ORG}/settings/azure")
+    assert status == 404 and "not configured" in body["errors"][0]["error_message"]
+    assert call(service, "DELETE", f"/orgs/{ORG}/settings/azure")[0] == 404
+
+
+def test_azure_settings_round_trip_never_returns_the_key(service):
+    assert call(service, "PUT", f"/orgs/{ORG}/settings/azure", AZURE_SETTINGS)[0] == 204
+    status, _, raw = service.handle("GET", f"/api/v1/orgs/{ORG}/settings/azure", {},
+                                    CaseInsensitiveDict({"X-User": ADMIN, "X-Password": ADMIN_PASSWORD}), b"")
+    settings = json.loads(raw)
+    assert status == 200 and AD_KEY.encode() not in raw and "ad_key" not in settings
+    expected = {k: v for k, v in AZURE_SETTINGS.items() if k != "ad_key"}
+    expected.update(secret_expiry="2028-01-01", last_successful_sync=None)  # stored 2026-01-01 + 730 days
+    assert settings == expected
+    assert AD_KEY not in json.dumps(service.snapshot())
+
+
+def test_azure_key_is_required_once_then_kept(service):
+    without_key = {k: v for k, v in AZURE_SETTINGS.items() if k != "ad_key"}
+    status, body = call(service, "PUT", f"/orgs/{ORG}/settings/azure", without_key)
+    assert status == 400 and body["errors"][0]["identifier"] == "ad_key"
+
+    call(service, "PUT", f"/orgs/{ORG}/settings/azure", AZURE_SETTINGS)
+    fingerprint = service.snapshot()["orgs"][ORG]["azure"]["key_fingerprint"]
+    service.advance_clock(48)
+    assert call(service, "PUT", f"/orgs/{ORG}/settings/azure", {**without_key, "sync_frequency": 1})[0] == 204
+    azure = service.snapshot()["orgs"][ORG]["azure"]
+    assert azure["key_fingerprint"] == fingerprint and azure["sync_frequency"] == 1
+    assert azure["secret_expiry"] == "2028-01-01"  # same key: the expiry does not move
+
+    call(service, "PUT", f"/orgs/{ORG}/settings/azure", {**AZURE_SETTINGS, "ad_key": "rotated-secret"})
+    azure = service.snapshot()["orgs"][ORG]["azure"]
+    assert azure["key_fingerprint"] != fingerprint and azure["secret_expiry"] == "2028-01-03"
+
+
+@pytest.mark.parametrize("change, identifier, words", [
+    ({"add_users": "true"}, "add_users", "add_users must be a JSON boolean, got str"),
+    ({"sync_frequency": "1"}, "sync_frequency", "sync_frequency must be a whole number"),
+    ({"sync_frequency": True}, "sync_frequency", "sync_frequency must be a whole number"),
+    ({"default_user_role_name": "silent_User"}, "default_user_role_name", "one of end_user, silent_user"),
+    ({"application_id": ""}, "application_id", "application_id must be a non-empty string"),
+    ({"tenant_id": "x"}, "tenant_id", "unknown key tenant_id"),
+    ({"remove_deleted_groups": None}, "remove_deleted_groups", "got null"),
+])
+def test_azure_settings_put_rejects_wrong_keys_and_types(service, change, identifier, words):
+    status, body = call(service, "PUT", f"/orgs/{ORG}/settings/azure", {**AZURE_SETTINGS, **change})
+    assert status == 400
+    assert body["errors"][0]["identifier"] == identifier and words in body["errors"][0]["error_message"]
+    assert call(service, "GET", f"/orgs/{ORG}/settings/azure")[0] == 404
+
+
+def test_azure_settings_put_needs_the_full_body(service):
+    partial = {k: v for k, v in AZURE_SETTINGS.items() if k not in ("update_groups", "add_groups")}
+    status, body = call(service, "PUT", f"/orgs/{ORG}/settings/azure", partial)
+    assert status == 400 and "missing key(s): add_groups, update_groups" in body["errors"][0]["error_message"]
+
+
+def test_azure_settings_delete_clears_them(service):
+    call(service, "PUT", f"/orgs/{ORG}/settings/azure", AZURE_SETTINGS)
+    assert call(service, "DELETE", f"/orgs/{ORG}/settings/azure")[0] == 204
+    assert call(service, "GET", f"/orgs/{ORG}/settings/azure")[0] == 404
+    status, body = call(service, "PUT", f"/orgs/{ORG}/settings/azure",
+                        {k: v for k, v in AZURE_SETTINGS.items() if k != "ad_key"})
+    assert status == 400 and body["errors"][0]["identifier"] == "ad_key"  # the key went too
+
+
+# --------------------------------------------------------------------------- exemptions
+
+def test_exemptions_add_list_and_delete(service):
+    path = f"/orgs/{ORG}/settings/azure/exemptions"
+    assert call(service, "GET", path) == (200, [])
+    assert call(service, "PUT", path, {"exemptions": "Keep@contoso.example, other@fabrikam.example"})[0] == 204
+    assert call(service, "PUT", path, {"exemptions": "keep@contoso.example,third@contoso.example"})[0] == 204
+    assert call(service, "GET", path)[1] == [{"email": "keep@contoso.example"}, {"email": "other@fabrikam.example"},
+                                            {"email": "third@contoso.example"}]
+
+    assert call(service, "DELETE", f"{path}/other@fabrikam.example")[0] == 204
+    assert call(service, "DELETE", f"{path}/other@fabrikam.example")[0] == 404
+    assert call(service, "DELETE", path)[0] == 204
+    assert call(service, "GET", path)[1] == []
+
+
+@pytest.mark.parametrize("body", [
+    {"exemptions": ["a@contoso.example"]}, {"emails": "a@contoso.example"}, {"exemptions": "not-an-email"},
+])
+def test_exemptions_put_rejects_other_shapes(service, body):
+    path = f"/orgs/{ORG}/settings/azure/exemptions"
+    status, response = call(service, "PUT", path, body)
+    assert status == 400 and response["errors"][0]["error_message"]
+    assert call(service, "GET", path)[1] == []
+
+
+# --------------------------------------------------------------------------- scheduled sync
+
+def seed_directory(fake):
+    fake.users = [
+        entra_user("ann", proxyAddresses=["SMTP:ann@contoso.example", "smtp:Ann.Alias@fabrikam.example",
+                                          "smtp:ann@elsewhere.example", "SIP:ann@contoso.example"]),
+        entra_user("bob", givenName=None),
+        entra_user("guest", userType="Guest"),
+        entra_user("nolicense", assignedLicenses=[]),
+        entra_user("off", accountEnabled=False),
+        entra_user("nomail", mail=None),
+        entra_user("keep"),
+    ]
+    fake.groups = [
+        {"id": "g-sec", "displayName": "Finance", "mail": None, "mailEnabled": False, "securityEnabled": True,
+         "groupTypes": [], "proxyAddresses": [], "member_ids": ["id-ann", "id-bob", "g-dist"]},
+        {"id": "g-dist", "displayName": "All Staff", "mail": "All@contoso.example", "mailEnabled": True,
+         "securityEnabled": False, "groupTypes": [], "proxyAddresses": [], "member_ids": ["id-ann"]},
+        {"id": "g-none", "displayName": "Plain", "mail": None, "mailEnabled": False, "securityEnabled": False,
+         "groupTypes": [], "proxyAddresses": [], "member_ids": []},
+    ]
+
+
+def configure_sync(service, **overrides):
+    assert call(service, "PUT", f"/orgs/{ORG}/settings/azure", {**AZURE_SETTINGS, **overrides})[0] == 204
+
+
+def test_scheduled_sync_imports_users_and_groups(service, fake_entra):
+    seed_directory(fake_entra)
+    call(service, "POST", f"/orgs/{ORG}/users", [{"primary_email": "stale@contoso.example"},
+                                                 {"primary_email": "keep@contoso.example", "firstname": "Mine"}])
+    call(service, "PUT", f"/orgs/{ORG}/settings/azure/exemptions", {"exemptions": "keep@contoso.example"})
+    configure_sync(service)
+
+    result = service.advance_clock(1)
+    assert result["now"] == "2026-01-01T09:00:00Z"
+    (sync,) = result["syncs"]
+    assert sync["ok"] is True and sync["error"] is None and sync["org"] == ORG
+    assert (sync["added"], sync["updated"], sync["removed"]) == (2, 0, 1)
+    assert sync["groups"] == {"added": 2, "updated": 0, "removed": 0}
+    reasons = {(s.get("email") or s.get("name"), s["reason"]) for s in sync["skipped"]}
+    assert reasons == {("guest@contoso.example", "guest"), ("nolicense@contoso.example", "unlicensed"),
+                       ("off@contoso.example", "disabled"), (None, "no_mail"), ("keep@contoso.example", "exempt"),
+                       ("ann@contoso.example", "alias_domain_missing"), (ADMIN, "protected"),
+                       ("Plain", "not_mail_or_security")}
+
+    users = users_by_email(service)
+    assert set(users) == {ADMIN, "ann@contoso.example", "bob@contoso.example", "keep@contoso.example"}
+    ann = users["ann@contoso.example"]
+    assert ann["alias_emails"] == ["ann.alias@fabrikam.example"] and ann["type"] == "silent_user"
+    assert (ann["firstname"], ann["surname"], ann["is_active"]) == ("Ann", "Tester", True)
+    assert users["bob@contoso.example"]["firstname"] == ""
+    assert users["keep@contoso.example"]["firstname"] == "Mine"  # exempt: untouched
+
+    state = service.snapshot()["orgs"][ORG]
+    assert state["groups"] == [
+        {"id": "g-sec", "name": "Finance", "kind": "security", "email": None, "members": 2},
+        {"id": "g-dist", "name": "All Staff", "kind": "distribution", "email": "all@contoso.example", "members": 1},
+    ]
+    assert state["azure"]["last_successful_sync"] == "2026-01-01T09:00:00Z"
+    assert state["sync_history"] == [sync]
+
+    (token_request,) = fake_entra.token_requests
+    assert token_request == {"tenant": ORG, "grant_type": "client_credentials", "client_id": APP_ID,
+                             "client_secret": AD_KEY, "scope": f"{fake_entra.base}/graph/.default"}
+    user_queries = [q for p, q in fake_entra.graph_requests if p == "/v1.0/users"]
+    assert len(user_queries) == 4  # 7 users in pages of 2: every nextLink followed
+    assert user_queries[0]["$top"] == ["999"] and "assignedLicenses" in user_queries[0]["$select"][0]
+
+
+def test_next_sync_waits_for_the_frequency_and_applies_changes(service, fake_entra):
+    seed_directory(fake_entra)
+    configure_sync(service, sync_frequency=6)
+    assert service.advance_clock(0)["syncs"][0]["ok"] is True  # first run right after saving
+
+    fake_entra.users = [u for u in fake_entra.users if u["id"] != "id-bob"]
+    fake_entra.users[0]["surname"] = "Married"
+    fake_entra.users.append(entra_user("dora"))
+    fake_entra.groups = [g for g in fake_entra.groups if g["id"] != "g-dist"]
+    fake_entra.groups[0]["displayName"] = "Finance Team"
+    assert service.advance_clock(5)["syncs"] == []
+
+    (sync,) = service.advance_clock(1)["syncs"]
+    assert (sync["added"], sync["updated"], sync["removed"]) == (1, 1, 1)
+    assert sync["groups"] == {"added": 0, "updated": 1, "removed": 1}
+    users = users_by_email(service)
+    assert users["ann@contoso.example"]["surname"] == "Married"
+    assert "dora@contoso.example" in users and "bob@contoso.example" not in users
+    assert [g["name"] for g in service.snapshot()["orgs"][ORG]["groups"]] == ["Finance Team"]
+
+
+def test_disabled_entra_user_becomes_inactive_not_removed(service, fake_entra):
+    seed_directory(fake_entra)
+    configure_sync(service)
+    service.advance_clock(0)
+    fake_entra.users[0]["accountEnabled"] = False
+    (sync,) = service.advance_clock(24)["syncs"]
+    assert sync["updated"] == 1 and sync["removed"] == 0
+    assert users_by_email(service)["ann@contoso.example"]["is_active"] is False
+
+
+def test_settings_switch_off_what_the_sync_changes(service, fake_entra):
+    seed_directory(fake_entra)
+    call(service, "POST", f"/orgs/{ORG}/users", {"primary_email": "stale@contoso.example"})
+    configure_sync(service, add_users=False, remove_deleted_users=False, sync_security_groups=False)
+    (sync,) = service.advance_clock(1)["syncs"]
+    assert sync["ok"] is True and (sync["added"], sync["removed"]) == (0, 0)
+    assert set(users_by_email(service)) == {ADMIN, "stale@contoso.example"}
+    assert [g["kind"] for g in service.snapshot()["orgs"][ORG]["groups"]] == ["distribution"]
+    assert "/v1.0/groups/g-sec/members" in fake_entra.requested_paths()  # read, but not imported
+
+
+def test_sync_frequency_zero_never_syncs(service, fake_entra):
+    configure_sync(service, sync_frequency=0)
+    assert service.advance_clock(1000)["syncs"] == []
+    assert fake_entra.token_requests == []
+
+
+def assert_failed_sync(service, sync, code, *words):
+    assert sync["ok"] is False and sync["error_code"] == code
+    assert all(w in sync["error"] for w in words), sync["error"]
+    azure = service.snapshot()["orgs"][ORG]["azure"]
+    assert azure["last_successful_sync"] is None
+    assert service.snapshot()["orgs"][ORG]["sync_history"][-1] == sync
+    assert set(users_by_email(service)) == {ADMIN}
+
+
+def test_sync_with_a_wrong_key_fails_with_the_aad_error(service, fake_entra):
+    seed_directory(fake_entra)
+    fake_entra.secret = "the-real-secret"
+    configure_sync(service)
+    (sync,) = service.advance_clock(1)["syncs"]
+    assert_failed_sync(service, sync, "AADSTS7000215", "Invalid client secret provided")
+    assert "Trace ID" not in sync["error"] and fake_entra.graph_requests == []
+
+
+def test_sync_without_consent_fails_with_authorization_request_denied(service, fake_entra):
+    seed_directory(fake_entra)
+    fake_entra.consented = False
+    configure_sync(service)
+    (sync,) = service.advance_clock(1)["syncs"]
+    assert_failed_sync(service, sync, "Authorization_RequestDenied", "Insufficient privileges")
+
+
+def test_sync_fails_naming_tenant_domains_missing_from_the_org(service, fake_entra):
+    seed_directory(fake_entra)
+    fake_entra.domains.append({"id": "newbrand.example", "isVerified": True})
+    call(service, "DELETE", f"/orgs/{ORG}/domains/contoso.onmicrosoft.com")
+    configure_sync(service)
+    (sync,) = service.advance_clock(1)["syncs"]
+    assert_failed_sync(service, sync, "domains_missing", "contoso.onmicrosoft.com, newbrand.example")
+    assert sync["missing_domains"] == ["contoso.onmicrosoft.com", "newbrand.example"]
+    assert "unverified.example" not in sync["error"]
+
+
+def test_failed_sync_keeps_the_previous_success_and_retries_on_schedule(service, fake_entra):
+    seed_directory(fake_entra)
+    configure_sync(service, sync_frequency=2)
+    service.advance_clock(1)
+    fake_entra.consented = False
+    assert service.advance_clock(1)["syncs"] == []
+    (failed,) = service.advance_clock(1)["syncs"]
+    assert failed["ok"] is False
+    assert call(service, "GET", f"/orgs/{ORG}/settings/azure")[1]["last_successful_sync"] == "2026-01-01T09:00:00Z"
+    fake_entra.consented = True
+    (retried,) = service.advance_clock(2)["syncs"]
+    assert retried["ok"] is True
+    assert [h["ok"] for h in service.snapshot()["orgs"][ORG]["sync_history"]] == [True, False, True]
