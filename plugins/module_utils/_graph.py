@@ -1,0 +1,699 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the moduscloud.azure_sync collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Microsoft Graph for the collection: connection options, MSAL authentication, and the
+Graph resources the modules share (applications, service principals, permission names,
+admin consent objects).
+
+Private to this collection: no compatibility promise outside it.
+
+Modules never talk HTTP themselves: they call GraphClient methods. Errors are ApiError
+(an HTTP call failed, from _http) or GraphError (anything else worth telling the user, such
+as an ambiguous name); GraphModule.run() turns both into fail_json without a traceback.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import datetime
+import difflib
+import hashlib
+import re
+import time
+import traceback
+from urllib.parse import quote
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import (
+    REQUESTS_IMPORT_ERROR,
+    ApiError,
+    HttpClient,
+    parse_error_body,
+    requests,
+)
+
+try:
+    import msal
+except ImportError:  # reported by GraphModule through missing_required_lib
+    msal = None
+    MSAL_IMPORT_ERROR = traceback.format_exc()
+else:
+    MSAL_IMPORT_ERROR = None
+
+# Login host and Graph root per national cloud; one `cloud` option picks both, so a token is
+# never requested from one cloud and used against another.
+CLOUDS = {
+    "public": ("https://login.microsoftonline.com", "https://graph.microsoft.com"),
+    "usgov": ("https://login.microsoftonline.us", "https://graph.microsoft.us"),
+    "usgovdod": ("https://login.microsoftonline.us", "https://dod-graph.microsoft.us"),
+    "china": ("https://login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn"),
+}
+
+GRAPH_CONNECTION_SPEC = dict(
+    tenant_id=dict(type="str", fallback=(env_fallback, ["AZURE_TENANT_ID"])),
+    client_id=dict(type="str", fallback=(env_fallback, ["AZURE_CLIENT_ID"])),
+    client_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["AZURE_CLIENT_SECRET"])),
+    client_certificate_path=dict(type="path", fallback=(env_fallback, ["AZURE_CLIENT_CERTIFICATE_PATH"])),
+    access_token=dict(type="str", no_log=True),
+    cloud=dict(type="str", default="public", choices=sorted(CLOUDS)),
+    authority_host=dict(type="str", fallback=(env_fallback, ["AZURE_AUTHORITY_HOST"])),
+    graph_url=dict(type="str"),
+    ca_path=dict(type="path"),
+    validate_certs=dict(type="bool", default=True),
+)
+
+MICROSOFT_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+# Azure AD Graph ("Windows Azure Active Directory"), retired in 2025; old runbooks still name it.
+AAD_GRAPH_APP_ID = "00000002-0000-0000-c000-000000000000"
+WELL_KNOWN_APIS = {
+    "microsoft graph": MICROSOFT_GRAPH_APP_ID,
+    "windows azure active directory": AAD_GRAPH_APP_ID,
+    "azure active directory graph": AAD_GRAPH_APP_ID,
+}
+
+# Option names for the two kinds of permission, and the Graph resourceAccess type of each.
+PERMISSION_KINDS = (("application", "Role"), ("delegated", "Scope"))
+
+APPLICATION_FIELDS = ("id,appId,displayName,uniqueName,signInAudience,web,requiredResourceAccess,"
+                      "passwordCredentials")
+SERVICE_PRINCIPAL_FIELDS = "id,appId,displayName,appRoles,oauth2PermissionScopes"
+
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----.+?-----END \1-----", re.S)
+
+# Waits (seconds) before re-reading an object that a previous task just created but that Graph
+# does not show yet (eventual consistency); about 30 s in total.
+VISIBILITY_WAITS = (1, 2, 3, 5, 8, 12)
+
+
+class GraphError(Exception):
+    """A problem for the user that is not a failed HTTP call (ambiguous name, unknown permission...)."""
+
+    def __init__(self, message, **result):
+        super(GraphError, self).__init__(message)
+        self.result = result
+
+    def to_result(self):
+        return dict(self.result)
+
+
+class TokenError(ApiError):
+    """Entra ID refused to issue a token; carries the AAD error code and description."""
+
+    def __init__(self, client_id, tenant_id, code=None, message=None, request_id=None, error_codes=None):
+        self.error_codes = list(error_codes or [])
+        super(TokenError, self).__init__("acquire a Microsoft Graph token",
+                                         "for client_id %s in tenant %s" % (client_id, tenant_id),
+                                         code=code, message=message, request_id=request_id)
+
+
+def odata_literal(value):
+    """An OData string literal: quoted, with embedded single quotes doubled."""
+    return "'%s'" % value.replace("'", "''")
+
+
+def endpoints(cloud="public", authority_host=None, graph_url=None):
+    """(authority host, Graph root) for a cloud, each overridable (private endpoints, the sandbox)."""
+    default_authority, default_graph = CLOUDS[cloud or "public"]
+    return (authority_host or default_authority).rstrip("/"), (graph_url or default_graph).rstrip("/")
+
+
+def tls_verify(ca_path=None, validate_certs=True):
+    """The value for requests' `verify`: a CA bundle, or whether to verify at all."""
+    if not validate_certs:
+        return False
+    return ca_path or True
+
+
+def _session(verify):
+    # msal's own `verify=` is a session setting that REQUESTS_CA_BUNDLE silently overrides
+    # (requests issue 3829); a session that ignores the environment keeps `ca_path` in force.
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = verify
+    return session
+
+
+def load_certificate_credential(path):
+    """msal's client_credential for a PEM file holding the private key and its certificate."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        with open(path, "rb") as handle:
+            text = handle.read().decode("ascii", "replace")
+    except (IOError, OSError) as exc:
+        raise GraphError("client_certificate_path %s cannot be read: %s" % (path, exc.strerror or exc))
+    blocks = dict((match.group(1), match.group(0)) for match in PEM_BLOCK.finditer(text))
+    key_pem = next((pem for kind, pem in blocks.items() if kind.endswith("PRIVATE KEY")), None)
+    cert_pem = blocks.get("CERTIFICATE")
+    if key_pem is None or cert_pem is None:
+        raise GraphError("client_certificate_path %s must be a PEM file holding both the private key and the "
+                         "certificate (found: %s)" % (path, ", ".join(sorted(blocks)) or "no PEM blocks"))
+    try:
+        serialization.load_pem_private_key(key_pem.encode("ascii"), password=None)
+        certificate = x509.load_pem_x509_certificate(cert_pem.encode("ascii"))
+    except (TypeError, ValueError) as exc:
+        raise GraphError("client_certificate_path %s: the key or certificate cannot be loaded (an encrypted "
+                         "private key is not supported): %s" % (path, exc))
+    thumbprint = hashlib.sha1(certificate.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
+    return {"private_key": key_pem, "thumbprint": thumbprint}
+
+
+def acquire_token(tenant_id, client_id, client_secret=None, client_certificate_path=None, cloud="public",
+                  authority_host=None, graph_url=None, ca_path=None, validate_certs=True, timeout=30):
+    """An app-only Graph access token for one credential set (client secret or certificate PEM).
+
+    Raises TokenError quoting Entra's error code and description; never the secret.
+    """
+    authority_host, graph_url = endpoints(cloud, authority_host, graph_url)
+    if client_certificate_path:
+        credential = load_certificate_credential(client_certificate_path)
+    else:
+        credential = client_secret
+    try:
+        app = msal.ConfidentialClientApplication(
+            client_id, client_credential=credential, authority="%s/%s" % (authority_host, tenant_id),
+            instance_discovery=False, http_client=_session(tls_verify(ca_path, validate_certs)), timeout=timeout)
+        result = app.acquire_token_for_client(scopes=["%s/.default" % graph_url])
+    except (ValueError, requests.exceptions.RequestException) as exc:
+        # msal raises for an unusable authority (not https, discovery failed) and lets transport errors through.
+        raise TokenError(client_id, tenant_id, message=_without(str(exc), client_secret))
+    if "access_token" not in result:
+        raise TokenError(client_id, tenant_id, code=result.get("error"),
+                         message=_without(result.get("error_description"), client_secret),
+                         request_id=result.get("correlation_id"), error_codes=result.get("error_codes"))
+    return result["access_token"]
+
+
+def _without(text, secret):
+    # Entra does not echo secrets, but an error text must never be the way one leaks.
+    if text and secret:
+        return text.replace(secret, "********")
+    return text
+
+
+def connection_params(params):
+    """The Graph connection options out of a module's params."""
+    return dict((name, params.get(name)) for name in GRAPH_CONNECTION_SPEC)
+
+
+def check_connection(params):
+    """Fail clearly, before any request, when the options cannot make a Graph connection."""
+    if params.get("access_token"):
+        return
+    missing = [name for name in ("tenant_id", "client_id") if not params.get(name)]
+    if not (params.get("client_secret") or params.get("client_certificate_path")):
+        missing.append("client_secret or client_certificate_path")
+    if missing:
+        raise GraphError("Graph connection: missing %s. Set access_token, or tenant_id and client_id with "
+                         "client_secret or client_certificate_path (environment: AZURE_TENANT_ID, AZURE_CLIENT_ID, "
+                         "AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH)." % ", ".join(missing))
+    if params.get("client_secret") and params.get("client_certificate_path"):
+        raise GraphError("Graph connection: client_secret and client_certificate_path are mutually exclusive "
+                         "(either may come from AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH).")
+    authority_host = endpoints(params.get("cloud"), params.get("authority_host"))[0]
+    if not authority_host.startswith("https://"):
+        raise GraphError("authority_host must be an https:// URL, got %s" % authority_host)
+
+
+# Eventual consistency: answers Graph gives right after a create, retried (bounded by _http's budget).
+
+def _error_text(response):
+    code, message = parse_error_body(response)[:2]
+    return "%s %s" % (code or "", message or "")
+
+
+def object_not_yet_visible(response):
+    """404 for an object a previous call just created or read."""
+    return response.status_code == 404
+
+
+def application_not_yet_consistent(response):
+    """An application write right after its creation: 404, or a 409 concurrency answer."""
+    return response.status_code in (404, 409)
+
+
+def backing_application_not_yet_visible(response):
+    """Creating a service principal before Graph shows its application."""
+    text = _error_text(response)
+    return ((response.status_code == 400 and ("NoBackingApplicationObject" in text
+                                              or "does not reference a valid application object" in text))
+            or (response.status_code == 403 and "backing application of the service principal" in text))
+
+
+def reference_not_yet_visible(response):
+    """Assigning an app role or granting scopes to a service principal Graph does not show yet."""
+    return response.status_code == 404 or (response.status_code == 400
+                                            and "Not a valid reference update" in _error_text(response))
+
+
+class ResourceApi(object):
+    """The permissions a resource service principal (an API such as Microsoft Graph) offers."""
+
+    def __init__(self, service_principal):
+        self.app_id = service_principal["appId"]
+        self.object_id = service_principal["id"]
+        self.display_name = service_principal.get("displayName") or self.app_id
+        roles = service_principal.get("appRoles") or []
+        scopes = service_principal.get("oauth2PermissionScopes") or []
+        # Name -> id for what may be requested; id -> name for naming whatever is already there.
+        self.ids = {
+            "application": dict((role["value"], role["id"]) for role in roles
+                                if role.get("value") and "Application" in (role.get("allowedMemberTypes") or [])
+                                and role.get("isEnabled", True)),
+            "delegated": dict((scope["value"], scope["id"]) for scope in scopes
+                              if scope.get("value") and scope.get("isEnabled", True)),
+        }
+        self.names = {
+            "application": dict((role["id"], role.get("value") or role["id"]) for role in roles),
+            "delegated": dict((scope["id"], scope.get("value") or scope["id"]) for scope in scopes),
+        }
+
+    def name(self, kind, permission_id):
+        return self.names[kind].get(permission_id, permission_id)
+
+
+class UnknownApi(ResourceApi):
+    """An API whose service principal is not in the tenant: ids cannot be named."""
+
+    def __init__(self, app_id):
+        super(UnknownApi, self).__init__({"appId": app_id, "id": None})
+
+
+class GraphClient(object):
+    """Microsoft Graph v1.0 with one access token: the resources this collection manages."""
+
+    def __init__(self, access_token, graph_url, ca_path=None, validate_certs=True, sleep=time.sleep):
+        self.graph_url = graph_url.rstrip("/")
+        self.http = HttpClient(self.graph_url + "/v1.0", headers={"Authorization": "Bearer " + access_token},
+                               ca_path=ca_path, validate_certs=validate_certs, sleep=sleep)
+        self._sleep = sleep
+        self._apis = {}
+
+    @classmethod
+    def connect(cls, tenant_id=None, client_id=None, client_secret=None, client_certificate_path=None,
+                access_token=None, cloud="public", authority_host=None, graph_url=None, ca_path=None,
+                validate_certs=True, sleep=time.sleep):
+        """A client for one credential set, given as the connection option names: uses access_token
+        as given, or acquires an app-only token (client secret or certificate)."""
+        params = dict(tenant_id=tenant_id, client_id=client_id, client_secret=client_secret,
+                      client_certificate_path=client_certificate_path, access_token=access_token, cloud=cloud,
+                      authority_host=authority_host, graph_url=graph_url)
+        check_connection(params)
+        authority_host, graph_url = endpoints(cloud, authority_host, graph_url)
+        if not access_token:
+            access_token = acquire_token(tenant_id, client_id, client_secret, client_certificate_path,
+                                         authority_host=authority_host, graph_url=graph_url, ca_path=ca_path,
+                                         validate_certs=validate_certs)
+        return cls(access_token, graph_url, ca_path=ca_path, validate_certs=validate_certs, sleep=sleep)
+
+    # Applications
+
+    def find_application(self, app_id=None, unique_name=None, display_name=None):
+        """The one application identified by app_id, else unique_name, else display_name; None if none.
+
+        Display names are not unique in Entra: several matches fail, listing their app ids.
+        """
+        if app_id:
+            return self._first("/applications", "find application", "with app_id %s" % app_id,
+                               "appId eq %s" % odata_literal(app_id))
+        if unique_name:
+            return self.get_application_by_unique_name(unique_name)
+        if display_name:
+            matches = self.list_applications(display_name=display_name)
+            if len(matches) > 1:
+                raise GraphError("%d applications are named %r (app ids: %s); set app_id or unique_name to choose one"
+                                 % (len(matches), display_name, ", ".join(sorted(app["appId"] for app in matches))),
+                                 app_ids=sorted(app["appId"] for app in matches))
+            return matches[0] if matches else None
+        raise GraphError("one of app_id, unique_name or display_name is required to identify the application")
+
+    def wait_for_application(self, **identity):
+        """find_application for an app that should exist (created by an earlier task): Graph may not
+        show it for a few seconds, so look again before answering None."""
+        for wait in VISIBILITY_WAITS + (None,):
+            found = self.find_application(**identity)
+            if found is not None or wait is None:
+                return found
+            self._sleep(wait)
+
+    def get_application_by_unique_name(self, unique_name):
+        path = "/applications(uniqueName=%s)" % quote(odata_literal(unique_name), safe="'")
+        try:
+            return self.http.json("GET", path, "read application", "with unique_name %r" % unique_name)
+        except ApiError as err:
+            if err.status == 404:
+                return None
+            raise
+
+    def list_applications(self, display_name=None):
+        """Every application (paged), or those with exactly this display name."""
+        params = {"$select": APPLICATION_FIELDS}
+        resource = None
+        if display_name is not None:
+            params["$filter"] = "displayName eq %s" % odata_literal(display_name)
+            resource = "named %r" % display_name
+        return list(self.http.paged("/applications", "list applications", resource, params=params))
+
+    def create_application(self, body):
+        return self.http.json("POST", "/applications", "create application", repr(body.get("displayName")),
+                              json=body, expected=(201,))
+
+    def upsert_application(self, unique_name, body):
+        """Create the application with this uniqueName, or update it if it exists (idempotent to repeat)."""
+        path = "/applications(uniqueName=%s)" % quote(odata_literal(unique_name), safe="'")
+        resource = "with unique_name %r" % unique_name
+        response = self.http.request("PATCH", path, "create or update application", resource, json=body,
+                                     headers={"Prefer": "create-if-missing"}, expected=(200, 201, 204))
+        if response.status_code == 204 or not response.content:
+            # It already existed and Graph answers without a body: read it back for its ids.
+            return self.http.json("GET", path, "read application", resource, retry_when=object_not_yet_visible)
+        return response.json()
+
+    def update_application(self, object_id, body):
+        self.http.request("PATCH", "/applications/%s" % object_id, "update application", object_id, json=body,
+                          expected=(204, 200), retry_when=application_not_yet_consistent)
+
+    def delete_application(self, object_id):
+        self.http.request("DELETE", "/applications/%s" % object_id, "delete application", object_id,
+                          expected=(204,), retry_when=object_not_yet_visible)
+
+    def add_password(self, object_id, password_credential):
+        """addPassword: the response is the only place Graph ever shows the secret text."""
+        return self.http.json("POST", "/applications/%s/addPassword" % object_id, "add client secret to application",
+                              object_id, json={"passwordCredential": password_credential}, expected=(200, 201),
+                              retry_when=object_not_yet_visible)
+
+    def remove_password(self, object_id, key_id):
+        self.http.request("POST", "/applications/%s/removePassword" % object_id,
+                          "remove client secret %s from application" % key_id, object_id,
+                          json={"keyId": key_id}, expected=(200, 204))
+
+    # Service principals
+
+    def get_service_principal(self, app_id):
+        """The service principal (enterprise application) of an app id in this tenant, or None."""
+        return self._first("/servicePrincipals", "find service principal", "for app_id %s" % app_id,
+                           "appId eq %s" % odata_literal(app_id))
+
+    def create_service_principal(self, app_id):
+        """Create the app's service principal; adopt it if another writer got there first."""
+        try:
+            return self.http.json("POST", "/servicePrincipals", "create service principal", "for app_id %s" % app_id,
+                                  json={"appId": app_id}, expected=(201,),
+                                  retry_when=backing_application_not_yet_visible)
+        except ApiError as err:
+            if err.status != 409:
+                raise
+        for wait in VISIBILITY_WAITS + (None,):
+            found = self.get_service_principal(app_id)
+            if found is not None or wait is None:
+                return found
+            self._sleep(wait)
+
+    def delete_service_principal(self, object_id):
+        self.http.request("DELETE", "/servicePrincipals/%s" % object_id, "delete service principal", object_id,
+                          expected=(204,))
+
+    # Resource APIs and permission names
+
+    def resource_api(self, app_id):
+        """The permissions an API offers, from its service principal in this tenant (cached)."""
+        if app_id not in self._apis:
+            found = self._first("/servicePrincipals", "read API", app_id, "appId eq %s" % odata_literal(app_id),
+                                select=SERVICE_PRINCIPAL_FIELDS)
+            self._apis[app_id] = ResourceApi(found) if found else UnknownApi(app_id)
+        return self._apis[app_id]
+
+    def resource_api_by_object_id(self, object_id):
+        """The API a consent object points at (resourceId = its service principal's object id)."""
+        for api in self._apis.values():
+            if api.object_id == object_id:
+                return api
+        found = self.http.json("GET", "/servicePrincipals/%s" % object_id, "read API", object_id,
+                               params={"$select": SERVICE_PRINCIPAL_FIELDS})
+        api = ResourceApi(found)
+        self._apis[api.app_id] = api
+        return api
+
+    def find_api(self, api):
+        """The app id an `api` value designates: a well-known name, an app id, or a service principal's name."""
+        if GUID.match(api):
+            return api.lower()
+        if api.lower() in WELL_KNOWN_APIS:
+            return WELL_KNOWN_APIS[api.lower()]
+        matches = list(self.http.paged("/servicePrincipals", "find API", repr(api),
+                                       params={"$filter": "displayName eq %s" % odata_literal(api),
+                                               "$select": "id,appId,displayName"}))
+        app_ids = sorted(set(match["appId"] for match in matches))
+        if len(app_ids) != 1:
+            raise GraphError("api %r: %s; use the API's app id (for example %s for Microsoft Graph)"
+                             % (api, "%d APIs have this name (app ids: %s)" % (len(app_ids), ", ".join(app_ids))
+                                if app_ids else "no service principal in the tenant has this name",
+                                MICROSOFT_GRAPH_APP_ID))
+        return app_ids[0]
+
+    def resolve_permissions(self, api_permissions):
+        """Permission names -> ids, per API, from the tenant's resource service principals.
+
+        `api_permissions` is the modules' option: a list of {api, application: [names],
+        delegated: [names]}. Returns {resource app id: {"application": {name: id},
+        "delegated": {name: id}}} and a list of warnings. Every unknown name is reported at
+        once, with the closest valid names, before anything is written.
+        """
+        resolved, problems, warnings = {}, [], []
+        for entry in api_permissions:
+            app_id = self.find_api(entry["api"])
+            api = self.resource_api(app_id)
+            if isinstance(api, UnknownApi):
+                raise GraphError("api %r: the tenant has no service principal for app id %s, so its permission "
+                                 "names cannot be resolved" % (entry["api"], app_id))
+            wanted = resolved.setdefault(app_id, {"application": {}, "delegated": {}})
+            for kind, _type in PERMISSION_KINDS:
+                for name in entry.get(kind) or []:
+                    if name in api.ids[kind]:
+                        wanted[kind][name] = api.ids[kind][name]
+                    else:
+                        problems.append(_unknown_permission(api, kind, name))
+            if app_id == AAD_GRAPH_APP_ID:
+                warnings.append(self._legacy_api_warning(entry))
+        if problems:
+            raise GraphError("Unknown API permission%s: %s" % ("s" if len(problems) > 1 else "", "; ".join(problems)))
+        return resolved, warnings
+
+    def _legacy_api_warning(self, entry):
+        graph = self.resource_api(MICROSOFT_GRAPH_APP_ID)
+        equivalents, missing = [], []
+        for kind, _type in PERMISSION_KINDS:
+            names = entry.get(kind) or []
+            available = [name for name in names if name in graph.ids[kind]]
+            missing.extend("%s %s" % (kind, name) for name in names if name not in graph.ids[kind])
+            if available:
+                equivalents.append("%s: [%s]" % (kind, ", ".join(available)))
+        text = ("api %r is Azure AD Graph (%s), which Microsoft retired in 2025: it no longer serves tokens for "
+                "apps. Request the Microsoft Graph permissions instead" % (entry["api"], AAD_GRAPH_APP_ID))
+        if equivalents:
+            text += ": {api: Microsoft Graph, %s}" % ", ".join(equivalents)
+        if missing:
+            text += " (no Microsoft Graph permission of the same name for %s)" % ", ".join(missing)
+        return text
+
+    def describe_permissions(self, required_resource_access):
+        """An application's requiredResourceAccess by name: [{api, resource_app_id, application, delegated}]."""
+        described = []
+        for entry in required_resource_access or []:
+            api = self.resource_api(entry["resourceAppId"])
+            view = {"api": api.display_name, "resource_app_id": api.app_id, "application": [], "delegated": []}
+            for access in entry.get("resourceAccess") or []:
+                kind = "application" if access.get("type") == "Role" else "delegated"
+                view[kind].append(api.name(kind, access["id"]))
+            described.append(view)
+        return normalise_permission_view(described)
+
+    # Admin consent: app role assignments (application permissions) and delegated grants
+
+    def list_app_role_assignments(self, principal_id):
+        return list(self.http.paged("/servicePrincipals/%s/appRoleAssignments" % principal_id,
+                                    "list app role assignments of service principal", principal_id))
+
+    def add_app_role_assignment(self, principal_id, resource_id, app_role_id):
+        """Grant one application permission; an assignment that already exists is adopted."""
+        path = "/servicePrincipals/%s/appRoleAssignments" % principal_id
+        try:
+            return self.http.json("POST", path, "grant app role %s to service principal" % app_role_id, principal_id,
+                                  json={"principalId": principal_id, "resourceId": resource_id,
+                                        "appRoleId": app_role_id},
+                                  expected=(201, 200), retry_when=reference_not_yet_visible)
+        except ApiError as err:
+            if not (err.status in (400, 409) and "already exist" in (err.api_message or "")):
+                raise
+        for assignment in self.list_app_role_assignments(principal_id):
+            if assignment["resourceId"] == resource_id and assignment["appRoleId"] == app_role_id:
+                return assignment
+        raise GraphError("Graph says app role %s is already granted to service principal %s but does not list it"
+                         % (app_role_id, principal_id))
+
+    def remove_app_role_assignment(self, principal_id, assignment_id):
+        self.http.request("DELETE", "/servicePrincipals/%s/appRoleAssignments/%s" % (principal_id, assignment_id),
+                          "revoke app role assignment %s of service principal" % assignment_id, principal_id,
+                          expected=(204,))
+
+    def list_admin_grants(self, client_id):
+        """The tenant-wide (AllPrincipals) delegated grants of a client service principal."""
+        grants = self.http.paged("/oauth2PermissionGrants", "list delegated permission grants",
+                                 "of service principal %s" % client_id,
+                                 params={"$filter": "clientId eq %s" % odata_literal(client_id)})
+        return [grant for grant in grants if grant.get("consentType") == "AllPrincipals"]
+
+    def create_admin_grant(self, client_id, resource_id, scopes):
+        """Grant delegated scopes for all users; Graph allows one such grant per client and API, so an
+        existing one (409) is adopted and set to these scopes."""
+        body = {"clientId": client_id, "consentType": "AllPrincipals", "resourceId": resource_id,
+                "scope": " ".join(scopes)}
+        try:
+            return self.http.json("POST", "/oauth2PermissionGrants", "grant delegated permissions",
+                                  "to service principal %s" % client_id, json=body, expected=(201, 200),
+                                  retry_when=reference_not_yet_visible)
+        except ApiError as err:
+            if err.status != 409:
+                raise
+        for grant in self.list_admin_grants(client_id):
+            if grant["resourceId"] == resource_id:
+                self.update_admin_grant(grant["id"], scopes)
+                return dict(grant, scope=body["scope"])
+        raise GraphError("Graph says service principal %s already has a delegated grant for %s but does not list it"
+                         % (client_id, resource_id))
+
+    def update_admin_grant(self, grant_id, scopes):
+        self.http.request("PATCH", "/oauth2PermissionGrants/%s" % grant_id, "update delegated permission grant",
+                          grant_id, json={"scope": " ".join(scopes)}, expected=(204, 200),
+                          retry_when=object_not_yet_visible)
+
+    def delete_admin_grant(self, grant_id):
+        self.http.request("DELETE", "/oauth2PermissionGrants/%s" % grant_id, "revoke delegated permission grant",
+                          grant_id, expected=(204,))
+
+    def _first(self, path, operation, resource, odata_filter, select=None):
+        params = {"$filter": odata_filter}
+        if select:
+            params["$select"] = select
+        page = self.http.json("GET", path, operation, resource, params=params) or {}
+        values = page.get("value") or []
+        return values[0] if values else None
+
+
+def _unknown_permission(api, kind, name):
+    valid = sorted(api.ids[kind])
+    close = difflib.get_close_matches(name, valid, n=5, cutoff=0.6)
+    if not close:  # Case slips and typos in the middle of long names score low: try case-insensitively too.
+        lowered = dict((value.lower(), value) for value in valid)
+        close = [lowered[match] for match in difflib.get_close_matches(name.lower(), list(lowered), n=5, cutoff=0.5)]
+    text = "%s permission %r does not exist on %s" % (kind, name, api.display_name)
+    if close:
+        text += " (closest: %s)" % ", ".join(close)
+    return text
+
+
+def normalise_permission_view(entries):
+    """Comparable, readable permissions: one entry per API, names sorted, empty entries dropped."""
+    merged = {}
+    for entry in entries:
+        target = merged.setdefault(entry["resource_app_id"], {"api": entry["api"], "resource_app_id":
+                                                              entry["resource_app_id"], "application": set(),
+                                                              "delegated": set()})
+        for kind, _type in PERMISSION_KINDS:
+            target[kind].update(entry.get(kind) or [])
+    view = []
+    for app_id in sorted(merged):
+        entry = merged[app_id]
+        if entry["application"] or entry["delegated"]:
+            view.append(dict(entry, application=sorted(entry["application"]), delegated=sorted(entry["delegated"])))
+    return view
+
+
+def permission_view(client, resolved):
+    """The by-name view of resolve_permissions()' result (the same shape as describe_permissions)."""
+    return normalise_permission_view([
+        {"api": client.resource_api(app_id).display_name, "resource_app_id": app_id,
+         "application": sorted(ids["application"]), "delegated": sorted(ids["delegated"])}
+        for app_id, ids in resolved.items()])
+
+
+def required_resource_access(resolved):
+    """Graph's requiredResourceAccess for resolve_permissions()' result."""
+    body = []
+    for app_id in sorted(resolved):
+        access = []
+        for kind, access_type in PERMISSION_KINDS:
+            ids_by_name = resolved[app_id][kind]
+            access.extend({"id": ids_by_name[name], "type": access_type} for name in sorted(ids_by_name))
+        if access:
+            body.append({"resourceAppId": app_id, "resourceAccess": access})
+    return body
+
+
+def describe_secrets(application, now=None):
+    """An application's client secrets without their values: key id, description, dates, days left."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    secrets = []
+    for credential in application.get("passwordCredentials") or []:
+        end = parse_graph_datetime(credential.get("endDateTime"))
+        secrets.append({
+            "key_id": credential.get("keyId"),
+            "description": credential.get("displayName"),
+            "start_date": credential.get("startDateTime"),
+            "end_date": credential.get("endDateTime"),
+            "days_remaining": None if end is None else int((end - now).total_seconds() // 86400),
+        })
+    return sorted(secrets, key=lambda secret: secret["end_date"] or "")
+
+
+def expiring_secrets(secrets, within_days):
+    """The described secrets (see describe_secrets) that expire within `within_days` days or have expired."""
+    return [secret for secret in secrets
+            if secret["days_remaining"] is not None and secret["days_remaining"] <= within_days]
+
+
+def parse_graph_datetime(value):
+    """Graph's ISO 8601 UTC timestamps (with or without fractional seconds) as aware datetimes."""
+    if not value:
+        return None
+    text = value.rstrip("Z").split(".")[0]
+    if "+" in text:
+        text = text.split("+")[0]
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.timezone.utc)
+
+
+class GraphModule(AnsibleModule):
+    """AnsibleModule with the Graph connection options, check mode, the dependency check, and a
+    run() that reports ApiError/GraphError as a clean failure."""
+
+    def __init__(self, argument_spec, **kwargs):
+        spec = copy.deepcopy(GRAPH_CONNECTION_SPEC)
+        spec.update(argument_spec)
+        kwargs.setdefault("supports_check_mode", True)
+        super(GraphModule, self).__init__(argument_spec=spec, **kwargs)
+        for library, error in (("requests", REQUESTS_IMPORT_ERROR), ("msal", MSAL_IMPORT_ERROR)):
+            if error:
+                self.fail_json(msg=missing_required_lib(library), exception=error)
+        self._graph = None
+
+    @property
+    def graph(self):
+        """The GraphClient, authenticated on first use (a module that needs no Graph call never logs in)."""
+        if self._graph is None:
+            self._graph = GraphClient.connect(**connection_params(self.params))
+        return self._graph
+
+    def run(self, action):
+        """exit_json(**action(self)); a failed call or a user error becomes fail_json, without traceback."""
+        try:
+            result = action(self)
+        except (ApiError, GraphError) as err:
+            self.fail_json(msg=str(err), **err.to_result())
+        self.exit_json(**result)
