@@ -115,6 +115,7 @@ GRAPH_USER_FIELDS = ("id", "userPrincipalName", "displayName", "givenName", "sur
                      "proxyAddresses", "accountEnabled", "userType", "assignedLicenses")
 GRAPH_GROUP_FIELDS = ("id", "displayName", "mail", "mailEnabled", "securityEnabled", "groupTypes",
                       "proxyAddresses")
+GRAPH_USER_TYPE = "#microsoft.graph.user"
 HTTP_TIMEOUT_SECONDS = 15
 
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
@@ -200,7 +201,7 @@ class _Directory:
 
     verified_domains: list
     users: list
-    groups: list  # Graph group objects, each with "user_members": count of user members
+    groups: list  # Graph group objects, each with "user_members": number of distinct user members
 
 
 class ModusCloudService:
@@ -406,7 +407,8 @@ class ModusCloudService:
                 domain[key] = item[key]
         if "destination" in item:
             if item["destination"] is not None and not isinstance(item["destination"], str):
-                raise ApiError(400, f"destination must be a host name or null, got {_type_name(item['destination'])}", identifier)
+                raise ApiError(400, "destination must be a host name or null, got "
+                               f"{_type_name(item['destination'])}", identifier)
             domain["destination"] = item["destination"]
         if "failovers" in item:
             if not isinstance(item["failovers"], list) or not all(isinstance(f, str) for f in item["failovers"]):
@@ -504,17 +506,20 @@ class ModusCloudService:
             if key in fields and not isinstance(fields[key], bool):
                 raise ApiError(400, f"{key} must be a boolean, got {_type_name(fields[key])}", identifier)
         if "type" in fields and fields["type"] not in ORG_USER_TYPES:
-            raise ApiError(400, f"type {fields['type']!r} is not allowed; allowed: {', '.join(ORG_USER_TYPES)}", identifier)
+            raise ApiError(400, f"type {fields['type']!r} is not allowed; allowed: {', '.join(ORG_USER_TYPES)}",
+                           identifier)
         if "password" in fields and not isinstance(fields["password"], str):
             raise ApiError(400, "password must be a string", identifier)
         for key in USER_SENDER_LIST_FIELDS:
-            if key in fields and (not isinstance(fields[key], list) or not all(isinstance(s, str) for s in fields[key])):
+            value = fields.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
                 raise ApiError(400, f"{key} must be a list of strings", identifier)
         if "odin_settings" in fields:
             odin = fields["odin_settings"]
             if (not isinstance(odin, dict) or set(odin) - set(USER_DEFAULTS["odin_settings"])
                     or not all(isinstance(v, bool) for v in odin.values())):
-                raise ApiError(400, "odin_settings must be an object with boolean can_impersonate and is_imitable", identifier)
+                raise ApiError(400, "odin_settings must be an object with boolean can_impersonate and is_imitable",
+                               identifier)
             fields["odin_settings"] = {**USER_DEFAULTS["odin_settings"], **odin}
         if "alias_emails" in fields:
             fields["alias_emails"] = self._valid_aliases(org, fields, current, identifier)
@@ -531,7 +536,8 @@ class ModusCloudService:
             if alias == primary:
                 raise ApiError(400, f"alias_emails must not contain the primary address {alias}", identifier)
             if _domain_of(alias) not in org.domains:
-                raise ApiError(400, f"alias_emails {alias}: domain {_domain_of(alias)} is not on the organization", identifier)
+                raise ApiError(400, f"alias_emails {alias}: domain {_domain_of(alias)} is not on the organization",
+                               identifier)
             owner = org.address_owner(alias)
             if owner is not None and owner["primary_email"] != primary:
                 raise ApiError(409, f"address {alias} already exists (held by {owner['primary_email']})", identifier)
@@ -585,7 +591,8 @@ class ModusCloudService:
             raise ApiError(400, "body must be a JSON object", identifier)
         unknown = sorted(set(body) - set(AZURE_SETTING_KEYS) - {"ad_key"})
         if unknown:
-            raise ApiError(400, f"unknown key {unknown[0]}; allowed: ad_key, {', '.join(AZURE_SETTING_KEYS)}", unknown[0])
+            raise ApiError(400, f"unknown key {unknown[0]}; allowed: ad_key, {', '.join(AZURE_SETTING_KEYS)}",
+                           unknown[0])
         missing = [k for k in AZURE_SETTING_KEYS if k not in body]
         if org.ad_key is None and "ad_key" not in body:
             missing.insert(0, "ad_key")
@@ -595,7 +602,8 @@ class ModusCloudService:
             if key in body and (not isinstance(body[key], str) or not body[key].strip()):
                 raise ApiError(400, f"{key} must be a non-empty string", key)
         if not _is_domain_name(body["primary_domain"]):
-            raise ApiError(400, f"primary_domain must be a domain name, got {body['primary_domain']!r}", "primary_domain")
+            raise ApiError(400, f"primary_domain must be a domain name, got {body['primary_domain']!r}",
+                           "primary_domain")
         if body["default_user_role_name"] not in SYNC_ROLES:
             raise ApiError(400, f"default_user_role_name must be one of {', '.join(SYNC_ROLES)}, "
                            f"got {body['default_user_role_name']!r}", "default_user_role_name")
@@ -703,15 +711,18 @@ class ModusCloudService:
             domains = self._graph_list(session, auth, "/v1.0/domains")
             users = []
             if settings["sync_active_users"]:
-                users = self._graph_list(session, auth, f"/v1.0/users?$select={','.join(GRAPH_USER_FIELDS)}&$top=999")
+                users = self._graph_list(session, auth, _graph_query("/v1.0/users", GRAPH_USER_FIELDS))
             groups = []
             if settings["sync_security_groups"] or settings["sync_distribution_groups"]:
-                groups = self._graph_list(session, auth, f"/v1.0/groups?$select={','.join(GRAPH_GROUP_FIELDS)}&$top=999")
+                groups = self._graph_list(session, auth, _graph_query("/v1.0/groups", GRAPH_GROUP_FIELDS))
                 for group in groups:
-                    members = self._graph_list(session, auth, f"/v1.0/groups/{group['id']}/members?$select=id&$top=999")
-                    group["user_members"] = sum(1 for m in members if m.get("@odata.type") == "#microsoft.graph.user")
-        except requests.RequestException as exc:
-            raise _SyncFailure("connection_error", f"could not reach Entra ID / Graph: {type(exc).__name__}") from None
+                    members_path = _graph_query(f"/v1.0/groups/{group['id']}/members", ["id"])
+                    members = self._graph_list(session, auth, members_path)
+                    # Graph types every directoryObject in a members list, even under $select.
+                    group["user_members"] = len({m["id"] for m in members if m.get("@odata.type") == GRAPH_USER_TYPE})
+        except OSError as exc:  # requests' errors, and a missing CA bundle
+            raise _SyncFailure("connection_error",
+                               f"could not reach Entra ID / Graph: {type(exc).__name__}: {exc}") from None
         finally:
             session.close()
         verified = [d["id"].lower() for d in domains if d.get("isVerified")]
@@ -781,7 +792,11 @@ class ModusCloudService:
 # ---------------------------------------------------------------------------------------------
 
 def _apply_directory(org, settings, directory, new_user):
-    """Check the preconditions, change org users and groups, and return the counts for the record."""
+    """Check the preconditions, change org users and groups, and return the counts for the record.
+
+    Skipped entries use the keys of plugins/module_utils/_sync.py's report (object, reason, and
+    address, else upn, else id or name) so a test can compare the service with the prediction.
+    """
     missing = sorted(d for d in directory.verified_domains if d not in org.domains)
     if missing:
         raise _SyncFailure("domains_missing",
@@ -796,42 +811,57 @@ def _apply_directory(org, settings, directory, new_user):
     return counts
 
 
+def _skip(kind, reason, address=None, entra_object=None, **extra):
+    entry = {"object": kind, "reason": reason}
+    if address:
+        entry["address"] = address
+    elif entra_object and entra_object.get("userPrincipalName"):
+        entry["upn"] = entra_object["userPrincipalName"].lower()
+    elif entra_object and entra_object.get("displayName") and kind == "group":
+        entry["name"] = entra_object["displayName"]
+    elif entra_object:
+        entry["id"] = entra_object.get("id")
+    entry.update(extra)
+    return entry
+
+
+def _user_skip_reason(org, entra_user, mail, exempt):
+    """Why an Entra user is out of scope, or None when it is in scope."""
+    if entra_user.get("userType") != "Member":
+        return "guest"
+    if mail is None:
+        return "no_mail"
+    if _domain_of(mail) not in org.domains:
+        return "domain_missing"
+    if mail in exempt:
+        return "exempt"
+    if entra_user.get("accountEnabled") is False:
+        return None if mail in org.users else "disabled"  # already in the org: kept, made Not Active
+    return None if entra_user.get("assignedLicenses") else "unlicensed"
+
+
 def _entra_user_scope(org, entra_user, exempt, skipped):
     """The wanted modusCloud fields of an Entra user, or None when out of scope (reason recorded)."""
-    mail = (entra_user.get("mail") or "").lower() or None
-
-    def skip(reason, **extra):
-        skipped.append({"object": "user", "id": entra_user.get("id"), "email": mail, "reason": reason, **extra})
-
-    if entra_user.get("userType") != "Member":
-        return skip("guest")
-    if mail is None:
-        return skip("no_mail")
-    if _domain_of(mail) not in org.domains:
-        return skip("domain_missing")
-    if mail in exempt:
-        return skip("exempt")
-    if entra_user.get("accountEnabled"):
-        if not entra_user.get("assignedLicenses"):
-            return skip("unlicensed")
-        is_active = True
-    elif mail in org.users:
-        is_active = False  # the service honours Entra's disabled flag ("Not Active")
-    else:
-        return skip("disabled")
+    mail = (entra_user.get("mail") or "").strip().lower()
+    mail = mail if _is_email(mail) else None
+    reason = _user_skip_reason(org, entra_user, mail, exempt)
+    if reason:
+        skipped.append(_skip("user", reason, mail, entra_user))
+        return None
     aliases = set()
     for proxy in entra_user.get("proxyAddresses") or []:
         if not proxy.startswith("smtp:"):  # lowercase prefix = secondary SMTP address
             continue
-        alias = proxy[len("smtp:"):].lower()
-        if alias == mail:
+        alias = proxy[len("smtp:"):].strip().lower()
+        if alias == mail or not _is_email(alias):
             continue
         if _domain_of(alias) in org.domains:
             aliases.add(alias)
         else:
-            skip("alias_domain_missing", address=alias)
+            skipped.append(_skip("user", "alias_domain_missing", alias, detail=f"alias of {mail}"))
     return {"primary_email": mail, "firstname": entra_user.get("givenName") or "",
-            "surname": entra_user.get("surname") or "", "alias_emails": sorted(aliases), "is_active": is_active}
+            "surname": entra_user.get("surname") or "", "alias_emails": sorted(aliases),
+            "is_active": entra_user.get("accountEnabled") is not False}
 
 
 def _apply_users(org, settings, entra_users, skipped, new_user):
@@ -839,40 +869,46 @@ def _apply_users(org, settings, entra_users, skipped, new_user):
     wanted = {}
     for entra_user in entra_users:
         fields = _entra_user_scope(org, entra_user, exempt, skipped)
-        if fields:
+        if fields is None:
+            continue
+        if fields["primary_email"] in wanted:  # Entra keeps mail unique; guard anyway, first one wins
+            skipped.append(_skip("user", "duplicate_mail", fields["primary_email"]))
+        else:
             wanted[fields["primary_email"]] = fields
     counts = {"added": 0, "updated": 0, "removed": 0}
-
-    def protect(user):
-        skipped.append({"object": "user", "id": None, "email": user["primary_email"], "reason": "protected"})
-
     for email, fields in wanted.items():
         current = org.users.get(email)
         if current is None:
-            if settings["add_users"] and fields["is_active"]:
-                if _address_in_use(org, fields, skipped):
-                    continue
+            if settings["add_users"] and fields["is_active"] and not _address_in_use(org, fields, skipped):
                 org.users[email] = new_user({**fields, "type": settings["default_user_role_name"]})
                 counts["added"] += 1
             continue
-        changes = {k: v for k, v in fields.items() if k != "primary_email" and current[k] != v}
+        changes = {k: v for k, v in fields.items() if k != "primary_email" and _synced_value(current, k) != v}
         if not changes or not settings["update_users"]:
             continue
         if current["type"] not in SYNCED_USER_TYPES:
-            protect(current)
+            skipped.append(_skip("user", "protected", email))
         elif not _address_in_use(org, fields, skipped):
             current.update(copy.deepcopy(changes))
             counts["updated"] += 1
     if settings["remove_deleted_users"]:
+        reported_exempt = {s["address"] for s in skipped if s["reason"] == "exempt"}
         for email, user in list(org.users.items()):
-            if email in wanted or email in exempt:
+            if email in wanted or email in reported_exempt:
                 continue
-            if user["type"] in SYNCED_USER_TYPES:
+            if email in exempt:
+                skipped.append(_skip("user", "exempt", email, detail="would otherwise be removed"))
+            elif user["type"] not in SYNCED_USER_TYPES:
+                skipped.append(_skip("user", "protected", email))
+            else:
                 del org.users[email]
                 counts["removed"] += 1
-            else:
-                protect(user)
     return counts
+
+
+def _synced_value(user, key):
+    """A user field as the sync compares it: aliases as a sorted set, whatever order they were stored in."""
+    return sorted(set(user[key])) if key == "alias_emails" else user[key]
 
 
 def _address_in_use(org, fields, skipped):
@@ -883,8 +919,8 @@ def _address_in_use(org, fields, skipped):
     for address in [fields["primary_email"], *fields["alias_emails"]]:
         owner = org.address_owner(address)
         if owner is not None and owner["primary_email"] != fields["primary_email"]:
-            skipped.append({"object": "user", "id": None, "email": fields["primary_email"],
-                            "reason": "address_in_use", "address": address})
+            skipped.append(_skip("user", "address_in_use", fields["primary_email"],
+                                 detail=f"{address} belongs to {owner['primary_email']}"))
             return True
     return False
 
@@ -893,18 +929,18 @@ def _apply_groups(org, settings, entra_groups, skipped):
     counts = {"added": 0, "updated": 0, "removed": 0}
     enabled = {"security": settings["sync_security_groups"], "distribution": settings["sync_distribution_groups"]}
     for group in entra_groups:
-        if group.get("securityEnabled"):
-            kind = "security"
-        elif group.get("mailEnabled"):
-            kind = "distribution"
+        address = (group.get("mail") or "").strip().lower() or None
+        if group.get("securityEnabled") is True:
+            kind = "security"  # mail-enabled security groups included
+        elif group.get("mailEnabled") is True:
+            kind = "distribution"  # Microsoft 365 (Unified) groups included
         else:
-            skipped.append({"object": "group", "id": group["id"], "name": group.get("displayName"),
-                            "reason": "not_mail_or_security"})
+            skipped.append(_skip("group", "not_mail_or_security", address, group))
             continue
         if not enabled[kind]:
             continue
         wanted = {"id": group["id"], "name": group.get("displayName") or "", "kind": kind,
-                  "email": (group.get("mail") or "").lower() or None, "members": group["user_members"]}
+                  "address": address, "members": group["user_members"]}
         current = org.groups.get(group["id"])
         if current is None and settings["add_groups"]:
             org.groups[group["id"]] = wanted
@@ -940,6 +976,11 @@ def _one_or_many(body, noun):
     if isinstance(body, list) and body:
         return body, True
     raise ApiError(400, f"body must be a {noun} object or a non-empty list of them", "body")
+
+
+def _graph_query(path, fields):
+    """A Graph list path selecting `fields`, in pages as large as Graph allows."""
+    return f"{path}?$select={','.join(fields)}&$top=999"
 
 
 def _json_or_empty(response):

@@ -484,6 +484,7 @@ def seed_directory(fake):
         entra_user("off", accountEnabled=False),
         entra_user("nomail", mail=None),
         entra_user("keep"),
+        entra_user("ann-again", mail="ANN@contoso.example"),
     ]
     fake.groups = [
         {"id": "g-sec", "displayName": "Finance", "mail": None, "mailEnabled": False, "securityEnabled": True,
@@ -502,8 +503,10 @@ def configure_sync(service, **overrides):
 def test_scheduled_sync_imports_users_and_groups(service, fake_entra):
     seed_directory(fake_entra)
     call(service, "POST", f"/orgs/{ORG}/users", [{"primary_email": "stale@contoso.example"},
-                                                 {"primary_email": "keep@contoso.example", "firstname": "Mine"}])
-    call(service, "PUT", f"/orgs/{ORG}/settings/azure/exemptions", {"exemptions": "keep@contoso.example"})
+                                                 {"primary_email": "keep@contoso.example", "firstname": "Mine"},
+                                                 {"primary_email": "held@contoso.example"}])
+    call(service, "PUT", f"/orgs/{ORG}/settings/azure/exemptions",
+         {"exemptions": "keep@contoso.example,held@contoso.example"})
     configure_sync(service)
 
     result = service.advance_clock(1)
@@ -512,24 +515,26 @@ def test_scheduled_sync_imports_users_and_groups(service, fake_entra):
     assert sync["ok"] is True and sync["error"] is None and sync["org"] == ORG
     assert (sync["added"], sync["updated"], sync["removed"]) == (2, 0, 1)
     assert sync["groups"] == {"added": 2, "updated": 0, "removed": 0}
-    reasons = {(s.get("email") or s.get("name"), s["reason"]) for s in sync["skipped"]}
+    reasons = {(s.get("address") or s.get("upn") or s.get("name"), s["reason"]) for s in sync["skipped"]}
     assert reasons == {("guest@contoso.example", "guest"), ("nolicense@contoso.example", "unlicensed"),
-                       ("off@contoso.example", "disabled"), (None, "no_mail"), ("keep@contoso.example", "exempt"),
-                       ("ann@contoso.example", "alias_domain_missing"), (ADMIN, "protected"),
-                       ("Plain", "not_mail_or_security")}
+                       ("off@contoso.example", "disabled"), ("nomail@contoso.example", "no_mail"),
+                       ("keep@contoso.example", "exempt"), ("held@contoso.example", "exempt"),
+                       ("ann@contoso.example", "duplicate_mail"), ("ann@elsewhere.example", "alias_domain_missing"),
+                       (ADMIN, "protected"), ("Plain", "not_mail_or_security")}
 
     users = users_by_email(service)
-    assert set(users) == {ADMIN, "ann@contoso.example", "bob@contoso.example", "keep@contoso.example"}
+    assert set(users) == {ADMIN, "ann@contoso.example", "bob@contoso.example", "keep@contoso.example",
+                          "held@contoso.example"}
     ann = users["ann@contoso.example"]
     assert ann["alias_emails"] == ["ann.alias@fabrikam.example"] and ann["type"] == "silent_user"
     assert (ann["firstname"], ann["surname"], ann["is_active"]) == ("Ann", "Tester", True)
     assert users["bob@contoso.example"]["firstname"] == ""
-    assert users["keep@contoso.example"]["firstname"] == "Mine"  # exempt: untouched
+    assert users["keep@contoso.example"]["firstname"] == "Mine"  # exempt: untouched, and not removed
 
     state = service.snapshot()["orgs"][ORG]
     assert state["groups"] == [
-        {"id": "g-sec", "name": "Finance", "kind": "security", "email": None, "members": 2},
-        {"id": "g-dist", "name": "All Staff", "kind": "distribution", "email": "all@contoso.example", "members": 1},
+        {"id": "g-sec", "name": "Finance", "kind": "security", "address": None, "members": 2},
+        {"id": "g-dist", "name": "All Staff", "kind": "distribution", "address": "all@contoso.example", "members": 1},
     ]
     assert state["azure"]["last_successful_sync"] == "2026-01-01T09:00:00Z"
     assert state["sync_history"] == [sync]
@@ -538,7 +543,7 @@ def test_scheduled_sync_imports_users_and_groups(service, fake_entra):
     assert token_request == {"tenant": ORG, "grant_type": "client_credentials", "client_id": APP_ID,
                              "client_secret": AD_KEY, "scope": f"{fake_entra.base}/graph/.default"}
     user_queries = [q for p, q in fake_entra.graph_requests if p == "/v1.0/users"]
-    assert len(user_queries) == 4  # 7 users in pages of 2: every nextLink followed
+    assert len(user_queries) == 4  # 8 users in pages of 2: every nextLink followed
     assert user_queries[0]["$top"] == ["999"] and "assignedLicenses" in user_queries[0]["$select"][0]
 
 
@@ -640,3 +645,60 @@ def test_failed_sync_keeps_the_previous_success_and_retries_on_schedule(service,
     (retried,) = service.advance_clock(2)["syncs"]
     assert retried["ok"] is True
     assert [h["ok"] for h in service.snapshot()["orgs"][ORG]["sync_history"]] == [True, False, True]
+
+
+def test_service_does_what_the_collection_predicts(service, fake_entra):
+    """The emulated sync and plugins/module_utils/_sync.py implement the same spec independently."""
+    from plugins.module_utils._sync import reconcile
+
+    seed_directory(fake_entra)
+    fake_entra.users[1]["accountEnabled"] = False  # bob: disabled, already in the org
+    call(service, "POST", f"/orgs/{ORG}/users", [
+        {"primary_email": "bob@contoso.example", "firstname": "Bob"},
+        {"primary_email": "ann@contoso.example", "alias_emails": ["zed@contoso.example", "ann.alias@fabrikam.example"]},
+        {"primary_email": "stale@contoso.example"}, {"primary_email": "held@contoso.example"},
+        {"primary_email": "robot@contoso.example", "type": "functional_account"},
+    ])
+    call(service, "PUT", f"/orgs/{ORG}/settings/azure/exemptions", {"exemptions": "held@contoso.example"})
+    configure_sync(service)
+    groups = [{**g, "members": [{"@odata.type": "#microsoft.graph.user" if m.startswith("id-") else
+                                 "#microsoft.graph.group", "id": m} for m in g["member_ids"]]}
+              for g in fake_entra.groups]
+    wire_to_option = {"remove_deleted_users": "remove_users", "remove_deleted_groups": "remove_groups",
+                      "default_user_role_name": "default_user_role"}
+    report = reconcile(
+        entra_users=fake_entra.users, entra_groups=groups,
+        tenant_domains=[d["id"] for d in fake_entra.domains if d["isVerified"]],
+        settings={wire_to_option.get(k, k): v for k, v in AZURE_SETTINGS.items()},
+        exemptions=["held@contoso.example"],
+        org_domains=[d["name"] for d in call(service, "GET", f"/orgs/{ORG}/domains")[1]["domains"]],
+        org_users=list(users_by_email(service).values()))
+    before = users_by_email(service)
+
+    (sync,) = service.advance_clock(1)["syncs"]
+    after = users_by_email(service)
+    assert sync["ok"] is True and report["missing_domains"] == []
+    assert set(after) - set(before) == {u["primary_email"] for u in report["users"]["add"]}
+    assert set(before) - set(after) == {u["primary_email"] for u in report["users"]["remove"]}
+    assert {e for e in set(before) & set(after) if before[e] != after[e]} == {
+        u["primary_email"] for u in report["users"]["update"]}
+    assert (sync["added"], sync["updated"], sync["removed"]) == (1, 2, 1)
+
+    def identified(entries):
+        return {(e["object"], e["reason"], e.get("address") or e.get("upn") or e.get("name") or e.get("id"))
+                for e in entries}
+
+    assert identified(sync["skipped"]) == identified(report["skipped"])
+    imported = service.snapshot()["orgs"][ORG]["groups"]
+    assert sorted((g["name"], g["kind"], g["address"], g["members"]) for g in imported) == sorted(
+        (g["name"], g["kind"], g["address"], g["members"]) for g in report["groups"])
+
+
+def test_unreachable_login_is_recorded_as_a_failed_sync(fake_entra):
+    service = ModusCloudService(login_url="http://127.0.0.1:9/login", graph_url=f"{fake_entra.base}/graph",
+                                ca_bundle="/nonexistent/ca.pem", clock_start=CLOCK_START)
+    service.add_org(domain=ORG, admin_user=ADMIN, admin_password=ADMIN_PASSWORD, domains=[])
+    configure_sync(service)
+    (sync,) = service.advance_clock(1)["syncs"]
+    assert sync["ok"] is False and sync["error_code"] == "connection_error" and "ConnectionError" in sync["error"]
+    assert service.snapshot()["orgs"][ORG]["sync_history"] == [sync]
