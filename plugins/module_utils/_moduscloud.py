@@ -230,6 +230,21 @@ def status_from_wire(body):
     return dict((name, body.get(wire_key) or None) for name, wire_key in STATUS_FIELDS.items())
 
 
+def sync_health(status, now=None):
+    """Days until the stored key expires and hours since the last successful sync (None if unknown)."""
+    now = now or datetime.now(timezone.utc)
+    expiry = parse_timestamp((status or {}).get("secret_expiry"))
+    last_sync = parse_timestamp((status or {}).get("last_successful_sync"))
+    return {
+        "secret_days_remaining": (expiry.date() - now.date()).days if expiry else None,
+        "last_sync_age_hours": round((now - last_sync).total_seconds() / 3600.0, 1) if last_sync else None,
+    }
+
+
+def org_primary_domain(org_body):
+    return normalize_domain((org_body or {}).get(WIRE["org.primary_domain"]))
+
+
 def _as_bool(value):
     # Older clients sent "true"/"false" strings (reference 5.3); read either form.
     if isinstance(value, str):
@@ -446,19 +461,23 @@ class ModusCloudClient(object):
 
     # -- organization and domains
 
-    def get_org(self, org):
-        """The organization object; a 404 says clearly that this admin sees no such organization."""
+    def _org_call(self, path_term, operation, org):
+        """GET an organization-level resource; a 404 there means this admin sees no such organization."""
         try:
-            return self._call("GET", "path.org", "read organization", org, org=org)
+            return self._call("GET", path_term, operation, org, org=org)
         except ApiError as error:
             if error.status == 404:
-                raise ApiError("read organization", org, 404, error.code,
+                raise ApiError(operation, org, 404, error.code,
                                "no organization with the domain %s is visible on %s: check org (any domain of "
                                "the organization) and api_url/stack" % (org, self.base_url), error.request_id)
             raise
 
+    def get_org(self, org):
+        return self._org_call("path.org", "read organization", org)
+
     def list_domains(self, org):
-        answer = self._call("GET", "path.domains", "list domains of organization", org, org=org) or {}
+        """The org's domains (normalised dicts); also the cheapest check that the org exists."""
+        answer = self._org_call("path.domains", "list domains of organization", org) or {}
         items = answer.get(WIRE["envelope.domains"], []) if isinstance(answer, dict) else answer
         return [domain_from_wire(item) for item in items]
 

@@ -1,0 +1,377 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the moduscloud.azure_sync collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: moduscloud_import_settings
+short_description: Configure modusCloud's Azure AD (Entra ID) user import
+description:
+  - Sets the Azure Active Directory import settings of a modusCloud (Proofpoint Essentials)
+    organization, as the console's B(Company Settings > Import Users > Azure Active Directory)
+    page does (KB article 2012, modusCloud steps 1 to 4): primary domain, Application ID, Key,
+    what to sync, how to sync, the default role and the sync frequency.
+  - Manages the full list of sync exemptions when O(exemptions) is given.
+  - Compares what the service returns with what is asked and writes only when they differ.
+    The service never returns the key, so O(update_key) decides when it is sent.
+  - The API cannot start a sync. The service syncs on its own schedule (O(sync_frequency_hours));
+    use M(moduscloud.azure_sync.moduscloud_sync_info) to see when it last succeeded, or
+    M(moduscloud.azure_sync.moduscloud_user_sync) to apply the users at once.
+version_added: 1.0.0
+author:
+  - moduscloud.azure_sync maintainers (@moduscloud)
+options:
+  org:
+    description:
+      - The organization, named by any of its domains (normally its primary domain).
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) saves the settings.
+      - V(absent) clears the Azure AD settings (the key included) and removes every sync exemption.
+    type: str
+    choices: [present, absent]
+    default: present
+  primary_domain:
+    description:
+      - The primary mail domain of the Entra tenant. The service finds the tenant through it.
+      - It must be one of the organization's domains.
+      - Required when O(state=present).
+    type: str
+  application_id:
+    description:
+      - The Application (client) ID of the Entra app registration, for example the C(app_id) returned
+        by M(moduscloud.azure_sync.azure_app_registration).
+      - Required when O(state=present).
+    type: str
+  key:
+    description:
+      - The value of the app's client secret (the console's B(Key)).
+      - Required when the settings do not exist yet.
+      - Never shown in output, logs or diffs.
+    type: str
+  update_key:
+    description:
+      - When to send O(key). The service never returns it, so it cannot be compared.
+      - V(on_create) sends it only when the settings are created.
+      - V(always) sends it on every run, and the task then always reports a change. Use it with the value
+        from M(moduscloud.azure_sync.azure_app_secret) when that module returned one (a secret was
+        created or rotated).
+    type: str
+    choices: [on_create, always]
+    default: on_create
+  sync_active_users:
+    description: Import active users (with their aliases).
+    type: bool
+    default: true
+  sync_distribution_groups:
+    description: Import distribution groups.
+    type: bool
+    default: true
+  sync_security_groups:
+    description: Import security groups.
+    type: bool
+    default: true
+  add_users:
+    description: Add users that are new in Entra ID.
+    type: bool
+    default: true
+  update_users:
+    description: Update users that changed in Entra ID.
+    type: bool
+    default: true
+  remove_users:
+    description:
+      - Delete users that are gone from Entra ID.
+      - Off by default, as advised for a first sync - the API has no report to confirm deletions.
+    type: bool
+    default: false
+  add_groups:
+    description: Add groups that are new in Entra ID.
+    type: bool
+    default: true
+  update_groups:
+    description: Update groups that changed in Entra ID.
+    type: bool
+    default: true
+  remove_groups:
+    description:
+      - Delete groups that are gone from Entra ID. Off by default, like O(remove_users).
+    type: bool
+    default: false
+  default_user_role:
+    description:
+      - The role of imported users. V(end_user) receives the digest and a welcome email;
+        V(silent_user) receives the digest and cannot log in.
+    type: str
+    choices: [end_user, silent_user]
+    default: end_user
+  sync_frequency_hours:
+    description:
+      - Hours between the service's scheduled syncs, from 0 (never, manual only) to 168. The KB uses 1.
+    type: int
+    default: 1
+  allow_microsoft_sign_in:
+    description:
+      - Let users sign in to modusCloud with their Microsoft 365 account.
+      - Sent to the service as the inverse of its C(disable_login) switch. Newer consoles keep this
+        switch under the organization's login settings; if the service does not return it, it is
+        sent but not compared (a warning says so).
+    type: bool
+    default: true
+  exemptions:
+    description:
+      - Addresses the sync must never add, update or remove (for example a disabled Entra account
+        that must keep receiving mail).
+      - The full list - addresses not listed are removed from the exemptions. V([]) removes them all.
+      - Not managed when omitted.
+    type: list
+    elements: str
+extends_documentation_fragment:
+  - moduscloud.azure_sync.moduscloud
+  - moduscloud.azure_sync.attributes
+  - moduscloud.azure_sync.attributes.ACTION_GROUP_MODUSCLOUD
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: The key never appears in the diff; C(key) shows V((sent)) when the run sends it.
+notes:
+  - The wire names used for these settings come from public clients, not the official specification;
+    docs/moduscloud-api.md lists each with its source and explains how to check it.
+  - Settings the service does not return are sent on every write but cannot be compared; the
+    module warns about each.
+seealso:
+  - module: moduscloud.azure_sync.moduscloud_domain
+  - module: moduscloud.azure_sync.moduscloud_sync_info
+  - module: moduscloud.azure_sync.azure_app_secret
+"""
+
+EXAMPLES = r"""
+- name: Configure the Azure AD import with the KB's values
+  moduscloud.azure_sync.moduscloud_import_settings:
+    api_url: https://us1.proofpointessentials.com/api/v1
+    username: admin@example.com
+    password: "{{ moduscloud_password }}"
+    org: example.com
+    primary_domain: example.com
+    application_id: "{{ app.app_id }}"
+    key: "{{ secret.secret_text }}"
+    sync_frequency_hours: 1
+
+- name: Send a rotated key (azure_app_secret returned a new value)
+  moduscloud.azure_sync.moduscloud_import_settings:
+    org: example.com
+    primary_domain: example.com
+    application_id: "{{ app.app_id }}"
+    key: "{{ secret.secret_text }}"
+    update_key: always
+  when: secret.secret_text is defined
+  no_log: true
+
+- name: Keep two disabled mailboxes out of the sync
+  moduscloud.azure_sync.moduscloud_import_settings:
+    org: example.com
+    primary_domain: example.com
+    application_id: "{{ app.app_id }}"
+    exemptions:
+      - reception@example.com
+      - archive@example.com
+
+- name: Stop the Azure AD import
+  moduscloud.azure_sync.moduscloud_import_settings:
+    org: example.com
+    state: absent
+"""
+
+RETURN = r"""
+settings:
+  description:
+    - The import settings after the run (predicted in check mode), by option name. Never the key.
+    - Only the settings the service returns; V(null) when O(state=absent).
+  returned: always
+  type: dict
+  sample:
+    primary_domain: example.com
+    application_id: 4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21
+    sync_active_users: true
+    sync_distribution_groups: true
+    sync_security_groups: true
+    add_users: true
+    update_users: true
+    remove_users: false
+    add_groups: true
+    update_groups: true
+    remove_groups: false
+    default_user_role: end_user
+    sync_frequency_hours: 1
+    allow_microsoft_sign_in: true
+exemptions:
+  description: The sync exemptions after the run (predicted in check mode), lower case and sorted.
+  returned: when O(exemptions) is given or O(state=absent)
+  type: list
+  elements: str
+  sample: [archive@example.com, reception@example.com]
+key_sent:
+  description: Whether the run sent (or in check mode would send) the key.
+  returned: always
+  type: bool
+  sample: true
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
+    SETTINGS_FIELDS,
+    USER_ROLES,
+    client_from_module,
+    invalid_settings,
+    normalize_domain,
+    moduscloud_argument_spec,
+)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet
+
+# Shown in the diff in place of the key, only when the run sends it.
+KEY_SENT = "(sent)"
+SETTINGS_LABEL = "azure_ad_import"
+EXEMPTIONS_LABEL = "sync_exemptions"
+
+
+def argument_spec():
+    return moduscloud_argument_spec(
+        org=dict(type="str", required=True),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        primary_domain=dict(type="str"),
+        application_id=dict(type="str"),
+        key=dict(type="str", no_log=True),
+        update_key=dict(type="str", default="on_create", choices=["on_create", "always"], no_log=False),
+        sync_active_users=dict(type="bool", default=True),
+        sync_distribution_groups=dict(type="bool", default=True),
+        sync_security_groups=dict(type="bool", default=True),
+        add_users=dict(type="bool", default=True),
+        update_users=dict(type="bool", default=True),
+        remove_users=dict(type="bool", default=False),
+        add_groups=dict(type="bool", default=True),
+        update_groups=dict(type="bool", default=True),
+        remove_groups=dict(type="bool", default=False),
+        default_user_role=dict(type="str", default="end_user", choices=list(USER_ROLES)),
+        sync_frequency_hours=dict(type="int", default=1),
+        allow_microsoft_sign_in=dict(type="bool", default=True),
+        exemptions=dict(type="list", elements="str"),
+    )
+
+
+def desired_settings(params):
+    settings = dict((option, params[option]) for option in SETTINGS_FIELDS)
+    settings["primary_domain"] = normalize_domain(settings["primary_domain"])
+    settings["application_id"] = settings["application_id"].strip().lower()
+    return settings
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        required_if=[("state", "present", ("primary_domain", "application_id")),
+                     ("update_key", "always", ("key",))],
+        supports_check_mode=True,
+    )
+    params = module.params
+    problems = invalid_settings(params)
+    if problems:
+        module.fail_json(msg="Invalid import settings: " + "; ".join(problems))
+
+    org = normalize_domain(params["org"])
+    client = client_from_module(module, org)
+    changes = ChangeSet(module.check_mode)
+    try:
+        if params["state"] == "present":
+            result = ensure_present(module, client, org, changes)
+        else:
+            result = ensure_absent(client, org, changes)
+    except ApiError as error:
+        module.fail_json(msg=str(error), **error.to_result())
+    result.update(changes.result(module._diff))
+    module.exit_json(**result)
+
+
+def ensure_present(module, client, org, changes):
+    params = module.params
+    settings = desired_settings(params)
+    org_domains = [domain["name"] for domain in client.list_domains(org)]
+    if settings["primary_domain"] not in org_domains:
+        module.fail_json(msg="primary_domain %s is not a domain of organization %s (its domains: %s): add it "
+                             "first, for example with moduscloud.azure_sync.moduscloud_domain"
+                             % (settings["primary_domain"], org, ", ".join(sorted(org_domains))))
+    current = client.read_import_settings(org)[0]
+    managed_exemptions = params["exemptions"] is not None
+    current_exemptions = client.list_exemptions(org) if managed_exemptions else None
+
+    send_key = current is None or params["update_key"] == "always"
+    if send_key and params["key"] is None:
+        module.fail_json(msg="key is required: the Azure AD settings of %s do not exist yet and the API never "
+                             "returns the stored key" % org)
+    desired = dict(settings)
+    if current is not None:
+        # Only what the service returns can be compared; the rest is sent on each write.
+        unreadable = sorted(option for option in settings if option not in current)
+        for option in unreadable:
+            module.warn("modusCloud does not return %s, so it is sent on every write but not compared" % option)
+            desired.pop(option)
+    if send_key:
+        desired["key"] = KEY_SENT
+
+    def update(_changed):
+        # PUT replaces the whole object: always send every setting, not only the changed ones.
+        client.put_import_settings(org, settings, params["key"] if send_key else None)
+
+    def create(view):
+        update(view)
+        return view
+
+    after = changes.ensure(SETTINGS_LABEL, current, desired, create=create, update=update)
+    after = dict((option, value) for option, value in after.items() if option != "key")
+    # Sending the key always makes the settings differ (the service never returns it), so it is sent.
+    result = {"settings": after, "key_sent": send_key}
+
+    if managed_exemptions:
+        wanted = sorted(set(email.strip().lower() for email in params["exemptions"]))
+        result["exemptions"] = ensure_exemptions(client, org, changes, current_exemptions, wanted)
+    return result
+
+
+def ensure_absent(client, org, changes):
+    client.list_domains(org)  # a clear error for an unknown org before anything else
+    current = client.read_import_settings(org)[0]
+    current_exemptions = client.list_exemptions(org)
+    changes.ensure(SETTINGS_LABEL, current, None, delete=lambda: client.delete_import_settings(org))
+    exemptions = ensure_exemptions(client, org, changes, current_exemptions, [])
+    return {"settings": None, "key_sent": False, "exemptions": exemptions}
+
+
+def ensure_exemptions(client, org, changes, current, wanted):
+    """Make the exemption list exactly `wanted`: add the missing, delete the extra (shown in the diff)."""
+
+    def apply(_changes):
+        extra = [email for email in current if email not in wanted]
+        missing = [email for email in wanted if email not in current]
+        if not wanted and extra:
+            client.delete_all_exemptions(org)
+        else:
+            for email in extra:
+                client.delete_exemption(org, email)
+        if missing:
+            client.add_exemptions(org, missing)
+
+    after = changes.ensure(EXEMPTIONS_LABEL, {"emails": current}, {"emails": wanted}, update=apply)
+    return after["emails"]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,243 @@
+import json
+import os
+from datetime import datetime, timezone
+
+import pytest
+
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _moduscloud as mc
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
+
+from .fake_transport import attach
+
+BASE = "https://mc.example/api/v1"
+PASSWORD = "S3cret-Local-Pw!"
+DOCS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "docs", "moduscloud-api.md")
+
+KB_SETTINGS = {
+    "primary_domain": "contoso.example", "application_id": "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21",
+    "sync_active_users": True, "sync_distribution_groups": True, "sync_security_groups": True,
+    "add_users": True, "update_users": True, "remove_users": False,
+    "add_groups": True, "update_groups": True, "remove_groups": False,
+    "default_user_role": "end_user", "sync_frequency_hours": 1, "allow_microsoft_sign_in": True,
+}
+
+
+def make_client(answers, base=BASE):
+    sleeps = []
+    client = mc.ModusCloudClient(base, "admin@contoso.example", PASSWORD, sleep=sleeps.append)
+    adapter = attach(client.http, answers)
+    return client, adapter, sleeps
+
+
+# -- connection options --------------------------------------------------------------------------
+
+def test_stack_names_the_documented_host():
+    assert mc.connection_base(stack="eu1") == ("https://eu1.proofpointessentials.com/api/v1", False)
+
+
+def test_api_url_overrides_the_stack_for_branded_hosts_and_test_services():
+    assert mc.connection_base("https://moduscloud.cloud-protect.net/api/v1/", "us2") == (
+        "https://moduscloud.cloud-protect.net/api/v1", False)
+
+
+@pytest.mark.parametrize("stack", ["us9", "au1", "US1"])
+def test_an_invalid_stack_is_refused_listing_the_allowed_ones(stack):
+    with pytest.raises(mc.ConnectionOptionsError) as caught:
+        mc.connection_base(stack=stack)
+    assert repr(stack) in str(caught.value)
+    assert "us1, us2, us3, us4, us5, eu1" in str(caught.value)
+
+
+def test_neither_api_url_nor_stack_is_refused_naming_both_and_the_stacks():
+    with pytest.raises(mc.ConnectionOptionsError) as caught:
+        mc.connection_base()
+    for part in ("api_url", "MODUSCLOUD_API_URL", "stack", "MODUSCLOUD_STACK", "us1, us2, us3, us4, us5, eu1"):
+        assert part in str(caught.value)
+
+
+def test_plain_http_is_refused_because_the_password_travels_in_a_header():
+    with pytest.raises(mc.ConnectionOptionsError, match="https://"):
+        mc.connection_base("http://mc.example/api/v1")
+
+
+# -- authentication and errors --------------------------------------------------------------------
+
+def test_every_request_carries_the_admin_headers():
+    client, adapter, _ = make_client([(200, {"primary_email": "admin@contoso.example"})])
+    captured = {}
+    original = adapter.send
+
+    def send(request, **kwargs):
+        captured.update(request.headers)
+        return original(request, **kwargs)
+
+    adapter.send = send
+    client.me()
+    assert captured["X-User"] == "admin@contoso.example"
+    assert captured["X-Password"] == PASSWORD
+    assert "Authorization" not in captured  # literal headers, not HTTP Basic
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_bad_credentials_say_so_without_the_password(status):
+    # A careless service might even echo the password; it must still not reach the message.
+    body = {"errors": [{"status": status, "error_message": "bad password %s" % PASSWORD, "identifier": "X-User"}]}
+    client, _, _ = make_client([(status, body)])
+    with pytest.raises(ApiError) as caught:
+        client.list_domains("contoso.example")
+    text = str(caught.value)
+    assert "modusCloud rejected the credentials of admin@contoso.example" in text
+    assert "local Proofpoint password (not the Microsoft 365 one)" in text
+    assert PASSWORD not in text
+    assert caught.value.status == status
+
+
+def test_an_unknown_org_is_named_with_what_to_check():
+    client, _, _ = make_client([(404, {"errors": [{"status": 404, "error_message": "organization not found",
+                                                   "identifier": "nope.example"}]})])
+    with pytest.raises(ApiError) as caught:
+        client.list_domains("nope.example")
+    text = str(caught.value)
+    assert "no organization with the domain nope.example is visible on %s" % BASE in text
+    assert "api_url/stack" in text
+
+
+def test_throttling_is_retried_after_the_advertised_wait():
+    client, adapter, sleeps = make_client([(429, None, {"Retry-After": "3"}), (200, [{"email": "a@x.example"}])])
+    assert client.list_exemptions("x.example") == ["a@x.example"]
+    assert sleeps == [3.0] and len(adapter.calls) == 2
+
+
+# -- wire mapping ---------------------------------------------------------------------------------
+
+def test_settings_map_to_the_wire_keys_of_the_reference():
+    body = mc.settings_to_wire(KB_SETTINGS, key="the-key")
+    assert body == {
+        "primary_domain": "contoso.example", "application_id": "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21",
+        "ad_key": "the-key", "disable_login": False, "default_user_role_name": "end_user", "sync_frequency": 1,
+        "sync_active_users": True, "sync_distribution_groups": True, "sync_security_groups": True,
+        "add_users": True, "update_users": True, "remove_deleted_users": False,
+        "add_groups": True, "update_groups": True, "remove_deleted_groups": False,
+    }
+    assert isinstance(body["sync_frequency"], int) and not isinstance(body["sync_frequency"], bool)
+
+
+def test_settings_round_trip_through_the_wire_including_the_inverted_switch():
+    settings = dict(KB_SETTINGS, allow_microsoft_sign_in=False, remove_users=True, sync_frequency_hours=24)
+    wire = mc.settings_to_wire(settings)
+    assert wire["disable_login"] is True and "ad_key" not in wire
+    assert mc.settings_from_wire(wire) == settings
+
+
+def test_reading_settings_never_keeps_a_key_and_skips_what_the_service_omits():
+    # String booleans (older clients) are read too; an omitted key stays absent rather than guessed.
+    wire = {"primary_domain": "Contoso.Example", "application_id": "4F1C0A7E-3B1D-4C55-9A61-2F7D0C5E8B21",
+            "ad_key": "leaked?", "sync_active_users": "true", "disable_login": "false",
+            "secret_expiry": "2027-05-01", "last_successful_sync": None}
+    assert mc.settings_from_wire(wire) == {"primary_domain": "contoso.example",
+                                           "application_id": "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21",
+                                           "sync_active_users": True, "allow_microsoft_sign_in": True}
+    assert mc.status_from_wire(wire) == {"secret_expiry": "2027-05-01", "last_successful_sync": None}
+
+
+def test_unconfigured_settings_read_as_none():
+    client, _, _ = make_client([(404, {"errors": [{"status": 404, "error_message": "not configured"}]})])
+    assert client.read_import_settings("contoso.example") == (None, None)
+
+
+def test_exemptions_are_added_as_one_comma_separated_string():
+    client, adapter, _ = make_client([(204, None)])
+    client.add_exemptions("contoso.example", ["a@contoso.example", "b@contoso.example"])
+    call = adapter.calls[0]
+    assert (call["method"], call["url"]) == ("PUT", BASE + "/orgs/contoso.example/settings/azure/exemptions")
+    assert json.loads(call["body"]) == {"exemptions": "a@contoso.example,b@contoso.example"}
+
+
+def test_exemptions_are_read_from_objects_or_bare_strings_lowercased_and_sorted():
+    assert mc.exemptions_from_wire([{"email": "B@x.example"}, "a@x.example"]) == ["a@x.example", "b@x.example"]
+
+
+def test_user_update_sends_back_the_whole_object():
+    stored = {"primary_email": "jd@contoso.example", "uid": 7, "firstname": "J", "alias_emails": ["j@contoso.example"]}
+    client, adapter, _ = make_client([(200, stored), (204, None)])
+    client.update_user("contoso.example", "jd@contoso.example", {"firstname": "Jane"})
+    assert adapter.calls[1]["method"] == "PUT"
+    assert json.loads(adapter.calls[1]["body"]) == dict(stored, firstname="Jane")
+
+
+def test_user_listing_is_unwrapped_and_a_missing_user_is_none():
+    client, _, _ = make_client([(200, {"users": [{"primary_email": "a@x.example"}]}), (404, None)])
+    assert client.list_users("x.example") == [{"primary_email": "a@x.example"}]
+    assert client.get_user("x.example", "ghost@x.example") is None
+
+
+def test_addresses_in_paths_are_escaped():
+    client, adapter, _ = make_client([(204, None)])
+    client.delete_exemption("x.example", "o'neil+test@x.example")
+    assert adapter.calls[0]["url"] == BASE + "/orgs/x.example/settings/azure/exemptions/o%27neil%2Btest@x.example"
+
+
+def test_discovery_moves_the_client_to_the_stack_the_service_names():
+    client, adapter, _ = make_client([(200, {"endpoints": ["https://us3.proofpointessentials.com"]})])
+    assert client.discover("contoso.example") == "https://us3.proofpointessentials.com/api/v1"
+    assert adapter.calls[0]["url"] == BASE + "/endpoints/contoso.example"
+    assert client.base_url == "https://us3.proofpointessentials.com/api/v1"
+
+
+@pytest.mark.parametrize("item, url", [
+    ("eu1", "https://eu1.proofpointessentials.com/api/v1"),
+    ("us2.proofpointessentials.com", "https://us2.proofpointessentials.com/api/v1"),
+    ("https://127.0.0.1:8443/api/v1/", "https://127.0.0.1:8443/api/v1"),
+])
+def test_endpoint_items_of_any_plausible_form_become_base_urls(item, url):
+    assert mc.endpoint_url(item) == url
+
+
+def test_discovery_without_an_endpoint_fails_clearly():
+    client, _, _ = make_client([(200, {"endpoints": []})])
+    with pytest.raises(ApiError, match="answered no endpoint"):
+        client.discover("contoso.example")
+
+
+def test_every_wire_name_is_documented_for_users_holding_the_specification():
+    with open(DOCS) as handle:
+        docs = handle.read()
+    undocumented = [entry.wire for entry in mc.WIRE_TABLE if entry.wire not in docs]
+    assert not undocumented
+
+
+# -- validation, preflight, status ----------------------------------------------------------------
+
+def test_invalid_settings_are_named_with_what_is_allowed():
+    problems = mc.invalid_settings({"org": "contoso.example", "primary_domain": "not a domain",
+                                    "application_id": "modusCloud", "sync_frequency_hours": 200,
+                                    "exemptions": ["ok@contoso.example", "nobody"]})
+    text = "; ".join(problems)
+    assert "primary_domain must be a domain name" in text
+    assert "application_id must be the Entra application (client) id, a GUID" in text
+    assert "from 0 (never) to 168, got 200" in text
+    assert "not valid: nobody" in text
+    assert len(problems) == 4
+
+
+def test_kb_settings_are_valid():
+    assert mc.invalid_settings(dict(KB_SETTINGS, org="contoso.example", key="k", exemptions=[])) == []
+
+
+def test_missing_domains_are_exactly_the_tenant_domains_the_org_lacks():
+    tenant = ["contoso.example", "Fabrikam.Example.", "contoso.onmicrosoft.com"]
+    assert mc.missing_domains(tenant, ["CONTOSO.example", "other.example"]) == [
+        "contoso.onmicrosoft.com", "fabrikam.example"]
+
+
+@pytest.mark.parametrize("text", ["2026-06-30T18:15:00Z", "2026-06-30 18:15:00", "2026-06-30T18:15:00+00:00"])
+def test_timestamps_in_the_plausible_formats_are_read(text):
+    assert mc.parse_timestamp(text) == datetime(2026, 6, 30, 18, 15, tzinfo=timezone.utc)
+
+
+def test_sync_health_counts_days_to_expiry_and_hours_since_the_last_sync():
+    now = datetime(2026, 7, 1, 12, 0, tzinfo=timezone.utc)
+    health = mc.sync_health({"secret_expiry": "2026-07-31", "last_successful_sync": "2026-07-01T09:30:00Z"}, now)
+    assert health == {"secret_days_remaining": 30, "last_sync_age_hours": 2.5}
+    assert mc.sync_health({"secret_expiry": "soon", "last_successful_sync": None}, now) == {
+        "secret_days_remaining": None, "last_sync_age_hours": None}

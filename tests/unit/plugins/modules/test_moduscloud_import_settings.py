@@ -1,0 +1,146 @@
+import pytest
+
+from ansible_collections.moduscloud.azure_sync.plugins.modules import moduscloud_import_settings as module
+
+from .moduscloud_harness import PASSWORD, run_module
+
+ORG = "contoso.example"
+APP_ID = "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21"
+KEY = "Key~Value.0f-the-Secret_42"
+DOMAINS = (200, {"domains": [{"name": ORG, "is_active": True, "is_relay": True, "destination": None}]})
+NOT_CONFIGURED = (404, {"errors": [{"status": 404, "error_message": "Azure Active Directory sync is not configured",
+                                    "identifier": ORG}]})
+KB_ARGS = {"org": ORG, "primary_domain": ORG, "application_id": APP_ID, "key": KEY}
+# The PUT body the KB's values make (reference 5.3 keys, real JSON booleans, integer hours).
+KB_WIRE = {
+    "primary_domain": ORG, "application_id": APP_ID, "disable_login": False,
+    "default_user_role_name": "end_user", "sync_frequency": 1,
+    "sync_active_users": True, "sync_distribution_groups": True, "sync_security_groups": True,
+    "add_users": True, "update_users": True, "remove_deleted_users": False,
+    "add_groups": True, "update_groups": True, "remove_deleted_groups": False,
+}
+STORED = (200, dict(KB_WIRE, secret_expiry="2028-07-01", last_successful_sync="2026-07-01T10:00:00Z"))
+SETTINGS = "/orgs/%s/settings/azure" % ORG
+EXEMPTIONS = SETTINGS + "/exemptions"
+
+
+@pytest.fixture
+def run(monkeypatch, capsys):
+    def runner(args, answers, **kwargs):
+        return run_module(module, args, answers, monkeypatch, capsys, **kwargs)
+    return runner
+
+
+def test_check_mode_predicts_the_creation_and_writes_nothing(run):
+    outcome = run(KB_ARGS, [DOMAINS, NOT_CONFIGURED], check_mode=True, diff=True)
+    result = outcome.result
+    assert result["changed"] is True and outcome.writes == []
+    assert result["diff"]["before"] == {"azure_ad_import": {"state": "absent"}}
+    assert result["diff"]["after"]["azure_ad_import"]["key"] == "(sent)"
+    assert result["diff"]["after"]["azure_ad_import"]["sync_frequency_hours"] == 1
+    assert result["key_sent"] is True
+    assert KEY not in outcome.output
+
+
+def test_first_run_saves_the_kb_values_with_the_key(run):
+    outcome = run(KB_ARGS, [DOMAINS, NOT_CONFIGURED, (204, None)], diff=True)
+    assert outcome.result["changed"] is True
+    assert outcome.requests == [("GET", "/orgs/%s/domains" % ORG), ("GET", SETTINGS), ("PUT", SETTINGS)]
+    assert outcome.body(2) == dict(KB_WIRE, ad_key=KEY)
+    assert outcome.result["settings"]["application_id"] == APP_ID
+    assert "key" not in outcome.result["settings"]
+    assert KEY not in outcome.output and PASSWORD not in outcome.output
+
+
+def test_second_run_with_the_same_values_changes_nothing(run):
+    outcome = run(KB_ARGS, [DOMAINS, STORED], diff=True)
+    assert outcome.result["changed"] is False and outcome.writes == []
+    assert outcome.result["key_sent"] is False
+    assert outcome.result["diff"]["before"] == outcome.result["diff"]["after"]
+
+
+def test_a_changed_setting_is_written_whole_without_the_key_and_shown_in_the_diff(run):
+    outcome = run(dict(KB_ARGS, sync_frequency_hours=24, allow_microsoft_sign_in=False),
+                  [DOMAINS, STORED, (204, None)], diff=True)
+    assert outcome.writes == [("PUT", SETTINGS)]
+    assert outcome.body(2) == dict(KB_WIRE, sync_frequency=24, disable_login=True)  # no ad_key: it is kept
+    before, after = outcome.result["diff"]["before"]["azure_ad_import"], outcome.result["diff"]["after"]["azure_ad_import"]
+    assert (before["sync_frequency_hours"], after["sync_frequency_hours"]) == (1, 24)
+    assert (before["allow_microsoft_sign_in"], after["allow_microsoft_sign_in"]) == (True, False)
+    assert "key" not in after
+
+
+def test_update_key_always_sends_the_rotated_key_and_marks_it_in_the_diff(run):
+    outcome = run(dict(KB_ARGS, update_key="always"), [DOMAINS, STORED, (204, None)], diff=True)
+    assert outcome.result["changed"] is True and outcome.result["key_sent"] is True
+    assert outcome.body(2)["ad_key"] == KEY
+    assert "key" not in outcome.result["diff"]["before"]["azure_ad_import"]
+    assert outcome.result["diff"]["after"]["azure_ad_import"]["key"] == "(sent)"
+    assert KEY not in outcome.output
+
+
+def test_creating_without_a_key_fails_before_writing(run):
+    args = dict(KB_ARGS)
+    del args["key"]
+    outcome = run(args, [DOMAINS, NOT_CONFIGURED])
+    assert outcome.result["failed"] is True and outcome.writes == []
+    assert "key is required" in outcome.result["msg"]
+
+
+def test_invalid_input_fails_naming_what_is_allowed_before_any_request(run):
+    outcome = run(dict(KB_ARGS, application_id="modusCloud", sync_frequency_hours=500), [])
+    assert outcome.result["failed"] is True and outcome.calls == []
+    assert "application_id must be the Entra application (client) id, a GUID" in outcome.result["msg"]
+    assert "from 0 (never) to 168, got 500" in outcome.result["msg"]
+
+
+def test_a_primary_domain_missing_from_the_org_is_named_before_writing(run):
+    outcome = run(dict(KB_ARGS, primary_domain="fabrikam.example"), [DOMAINS])
+    assert outcome.result["failed"] is True and outcome.writes == []
+    assert "primary_domain fabrikam.example is not a domain of organization %s" % ORG in outcome.result["msg"]
+
+
+def test_exemptions_are_a_full_list_and_extras_are_removed_visibly(run):
+    current = (200, [{"email": "old@contoso.example"}, {"email": "keep@contoso.example"}])
+    outcome = run(dict(KB_ARGS, exemptions=["Keep@contoso.example", "new@contoso.example"]),
+                  [DOMAINS, STORED, current, (204, None), (204, None)], diff=True)
+    assert outcome.writes == [("DELETE", EXEMPTIONS + "/old@contoso.example"), ("PUT", EXEMPTIONS)]
+    assert outcome.body(4) == {"exemptions": "new@contoso.example"}
+    diff = outcome.result["diff"]
+    assert diff["before"]["sync_exemptions"] == {"emails": ["keep@contoso.example", "old@contoso.example"]}
+    assert diff["after"]["sync_exemptions"] == {"emails": ["keep@contoso.example", "new@contoso.example"]}
+    assert outcome.result["exemptions"] == ["keep@contoso.example", "new@contoso.example"]
+
+
+def test_state_absent_clears_the_settings_and_the_exemptions(run):
+    outcome = run({"org": ORG, "state": "absent"},
+                  [DOMAINS, STORED, (200, [{"email": "a@contoso.example"}]), (204, None), (204, None)], diff=True)
+    assert outcome.result["changed"] is True
+    assert outcome.writes == [("DELETE", SETTINGS), ("DELETE", EXEMPTIONS)]
+    assert outcome.result["diff"]["after"]["azure_ad_import"] == {"state": "absent"}
+
+
+def test_state_absent_on_nothing_changes_nothing(run):
+    outcome = run({"org": ORG, "state": "absent"}, [DOMAINS, NOT_CONFIGURED, (200, [])])
+    assert outcome.result["changed"] is False and outcome.writes == []
+
+
+def test_a_setting_the_service_does_not_return_is_not_compared_and_a_warning_says_so(run):
+    stored = dict(STORED[1])
+    del stored["disable_login"]
+    outcome = run(KB_ARGS, [DOMAINS, (200, stored)])
+    assert outcome.result["changed"] is False and outcome.writes == []
+    assert any("does not return allow_microsoft_sign_in" in warning for warning in outcome.warnings)
+
+
+def test_bad_credentials_fail_clearly_without_the_password(run):
+    outcome = run(KB_ARGS, [(401, {"errors": [{"status": 401, "error_message": "Authentication failed"}]})])
+    assert outcome.result["failed"] is True and outcome.writes == []
+    assert "modusCloud rejected the credentials of admin@example.com" in outcome.result["msg"]
+    assert PASSWORD not in outcome.output
+
+
+def test_an_invalid_stack_fails_listing_the_stacks_before_any_request(run):
+    outcome = run(dict(KB_ARGS, api_url=None, stack="us9"), [])
+    assert outcome.result["failed"] is True and outcome.calls == []
+    assert "us1, us2, us3, us4, us5, eu1" in outcome.result["msg"]
