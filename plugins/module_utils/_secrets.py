@@ -1,0 +1,616 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the moduscloud.azure_sync collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Client secret lifecycle of an Entra ID application: which secret to keep, create or remove.
+
+Private to this collection: no compatibility promise outside it.
+
+The decisions (rotation window, lifetime and tenant policy, which keys to remove) are pure
+functions of plain data, so they are tested without any service. The calls at the end go
+through the Graph client. A secret's value (`secretText`) exists only in the addPassword
+answer: it is handed back to the caller once and never put into a view, a message or a diff.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import math
+import re
+import time
+from collections import namedtuple
+from datetime import datetime, timedelta, timezone
+
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GraphError, TokenError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER
+
+DAY = timedelta(days=1)
+DEFAULT_LIFETIME_DAYS = 730
+DEFAULT_ROTATE_BEFORE_DAYS = 30
+# "Never" in the old portal was a date about 99 years ahead; the API still takes it where no policy applies.
+NEVER_EXPIRES_LIFETIME = timedelta(days=99 * 365)
+# Tried in turn when the tenant rejects a lifetime and its policy could not be read: the usual limits.
+FALLBACK_LIFETIME_DAYS = (730, 365, 180, 90, 30, 7, 1)
+POLICY_ERROR_CODE = "CredentialInvalidLifetimeAsPerAppPolicy"
+# Token errors that mean "not propagated yet" right after a create: invalid secret, expired secret,
+# application not found in the directory.
+PROPAGATION_ERROR_CODES = frozenset((7000215, 7000222, 700016))
+
+
+class SecretError(GraphError):
+    """A request that cannot be met, explained for the person who wrote the task."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Dates and durations
+# ---------------------------------------------------------------------------------------------
+
+_DATETIME = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?"
+    r"\s*(Z|z|[+-]\d{2}:?\d{2})?$"
+)
+_NUMBER = r"(\d+(?:[.,]\d+)?)"
+_DURATION = re.compile(
+    r"^P(?=.)(?:{n}Y)?(?:{n}M)?(?:{n}W)?(?:{n}D)?(?:T(?=.)(?:{n}H)?(?:{n}M)?(?:{n}S)?)?$".format(n=_NUMBER)
+)
+
+
+def utc_now():
+    return datetime.now(timezone.utc)
+
+
+def parse_datetime(text):
+    """An aware UTC datetime from Graph's ISO 8601 text (7-digit fractions, Z) or a plain date."""
+    match = _DATETIME.match(str(text).strip())
+    if not match:
+        raise ValueError("%r is not an ISO 8601 date or date and time (for example 2027-01-31 or "
+                         "2027-01-31T12:00:00Z)" % (text,))
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    value = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micro)
+    offset = timedelta(0)
+    if zone and zone.upper() != "Z":
+        digits = zone[1:].replace(":", "")
+        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        if zone[0] == "-":
+            offset = -offset
+    return (value - offset).replace(tzinfo=timezone.utc)
+
+
+def format_datetime(value):
+    """Graph's wire form, whole seconds in UTC."""
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_duration(text):
+    """A timedelta from an ISO 8601 duration such as P90D or P1Y6M or PT4320H.
+
+    A year counts 365 days and a month 30, as .NET's XmlConvert (Entra's side) reads them.
+    """
+    match = _DURATION.match(str(text).strip().upper())
+    if not match:
+        raise ValueError("%r is not an ISO 8601 duration" % (text,))
+    years, months, weeks, days, hours, minutes, seconds = (
+        float(part.replace(",", ".")) if part else 0.0 for part in match.groups())
+    return timedelta(days=years * 365 + months * 30 + weeks * 7 + days, hours=hours, minutes=minutes,
+                     seconds=seconds)
+
+
+def describe_lifetime(lifetime):
+    days = lifetime.total_seconds() / 86400.0
+    return "%d days" % days if days == int(days) else "%.1f days" % days
+
+
+def days_remaining(end, now):
+    """Whole days left until `end` (negative once expired)."""
+    return int(math.floor((end - now).total_seconds() / 86400.0))
+
+
+# ---------------------------------------------------------------------------------------------
+# Views of the application's password credentials (never holding a value)
+# ---------------------------------------------------------------------------------------------
+
+Secret = namedtuple("Secret", "key_id description hint start end")
+
+
+def secrets_of(application):
+    """The application's password credentials as Secrets, oldest first."""
+    found = []
+    for credential in application.get("passwordCredentials") or []:
+        end = credential.get("endDateTime")
+        start = credential.get("startDateTime")
+        found.append(Secret(
+            key_id=credential.get("keyId"),
+            description=credential.get("displayName"),
+            hint=credential.get("hint"),
+            start=parse_datetime(start) if start else None,
+            end=parse_datetime(end) if end else None,
+        ))
+    return sorted(found, key=_age_order)
+
+
+def _age_order(secret):
+    epoch = datetime(1, 1, 1, tzinfo=timezone.utc)
+    return (secret.start or epoch, secret.end or epoch, secret.key_id or "")
+
+
+def with_description(secrets, description):
+    return [secret for secret in secrets if secret.description == description]
+
+
+def public_view(secret, now):
+    """What may be shown or returned about a secret: ids, hint and dates."""
+    view = {
+        "key_id": secret.key_id,
+        "description": secret.description,
+        "hint": secret.hint,
+        "start_date": format_datetime(secret.start) if secret.start else None,
+        "end_date": format_datetime(secret.end) if secret.end else None,
+        "days_remaining": days_remaining(secret.end, now) if secret.end else None,
+    }
+    view["expired"] = view["days_remaining"] is not None and secret.end <= now
+    return view
+
+
+def expiry_warnings(secrets, now, within_days):
+    """One warning per secret that ends within `within_days` (or has ended): for the info module."""
+    warnings = []
+    for secret in secrets:
+        if secret.end is None or secret.end - now > timedelta(days=within_days):
+            continue
+        when = "expired on" if secret.end <= now else "expires on"
+        warnings.append("Client secret %s (%s) %s %s." % (
+            secret.key_id, secret.description or "no description", when, format_datetime(secret.end)))
+    return warnings
+
+
+# ---------------------------------------------------------------------------------------------
+# Tenant policy
+# ---------------------------------------------------------------------------------------------
+
+# known: the policy was read; max_lifetime: timedelta or None (no limit); additions_blocked: the
+# tenant forbids new secrets on this application.
+PasswordPolicy = namedtuple("PasswordPolicy", "known max_lifetime additions_blocked")
+UNKNOWN_POLICY = PasswordPolicy(False, None, False)
+
+
+def password_policy(document, app_created=None):
+    """What the tenant default app-management policy allows for an application's secrets.
+
+    `document` is GET /policies/defaultAppManagementPolicy; `app_created` the application's
+    createdDateTime, because a restriction can apply only to apps created after a date.
+    """
+    if not document or document.get("isEnabled") is False:
+        return PasswordPolicy(True, None, False)
+    created = parse_datetime(app_created) if app_created else None
+    restrictions = (document.get("applicationRestrictions") or {}).get("passwordCredentials") or []
+    max_lifetime, blocked = None, False
+    for restriction in restrictions:
+        if str(restriction.get("state") or "enabled").lower() != "enabled":
+            continue
+        after = restriction.get("restrictForAppsCreatedAfterDateTime")
+        if after and created is not None and created <= parse_datetime(after):
+            continue
+        kind = restriction.get("restrictionType")
+        if kind == "passwordLifetime" and restriction.get("maxLifetime"):
+            lifetime = parse_duration(restriction["maxLifetime"])
+            max_lifetime = lifetime if max_lifetime is None else min(max_lifetime, lifetime)
+        elif kind == "passwordAddition":
+            blocked = True
+    return PasswordPolicy(True, max_lifetime, blocked)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lifetime of a new secret
+# ---------------------------------------------------------------------------------------------
+
+def requested_end(now, lifetime_days=None, end_date=None, never_expires=False):
+    """The end date the options ask for, before any policy (lifetime_days None: the default)."""
+    if never_expires:
+        return now + NEVER_EXPIRES_LIFETIME
+    if end_date is not None:
+        return end_date
+    return now + timedelta(days=DEFAULT_LIFETIME_DAYS if lifetime_days is None else lifetime_days)
+
+
+def fit_to_policy(now, wanted_end, policy, clamp=True, never_expires=False):
+    """Return (end, warnings): `wanted_end` or, if the policy allows less, the policy maximum.
+
+    never_expires always takes the longest lifetime allowed (that is what it asks for); otherwise
+    a lifetime over the policy is clamped with a warning, or refused when clamp is off.
+    """
+    wanted = wanted_end - now
+    limit = policy.max_lifetime
+    if limit is not None and wanted > limit:
+        end = now + limit
+        if never_expires:
+            return end, ["never_expires: the tenant's app management policy allows secrets of at most %s, "
+                         "so this secret ends on %s." % (describe_lifetime(limit), format_datetime(end))]
+        if not clamp:
+            raise SecretError(
+                "The requested secret lifetime of %s exceeds the tenant's app management policy maximum "
+                "of %s. Ask for at most %d days (lifetime_days or end_date), or set clamp_to_policy: true."
+                % (describe_lifetime(wanted), describe_lifetime(limit), int(limit.total_seconds() // 86400)))
+        return end, ["The requested secret lifetime of %s exceeds the tenant's app management policy maximum "
+                     "of %s; the secret ends on %s instead." % (describe_lifetime(wanted), describe_lifetime(limit),
+                                                                 format_datetime(end))]
+    if never_expires:
+        if policy.known:
+            note = "no tenant lifetime policy limits it"
+        else:
+            note = ("the tenant's lifetime policy could not be read (reading it needs Policy.Read.All), so a "
+                    "shorter lifetime is used if the tenant rejects this one")
+        return wanted_end, ["never_expires: Entra ID client secrets always expire; this one is asked to end on "
+                            "%s (%s)." % (format_datetime(wanted_end), note)]
+    return wanted_end, []
+
+
+def check_rotation_window(lifetime, rotate_before_days):
+    """Refuse a lifetime that the next run would already rotate."""
+    if lifetime <= timedelta(days=rotate_before_days):
+        raise SecretError(
+            "A new secret would live %s, not longer than rotate_before_days (%d), so every run would replace "
+            "it. Lower rotate_before_days or ask for a longer lifetime." % (describe_lifetime(lifetime),
+                                                                            rotate_before_days))
+
+
+def fallback_lifetimes(rejected):
+    """Shorter lifetimes to try, longest first, after the tenant rejected `rejected` (a timedelta)."""
+    return [timedelta(days=days) for days in FALLBACK_LIFETIME_DAYS if timedelta(days=days) < rejected]
+
+
+# ---------------------------------------------------------------------------------------------
+# What to do with the secrets that carry the description
+# ---------------------------------------------------------------------------------------------
+
+# current: the Secret kept (None when a new one is created); create: bool; reason: why a new one
+# is needed (or None); rotated: the new one replaces an existing one; remove: key ids to remove
+# once the run has succeeded (after the new secret proved usable).
+Plan = namedtuple("Plan", "current create reason rotated remove")
+
+
+def plan_present(secrets, now, rotate_before_days=DEFAULT_ROTATE_BEFORE_DAYS, keep_key_id=None,
+                 force_rotate=False, exclusive=True):
+    """Decide for the secrets that carry our description (oldest first).
+
+    The module returns a value only for a secret it creates, so it keeps an existing secret only
+    when it can tell that this is the one the caller holds: the one named by keep_key_id, or the
+    only one. Several without keep_key_id mean an earlier run stopped between creating a secret
+    and removing the old one; nobody can tell which value is in use, so a new one is issued.
+    """
+    if keep_key_id:
+        current = next((secret for secret in secrets if secret.key_id == keep_key_id), None)
+    elif len(secrets) == 1:
+        current = secrets[0]
+    else:
+        current = None
+
+    reason = None
+    if force_rotate:
+        reason = "force_rotate is set"
+    elif not secrets:
+        reason = "no secret carries the description"
+    elif keep_key_id and current is None:
+        reason = "keep_key_id %s is not among the secrets with the description" % keep_key_id
+    elif current is None:
+        reason = ("%d secrets carry the description and keep_key_id does not say which one is in use "
+                  "(an earlier run stopped before removing the old one)" % len(secrets))
+    elif current.end is not None and current.end <= now:
+        reason = "secret %s expired on %s" % (current.key_id, format_datetime(current.end))
+    elif current.end is not None and current.end - now <= timedelta(days=rotate_before_days):
+        reason = "secret %s expires on %s, within rotate_before_days (%d)" % (
+            current.key_id, format_datetime(current.end), rotate_before_days)
+
+    create = reason is not None
+    if create:
+        remove = [secret.key_id for secret in secrets] if exclusive else []
+        return Plan(None, True, reason, bool(secrets), remove)
+    remove = [secret.key_id for secret in secrets if secret is not current] if (exclusive and keep_key_id) else []
+    return Plan(current, False, None, False, remove)
+
+
+def plan_absent(secrets):
+    return Plan(None, False, None, False, [secret.key_id for secret in secrets])
+
+
+# ---------------------------------------------------------------------------------------------
+# Options
+# ---------------------------------------------------------------------------------------------
+
+_KEY_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def check_options(params, now):
+    """Refuse contradictory or impossible options before any request; return end_date parsed (or None)."""
+    if not (params.get("description") or "").strip():
+        raise SecretError("description must not be empty: it is the marker that tells this module's secrets apart")
+    if params["state"] == "absent":
+        given = [name for name in ("keep_key_id", "force_rotate") if params.get(name)]
+        if given:
+            raise SecretError("%s only apply to state=present; state=absent removes every secret with the "
+                              "description" % " and ".join(given))
+        return None
+    if params.get("keep_key_id") and not _KEY_ID.match(params["keep_key_id"]):
+        raise SecretError("keep_key_id %r is not a key id: expected a GUID such as the key_id this module returned"
+                          % params["keep_key_id"])
+    # Checked here rather than by mutually_exclusive, which also counts never_expires: false.
+    chosen = [name for name in ("lifetime_days", "end_date") if params.get(name) is not None]
+    chosen += ["never_expires"] if params.get("never_expires") else []
+    if len(chosen) > 1:
+        raise SecretError("%s are mutually exclusive: set one way of choosing the lifetime of a new secret"
+                          % " and ".join(chosen))
+    for name, lowest in (("rotate_before_days", 0), ("lifetime_days", 1), ("wait_timeout", 0)):
+        if params.get(name) is not None and params[name] < lowest:
+            raise SecretError("%s must be %d or more, got %d" % (name, lowest, params[name]))
+    end_date = None
+    if params.get("end_date"):
+        try:
+            end_date = parse_datetime(params["end_date"])
+        except ValueError as err:
+            raise SecretError("end_date: %s" % err)
+        if end_date <= now:
+            raise SecretError("end_date %s is not in the future" % format_datetime(end_date))
+    if not params.get("never_expires"):
+        check_rotation_window(requested_end(now, params["lifetime_days"], end_date) - now,
+                              params["rotate_before_days"])
+    return end_date
+
+
+# ---------------------------------------------------------------------------------------------
+# Proving a new secret works
+# ---------------------------------------------------------------------------------------------
+
+def is_propagation_error(error):
+    """A TokenError Entra gives for a secret (or app) it does not know yet."""
+    codes = set()
+    for code in error.error_codes:
+        try:
+            codes.add(int(code))
+        except (TypeError, ValueError):
+            pass
+    if codes:
+        return bool(codes & PROPAGATION_ERROR_CODES)
+    return error.code == "invalid_client"
+
+
+def wait_until_usable(acquire, timeout, sleep=time.sleep, clock=time.monotonic, first_delay=1.0, max_delay=15.0):
+    """Call acquire() until it returns a token; return the number of attempts.
+
+    Entra rejects a new secret for seconds to minutes (invalid_client); those TokenErrors are
+    retried with doubling delays until `timeout` seconds have passed. Any other error ends the wait.
+    """
+    deadline = clock() + timeout
+    delay = first_delay
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            acquire()
+            return attempts
+        except TokenError as err:
+            if not is_propagation_error(err):
+                raise SecretError("it does not obtain a token: %s" % err)
+            remaining = deadline - clock()
+            if remaining <= 0:
+                raise SecretError("it was still rejected after %d attempts in %d seconds (wait_timeout): %s"
+                                  % (attempts, timeout, err))
+        sleep(min(delay, remaining))
+        delay = min(delay * 2, max_delay)
+
+
+# ---------------------------------------------------------------------------------------------
+# Graph calls
+# ---------------------------------------------------------------------------------------------
+
+def read_password_policy(graph, application):
+    """The tenant default policy for this app's secrets; UNKNOWN_POLICY when it may not be read."""
+    try:
+        document = graph.http.json("GET", "/policies/defaultAppManagementPolicy", "read",
+                                   "the tenant default app management policy")
+    except ApiError as err:
+        if err.status in (401, 403, 404):  # reading needs Policy.Read.All; addPassword's answer still tells
+            return UNKNOWN_POLICY
+        raise
+    return password_policy(document, application.get("createdDateTime"))
+
+
+def add_secret(graph, object_id, description, start, end, shorten=True):
+    """addPassword; returns (credential with secretText, warnings).
+
+    When the tenant refuses the lifetime (CredentialInvalidLifetimeAsPerAppPolicy: a policy we
+    could not read, or one assigned to the app), `shorten` retries with the usual shorter limits.
+    A refused call creates nothing, so retrying cannot leave an orphan.
+    """
+    try:
+        return graph.add_password(object_id, _credential_body(description, start, end)), []
+    except ApiError as err:
+        if err.code != POLICY_ERROR_CODE:
+            raise
+        refusal = err
+    rejected = end - start
+    if not shorten:
+        raise SecretError("The tenant's app management policy refuses a secret lifetime of %s (%s). Ask for a "
+                          "shorter lifetime_days or end_date, or set clamp_to_policy: true."
+                          % (describe_lifetime(rejected), refusal))
+    for lifetime in fallback_lifetimes(rejected):
+        try:
+            credential = graph.add_password(object_id, _credential_body(description, start, start + lifetime))
+        except ApiError as err:
+            if err.code != POLICY_ERROR_CODE:
+                raise
+            continue
+        return credential, ["The tenant's app management policy refused a secret lifetime of %s and its limit could "
+                            "not be read (reading the policy needs Policy.Read.All); the secret got %s, the longest of "
+                            "the usual limits (%s days) that the tenant accepted."
+                            % (describe_lifetime(rejected), describe_lifetime(lifetime),
+                               ", ".join(str(days) for days in FALLBACK_LIFETIME_DAYS))]
+    raise SecretError("The tenant's app management policy refuses every secret lifetime down to 1 day (%s)." % refusal)
+
+
+def _credential_body(description, start, end):
+    # startDateTime is sent so that the lifetime the policy measures is exactly end - start.
+    return {"displayName": description, "startDateTime": format_datetime(start), "endDateTime": format_datetime(end)}
+
+
+# ---------------------------------------------------------------------------------------------
+# One run of the module
+# ---------------------------------------------------------------------------------------------
+
+def ensure_secret(graph, application, params, end_date, changes, now, prove=None, hide=None):
+    """Bring the secrets that carry params["description"] to the state the options ask for.
+
+    prove(value) raises (TokenError or SecretError) when a new value obtains no token; None skips
+    the proof. hide(value) is called as soon as a value exists, so that any failure afterwards is
+    masked (the caller stops masking once it returns the value). Returns (result, warnings).
+    """
+    description = params["description"]
+    ours = with_description(secrets_of(application), description)
+    if params["state"] == "absent":
+        plan = plan_absent(ours)
+    else:
+        plan = plan_present(ours, now, params["rotate_before_days"], params.get("keep_key_id"),
+                            params.get("force_rotate"), params["exclusive"])
+
+    warnings, value, kept = [], None, plan.current
+    if kept is not None:
+        changes.ensure(_label(kept), _diff_view(kept), _diff_view(kept))
+    if plan.create:
+        kept, value, notes = _create(graph, application, params, end_date, changes, now, prove, hide)
+        warnings.extend(notes)
+
+    by_id = dict((secret.key_id, secret) for secret in ours)
+    removed = []
+    for key_id in plan.remove:
+        try:
+            changes.run(graph.remove_password, application["id"], key_id)
+        except ApiError as err:
+            if value is None:
+                raise
+            # The new secret exists and works: return it; the next run with keep_key_id finishes the cleanup.
+            warnings.append("Could not remove the older client secret %s (%s); pass keep_key_id: %s on the next "
+                            "run to remove it." % (key_id, err, kept.key_id))
+            continue
+        changes.record(_label(by_id[key_id]), _diff_view(by_id[key_id]), None)
+        removed.append(key_id)
+
+    remaining = [secret for secret in ours if secret.key_id not in removed and secret is not kept]
+    remaining += [kept] if kept is not None else []
+    result = {
+        "key_id": kept.key_id if kept else None,
+        "end_date": format_datetime(kept.end) if kept and kept.end else None,
+        "hint": kept.hint if kept else None,
+        "days_remaining": days_remaining(kept.end, now) if kept and kept.end else None,
+        "rotated": plan.rotated,
+        "removed_key_ids": removed,
+        "secrets": [public_view(secret, now) for secret in remaining],
+        "msg": _message(plan, kept, removed, changes.check_mode),
+    }
+    if value is not None:
+        result["value"] = value
+    return result, warnings
+
+
+def _create(graph, application, params, end_date, changes, now, prove, hide):
+    description = params["description"]
+    never_expires = params.get("never_expires")
+    policy = read_password_policy(graph, application)
+    if policy.additions_blocked:
+        raise SecretError("The tenant's app management policy forbids new client secrets on application %s "
+                          "(passwordAddition restriction); use a certificate credential instead."
+                          % application.get("appId"))
+    wanted = requested_end(now, params["lifetime_days"], end_date, never_expires)
+    end, warnings = fit_to_policy(now, wanted, policy, params["clamp_to_policy"], never_expires)
+    check_rotation_window(end - now, params["rotate_before_days"])
+
+    if changes.check_mode:
+        predicted = Secret(PLACEHOLDER, description, None, now, end)
+        changes.record(_label(predicted), None, _diff_view(predicted))
+        if never_expires and not warnings:
+            warnings.append(_never_expires_note(end, policy, predicted=True))
+        return predicted, PLACEHOLDER, warnings
+
+    credential, notes = add_secret(graph, application["id"], description, now, end,
+                                   shorten=params["clamp_to_policy"] or never_expires)
+    value = credential.pop("secretText", None)
+    if value and hide is not None:
+        hide(value)
+    created = secrets_of({"passwordCredentials": [credential]})[0]
+    warnings.extend(notes)
+    if never_expires and not warnings:
+        warnings.append(_never_expires_note(created.end, policy))
+    # The lifetime was checked against the window before the write; a shortened one may still fall inside it.
+    if notes and created.end - now <= timedelta(days=params["rotate_before_days"]):
+        warnings.append("The new secret lives %s, not longer than rotate_before_days (%d): the next run will replace "
+                        "it. Lower rotate_before_days." % (describe_lifetime(created.end - now),
+                                                          params["rotate_before_days"]))
+    if not value:
+        raise SecretError("Graph created client secret %s on application %s but returned no secret text; remove it "
+                          "and run again." % (created.key_id, application.get("appId")))
+    changes.record(_label(created), None, _diff_view(created))
+    if prove is not None:
+        try:
+            prove(value)
+        except (TokenError, SecretError) as err:
+            raise SecretError("Client secret %s was created but %s; %s" % (
+                created.key_id, err, _discard(graph, application, created)))
+    return created, value, warnings
+
+
+def _discard(graph, application, secret):
+    try:
+        graph.remove_password(application["id"], secret.key_id)
+    except ApiError as err:
+        return ("removing it again failed too (%s): remove it, or run again with force_rotate: true."
+                % err)
+    return "it was removed again, and the secrets in place are untouched: run again."
+
+
+def _never_expires_note(end, policy, predicted=False):
+    if policy.known:
+        why = "no tenant lifetime policy limits it"
+    elif predicted:
+        why = ("the tenant's lifetime policy could not be read (that needs Policy.Read.All), so applying may "
+               "shorten it")
+    else:
+        why = "the tenant's lifetime policy could not be read, and the tenant accepted this date"
+    return "never_expires: Entra ID client secrets always expire; this one %s on %s (%s)." % (
+        "would end" if predicted else "ends", format_datetime(end), why)
+
+
+def _label(secret):
+    return "client secret %s" % secret.key_id
+
+
+def _diff_view(secret):
+    # Ids and dates only: the diff is printed with --diff.
+    return {"description": secret.description, "end_date": format_datetime(secret.end) if secret.end else None}
+
+
+def _message(plan, kept, removed, check_mode):
+    would = "Would " if check_mode else ""
+    parts = []
+    if plan.create:
+        parts.append("%s client secret %s ending %s (%s)" % (
+            (would + "create") if check_mode else "Created", kept.key_id, format_datetime(kept.end), plan.reason))
+    elif kept is not None:
+        parts.append("Client secret %s is in place until %s" % (kept.key_id, format_datetime(kept.end)
+                                                                if kept.end else "no end date"))
+    if removed:
+        parts.append("%s %s" % ((would + "remove") if check_mode else "removed", ", ".join(removed)))
+    if not parts:
+        parts.append("No client secret carries the description")
+    text = "; ".join(parts) + "."
+    return text[0].upper() + text[1:]
+
+
+# ---------------------------------------------------------------------------------------------
+# For azure_app_registration_info
+# ---------------------------------------------------------------------------------------------
+
+def describe_secrets(application, now=None):
+    """Every client secret of an application as public views (no values), oldest first."""
+    now = now or utc_now()
+    return [public_view(secret, now) for secret in secrets_of(application)]

@@ -1,0 +1,434 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the moduscloud.azure_sync collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: azure_app_secret
+short_description: Create, rotate and remove an Entra ID application's client secret
+description:
+  - Keeps one client secret (the portal's B(Certificates & secrets > Client secrets), KB article 2012
+    Azure steps 12 and 13) on an Entra ID (Azure AD) application registration.
+  - The secrets this module manages are the ones whose description (Graph C(displayName)) equals
+    O(description); secrets with other descriptions are never touched.
+  - "A secret's value exists only in the answer to its creation. This module returns it as RV(value)
+    in the run that creates the secret, and never again. Register the result with C(no_log: true)
+    and hand the value on (for example to M(moduscloud.azure_sync.moduscloud_import_settings)) in the same play."
+  - A run creates a new secret only when one is needed - none exists, the one in use expires within
+    O(rotate_before_days), O(force_rotate) is set, or the module cannot tell which secret is in use
+    (see O(keep_key_id)) - and otherwise reports C(changed=false) and returns no value.
+  - The new secret is proven to obtain a token (O(wait_usable)) before it is returned, because Entra
+    rejects new secrets for seconds to minutes.
+  - Entra ID secrets always expire; tenants can limit their lifetime with an app management policy.
+    The module reads that policy when it may (C(Policy.Read.All)) and otherwise learns it from Graph's
+    C(CredentialInvalidLifetimeAsPerAppPolicy) refusal.
+version_added: 1.0.0
+author:
+  - moduscloud.azure_sync maintainers (@moduscloud)
+options:
+  app_id:
+    description:
+      - Application (client) id of the app registration, for example the C(app_id) returned by
+        M(moduscloud.azure_sync.azure_app_registration).
+      - Exactly one of O(app_id), O(unique_name) and O(display_name) is required.
+    type: str
+  unique_name:
+    description:
+      - The app registration's C(uniqueName), as set by M(moduscloud.azure_sync.azure_app_registration).
+    type: str
+  display_name:
+    description:
+      - The app registration's display name. It must match exactly one application; if several match,
+        the task fails and lists their app ids.
+    type: str
+  description:
+    description:
+      - The secret's description (Graph C(displayName)), the marker of the secrets this module manages.
+      - Use one description per consumer of the secret, for example C(modusCloud).
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) keeps one valid secret with O(description), creating or rotating it when needed.
+      - V(absent) removes every secret with O(description), and only those.
+    type: str
+    choices: [present, absent]
+    default: present
+  lifetime_days:
+    description:
+      - Lifetime of a new secret, in days. The Entra portal offers at most 730 (24 months).
+      - Defaults to 730 when neither O(end_date) nor O(never_expires=true) is set.
+      - It applies when a secret is created; an existing secret keeps its end date until it is rotated.
+      - Mutually exclusive with O(end_date) and O(never_expires=true).
+    type: int
+  end_date:
+    description:
+      - End date of a new secret, as an ISO 8601 date (C(2027-06-30), midnight UTC) or date and time
+        (C(2027-06-30T12:00:00Z)).
+      - It must lie further ahead than O(rotate_before_days), or the next run would replace the secret.
+      - Mutually exclusive with O(lifetime_days) and O(never_expires=true).
+    type: str
+  never_expires:
+    description:
+      - Ask for the longest lifetime the tenant allows, which is what the KB's "Never Expires" choice means
+        today. Entra secrets always expire.
+      - With a tenant lifetime policy, the secret gets the policy's maximum; without one, it ends 99 years
+        ahead, as the portal's old "Never" did. A warning says which end date it got and why.
+      - Mutually exclusive with O(lifetime_days) and O(end_date). O(clamp_to_policy) does not apply.
+    type: bool
+    default: false
+  rotate_before_days:
+    description:
+      - Replace the secret in use when it expires within this many days (or has expired).
+      - It must be shorter than the lifetime of a new secret.
+    type: int
+    default: 30
+  exclusive:
+    description:
+      - Once this run has a secret that the caller holds - one it created, or the one named by
+        O(keep_key_id) - remove every other secret with O(description) (older ones, and orphans a failed
+        run left behind).
+      - Removal happens only after a new secret proved usable, so a failure leaves the old secret in place.
+      - Set it to V(false) on the task that creates the secret when the old one must stay until its
+        consumer has the new value, and remove the old one afterwards with O(keep_key_id) (see the examples).
+    type: bool
+    default: true
+  keep_key_id:
+    description:
+      - Key id of the secret whose value the caller holds and uses, for example the RV(key_id) that was
+        handed to modusCloud.
+      - That secret is kept (and rotated when it expires within O(rotate_before_days)); with O(exclusive),
+        every other secret with O(description) is removed.
+      - If no secret with O(description) has this key id, a new secret is created.
+      - Only with O(state=present).
+    type: str
+  force_rotate:
+    description:
+      - Create a new secret even though a valid one is in place. With O(exclusive), the others are removed
+        once it proved usable.
+      - Use it when the caller does not hold the value of the secret in place, for example after an earlier
+        run stopped between creating a secret and handing its value on (see the notes).
+      - Only with O(state=present).
+    type: bool
+    default: false
+  wait_usable:
+    description:
+      - Before returning a new secret, prove that it obtains a token (client credentials for the application
+        in the tenant of the connection), retrying with growing delays while Entra still rejects it as
+        unknown (AADSTS7000215, AADSTS7000222, AADSTS700016).
+      - If it never works within O(wait_timeout), the new secret is removed again and the task fails;
+        the secrets in place are untouched.
+      - Needs O(tenant_id), or an O(access_token) that names its tenant.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait for a new secret to become usable (O(wait_usable)).
+    type: int
+    default: 180
+  clamp_to_policy:
+    description:
+      - When O(lifetime_days) or O(end_date) asks for more than the tenant's app management policy allows,
+        V(true) shortens the lifetime to the policy maximum and warns; V(false) fails before anything is
+        written (or, when the policy cannot be read, when Graph refuses the lifetime).
+      - When the policy cannot be read and Graph refuses the lifetime, V(true) retries with the usual limits
+        (730, 365, 180, 90, 30, 7 and 1 days) and keeps the first one accepted.
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - moduscloud.azure_sync.graph
+  - moduscloud.azure_sync.attributes
+  - moduscloud.azure_sync.attributes.ACTION_GROUP_GRAPH
+attributes:
+  check_mode:
+    support: full
+    details: Predicts a creation or rotation (RV(key_id) and RV(value) are then C(\(known after apply\))) and
+      the removals, and writes nothing.
+  diff_mode:
+    support: full
+    details: Shows each secret by key id, description and end date; never a value.
+notes:
+  - "Which secret is in use: the module keeps an existing secret only if it can tell that the caller holds
+    it - the one named by O(keep_key_id), or the only secret with O(description). Several secrets with the
+    description and no O(keep_key_id) mean an earlier run stopped between creating a secret and removing the
+    old one; nobody can tell which value the consumer has, so a new secret is created (RV(rotated)) and,
+    with O(exclusive), the others are removed."
+  - "Crash safety: a secret whose value was lost (the run stopped after Graph created it) is an orphan.
+    If another secret with the description exists, the next run sees several and rotates as above. If the
+    orphan is the only one, nothing shows that its value was lost: whoever does not hold a value (for example
+    modusCloud has no key yet, or no record says which key id it got) runs with O(force_rotate=true), which
+    creates a new secret and, with O(exclusive), removes the orphan."
+  - Lifetimes are measured from the time of the run, which is sent as the secret's start date.
+  - Reading the tenant policy (C(GET /policies/defaultAppManagementPolicy)) needs C(Policy.Read.All);
+    without it the module relies on Graph refusing a lifetime that is too long. A policy assigned to the
+    application itself is only learnt from that refusal.
+  - Adding and removing secrets needs C(Application.ReadWrite.All), or C(Application.ReadWrite.OwnedBy) as
+    an owner of the application.
+seealso:
+  - module: moduscloud.azure_sync.azure_app_registration
+  - module: moduscloud.azure_sync.azure_app_registration_info
+  - module: moduscloud.azure_sync.moduscloud_import_settings
+  - name: "Microsoft Graph: application: addPassword"
+    description: The call that creates a secret and the only answer that carries its value.
+    link: https://learn.microsoft.com/graph/api/application-addpassword
+  - name: "Microsoft Graph: app management policies"
+    description: How a tenant limits the lifetime of client secrets.
+    link: https://learn.microsoft.com/graph/api/resources/tenantappmanagementpolicy
+"""
+
+EXAMPLES = r"""
+- name: Keep a client secret for modusCloud on the app (creates one on the first run only)
+  moduscloud.azure_sync.azure_app_secret:
+    app_id: "{{ app.app_id }}"
+    description: modusCloud
+    tenant_id: "{{ azure_tenant_id }}"
+    client_id: "{{ automation_client_id }}"
+    client_secret: "{{ automation_client_secret }}"
+  register: secret
+  no_log: true  # the result carries the value when a secret was created
+
+- name: KB step 13 today - the longest lifetime the tenant allows
+  moduscloud.azure_sync.azure_app_secret:
+    app_id: "{{ app.app_id }}"
+    description: modusCloud
+    never_expires: true
+  register: secret
+  no_log: true
+
+# Rotation with a hand-over: the old secret keeps working until modusCloud has the new one.
+# Order: create -> prove usable (wait_usable) -> give to modusCloud -> only then remove the old secret.
+# A failure at any step leaves a state that the next run repairs:
+#  - stopped before the hand-over: the next run finds two secrets, cannot tell which one modusCloud
+#    holds, and rotates again;
+#  - stopped after the hand-over: the same - modusCloud then gets yet another new secret.
+- name: Create or rotate the secret, keeping the old one for now
+  moduscloud.azure_sync.azure_app_secret:
+    app_id: "{{ app.app_id }}"
+    description: modusCloud
+    exclusive: false
+    # modusCloud has no key yet (first run, or a first run that stopped after creating the secret):
+    # a secret already in place may be an orphan whose value nobody holds.
+    force_rotate: "{{ moduscloud_settings.application_id is not defined }}"
+  register: secret
+  no_log: true
+
+- name: Give the new value to modusCloud
+  moduscloud.azure_sync.moduscloud_import_settings:
+    org: contoso.example
+    primary_domain: contoso.example
+    application_id: "{{ app.app_id }}"
+    key: "{{ secret.value }}"
+    update_key: always
+  when: secret.value is defined
+  no_log: true
+
+- name: Remove every other secret with the description (older ones, orphans of failed runs)
+  moduscloud.azure_sync.azure_app_secret:
+    app_id: "{{ app.app_id }}"
+    description: modusCloud
+    keep_key_id: "{{ secret.key_id }}"
+  when: not ansible_check_mode
+
+- name: Show when the secret expires (ids and dates only)
+  ansible.builtin.debug:
+    msg: "Secret {{ secret.key_id }} ends {{ secret.end_date }} ({{ secret.days_remaining }} days)"
+
+- name: Remove the modusCloud secrets (other secrets of the app stay)
+  moduscloud.azure_sync.azure_app_secret:
+    app_id: "{{ app.app_id }}"
+    description: modusCloud
+    state: absent
+"""
+
+RETURN = r"""
+value:
+  description:
+    - The new secret's value. Returned only by the run that created it; Graph never shows it again.
+    - "Register the result with C(no_log: true). It never appears in the diff, messages or warnings."
+    - In check mode, when a secret would be created, the placeholder C(\(known after apply\)).
+  returned: when a secret was created (or would be, in check mode)
+  type: str
+  sample: (only the run that creates the secret sees it)
+key_id:
+  description:
+    - Key id of the secret in use after the run - the new one, or the one kept.
+    - C(\(known after apply\)) in check mode when a secret would be created.
+  returned: when a secret with the description remains
+  type: str
+  sample: 6a0c1ad2-3a47-4f0e-9d57-2e9c38a1f0c4
+end_date:
+  description: End of that secret's validity (UTC).
+  returned: when a secret with the description remains
+  type: str
+  sample: "2027-06-30T08:15:00Z"
+hint:
+  description: The first characters of that secret's value, as Graph shows them to tell secrets apart.
+  returned: when a secret with the description remains (not in check mode for a new one)
+  type: str
+  sample: Ab1
+days_remaining:
+  description: Whole days until that secret expires.
+  returned: when a secret with the description remains
+  type: int
+  sample: 729
+rotated:
+  description: Whether a new secret replaced (or, in check mode, would replace) an existing one with the description.
+  returned: always
+  type: bool
+  sample: false
+removed_key_ids:
+  description: Key ids of the secrets with the description that were (or would be) removed.
+  returned: always
+  type: list
+  elements: str
+  sample: [1f0e9a7c-5b2d-4e61-8c3a-9d4b7e2f6a10]
+secrets:
+  description: The secrets with the description after the run, oldest first, without values.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    key_id:
+      description: The secret's key id.
+      type: str
+    description:
+      description: The secret's description.
+      type: str
+    hint:
+      description: The first characters of its value.
+      type: str
+    start_date:
+      description: Start of its validity (UTC).
+      type: str
+    end_date:
+      description: End of its validity (UTC).
+      type: str
+    days_remaining:
+      description: Whole days until it expires (negative once expired).
+      type: int
+    expired:
+      description: Whether it has expired.
+      type: bool
+msg:
+  description: What the run did (or would do), with key ids and dates.
+  returned: always
+  type: str
+  sample: "Created client secret 6a0c1ad2-3a47-4f0e-9d57-2e9c38a1f0c4 ending 2027-06-30T08:15:00Z (no secret
+    carries the description)."
+"""
+
+import base64
+import json
+
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import (
+    GraphModule,
+    acquire_token,
+    connection_params,
+)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secrets import (
+    DEFAULT_ROTATE_BEFORE_DAYS,
+    SecretError,
+    check_options,
+    ensure_secret,
+    utc_now,
+    wait_until_usable,
+)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet
+
+IDENTITY = ("app_id", "unique_name", "display_name")
+
+
+def argument_spec():
+    return dict(
+        app_id=dict(type="str"),
+        unique_name=dict(type="str"),
+        display_name=dict(type="str"),
+        description=dict(type="str", required=True),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        lifetime_days=dict(type="int"),
+        end_date=dict(type="str"),
+        never_expires=dict(type="bool", default=False),
+        rotate_before_days=dict(type="int", default=DEFAULT_ROTATE_BEFORE_DAYS),
+        exclusive=dict(type="bool", default=True),
+        keep_key_id=dict(type="str", no_log=False),
+        force_rotate=dict(type="bool", default=False),
+        wait_usable=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=180),
+        clamp_to_policy=dict(type="bool", default=True),
+    )
+
+
+def token_tenant(access_token):
+    """The tenant id (`tid` claim) of a JWT access token, or None; the signature is not checked (not needed)."""
+    try:
+        payload = access_token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode("utf-8"))
+    except (IndexError, ValueError, TypeError, UnicodeDecodeError):
+        return None
+    return claims.get("tid") if isinstance(claims, dict) else None
+
+
+def prover(params, app_id):
+    """prove(value): wait until the new secret obtains a token for the application."""
+    tenant_id = params["tenant_id"] or (params["access_token"] and token_tenant(params["access_token"]))
+    if not tenant_id:
+        raise SecretError("wait_usable needs tenant_id to request a token with the new secret (the access_token "
+                          "does not name its tenant); set tenant_id, or wait_usable: false")
+    connection = connection_params(params)
+
+    def prove(value):
+        wait_until_usable(
+            lambda: acquire_token(tenant_id, app_id, client_secret=value, cloud=connection["cloud"],
+                                  authority_host=connection["authority_host"], graph_url=connection["graph_url"],
+                                  ca_path=connection["ca_path"], validate_certs=connection["validate_certs"]),
+            params["wait_timeout"])
+    return prove
+
+
+def run(module):
+    params = module.params
+    now = utc_now().replace(microsecond=0)
+    end_date = check_options(params, now)
+    identity = dict((name, params[name]) for name in IDENTITY)
+    application = module.graph.wait_for_application(**identity)
+    if application is None:
+        name, value = next((name, value) for name, value in identity.items() if value)
+        raise SecretError("No application with %s %r exists in the tenant" % (name, value))
+
+    prove = None
+    if params["state"] == "present" and params["wait_usable"] and not module.check_mode:
+        prove = prover(params, application["appId"])
+    changes = ChangeSet(module.check_mode)
+    # A new value is masked in any failure message from the moment it exists; it is unmasked only to be
+    # returned, as the result's `value`.
+    issued = []
+
+    def hide(value):
+        issued.append(value)
+        module.no_log_values.add(value)
+
+    result, warnings = ensure_secret(module.graph, application, params, end_date, changes, now, prove=prove, hide=hide)
+    for value in issued:
+        module.no_log_values.discard(value)
+    for warning in warnings:
+        module.warn(warning)
+    result.update(changes.result(module._diff))
+    result["app_id"] = application["appId"]
+    return result
+
+
+def main():
+    module = GraphModule(
+        argument_spec(),
+        required_one_of=[IDENTITY],
+        mutually_exclusive=[IDENTITY],
+    )
+    module.run(run)
+
+
+if __name__ == "__main__":
+    main()
