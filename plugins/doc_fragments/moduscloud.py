@@ -56,6 +56,6 @@ options:
 requirements:
   - requests
 notes:
-  - The modusCloud admin API has no sign-in flow: every request carries the admin's email and
+  - The modusCloud admin API has no sign-in flow. Every request carries the admin's email and
     password in the C(X-User) and C(X-Password) headers, over TLS only.
 """

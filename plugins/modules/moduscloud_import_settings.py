@@ -13,7 +13,7 @@ short_description: Configure modusCloud's Azure AD (Entra ID) user import
 description:
   - Sets the Azure Active Directory import settings of a modusCloud (Proofpoint Essentials)
     organization, as the console's B(Company Settings > Import Users > Azure Active Directory)
-    page does (KB article 2012, modusCloud steps 1 to 4): primary domain, Application ID, Key,
+    page does in KB article 2012, modusCloud steps 1 to 4 - primary domain, Application ID, Key,
     what to sync, how to sync, the default role and the sync frequency.
   - Manages the full list of sync exemptions when O(exemptions) is given.
   - Compares what the service returns with what is asked and writes only when they differ.

@@ -8,6 +8,7 @@ import json
 from urllib.parse import urlsplit
 
 import pytest
+from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _http
@@ -66,6 +67,8 @@ def run_module(module, args, answers, monkeypatch, capsys, check_mode=False, dif
         self.session.mount("https://", adapter)
 
     monkeypatch.setattr(_http.HttpClient, "__init__", init_with_scripted_transport)
+    # Warnings are collected process-wide; start each run with none.
+    monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
     module_args = dict(CONNECTION)
     module_args.update(args)
     module_args.update(_ansible_check_mode=check_mode, _ansible_diff=diff)

@@ -1,0 +1,254 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the moduscloud.azure_sync collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: moduscloud_domain
+short_description: Ensure domains on a modusCloud organization, or check that the tenant's domains are there
+description:
+  - Adds or removes domains of a modusCloud (Proofpoint Essentials) organization.
+  - modusCloud's Azure AD sync fails when any domain of the Entra tenant is missing from the
+    organization. With O(required_domains) the module only checks, reports exactly which of
+    those domains are missing and, with O(fail_on_missing=true), fails naming them. It then
+    never writes.
+version_added: 1.0.0
+author:
+  - moduscloud.azure_sync maintainers (@moduscloud)
+options:
+  org:
+    description:
+      - The organization, named by any of its domains (normally its primary domain).
+    type: str
+    required: true
+  domains:
+    description:
+      - Domains to add (O(state=present)) or remove (O(state=absent)).
+      - Other domains of the organization are left alone.
+      - Mutually exclusive with O(required_domains).
+    type: list
+    elements: str
+  state:
+    description:
+      - Whether the O(domains) should be on the organization.
+      - The organization's primary domain cannot be removed.
+    type: str
+    choices: [present, absent]
+    default: present
+  is_relay:
+    description:
+      - Whether modusCloud relays the mail of the O(domains) to O(destination).
+      - Applied to every domain in O(domains) when set; not managed when omitted.
+    type: bool
+  destination:
+    description:
+      - The host that receives the O(domains)' mail, for example C(contoso-com.mail.protection.outlook.com).
+      - Applied to every domain in O(domains) when set; not managed when omitted.
+    type: str
+  required_domains:
+    description:
+      - Check mode of its own, for a preflight - the domains that must be on the organization,
+        normally the verified domains of the Entra tenant.
+      - The module compares them (case-insensitively) with the organization's domains, returns
+        RV(missing) and never writes.
+      - Mutually exclusive with O(domains).
+    type: list
+    elements: str
+  fail_on_missing:
+    description:
+      - With O(required_domains), fail naming the missing domains instead of only returning them.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - moduscloud.azure_sync.moduscloud
+  - moduscloud.azure_sync.attributes
+  - moduscloud.azure_sync.attributes.ACTION_GROUP_MODUSCLOUD
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: One entry per domain in O(domains), by name.
+notes:
+  - A new domain may still need verification (TXT or META record) in the console before mail flows.
+seealso:
+  - module: moduscloud.azure_sync.moduscloud_import_settings
+  - module: moduscloud.azure_sync.moduscloud_sync_info
+"""
+
+EXAMPLES = r"""
+- name: Fail early, naming the tenant domains missing from the organization
+  moduscloud.azure_sync.moduscloud_domain:
+    org: contoso.com
+    required_domains: "{{ tenant_domains }}"
+    fail_on_missing: true
+
+- name: Add the missing domains, relayed to Exchange Online
+  moduscloud.azure_sync.moduscloud_domain:
+    org: contoso.com
+    domains:
+      - contoso.net
+      - contoso.onmicrosoft.com
+    is_relay: true
+    destination: contoso-com.mail.protection.outlook.com
+
+- name: Remove a domain that left the tenant
+  moduscloud.azure_sync.moduscloud_domain:
+    org: contoso.com
+    domains: [old-brand.com]
+    state: absent
+"""
+
+RETURN = r"""
+domains:
+  description: The organization's domains after the run (predicted in check mode), sorted by name.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The domain name, in lower case.
+      type: str
+      sample: contoso.com
+    is_active:
+      description: Whether the domain is active.
+      type: bool
+      sample: true
+    is_relay:
+      description: Whether mail for the domain is relayed to RV(domains[].destination).
+      type: bool
+      sample: true
+    destination:
+      description: The host that receives the domain's mail.
+      type: str
+      sample: contoso-com.mail.protection.outlook.com
+missing:
+  description: The O(required_domains) the organization lacks, lower case and sorted.
+  returned: when O(required_domains) is given
+  type: list
+  elements: str
+  sample: [contoso.onmicrosoft.com]
+"""
+
+import ipaddress
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
+    client_from_module,
+    is_domain_name,
+    missing_domains,
+    moduscloud_argument_spec,
+    normalize_domain,
+    org_primary_domain,
+)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet
+
+
+def is_host(value):
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        return is_domain_name(value)
+
+
+def invalid_input(params):
+    problems = []
+    names = [params["org"]] + (params["domains"] or []) + (params["required_domains"] or [])
+    bad = [name for name in names if not is_domain_name(name)]
+    if bad:
+        problems.append("not a domain name (expected something like example.com): %s" % ", ".join(bad))
+    destination = params["destination"]
+    if destination is not None and not is_host(destination):
+        problems.append("destination must be a host name or IP address, got %r" % destination)
+    return problems
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=moduscloud_argument_spec(
+            org=dict(type="str", required=True),
+            domains=dict(type="list", elements="str"),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+            is_relay=dict(type="bool"),
+            destination=dict(type="str"),
+            required_domains=dict(type="list", elements="str"),
+            fail_on_missing=dict(type="bool", default=False),
+        ),
+        mutually_exclusive=[("domains", "required_domains")],
+        required_one_of=[("domains", "required_domains")],
+        supports_check_mode=True,
+    )
+    params = module.params
+    problems = invalid_input(params)
+    if problems:
+        module.fail_json(msg="Invalid input: " + "; ".join(problems))
+
+    org = normalize_domain(params["org"])
+    client = client_from_module(module, org)
+    try:
+        if params["required_domains"] is not None:
+            preflight(module, client, org)
+        else:
+            ensure_domains(module, client, org)
+    except ApiError as error:
+        module.fail_json(msg=str(error), **error.to_result())
+
+
+def preflight(module, client, org):
+    org_domains = client.list_domains(org)
+    missing = missing_domains(module.params["required_domains"], [domain["name"] for domain in org_domains])
+    result = {"changed": False, "domains": sorted(org_domains, key=lambda d: d["name"]), "missing": missing}
+    if missing and module.params["fail_on_missing"]:
+        module.fail_json(msg="Organization %s lacks %d domain(s) of the Entra tenant, so modusCloud's Azure AD "
+                             "sync would fail: %s. Add them (moduscloud.azure_sync.moduscloud_domain with "
+                             "domains) before enabling the sync." % (org, len(missing), ", ".join(missing)),
+                         **result)
+    module.exit_json(**result)
+
+
+def ensure_domains(module, client, org):
+    params = module.params
+    present = params["state"] == "present"
+    names = sorted(set(normalize_domain(name) for name in params["domains"]))
+    existing = dict((domain["name"], domain) for domain in client.list_domains(org))
+    if not present:
+        primary = org_primary_domain(client.get_org(org))
+        if primary in names:
+            module.fail_json(msg="%s is the primary domain of organization %s and cannot be removed" % (primary, org))
+
+    managed = dict((field, params[field]) for field in ("is_relay", "destination") if params[field] is not None)
+    changes = ChangeSet(module.check_mode)
+    after = dict(existing)
+    for name in names:
+        current = existing.get(name)
+        if current is not None:
+            current = dict((field, current[field]) for field in ["name"] + sorted(managed))
+        view = changes.ensure(
+            name, current, dict(managed, name=name) if present else None,
+            create=lambda domain: add_domain(client, org, domain),
+            update=lambda changed, name=name: client.update_domain(org, name, changed),
+            delete=lambda name=name: client.delete_domain(org, name),
+        )
+        if view is None:
+            after.pop(name, None)
+        else:
+            after[name] = dict(existing.get(name) or {}, **view)
+    result = {"domains": [after[name] for name in sorted(after)]}
+    result.update(changes.result(module._diff))
+    module.exit_json(**result)
+
+
+def add_domain(client, org, domain):
+    client.add_domain(org, domain)
+    return domain
+
+
+if __name__ == "__main__":
+    main()

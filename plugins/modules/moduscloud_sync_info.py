@@ -1,0 +1,227 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the moduscloud.azure_sync collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: moduscloud_sync_info
+short_description: Read the state of modusCloud's Azure AD user sync
+description:
+  - Reads what a modusCloud (Proofpoint Essentials) organization knows about its Azure AD (Entra ID)
+    user sync - the import settings (never the key), when the stored key expires, when the
+    last sync succeeded, the sync exemptions and the organization's domains, and optionally its
+    users with their aliases (KB article 2012, modusCloud step 9).
+  - Warns when the stored key expires within O(warn_secret_expiry_days) days - the service's
+    sync stops silently when it does.
+version_added: 1.0.0
+author:
+  - moduscloud.azure_sync maintainers (@moduscloud)
+options:
+  org:
+    description:
+      - The organization, named by any of its domains (normally its primary domain).
+    type: str
+    required: true
+  include_users:
+    description:
+      - Also return the organization's users (with their aliases). One more request; large
+        organizations return a long list.
+    type: bool
+    default: false
+  warn_secret_expiry_days:
+    description:
+      - Warn when the stored key expires within this many days (or has expired). V(0) warns only once it has expired.
+    type: int
+    default: 30
+extends_documentation_fragment:
+  - moduscloud.azure_sync.moduscloud
+  - moduscloud.azure_sync.attributes
+  - moduscloud.azure_sync.attributes.INFO_MODULE
+  - moduscloud.azure_sync.attributes.ACTION_GROUP_MODUSCLOUD
+notes:
+  - Days and hours are counted from the controller's clock (UTC).
+seealso:
+  - module: moduscloud.azure_sync.moduscloud_import_settings
+  - module: moduscloud.azure_sync.moduscloud_user_sync
+"""
+
+EXAMPLES = r"""
+- name: Read the sync state
+  moduscloud.azure_sync.moduscloud_sync_info:
+    org: contoso.com
+  register: sync
+
+- name: The settings match what was saved
+  ansible.builtin.assert:
+    that:
+      - sync.configured
+      - sync.settings.sync_frequency_hours == 1
+      - sync.secret_days_remaining > 30
+
+- name: List the imported users and their aliases
+  moduscloud.azure_sync.moduscloud_sync_info:
+    org: contoso.com
+    include_users: true
+  register: sync_users
+"""
+
+RETURN = r"""
+configured:
+  description: Whether the organization has Azure AD import settings.
+  returned: always
+  type: bool
+  sample: true
+settings:
+  description:
+    - The import settings by option name of M(moduscloud.azure_sync.moduscloud_import_settings);
+      only those the service returns. Never the key. V(null) when not configured.
+  returned: always
+  type: dict
+  sample:
+    primary_domain: contoso.com
+    application_id: 4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21
+    sync_active_users: true
+    sync_distribution_groups: true
+    sync_security_groups: true
+    add_users: true
+    update_users: true
+    remove_users: false
+    add_groups: true
+    update_groups: true
+    remove_groups: false
+    default_user_role: end_user
+    sync_frequency_hours: 1
+    allow_microsoft_sign_in: true
+secret_expiry:
+  description: When the stored key expires, as the service wrote it.
+  returned: always
+  type: str
+  sample: "2028-07-01"
+secret_days_remaining:
+  description: Whole days from today (UTC) until RV(secret_expiry); negative once expired; V(null) if unknown.
+  returned: always
+  type: int
+  sample: 729
+last_successful_sync:
+  description: When the service's last sync succeeded, as the service wrote it; V(null) if never.
+  returned: always
+  type: str
+  sample: "2026-07-01T10:00:00Z"
+last_sync_age_hours:
+  description: Hours since RV(last_successful_sync), to one decimal; V(null) if never.
+  returned: always
+  type: float
+  sample: 0.5
+exemptions:
+  description: The sync exemptions, lower case and sorted.
+  returned: always
+  type: list
+  elements: str
+  sample: [reception@contoso.com]
+domains:
+  description: The organization's domains.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The domain name, in lower case.
+      type: str
+      sample: contoso.com
+    is_active:
+      description: Whether the domain is active.
+      type: bool
+      sample: true
+    is_relay:
+      description: Whether mail for the domain is relayed to RV(domains[].destination).
+      type: bool
+      sample: true
+    destination:
+      description: The host that receives the domain's mail.
+      type: str
+      sample: contoso-com.mail.protection.outlook.com
+users:
+  description: The organization's users as the service returns them, sorted by C(primary_email).
+  returned: when O(include_users=true)
+  type: list
+  elements: dict
+  sample:
+    - primary_email: jane@contoso.com
+      uid: 100002
+      firstname: Jane
+      surname: Doe
+      type: end_user
+      is_active: true
+      alias_emails: [j.doe@contoso.com]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
+    WIRE,
+    client_from_module,
+    is_domain_name,
+    moduscloud_argument_spec,
+    normalize_domain,
+    sync_health,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=moduscloud_argument_spec(
+            org=dict(type="str", required=True),
+            include_users=dict(type="bool", default=False),
+            warn_secret_expiry_days=dict(type="int", default=30),
+        ),
+        supports_check_mode=True,
+    )
+    org = normalize_domain(module.params["org"])
+    if not is_domain_name(org):
+        module.fail_json(msg="org must be a domain of the organization, such as example.com, got %r"
+                             % module.params["org"])
+    client = client_from_module(module, org)
+    try:
+        result = read_state(client, org, module.params["include_users"])
+    except ApiError as error:
+        module.fail_json(msg=str(error), **error.to_result())
+    warning = expiry_warning(result, module.params["warn_secret_expiry_days"])
+    if warning:
+        module.warn(warning)
+    module.exit_json(changed=False, **result)
+
+
+def read_state(client, org, include_users):
+    domains = sorted(client.list_domains(org), key=lambda domain: domain["name"])
+    settings, status = client.read_import_settings(org)
+    status = status or {"secret_expiry": None, "last_successful_sync": None}
+    result = {"configured": settings is not None, "settings": settings, "domains": domains,
+              "exemptions": client.list_exemptions(org)}
+    result.update(status)
+    result.update(sync_health(status))
+    if include_users:
+        email = WIRE["user.primary_email"]
+        result["users"] = sorted(client.list_users(org), key=lambda user: str(user.get(email, "")).lower())
+    return result
+
+
+def expiry_warning(state, warn_days):
+    days = state["secret_days_remaining"]
+    if days is None or days > warn_days:
+        return None
+    advice = ("rotate it with moduscloud.azure_sync.azure_app_secret and send the new value with "
+              "moduscloud.azure_sync.moduscloud_import_settings (update_key: always)")
+    if days < 0:
+        return "The Azure AD key stored in modusCloud expired on %s (%d days ago): the sync has stopped; %s" % (
+            state["secret_expiry"], -days, advice)
+    return "The Azure AD key stored in modusCloud expires on %s (in %d days): %s" % (
+        state["secret_expiry"], days, advice)
+
+
+if __name__ == "__main__":
+    main()

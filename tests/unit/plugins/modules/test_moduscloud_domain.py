@@ -1,0 +1,99 @@
+import pytest
+
+from ansible_collections.moduscloud.azure_sync.plugins.modules import moduscloud_domain as module
+
+from .moduscloud_harness import run_module
+
+ORG = "contoso.example"
+DOMAINS_PATH = "/orgs/%s/domains" % ORG
+
+
+def org_domains(*names, **fields):
+    return (200, {"domains": [dict({"name": name, "is_active": True, "is_relay": True, "destination": None}, **fields)
+                              for name in names]})
+
+
+@pytest.fixture
+def run(monkeypatch, capsys):
+    def runner(args, answers, **kwargs):
+        return run_module(module, dict({"org": ORG}, **args), answers, monkeypatch, capsys, **kwargs)
+    return runner
+
+
+def test_preflight_names_exactly_the_missing_tenant_domains_and_writes_nothing(run):
+    outcome = run({"required_domains": ["Contoso.Example", "fabrikam.example", "contoso.onmicrosoft.com"]},
+                  [org_domains(ORG, "other.example")])
+    assert outcome.result["changed"] is False and outcome.writes == []
+    assert outcome.result["missing"] == ["contoso.onmicrosoft.com", "fabrikam.example"]
+
+
+def test_preflight_can_fail_naming_the_missing_domains(run):
+    outcome = run({"required_domains": [ORG, "fabrikam.example"], "fail_on_missing": True}, [org_domains(ORG)])
+    assert outcome.result["failed"] is True and outcome.writes == []
+    assert "lacks 1 domain(s) of the Entra tenant" in outcome.result["msg"]
+    assert "fabrikam.example" in outcome.result["msg"]
+    assert outcome.result["missing"] == ["fabrikam.example"]
+
+
+def test_preflight_passes_when_nothing_is_missing(run):
+    outcome = run({"required_domains": [ORG], "fail_on_missing": True}, [org_domains(ORG)])
+    assert outcome.result.get("failed") is not True and outcome.result["missing"] == []
+
+
+def test_check_mode_predicts_new_domains_without_writing(run):
+    outcome = run({"domains": ["fabrikam.example", ORG]}, [org_domains(ORG)], check_mode=True, diff=True)
+    assert outcome.result["changed"] is True and outcome.writes == []
+    assert outcome.result["diff"]["before"] == {"fabrikam.example": {"state": "absent"}, ORG: {"name": ORG}}
+    assert [d["name"] for d in outcome.result["domains"]] == [ORG, "fabrikam.example"]
+
+
+def test_missing_domains_are_added_with_the_relay_settings(run):
+    outcome = run({"domains": ["fabrikam.example", ORG], "is_relay": True, "destination": "mx.contoso.example"},
+                  [org_domains(ORG, destination="mx.contoso.example"), (201, {"name": "fabrikam.example"})])
+    assert outcome.writes == [("POST", DOMAINS_PATH)]
+    assert outcome.body(1) == {"name": "fabrikam.example", "is_relay": True, "destination": "mx.contoso.example"}
+
+
+def test_present_domains_with_matching_settings_change_nothing(run):
+    outcome = run({"domains": [ORG], "is_relay": True}, [org_domains(ORG)])
+    assert outcome.result["changed"] is False and outcome.writes == []
+
+
+def test_a_changed_destination_is_written_back_over_the_whole_object(run):
+    stored = {"name": ORG, "is_active": True, "is_relay": True, "destination": "old.example", "failovers": []}
+    outcome = run({"domains": [ORG], "destination": "new.example"},
+                  [org_domains(ORG, destination="old.example"), (200, stored), (204, None)], diff=True)
+    assert outcome.writes == [("PUT", DOMAINS_PATH + "/" + ORG)]
+    assert outcome.body(2) == dict(stored, destination="new.example")
+    assert outcome.result["diff"]["after"][ORG]["destination"] == "new.example"
+
+
+def test_removal_deletes_only_domains_that_exist(run):
+    outcome = run({"domains": ["old.example", "never.example"], "state": "absent"},
+                  [org_domains(ORG, "old.example"), (200, {"primary_domain": ORG}), (204, None)])
+    assert outcome.writes == [("DELETE", DOMAINS_PATH + "/old.example")]
+    assert [d["name"] for d in outcome.result["domains"]] == [ORG]
+
+
+def test_the_primary_domain_is_never_removed(run):
+    outcome = run({"domains": [ORG], "state": "absent"}, [org_domains(ORG), (200, {"primary_domain": ORG})])
+    assert outcome.result["failed"] is True and outcome.writes == []
+    assert "primary domain" in outcome.result["msg"]
+
+
+def test_invalid_names_fail_before_any_request(run):
+    outcome = run({"domains": ["not a domain", "ok.example"]}, [])
+    assert outcome.result["failed"] is True and outcome.calls == []
+    assert "not a domain" in outcome.result["msg"] and "ok.example" not in outcome.result["msg"]
+
+
+def test_an_unknown_org_is_reported_clearly(run):
+    outcome = run({"required_domains": [ORG]}, [(404, {"errors": [{"status": 404, "error_message": "not found"}]})])
+    assert outcome.result["failed"] is True
+    assert "no organization with the domain %s" % ORG in outcome.result["msg"]
+
+
+def test_stack_auto_discovers_the_stack_before_anything_else(run):
+    outcome = run({"required_domains": [ORG], "stack": "auto"},
+                  [(200, {"endpoints": ["https://mc.example"]}), org_domains(ORG)])
+    assert outcome.requests == [("GET", "/endpoints/" + ORG), ("GET", DOMAINS_PATH)]

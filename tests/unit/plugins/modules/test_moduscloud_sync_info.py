@@ -1,0 +1,79 @@
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from ansible_collections.moduscloud.azure_sync.plugins.modules import moduscloud_sync_info as module
+
+from .moduscloud_harness import run_module
+
+ORG = "contoso.example"
+DOMAINS = (200, {"domains": [{"name": ORG, "is_active": True, "is_relay": True, "destination": None}]})
+EXEMPTIONS = (200, [{"email": "keep@contoso.example"}])
+STORED_WIRE = {
+    "primary_domain": ORG, "application_id": "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21", "disable_login": False,
+    "default_user_role_name": "end_user", "sync_frequency": 1, "sync_active_users": True,
+    "sync_distribution_groups": True, "sync_security_groups": True, "add_users": True, "update_users": True,
+    "remove_deleted_users": False, "add_groups": True, "update_groups": True, "remove_deleted_groups": False,
+}
+
+
+def stored(expires_in_days, synced_hours_ago=None):
+    now = datetime.now(timezone.utc)
+    body = dict(STORED_WIRE, secret_expiry=(now + timedelta(days=expires_in_days)).strftime("%Y-%m-%d"),
+                last_successful_sync=None)
+    if synced_hours_ago is not None:
+        body["last_successful_sync"] = (now - timedelta(hours=synced_hours_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (200, body)
+
+
+@pytest.fixture
+def run(monkeypatch, capsys):
+    def runner(args, answers, **kwargs):
+        return run_module(module, dict({"org": ORG}, **args), answers, monkeypatch, capsys, **kwargs)
+    return runner
+
+
+def test_reports_settings_by_option_name_with_expiry_and_sync_age(run):
+    outcome = run({}, [DOMAINS, stored(400, synced_hours_ago=3), EXEMPTIONS], check_mode=True)
+    result = outcome.result
+    assert result["changed"] is False and result["configured"] is True
+    assert result["settings"]["sync_frequency_hours"] == 1
+    assert result["settings"]["allow_microsoft_sign_in"] is True and result["settings"]["remove_users"] is False
+    assert result["secret_days_remaining"] == 400
+    assert 2.9 <= result["last_sync_age_hours"] <= 3.1
+    assert result["exemptions"] == ["keep@contoso.example"]
+    assert [d["name"] for d in result["domains"]] == [ORG]
+    assert "users" not in result and outcome.warnings == []
+
+
+def test_the_key_is_never_returned_even_if_the_service_sent_one(run):
+    status, body = stored(400)
+    outcome = run({}, [DOMAINS, (status, dict(body, ad_key="should-not-show")), EXEMPTIONS])
+    assert "should-not-show" not in outcome.output
+
+
+def test_a_key_close_to_expiry_warns_with_what_to_do(run):
+    outcome = run({"warn_secret_expiry_days": 30}, [DOMAINS, stored(10), EXEMPTIONS])
+    assert outcome.result["secret_days_remaining"] == 10
+    assert any("expires on" in w and "in 10 days" in w and "update_key: always" in w for w in outcome.warnings)
+
+
+def test_an_expired_key_says_the_sync_has_stopped(run):
+    outcome = run({}, [DOMAINS, stored(-3), EXEMPTIONS])
+    assert any("expired" in w and "3 days ago" in w and "stopped" in w for w in outcome.warnings)
+
+
+def test_unconfigured_sync_reads_as_not_configured(run):
+    outcome = run({}, [DOMAINS, (404, None), (200, [])])
+    result = outcome.result
+    assert result["configured"] is False and result["settings"] is None
+    assert result["secret_days_remaining"] is None and result["last_successful_sync"] is None
+    assert outcome.warnings == []
+
+
+def test_users_come_with_their_aliases_when_asked(run):
+    users = {"users": [{"primary_email": "zed@contoso.example", "alias_emails": []},
+                       {"primary_email": "amy@contoso.example", "alias_emails": ["a@contoso.example"]}]}
+    outcome = run({"include_users": True}, [DOMAINS, stored(400), EXEMPTIONS, (200, users)])
+    assert [u["primary_email"] for u in outcome.result["users"]] == ["amy@contoso.example", "zed@contoso.example"]
+    assert outcome.result["users"][0]["alias_emails"] == ["a@contoso.example"]
