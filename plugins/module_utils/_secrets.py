@@ -220,7 +220,8 @@ def fit_to_policy(now, wanted_end, policy, clamp=True, never_expires=False):
     """Return (end, warnings): `wanted_end` or, if the policy allows less, the policy maximum.
 
     never_expires always takes the longest lifetime allowed (that is what it asks for); otherwise
-    a lifetime over the policy is clamped with a warning, or refused when clamp is off.
+    a lifetime over the policy is clamped with a warning, or refused when clamp is off. (What
+    never_expires got without a limit is said once the secret exists: see _never_expires_note.)
     """
     wanted = wanted_end - now
     limit = policy.max_lifetime
@@ -237,14 +238,6 @@ def fit_to_policy(now, wanted_end, policy, clamp=True, never_expires=False):
         return end, ["The requested secret lifetime of %s exceeds the tenant's app management policy maximum "
                      "of %s; the secret ends on %s instead." % (describe_lifetime(wanted), describe_lifetime(limit),
                                                                  format_datetime(end))]
-    if never_expires:
-        if policy.known:
-            note = "no tenant lifetime policy limits it"
-        else:
-            note = ("the tenant's lifetime policy could not be read (reading it needs Policy.Read.All), so a "
-                    "shorter lifetime is used if the tenant rejects this one")
-        return wanted_end, ["never_expires: Entra ID client secrets always expire; this one is asked to end on "
-                            "%s (%s)." % (format_datetime(wanted_end), note)]
     return wanted_end, []
 
 
@@ -376,12 +369,14 @@ def is_propagation_error(error):
     return error.code == "invalid_client"
 
 
-def wait_until_usable(acquire, timeout, sleep=time.sleep, clock=time.monotonic, first_delay=1.0, max_delay=15.0):
+def wait_until_usable(acquire, timeout, sleep=None, clock=None, first_delay=1.0, max_delay=15.0):
     """Call acquire() until it returns a token; return the number of attempts.
 
     Entra rejects a new secret for seconds to minutes (invalid_client); those TokenErrors are
     retried with doubling delays until `timeout` seconds have passed. Any other error ends the wait.
     """
+    sleep = sleep or time.sleep
+    clock = clock or time.monotonic
     deadline = clock() + timeout
     delay = first_delay
     attempts = 0

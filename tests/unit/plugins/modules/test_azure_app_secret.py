@@ -1,0 +1,359 @@
+"""azure_app_secret through main(), with Graph and the Entra token endpoint scripted at the requests seam.
+
+Each answer list is the exact conversation the module must have: a missing request fails the test
+(an answer is left over), an extra one too (the adapter has no answer for it).
+"""
+
+import json
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _graph, _http
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _secrets as secrets
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER
+from ansible_collections.moduscloud.azure_sync.plugins.modules import azure_app_secret as module
+
+from ..module_utils.fake_transport import ScriptedAdapter
+
+GRAPH = "https://graph.test"
+LOGIN = "https://login.test"
+TENANT = "11111111-2222-3333-4444-555555555555"
+APP_ID = "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21"
+OBJECT_ID = "9d2e7c41-0a6b-4f3e-8d15-7b9c2a4e6f80"
+OLD_KEY = "0a1b2c3d-0000-4000-8000-000000000001"
+ORPHAN_KEY = "0a1b2c3d-0000-4000-8000-000000000002"
+OTHER_KEY = "0a1b2c3d-0000-4000-8000-000000000003"
+NEW_KEY = "0a1b2c3d-0000-4000-8000-000000000004"
+# Distinctive values, so a test can prove they never reach the output except where they belong.
+NEW_VALUE = "Zq8~NEW.secret-value_0f-the-run~4471"
+ADMIN_TOKEN = "admin-graph-token-not-for-output"
+CONNECTION = {"tenant_id": TENANT, "access_token": ADMIN_TOKEN, "authority_host": LOGIN, "graph_url": GRAPH}
+BASE = {"app_id": APP_ID, "description": "modusCloud"}
+
+OIDC = (200, {"authorization_endpoint": LOGIN + "/%s/oauth2/v2.0/authorize" % TENANT,
+              "token_endpoint": LOGIN + "/%s/oauth2/v2.0/token" % TENANT, "issuer": LOGIN + "/%s/v2.0" % TENANT})
+TOKEN = (200, {"token_type": "Bearer", "expires_in": 3599, "access_token": "app-token"})
+FORBIDDEN = (403, {"error": {"code": "Authorization_RequestDenied",
+                             "message": "Insufficient privileges to complete the operation.",
+                             "innerError": {"request-id": "rid-1"}}})
+NO_POLICY = (200, {"id": "00000000-0000-0000-0000-000000000000", "isEnabled": False})
+POLICY_180 = (200, {"id": "00000000-0000-0000-0000-000000000000", "isEnabled": True, "applicationRestrictions": {
+    "passwordCredentials": [{"restrictionType": "passwordLifetime", "maxLifetime": "P180D",
+                             "restrictForAppsCreatedAfterDateTime": "2015-01-01T00:00:00Z"}]}})
+POLICY_REFUSAL = (400, {"error": {"code": "CredentialInvalidLifetimeAsPerAppPolicy",
+                                  "message": "Credential lifetime exceeds the max value allowed as per assigned "
+                                             "policy '00000000-0000-0000-0000-000000000000'.",
+                                  "details": [{"code": "InvalidKeyEndDate", "target": "EndDate"}]}})
+REMOVED = (204, None)
+
+
+def now():
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def iso(moment):
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def credential(key_id, ends_in_days, description="modusCloud", started_days_ago=10):
+    return {"keyId": key_id, "displayName": description, "hint": "Ab1", "secretText": None,
+            "customKeyIdentifier": None, "startDateTime": iso(now() - timedelta(days=started_days_ago)),
+            "endDateTime": iso(now() + timedelta(days=ends_in_days))}
+
+
+def application(*credentials):
+    return (200, {"value": [{"id": OBJECT_ID, "appId": APP_ID, "displayName": "modusCloud",
+                             "createdDateTime": "2026-01-01T00:00:00Z", "passwordCredentials": list(credentials)}]})
+
+
+def created(lifetime_days=730):
+    start = now()
+    return (200, {"keyId": NEW_KEY, "displayName": "modusCloud", "hint": NEW_VALUE[:3], "secretText": NEW_VALUE,
+                  "customKeyIdentifier": None, "startDateTime": iso(start),
+                  "endDateTime": iso(start + timedelta(days=lifetime_days))})
+
+
+def token_rejected(code):
+    return (401, {"error": "invalid_client", "error_description": "AADSTS%d: the client secret is not valid. "
+                  "Trace ID: t1" % code, "error_codes": [code]})
+
+
+class ModuleRun(object):
+    def __init__(self, result, calls, output):
+        self.result = result
+        self.calls = calls
+        self.output = output  # the module's raw stdout
+
+    @property
+    def requests(self):
+        return [(call["method"], urlsplit(call["url"]).path) for call in self.calls]
+
+    @property
+    def writes(self):
+        return [request for request in self.requests if request[0] != "GET" and not request[1].endswith("/token")]
+
+    def graph_body(self, path_suffix):
+        bodies = [json.loads(call["body"]) for call in self.calls if call["url"].endswith(path_suffix)]
+        return bodies
+
+    @property
+    def warnings(self):
+        return [w["event"]["msg"] if isinstance(w, dict) else w for w in self.result.get("warnings", [])]
+
+    def shown(self):
+        """Everything a playbook prints besides the registered value itself: msg, warnings, diff, invocation."""
+        visible = dict(self.result)
+        visible.pop("value", None)
+        return json.dumps(visible)
+
+
+@pytest.fixture
+def run(monkeypatch, capsys):
+    monkeypatch.setattr(secrets, "time", FakeTime())
+
+    def runner(args, answers, check_mode=False, diff=True):
+        adapter = ScriptedAdapter(answers)
+        original_init = _http.HttpClient.__init__
+
+        def init_with_scripted_transport(self, *a, **kw):
+            kw["sleep"] = lambda seconds: None
+            original_init(self, *a, **kw)
+            self.session.mount("https://", adapter)
+
+        original_session = _graph._session
+
+        def token_session(verify):
+            session = original_session(verify)
+            session.mount("https://", adapter)
+            return session
+
+        monkeypatch.setattr(_http.HttpClient, "__init__", init_with_scripted_transport)
+        monkeypatch.setattr(_graph, "_session", token_session)
+        module_args = dict(CONNECTION, **BASE)
+        module_args.update(args)
+        module_args.update(_ansible_check_mode=check_mode, _ansible_diff=diff)
+        with patch_module_args(module_args):
+            with pytest.raises(SystemExit):
+                module.main()
+        output = capsys.readouterr().out
+        assert not adapter.answers, "scripted answers left unused: %r" % adapter.answers
+        return ModuleRun(json.loads(output), adapter.calls, output)
+    return runner
+
+
+class FakeTime(object):
+    """Stands in for the time module inside _secrets: sleeping advances the clock at once."""
+
+    def __init__(self):
+        self.clock = 0.0
+        self.sleeps = []
+
+    def monotonic(self):
+        return self.clock
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.clock += seconds
+
+
+def lifetime_sent(run_result, index=0):
+    body = run_result.graph_body("/addPassword")[index]["passwordCredential"]
+    return secrets.parse_datetime(body["endDateTime"]) - secrets.parse_datetime(body["startDateTime"])
+
+
+# Create, rerun, check mode ---------------------------------------------------------------------------
+
+def test_check_mode_predicts_the_creation_and_writes_nothing(run):
+    outcome = run({}, [application(), NO_POLICY], check_mode=True)
+    result = outcome.result
+    assert result["changed"] is True and outcome.writes == []
+    assert result["key_id"] == PLACEHOLDER and result["value"] == PLACEHOLDER
+    assert result["diff"]["before"] == {"client secret %s" % PLACEHOLDER: {"state": "absent"}}
+    assert result["diff"]["after"]["client secret %s" % PLACEHOLDER]["description"] == "modusCloud"
+    assert result["msg"].startswith("Would create client secret")
+
+
+def test_first_run_creates_a_secret_proves_it_and_returns_the_value_once(run):
+    outcome = run({}, [application(), NO_POLICY, created(), OIDC, TOKEN])
+    result = outcome.result
+    assert result["changed"] is True and result["rotated"] is False
+    assert result["value"] == NEW_VALUE
+    assert result["key_id"] == NEW_KEY and result["days_remaining"] in (729, 730)
+    assert outcome.writes == [("POST", "/v1.0/applications/%s/addPassword" % OBJECT_ID)]
+    assert lifetime_sent(outcome) == timedelta(days=730)
+    body = outcome.graph_body("/addPassword")[0]["passwordCredential"]
+    assert set(body) == {"displayName", "startDateTime", "endDateTime"}  # never a client-made keyId or secretText
+    # The proof asked for a token as the application, with the new value.
+    token_form = parse_qs(outcome.calls[-1]["body"])
+    assert token_form["client_id"] == [APP_ID] and token_form["client_secret"] == [NEW_VALUE]
+    assert result["diff"]["after"] == {"client secret %s" % NEW_KEY: {"description": "modusCloud",
+                                                                      "end_date": result["end_date"]}}
+    assert NEW_VALUE not in outcome.shown() and ADMIN_TOKEN not in outcome.output
+    assert outcome.output.count(NEW_VALUE) == 1
+
+
+def test_a_rerun_with_a_valid_secret_creates_nothing_and_returns_no_value(run):
+    outcome = run({}, [application(credential(OLD_KEY, 700))])
+    result = outcome.result
+    assert result["changed"] is False and "value" not in result and outcome.writes == []
+    assert result["key_id"] == OLD_KEY and result["removed_key_ids"] == [] and result["days_remaining"] in (699, 700)
+    assert result["diff"]["before"] == result["diff"]["after"]
+
+
+def test_secrets_with_other_descriptions_are_left_alone(run):
+    outcome = run({}, [application(credential(OTHER_KEY, 5, description="backup job")), NO_POLICY, created(),
+                       OIDC, TOKEN])
+    assert outcome.result["rotated"] is False and outcome.result["removed_key_ids"] == []
+    assert [secret["key_id"] for secret in outcome.result["secrets"]] == [NEW_KEY]
+
+
+# Rotation and hand-over ---------------------------------------------------------------------------------
+
+def test_a_secret_inside_the_rotation_window_is_replaced_and_the_old_one_removed_after_the_proof(run):
+    outcome = run({}, [application(credential(OLD_KEY, 20, started_days_ago=710)), NO_POLICY, created(), OIDC,
+                       TOKEN, REMOVED])
+    result = outcome.result
+    assert result["rotated"] is True and result["removed_key_ids"] == [OLD_KEY] and result["value"] == NEW_VALUE
+    # Order matters: the old secret goes only after the new one obtained a token.
+    paths = [path for _method, path in outcome.requests]
+    assert paths.index("/%s/oauth2/v2.0/token" % TENANT) < paths.index("/v1.0/applications/%s/removePassword"
+                                                                        % OBJECT_ID)
+    assert outcome.graph_body("/removePassword") == [{"keyId": OLD_KEY}]
+    assert result["diff"]["after"]["client secret %s" % OLD_KEY] == {"state": "absent"}
+
+
+def test_check_mode_predicts_the_rotation_and_the_removal(run):
+    outcome = run({}, [application(credential(OLD_KEY, 20)), NO_POLICY], check_mode=True)
+    assert outcome.result["rotated"] is True and outcome.result["removed_key_ids"] == [OLD_KEY]
+    assert outcome.writes == []
+
+
+def test_without_exclusive_the_old_secret_stays_until_the_hand_over_is_done(run):
+    outcome = run({"exclusive": False}, [application(credential(OLD_KEY, 20)), NO_POLICY, created(), OIDC, TOKEN])
+    assert outcome.result["rotated"] is True and outcome.result["removed_key_ids"] == []
+    assert [secret["key_id"] for secret in outcome.result["secrets"]] == [OLD_KEY, NEW_KEY]
+
+    # After modusCloud has the new value: keep only it.
+    done = run({"keep_key_id": NEW_KEY}, [application(credential(OLD_KEY, 20, started_days_ago=700),
+                                                      credential(NEW_KEY, 730, started_days_ago=0)), REMOVED])
+    assert done.result["changed"] is True and "value" not in done.result
+    assert done.result["removed_key_ids"] == [OLD_KEY] and done.result["key_id"] == NEW_KEY
+
+
+# Crash safety -----------------------------------------------------------------------------------------------
+
+def test_an_orphan_left_by_a_crash_makes_the_rerun_rotate_and_leave_one_secret(run):
+    # A run created ORPHAN_KEY and died before returning its value; OLD_KEY is what the consumer may hold.
+    outcome = run({}, [application(credential(OLD_KEY, 600, started_days_ago=130),
+                                   credential(ORPHAN_KEY, 729, started_days_ago=1)),
+                       NO_POLICY, created(), OIDC, TOKEN, REMOVED, REMOVED])
+    result = outcome.result
+    assert result["rotated"] is True and result["value"] == NEW_VALUE
+    assert sorted(result["removed_key_ids"]) == sorted([OLD_KEY, ORPHAN_KEY])
+    assert [secret["key_id"] for secret in result["secrets"]] == [NEW_KEY]
+    assert "2 secrets carry the description" in result["msg"]
+
+
+def test_force_rotate_replaces_a_single_orphan_whose_value_nobody_holds(run):
+    outcome = run({"force_rotate": True}, [application(credential(ORPHAN_KEY, 729)), NO_POLICY, created(), OIDC,
+                                           TOKEN, REMOVED])
+    assert outcome.result["removed_key_ids"] == [ORPHAN_KEY] and outcome.result["value"] == NEW_VALUE
+
+
+def test_keep_key_id_removes_an_orphan_without_creating_anything(run):
+    outcome = run({"keep_key_id": OLD_KEY}, [application(credential(OLD_KEY, 600), credential(ORPHAN_KEY, 729)),
+                                             REMOVED])
+    assert outcome.result["removed_key_ids"] == [ORPHAN_KEY] and "value" not in outcome.result
+
+
+def test_a_secret_that_never_works_is_removed_again_and_the_old_one_kept(run):
+    answers = [application(credential(OLD_KEY, 20)), NO_POLICY, created()]
+    # Delays 1, 2, 4, 8, 15, 15, 15 s: the 8th rejection comes at the 60 s timeout.
+    answers += [OIDC, token_rejected(7000215)] * 8 + [REMOVED]
+    outcome = run({"wait_timeout": 60}, answers)
+    result = outcome.result
+    assert result.get("failed") is True
+    assert "was created but it was still rejected" in result["msg"] and "removed again" in result["msg"]
+    assert outcome.graph_body("/removePassword") == [{"keyId": NEW_KEY}]  # the new one, never OLD_KEY
+    assert NEW_VALUE not in outcome.output
+
+
+def test_propagation_delay_is_waited_out(run):
+    outcome = run({}, [application(), NO_POLICY, created(), OIDC, token_rejected(7000215), OIDC,
+                       token_rejected(7000222), OIDC, TOKEN])
+    assert outcome.result["value"] == NEW_VALUE and outcome.result["changed"] is True
+
+
+def test_a_failed_cleanup_after_a_good_rotation_still_returns_the_value(run):
+    refused = (500, {"error": {"code": "generalException", "message": "boom"}})
+    outcome = run({}, [application(credential(OLD_KEY, 20)), NO_POLICY, created(), OIDC, TOKEN, refused])
+    assert outcome.result["value"] == NEW_VALUE and outcome.result["removed_key_ids"] == []
+    assert any("keep_key_id: %s" % NEW_KEY in warning for warning in outcome.warnings)
+    assert NEW_VALUE not in outcome.shown()
+
+
+# Tenant lifetime policy ------------------------------------------------------------------------------------
+
+def test_a_lifetime_over_the_policy_is_clamped_with_a_warning(run):
+    outcome = run({}, [application(), POLICY_180, created(180), OIDC, TOKEN])
+    assert lifetime_sent(outcome) == timedelta(days=180)
+    assert any("exceeds the tenant's app management policy maximum of 180 days" in w for w in outcome.warnings)
+
+
+def test_without_clamping_a_lifetime_over_the_policy_fails_before_writing(run):
+    outcome = run({"clamp_to_policy": False}, [application(), POLICY_180])
+    assert outcome.result["failed"] is True and outcome.writes == []
+    assert "at most 180 days" in outcome.result["msg"]
+
+
+def test_never_expires_gets_the_policy_maximum_and_says_so(run):
+    outcome = run({"never_expires": True}, [application(), POLICY_180, created(180), OIDC, TOKEN])
+    assert lifetime_sent(outcome) == timedelta(days=180)
+    assert any(w.startswith("never_expires: the tenant's app management policy allows secrets of at most 180 days")
+               for w in outcome.warnings)
+
+
+def test_never_expires_with_an_unreadable_policy_learns_the_limit_from_the_refusals(run):
+    outcome = run({"never_expires": True}, [application(), FORBIDDEN, POLICY_REFUSAL, POLICY_REFUSAL,
+                                            POLICY_REFUSAL, created(180), OIDC, TOKEN])
+    assert [lifetime.days for lifetime in (lifetime_sent(outcome, i) for i in range(4))] == [99 * 365, 730, 365, 180]
+    assert any("got 180 days" in w for w in outcome.warnings)
+
+
+def test_never_expires_without_any_policy_says_when_it_ends(run):
+    outcome = run({"never_expires": True}, [application(), NO_POLICY, created(99 * 365), OIDC, TOKEN])
+    assert any("no tenant lifetime policy limits it" in w for w in outcome.warnings)
+
+
+# Removal and bad input -------------------------------------------------------------------------------------
+
+def test_absent_removes_only_the_secrets_with_the_description(run):
+    outcome = run({"state": "absent"}, [application(credential(OLD_KEY, 300), credential(ORPHAN_KEY, 700),
+                                                    credential(OTHER_KEY, 300, description="backup job")),
+                                        REMOVED, REMOVED])
+    assert sorted(body["keyId"] for body in outcome.graph_body("/removePassword")) == sorted([OLD_KEY, ORPHAN_KEY])
+    assert outcome.result["key_id"] is None and outcome.result["secrets"] == []
+
+
+def test_absent_when_nothing_carries_the_description_is_unchanged(run):
+    outcome = run({"state": "absent"}, [application(credential(OTHER_KEY, 300, description="backup job"))])
+    assert outcome.result["changed"] is False and outcome.writes == []
+
+
+def test_bad_options_fail_before_any_request(run):
+    outcome = run({"lifetime_days": 10}, [])
+    assert outcome.result["failed"] is True and "rotate_before_days" in outcome.result["msg"]
+
+
+def test_an_unknown_application_fails_naming_it(run, monkeypatch):
+    monkeypatch.setattr(_graph, "VISIBILITY_WAITS", ())
+    outcome = run({}, [(200, {"value": []})])
+    assert outcome.result["failed"] is True and APP_ID in outcome.result["msg"]
+
+
+def test_the_application_is_found_by_app_id(run):
+    outcome = run({}, [application(credential(OLD_KEY, 700))])
+    assert parse_qs(urlsplit(outcome.calls[0]["url"]).query)["$filter"] == ["appId eq '%s'" % APP_ID]
