@@ -86,8 +86,8 @@ GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----.+?-----END \1-----", re.S)
 
 # Waits (seconds) before re-reading an object that a previous task just created but that Graph
-# does not show yet (eventual consistency); about 30 s in total.
-VISIBILITY_WAITS = (1, 2, 3, 5, 8, 12)
+# does not show yet (eventual consistency); 15 s in total.
+VISIBILITY_WAITS = (1, 2, 4, 8)
 
 
 class GraphError(Exception):
@@ -183,9 +183,35 @@ def acquire_token(tenant_id, client_id, client_secret=None, client_certificate_p
     except (ValueError, requests.exceptions.RequestException) as exc:
         # msal raises for an unusable authority (not https, discovery failed) and lets transport errors through.
         raise TokenError(client_id, tenant_id, message=_without(str(exc), client_secret))
+    return _access_token(result, client_id, tenant_id, client_secret)
+
+
+def acquire_token_by_device_code(tenant_id, client_id, show, cloud="public", authority_host=None, graph_url=None,
+                                 ca_path=None, validate_certs=True, timeout=30):
+    """A delegated Graph token for a person who signs in on any device with a one-time code.
+
+    `client_id` is a public client application that allows the device code flow; `show(message)`
+    tells the person where to go and which code to enter. Blocks until they finish or the code expires.
+    """
+    authority_host, graph_url = endpoints(cloud, authority_host, graph_url)
+    try:
+        app = msal.PublicClientApplication(
+            client_id, authority="%s/%s" % (authority_host, tenant_id), instance_discovery=False,
+            http_client=_session(tls_verify(ca_path, validate_certs)), timeout=timeout)
+        flow = app.initiate_device_flow(scopes=["%s/.default" % graph_url])
+        if "user_code" not in flow:
+            return _access_token(flow, client_id, tenant_id)
+        show(flow["message"])
+        result = app.acquire_token_by_device_flow(flow)
+    except (ValueError, requests.exceptions.RequestException) as exc:
+        raise TokenError(client_id, tenant_id, message=str(exc))
+    return _access_token(result, client_id, tenant_id)
+
+
+def _access_token(result, client_id, tenant_id, secret=None):
     if "access_token" not in result:
         raise TokenError(client_id, tenant_id, code=result.get("error"),
-                         message=_without(result.get("error_description"), client_secret),
+                         message=_without(result.get("error_description"), secret),
                          request_id=result.get("correlation_id"), error_codes=result.get("error_codes"))
     return result["access_token"]
 
@@ -288,17 +314,17 @@ class UnknownApi(ResourceApi):
 class GraphClient(object):
     """Microsoft Graph v1.0 with one access token: the resources this collection manages."""
 
-    def __init__(self, access_token, graph_url, ca_path=None, validate_certs=True, sleep=time.sleep):
+    def __init__(self, access_token, graph_url, ca_path=None, validate_certs=True, sleep=None):
         self.graph_url = graph_url.rstrip("/")
+        self._sleep = sleep or time.sleep
         self.http = HttpClient(self.graph_url + "/v1.0", headers={"Authorization": "Bearer " + access_token},
-                               ca_path=ca_path, validate_certs=validate_certs, sleep=sleep)
-        self._sleep = sleep
+                               ca_path=ca_path, validate_certs=validate_certs, sleep=self._sleep)
         self._apis = {}
 
     @classmethod
     def connect(cls, tenant_id=None, client_id=None, client_secret=None, client_certificate_path=None,
                 access_token=None, cloud="public", authority_host=None, graph_url=None, ca_path=None,
-                validate_certs=True, sleep=time.sleep):
+                validate_certs=True, sleep=None):
         """A client for one credential set, given as the connection option names: uses access_token
         as given, or acquires an app-only token (client secret or certificate)."""
         params = dict(tenant_id=tenant_id, client_id=client_id, client_secret=client_secret,
@@ -503,17 +529,55 @@ class GraphClient(object):
             text += " (no Microsoft Graph permission of the same name for %s)" % ", ".join(missing)
         return text
 
-    def describe_permissions(self, required_resource_access):
-        """An application's requiredResourceAccess by name: [{api, resource_app_id, application, delegated}]."""
-        described = []
-        for entry in required_resource_access or []:
+    def requested_permissions(self, application):
+        """What an application requests (its requiredResourceAccess), in resolve_permissions()' shape."""
+        requested = {}
+        for entry in application.get("requiredResourceAccess") or []:
             api = self.resource_api(entry["resourceAppId"])
-            view = {"api": api.display_name, "resource_app_id": api.app_id, "application": [], "delegated": []}
+            wanted = requested.setdefault(api.app_id, {"application": {}, "delegated": {}})
             for access in entry.get("resourceAccess") or []:
                 kind = "application" if access.get("type") == "Role" else "delegated"
-                view[kind].append(api.name(kind, access["id"]))
-            described.append(view)
-        return normalise_permission_view(described)
+                wanted[kind][api.name(kind, access["id"])] = access["id"]
+        return requested
+
+    def permission_view(self, permissions):
+        """Permissions by name, comparable and readable: [{api, resource_app_id, application, delegated}],
+        one entry per API, names sorted, APIs without any permission left out."""
+        view = []
+        for app_id in sorted(permissions):
+            entry = {"api": self.resource_api(app_id).display_name, "resource_app_id": app_id}
+            for kind, _type in PERMISSION_KINDS:
+                entry[kind] = sorted(permissions[app_id].get(kind) or [])
+            if entry["application"] or entry["delegated"]:
+                view.append(entry)
+        return view
+
+    def read_consent(self, principal_id):
+        """The admin consent a client service principal holds, per API (resource app id):
+        {"application": {permission name: app role assignment}, "grants": [AllPrincipals grants]}."""
+        consent = {}
+        for assignment in self.list_app_role_assignments(principal_id):
+            api = self.resource_api_by_object_id(assignment["resourceId"])
+            entry = consent.setdefault(api.app_id, {"application": {}, "grants": []})
+            entry["application"][api.name("application", assignment["appRoleId"])] = assignment
+        for grant in self.list_admin_grants(principal_id):
+            api = self.resource_api_by_object_id(grant["resourceId"])
+            consent.setdefault(api.app_id, {"application": {}, "grants": []})["grants"].append(grant)
+        return consent
+
+    def describe_application(self, application):
+        """An application's identity and the fields this collection manages, by option name."""
+        web = application.get("web") or {}
+        return {
+            "app_id": application.get("appId"),
+            "object_id": application.get("id"),
+            "display_name": application.get("displayName"),
+            "unique_name": application.get("uniqueName"),
+            "sign_in_audience": application.get("signInAudience"),
+            "redirect_uris": sorted(web.get("redirectUris") or []),
+            "home_page_url": web.get("homePageUrl") or None,
+            "api_permissions": self.permission_view(self.requested_permissions(application)),
+        }
 
     # Admin consent: app role assignments (application permissions) and delegated grants
 
@@ -599,29 +663,16 @@ def _unknown_permission(api, kind, name):
     return text
 
 
-def normalise_permission_view(entries):
-    """Comparable, readable permissions: one entry per API, names sorted, empty entries dropped."""
-    merged = {}
-    for entry in entries:
-        target = merged.setdefault(entry["resource_app_id"], {"api": entry["api"], "resource_app_id":
-                                                              entry["resource_app_id"], "application": set(),
-                                                              "delegated": set()})
-        for kind, _type in PERMISSION_KINDS:
-            target[kind].update(entry.get(kind) or [])
-    view = []
-    for app_id in sorted(merged):
-        entry = merged[app_id]
-        if entry["application"] or entry["delegated"]:
-            view.append(dict(entry, application=sorted(entry["application"]), delegated=sorted(entry["delegated"])))
-    return view
+def grant_scopes(grant):
+    """The scope names of a delegated permission grant (Graph keeps them space-separated)."""
+    return (grant.get("scope") or "").split()
 
 
-def permission_view(client, resolved):
-    """The by-name view of resolve_permissions()' result (the same shape as describe_permissions)."""
-    return normalise_permission_view([
-        {"api": client.resource_api(app_id).display_name, "resource_app_id": app_id,
-         "application": sorted(ids["application"]), "delegated": sorted(ids["delegated"])}
-        for app_id, ids in resolved.items()])
+def granted_permissions(consent):
+    """read_consent()'s answer by name, in resolve_permissions()' shape: {api app id: {kind: {names}}}."""
+    return dict((app_id, {"application": set(entry["application"]),
+                          "delegated": set(scope for grant in entry["grants"] for scope in grant_scopes(grant))})
+                for app_id, entry in consent.items())
 
 
 def required_resource_access(resolved):
@@ -660,13 +711,11 @@ def expiring_secrets(secrets, within_days):
 
 
 def parse_graph_datetime(value):
-    """Graph's ISO 8601 UTC timestamps (with or without fractional seconds) as aware datetimes."""
+    """Graph's ISO 8601 timestamps (UTC "Z", up to 7 fraction digits) as aware datetimes."""
     if not value:
         return None
-    text = value.rstrip("Z").split(".")[0]
-    if "+" in text:
-        text = text.split("+")[0]
-    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.timezone.utc)
+    text = re.sub(r"\.\d+", "", value).replace("Z", "+00:00")
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z")
 
 
 class GraphModule(AnsibleModule):

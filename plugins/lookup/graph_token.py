@@ -1,0 +1,166 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the moduscloud.azure_sync collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: graph_token
+short_description: Acquire one Microsoft Graph access token for a play
+description:
+  - Signs in to Entra ID (Azure AD) on the controller and returns a Microsoft Graph access token, to pass to
+    the collection's Graph modules as O(moduscloud.azure_sync.azure_app_registration#module:access_token) so
+    the play authenticates once instead of in every task.
+  - Signs in as an application with a client secret or a certificate, or, with O(device_code=true), as an
+    administrator who enters a one-time code at the sign-in page from any device (useful before any
+    automation identity exists).
+  - The token is a secret. Keep it out of output with C(no_log=true) and never print it. It is valid for about an hour.
+  - A lookup runs each time its value is templated. Call it once, in a M(ansible.builtin.set_fact) task, and
+    use the fact, or a device code sign-in would be asked for again at every use.
+version_added: 1.0.0
+author:
+  - moduscloud.azure_sync maintainers (@moduscloud)
+options:
+  tenant_id:
+    description: The Entra ID tenant, as its id (GUID) or a verified domain.
+    type: str
+    required: true
+    env:
+      - name: AZURE_TENANT_ID
+  client_id:
+    description:
+      - The application (client) id to sign in as, or with O(device_code=true) the public client application
+        the administrator signs in through (it must allow public client flows and have the delegated Graph
+        permissions the play needs consented, for example C(Application.ReadWrite.All),
+        C(AppRoleAssignment.ReadWrite.All) and C(DelegatedPermissionGrant.ReadWrite.All)).
+    type: str
+    required: true
+    env:
+      - name: AZURE_CLIENT_ID
+  client_secret:
+    description:
+      - Client secret of the application. Mutually exclusive with O(client_certificate_path).
+    type: str
+    env:
+      - name: AZURE_CLIENT_SECRET
+  client_certificate_path:
+    description:
+      - Path on the controller of a PEM file with the application's unencrypted private key and its
+        certificate. Mutually exclusive with O(client_secret).
+    type: path
+    env:
+      - name: AZURE_CLIENT_CERTIFICATE_PATH
+  device_code:
+    description:
+      - Sign in as a person with the device code flow instead of as an application. The controller shows
+        where to go and which code to enter, then waits until the sign-in completes or the code expires.
+      - O(client_secret) and O(client_certificate_path) are not used.
+    type: bool
+    default: false
+  cloud:
+    description:
+      - The Microsoft cloud, which sets both the sign-in host and the Graph root the token is for.
+    type: str
+    default: public
+    choices: [china, public, usgov, usgovdod]
+  authority_host:
+    description: Sign-in host (an https URL), overriding the one O(cloud) sets.
+    type: str
+    env:
+      - name: AZURE_AUTHORITY_HOST
+  graph_url:
+    description: Root URL of Microsoft Graph, overriding the one O(cloud) sets; the token is for C(<graph_url>/.default).
+    type: str
+  ca_path:
+    description: PEM bundle of the certificate authorities to trust for the sign-in host (used even when E(REQUESTS_CA_BUNDLE) is set).
+    type: path
+  validate_certs:
+    description: Whether to verify TLS certificates.
+    type: bool
+    default: true
+requirements:
+  - msal >= 1.24.0
+  - requests >= 2.28.0
+seealso:
+  - module: moduscloud.azure_sync.azure_app_registration
+"""
+
+EXAMPLES = r"""
+- name: Authenticate once, then configure the app registration
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Get a Graph token for the automation identity (AZURE_* environment variables)
+      ansible.builtin.set_fact:
+        graph_token: "{{ lookup('moduscloud.azure_sync.graph_token') }}"
+      no_log: true
+
+    - name: Use it for every Graph task of the play
+      module_defaults:
+        group/moduscloud.azure_sync.graph:
+          access_token: "{{ graph_token }}"
+      block:
+        - name: Register the modusCloud application
+          moduscloud.azure_sync.azure_app_registration:
+            unique_name: moduscloud-user-sync
+            display_name: modusCloud
+
+- name: Sign in as an administrator with a device code (no automation identity yet)
+  ansible.builtin.set_fact:
+    graph_token: "{{ lookup('moduscloud.azure_sync.graph_token', device_code=true, tenant_id='contoso.onmicrosoft.com',
+                     client_id=bootstrap_public_client_id) }}"
+  no_log: true
+"""
+
+RETURN = r"""
+_raw:
+  description: One Microsoft Graph access token (a secret).
+  type: list
+  elements: str
+"""
+
+from ansible.errors import AnsibleError, AnsibleLookupError
+from ansible.module_utils.common.text.converters import to_native
+from ansible.plugins.lookup import LookupBase
+from ansible.utils.display import Display
+
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import (
+    MSAL_IMPORT_ERROR,
+    GraphError,
+    TokenError,
+    acquire_token,
+    acquire_token_by_device_code,
+    check_connection,
+)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
+
+display = Display()
+
+CONNECTION_OPTIONS = ("cloud", "authority_host", "graph_url", "ca_path", "validate_certs")
+
+
+class LookupModule(LookupBase):
+
+    def run(self, terms, variables=None, **kwargs):
+        if REQUESTS_IMPORT_ERROR or MSAL_IMPORT_ERROR:
+            raise AnsibleError("The moduscloud.azure_sync.graph_token lookup needs the Python libraries msal and "
+                               "requests on the controller: %s" % (REQUESTS_IMPORT_ERROR or MSAL_IMPORT_ERROR))
+        if terms:
+            raise AnsibleLookupError("graph_token takes no terms, only options (got %d terms)" % len(terms))
+        self.set_options(var_options=variables, direct=kwargs)
+        options = dict((name, self.get_option(name)) for name in
+                       ("tenant_id", "client_id", "client_secret", "client_certificate_path") + CONNECTION_OPTIONS)
+        connection = dict((name, options[name]) for name in CONNECTION_OPTIONS)
+        try:
+            if self.get_option("device_code"):
+                token = acquire_token_by_device_code(options["tenant_id"], options["client_id"], display.display,
+                                                     **connection)
+            else:
+                check_connection(options)
+                token = acquire_token(options["tenant_id"], options["client_id"], options["client_secret"],
+                                      options["client_certificate_path"], **connection)
+        except (TokenError, GraphError) as exc:
+            raise AnsibleLookupError(to_native(exc))
+        return [token]

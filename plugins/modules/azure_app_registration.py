@@ -1,0 +1,368 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the moduscloud.azure_sync collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: azure_app_registration
+short_description: Manage an Entra ID application registration and the API permissions it requests
+description:
+  - Creates, updates or deletes an Entra ID (Azure AD) app registration through Microsoft Graph, as KB article
+    2012's Azure steps 1 to 10 do by hand for modusCloud (Proofpoint Essentials) user sync.
+  - The application is identified by O(app_id); else by O(unique_name), a key this module sets when it
+    creates the application (Graph's upsert, safe to repeat); else by O(display_name), which must then
+    match exactly one application. Re-running never creates a second application.
+  - Lists are managed whole. Redirect URIs and API permissions not declared are removed, and the diff shows
+    them by name.
+  - Requesting permissions does not grant them. Use M(moduscloud.azure_sync.azure_app_consent) for
+    admin consent.
+version_added: 1.0.0
+author:
+  - moduscloud.azure_sync maintainers (@moduscloud)
+options:
+  state:
+    description:
+      - V(present) creates or updates the application, V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  app_id:
+    description:
+      - The application (client) id of an existing application. It identifies the application first.
+      - Graph chooses application ids, so this module cannot create an application with a given O(app_id). If
+        none exists, O(state=present) fails and O(state=absent) does nothing.
+    type: str
+  unique_name:
+    description:
+      - A stable key for the application, unique in the tenant (Graph's C(uniqueName)). It identifies the
+        application when O(app_id) is not given.
+      - With O(state=present) the application is created with this key when none has it.
+      - It can only be set when the application is created; it cannot be added to or changed on an
+        existing application.
+    type: str
+  display_name:
+    description:
+      - The name shown in the Entra admin center, for example C(modusCloud).
+      - Required to create the application.
+      - When neither O(app_id) nor O(unique_name) is given, it identifies the application and must match
+        exactly one application; if several have this name, the module fails and lists their app ids.
+      - Otherwise the application is renamed to it.
+    type: str
+  sign_in_audience:
+    description:
+      - Who may sign in to the application. V(AzureADMyOrg) is this tenant only (single tenant).
+    type: str
+    choices: [AzureADMyOrg, AzureADMultipleOrgs, AzureADandPersonalMicrosoftAccount, PersonalMicrosoftAccount]
+    default: AzureADMyOrg
+  redirect_uris:
+    description:
+      - The web platform's redirect URIs (the KB's sign-on URL, the modusCloud console).
+      - The full list; URIs not listed are removed. V([]) removes all. Not managed when omitted.
+    type: list
+    elements: str
+  home_page_url:
+    description:
+      - The web platform's home page URL. An empty string removes it. Not managed when omitted.
+    type: str
+  api_permissions:
+    description:
+      - The API permissions the application requests, per API.
+      - The full list; permissions not listed are removed. V([]) removes all. Not managed when omitted.
+      - Names are resolved to ids from the API's service principal in the tenant. An unknown name fails
+        before anything is written, listing the closest valid names.
+      - The legacy C(Windows Azure Active Directory) API (Azure AD Graph) still works here, with a warning
+        naming the Microsoft Graph permissions to use instead; Microsoft retired it in 2025.
+    type: list
+    elements: dict
+    suboptions:
+      api:
+        description:
+          - The API, as C(Microsoft Graph), C(Windows Azure Active Directory), the API's application id, or
+            the display name of its service principal in the tenant.
+        type: str
+        required: true
+      application:
+        description:
+          - Application permissions (app roles, C(Role)) by name, for example C(Directory.Read.All).
+        type: list
+        elements: str
+        default: []
+      delegated:
+        description:
+          - Delegated permissions (scopes, C(Scope)) by name, for example C(User.ReadBasic.All).
+        type: list
+        elements: str
+        default: []
+extends_documentation_fragment:
+  - moduscloud.azure_sync.graph
+  - moduscloud.azure_sync.attributes
+  - moduscloud.azure_sync.attributes.ACTION_GROUP_GRAPH
+attributes:
+  check_mode:
+    support: full
+    details: Creating an application in check mode returns V((known after apply)) as its ids, so later tasks
+      that use them still run.
+  diff_mode:
+    support: full
+    details: Permissions appear by name in the diff.
+notes:
+  - "Microsoft Graph application permissions the calling identity needs: C(Application.ReadWrite.All)
+    (or C(Application.ReadWrite.OwnedBy) for applications it owns), and C(Application.Read.All) to read
+    the APIs' permission names."
+  - Client secrets are managed by M(moduscloud.azure_sync.azure_app_secret), never by this module.
+seealso:
+  - module: moduscloud.azure_sync.azure_app_consent
+  - module: moduscloud.azure_sync.azure_app_secret
+  - module: moduscloud.azure_sync.azure_app_registration_info
+  - name: Create an application (Microsoft Graph)
+    description: The Graph call behind a create.
+    link: https://learn.microsoft.com/graph/api/application-post-applications
+"""
+
+EXAMPLES = r"""
+- name: Register the modusCloud application (KB steps 1 to 10)
+  moduscloud.azure_sync.azure_app_registration:
+    tenant_id: "{{ azure_tenant_id }}"
+    client_id: "{{ azure_admin_client_id }}"
+    client_secret: "{{ azure_admin_client_secret }}"
+    unique_name: moduscloud-user-sync
+    display_name: modusCloud
+    redirect_uris:
+      - https://us1.proofpointessentials.com/
+    api_permissions:
+      - api: Microsoft Graph
+        application: [Directory.Read.All]
+        delegated: [Directory.Read.All, Group.Read.All, User.ReadBasic.All]
+  register: app
+
+- name: Show the Application ID (KB step 8)
+  ansible.builtin.debug:
+    msg: "Application ID: {{ app.app_id }}"
+
+- name: Authenticate once for the play and manage an app found by its display name
+  module_defaults:
+    group/moduscloud.azure_sync.graph:
+      access_token: "{{ graph_token }}"
+  block:
+    - name: Drop the redirect URIs of the existing modusCloud application
+      moduscloud.azure_sync.azure_app_registration:
+        display_name: modusCloud
+        redirect_uris: []
+
+- name: Delete the application
+  moduscloud.azure_sync.azure_app_registration:
+    unique_name: moduscloud-user-sync
+    state: absent
+"""
+
+RETURN = r"""
+app_id:
+  description:
+    - The application (client) id, the KB's B(Application ID).
+    - V((known after apply)) when check mode predicts a create.
+    - V(null) when O(state=absent) and no application existed.
+  returned: always
+  type: str
+  sample: 4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21
+object_id:
+  description: The application object id (Graph's C(id)); V((known after apply)) when check mode predicts a create.
+  returned: always
+  type: str
+  sample: 2a7c94d1-65b5-4c31-8a4b-0f0f1f37c0de
+display_name:
+  description: The display name.
+  returned: when O(state=present)
+  type: str
+  sample: modusCloud
+unique_name:
+  description: The application's unique name, if it has one.
+  returned: when O(state=present)
+  type: str
+  sample: moduscloud-user-sync
+sign_in_audience:
+  description: Who may sign in.
+  returned: when O(state=present)
+  type: str
+  sample: AzureADMyOrg
+redirect_uris:
+  description: The web redirect URIs, sorted.
+  returned: when O(state=present)
+  type: list
+  elements: str
+  sample: [https://us1.proofpointessentials.com/]
+home_page_url:
+  description: The web home page URL.
+  returned: when O(state=present)
+  type: str
+  sample: https://us1.proofpointessentials.com/
+api_permissions:
+  description: The permissions the application requests, by name, one entry per API.
+  returned: when O(state=present)
+  type: list
+  elements: dict
+  contains:
+    api:
+      description: The API's display name.
+      type: str
+      sample: Microsoft Graph
+    resource_app_id:
+      description: The API's application id.
+      type: str
+      sample: 00000003-0000-0000-c000-000000000000
+    application:
+      description: Application permission names.
+      type: list
+      elements: str
+      sample: [Directory.Read.All]
+    delegated:
+      description: Delegated permission names.
+      type: list
+      elements: str
+      sample: [Directory.Read.All, Group.Read.All, User.ReadBasic.All]
+required_resource_access:
+  description: The same permissions resolved to ids, as Graph stores them (C(Role) = application, C(Scope) = delegated).
+  returned: when O(state=present)
+  type: list
+  elements: dict
+  sample:
+    - resourceAppId: 00000003-0000-0000-c000-000000000000
+      resourceAccess:
+        - {id: 7ab1d382-f21e-4acd-a863-ba3e13f7da61, type: Role}
+        - {id: 06da0dbc-49e2-44d2-8312-53f166ab848a, type: Scope}
+"""
+
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import (
+    GraphError,
+    GraphModule,
+    required_resource_access,
+)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, ChangeSet
+
+SIGN_IN_AUDIENCES = ["AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount",
+                     "PersonalMicrosoftAccount"]
+LABEL = "application"
+
+
+def argument_spec():
+    return dict(
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        app_id=dict(type="str"),
+        unique_name=dict(type="str"),
+        display_name=dict(type="str"),
+        sign_in_audience=dict(type="str", default="AzureADMyOrg", choices=SIGN_IN_AUDIENCES),
+        redirect_uris=dict(type="list", elements="str"),
+        home_page_url=dict(type="str"),
+        api_permissions=dict(type="list", elements="dict", options=dict(
+            api=dict(type="str", required=True),
+            application=dict(type="list", elements="str", default=[]),
+            delegated=dict(type="list", elements="str", default=[]),
+        )),
+    )
+
+
+def desired_view(graph, params, resolved):
+    """The fields the task manages (options left out are not managed)."""
+    desired = {"sign_in_audience": params["sign_in_audience"]}
+    if params["display_name"] is not None:
+        desired["display_name"] = params["display_name"]
+    if params["redirect_uris"] is not None:
+        desired["redirect_uris"] = sorted(set(params["redirect_uris"]))
+    if params["home_page_url"] is not None:
+        desired["home_page_url"] = params["home_page_url"] or None
+    if resolved is not None:
+        desired["api_permissions"] = graph.permission_view(resolved)
+    return desired
+
+
+def graph_body(fields, resolved, current_web=None):
+    """The Graph body that writes these view fields (a create, or the changed fields of an update)."""
+    body = {}
+    if "display_name" in fields:
+        body["displayName"] = fields["display_name"]
+    if "sign_in_audience" in fields:
+        body["signInAudience"] = fields["sign_in_audience"]
+    if "redirect_uris" in fields or "home_page_url" in fields:
+        # Send the whole web object with our fields replaced: its other settings (logout URL,
+        # implicit grant) must survive however Graph treats a partial complex value.
+        web = dict(current_web or {})
+        web.pop("redirectUriSettings", None)  # derived from redirectUris; sending both can conflict
+        if "redirect_uris" in fields:
+            web["redirectUris"] = fields["redirect_uris"]
+        if "home_page_url" in fields:
+            web["homePageUrl"] = fields["home_page_url"]
+        body["web"] = web
+    if "api_permissions" in fields:
+        body["requiredResourceAccess"] = required_resource_access(resolved)
+    return body
+
+
+def identify(params):
+    return dict(app_id=params["app_id"], unique_name=None if params["app_id"] else params["unique_name"],
+                display_name=None if (params["app_id"] or params["unique_name"]) else params["display_name"])
+
+
+def run(module):
+    params = module.params
+    graph = module.graph
+    changes = ChangeSet(module.check_mode)
+    resolved = None
+    if params["state"] == "present" and params["api_permissions"] is not None:
+        resolved, warnings = graph.resolve_permissions(params["api_permissions"])
+        for warning in warnings:
+            module.warn(warning)
+
+    application = graph.find_application(**identify(params))
+    if application is not None and params["unique_name"] and application.get("uniqueName") != params["unique_name"]:
+        raise GraphError("application %s has unique_name %r, not %r: a unique name can only be set when the "
+                         "application is created" % (application["appId"], application.get("uniqueName"),
+                                                     params["unique_name"]))
+    current = graph.describe_application(application) if application is not None else None
+
+    if params["state"] == "absent":
+        changes.ensure(LABEL, current, None, delete=lambda: graph.delete_application(application["id"]))
+        result = {"app_id": current and current["app_id"], "object_id": current and current["object_id"]}
+        result.update(changes.result(module._diff))
+        return result
+
+    if application is None and params["app_id"]:
+        raise GraphError("no application has app_id %s; Graph chooses app ids, so omit app_id (and use unique_name "
+                         "or display_name) to create one" % params["app_id"])
+    if application is None and not params["display_name"]:
+        raise GraphError("display_name is required to create the application")
+    desired = desired_view(graph, params, resolved)
+
+    stored = {"requiredResourceAccess": (application or {}).get("requiredResourceAccess") or []}
+
+    def create(fields):
+        body = graph_body(fields, resolved)
+        if params["unique_name"]:
+            created = graph.upsert_application(params["unique_name"], body)
+        else:
+            created = graph.create_application(body)
+        stored["requiredResourceAccess"] = created.get("requiredResourceAccess") or []
+        return graph.describe_application(created)
+
+    def update(fields):
+        graph.update_application(application["id"], graph_body(fields, resolved, application.get("web")))
+
+    placeholder = {"app_id": PLACEHOLDER, "object_id": PLACEHOLDER, "unique_name": params["unique_name"],
+                   "redirect_uris": [], "home_page_url": None, "api_permissions": []}
+    after = changes.ensure(LABEL, current, desired, create=create, update=update, placeholder=placeholder)
+    result = dict(after)
+    result["required_resource_access"] = (required_resource_access(resolved) if resolved is not None
+                                          else stored["requiredResourceAccess"])
+    result.update(changes.result(module._diff))
+    return result
+
+
+def main():
+    module = GraphModule(argument_spec(), required_one_of=[("app_id", "unique_name", "display_name")])
+    module.run(run)
+
+
+if __name__ == "__main__":
+    main()

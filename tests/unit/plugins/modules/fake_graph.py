@@ -1,0 +1,274 @@
+"""A small in-memory Microsoft Graph behind a requests adapter, for tests that run a module's main().
+
+It keeps state between runs (so a second run can prove "no change") and records every request
+(so a test can prove check mode wrote nothing). It answers only what the collection's Graph modules
+call, with Graph's shapes and status codes; anything else is an AssertionError, not a silent 404.
+"""
+
+import copy
+import itertools
+import json
+import re
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import requests
+from requests.adapters import BaseAdapter
+
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+AAD_GRAPH_APP_ID = "00000002-0000-0000-c000-000000000000"
+
+# Real Microsoft Graph permission ids (reference A.5).
+GRAPH_ROLES = {
+    "Directory.Read.All": "7ab1d382-f21e-4acd-a863-ba3e13f7da61",
+    "Group.Read.All": "5b567255-7703-4780-807c-7be8301ae99b",
+    "User.Read.All": "df021288-bdef-4463-88db-98f22de89214",
+    "User.ReadBasic.All": "97235f07-e226-4f63-ace3-39588e11d3a1",
+}
+GRAPH_SCOPES = {
+    "Directory.Read.All": "06da0dbc-49e2-44d2-8312-53f166ab848a",
+    "Group.Read.All": "5f8c59db-677d-491f-a6b8-5f174b11ec1d",
+    "User.Read": "e1fe6dd8-ba31-4d61-89e7-88639da4683d",
+    "User.Read.All": "a154be20-db9c-4678-8ab7-66f6cc099a59",
+    "User.ReadBasic.All": "b340eb25-3456-403f-be2f-af7a0d370277",
+}
+
+
+def resource_principal(object_id, app_id, name, roles, scopes):
+    return {
+        "id": object_id, "appId": app_id, "displayName": name,
+        "appRoles": [{"id": role_id, "value": value, "allowedMemberTypes": ["Application"], "isEnabled": True}
+                     for value, role_id in roles.items()],
+        "oauth2PermissionScopes": [{"id": scope_id, "value": value, "type": "Admin", "isEnabled": True}
+                                   for value, scope_id in scopes.items()],
+    }
+
+
+def error(status, code, message):
+    return status, {"error": {"code": code, "message": message,
+                              "innerError": {"request-id": "req-%d" % status}}}
+
+
+class FakeGraph(BaseAdapter):
+    BASE = "https://graph.test/v1.0"
+
+    def __init__(self, page_size=100):
+        super().__init__()
+        self.page_size = page_size
+        self.applications = {}
+        self.service_principals = {}
+        self.assignments = {}
+        self.grants = {}
+        self.calls = []
+        self.faults = []
+        self._ids = ("%08d-0000-4000-8000-%012d" % (n, n) for n in itertools.count(1))
+        self.graph_sp = self.add_service_principal(
+            resource_principal("sp-graph", GRAPH_APP_ID, "Microsoft Graph", GRAPH_ROLES, GRAPH_SCOPES))
+        self.aad_sp = self.add_service_principal(
+            resource_principal("sp-aad", AAD_GRAPH_APP_ID, "Windows Azure Active Directory",
+                               {"Directory.Read.All": "5778995a-e1bf-45b8-affa-663a9f3f4d04"},
+                               {"User.Read": "311a71cc-e848-46a1-bdf8-97ff7156d8e6"}))
+
+    # Seeding and inspection
+
+    def new_id(self):
+        return next(self._ids)
+
+    def add_application(self, display_name, **fields):
+        app = {"id": self.new_id(), "appId": self.new_id(), "displayName": display_name, "uniqueName": None,
+               "signInAudience": "AzureADMyOrg", "web": {"redirectUris": [], "homePageUrl": None},
+               "requiredResourceAccess": [], "passwordCredentials": []}
+        app.update(fields)
+        self.applications[app["id"]] = app
+        return app
+
+    def add_service_principal(self, principal):
+        self.service_principals[principal["id"]] = principal
+        return principal
+
+    def client_principal(self, app):
+        return self.add_service_principal({"id": self.new_id(), "appId": app["appId"],
+                                           "displayName": app["displayName"], "appRoles": [],
+                                           "oauth2PermissionScopes": []})
+
+    def assign(self, principal, role_name):
+        assignment = {"id": self.new_id(), "principalId": principal["id"], "resourceId": "sp-graph",
+                      "appRoleId": GRAPH_ROLES[role_name]}
+        self.assignments[assignment["id"]] = assignment
+        return assignment
+
+    def grant(self, principal, scopes, consent_type="AllPrincipals"):
+        grant = {"id": self.new_id(), "clientId": principal["id"], "resourceId": "sp-graph",
+                 "consentType": consent_type, "scope": " ".join(scopes)}
+        self.grants[grant["id"]] = grant
+        return grant
+
+    def fail(self, method, path_pattern, status, code, message, times=1):
+        """Answer the next `times` matching requests with a Graph error (eventual consistency, throttling)."""
+        self.faults.append([method, re.compile(path_pattern), times, error(status, code, message)])
+
+    @property
+    def writes(self):
+        return [call for call in self.calls if call["method"] != "GET"]
+
+    def granted_roles(self, principal_id):
+        names = dict((role_id, name) for name, role_id in GRAPH_ROLES.items())
+        return sorted(names[a["appRoleId"]] for a in self.assignments.values() if a["principalId"] == principal_id)
+
+    # The transport
+
+    def send(self, request, **kwargs):
+        url = urlsplit(request.url)
+        path = unquote(url.path)[len(urlsplit(self.BASE).path):]
+        query = dict((key, values[0]) for key, values in parse_qs(url.query).items())
+        body = json.loads(request.body) if request.body else None
+        self.calls.append({"method": request.method, "path": path, "query": query, "body": body,
+                           "headers": dict(request.headers)})
+        status, payload = self._fault(request.method, path) or self._route(request.method, path, query, body,
+                                                                          request.headers)
+        response = requests.Response()
+        response.status_code = status
+        response._content = b"" if payload is None else json.dumps(payload).encode()
+        response.headers["Content-Type"] = "application/json"
+        response.url = request.url
+        response.request = request
+        return response
+
+    def close(self):
+        pass
+
+    def _fault(self, method, path):
+        for fault in self.faults:
+            if fault[0] == method and fault[1].search(path) and fault[2] > 0:
+                fault[2] -= 1
+                return fault[3]
+        return None
+
+    def _route(self, method, path, query, body, headers):
+        for pattern, handlers in self.ROUTES:
+            match = re.match(pattern + "$", path)
+            if match and method in handlers:
+                return getattr(self, handlers[method])(*match.groups(), query=query, body=body, headers=headers)
+        raise AssertionError("FakeGraph does not answer %s %s" % (method, path))
+
+    ROUTES = [
+        (r"/applications", {"GET": "list_applications", "POST": "create_application"}),
+        (r"/applications\(uniqueName='(.*)'\)", {"GET": "get_by_unique_name", "PATCH": "upsert_application"}),
+        (r"/applications/([^/]+)", {"PATCH": "update_application", "DELETE": "delete_application"}),
+        (r"/servicePrincipals", {"GET": "list_service_principals", "POST": "create_service_principal"}),
+        (r"/servicePrincipals/([^/]+)", {"GET": "get_service_principal", "DELETE": "delete_service_principal"}),
+        (r"/servicePrincipals/([^/]+)/appRoleAssignments", {"GET": "list_assignments", "POST": "create_assignment"}),
+        (r"/servicePrincipals/([^/]+)/appRoleAssignments/([^/]+)", {"DELETE": "delete_assignment"}),
+        (r"/oauth2PermissionGrants", {"GET": "list_grants", "POST": "create_grant"}),
+        (r"/oauth2PermissionGrants/([^/]+)", {"PATCH": "update_grant", "DELETE": "delete_grant"}),
+    ]
+
+    def _page(self, items, query, path):
+        start = int(query.get("$skiptoken", 0))
+        page = {"value": copy.deepcopy(items[start:start + self.page_size])}
+        if start + self.page_size < len(items):
+            page["@odata.nextLink"] = "%s%s?$skiptoken=%d" % (self.BASE, path, start + self.page_size)
+        return 200, page
+
+    @staticmethod
+    def _matches(item, odata_filter):
+        if not odata_filter:
+            return True
+        match = re.match(r"^(\w+) eq '((?:[^']|'')*)'$", odata_filter)
+        assert match, "FakeGraph cannot evaluate $filter=%s" % odata_filter
+        return item.get(match.group(1)) == match.group(2).replace("''", "'")
+
+    def list_applications(self, query, **_):
+        found = [app for app in self.applications.values() if self._matches(app, query.get("$filter"))]
+        return self._page(found, query, "/applications")
+
+    def _by_unique_name(self, unique_name):
+        name = unique_name.replace("''", "'")
+        return next((app for app in self.applications.values() if app.get("uniqueName") == name), None)
+
+    def get_by_unique_name(self, unique_name, **_):
+        app = self._by_unique_name(unique_name)
+        return (200, copy.deepcopy(app)) if app else error(404, "Request_ResourceNotFound", "not found")
+
+    def create_application(self, body, **_):
+        app = self.add_application(body["displayName"], **dict((k, v) for k, v in body.items() if k != "displayName"))
+        return 201, copy.deepcopy(app)
+
+    def upsert_application(self, unique_name, body, headers, **_):
+        app = self._by_unique_name(unique_name)
+        if app is None:
+            if headers.get("Prefer") != "create-if-missing":
+                return error(404, "Request_ResourceNotFound", "not found")
+            app = self.add_application(body["displayName"], uniqueName=unique_name.replace("''", "'"))
+            app.update(dict((k, v) for k, v in body.items() if k != "displayName"))
+            return 201, copy.deepcopy(app)
+        app.update(body)
+        return 204, None
+
+    def update_application(self, object_id, body, **_):
+        if object_id not in self.applications:
+            return error(404, "Request_ResourceNotFound", "not found")
+        self.applications[object_id].update(body)
+        return 204, None
+
+    def delete_application(self, object_id, **_):
+        self.applications.pop(object_id)
+        return 204, None
+
+    def list_service_principals(self, query, **_):
+        found = [sp for sp in self.service_principals.values() if self._matches(sp, query.get("$filter"))]
+        return self._page(found, query, "/servicePrincipals")
+
+    def get_service_principal(self, object_id, **_):
+        if object_id not in self.service_principals:
+            return error(404, "Request_ResourceNotFound", "not found")
+        return 200, copy.deepcopy(self.service_principals[object_id])
+
+    def create_service_principal(self, body, **_):
+        app = next((a for a in self.applications.values() if a["appId"] == body["appId"]), None)
+        if app is None:
+            return error(400, "Request_BadRequest", "The appId '%s' of the service principal does not reference a "
+                                                   "valid application object. NoBackingApplicationObject" % body["appId"])
+        if any(sp["appId"] == body["appId"] for sp in self.service_principals.values()):
+            return error(409, "Request_MultipleObjectsWithSameKeyValue", "already in use")
+        return 201, copy.deepcopy(self.client_principal(app))
+
+    def delete_service_principal(self, object_id, **_):
+        self.service_principals.pop(object_id)
+        return 204, None
+
+    def list_assignments(self, principal_id, query, **_):
+        found = [a for a in self.assignments.values() if a["principalId"] == principal_id]
+        return self._page(found, query, "/servicePrincipals/%s/appRoleAssignments" % principal_id)
+
+    def create_assignment(self, principal_id, body, **_):
+        assert body["principalId"] == principal_id
+        if any(a["principalId"] == principal_id and a["appRoleId"] == body["appRoleId"]
+               and a["resourceId"] == body["resourceId"] for a in self.assignments.values()):
+            return error(400, "Request_BadRequest", "Permission being assigned already exists on the object")
+        assignment = dict(body, id=self.new_id())
+        self.assignments[assignment["id"]] = assignment
+        return 201, copy.deepcopy(assignment)
+
+    def delete_assignment(self, principal_id, assignment_id, **_):
+        assert self.assignments.pop(assignment_id)["principalId"] == principal_id
+        return 204, None
+
+    def list_grants(self, query, **_):
+        found = [g for g in self.grants.values() if self._matches(g, query.get("$filter"))]
+        return self._page(found, query, "/oauth2PermissionGrants")
+
+    def create_grant(self, body, **_):
+        if any(g["clientId"] == body["clientId"] and g["resourceId"] == body["resourceId"]
+               and g["consentType"] == "AllPrincipals" for g in self.grants.values()):
+            return error(409, "Request_MultipleObjectsWithSameKeyValue", "A grant already exists")
+        grant = dict(body, id=self.new_id())
+        self.grants[grant["id"]] = grant
+        return 201, copy.deepcopy(grant)
+
+    def update_grant(self, grant_id, body, **_):
+        self.grants[grant_id].update(body)
+        return 204, None
+
+    def delete_grant(self, grant_id, **_):
+        self.grants.pop(grant_id)
+        return 204, None

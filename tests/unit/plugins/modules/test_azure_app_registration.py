@@ -1,0 +1,136 @@
+from ansible_collections.moduscloud.azure_sync.plugins.modules import azure_app_registration as module
+
+from .conftest import warning_texts
+from .fake_graph import GRAPH_APP_ID, GRAPH_ROLES, GRAPH_SCOPES
+
+KB_PERMISSIONS = [{"api": "Microsoft Graph", "application": ["Directory.Read.All"],
+                   "delegated": ["Directory.Read.All", "Group.Read.All", "User.ReadBasic.All"]}]
+KB_APP = {"unique_name": "moduscloud-sync", "display_name": "modusCloud",
+          "redirect_uris": ["https://us1.proofpointessentials.com/"], "api_permissions": KB_PERMISSIONS}
+
+
+def test_check_mode_on_an_empty_tenant_predicts_the_create_without_writing(graph, run_module):
+    result = run_module(module, KB_APP, check_mode=True)
+    assert result["changed"] is True
+    assert graph.writes == [] and graph.applications == {}
+    assert result["app_id"] == result["object_id"] == "(known after apply)"
+    assert result["diff"]["before"] == {"application": {"state": "absent"}}
+    assert result["diff"]["after"]["application"]["api_permissions"] == [
+        {"api": "Microsoft Graph", "resource_app_id": GRAPH_APP_ID, "application": ["Directory.Read.All"],
+         "delegated": ["Directory.Read.All", "Group.Read.All", "User.ReadBasic.All"]}]
+
+
+def test_create_by_unique_name_is_an_upsert_with_resolved_ids_and_a_rerun_changes_nothing(graph, run_module):
+    created = run_module(module, KB_APP)
+    assert created["changed"] is True
+    [write] = graph.writes
+    assert (write["method"], write["path"]) == ("PATCH", "/applications(uniqueName='moduscloud-sync')")
+    assert write["headers"]["Prefer"] == "create-if-missing"
+    assert write["body"]["web"]["redirectUris"] == ["https://us1.proofpointessentials.com/"]
+    assert write["body"]["requiredResourceAccess"] == [{"resourceAppId": GRAPH_APP_ID, "resourceAccess": [
+        {"id": GRAPH_ROLES["Directory.Read.All"], "type": "Role"},
+        {"id": GRAPH_SCOPES["Directory.Read.All"], "type": "Scope"},
+        {"id": GRAPH_SCOPES["Group.Read.All"], "type": "Scope"},
+        {"id": GRAPH_SCOPES["User.ReadBasic.All"], "type": "Scope"}]}]
+    [app] = graph.applications.values()
+    assert created["app_id"] == app["appId"] and created["object_id"] == app["id"]
+
+    again = run_module(module, KB_APP)
+    assert again["changed"] is False
+    assert len(graph.writes) == 1 and len(graph.applications) == 1
+    assert again["app_id"] == created["app_id"]
+
+
+def test_display_name_identity_creates_once_then_finds_the_same_app(graph, run_module):
+    args = dict(KB_APP, unique_name=None)
+    first = run_module(module, args)
+    assert [w["method"] + " " + w["path"] for w in graph.writes] == ["POST /applications"]
+    second = run_module(module, args)
+    assert second["changed"] is False and second["app_id"] == first["app_id"]
+    assert len(graph.applications) == 1
+
+
+def test_several_apps_with_the_display_name_fail_listing_their_app_ids_without_writing(graph, run_module):
+    one, two = graph.add_application("modusCloud"), graph.add_application("modusCloud")
+    result = run_module(module, {"display_name": "modusCloud"})
+    assert result["failed"] is True
+    assert "2 applications are named 'modusCloud'" in result["msg"]
+    assert one["appId"] in result["msg"] and two["appId"] in result["msg"]
+    assert graph.writes == []
+
+
+def test_removed_permission_and_redirect_uri_show_by_name_in_the_diff(graph, run_module):
+    run_module(module, KB_APP)
+    smaller = dict(KB_APP, redirect_uris=[], api_permissions=[
+        {"api": "Microsoft Graph", "application": ["Directory.Read.All"], "delegated": ["User.ReadBasic.All"]}])
+    result = run_module(module, smaller)
+    assert result["changed"] is True
+    before, after = result["diff"]["before"]["application"], result["diff"]["after"]["application"]
+    assert before["api_permissions"][0]["delegated"] == ["Directory.Read.All", "Group.Read.All", "User.ReadBasic.All"]
+    assert after["api_permissions"][0]["delegated"] == ["User.ReadBasic.All"]
+    assert (before["redirect_uris"], after["redirect_uris"]) == (["https://us1.proofpointessentials.com/"], [])
+    patch = graph.writes[-1]
+    assert patch["method"] == "PATCH" and patch["path"].startswith("/applications/")
+    assert patch["body"]["requiredResourceAccess"][0]["resourceAccess"] == [
+        {"id": GRAPH_ROLES["Directory.Read.All"], "type": "Role"},
+        {"id": GRAPH_SCOPES["User.ReadBasic.All"], "type": "Scope"}]
+    assert "displayName" not in patch["body"]  # only what differs is written
+
+
+def test_check_mode_on_an_existing_app_predicts_the_change_without_writing(graph, run_module):
+    run_module(module, KB_APP)
+    writes = len(graph.writes)
+    result = run_module(module, dict(KB_APP, display_name="modusCloud sync"), check_mode=True)
+    assert result["changed"] is True and result["display_name"] == "modusCloud sync"
+    assert len(graph.writes) == writes
+    assert next(iter(graph.applications.values()))["displayName"] == "modusCloud"
+
+
+def test_updating_redirect_uris_keeps_other_web_settings(graph, run_module):
+    graph.add_application("modusCloud", uniqueName="moduscloud-sync",
+                          web={"redirectUris": [], "homePageUrl": None, "logoutUrl": "https://example.com/out"})
+    run_module(module, {"unique_name": "moduscloud-sync", "redirect_uris": ["https://eu1.proofpointessentials.com/"]})
+    assert graph.writes[-1]["body"]["web"] == {"redirectUris": ["https://eu1.proofpointessentials.com/"],
+                                              "homePageUrl": None, "logoutUrl": "https://example.com/out"}
+
+
+def test_unknown_permission_fails_before_any_write_naming_the_closest_valid_names(graph, run_module):
+    result = run_module(module, dict(KB_APP, api_permissions=[
+        {"api": "Microsoft Graph", "application": ["Directory.Read.Al"], "delegated": ["group.read.all"]}]))
+    assert result["failed"] is True
+    assert "application permission 'Directory.Read.Al' does not exist on Microsoft Graph" in result["msg"]
+    assert "closest: Directory.Read.All" in result["msg"]
+    assert "delegated permission 'group.read.all'" in result["msg"] and "Group.Read.All" in result["msg"]
+    assert graph.writes == []
+
+
+def test_legacy_azure_ad_graph_warns_and_names_the_microsoft_graph_equivalents(graph, run_module):
+    result = run_module(module, dict(KB_APP, api_permissions=[
+        {"api": "Windows Azure Active Directory", "application": ["Directory.Read.All"], "delegated": ["User.Read"]}]))
+    assert result["changed"] is True
+    [warning] = warning_texts(result)
+    assert "retired" in warning
+    assert "{api: Microsoft Graph, application: [Directory.Read.All], delegated: [User.Read]}" in warning
+
+
+def test_absent_deletes_the_app_and_a_second_run_changes_nothing(graph, run_module):
+    created = run_module(module, KB_APP)
+    removed = run_module(module, {"unique_name": "moduscloud-sync", "state": "absent"})
+    assert removed["changed"] is True and removed["app_id"] == created["app_id"]
+    assert removed["diff"]["after"] == {"application": {"state": "absent"}}
+    assert graph.applications == {}
+    again = run_module(module, {"unique_name": "moduscloud-sync", "state": "absent"})
+    assert again["changed"] is False and again["app_id"] is None
+
+
+def test_an_app_id_that_does_not_exist_fails_instead_of_creating(graph, run_module):
+    result = run_module(module, {"app_id": "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21", "display_name": "modusCloud"})
+    assert result["failed"] is True
+    assert "no application has app_id 4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21" in result["msg"]
+    assert graph.writes == []
+
+
+def test_access_token_never_reaches_the_output(graph, run_module):
+    result = run_module(module, KB_APP)
+    assert result["invocation"]["module_args"]["access_token"] != "unit-test-token"
+    assert "unit-test-token" not in str(result)
