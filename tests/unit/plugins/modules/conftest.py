@@ -6,6 +6,7 @@ import json
 
 import pytest
 import requests
+from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 
 from .fake_graph import FakeGraph
@@ -23,9 +24,11 @@ def graph(monkeypatch):
 
 
 @pytest.fixture
-def run_module(capsys):
+def run_module(capsys, monkeypatch):
     """run_module(module, args, check_mode=False, diff=True) -> the module's result dict (with `failed`)."""
     def run(module, args, check_mode=False, diff=True):
+        # ansible-core keeps warnings in a process-wide store: each run starts with an empty one.
+        monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
         arguments = dict(GRAPH_CONNECTION, _ansible_check_mode=check_mode, _ansible_diff=diff)
         arguments.update(args)
         with patch_module_args(arguments):

@@ -102,9 +102,13 @@ class FakeGraph(BaseAdapter):
         self.grants[grant["id"]] = grant
         return grant
 
+    def answer(self, method, path_pattern, status, body, times=1):
+        """Answer the next `times` matching requests with this instead of the real state."""
+        self.faults.append([method, re.compile(path_pattern), times, (status, body)])
+
     def fail(self, method, path_pattern, status, code, message, times=1):
         """Answer the next `times` matching requests with a Graph error (eventual consistency, throttling)."""
-        self.faults.append([method, re.compile(path_pattern), times, error(status, code, message)])
+        self.answer(method, path_pattern, *error(status, code, message), times=times)
 
     @property
     def writes(self):
