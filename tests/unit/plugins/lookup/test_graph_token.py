@@ -1,0 +1,76 @@
+import pytest
+import requests
+import yaml
+from ansible import constants
+from ansible.errors import AnsibleLookupError
+
+from ansible_collections.moduscloud.azure_sync.plugins.lookup import graph_token
+
+from ..module_utils.fake_transport import ScriptedAdapter
+
+DISCOVERY = {"authorization_endpoint": "https://login.test/t1/oauth2/v2.0/authorize",
+             "token_endpoint": "https://login.test/t1/oauth2/v2.0/token",
+             "device_authorization_endpoint": "https://login.test/t1/oauth2/v2.0/devicecode",
+             "issuer": "https://login.test/t1/v2.0"}
+TOKEN = {"access_token": "tok", "token_type": "Bearer", "expires_in": 3600}
+OPTIONS = {"tenant_id": "t1", "client_id": "c1", "authority_host": "https://login.test", "graph_url": "https://graph.test"}
+
+
+@pytest.fixture
+def login(monkeypatch):
+    """Script the sign-in host's answers; returns the adapter (its .calls record the requests)."""
+    for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH",
+                 "AZURE_AUTHORITY_HOST"):
+        monkeypatch.delenv(name, raising=False)
+
+    def script(answers):
+        adapter = ScriptedAdapter(answers)
+        monkeypatch.setattr(requests.Session, "get_adapter", lambda session, url: adapter)
+        return adapter
+    return script
+
+
+def lookup():
+    """The plugin with its documented options registered, as the plugin loader would do."""
+    name = "moduscloud.azure_sync.graph_token"
+    options = yaml.safe_load(graph_token.DOCUMENTATION)["options"]
+    constants.config.initialize_plugin_configuration_definitions("lookup", name, options)
+    plugin = graph_token.LookupModule()
+    plugin._load_name = name
+    return plugin
+
+
+def test_client_secret_from_the_environment_gives_one_token(login, monkeypatch):
+    monkeypatch.setenv("AZURE_CLIENT_SECRET", "Xy7~secret")
+    adapter = login([(200, DISCOVERY), (200, TOKEN)])
+    assert lookup().run([], variables={}, **OPTIONS) == ["tok"]
+    assert "client_secret=Xy7~secret" in adapter.calls[1]["body"].replace("%7E", "~")
+
+
+def test_device_code_shows_the_sign_in_message_on_the_controller_then_returns_the_token(login, monkeypatch):
+    shown = []
+    monkeypatch.setattr(graph_token.display, "display", shown.append)
+    adapter = login([(200, DISCOVERY),
+                     (200, {"device_code": "dc", "user_code": "ABCD-EFGH", "verification_uri": "https://login.test/device",
+                            "expires_in": 900, "interval": 0,
+                            "message": "To sign in, open https://login.test/device and enter the code ABCD-EFGH."}),
+                     (200, TOKEN)])
+    assert lookup().run([], variables={}, device_code=True, **OPTIONS) == ["tok"]
+    assert shown == ["To sign in, open https://login.test/device and enter the code ABCD-EFGH."]
+    assert "device_code=dc" in adapter.calls[2]["body"]
+
+
+def test_a_refused_sign_in_is_a_lookup_error_with_the_entra_code(login, monkeypatch):
+    monkeypatch.setenv("AZURE_CLIENT_SECRET", "Xy7~secret")
+    login([(200, DISCOVERY), (401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."})])
+    with pytest.raises(AnsibleLookupError) as caught:
+        lookup().run([], variables={}, **OPTIONS)
+    assert "invalid_client: AADSTS7000215" in str(caught.value)
+
+
+def test_missing_credentials_are_named_before_any_request(login):
+    adapter = login([])
+    with pytest.raises(AnsibleLookupError) as caught:
+        lookup().run([], variables={}, **OPTIONS)
+    assert "missing client_secret or client_certificate_path" in str(caught.value)
+    assert adapter.calls == []
