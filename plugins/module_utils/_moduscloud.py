@@ -345,7 +345,7 @@ class ConnectionOptionsError(ValueError):
 def stack_url(stack):
     if stack not in STACKS:
         raise ConnectionOptionsError("stack must be one of %s (or %s to discover it), got %r"
-                              % (", ".join(STACKS), AUTO_STACK, stack))
+                                     % (", ".join(STACKS), AUTO_STACK, stack))
     return WIRE["base_url"].format(stack=stack)
 
 
@@ -364,8 +364,9 @@ def endpoint_url(value):
 def _checked_api_url(api_url):
     parts = urlsplit(api_url)
     if parts.scheme != "https" or not parts.netloc:
-        raise ConnectionOptionsError("api_url must be an https:// URL such as https://us1.proofpointessentials.com/api/v1 "
-                              "(the password travels in a header), got %r" % api_url)
+        raise ConnectionOptionsError("api_url must be an https:// URL such as "
+                                     "https://us1.proofpointessentials.com/api/v1 "
+                                     "(the password travels in a header), got %r" % api_url)
     return api_url.rstrip("/")
 
 
@@ -377,8 +378,8 @@ def connection_base(api_url=None, stack=None):
         return stack_url(DISCOVERY_STACK), True
     if stack:
         return stack_url(stack), False
-    raise ConnectionOptionsError("set api_url (MODUSCLOUD_API_URL) or stack (MODUSCLOUD_STACK): stack is one of %s, "
-                          "or %s to discover the organization's stack" % (", ".join(STACKS), AUTO_STACK))
+    raise ConnectionOptionsError("set api_url (MODUSCLOUD_API_URL) or stack (MODUSCLOUD_STACK): stack is one of "
+                                 "%s, or %s to discover the organization's stack" % (", ".join(STACKS), AUTO_STACK))
 
 
 # ---------------------------------------------------------------------------------------------

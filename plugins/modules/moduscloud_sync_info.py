@@ -177,7 +177,7 @@ def main():
         argument_spec=moduscloud_argument_spec(
             org=dict(type="str", required=True),
             include_users=dict(type="bool", default=False),
-            warn_secret_expiry_days=dict(type="int", default=30),
+            warn_secret_expiry_days=dict(type="int", default=30, no_log=False),
         ),
         supports_check_mode=True,
     )

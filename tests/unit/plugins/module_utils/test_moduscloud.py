@@ -22,11 +22,13 @@ KB_SETTINGS = {
 }
 
 
-def make_client(answers, base=BASE):
-    sleeps = []
-    client = mc.ModusCloudClient(base, "admin@contoso.example", PASSWORD, sleep=sleeps.append)
-    adapter = attach(client.http, answers)
-    return client, adapter, sleeps
+class Scripted(object):
+    """A client whose HTTP calls are answered from `answers`; records calls and retry pauses."""
+
+    def __init__(self, answers):
+        self.sleeps = []
+        self.client = mc.ModusCloudClient(BASE, "admin@contoso.example", PASSWORD, sleep=self.sleeps.append)
+        self.adapter = attach(self.client.http, answers)
 
 
 # -- connection options --------------------------------------------------------------------------
@@ -63,16 +65,16 @@ def test_plain_http_is_refused_because_the_password_travels_in_a_header():
 # -- authentication and errors --------------------------------------------------------------------
 
 def test_every_request_carries_the_admin_headers():
-    client, adapter, _ = make_client([(200, {"primary_email": "admin@contoso.example"})])
+    api = Scripted([(200, {"primary_email": "admin@contoso.example"})])
     captured = {}
-    original = adapter.send
+    original = api.adapter.send
 
     def send(request, **kwargs):
         captured.update(request.headers)
         return original(request, **kwargs)
 
-    adapter.send = send
-    client.me()
+    api.adapter.send = send
+    api.client.me()
     assert captured["X-User"] == "admin@contoso.example"
     assert captured["X-Password"] == PASSWORD
     assert "Authorization" not in captured  # literal headers, not HTTP Basic
@@ -82,9 +84,9 @@ def test_every_request_carries_the_admin_headers():
 def test_bad_credentials_say_so_without_the_password(status):
     # A careless service might even echo the password; it must still not reach the message.
     body = {"errors": [{"status": status, "error_message": "bad password %s" % PASSWORD, "identifier": "X-User"}]}
-    client, _, _ = make_client([(status, body)])
+    api = Scripted([(status, body)])
     with pytest.raises(ApiError) as caught:
-        client.list_domains("contoso.example")
+        api.client.list_domains("contoso.example")
     text = str(caught.value)
     assert "modusCloud rejected the credentials of admin@contoso.example" in text
     assert "local Proofpoint password (not the Microsoft 365 one)" in text
@@ -93,19 +95,19 @@ def test_bad_credentials_say_so_without_the_password(status):
 
 
 def test_an_unknown_org_is_named_with_what_to_check():
-    client, _, _ = make_client([(404, {"errors": [{"status": 404, "error_message": "organization not found",
-                                                   "identifier": "nope.example"}]})])
+    not_found = {"errors": [{"status": 404, "error_message": "organization not found", "identifier": "nope.example"}]}
+    api = Scripted([(404, not_found)])
     with pytest.raises(ApiError) as caught:
-        client.list_domains("nope.example")
+        api.client.list_domains("nope.example")
     text = str(caught.value)
     assert "no organization with the domain nope.example is visible on %s" % BASE in text
     assert "api_url/stack" in text
 
 
 def test_throttling_is_retried_after_the_advertised_wait():
-    client, adapter, sleeps = make_client([(429, None, {"Retry-After": "3"}), (200, [{"email": "a@x.example"}])])
-    assert client.list_exemptions("x.example") == ["a@x.example"]
-    assert sleeps == [3.0] and len(adapter.calls) == 2
+    api = Scripted([(429, None, {"Retry-After": "3"}), (200, [{"email": "a@x.example"}])])
+    assert api.client.list_exemptions("x.example") == ["a@x.example"]
+    assert api.sleeps == [3.0] and len(api.adapter.calls) == 2
 
 
 # -- wire mapping ---------------------------------------------------------------------------------
@@ -141,14 +143,14 @@ def test_reading_settings_never_keeps_a_key_and_skips_what_the_service_omits():
 
 
 def test_unconfigured_settings_read_as_none():
-    client, _, _ = make_client([(404, {"errors": [{"status": 404, "error_message": "not configured"}]})])
-    assert client.read_import_settings("contoso.example") == (None, None)
+    api = Scripted([(404, {"errors": [{"status": 404, "error_message": "not configured"}]})])
+    assert api.client.read_import_settings("contoso.example") == (None, None)
 
 
 def test_exemptions_are_added_as_one_comma_separated_string():
-    client, adapter, _ = make_client([(204, None)])
-    client.add_exemptions("contoso.example", ["a@contoso.example", "b@contoso.example"])
-    call = adapter.calls[0]
+    api = Scripted([(204, None)])
+    api.client.add_exemptions("contoso.example", ["a@contoso.example", "b@contoso.example"])
+    call = api.adapter.calls[0]
     assert (call["method"], call["url"]) == ("PUT", BASE + "/orgs/contoso.example/settings/azure/exemptions")
     assert json.loads(call["body"]) == {"exemptions": "a@contoso.example,b@contoso.example"}
 
@@ -159,29 +161,29 @@ def test_exemptions_are_read_from_objects_or_bare_strings_lowercased_and_sorted(
 
 def test_user_update_sends_back_the_whole_object():
     stored = {"primary_email": "jd@contoso.example", "uid": 7, "firstname": "J", "alias_emails": ["j@contoso.example"]}
-    client, adapter, _ = make_client([(200, stored), (204, None)])
-    client.update_user("contoso.example", "jd@contoso.example", {"firstname": "Jane"})
-    assert adapter.calls[1]["method"] == "PUT"
-    assert json.loads(adapter.calls[1]["body"]) == dict(stored, firstname="Jane")
+    api = Scripted([(200, stored), (204, None)])
+    api.client.update_user("contoso.example", "jd@contoso.example", {"firstname": "Jane"})
+    assert api.adapter.calls[1]["method"] == "PUT"
+    assert json.loads(api.adapter.calls[1]["body"]) == dict(stored, firstname="Jane")
 
 
 def test_user_listing_is_unwrapped_and_a_missing_user_is_none():
-    client, _, _ = make_client([(200, {"users": [{"primary_email": "a@x.example"}]}), (404, None)])
-    assert client.list_users("x.example") == [{"primary_email": "a@x.example"}]
-    assert client.get_user("x.example", "ghost@x.example") is None
+    api = Scripted([(200, {"users": [{"primary_email": "a@x.example"}]}), (404, None)])
+    assert api.client.list_users("x.example") == [{"primary_email": "a@x.example"}]
+    assert api.client.get_user("x.example", "ghost@x.example") is None
 
 
 def test_addresses_in_paths_are_escaped():
-    client, adapter, _ = make_client([(204, None)])
-    client.delete_exemption("x.example", "o'neil+test@x.example")
-    assert adapter.calls[0]["url"] == BASE + "/orgs/x.example/settings/azure/exemptions/o%27neil%2Btest@x.example"
+    api = Scripted([(204, None)])
+    api.client.delete_exemption("x.example", "o'neil+test@x.example")
+    assert api.adapter.calls[0]["url"] == BASE + "/orgs/x.example/settings/azure/exemptions/o%27neil%2Btest@x.example"
 
 
 def test_discovery_moves_the_client_to_the_stack_the_service_names():
-    client, adapter, _ = make_client([(200, {"endpoints": ["https://us3.proofpointessentials.com"]})])
-    assert client.discover("contoso.example") == "https://us3.proofpointessentials.com/api/v1"
-    assert adapter.calls[0]["url"] == BASE + "/endpoints/contoso.example"
-    assert client.base_url == "https://us3.proofpointessentials.com/api/v1"
+    api = Scripted([(200, {"endpoints": ["https://us3.proofpointessentials.com"]})])
+    assert api.client.discover("contoso.example") == "https://us3.proofpointessentials.com/api/v1"
+    assert api.adapter.calls[0]["url"] == BASE + "/endpoints/contoso.example"
+    assert api.client.base_url == "https://us3.proofpointessentials.com/api/v1"
 
 
 @pytest.mark.parametrize("item, url", [
@@ -194,9 +196,9 @@ def test_endpoint_items_of_any_plausible_form_become_base_urls(item, url):
 
 
 def test_discovery_without_an_endpoint_fails_clearly():
-    client, _, _ = make_client([(200, {"endpoints": []})])
+    api = Scripted([(200, {"endpoints": []})])
     with pytest.raises(ApiError, match="answered no endpoint"):
-        client.discover("contoso.example")
+        api.client.discover("contoso.example")
 
 
 def test_every_wire_name_is_documented_for_users_holding_the_specification():
