@@ -40,7 +40,8 @@ options:
   primary_domain:
     description:
       - The primary mail domain of the Entra tenant. The service finds the tenant through it.
-      - It must be one of the organization's domains.
+      - It must be one of the organization's domains. In check mode a missing one only warns, since an
+        earlier task of the same dry run may be adding it.
       - Required when O(state=present).
     type: str
   application_id:
@@ -306,9 +307,13 @@ def ensure_present(module, client, org, changes):
     settings = desired_settings(params)
     org_domains = [domain["name"] for domain in client.list_domains(org)]
     if settings["primary_domain"] not in org_domains:
-        module.fail_json(msg="primary_domain %s is not a domain of organization %s (its domains: %s): add it "
-                             "first, for example with moduscloud.azure_sync.moduscloud_domain"
-                             % (settings["primary_domain"], org, ", ".join(sorted(org_domains))))
+        problem = ("primary_domain %s is not a domain of organization %s (its domains: %s): add it first, for "
+                   "example with moduscloud.azure_sync.moduscloud_domain"
+                   % (settings["primary_domain"], org, ", ".join(sorted(org_domains))))
+        if not module.check_mode:
+            module.fail_json(msg=problem)
+        # A dry run of a whole play may add the domain in an earlier task that did not really run.
+        module.warn(problem)
     current = client.read_import_settings(org)[0]
     managed_exemptions = params["exemptions"] is not None
     current_exemptions = client.list_exemptions(org) if managed_exemptions else None

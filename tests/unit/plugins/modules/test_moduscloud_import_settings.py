@@ -144,3 +144,10 @@ def test_an_invalid_stack_fails_listing_the_stacks_before_any_request(run):
     outcome = run(dict(KB_ARGS, api_url=None, stack="us9"), [])
     assert outcome.result["failed"] is True and outcome.calls == []
     assert "us1, us2, us3, us4, us5, eu1" in outcome.result["msg"]
+
+
+def test_in_check_mode_a_missing_primary_domain_only_warns_so_a_dry_run_of_a_play_can_chain(run):
+    # An earlier task of the same dry run may "add" the domain without really adding it.
+    outcome = run(dict(KB_ARGS, primary_domain="fabrikam.example"), [DOMAINS, NOT_CONFIGURED], check_mode=True)
+    assert outcome.result["changed"] is True and outcome.writes == []
+    assert any("primary_domain fabrikam.example is not a domain" in warning for warning in outcome.warnings)
