@@ -101,7 +101,10 @@ def parse_duration(text):
 
 def describe_lifetime(lifetime):
     days = lifetime.total_seconds() / 86400.0
-    return "%d days" % days if days == int(days) else "%.1f days" % days
+    text = "%d days" % days if days == int(days) else "%.1f days" % days
+    if days >= 3650:
+        text += " (about %d years)" % (days // 365)
+    return text
 
 
 def days_remaining(end, now):
@@ -153,18 +156,6 @@ def public_view(secret, now):
     }
     view["expired"] = view["days_remaining"] is not None and secret.end <= now
     return view
-
-
-def expiry_warnings(secrets, now, within_days):
-    """One warning per secret that ends within `within_days` (or has ended): for the info module."""
-    warnings = []
-    for secret in secrets:
-        if secret.end is None or secret.end - now > timedelta(days=within_days):
-            continue
-        when = "expired on" if secret.end <= now else "expires on"
-        warnings.append("Client secret %s (%s) %s %s." % (
-            secret.key_id, secret.description or "no description", when, format_datetime(secret.end)))
-    return warnings
 
 
 # ---------------------------------------------------------------------------------------------
@@ -236,8 +227,8 @@ def fit_to_policy(now, wanted_end, policy, clamp=True, never_expires=False):
                 "of %s. Ask for at most %d days (lifetime_days or end_date), or set clamp_to_policy: true."
                 % (describe_lifetime(wanted), describe_lifetime(limit), int(limit.total_seconds() // 86400)))
         return end, ["The requested secret lifetime of %s exceeds the tenant's app management policy maximum "
-                     "of %s; the secret ends on %s instead." % (describe_lifetime(wanted), describe_lifetime(limit),
-                                                                 format_datetime(end))]
+                     "of %s; the secret ends on %s instead."
+                     % (describe_lifetime(wanted), describe_lifetime(limit), format_datetime(end))]
     return wanted_end, []
 
 
@@ -289,8 +280,8 @@ def plan_present(secrets, now, rotate_before_days=DEFAULT_ROTATE_BEFORE_DAYS, ke
     elif keep_key_id and current is None:
         reason = "keep_key_id %s is not among the secrets with the description" % keep_key_id
     elif current is None:
-        reason = ("%d secrets carry the description and keep_key_id does not say which one is in use "
-                  "(an earlier run stopped before removing the old one)" % len(secrets))
+        reason = ("%d secrets carry the description and keep_key_id does not name the one in use: an earlier "
+                  "run stopped before removing the old one" % len(secrets))
     elif current.end is not None and current.end <= now:
         reason = "secret %s expired on %s" % (current.key_id, format_datetime(current.end))
     elif current.end is not None and current.end - now <= timedelta(days=rotate_before_days):
@@ -539,8 +530,8 @@ def _create(graph, application, params, end_date, changes, now, prove, hide):
     # The lifetime was checked against the window before the write; a shortened one may still fall inside it.
     if notes and created.end - now <= timedelta(days=params["rotate_before_days"]):
         warnings.append("The new secret lives %s, not longer than rotate_before_days (%d): the next run will replace "
-                        "it. Lower rotate_before_days." % (describe_lifetime(created.end - now),
-                                                          params["rotate_before_days"]))
+                        "it. Lower rotate_before_days."
+                        % (describe_lifetime(created.end - now), params["rotate_before_days"]))
     if not value:
         raise SecretError("Graph created client secret %s on application %s but returned no secret text; remove it "
                           "and run again." % (created.key_id, application.get("appId")))
@@ -599,13 +590,3 @@ def _message(plan, kept, removed, check_mode):
         parts.append("No client secret carries the description")
     text = "; ".join(parts) + "."
     return text[0].upper() + text[1:]
-
-
-# ---------------------------------------------------------------------------------------------
-# For azure_app_registration_info
-# ---------------------------------------------------------------------------------------------
-
-def describe_secrets(application, now=None):
-    """Every client secret of an application as public views (no values), oldest first."""
-    now = now or utc_now()
-    return [public_view(secret, now) for secret in secrets_of(application)]

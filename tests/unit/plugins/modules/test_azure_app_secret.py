@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _graph, _http
@@ -130,6 +131,8 @@ def run(monkeypatch, capsys):
             session.mount("https://", adapter)
             return session
 
+        # ansible-core keeps warnings in a module-level store: start each run with an empty one.
+        monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
         monkeypatch.setattr(_http.HttpClient, "__init__", init_with_scripted_transport)
         monkeypatch.setattr(_graph, "_session", token_session)
         module_args = dict(CONNECTION, **BASE)
@@ -219,8 +222,8 @@ def test_a_secret_inside_the_rotation_window_is_replaced_and_the_old_one_removed
     assert result["rotated"] is True and result["removed_key_ids"] == [OLD_KEY] and result["value"] == NEW_VALUE
     # Order matters: the old secret goes only after the new one obtained a token.
     paths = [path for _method, path in outcome.requests]
-    assert paths.index("/%s/oauth2/v2.0/token" % TENANT) < paths.index("/v1.0/applications/%s/removePassword"
-                                                                        % OBJECT_ID)
+    token, removal = "/%s/oauth2/v2.0/token" % TENANT, "/v1.0/applications/%s/removePassword" % OBJECT_ID
+    assert paths.index(token) < paths.index(removal)
     assert outcome.graph_body("/removePassword") == [{"keyId": OLD_KEY}]
     assert result["diff"]["after"]["client secret %s" % OLD_KEY] == {"state": "absent"}
 
