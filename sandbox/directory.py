@@ -1,0 +1,719 @@
+"""The sandbox's directory state: tenants with their domains, users, groups, applications,
+service principals, consent objects and app-management policy.
+
+Applications, service principals, app role assignments and grants are kept as Graph-shaped
+dicts (few, rich objects); users and groups as compact slotted objects rendered on demand, so a
+tenant of 100,000 users loads in seconds and a page costs only its own objects.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import datetime
+import hashlib
+import itertools
+import os
+import random
+import secrets
+import string
+import uuid
+from dataclasses import dataclass
+
+from . import catalog
+from .tls import KeyPair
+
+UTC = datetime.timezone.utc
+FOREIGN_DOMAIN = "fabrikam.example"  # where the guests come from
+SECRET_ALPHABET = string.ascii_letters + string.digits + "~._-"
+
+
+# ----------------------------------------------------------------------------------- time
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(UTC).replace(microsecond=0)
+
+
+def iso(moment: datetime.datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text) -> datetime.datetime:
+    """ISO 8601 as Graph accepts it; ValueError otherwise."""
+    if not isinstance(text, str):
+        raise ValueError(text)
+    moment = datetime.datetime.fromisoformat(text.replace("z", "Z"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def add_years(moment: datetime.datetime, years: int) -> datetime.datetime:
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year + years, day=28)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def opaque_id() -> str:
+    """The shape of appRoleAssignment and oauth2PermissionGrant ids: 43 base64url characters."""
+    return base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
+
+
+def new_secret_text() -> str:
+    """40 characters, like Entra's: 3 random, the "8Q~" marker, 34 random."""
+    pick = secrets.choice
+    return "".join(pick(SECRET_ALPHABET) for _ in range(3)) + "8Q~" + \
+        "".join(pick(SECRET_ALPHABET) for _ in range(34))
+
+
+def secret_digest(secret_text: str) -> str:
+    return hashlib.sha256(secret_text.encode()).hexdigest()
+
+
+# ----------------------------------------------------------------------------------- ordered store
+
+class Ordered:
+    """Objects by id, in creation order, with stable positions for paging: a $skiptoken remembers
+    the position of the last object served, so deletions between pages never skip or repeat one."""
+
+    def __init__(self):
+        self._objects = {}
+        self._ids = []
+        self._positions = []
+        self._position_of = {}
+        self._counter = itertools.count(1)
+
+    def add(self, object_id: str, obj) -> None:
+        position = next(self._counter)
+        self._objects[object_id] = obj
+        self._ids.append(object_id)
+        self._positions.append(position)
+        self._position_of[object_id] = position
+
+    def get(self, object_id):
+        return self._objects.get(object_id)
+
+    def remove(self, object_id: str) -> None:
+        index = bisect.bisect_left(self._positions, self._position_of.pop(object_id))
+        del self._ids[index]
+        del self._positions[index]
+        del self._objects[object_id]
+
+    def __contains__(self, object_id) -> bool:
+        return object_id in self._objects
+
+    def __len__(self) -> int:
+        return len(self._objects)
+
+    def values(self):
+        return self._objects.values()
+
+    def entries(self, after: int):
+        """(position, object) pairs after `after`, in order."""
+        start = bisect.bisect_right(self._positions, after)
+        ids, positions, objects = self._ids, self._positions, self._objects
+        for index in range(start, len(ids)):
+            yield positions[index], objects[ids[index]]
+
+
+# ----------------------------------------------------------------------------------- users and groups
+
+class User:
+    __slots__ = ("id", "user_principal_name", "display_name", "given_name", "surname", "mail",
+                 "mail_nickname", "proxy_addresses", "account_enabled", "user_type", "licensed",
+                 "job_title", "created")
+
+    def __init__(self, *, id, user_principal_name, display_name, given_name, surname, mail,
+                 proxy_addresses=(), account_enabled=True, user_type="Member", licensed=True,
+                 job_title=None, created="2024-01-15T09:00:00Z", mail_nickname=None):
+        self.id = id
+        self.user_principal_name = user_principal_name
+        self.display_name = display_name
+        self.given_name = given_name
+        self.surname = surname
+        self.mail = mail
+        self.mail_nickname = mail_nickname or user_principal_name.split("@")[0]
+        self.proxy_addresses = tuple(proxy_addresses)
+        self.account_enabled = account_enabled
+        self.user_type = user_type
+        self.licensed = licensed
+        self.job_title = job_title
+        self.created = created
+
+
+def _licenses(user: User) -> list:
+    return [{"disabledPlans": [], "skuId": catalog.OFFICE_365_E3_SKU_ID}] if user.licensed else []
+
+
+USER_PROPERTIES = {
+    "id": lambda u: u.id,
+    "businessPhones": lambda u: [],
+    "displayName": lambda u: u.display_name,
+    "givenName": lambda u: u.given_name,
+    "jobTitle": lambda u: u.job_title,
+    "mail": lambda u: u.mail,
+    "mobilePhone": lambda u: None,
+    "officeLocation": lambda u: None,
+    "preferredLanguage": lambda u: None,
+    "surname": lambda u: u.surname,
+    "userPrincipalName": lambda u: u.user_principal_name,
+    "accountEnabled": lambda u: u.account_enabled,
+    "assignedLicenses": _licenses,
+    "createdDateTime": lambda u: u.created,
+    "mailNickname": lambda u: u.mail_nickname,
+    "otherMails": lambda u: [],
+    "proxyAddresses": lambda u: list(u.proxy_addresses),
+    "userType": lambda u: u.user_type,
+    "companyName": lambda u: None,
+    "department": lambda u: None,
+    "usageLocation": lambda u: "US" if u.user_type == "Member" else None,
+}
+# What GET /users returns without $select (Graph v1.0 default set).
+USER_DEFAULT = ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
+                "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id")
+USER_FIELDS = {"displayName": "display_name", "givenName": "given_name", "surname": "surname",
+               "mail": "mail", "userPrincipalName": "user_principal_name", "proxyAddresses": "proxy_addresses",
+               "accountEnabled": "account_enabled", "userType": "user_type", "jobTitle": "job_title",
+               "mailNickname": "mail_nickname"}
+
+
+class Group:
+    __slots__ = ("id", "display_name", "description", "mail", "mail_enabled", "security_enabled",
+                 "group_types", "mail_nickname", "proxy_addresses", "members", "created", "visibility")
+
+    def __init__(self, *, id, display_name, mail, mail_enabled, security_enabled, group_types=(),
+                 mail_nickname=None, proxy_addresses=(), members=(), description=None,
+                 created="2024-01-15T09:00:00Z", visibility=None):
+        self.id = id
+        self.display_name = display_name
+        self.description = description
+        self.mail = mail
+        self.mail_enabled = mail_enabled
+        self.security_enabled = security_enabled
+        self.group_types = tuple(group_types)
+        self.mail_nickname = mail_nickname or (mail.split("@")[0] if mail else display_name.replace(" ", ""))
+        self.proxy_addresses = tuple(proxy_addresses)
+        self.members = list(members)
+        self.created = created
+        self.visibility = visibility
+
+
+GROUP_PROPERTIES = {
+    "id": lambda g: g.id,
+    "deletedDateTime": lambda g: None,
+    "classification": lambda g: None,
+    "createdDateTime": lambda g: g.created,
+    "creationOptions": lambda g: [],
+    "description": lambda g: g.description,
+    "displayName": lambda g: g.display_name,
+    "expirationDateTime": lambda g: None,
+    "groupTypes": lambda g: list(g.group_types),
+    "isAssignableToRole": lambda g: None,
+    "mail": lambda g: g.mail,
+    "mailEnabled": lambda g: g.mail_enabled,
+    "mailNickname": lambda g: g.mail_nickname,
+    "membershipRule": lambda g: None,
+    "membershipRuleProcessingState": lambda g: None,
+    "onPremisesSyncEnabled": lambda g: None,
+    "preferredDataLocation": lambda g: None,
+    "proxyAddresses": lambda g: list(g.proxy_addresses),
+    "renewedDateTime": lambda g: g.created,
+    "resourceBehaviorOptions": lambda g: [],
+    "resourceProvisioningOptions": lambda g: [],
+    "securityEnabled": lambda g: g.security_enabled,
+    "securityIdentifier": lambda g: None,
+    "visibility": lambda g: g.visibility,
+}
+GROUP_DEFAULT = tuple(GROUP_PROPERTIES)
+GROUP_FIELDS = {"displayName": "display_name", "description": "description", "mail": "mail",
+                "mailEnabled": "mail_enabled", "securityEnabled": "security_enabled",
+                "groupTypes": "group_types", "mailNickname": "mail_nickname",
+                "proxyAddresses": "proxy_addresses", "visibility": "visibility"}
+
+
+def render(obj, properties: dict, default: tuple, select) -> dict:
+    return {name: properties[name](obj) for name in (select or default)}
+
+
+# ----------------------------------------------------------------------------------- tenant
+
+@dataclass
+class TenantIdentity:
+    """What stays the same for a tenant across POST /reset: ids and credentials handed out."""
+
+    name: str
+    tenant_id: str
+    admin_app_id: str
+    admin_app_object_id: str
+    admin_sp_id: str
+    admin_secret: str
+    admin_secret_key_id: str
+    admin_certificate: KeyPair
+    admin_certificate_path: str
+    moduscloud_password: str
+
+    @property
+    def default_domain(self) -> str:
+        return f"{self.name}.example"
+
+    @property
+    def initial_domain(self) -> str:
+        return f"{self.name}.onmicrosoft.com"
+
+    @property
+    def display_name(self) -> str:
+        return self.name.capitalize()
+
+    @property
+    def moduscloud_admin(self) -> str:
+        return f"admin@{self.default_domain}"
+
+
+class Tenant:
+    def __init__(self, identity: TenantIdentity):
+        self.identity = identity
+        self.id = identity.tenant_id
+        self.display_name = identity.display_name
+        self.domains = [
+            {"id": identity.default_domain, "isDefault": True, "isInitial": False},
+            {"id": identity.initial_domain, "isDefault": False, "isInitial": True},
+        ]
+        self.created = utcnow() - datetime.timedelta(days=30)
+        self.applications = Ordered()
+        self.service_principals = Ordered()
+        self.app_role_assignments = Ordered()
+        self.grants = Ordered()
+        self.users = Ordered()
+        self.groups = Ordered()
+        self.users_by_upn = {}
+        self.secrets = {}  # keyId -> (sha256 of secretText, when it was added)
+        self.password_policy = None  # {"max_lifetime_days": int, "restrict_after": str}
+        self.lagging = {}  # object id -> requests left during which it is still invisible
+        self.admin_user_id = None
+        self.graph_sp_id = None
+        self.device_codes = {}
+        self.refresh_tokens = {}
+
+    # --- lookups
+
+    def domain_names(self) -> list:
+        return [domain["id"] for domain in self.domains]
+
+    def is_verified_host(self, host: str) -> bool:
+        host = host.lower()
+        return any(host == name or host.endswith("." + name) for name in self.domain_names())
+
+    def app_by_app_id(self, app_id: str):
+        return next((app for app in self.applications.values() if app["appId"].lower() == app_id.lower()), None)
+
+    def app_by_unique_name(self, unique_name: str):
+        return next((app for app in self.applications.values()
+                     if (app.get("uniqueName") or "").lower() == unique_name.lower()), None)
+
+    def sp_by_app_id(self, app_id: str):
+        return next((sp for sp in self.service_principals.values() if sp["appId"].lower() == app_id.lower()), None)
+
+    def user(self, key: str):
+        return self.users.get(key) or self.users_by_upn.get(key.lower())
+
+    def invisible(self, object_id: str) -> bool:
+        """Read-after-write lag: True while a just-created object is not yet visible; each call
+        counts as one request that failed to see it."""
+        remaining = self.lagging.get(object_id)
+        if not remaining:
+            return False
+        if remaining <= 1:
+            del self.lagging[object_id]
+        else:
+            self.lagging[object_id] = remaining - 1
+        return True
+
+    # --- mutation helpers shared by Graph and the control API
+
+    def add_user(self, user: User) -> None:
+        self.users.add(user.id, user)
+        self.users_by_upn[user.user_principal_name.lower()] = user
+
+    def remove_user(self, user: User) -> None:
+        self.users.remove(user.id)
+        self.users_by_upn.pop(user.user_principal_name.lower(), None)
+        for group in self.groups.values():
+            if user.id in group.members:
+                group.members.remove(user.id)
+
+    def remove_group(self, group: Group) -> None:
+        self.groups.remove(group.id)
+        for other in self.groups.values():
+            if group.id in other.members:
+                other.members.remove(group.id)
+
+    def remove_service_principal(self, sp: dict) -> None:
+        """Deleting a service principal also removes the consent given to or by it."""
+        self.service_principals.remove(sp["id"])
+        self.lagging.pop(sp["id"], None)
+        for assignment in list(self.app_role_assignments.values()):
+            if sp["id"] in (assignment["principalId"], assignment["resourceId"]):
+                self.app_role_assignments.remove(assignment["id"])
+        for grant in list(self.grants.values()):
+            if sp["id"] in (grant["clientId"], grant["resourceId"]):
+                self.grants.remove(grant["id"])
+
+    def remove_application(self, app: dict) -> None:
+        """Deleting an app registration deletes its service principal in the home tenant too."""
+        self.applications.remove(app["id"])
+        self.lagging.pop(app["id"], None)
+        for credential in app["passwordCredentials"]:
+            self.secrets.pop(credential["keyId"], None)
+        sp = self.sp_by_app_id(app["appId"])
+        if sp is not None:
+            self.remove_service_principal(sp)
+
+    def granted_roles(self, sp_id: str, resource_sp_id: str) -> list:
+        """Values of the app roles assigned to `sp_id` on the resource service principal."""
+        resource = self.service_principals.get(resource_sp_id)
+        if resource is None:
+            return []
+        values = {role["id"]: role["value"] for role in self.sp_app_roles(resource)}
+        return sorted({values[a["appRoleId"]] for a in self.app_role_assignments.values()
+                       if a["principalId"] == sp_id and a["resourceId"] == resource_sp_id
+                       and a["appRoleId"] in values})
+
+    def sp_app_roles(self, sp: dict) -> list:
+        """An app-backed service principal shows the app roles its application defines."""
+        app = self.app_by_app_id(sp["appId"]) if sp["appOwnerOrganizationId"] == self.id else None
+        return app["appRoles"] if app is not None else sp["appRoles"]
+
+    def sp_scopes(self, sp: dict) -> list:
+        app = self.app_by_app_id(sp["appId"]) if sp["appOwnerOrganizationId"] == self.id else None
+        return app["api"]["oauth2PermissionScopes"] if app is not None else sp["oauth2PermissionScopes"]
+
+    def counts(self) -> dict:
+        return {"users": len(self.users), "groups": len(self.groups), "applications": len(self.applications),
+                "servicePrincipals": len(self.service_principals),
+                "appRoleAssignments": len(self.app_role_assignments),
+                "oauth2PermissionGrants": len(self.grants)}
+
+
+# ----------------------------------------------------------------------------------- object shapes
+
+def new_application(publisher_domain: str, display_name: str, created: datetime.datetime, *,
+                    object_id: str | None = None, app_id: str | None = None) -> dict:
+    """A v1.0 application with every property Graph returns, at its default value."""
+    return {
+        "id": object_id or new_id(),
+        "deletedDateTime": None,
+        "appId": app_id or new_id(),
+        "applicationTemplateId": None,
+        "disabledByMicrosoftStatus": None,
+        "createdDateTime": iso(created),
+        "displayName": display_name,
+        "description": None,
+        "groupMembershipClaims": None,
+        "identifierUris": [],
+        "isDeviceOnlyAuthSupported": None,
+        "isFallbackPublicClient": None,
+        "nativeAuthenticationApisEnabled": None,
+        "notes": None,
+        "publisherDomain": publisher_domain,
+        "serviceManagementReference": None,
+        "signInAudience": "AzureADandPersonalMicrosoftAccount",
+        "tags": [],
+        "tokenEncryptionKeyId": None,
+        "uniqueName": None,
+        "samlMetadataUrl": None,
+        "defaultRedirectUri": None,
+        "certification": None,
+        "optionalClaims": None,
+        "servicePrincipalLockConfiguration": None,
+        "requestSignatureVerification": None,
+        "addIns": [],
+        "api": {"acceptMappedClaims": None, "knownClientApplications": [], "requestedAccessTokenVersion": None,
+                "oauth2PermissionScopes": [], "preAuthorizedApplications": []},
+        "appRoles": [],
+        "info": {"logoUrl": None, "marketingUrl": None, "privacyStatementUrl": None, "supportUrl": None,
+                 "termsOfServiceUrl": None},
+        "keyCredentials": [],
+        "parentalControlSettings": {"countriesBlockedForMinors": [], "legalAgeGroupRule": "Allow"},
+        "passwordCredentials": [],
+        "publicClient": {"redirectUris": []},
+        "requiredResourceAccess": [],
+        "verifiedPublisher": {"displayName": None, "verifiedPublisherId": None, "addedDateTime": None},
+        "web": {"homePageUrl": None, "logoutUrl": None, "redirectUris": [],
+                "implicitGrantSettings": {"enableAccessTokenIssuance": False, "enableIdTokenIssuance": False},
+                "redirectUriSettings": []},
+        "spa": {"redirectUris": []},
+    }
+
+
+def new_service_principal(app_id: str, display_name: str, *, owner_tenant_id: str,
+                          sign_in_audience: str, object_id: str | None = None, app_roles=(), scopes=(),
+                          names=()) -> dict:
+    return {
+        "id": object_id or new_id(),
+        "deletedDateTime": None,
+        "accountEnabled": True,
+        "alternativeNames": [],
+        "appDisplayName": display_name,
+        "appDescription": None,
+        "appId": app_id,
+        "applicationTemplateId": None,
+        "appOwnerOrganizationId": owner_tenant_id,
+        "appRoleAssignmentRequired": False,
+        "description": None,
+        "disabledByMicrosoftStatus": None,
+        "displayName": display_name,
+        "homepage": None,
+        "loginUrl": None,
+        "logoutUrl": None,
+        "notes": None,
+        "notificationEmailAddresses": [],
+        "preferredSingleSignOnMode": None,
+        "preferredTokenSigningKeyThumbprint": None,
+        "replyUrls": [],
+        "servicePrincipalNames": [app_id, *names],
+        "servicePrincipalType": "Application",
+        "signInAudience": sign_in_audience,
+        "tags": [],
+        "tokenEncryptionKeyId": None,
+        "samlSingleSignOnSettings": None,
+        "addIns": [],
+        "appRoles": list(app_roles),
+        "info": {"logoUrl": None, "marketingUrl": None, "privacyStatementUrl": None, "supportUrl": None,
+                 "termsOfServiceUrl": None},
+        "keyCredentials": [],
+        "oauth2PermissionScopes": list(scopes),
+        "passwordCredentials": [],
+        "resourceSpecificApplicationPermissions": [],
+        "verifiedPublisher": {"displayName": None, "verifiedPublisherId": None, "addedDateTime": None},
+    }
+
+
+def service_principal_for(tenant: Tenant, app: dict) -> dict:
+    """The enterprise app of one of the tenant's own app registrations."""
+    sp = new_service_principal(app["appId"], app["displayName"], owner_tenant_id=tenant.id,
+                               sign_in_audience=app["signInAudience"], names=app["identifierUris"])
+    sp["replyUrls"] = list(app["web"]["redirectUris"])
+    sp["homepage"] = app["web"]["homePageUrl"]
+    sp["tags"] = list(app["tags"])
+    return sp
+
+
+def new_assignment(principal, principal_type: str, resource: dict, app_role_id: str,
+                   created: datetime.datetime) -> dict:
+    principal_name = principal["displayName"] if isinstance(principal, dict) else principal.display_name
+    principal_id = principal["id"] if isinstance(principal, dict) else principal.id
+    return {"id": opaque_id(), "deletedDateTime": None, "appRoleId": app_role_id, "createdDateTime": iso(created),
+            "principalDisplayName": principal_name, "principalId": principal_id, "principalType": principal_type,
+            "resourceDisplayName": resource["displayName"], "resourceId": resource["id"]}
+
+
+def password_credential(display_name, start: datetime.datetime, end: datetime.datetime, secret_text: str,
+                        key_id: str | None = None) -> dict:
+    return {"customKeyIdentifier": None, "displayName": display_name, "endDateTime": iso(end),
+            "hint": secret_text[:3], "keyId": key_id or new_id(), "secretText": None, "startDateTime": iso(start)}
+
+
+def certificate_credential(cert: KeyPair, display_name: str) -> dict:
+    return {"customKeyIdentifier": cert.sha1_thumbprint, "displayName": display_name,
+            "endDateTime": iso(cert.cert.not_valid_after_utc), "key": base64.b64encode(cert.cert_der).decode(),
+            "keyId": new_id(), "startDateTime": iso(cert.cert.not_valid_before_utc),
+            "type": "AsymmetricX509Cert", "usage": "Verify"}
+
+
+# ----------------------------------------------------------------------------------- building a tenant
+
+def build_tenant(identity: TenantIdentity, *, users: int | None = None, groups: int | None = None,
+                 seed: int = 0) -> Tenant:
+    """A fresh tenant: Microsoft's service principals, the admin automation app with its consent,
+    and a directory (the small default one, or a generated one of `users` and `groups`)."""
+    tenant = Tenant(identity)
+    created = tenant.created
+    graph = new_service_principal(catalog.GRAPH_APP_ID, "Microsoft Graph",
+                                  owner_tenant_id=catalog.MICROSOFT_SERVICES_TENANT_ID,
+                                  sign_in_audience="AzureADMultipleOrgs",
+                                  app_roles=catalog.app_roles(catalog.GRAPH_APP_ROLES),
+                                  scopes=catalog.permission_scopes(catalog.GRAPH_SCOPES),
+                                  names=["https://graph.microsoft.com", "https://graph.microsoft.us",
+                                         "https://dod-graph.microsoft.us", "https://microsoftgraph.chinacloudapi.cn"])
+    tenant.service_principals.add(graph["id"], graph)
+    tenant.graph_sp_id = graph["id"]
+    aad_graph = new_service_principal(catalog.AAD_GRAPH_APP_ID, "Windows Azure Active Directory",
+                                      owner_tenant_id=catalog.MICROSOFT_SERVICES_TENANT_ID,
+                                      sign_in_audience="AzureADMultipleOrgs",
+                                      app_roles=catalog.app_roles(catalog.AAD_GRAPH_APP_ROLES),
+                                      scopes=catalog.permission_scopes(catalog.AAD_GRAPH_SCOPES),
+                                      names=["https://graph.windows.net"])
+    tenant.service_principals.add(aad_graph["id"], aad_graph)
+    cli = new_service_principal(catalog.GRAPH_CLI_APP_ID, catalog.GRAPH_CLI_DISPLAY_NAME,
+                                owner_tenant_id=catalog.GRAPH_CLI_OWNER_TENANT_ID,
+                                sign_in_audience="AzureADandPersonalMicrosoftAccount")
+    tenant.service_principals.add(cli["id"], cli)
+    _add_admin_app(tenant, graph, created)
+    if users is None and groups is None:
+        _default_directory(tenant)
+    else:
+        generate_directory(tenant, users or 0, groups or 0, seed)
+    return tenant
+
+
+def _add_admin_app(tenant: Tenant, graph: dict, created: datetime.datetime) -> None:
+    identity = tenant.identity
+    app = new_application(identity.initial_domain, "Sandbox automation", created, object_id=identity.admin_app_object_id,
+                          app_id=identity.admin_app_id)
+    app["signInAudience"] = "AzureADMyOrg"
+    app["description"] = "Automation identity of the sandbox tenant: registers apps and grants consent."
+    role_ids = {value: role_id for value, role_id, _ in catalog.GRAPH_APP_ROLES}
+    app["requiredResourceAccess"] = [{"resourceAppId": catalog.GRAPH_APP_ID, "resourceAccess": [
+        {"id": role_ids[value], "type": "Role"} for value in catalog.ADMIN_APP_ROLES]}]
+    secret = password_credential("sandbox admin secret", created, add_years(created, 2), identity.admin_secret,
+                                 key_id=identity.admin_secret_key_id)
+    app["passwordCredentials"].append(secret)
+    tenant.secrets[secret["keyId"]] = (secret_digest(identity.admin_secret), created)
+    app["keyCredentials"].append(certificate_credential(identity.admin_certificate, "sandbox admin certificate"))
+    tenant.applications.add(app["id"], app)
+    sp = service_principal_for(tenant, app)
+    sp["id"] = identity.admin_sp_id
+    tenant.service_principals.add(sp["id"], sp)
+    for value in catalog.ADMIN_APP_ROLES:
+        assignment = new_assignment(sp, "ServicePrincipal", graph, role_ids[value], created)
+        tenant.app_role_assignments.add(assignment["id"], assignment)
+
+
+def _proxies(primary: str, *aliases: str) -> list:
+    return [f"SMTP:{primary}"] + [f"smtp:{alias}" for alias in aliases]
+
+
+def _default_directory(tenant: Tenant) -> None:
+    """Eight users and four groups covering every case the modusCloud sync distinguishes."""
+    default, initial = tenant.identity.default_domain, tenant.identity.initial_domain
+
+    def member(first, last, nick, *, aliases=(), **extra):
+        address = f"{nick}@{default}"
+        return User(id=new_id(), user_principal_name=address, display_name=f"{first} {last}", given_name=first,
+                    surname=last, mail=address, proxy_addresses=_proxies(address, *aliases), **extra)
+
+    admin = User(id=new_id(), user_principal_name=f"admin@{initial}", display_name="MOD Administrator",
+                 given_name="MOD", surname="Administrator", mail=f"admin@{initial}",
+                 proxy_addresses=_proxies(f"admin@{initial}"), job_title="Global Administrator")
+    adele = member("Adele", "Vance", "AdeleV", aliases=(f"adele.vance@{default}", f"AdeleV@{initial}"),
+                   job_title="Retail Manager")
+    alex = member("Alex", "Wilber", "AlexW", aliases=(f"alex.wilber@{default}",), job_title="Marketing Assistant")
+    megan = member("Megan", "Bowen", "MeganB", aliases=(f"MeganB@{initial}",), job_title="Marketing Manager")
+    diego = member("Diego", "Siciliani", "DiegoS", account_enabled=False, job_title="HR Manager")
+    isaiah = member("Isaiah", "Langer", "IsaiahL", licensed=False, job_title="Sales Rep")
+    guest = User(id=new_id(), user_principal_name=f"pat_{FOREIGN_DOMAIN}#EXT#@{initial}",
+                 display_name="Pat Partner", given_name="Pat", surname="Partner", mail=f"pat@{FOREIGN_DOMAIN}",
+                 proxy_addresses=_proxies(f"pat@{FOREIGN_DOMAIN}"), user_type="Guest", licensed=False,
+                 mail_nickname=f"pat_{FOREIGN_DOMAIN}#EXT#")
+    scanner = User(id=new_id(), user_principal_name=f"scanner@{initial}", display_name="Scanner Service",
+                   given_name=None, surname=None, mail=None, licensed=False)
+    for user in (admin, adele, alex, megan, diego, isaiah, guest, scanner):
+        tenant.add_user(user)
+    tenant.admin_user_id = admin.id
+
+    def group(name, nick, *, mail_enabled, security_enabled, group_types=(), members=()):
+        mail = f"{nick}@{default}" if mail_enabled else None
+        return Group(id=new_id(), display_name=name, mail=mail, mail_enabled=mail_enabled,
+                     security_enabled=security_enabled, group_types=group_types, mail_nickname=nick,
+                     proxy_addresses=_proxies(mail) if mail else (), members=[m.id for m in members])
+
+    it_admins = group("IT Admins", "itadmins", mail_enabled=False, security_enabled=True,
+                      members=(megan, diego, admin))
+    groups = (
+        group("Sales", "sales", mail_enabled=True, security_enabled=False, members=(adele, alex)),
+        it_admins,
+        group("Finance Secure", "finance", mail_enabled=True, security_enabled=True,
+              members=(megan, isaiah, it_admins)),
+        group("Project Falcon", "falcon", mail_enabled=True, security_enabled=False, group_types=("Unified",),
+              members=(adele, megan, guest)),
+    )
+    for item in groups:
+        item.visibility = "Private" if item.group_types else None
+        tenant.groups.add(item.id, item)
+
+
+_FIRST = ("Adele", "Alex", "Allan", "Bianca", "Cameron", "Christie", "Debra", "Diego", "Emily", "Enrico",
+          "Grady", "Henrietta", "Irvin", "Isaiah", "Johanna", "Joni", "Lee", "Lidia", "Lynne", "Megan",
+          "Miriam", "Nestor", "Patti", "Pradeep", "Raul", "Sakura", "Yuki", "Zrinka")
+_LAST = ("Vance", "Wilber", "Deyoung", "Bowen", "Siciliani", "Langer", "Gray", "Sherman", "Lee", "Lopez",
+         "Ramirez", "Adams", "Brown", "Holt", "Jensen", "Kim", "Novak", "Okafor", "Patel", "Quinn", "Rossi",
+         "Silva", "Tanaka", "Underwood", "Weber", "Young")
+_GROUP_KINDS = (  # (name stem, mailEnabled, securityEnabled, groupTypes)
+    ("Distribution", True, False, ()),
+    ("Security", False, True, ()),
+    ("Mail Security", True, True, ()),
+    ("Team", True, False, ("Unified",)),
+)
+
+
+def _uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def generate_directory(tenant: Tenant, user_count: int, group_count: int, seed: int = 0) -> None:
+    """Replace the directory with a deterministic one: user 0 is the admin; of the others about
+    2% are guests, 1% have no mail, 5% are disabled, 5% unlicensed; aliases in both domains."""
+    rng = random.Random(seed)
+    default, initial = tenant.identity.default_domain, tenant.identity.initial_domain
+    tenant.users, tenant.groups, tenant.users_by_upn = Ordered(), Ordered(), {}
+    user_ids = []
+    for index in range(user_count):
+        first, last = _FIRST[index % len(_FIRST)], _LAST[(index // len(_FIRST)) % len(_LAST)]
+        nick = f"{first}.{last}{index}"
+        address = f"{nick}@{default}"
+        kind = rng.random()
+        extra = {}
+        if index == 0:
+            address = f"admin@{initial}"
+            user = User(id=_uuid(rng), user_principal_name=address, display_name="MOD Administrator",
+                        given_name="MOD", surname="Administrator", mail=address,
+                        proxy_addresses=_proxies(address), job_title="Global Administrator")
+        elif kind < 0.02:
+            guest_mail = f"{nick}@{FOREIGN_DOMAIN}"
+            guest_nick = f"{nick}_{FOREIGN_DOMAIN}#EXT#"
+            user = User(id=_uuid(rng), user_principal_name=f"{guest_nick}@{initial}",
+                        display_name=f"{first} {last} (guest)", given_name=first, surname=last, mail=guest_mail,
+                        proxy_addresses=_proxies(guest_mail), user_type="Guest", licensed=False,
+                        mail_nickname=guest_nick)
+        elif kind < 0.03:
+            user = User(id=_uuid(rng), user_principal_name=f"{nick}@{initial}", display_name=f"{first} {last}",
+                        given_name=first, surname=last, mail=None, licensed=False)
+        else:
+            if kind < 0.08:
+                extra["account_enabled"] = False
+            elif kind < 0.13:
+                extra["licensed"] = False
+            spread = rng.random()
+            aliases = ()
+            if spread < 0.4:
+                aliases = (f"{first}{index}@{default}",)
+            elif spread < 0.6:
+                aliases = (f"{nick}@{initial}",)
+            elif spread < 0.7:
+                aliases = (f"{first}{index}@{default}", f"{nick}@{initial}")
+            user = User(id=_uuid(rng), user_principal_name=address, display_name=f"{first} {last}",
+                        given_name=first, surname=last, mail=address, proxy_addresses=_proxies(address, *aliases),
+                        **extra)
+        tenant.add_user(user)
+        user_ids.append(user.id)
+    tenant.admin_user_id = user_ids[0] if user_ids else None
+    group_ids = []
+    for index in range(group_count):
+        stem, mail_enabled, security_enabled, group_types = _GROUP_KINDS[index % len(_GROUP_KINDS)]
+        nick = f"{stem.replace(' ', '').lower()}{index}"
+        mail = f"{nick}@{default}" if mail_enabled else None
+        members = [user_ids[int(rng.random() * user_count)] for _ in range(int(rng.random() * 13))] \
+            if user_count else []
+        if security_enabled and group_ids and index % 10 == 1:
+            members.append(group_ids[int(rng.random() * len(group_ids))])  # nesting, as security groups allow
+        group = Group(id=_uuid(rng), display_name=f"{stem} {index}", mail=mail, mail_enabled=mail_enabled,
+                      security_enabled=security_enabled, group_types=group_types, mail_nickname=nick,
+                      proxy_addresses=_proxies(mail) if mail else (), members=dict.fromkeys(members),
+                      visibility="Private" if group_types else None)
+        tenant.groups.add(group.id, group)
+        group_ids.append(group.id)

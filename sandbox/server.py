@@ -1,0 +1,294 @@
+"""The sandbox process: four HTTPS servers (login, Graph, modusCloud, control), each on its own
+port and thread, sharing one world state, fault script, journal and request counters."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import socket
+import ssl
+import sys
+import tempfile
+import threading
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from . import directory, tls
+from .catalog import GRAPH_CLI_APP_ID
+from .control import ControlService
+from .faults import Faults, FAULT_SERVICES, Journal, Stats
+from .graph import GraphService
+from .login import LoginService
+from .odata import PageTokens
+from .web import Request, Response, json_response
+
+LOG = logging.getLogger("sandbox")
+HOST = "127.0.0.1"
+SERVICES = ("login", "graph", "moduscloud", "control")
+DEFAULT_TENANT = "contoso"
+MODUSCLOUD_PREFIX = "/api/v1"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "sandbox"
+    sys_version = ""
+    timeout = 60
+
+    def setup(self):
+        # The TLS handshake runs here, in the connection's own thread, so a slow or failing client
+        # never holds up the accept loop.
+        self.request.settimeout(self.timeout)
+        self.request = self.server.tls_context.wrap_socket(self.request, server_side=True)
+        super().setup()
+
+    def _serve(self):
+        parts = urlsplit(self.path)
+        request = Request(self.command, parts.path, parts.query, self.headers, self._read_body())
+        response = self.server.sandbox.dispatch(self.server.service, request)
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD" and response.body:
+            self.wfile.write(response.body)
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline().strip():  # trailers
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+    def log_message(self, format, *args):  # the journal records requests; keep stderr for problems
+        LOG.debug("%s %s", self.server.service, format % args)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, service: str, sandbox: "Sandbox", tls_context: ssl.SSLContext):
+        self.service = service
+        self.sandbox = sandbox
+        self.tls_context = tls_context
+        super().__init__((HOST, 0), _Handler)
+
+    @property
+    def url(self) -> str:
+        return f"https://{HOST}:{self.server_address[1]}"
+
+    def handle_error(self, request, client_address):
+        # Clients that drop connections or refuse the certificate are not server errors.
+        if isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError, TimeoutError)):
+            return
+        LOG.error("%s: error serving %s\n%s", self.service, client_address, traceback.format_exc())
+
+
+def _moduscloud_class():
+    """The modusCloud emulator lives in its own module; the rest of the sandbox runs without it."""
+    try:
+        from .moduscloud import ModusCloudService
+    except ModuleNotFoundError as error:
+        if error.name != f"{__package__}.moduscloud":
+            raise
+        return None
+    return ModusCloudService
+
+
+class Sandbox:
+    """The whole emulator. One lock guards the world (tenants and everything in them)."""
+
+    def __init__(self, *, page_size: int = 5, users: int | None = None, groups: int | None = None, seed: int = 0):
+        self.lock = threading.RLock()
+        self.page_size = page_size
+        self.initial_directory = {"users": users, "groups": groups, "seed": seed}
+        self.faults, self.journal, self.stats = Faults(), Journal(), Stats()
+        self.page_tokens = PageTokens(os.urandom(32))
+        self.state_dir = tempfile.mkdtemp(prefix="sandbox-")
+        ca = tls.make_ca()
+        server = tls.make_server_cert(ca)
+        self.ca_bundle = os.path.join(self.state_dir, "ca.pem")
+        with open(self.ca_bundle, "wb") as handle:
+            handle.write(ca.cert_pem)
+        cert_path, key_path = os.path.join(self.state_dir, "server.pem"), os.path.join(self.state_dir, "server.key")
+        with open(cert_path, "wb") as handle:
+            handle.write(server.cert_pem + ca.cert_pem)
+        tls.write_private(key_path, server.key_pem)
+        context = tls.server_context(cert_path, key_path)
+        self.signing_key = tls.make_self_signed("sandbox token signing", days=30)
+        self.servers = {name: _Server(name, self, context) for name in SERVICES}
+        self.authority_host = self.servers["login"].url
+        self.graph_url = self.servers["graph"].url
+        self.moduscloud_url = self.servers["moduscloud"].url + MODUSCLOUD_PREFIX
+        self.control_url = self.servers["control"].url
+        self.services = {"login": LoginService(self), "graph": GraphService(self),
+                         "moduscloud": ModusCloudGateway(self), "control": ControlService(self)}
+        self.identities = {}
+        self.tenants = {}
+        self.moduscloud = None
+        self._threads = []
+        self.default_tenant_id = self.new_identity(DEFAULT_TENANT).tenant_id
+        self.reset(**self.initial_directory)
+
+    # ------------------------------------------------------------------ world
+
+    def new_identity(self, name: str) -> directory.TenantIdentity:
+        certificate = tls.make_self_signed(f"{name} sandbox automation")
+        path = os.path.join(self.state_dir, f"admin-{name}.pem")
+        tls.write_private(path, certificate.key_pem + certificate.cert_pem)
+        identity = directory.TenantIdentity(
+            name=name, tenant_id=directory.new_id(), admin_app_id=directory.new_id(),
+            admin_app_object_id=directory.new_id(), admin_sp_id=directory.new_id(),
+            admin_secret=directory.new_secret_text(), admin_secret_key_id=directory.new_id(),
+            admin_certificate=certificate, admin_certificate_path=path,
+            moduscloud_password=directory.new_secret_text())
+        self.identities[identity.tenant_id] = identity
+        return identity
+
+    def tenant(self, key: str):
+        """A tenant by id or by any of its domain names, as Entra resolves the path segment."""
+        key = (key or "").lower()
+        found = self.tenants.get(key)
+        if found is None:
+            found = next((t for t in self.tenants.values() if key in t.domain_names()), None)
+        return found
+
+    @property
+    def default_tenant(self) -> directory.Tenant:
+        return self.tenants[self.default_tenant_id]
+
+    def reset(self, users: int | None = None, groups: int | None = None, seed: int = 0) -> None:
+        """Only the default tenant, with its identity kept, a fresh directory and a fresh modusCloud;
+        no faults, an empty journal and zeroed counters."""
+        with self.lock:
+            for tenant_id, identity in list(self.identities.items()):
+                if tenant_id != self.default_tenant_id:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(identity.admin_certificate_path)
+                    del self.identities[tenant_id]
+            identity = self.identities[self.default_tenant_id]
+            self.tenants = {identity.tenant_id: directory.build_tenant(identity, users=users, groups=groups,
+                                                                       seed=seed)}
+            self.faults.clear()
+            self.journal.clear()
+            self.stats.clear()
+            service_class = _moduscloud_class()
+            self.moduscloud = service_class(login_url=self.authority_host, graph_url=self.graph_url,
+                                            ca_bundle=self.ca_bundle) if service_class else None
+            self._add_org(identity)
+
+    def add_tenant(self, name: str, users: int | None = None, groups: int | None = None, seed: int = 0) -> dict:
+        with self.lock:
+            identity = self.new_identity(name)
+            self.tenants[identity.tenant_id] = directory.build_tenant(identity, users=users, groups=groups, seed=seed)
+            self._add_org(identity)
+            return self.info(identity.tenant_id)
+
+    def _add_org(self, identity: directory.TenantIdentity) -> None:
+        if self.moduscloud is not None:
+            self.moduscloud.add_org(domain=identity.default_domain, admin_user=identity.moduscloud_admin,
+                                    admin_password=identity.moduscloud_password, domains=[identity.default_domain])
+
+    def info(self, tenant_id: str | None = None) -> dict:
+        identity = self.identities[tenant_id or self.default_tenant_id]
+        return {
+            "authority_host": self.authority_host,
+            "graph_url": self.graph_url,
+            "moduscloud_url": self.moduscloud_url,
+            "control_url": self.control_url,
+            "ca_bundle": self.ca_bundle,
+            "tenant_id": identity.tenant_id,
+            "tenant_domain": identity.default_domain,
+            "tenant_initial_domain": identity.initial_domain,
+            "admin_client_id": identity.admin_app_id,
+            "admin_client_secret": identity.admin_secret,
+            "admin_certificate_path": identity.admin_certificate_path,
+            "admin_certificate_thumbprint": identity.admin_certificate.sha1_thumbprint,
+            "admin_user": f"admin@{identity.initial_domain}",
+            "public_client_id": GRAPH_CLI_APP_ID,
+            "moduscloud_user": identity.moduscloud_admin,
+            "moduscloud_password": identity.moduscloud_password,
+            "moduscloud_org": identity.default_domain,
+            "moduscloud_available": self.moduscloud is not None,
+        }
+
+    # ------------------------------------------------------------------ requests
+
+    def dispatch(self, service_name: str, request: Request) -> Response:
+        service = self.services[service_name]
+        rule = self.faults.match(service_name, request.method, request.path) if service_name in FAULT_SERVICES \
+            else None
+        if rule is not None:
+            response = service.fault_response(rule, request)
+        else:
+            try:
+                response = service.handle(request)
+            except Exception:  # a sandbox bug: answer 500 and say so on stderr
+                LOG.exception("%s: unhandled error for %s %s", service_name, request.method, request.path)
+                response = json_response(500, {"error": {"code": "InternalServerError",
+                                                         "message": "sandbox internal error; see its log"}})
+        response.headers.setdefault("request-id", request.request_id)
+        response.headers.setdefault("client-request-id", request.client_request_id)
+        if service_name in FAULT_SERVICES:
+            self.stats.count(service_name, request.method, rule is not None)
+            self.journal.record(service_name, request.method, request.path, request.query_string,
+                                response.status, rule is not None, request.request_id)
+        return response
+
+    # ------------------------------------------------------------------ life cycle
+
+    def start(self) -> None:
+        for name, server in self.servers.items():
+            thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        for server in self.servers.values():  # every port answers before anyone is told about it
+            with socket.create_connection(server.server_address, timeout=5):
+                pass
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.shutdown()
+            server.server_close()
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+
+
+class ModusCloudGateway:
+    """Hands /api/v1 on the modusCloud port to the emulator written in sandbox/moduscloud.py."""
+
+    def __init__(self, sandbox: Sandbox):
+        self.sandbox = sandbox
+
+    def handle(self, request: Request) -> Response:
+        service = self.sandbox.moduscloud
+        if service is None:
+            return json_response(503, {"errors": [{"status": 503, "error_message":
+                                                   "the modusCloud emulator (sandbox/moduscloud.py) is not installed",
+                                                   "identifier": ""}]})
+        if not (request.path + "/").startswith(MODUSCLOUD_PREFIX + "/"):
+            return json_response(404, {"errors": [{"status": 404, "error_message": "not found",
+                                                   "identifier": request.path}]})
+        status, headers, body = service.handle(request.method, request.path, request.query, request.headers,
+                                               request.body)
+        return Response(status, body, dict(headers))
+
+    def fault_response(self, rule, request: Request) -> Response:
+        headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else {}
+        message = rule.message or f"injected fault: HTTP {rule.status}"
+        return json_response(rule.status, {"errors": [{"status": rule.status, "error_message": message,
+                                                       "identifier": rule.code or ""}]}, headers)
