@@ -8,8 +8,6 @@ VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
 COLLECTIONS := $(CURDIR)/.build/collections
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/moduscloud/azure_sync
-# ansible-test only runs from a real .../ansible_collections/NS/NAME path (a symlink resolves away).
-SANITY_ROOT := $(CURDIR)/.build/sanity/ansible_collections/moduscloud/azure_sync
 PYTEST_WORKERS ?= 2
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
@@ -42,13 +40,23 @@ integration: setup
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q tests/integration
 
 # Sanity covers what ships (plugins, roles, playbooks, meta, docs) and the unit tests; the
-# sandbox and benchmarks are development tools, tested by pytest instead.
+# sandbox and benchmarks are development tools, tested by pytest instead. Each run works on its
+# own copy (ansible-test needs the ansible_collections/NS/NAME path and a git tree of its own).
+# ansible-test bootstraps pip in its venvs with a script from a host we cannot reach, so the
+# cache slot it checks first gets tests/sanity/get_pip_offline.py, which uses ensurepip instead.
 sanity: setup
-	rm -rf $(CURDIR)/.build/sanity && mkdir -p $(SANITY_ROOT)
+	mkdir -p $(HOME)/.ansible/test/cache
+	version=$$($(BIN)/python -c "import ansible_test._internal.python_requirements as m, re; \
+	  print(re.search(r\"pip='([0-9.]+)'\", open(m.__file__).read()).group(1).replace('.', '_'))"); \
+	cp tests/sanity/get_pip_offline.py $(HOME)/.ansible/test/cache/get_pip_$$version.py
+	set -e; root=$$(mktemp -d $(CURDIR)/.build/sanity.XXXXXX); \
+	dest=$$root/ansible_collections/moduscloud/azure_sync; mkdir -p $$dest; \
 	git ls-files -co --exclude-standard \
 	  | grep -Ev '^(sandbox/|bench/|tests/sandbox/|tests/integration/[^/]+\.py$$|tests/conftest\.py$$|conftest\.py$$)' \
-	  | tar -cf - -T - | tar -xf - -C $(SANITY_ROOT)
-	cd $(SANITY_ROOT) && $(BIN)/ansible-test sanity --venv --python 3.11 --color no
+	  | tar -cf - -T - | tar -xf - -C $$dest; \
+	cd $$dest && git init -q && git add -A; \
+	status=0; $(BIN)/ansible-test sanity --venv --python 3.11 --color no || status=$$?; \
+	rm -rf $$root; exit $$status
 
 lint: setup
 	$(BIN)/ansible-lint --profile production --offline roles playbooks
