@@ -35,8 +35,8 @@ NEVER_EXPIRES_LIFETIME = timedelta(days=99 * 365)
 FALLBACK_LIFETIME_DAYS = (730, 365, 180, 90, 30, 7, 1)
 POLICY_ERROR_CODE = "CredentialInvalidLifetimeAsPerAppPolicy"
 # Token errors that mean "not propagated yet" right after a create: invalid secret, expired secret,
-# application not found in the directory.
-PROPAGATION_ERROR_CODES = frozenset((7000215, 7000222, 700016))
+# application not found in the directory, service principal missing (checked in Graph before).
+PROPAGATION_ERROR_CODES = frozenset((7000215, 7000222, 700016, 7000229))
 
 
 class SecretError(GraphError):
@@ -473,12 +473,13 @@ def ensure_secret(graph, application, params, end_date, changes, now, prove=None
         try:
             changes.run(graph.remove_password, application["id"], key_id)
         except ApiError as err:
-            if value is None:
-                raise
-            # The new secret exists and works: return it; the next run with keep_key_id finishes the cleanup.
-            warnings.append("Could not remove the older client secret %s (%s); pass keep_key_id: %s on the next "
-                            "run to remove it." % (key_id, err, kept.key_id))
-            continue
+            if err.status != 404:  # 404: removed meanwhile by another run, so gone as asked
+                if value is None:
+                    raise
+                # The new secret exists and works: return it; the next run with keep_key_id finishes the cleanup.
+                warnings.append("Could not remove the older client secret %s (%s); pass keep_key_id: %s on the "
+                                "next run to remove it." % (key_id, err, kept.key_id))
+                continue
         changes.record(_label(by_id[key_id]), _diff_view(by_id[key_id]), None)
         removed.append(key_id)
 
@@ -510,6 +511,11 @@ def _create(graph, application, params, end_date, changes, now, prove, hide):
     wanted = requested_end(now, params["lifetime_days"], end_date, never_expires)
     end, warnings = fit_to_policy(now, wanted, policy, params["clamp_to_policy"], never_expires)
     check_rotation_window(end - now, params["rotate_before_days"])
+    if prove is not None and graph.get_service_principal(application["appId"]) is None:
+        raise SecretError("Application %s has no service principal (enterprise application) in the tenant, and Entra "
+                          "issues no token to an application without one, so a new secret could not be proven: run "
+                          "moduscloud.azure_sync.azure_app_consent first (it creates the service principal), or set "
+                          "wait_usable: false." % application["appId"])
 
     if changes.check_mode:
         predicted = Secret(PLACEHOLDER, description, None, now, end)

@@ -32,18 +32,20 @@ author:
 options:
   app_id:
     description:
-      - Application (client) id of the app registration, for example the C(app_id) returned by
-        M(moduscloud.azure_sync.azure_app_registration).
-      - Exactly one of O(app_id), O(unique_name) and O(display_name) is required.
+      - Application (client) id of the app registration, for example
+        RV(moduscloud.azure_sync.azure_app_registration#module:app_id). It identifies the application first.
+      - One of O(app_id), O(unique_name) and O(display_name) is required.
+      - In check mode, the placeholder C(\(known after apply\)) (an application an earlier task would create)
+        predicts a new secret.
     type: str
   unique_name:
     description:
-      - The app registration's C(uniqueName), as set by M(moduscloud.azure_sync.azure_app_registration).
+      - The application's unique name (Graph C(uniqueName)); identifies it when O(app_id) is not given.
     type: str
   display_name:
     description:
-      - The app registration's display name. It must match exactly one application; if several match,
-        the task fails and lists their app ids.
+      - The application's display name; identifies it when neither O(app_id) nor O(unique_name) is given, and
+        must then match exactly one application (if several match, the task fails and lists their app ids).
     type: str
   description:
     description:
@@ -122,7 +124,9 @@ options:
         unknown (AADSTS7000215, AADSTS7000222, AADSTS700016).
       - If it never works within O(wait_timeout), the new secret is removed again and the task fails;
         the secrets in place are untouched.
-      - Needs O(tenant_id), or an O(access_token) that names its tenant.
+      - Needs O(tenant_id), or an O(access_token) that names its tenant, and the application's service
+        principal (M(moduscloud.azure_sync.azure_app_consent) creates it): Entra issues no token without one.
+        Without it, the task fails before creating anything.
     type: bool
     default: true
   wait_timeout:
@@ -337,7 +341,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secrets imp
     utc_now,
     wait_until_usable,
 )
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, ChangeSet
 
 IDENTITY = ("app_id", "unique_name", "display_name")
 
@@ -389,15 +393,30 @@ def prover(params, app_id):
     return prove
 
 
+def find_application(module):
+    """The application; in check mode, an empty stand-in when an earlier task would create it."""
+    params = module.params
+    identity = dict((name, params[name]) for name in IDENTITY)
+    if params["app_id"] == PLACEHOLDER:
+        application = None
+    elif module.check_mode:
+        application = module.graph.find_application(**identity)
+    else:  # an earlier task may just have created it: Graph can take a few seconds to show it
+        application = module.graph.wait_for_application(**identity)
+    if application is not None:
+        return application
+    described = ", ".join("%s %s" % (name, value) for name, value in identity.items() if value)
+    if not module.check_mode:
+        raise SecretError("No application with %s exists in the tenant" % described)
+    module.warn("No application with %s exists; check mode assumes an earlier task creates it" % described)
+    return {"id": PLACEHOLDER, "appId": params["app_id"] or PLACEHOLDER, "passwordCredentials": []}
+
+
 def run(module):
     params = module.params
     now = utc_now().replace(microsecond=0)
     end_date = check_options(params, now)
-    identity = dict((name, params[name]) for name in IDENTITY)
-    application = module.graph.wait_for_application(**identity)
-    if application is None:
-        name, value = next((name, value) for name, value in identity.items() if value)
-        raise SecretError("No application with %s %r exists in the tenant" % (name, value))
+    application = find_application(module)
 
     prove = None
     if params["state"] == "present" and params["wait_usable"] and not module.check_mode:
@@ -422,11 +441,7 @@ def run(module):
 
 
 def main():
-    module = GraphModule(
-        argument_spec(),
-        required_one_of=[IDENTITY],
-        mutually_exclusive=[IDENTITY],
-    )
+    module = GraphModule(argument_spec(), required_one_of=[IDENTITY])
     module.run(run)
 
 

@@ -48,9 +48,11 @@ def control(info, method, path, body=None):
                                     "body": body or {}, "ca_path": info["ca_bundle"], "status_code": [200, 204]}}
 
 
-APP_TASK = {"name": "Create the application", "register": "app",
-            "moduscloud.azure_sync.azure_app_registration": {"unique_name": UNIQUE_NAME,
-                                                             "display_name": "Secret safety"}}
+APP_TASKS = [
+    {"name": "Create the application", "register": "app",
+     "moduscloud.azure_sync.azure_app_registration": {"unique_name": UNIQUE_NAME, "display_name": "Secret safety"}},
+    {"name": "Give it a service principal", "moduscloud.azure_sync.azure_app_consent": {"app_id": "{{ app.app_id }}"}},
+]
 
 
 def keep(name, capture_dir, register):
@@ -114,8 +116,7 @@ def test_a_verbose_diff_run_never_shows_a_secret_value(fresh_sandbox, tmp_path):
     run_dir.mkdir()
     capture_dir.mkdir()
     secret = {"app_id": "{{ app.app_id }}", "description": DESCRIPTION}
-    tasks = [
-        APP_TASK,
+    tasks = APP_TASKS + [
         {"name": "Create the secret", "register": "first", "no_log": True,
          "moduscloud.azure_sync.azure_app_secret": dict(secret)},
         keep("first", capture_dir, "first"),
@@ -221,8 +222,7 @@ def test_a_run_killed_after_add_password_is_repaired_by_the_next_run(fresh_sandb
                     **control(info, "POST", "/faults", {"secret_delay_seconds": 600})}
 
     # A secret in use (the consumer holds it), then a rotation that dies after addPassword.
-    rotation = write_playbook(tmp_path / "rotation.yml", info, [
-        APP_TASK,
+    rotation = write_playbook(tmp_path / "rotation.yml", info, APP_TASKS + [
         {"name": "The secret in use", "register": "in_use", "no_log": True,
          "moduscloud.azure_sync.azure_app_secret": dict(secret)},
         {"name": "Record its key id", "ansible.builtin.copy": {"content": "{{ in_use.key_id }}",
@@ -236,8 +236,7 @@ def test_a_run_killed_after_add_password_is_repaired_by_the_next_run(fresh_sandb
     orphan, = set(graph.secrets(DESCRIPTION)) - {in_use}
 
     # A consumer's very first secret, dying the same way: the orphan is then the only secret.
-    first = write_playbook(tmp_path / "first.yml", info, [
-        APP_TASK,
+    first = write_playbook(tmp_path / "first.yml", info, APP_TASKS + [
         {"name": "First secret (killed while waiting)", "no_log": True,
          "moduscloud.azure_sync.azure_app_secret": dict(secret, description=SECOND_DESCRIPTION, wait_timeout=900)},
     ])
@@ -247,8 +246,7 @@ def test_a_run_killed_after_add_password_is_repaired_by_the_next_run(fresh_sandb
 
     # The next runs: plain for the first case (two secrets are ambiguous), force_rotate for the second
     # (the consumer has no value, so the lone secret cannot be the one it holds).
-    recovery = write_playbook(tmp_path / "recovery.yml", info, [
-        APP_TASK,
+    recovery = write_playbook(tmp_path / "recovery.yml", info, APP_TASKS + [
         {"name": "Rerun after the crashed rotation", "register": "repaired", "no_log": True,
          "moduscloud.azure_sync.azure_app_secret": dict(secret)},
         {"name": "Rerun after the crashed first creation", "register": "repaired_first", "no_log": True,

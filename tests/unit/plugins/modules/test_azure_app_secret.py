@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from ansible.module_utils import _internal as ansible_internal
 from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 
@@ -49,6 +50,8 @@ POLICY_REFUSAL = (400, {"error": {"code": "CredentialInvalidLifetimeAsPerAppPoli
                                              "policy '00000000-0000-0000-0000-000000000000'.",
                                   "details": [{"code": "InvalidKeyEndDate", "target": "EndDate"}]}})
 REMOVED = (204, None)
+PRINCIPAL = (200, {"value": [{"id": "5e4d3c2b-1a09-4f8e-9d7c-6b5a4f3e2d1c", "appId": APP_ID}]})
+NO_PRINCIPAL = (200, {"value": []})
 
 
 def now():
@@ -131,8 +134,10 @@ def run(monkeypatch, capsys):
             session.mount("https://", adapter)
             return session
 
-        # ansible-core keeps warnings in a module-level store: start each run with an empty one.
+        # ansible-core keeps a module's warnings in a module-level store: start each run with an empty one,
+        # and as a module would (once controller code is imported, as the lookup tests do, they go to Display).
         monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
+        monkeypatch.setattr(ansible_internal, "is_controller", False)
         monkeypatch.setattr(_http.HttpClient, "__init__", init_with_scripted_transport)
         monkeypatch.setattr(_graph, "_session", token_session)
         module_args = dict(CONNECTION, **BASE)
@@ -180,7 +185,7 @@ def test_check_mode_predicts_the_creation_and_writes_nothing(run):
 
 
 def test_first_run_creates_a_secret_proves_it_and_returns_the_value_once(run):
-    outcome = run({}, [application(), NO_POLICY, created(), OIDC, TOKEN])
+    outcome = run({}, [application(), NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN])
     result = outcome.result
     assert result["changed"] is True and result["rotated"] is False
     assert result["value"] == NEW_VALUE
@@ -207,7 +212,7 @@ def test_a_rerun_with_a_valid_secret_creates_nothing_and_returns_no_value(run):
 
 
 def test_secrets_with_other_descriptions_are_left_alone(run):
-    outcome = run({}, [application(credential(OTHER_KEY, 5, description="backup job")), NO_POLICY, created(),
+    outcome = run({}, [application(credential(OTHER_KEY, 5, description="backup job")), NO_POLICY, PRINCIPAL, created(),
                        OIDC, TOKEN])
     assert outcome.result["rotated"] is False and outcome.result["removed_key_ids"] == []
     assert [secret["key_id"] for secret in outcome.result["secrets"]] == [NEW_KEY]
@@ -216,7 +221,7 @@ def test_secrets_with_other_descriptions_are_left_alone(run):
 # Rotation and hand-over ---------------------------------------------------------------------------------
 
 def test_a_secret_inside_the_rotation_window_is_replaced_and_the_old_one_removed_after_the_proof(run):
-    outcome = run({}, [application(credential(OLD_KEY, 20, started_days_ago=710)), NO_POLICY, created(), OIDC,
+    outcome = run({}, [application(credential(OLD_KEY, 20, started_days_ago=710)), NO_POLICY, PRINCIPAL, created(), OIDC,
                        TOKEN, REMOVED])
     result = outcome.result
     assert result["rotated"] is True and result["removed_key_ids"] == [OLD_KEY] and result["value"] == NEW_VALUE
@@ -235,7 +240,7 @@ def test_check_mode_predicts_the_rotation_and_the_removal(run):
 
 
 def test_without_exclusive_the_old_secret_stays_until_the_hand_over_is_done(run):
-    outcome = run({"exclusive": False}, [application(credential(OLD_KEY, 20)), NO_POLICY, created(), OIDC, TOKEN])
+    outcome = run({"exclusive": False}, [application(credential(OLD_KEY, 20)), NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN])
     assert outcome.result["rotated"] is True and outcome.result["removed_key_ids"] == []
     assert [secret["key_id"] for secret in outcome.result["secrets"]] == [OLD_KEY, NEW_KEY]
 
@@ -252,7 +257,7 @@ def test_an_orphan_left_by_a_crash_makes_the_rerun_rotate_and_leave_one_secret(r
     # A run created ORPHAN_KEY and died before returning its value; OLD_KEY is what the consumer may hold.
     outcome = run({}, [application(credential(OLD_KEY, 600, started_days_ago=130),
                                    credential(ORPHAN_KEY, 729, started_days_ago=1)),
-                       NO_POLICY, created(), OIDC, TOKEN, REMOVED, REMOVED])
+                       NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN, REMOVED, REMOVED])
     result = outcome.result
     assert result["rotated"] is True and result["value"] == NEW_VALUE
     assert sorted(result["removed_key_ids"]) == sorted([OLD_KEY, ORPHAN_KEY])
@@ -261,7 +266,7 @@ def test_an_orphan_left_by_a_crash_makes_the_rerun_rotate_and_leave_one_secret(r
 
 
 def test_force_rotate_replaces_a_single_orphan_whose_value_nobody_holds(run):
-    outcome = run({"force_rotate": True}, [application(credential(ORPHAN_KEY, 729)), NO_POLICY, created(), OIDC,
+    outcome = run({"force_rotate": True}, [application(credential(ORPHAN_KEY, 729)), NO_POLICY, PRINCIPAL, created(), OIDC,
                                            TOKEN, REMOVED])
     assert outcome.result["removed_key_ids"] == [ORPHAN_KEY] and outcome.result["value"] == NEW_VALUE
 
@@ -273,7 +278,7 @@ def test_keep_key_id_removes_an_orphan_without_creating_anything(run):
 
 
 def test_a_secret_that_never_works_is_removed_again_and_the_old_one_kept(run):
-    answers = [application(credential(OLD_KEY, 20)), NO_POLICY, created()]
+    answers = [application(credential(OLD_KEY, 20)), NO_POLICY, PRINCIPAL, created()]
     # Delays 1, 2, 4, 8, 15, 15, 15 s: the 8th rejection comes at the 60 s timeout.
     answers += [OIDC, token_rejected(7000215)] * 8 + [REMOVED]
     outcome = run({"wait_timeout": 60}, answers)
@@ -285,14 +290,14 @@ def test_a_secret_that_never_works_is_removed_again_and_the_old_one_kept(run):
 
 
 def test_propagation_delay_is_waited_out(run):
-    outcome = run({}, [application(), NO_POLICY, created(), OIDC, token_rejected(7000215), OIDC,
+    outcome = run({}, [application(), NO_POLICY, PRINCIPAL, created(), OIDC, token_rejected(7000215), OIDC,
                        token_rejected(7000222), OIDC, TOKEN])
     assert outcome.result["value"] == NEW_VALUE and outcome.result["changed"] is True
 
 
 def test_a_failed_cleanup_after_a_good_rotation_still_returns_the_value(run):
     refused = (500, {"error": {"code": "generalException", "message": "boom"}})
-    outcome = run({}, [application(credential(OLD_KEY, 20)), NO_POLICY, created(), OIDC, TOKEN, refused])
+    outcome = run({}, [application(credential(OLD_KEY, 20)), NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN, refused])
     assert outcome.result["value"] == NEW_VALUE and outcome.result["removed_key_ids"] == []
     assert any("keep_key_id: %s" % NEW_KEY in warning for warning in outcome.warnings)
     assert NEW_VALUE not in outcome.shown()
@@ -301,7 +306,7 @@ def test_a_failed_cleanup_after_a_good_rotation_still_returns_the_value(run):
 # Tenant lifetime policy ------------------------------------------------------------------------------------
 
 def test_a_lifetime_over_the_policy_is_clamped_with_a_warning(run):
-    outcome = run({}, [application(), POLICY_180, created(180), OIDC, TOKEN])
+    outcome = run({}, [application(), POLICY_180, PRINCIPAL, created(180), OIDC, TOKEN])
     assert lifetime_sent(outcome) == timedelta(days=180)
     assert any("exceeds the tenant's app management policy maximum of 180 days" in w for w in outcome.warnings)
 
@@ -313,21 +318,21 @@ def test_without_clamping_a_lifetime_over_the_policy_fails_before_writing(run):
 
 
 def test_never_expires_gets_the_policy_maximum_and_says_so(run):
-    outcome = run({"never_expires": True}, [application(), POLICY_180, created(180), OIDC, TOKEN])
+    outcome = run({"never_expires": True}, [application(), POLICY_180, PRINCIPAL, created(180), OIDC, TOKEN])
     assert lifetime_sent(outcome) == timedelta(days=180)
     assert any(w.startswith("never_expires: the tenant's app management policy allows secrets of at most 180 days")
                for w in outcome.warnings)
 
 
 def test_never_expires_with_an_unreadable_policy_learns_the_limit_from_the_refusals(run):
-    outcome = run({"never_expires": True}, [application(), FORBIDDEN, POLICY_REFUSAL, POLICY_REFUSAL,
+    outcome = run({"never_expires": True}, [application(), FORBIDDEN, PRINCIPAL, POLICY_REFUSAL, POLICY_REFUSAL,
                                             POLICY_REFUSAL, created(180), OIDC, TOKEN])
     assert [lifetime.days for lifetime in (lifetime_sent(outcome, i) for i in range(4))] == [99 * 365, 730, 365, 180]
     assert any("got 180 days" in w for w in outcome.warnings)
 
 
 def test_never_expires_without_any_policy_says_when_it_ends(run):
-    outcome = run({"never_expires": True}, [application(), NO_POLICY, created(99 * 365), OIDC, TOKEN])
+    outcome = run({"never_expires": True}, [application(), NO_POLICY, PRINCIPAL, created(99 * 365), OIDC, TOKEN])
     assert any("no tenant lifetime policy limits it" in w for w in outcome.warnings)
 
 
@@ -357,6 +362,30 @@ def test_an_unknown_application_fails_naming_it(run, monkeypatch):
     assert outcome.result["failed"] is True and APP_ID in outcome.result["msg"]
 
 
+def test_without_a_service_principal_the_proof_is_impossible_and_nothing_is_created(run):
+    outcome = run({}, [application(), NO_POLICY, NO_PRINCIPAL])
+    assert outcome.result["failed"] is True and outcome.writes == []
+    assert "no service principal" in outcome.result["msg"] and "azure_app_consent" in outcome.result["msg"]
+
+
+def test_without_the_proof_no_service_principal_is_needed(run):
+    outcome = run({"wait_usable": False}, [application(), NO_POLICY, created()])
+    assert outcome.result["value"] == NEW_VALUE
+
+
+def test_check_mode_chains_from_an_application_an_earlier_task_would_create(run):
+    outcome = run({"app_id": PLACEHOLDER}, [NO_POLICY], check_mode=True)
+    assert outcome.result["changed"] is True and outcome.result["key_id"] == PLACEHOLDER
+    assert any("check mode assumes an earlier task creates it" in w for w in outcome.warnings)
+
+
 def test_the_application_is_found_by_app_id(run):
     outcome = run({}, [application(credential(OLD_KEY, 700))])
     assert parse_qs(urlsplit(outcome.calls[0]["url"]).query)["$filter"] == ["appId eq '%s'" % APP_ID]
+
+
+def test_a_secret_removed_meanwhile_by_another_run_counts_as_removed(run):
+    gone = (404, {"error": {"code": "Request_ResourceNotFound", "message": "No password credential with keyId."}})
+    outcome = run({"keep_key_id": OLD_KEY}, [application(credential(OLD_KEY, 600), credential(ORPHAN_KEY, 729)),
+                                             gone])
+    assert outcome.result["changed"] is True and outcome.result["removed_key_ids"] == [ORPHAN_KEY]
