@@ -12,8 +12,10 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
 from requests.structures import CaseInsensitiveDict
 
+from plugins.module_utils._sync import reconcile
 from sandbox.moduscloud import ModusCloudService
 
 ORG = "contoso.example"
@@ -649,8 +651,6 @@ def test_failed_sync_keeps_the_previous_success_and_retries_on_schedule(service,
 
 def test_service_does_what_the_collection_predicts(service, fake_entra):
     """The emulated sync and plugins/module_utils/_sync.py implement the same spec independently."""
-    from plugins.module_utils._sync import reconcile
-
     seed_directory(fake_entra)
     fake_entra.users[1]["accountEnabled"] = False  # bob: disabled, already in the org
     call(service, "POST", f"/orgs/{ORG}/users", [
@@ -702,3 +702,28 @@ def test_unreachable_login_is_recorded_as_a_failed_sync(fake_entra):
     (sync,) = service.advance_clock(1)["syncs"]
     assert sync["ok"] is False and sync["error_code"] == "connection_error" and "ConnectionError" in sync["error"]
     assert service.snapshot()["orgs"][ORG]["sync_history"] == [sync]
+
+
+def test_scheduled_sync_in_the_running_sandbox(fresh_sandbox):
+    """The real wiring: HTTPS with the sandbox CA, the Entra login by domain name, Graph paging."""
+    info = fresh_sandbox.info
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = info["ca_bundle"]
+    session.headers.update({"X-User": info["moduscloud_user"], "X-Password": info["moduscloud_password"]})
+    org_url = f"{info['moduscloud_url']}/orgs/{info['moduscloud_org']}"
+    settings = {**AZURE_SETTINGS, "primary_domain": info["tenant_domain"], "application_id": info["admin_client_id"],
+                "ad_key": info["admin_client_secret"], "sync_frequency": 1}
+    assert session.put(f"{org_url}/settings/azure", json=settings).status_code == 204
+
+    (failed,) = fresh_sandbox.advance_clock(1)["syncs"]
+    assert failed["error_code"] == "domains_missing" and failed["missing_domains"] == [info["tenant_initial_domain"]]
+    assert session.post(f"{org_url}/domains", json={"name": info["tenant_initial_domain"]}).status_code == 201
+    (synced,) = fresh_sandbox.advance_clock(1)["syncs"]
+    assert synced["ok"] is True and synced["added"] > 0 and synced["groups"]["added"] > 0
+
+    state = fresh_sandbox.state()
+    org = state["moduscloud"]["orgs"][info["moduscloud_org"]]
+    assert org["azure"]["last_successful_sync"] == synced["time"]
+    assert len(org["users"]) == 1 + synced["added"]
+    assert info["admin_client_secret"] not in json.dumps(state["moduscloud"])
