@@ -265,6 +265,9 @@ def plan_present(secrets, now, rotate_before_days=DEFAULT_ROTATE_BEFORE_DAYS, ke
     only one. Several without keep_key_id mean an earlier run stopped between creating a secret
     and removing the old one; nobody can tell which value is in use, so a new one is issued.
     """
+    if keep_key_id == PLACEHOLDER:
+        # Check mode, finishing a hand-over of a secret an earlier task would create: all others would go.
+        return Plan(None, False, None, False, [secret.key_id for secret in secrets] if exclusive else [])
     if keep_key_id:
         current = next((secret for secret in secrets if secret.key_id == keep_key_id), None)
     elif len(secrets) == 1:
@@ -307,7 +310,7 @@ def plan_absent(secrets):
 _KEY_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
-def check_options(params, now):
+def check_options(params, now, check_mode=False):
     """Refuse contradictory or impossible options before any request; return end_date parsed (or None)."""
     if not (params.get("description") or "").strip():
         raise SecretError("description must not be empty: it is the marker that tells this module's secrets apart")
@@ -317,7 +320,10 @@ def check_options(params, now):
             raise SecretError("%s only apply to state=present; state=absent removes every secret with the "
                               "description" % " and ".join(given))
         return None
-    if params.get("keep_key_id") and not _KEY_ID.match(params["keep_key_id"]):
+    if params.get("keep_key_id") == PLACEHOLDER and not check_mode:
+        raise SecretError("keep_key_id is the check mode placeholder %r: pass the key_id a real run returned"
+                          % PLACEHOLDER)
+    if params.get("keep_key_id") not in (None, PLACEHOLDER) and not _KEY_ID.match(params["keep_key_id"]):
         raise SecretError("keep_key_id %r is not a key id: expected a GUID such as the key_id this module returned"
                           % params["keep_key_id"])
     # Checked here rather than by mutually_exclusive, which also counts never_expires: false.

@@ -106,6 +106,8 @@ options:
       - That secret is kept (and rotated when it expires within O(rotate_before_days)); with O(exclusive),
         every other secret with O(description) is removed.
       - If no secret with O(description) has this key id, a new secret is created.
+      - In check mode, the placeholder C(\(known after apply\)) (the RV(key_id) of a secret an earlier task
+        would create) predicts the removal of every secret with O(description).
       - Only with O(state=present).
     type: str
   force_rotate:
@@ -125,8 +127,8 @@ options:
       - If it never works within O(wait_timeout), the new secret is removed again and the task fails;
         the secrets in place are untouched.
       - Needs O(tenant_id), or an O(access_token) that names its tenant, and the application's service
-        principal (M(moduscloud.azure_sync.azure_app_consent) creates it): Entra issues no token without one.
-        Without it, the task fails before creating anything.
+        principal (M(moduscloud.azure_sync.azure_app_consent) creates it), because Entra issues no token without
+        one. Without it, the task fails before creating anything.
     type: bool
     default: true
   wait_timeout:
@@ -209,6 +211,11 @@ EXAMPLES = r"""
 #  - stopped before the hand-over: the next run finds two secrets, cannot tell which one modusCloud
 #    holds, and rotates again;
 #  - stopped after the hand-over: the same - modusCloud then gets yet another new secret.
+- name: Read what modusCloud holds
+  moduscloud.azure_sync.moduscloud_sync_info:
+    org: contoso.example
+  register: moduscloud
+
 - name: Create or rotate the secret, keeping the old one for now
   moduscloud.azure_sync.azure_app_secret:
     app_id: "{{ app.app_id }}"
@@ -216,7 +223,7 @@ EXAMPLES = r"""
     exclusive: false
     # modusCloud has no key yet (first run, or a first run that stopped after creating the secret):
     # a secret already in place may be an orphan whose value nobody holds.
-    force_rotate: "{{ moduscloud_settings.application_id is not defined }}"
+    force_rotate: "{{ not moduscloud.configured }}"
   register: secret
   no_log: true
 
@@ -235,7 +242,6 @@ EXAMPLES = r"""
     app_id: "{{ app.app_id }}"
     description: modusCloud
     keep_key_id: "{{ secret.key_id }}"
-  when: not ansible_check_mode
 
 - name: Show when the secret expires (ids and dates only)
   ansible.builtin.debug:
@@ -257,6 +263,11 @@ value:
   returned: when a secret was created (or would be, in check mode)
   type: str
   sample: (only the run that creates the secret sees it)
+app_id:
+  description: Application (client) id of the application, for the consumer of the secret.
+  returned: always
+  type: str
+  sample: 4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21
 key_id:
   description:
     - Key id of the secret in use after the run - the new one, or the one kept.
@@ -415,7 +426,7 @@ def find_application(module):
 def run(module):
     params = module.params
     now = utc_now().replace(microsecond=0)
-    end_date = check_options(params, now)
+    end_date = check_options(params, now, module.check_mode)
     application = find_application(module)
 
     prove = None

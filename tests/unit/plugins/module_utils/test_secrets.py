@@ -210,6 +210,11 @@ def test_force_rotate_replaces_a_valid_secret():
     assert result.create and result.rotated and result.remove == ["k1"]
 
 
+def test_in_check_mode_keeping_a_planned_secret_predicts_the_removal_of_all_others():
+    result = plan([secret("k1", 100, 600), secret("k2", 1, 729)], keep_key_id=secrets.PLACEHOLDER)
+    assert not result.create and result.remove == ["k1", "k2"]
+
+
 def test_absent_removes_every_secret_with_the_description():
     assert secrets.plan_absent([secret("k1", 1, 9), secret("k2", 1, 9)]).remove == ["k1", "k2"]
 
@@ -249,6 +254,7 @@ def options(**overrides):
     ({"end_date": "next year"}, "end_date: 'next year' is not an ISO 8601 date"),
     ({"keep_key_id": "k1"}, "keep_key_id 'k1' is not a key id"),
     ({"state": "absent", "force_rotate": True}, "force_rotate only apply to state=present"),
+    ({"keep_key_id": "(known after apply)"}, "check mode placeholder"),
 ])
 def test_bad_options_are_refused_before_any_request(overrides, message):
     with pytest.raises(SecretError) as caught:

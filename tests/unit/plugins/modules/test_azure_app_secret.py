@@ -379,6 +379,12 @@ def test_check_mode_chains_from_an_application_an_earlier_task_would_create(run)
     assert any("check mode assumes an earlier task creates it" in w for w in outcome.warnings)
 
 
+def test_check_mode_finishing_a_planned_hand_over_predicts_removing_the_others(run):
+    outcome = run({"keep_key_id": PLACEHOLDER}, [application(credential(OLD_KEY, 600))], check_mode=True)
+    assert outcome.result["changed"] is True and outcome.result["removed_key_ids"] == [OLD_KEY]
+    assert outcome.writes == []
+
+
 def test_the_application_is_found_by_app_id(run):
     outcome = run({}, [application(credential(OLD_KEY, 700))])
     assert parse_qs(urlsplit(outcome.calls[0]["url"]).query)["$filter"] == ["appId eq '%s'" % APP_ID]
