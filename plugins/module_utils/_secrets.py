@@ -409,7 +409,7 @@ def read_password_policy(graph, application):
     return password_policy(document, application.get("createdDateTime"))
 
 
-def add_secret(graph, object_id, description, start, end, shorten=True):
+def add_secret(graph, object_id, description, start, end, shorten=True, policy_known=False):
     """addPassword; returns (credential with secretText, warnings).
 
     When the tenant refuses the lifetime (CredentialInvalidLifetimeAsPerAppPolicy: a policy we
@@ -434,10 +434,11 @@ def add_secret(graph, object_id, description, start, end, shorten=True):
             if err.code != POLICY_ERROR_CODE:
                 raise
             continue
-        return credential, ["The tenant's app management policy refused a secret lifetime of %s and its limit could "
-                            "not be read (reading the policy needs Policy.Read.All); the secret got %s, the longest of "
-                            "the usual limits (%s days) that the tenant accepted."
-                            % (describe_lifetime(rejected), describe_lifetime(lifetime),
+        unread = ("a policy assigned to the application, stricter than the tenant default" if policy_known
+                  else "the tenant's app management policy, which could not be read (that needs Policy.Read.All)")
+        return credential, ["A secret lifetime of %s was refused by %s; the secret got %s, the longest of the usual "
+                            "limits (%s days) that was accepted."
+                            % (describe_lifetime(rejected), unread, describe_lifetime(lifetime),
                                ", ".join(str(days) for days in FALLBACK_LIFETIME_DAYS))]
     raise SecretError("The tenant's app management policy refuses every secret lifetime down to 1 day (%s)." % refusal)
 
@@ -531,7 +532,7 @@ def _create(graph, application, params, end_date, changes, now, prove, hide):
         return predicted, PLACEHOLDER, warnings
 
     credential, notes = add_secret(graph, application["id"], description, now, end,
-                                   shorten=params["clamp_to_policy"] or never_expires)
+                                   shorten=params["clamp_to_policy"] or never_expires, policy_known=policy.known)
     value = credential.pop("secretText", None)
     if value and hide is not None:
         hide(value)

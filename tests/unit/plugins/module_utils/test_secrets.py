@@ -340,7 +340,8 @@ def test_a_refused_lifetime_is_shortened_to_the_longest_usual_limit_accepted():
     credential, warnings = secrets.add_secret(graph, "obj", "modusCloud", NOW, NOW + 730 * DAY)
     assert graph.tries == [730, 365, 180]
     assert credential["endDateTime"] == "2026-08-28T12:00:00Z"
-    assert "refused a secret lifetime of 730 days" in warnings[0] and "got 180 days" in warnings[0]
+    assert "lifetime of 730 days was refused" in warnings[0] and "got 180 days" in warnings[0]
+    assert "could not be read" in warnings[0]
 
 
 def test_a_refused_lifetime_fails_clearly_when_shortening_is_off():
