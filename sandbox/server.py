@@ -43,6 +43,9 @@ class _Handler(BaseHTTPRequestHandler):
         # The TLS handshake runs here, in the connection's own thread, so a slow or failing client
         # never holds up the accept loop.
         self.request.settimeout(self.timeout)
+        # Headers and body go out as separate writes; without NODELAY, Nagle's algorithm meets the
+        # client's delayed ACK and every response waits ~40 ms.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.request = self.server.tls_context.wrap_socket(self.request, server_side=True)
         super().setup()
 
@@ -254,7 +257,8 @@ class Sandbox:
 
     def start(self) -> None:
         for name, server in self.servers.items():
-            thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{name}", daemon=True)
+            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                                      name=f"sandbox-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
         for server in self.servers.values():  # every port answers before anyone is told about it
