@@ -118,7 +118,8 @@ class ControlService:
     def _reset(self, request):
         body = self._body(request)
         self._only(body, ("users", "groups", "seed"))
-        options = self._directory_options(body) if body else self.sandbox.initial_directory
+        given = self._directory_options(body)
+        options = {**self.sandbox.initial_directory, **{name: given[name] for name in body}}
         started = time.monotonic()
         self.sandbox.reset(**options)
         return json_response(200, {"reset": True, "seconds": round(time.monotonic() - started, 3),
@@ -127,6 +128,8 @@ class ControlService:
     def _seed(self, request):
         body = self._body(request, required=True)
         self._only(body, ("users", "groups", "seed", "tenant"))
+        if "users" not in body:
+            raise ControlError("users is required (the number of users to generate; user 0 is the admin)")
         options = self._directory_options(body)
         started = time.monotonic()
         with self.sandbox.lock:

@@ -364,6 +364,12 @@ class Tenant:
             if sp["id"] in (grant["clientId"], grant["resourceId"]):
                 self.grants.remove(grant["id"])
 
+    def sync_service_principal(self, app: dict) -> None:
+        """Entra copies these app properties to the app's service principal in its home tenant."""
+        sp = self.sp_by_app_id(app["appId"])
+        if sp is not None:
+            sp.update(_mirrored_app_properties(app))
+
     def remove_application(self, app: dict) -> None:
         """Deleting an app registration deletes its service principal in the home tenant too."""
         self.applications.remove(app["id"])
@@ -497,11 +503,16 @@ def new_service_principal(app_id: str, display_name: str, *, owner_tenant_id: st
 def service_principal_for(tenant: Tenant, app: dict) -> dict:
     """The enterprise app of one of the tenant's own app registrations."""
     sp = new_service_principal(app["appId"], app["displayName"], owner_tenant_id=tenant.id,
-                               sign_in_audience=app["signInAudience"], names=app["identifierUris"])
-    sp["replyUrls"] = list(app["web"]["redirectUris"])
-    sp["homepage"] = app["web"]["homePageUrl"]
+                               sign_in_audience=app["signInAudience"])
+    sp.update(_mirrored_app_properties(app))
     sp["tags"] = list(app["tags"])
     return sp
+
+
+def _mirrored_app_properties(app: dict) -> dict:
+    return {"appDisplayName": app["displayName"], "signInAudience": app["signInAudience"],
+            "servicePrincipalNames": [app["appId"], *app["identifierUris"]],
+            "replyUrls": list(app["web"]["redirectUris"]), "homepage": app["web"]["homePageUrl"]}
 
 
 def new_assignment(principal, principal_type: str, resource: dict, app_role_id: str,

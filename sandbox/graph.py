@@ -470,6 +470,7 @@ class GraphService:
             updated, _ = self._apply_application(tenant, app, body, creating=False)
             app.clear()
             app.update(updated)
+            tenant.sync_service_principal(app)
             return _no_content()
         if method == "DELETE":
             self._require(call, "applications.write")
@@ -733,6 +734,8 @@ class GraphService:
                 sp = existing
             else:
                 sp = self._find_sp(tenant, key)
+            if str(body.get("appId", "")).lower() == sp["appId"]:  # naming the key again is no change
+                body = {k: v for k, v in body.items() if k != "appId"}
             sp.update(_sp_changes(body, creating=False))
             return _no_content()
         if method == "DELETE":
@@ -760,9 +763,6 @@ class GraphService:
             data = copy.deepcopy(sp)
             data["appRoles"] = copy.deepcopy(tenant.sp_app_roles(sp))
             data["oauth2PermissionScopes"] = copy.deepcopy(tenant.sp_scopes(sp))
-            app = tenant.app_by_app_id(sp["appId"]) if sp["appOwnerOrganizationId"] == tenant.id else None
-            if app is not None:
-                data["appDisplayName"] = app["displayName"]
             return {name: data[name] for name in select} if select else data
         return render_sp
 

@@ -243,7 +243,8 @@ class Query:
 
 def parse_query(raw: dict, schema: Schema | None, headers, collection: bool) -> Query:
     """Validate the system query options of one request against `schema`."""
-    params = {name: values[0] for name, values in raw.items() if values}
+    # System query options are matched without regard to case, like Graph does.
+    params = {(name.lower() if name.startswith("$") else name): values[0] for name, values in raw.items() if values}
     query = Query(params=params)
     for name in params:
         lowered = name.lower()

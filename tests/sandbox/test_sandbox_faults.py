@@ -1,6 +1,6 @@
 """Scripted faults (throttling, 5xx, read-after-write lag), the journal and the request counters."""
 
-from graph_client import graph_role_ids, https_session
+from graph_client import Graph, graph_role_ids, https_session
 
 
 def test_throttling_rule_skips_fires_and_is_journaled(admin_graph, fresh_sandbox):
@@ -79,3 +79,15 @@ def test_stats_count_graph_and_moduscloud_writes_but_not_login(admin_graph, fres
     assert after["by_service"]["graph"] == {"requests": 3, "writes": 2}
     assert after["by_service"]["moduscloud"] == {"requests": 1, "writes": 0}
     assert (after["requests"], after["writes"]) == (4, 2)
+
+
+def test_expired_token_is_401(fresh_sandbox):
+    info = fresh_sandbox.info
+    fresh_sandbox.faults(token_lifetime_seconds=0)
+    response = https_session(info).post(f"{info['authority_host']}/{info['tenant_id']}/oauth2/v2.0/token", data={
+        "grant_type": "client_credentials", "client_id": info["admin_client_id"],
+        "client_secret": info["admin_client_secret"], "scope": f"{info['graph_url']}/.default"})
+    assert response.json()["expires_in"] == 0
+    error = Graph(info, response.json()["access_token"]).get("/applications").json()["error"]
+    assert (error["code"], error["message"]) == ("InvalidAuthenticationToken",
+                                                 "Lifetime validation failed, the token is expired.")

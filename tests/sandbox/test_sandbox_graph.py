@@ -72,6 +72,12 @@ def test_patch_replaces_collections_and_rejects_passwords(admin_graph):
         .status_code == 204
     web = admin_graph.get(f"/applications/{app['id']}").json()["web"]
     assert web["redirectUris"] == ["https://c.example/"] and web["homePageUrl"] == "https://home.example"
+    sp = admin_graph.create_sp(app["appId"])
+    admin_graph.patch(f"/applications/{app['id']}", {"displayName": "renamed", "identifierUris": ["api://renamed"]})
+    mirrored = admin_graph.get(f"/servicePrincipals/{sp['id']}").json()
+    assert (mirrored["appDisplayName"], mirrored["displayName"]) == ("renamed", "patched")
+    assert mirrored["servicePrincipalNames"] == [app["appId"], "api://renamed"]
+    assert mirrored["replyUrls"] == ["https://c.example/"]
     error = error_of(admin_graph.patch(f"/applications/{app['id']}", {"passwordCredentials": []}), 400)
     assert "addPassword" in error["message"]
     assert error_of(admin_graph.patch(f"/applications/{app['id']}", {"appId": MISSING_ID}), 400)["message"] \
