@@ -200,8 +200,7 @@ class HttpClient(object):
         url, query = path, params
         while url:
             page = self.json("GET", url, operation, resource, params=query, **kwargs) or {}
-            for item in page.get(item_key) or []:
-                yield item
+            yield from page.get(item_key) or []
             url, query = page.get("@odata.nextLink"), None
 
     def _retry_after(self, response, attempt):

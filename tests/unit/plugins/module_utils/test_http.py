@@ -5,14 +5,18 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import
 from .fake_transport import attach
 
 
-def make_client(**kwargs):
+def make_client_and_sleeps(**kwargs):
     sleeps = []
     client = HttpClient("https://graph.example/v1.0", sleep=sleeps.append, **kwargs)
     return client, sleeps
 
 
+def make_client(**kwargs):
+    return make_client_and_sleeps(**kwargs)[0]
+
+
 def test_throttling_waits_for_retry_after_then_succeeds():
-    client, sleeps = make_client()
+    client, sleeps = make_client_and_sleeps()
     adapter = attach(client, [(429, {"error": {"code": "TooManyRequests"}}, {"Retry-After": "7"}),
                               (200, {"value": []})])
     assert client.json("GET", "/applications", "list applications") == {"value": []}
@@ -21,7 +25,7 @@ def test_throttling_waits_for_retry_after_then_succeeds():
 
 
 def test_retries_stop_at_the_wait_budget_and_report_the_last_error():
-    client, sleeps = make_client(max_retry_wait=10)
+    client, sleeps = make_client_and_sleeps(max_retry_wait=10)
     attach(client, [(429, {"error": {"code": "TooManyRequests", "message": "slow down"}}, {"Retry-After": "6"})] * 3)
     with pytest.raises(ApiError) as caught:
         client.json("GET", "/applications", "list applications")
@@ -32,7 +36,7 @@ def test_retries_stop_at_the_wait_budget_and_report_the_last_error():
 
 def test_gateway_timeout_is_not_repeated_for_a_create():
     # A 504 may hide a processed POST: repeating it could create a duplicate.
-    client, sleeps = make_client()
+    client, sleeps = make_client_and_sleeps()
     adapter = attach(client, [(504, {"error": {"code": "GatewayTimeout", "message": "timeout"}})])
     with pytest.raises(ApiError):
         client.json("POST", "/applications", "create application", json={"displayName": "x"})
@@ -40,14 +44,14 @@ def test_gateway_timeout_is_not_repeated_for_a_create():
 
 
 def test_gateway_timeout_is_repeated_for_a_read():
-    client, sleeps = make_client()
+    client, sleeps = make_client_and_sleeps()
     attach(client, [(504, None), (200, {"id": "1"})])
     assert client.json("GET", "/applications/1", "read application") == {"id": "1"}
     assert len(sleeps) == 1
 
 
 def test_graph_error_names_operation_resource_code_message_and_request_id():
-    client, _ = make_client()
+    client = make_client()
     attach(client, [(403, {"error": {"code": "Authorization_RequestDenied",
                                      "message": "Insufficient privileges to complete the operation.",
                                      "innerError": {"request-id": "abc-123"}}})])
@@ -61,7 +65,7 @@ def test_graph_error_names_operation_resource_code_message_and_request_id():
 
 
 def test_essentials_error_list_is_readable():
-    client, _ = make_client()
+    client = make_client()
     attach(client, [(400, {"errors": [{"status": 400, "error_message": "invalid type", "identifier": "jane@x.example"}]})])
     with pytest.raises(ApiError) as caught:
         client.json("POST", "/orgs/x.example/users", "create users")
@@ -69,7 +73,7 @@ def test_essentials_error_list_is_readable():
 
 
 def test_request_body_never_appears_in_the_error():
-    client, _ = make_client()
+    client = make_client()
     attach(client, [(400, {"error": {"code": "Request_BadRequest", "message": "bad"}})])
     with pytest.raises(ApiError) as caught:
         client.json("PUT", "/settings", "save settings", json={"ad_key": "s3cr3t-value"})
@@ -77,7 +81,7 @@ def test_request_body_never_appears_in_the_error():
 
 
 def test_paging_follows_next_links_as_given():
-    client, _ = make_client()
+    client = make_client()
     adapter = attach(client, [
         (200, {"value": [1, 2], "@odata.nextLink": "https://graph.example/v1.0/applications?$skiptoken=opaque"}),
         (200, {"value": [3]}),
@@ -88,7 +92,7 @@ def test_paging_follows_next_links_as_given():
 
 def test_ca_path_is_passed_on_every_request():
     # REQUESTS_CA_BUNDLE would otherwise override the session's verify setting (requests issue 3829).
-    client, _ = make_client(ca_path="/tmp/ca.pem")
+    client = make_client(ca_path="/tmp/ca.pem")
     adapter = attach(client, [(200, {})])
     client.json("GET", "/x", "read")
     assert adapter.calls[0]["verify"] == "/tmp/ca.pem"
@@ -96,7 +100,7 @@ def test_ca_path_is_passed_on_every_request():
 
 
 def test_caller_can_retry_a_known_transient_answer():
-    client, sleeps = make_client()
+    client, sleeps = make_client_and_sleeps()
     attach(client, [(404, {"error": {"code": "Request_ResourceNotFound"}}), (200, {"id": "new"})])
     result = client.json("GET", "/applications/new", "read application",
                          retry_when=lambda response: response.status_code == 404)
