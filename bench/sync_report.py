@@ -1,0 +1,195 @@
+"""Benchmark: moduscloud_user_sync's report for large directories, against a sandbox it starts itself.
+
+    python bench/sync_report.py [--size USERS:GROUPS ...] [--keep-reports DIR]
+
+For each size it seeds the sandbox's directory (POST {control_url}/seed), runs the module's
+report mode as its own process (`python -m <module> <args file>`, as Ansible runs it) and prints
+the wall time, the Graph requests the run made (from {control_url}/stats) and the module
+process's peak memory (RSS). The set-up before the first size - the sync app, its admin consent
+and secret, the missing tenant domain and the import settings - runs through the collection's own
+modules in a playbook, as a user would do it; it is not timed.
+
+Target on a 2-core machine: 100k users and 20k groups in under 60 s and under 1 GiB. The figures
+are printed, not asserted: a benchmark reports, tests decide.
+"""
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COLLECTIONS = os.path.join(ROOT, ".build", "collections")
+MODULE = "ansible_collections.moduscloud.azure_sync.plugins.modules.moduscloud_user_sync"
+DEFAULT_SIZES = ("10000:2000", "100000:20000")
+TARGET_SECONDS = 60
+TARGET_BYTES = 1 << 30
+SANDBOX_START_TIMEOUT = 60
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", action="append", metavar="USERS:GROUPS",
+                        help="directory size to measure (repeatable; default: %s)" % " and ".join(DEFAULT_SIZES))
+    parser.add_argument("--keep-reports", metavar="DIR", help="write each full report (JSON and Markdown) here")
+    options = parser.parse_args()
+    sizes = [parse_size(text) for text in options.size or DEFAULT_SIZES]
+
+    with tempfile.TemporaryDirectory(prefix="bench-sync-report-") as workdir:
+        sandbox = Sandbox.start(workdir)
+        try:
+            print("Setting up the sync app and the import settings through the collection's modules ...", flush=True)
+            args_file = prepare(sandbox, workdir)
+            print("\n%-8s %-7s %9s %14s %13s %7s %8s  %s" % ("users", "groups", "seconds", "Graph requests",
+                                                            "peak RSS MiB", "adds", "skipped", "target"))
+            for users, groups in sizes:
+                sandbox.control("POST", "/seed", {"users": users, "groups": groups})
+                report_dir = options.keep_reports or workdir
+                row = measure(sandbox, args_file, os.path.join(report_dir, "report-%d-%d.json" % (users, groups)))
+                met = row["seconds"] < TARGET_SECONDS and row["peak_rss"] < TARGET_BYTES
+                print("%-8d %-7d %9.1f %14d %13.0f %7d %8d  %s" % (
+                    users, groups, row["seconds"], row["graph_requests"], row["peak_rss"] / 2.0 ** 20,
+                    row["counts"]["add"], row["counts"]["skipped"],
+                    "met" if met else "MISSED (< %d s, < 1 GiB)" % TARGET_SECONDS), flush=True)
+        finally:
+            sandbox.stop()
+
+
+def parse_size(text):
+    try:
+        users, groups = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise SystemExit("--size must be USERS:GROUPS such as 100000:20000, got %r" % text)
+    return users, groups
+
+
+class Sandbox(object):
+    def __init__(self, process, info):
+        self.process = process
+        self.info = info
+        self.session = requests.Session()
+        self.session.trust_env = False  # REQUESTS_CA_BUNDLE would override the sandbox CA
+
+    @classmethod
+    def start(cls, workdir):
+        info_file = os.path.join(workdir, "sandbox.json")
+        log = open(os.path.join(workdir, "sandbox.log"), "wb")
+        process = subprocess.Popen([sys.executable, "-m", "sandbox", "serve", "--info-file", info_file],
+                                   cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + SANDBOX_START_TIMEOUT
+        while not os.path.exists(info_file):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise SystemExit("the sandbox did not start: %s" % open(log.name).read()[-2000:])
+            time.sleep(0.1)
+        with open(info_file) as handle:
+            return cls(process, json.load(handle))
+
+    def control(self, method, path, body=None):
+        response = self.session.request(method, self.info["control_url"] + path, json=body,
+                                        verify=self.info["ca_bundle"], timeout=300)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def prepare(sandbox, workdir):
+    """Register the sync app with consent and a secret, add the tenant's onmicrosoft domain to the org and save
+    the import settings; return the path of the module's argument file (0600: it holds the key)."""
+    info = sandbox.info
+    args_file = os.path.join(workdir, "module-args.json")
+    tasks = [
+        {"name": "Register the sync app", "moduscloud.azure_sync.azure_app_registration": {
+            "unique_name": "moduscloud-bench", "display_name": "modusCloud",
+            "api_permissions": [{"api": "Microsoft Graph", "application": ["Directory.Read.All"]}]},
+         "register": "app"},
+        {"name": "Grant admin consent", "moduscloud.azure_sync.azure_app_consent": {"app_id": "{{ app.app_id }}"}},
+        {"name": "Create its secret", "moduscloud.azure_sync.azure_app_secret": {
+            "app_id": "{{ app.app_id }}", "description": "modusCloud"}, "register": "secret", "no_log": True},
+        {"name": "Add the tenant's onmicrosoft domain to the organization",
+         "moduscloud.azure_sync.moduscloud_domain": {"org": info["moduscloud_org"],
+                                                     "domains": [info["tenant_initial_domain"]]}},
+        {"name": "Save the import settings", "moduscloud.azure_sync.moduscloud_import_settings": {
+            "org": info["moduscloud_org"], "primary_domain": info["tenant_domain"],
+            "application_id": "{{ app.app_id }}", "key": "{{ secret.value }}"}},
+        {"name": "Write the module's arguments", "no_log": True, "ansible.builtin.copy": {
+            "dest": args_file, "mode": "0600", "content": "{{ {'ANSIBLE_MODULE_ARGS': module_args} | to_json }}"},
+         "vars": {"module_args": {
+             "org": info["moduscloud_org"], "mode": "report", "key": "{{ secret.value }}",
+             "api_url": info["moduscloud_url"], "username": info["moduscloud_user"],
+             "password": info["moduscloud_password"], "ca_path": info["ca_bundle"],
+             "authority_host": info["authority_host"], "graph_url": info["graph_url"]}}},
+    ]
+    play = [{
+        "name": "Prepare the benchmark", "hosts": "localhost", "connection": "local", "gather_facts": False,
+        "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+        "module_defaults": {
+            "group/moduscloud.azure_sync.graph": {
+                "tenant_id": info["tenant_id"], "client_id": info["admin_client_id"],
+                "client_secret": info["admin_client_secret"], "authority_host": info["authority_host"],
+                "graph_url": info["graph_url"], "ca_path": info["ca_bundle"]},
+            "group/moduscloud.azure_sync.moduscloud": {
+                "api_url": info["moduscloud_url"], "username": info["moduscloud_user"],
+                "password": info["moduscloud_password"], "ca_path": info["ca_bundle"]},
+        },
+        "tasks": tasks,
+    }]
+    playbook = os.path.join(workdir, "prepare.yml")
+    with open(playbook, "w") as handle:
+        json.dump(play, handle)
+    environment = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1",
+                       ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
+    run = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
+                          playbook], cwd=workdir, env=environment, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, universal_newlines=True)
+    if run.returncode != 0:
+        raise SystemExit("the set-up playbook failed:\n%s" % run.stdout[-6000:])
+    return args_file
+
+
+def measure(sandbox, args_file, report_path):
+    """Run the module once as its own process; wall time, Graph requests, peak RSS and the report counts."""
+    with open(args_file) as handle:
+        arguments = json.load(handle)
+    arguments["ANSIBLE_MODULE_ARGS"]["report_path"] = report_path
+    run_args = os.path.join(os.path.dirname(args_file), "run-args.json")
+    descriptor = os.open(run_args, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(arguments, handle)
+
+    before = sandbox.control("GET", "/stats")["by_service"]["graph"]["requests"]
+    output, errors = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    started = time.monotonic()
+    process = subprocess.Popen([sys.executable, "-m", MODULE, run_args], cwd=ROOT, stdout=output, stderr=errors,
+                               env=dict(os.environ, PYTHONPATH=COLLECTIONS))
+    # wait4 rather than wait: it returns the resource usage of this one child, peak RSS included.
+    usage = os.wait4(process.pid, 0)[2]
+    seconds = time.monotonic() - started
+    after = sandbox.control("GET", "/stats")["by_service"]["graph"]["requests"]
+    output.seek(0)
+    errors.seek(0)
+    try:
+        result = json.loads(output.read().decode("utf-8", "replace"))
+    except ValueError:
+        result = {"failed": True, "msg": errors.read().decode("utf-8", "replace")[-3000:]}
+    if result.get("failed"):
+        raise SystemExit("the module failed: %s" % result.get("msg"))
+    return {"seconds": seconds, "graph_requests": after - before, "counts": result["report"]["counts"],
+            # ru_maxrss is in KiB on Linux: the peak of this one child process.
+            "peak_rss": usage.ru_maxrss * 1024 if sys.platform.startswith("linux") else usage.ru_maxrss}
+
+
+if __name__ == "__main__":
+    main()

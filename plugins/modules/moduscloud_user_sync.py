@@ -1,0 +1,824 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the moduscloud.azure_sync collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: moduscloud_user_sync
+short_description: Preview, apply and verify modusCloud's Azure AD user sync
+description:
+  - Computes the report of modusCloud's Azure AD (Entra ID) user sync - the users the sync adds,
+    updates and removes, the groups it imports and every object it skips, with the reason - and
+    optionally applies its user part. This is the console's B(Search Now), B(Sync Active Directory)
+    and B(Confirm) (KB article 2012, modusCloud steps 5 to 8), which the Proofpoint Essentials API
+    does not offer.
+  - Reads the Entra directory through Microsoft Graph with the sync app's own credentials
+    (O(application_id) and O(key)), exactly as the modusCloud service does. A missing admin
+    consent or a dead key therefore fails here, with Entra's or Graph's error, instead of
+    silently in the service's next scheduled sync.
+  - Reads the organization's import settings, sync exemptions, domains and users through the
+    modusCloud API, and predicts the sync with the rules documented in the collection's
+    C(docs/sync-rules.md).
+  - O(mode=report) only reads. O(mode=apply) writes the user part through the Users API.
+    O(mode=wait) waits for the service's own scheduled sync and checks that the users match.
+  - Groups cannot be written through the API; the service imports them on its schedule. The
+    report lists them so they can be reviewed.
+version_added: 1.0.0
+author:
+  - moduscloud.azure_sync maintainers (@moduscloud)
+options:
+  org:
+    description:
+      - The organization, named by any of its domains (normally its primary domain).
+    type: str
+    required: true
+  mode:
+    description:
+      - V(report) computes the report and writes nothing (the console's B(Search Now)); the task
+        never reports a change.
+      - V(apply) applies the user part of the report through the Users API - removals first, then
+        updates (each user read, changed and written back whole), then additions in batches. In
+        check mode it returns the same report as a prediction and writes nothing.
+      - V(wait) waits until the service's C(last_successful_sync) is later than O(since), then
+        computes the report again and fails when any user still has to be added, updated or removed.
+        Before waiting it checks what makes the service's sync fail - the sync app's sign-in, its
+        admin consent and Entra domains missing on the organization - and fails at once, naming the
+        cause.
+    type: str
+    choices: [report, apply, wait]
+    default: report
+  tenant_id:
+    description:
+      - The Entra tenant the sync app signs in to, as its id (GUID) or one of its verified domains.
+      - Defaults to the O(moduscloud.azure_sync.moduscloud_import_settings#module:primary_domain)
+        saved in the organization's import settings, which is how the service finds the tenant.
+      - Required when the organization has no import settings.
+    type: str
+  application_id:
+    description:
+      - The Application (client) ID of the sync app, the app registration modusCloud signs in with.
+      - Defaults to the one saved in the organization's import settings.
+      - Required when the organization has no import settings.
+    type: str
+  key:
+    description:
+      - The value of the sync app's client secret, the console's B(Key). The API never returns the key
+        modusCloud stores, so it must be given here; give the same value the service has.
+      - Never shown in output, logs or diffs.
+    type: str
+    required: true
+  cloud:
+    description:
+      - The Microsoft cloud of the tenant, which sets both the sign-in host and the Graph root.
+      - V(public) is login.microsoftonline.com and graph.microsoft.com; V(usgov) (GCC High) is
+        login.microsoftonline.us and graph.microsoft.us; V(usgovdod) is login.microsoftonline.us and
+        dod-graph.microsoft.us; V(china) (21Vianet) is login.chinacloudapi.cn and microsoftgraph.chinacloudapi.cn.
+    type: str
+    choices: [china, public, usgov, usgovdod]
+    default: public
+  authority_host:
+    description:
+      - Sign-in host (an https URL without the tenant), overriding the one O(cloud) sets, for private
+        endpoints and test doubles.
+      - If not set, the value of the E(AZURE_AUTHORITY_HOST) environment variable is used.
+    type: str
+  graph_url:
+    description:
+      - Root URL of Microsoft Graph (without C(/v1.0)), overriding the one O(cloud) sets.
+    type: str
+  ca_path:
+    description:
+      - PEM file of the certificate authorities to trust, instead of the system's, for the modusCloud API,
+        the Entra sign-in host and Microsoft Graph alike.
+      - Takes effect even when E(REQUESTS_CA_BUNDLE) is set.
+    type: path
+  validate_certs:
+    description:
+      - Whether to verify TLS certificates of the modusCloud API, the sign-in host and Graph. Only turn it
+        off for a throw-away test service.
+    type: bool
+    default: true
+  sync_active_users:
+    description:
+      - Whether the sync imports users at all. Defaults to the organization's saved import settings,
+        that is to what the service will do; set it to see or apply another choice.
+      - The same holds for every option down to O(default_user_role). When the organization has no import
+        settings, all of them must be set.
+    type: bool
+  sync_distribution_groups:
+    description: Whether the service imports distribution groups (and Microsoft 365 groups). Defaults to the saved setting.
+    type: bool
+  sync_security_groups:
+    description: Whether the service imports security groups (mail-enabled ones included). Defaults to the saved setting.
+    type: bool
+  add_users:
+    description: Whether Entra users missing in modusCloud are added. Defaults to the saved setting.
+    type: bool
+  update_users:
+    description: Whether names, aliases and the active state of existing users are updated. Defaults to the saved setting.
+    type: bool
+  remove_users:
+    description:
+      - Whether modusCloud users without an Entra counterpart are removed. Defaults to the saved setting.
+      - Only users of type C(end_user) or C(silent_user) that are not exempt are ever removed.
+    type: bool
+  add_groups:
+    description: Whether the service adds groups (shown in the report only). Defaults to the saved setting.
+    type: bool
+  update_groups:
+    description: Whether the service updates groups (shown in the report only). Defaults to the saved setting.
+    type: bool
+  remove_groups:
+    description: Whether the service removes groups (shown in the report only). Defaults to the saved setting.
+    type: bool
+  default_user_role:
+    description: The type of added users. Defaults to the saved setting.
+    type: str
+    choices: [end_user, silent_user]
+  max_removals:
+    description:
+      - With O(mode=apply), the most users a run may remove. When the report removes more, the whole run is
+        refused before anything is written (in check mode too), and the failure lists every address that
+        would be removed.
+      - A guard against mass deletion, for example after a wrong filter or a missing domain. Raise it on
+        purpose for a large clean-up.
+    type: int
+    default: 10
+  report_limit:
+    description:
+      - How many entries of each list of the report the result shows; the counts are always complete.
+      - Use O(report_path) for the whole report.
+    type: int
+    default: 20
+  report_path:
+    description:
+      - Write the whole report to this file as JSON, and as a Markdown document next to it (same name,
+        C(.md) instead of the extension) to attach to an AWX job or a pull request.
+      - Written on the host that runs the module (normally the controller), in check mode too, and before
+        anything is applied. The directory must exist.
+      - The report holds names and addresses of people; keep it where such data may be kept.
+    type: path
+  wait_timeout:
+    description:
+      - With O(mode=wait), how many seconds to wait at most for the service's next successful sync.
+      - The service syncs every C(sync_frequency_hours) hours, counted from its last run, so the default
+        covers one hourly cycle with some margin.
+    type: int
+    default: 4200
+  wait_interval:
+    description:
+      - With O(mode=wait), the seconds between two reads of the service's sync status.
+    type: int
+    default: 60
+  since:
+    description:
+      - With O(mode=wait), the service's sync must have succeeded after this moment, given as an ISO 8601
+        UTC date and time such as C(2026-07-01T10:00:00Z).
+      - Defaults to the start of this task. Set it to the time just before the import settings were saved
+        so that a sync that ran in between counts.
+    type: str
+extends_documentation_fragment:
+  - moduscloud.azure_sync.moduscloud
+  - moduscloud.azure_sync.attributes
+  - moduscloud.azure_sync.attributes.ACTION_GROUP_MODUSCLOUD
+attributes:
+  check_mode:
+    support: full
+    details:
+      - With O(mode=apply), check mode returns the report as the prediction of what would be applied
+        (and refuses it the same way when it removes more than O(max_removals)); nothing is written.
+      - With O(mode=wait), check mode does not wait; it returns the current report.
+      - O(report_path) is written in check mode too, so a dry run leaves the plan for review.
+  diff_mode:
+    support: full
+    details:
+      - With O(mode=apply), each user to add, update or remove is shown with the fields the sync manages,
+        before and after. The other modes change nothing.
+notes:
+  - The module belongs to the C(moduscloud) action group only. The Graph connection of the
+    C(graph) group (the automation identity that registers apps) is deliberately not used - the point is
+    to read the directory as the sync app. Set O(cloud), O(authority_host) and O(graph_url) on the task
+    when they differ from the defaults.
+  - Reading a large directory takes one Graph request per 999 users and per 999 groups, plus one
+    per group for its members when groups are synced.
+  - The report is a prediction of the service's behaviour; C(docs/sync-rules.md) says which rules are
+    confirmed and which are assumptions.
+requirements:
+  - msal >= 1.24.0
+seealso:
+  - module: moduscloud.azure_sync.moduscloud_import_settings
+  - module: moduscloud.azure_sync.moduscloud_sync_info
+  - module: moduscloud.azure_sync.moduscloud_domain
+  - module: moduscloud.azure_sync.azure_app_consent
+  - module: moduscloud.azure_sync.azure_app_secret
+"""
+
+EXAMPLES = r"""
+- name: Search Now - what would the sync do? (writes nothing)
+  moduscloud.azure_sync.moduscloud_user_sync:
+    org: contoso.com
+    key: "{{ sync_app_secret }}"
+    report_path: "{{ playbook_dir }}/artifacts/contoso-sync.json"
+  register: sync_report
+
+- name: Show the counts
+  ansible.builtin.debug:
+    var: sync_report.report.counts
+
+- name: Sync Active Directory and Confirm - apply the users now (allow up to 50 removals)
+  moduscloud.azure_sync.moduscloud_user_sync:
+    org: contoso.com
+    key: "{{ sync_app_secret }}"
+    mode: apply
+    max_removals: 50
+
+- name: What would happen if removals were switched on?
+  moduscloud.azure_sync.moduscloud_user_sync:
+    org: contoso.com
+    key: "{{ sync_app_secret }}"
+    remove_users: true
+
+- name: Wait for the service's first scheduled sync after saving the settings
+  moduscloud.azure_sync.moduscloud_user_sync:
+    org: contoso.com
+    key: "{{ sync_app_secret }}"
+    mode: wait
+    since: "{{ settings_saved_at }}"
+    wait_timeout: 7200
+"""
+
+RETURN = r"""
+report:
+  description:
+    - The sync report, with each list cut to its first O(report_limit) entries (sorted by address or name)
+      and complete counts. In O(mode=apply), the report computed before anything was written.
+  returned: always
+  type: dict
+  contains:
+    users:
+      description: What the sync does with users.
+      type: dict
+      contains:
+        add:
+          description: Users to add, as they would be created.
+          type: list
+          elements: dict
+          sample:
+            - primary_email: adelev@contoso.com
+              firstname: Adele
+              surname: Vance
+              alias_emails: [adele.vance@contoso.com]
+              is_active: true
+              type: end_user
+        update:
+          description: Users to update, with each changed field before and after.
+          type: list
+          elements: dict
+          sample:
+            - primary_email: meganb@contoso.com
+              changes:
+                surname: {before: Bowen-Smith, after: Bowen}
+        remove:
+          description: Users to remove.
+          type: list
+          elements: dict
+          sample: [{primary_email: left.company@contoso.com, type: end_user}]
+        unchanged:
+          description: How many in-scope users already match.
+          type: int
+          sample: 42
+    groups:
+      description: The groups the service imports on its schedule.
+      type: list
+      elements: dict
+      sample:
+        - name: Sales
+          kind: distribution
+          address: sales@contoso.com
+          members: 2
+    skipped:
+      description: Objects the sync leaves alone, each with the reason (see C(docs/sync-rules.md)).
+      type: list
+      elements: dict
+      sample:
+        - object: user
+          address: pat@fabrikam.com
+          reason: guest
+          detail: userType is Guest
+    missing_domains:
+      description: Verified Entra domains the organization lacks; the service's sync fails until they are added.
+      type: list
+      elements: str
+      sample: [contoso.onmicrosoft.com]
+    counts:
+      description: The complete number of entries of each list.
+      type: dict
+      sample: {add: 1, update: 1, remove: 0, unchanged: 42, groups: 4, skipped: 3, missing_domains: 1}
+    truncated:
+      description: Whether any list was cut to O(report_limit) entries.
+      type: bool
+      sample: false
+settings:
+  description: The import settings the report was computed with - the saved ones, overridden by the options set.
+  returned: always
+  type: dict
+  sample:
+    sync_active_users: true
+    sync_distribution_groups: true
+    sync_security_groups: true
+    add_users: true
+    update_users: true
+    remove_users: false
+    add_groups: true
+    update_groups: true
+    remove_groups: false
+    default_user_role: end_user
+tenant_id:
+  description: The tenant the sync app signed in to.
+  returned: always
+  type: str
+  sample: contoso.com
+application_id:
+  description: The sync app's Application (client) ID.
+  returned: always
+  type: str
+  sample: 4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21
+sync_status:
+  description:
+    - The service's sync status as it returned it; in O(mode=wait), as read when the wait ended.
+    - Both values are V(null) when the organization has no import settings.
+  returned: always
+  type: dict
+  sample: {secret_expiry: "2028-07-01", last_successful_sync: "2026-07-01T10:00:00Z"}
+applied:
+  description: How many users this run added, updated and removed (all V(0) in check mode).
+  returned: when O(mode=apply)
+  type: dict
+  sample: {added: 1, updated: 1, removed: 0}
+waited_seconds:
+  description: How long the run waited for the service's sync.
+  returned: when O(mode=wait)
+  type: float
+  sample: 1260.4
+report_files:
+  description: The files the whole report was written to.
+  returned: when O(report_path) is set
+  type: dict
+  sample:
+    json: /runner/artifacts/contoso-sync.json
+    markdown: /runner/artifacts/contoso-sync.md
+removals:
+  description: Every address the run would have removed, when it was refused for removing more than O(max_removals).
+  returned: on that failure
+  type: list
+  elements: str
+  sample: [a@contoso.com, b@contoso.com]
+"""
+
+import json
+import os
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import (
+    CLOUDS,
+    MSAL_IMPORT_ERROR,
+    GraphClient,
+    GraphError,
+    TokenError,
+    acquire_token,
+    check_connection,
+    endpoints,
+)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
+    client_from_module,
+    is_domain_name,
+    is_guid,
+    moduscloud_argument_spec,
+    normalize_domain,
+    parse_timestamp,
+)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import (
+    SWITCHES,
+    USER_ROLES,
+    reconcile,
+    removals_over_limit,
+    render_markdown,
+    trim_report,
+)
+
+# The import settings the report depends on, by option name; None in params = the saved value.
+SETTING_OPTIONS = SWITCHES + ("default_user_role",)
+
+# Only the Graph fields the sync rules read (docs/sync-rules.md), and Graph's largest page.
+USER_FIELDS = "id,userPrincipalName,givenName,surname,mail,proxyAddresses,accountEnabled,userType,assignedLicenses"
+GROUP_FIELDS = "id,displayName,mail,mailEnabled,securityEnabled"
+PAGE_SIZE = "999"
+# Concurrent member reads: enough to hide Graph's round trips, few enough to stay clear of its throttling.
+MEMBER_READERS = 4
+# The API documents batch creation but no batch limit; modest batches keep each request small.
+CREATE_BATCH_SIZE = 100
+MARKDOWN_EXTENSION = ".md"
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+CONSENT_HINT = ("the sync app cannot read the directory, so modusCloud's scheduled sync fails the same way: grant it "
+                "admin consent for the Microsoft Graph application permission Directory.Read.All (for example with "
+                "moduscloud.azure_sync.azure_app_consent)")
+SIGN_IN_HINT = ("Entra ID refused the sync app's credentials, so modusCloud's scheduled sync fails the same way: "
+                "check application_id and tenant_id, and that key is the value (not the id) of a client secret of "
+                "that app that has not expired (rotate it with moduscloud.azure_sync.azure_app_secret and save it "
+                "with moduscloud.azure_sync.moduscloud_import_settings)")
+
+
+def argument_spec():
+    spec = moduscloud_argument_spec(
+        org=dict(type="str", required=True),
+        mode=dict(type="str", default="report", choices=["report", "apply", "wait"]),
+        tenant_id=dict(type="str"),
+        application_id=dict(type="str"),
+        key=dict(type="str", required=True, no_log=True),
+        cloud=dict(type="str", default="public", choices=sorted(CLOUDS)),
+        authority_host=dict(type="str", fallback=(env_fallback, ["AZURE_AUTHORITY_HOST"])),
+        graph_url=dict(type="str"),
+        default_user_role=dict(type="str", choices=list(USER_ROLES)),
+        max_removals=dict(type="int", default=10),
+        report_limit=dict(type="int", default=20),
+        report_path=dict(type="path"),
+        wait_timeout=dict(type="int", default=4200),
+        wait_interval=dict(type="int", default=60),
+        since=dict(type="str"),
+    )
+    for switch in SWITCHES:
+        spec[switch] = dict(type="bool")
+    return spec
+
+
+def invalid_options(params):
+    """Every problem with the options, each naming the option and what is allowed."""
+    problems = []
+    if not is_domain_name(params["org"]):
+        problems.append("org must be a domain of the organization, such as example.com, got %r" % params["org"])
+    tenant_id = params["tenant_id"]
+    if tenant_id is not None and not (is_guid(tenant_id) or is_domain_name(tenant_id)):
+        problems.append("tenant_id must be the tenant id (a GUID) or one of its domains, got %r" % tenant_id)
+    if params["application_id"] is not None and not is_guid(params["application_id"]):
+        problems.append("application_id must be the Entra application (client) id, a GUID such as "
+                        "00000000-0000-0000-0000-000000000000, got %r" % params["application_id"])
+    if not params["key"].strip():
+        problems.append("key must not be empty")
+    for name in ("max_removals", "report_limit", "wait_timeout"):
+        if params[name] < 0:
+            problems.append("%s must be 0 or more, got %d" % (name, params[name]))
+    if params["wait_interval"] < 1:
+        problems.append("wait_interval must be at least 1 second, got %d" % params["wait_interval"])
+    if params["since"] is not None and parse_timestamp(params["since"]) is None:
+        problems.append("since must be a UTC date and time such as 2026-07-01T10:00:00Z, got %r" % params["since"])
+    path = params["report_path"]
+    if path is not None:
+        if path.lower().endswith(MARKDOWN_EXTENSION):
+            problems.append("report_path names the JSON file (the Markdown file is written next to it), got %s" % path)
+        elif not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            problems.append("report_path %s: the directory %s does not exist"
+                            % (path, os.path.dirname(os.path.abspath(path))))
+    return problems
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    for library, error in (("requests", REQUESTS_IMPORT_ERROR), ("msal", MSAL_IMPORT_ERROR)):
+        if error:
+            module.fail_json(msg=missing_required_lib(library), exception=error)
+    problems = invalid_options(module.params)
+    if problems:
+        module.fail_json(msg="Invalid options: " + "; ".join(problems))
+
+    started = datetime.now(timezone.utc)
+    org = normalize_domain(module.params["org"])
+    sync = UserSync(module, client_from_module(module, org), org)
+    try:
+        result = sync.run(started)
+    except (ApiError, GraphError, SyncFailure) as error:
+        module.fail_json(msg=str(error), **dict(error.to_result(), **sync.progress()))
+    result.update(sync.changes.result(module._diff))
+    module.exit_json(**result)
+
+
+class SyncFailure(Exception):
+    """A reason to stop that is not a failed API call; `result` goes into fail_json beside the message."""
+
+    def __init__(self, message, **result):
+        super(SyncFailure, self).__init__(message)
+        self.result = result
+
+    def to_result(self):
+        return dict(self.result)
+
+
+class UserSync(object):
+    """One run of the module: read both sides, compute the report, then report, apply or wait."""
+
+    def __init__(self, module, client, org):
+        self.module = module
+        self.params = module.params
+        self.client = client
+        self.org = org
+        self.changes = ChangeSet(module.check_mode)
+        self.applied = None
+
+    def progress(self):
+        """What a failed run had already written, for fail_json."""
+        if self.applied is None:
+            return {}
+        return {"changed": any(self.applied.values()), "applied": dict(self.applied)}
+
+    def run(self, started):
+        saved, status = self.client.read_import_settings(self.org)
+        settings = self.effective_settings(saved)
+        tenant_id, application_id = self.sync_app(saved)
+        result = {"settings": settings, "tenant_id": tenant_id, "application_id": application_id}
+        mode = self.params["mode"]
+
+        if mode == "wait" and not self.module.check_mode:
+            since = parse_timestamp(self.params["since"]) if self.params["since"] else started
+            self.preflight(saved, tenant_id, application_id)
+            status, waited = self.wait_for_sync(since)
+            result["waited_seconds"] = waited
+        elif mode == "wait":
+            result["waited_seconds"] = 0.0
+        result["sync_status"] = status or {"secret_expiry": None, "last_successful_sync": None}
+
+        report = self.compute_report(settings, tenant_id, application_id)
+        result["report"] = trim_report(report, self.params["report_limit"])
+        if self.params["report_path"]:
+            result["report_files"] = self.write_report(report, settings, tenant_id, started)
+        if report["missing_domains"] and mode != "wait":
+            self.module.warn("modusCloud's scheduled sync fails until these Entra domains are added to organization "
+                             "%s: %s" % (self.org, ", ".join(report["missing_domains"])))
+
+        if mode == "apply":
+            self.refuse_mass_removal(report)
+            result["applied"] = self.apply(report)
+        elif mode == "wait" and not self.module.check_mode:
+            self.require_converged(report, result)
+        return result
+
+    # -- inputs
+
+    def effective_settings(self, saved):
+        """The saved import settings, overridden by the options set; every one must be known."""
+        settings = dict((name, (saved or {}).get(name)) for name in SETTING_OPTIONS)
+        settings.update((name, self.params[name]) for name in SETTING_OPTIONS if self.params[name] is not None)
+        unknown = [name for name in SETTING_OPTIONS if settings[name] is None]
+        if unknown:
+            reason = ("organization %s has no Azure AD import settings" % self.org if saved is None
+                      else "the saved import settings of %s do not include %s" % (self.org, ", ".join(unknown)))
+            raise SyncFailure("%s, so the sync they describe is unknown: set %s, or save the settings with "
+                              "moduscloud.azure_sync.moduscloud_import_settings" % (reason, ", ".join(unknown)))
+        if self.params["mode"] == "wait":
+            if saved is None:
+                raise SyncFailure("mode=wait: organization %s has no Azure AD import settings, so the service never "
+                                  "syncs; save them with moduscloud.azure_sync.moduscloud_import_settings" % self.org)
+            if not saved.get("sync_frequency_hours"):
+                raise SyncFailure("mode=wait: the import settings of %s have no sync frequency (sync_frequency_hours "
+                                  "is 0 or not returned), so the service does not sync on its own; set it with "
+                                  "moduscloud.azure_sync.moduscloud_import_settings" % self.org)
+        return settings
+
+    def sync_app(self, saved):
+        """(tenant, application id) the service signs in with, unless given."""
+        saved = saved or {}
+        tenant_id = self.params["tenant_id"] or saved.get("primary_domain")
+        application_id = self.params["application_id"] or saved.get("application_id")
+        if not (tenant_id and application_id):
+            raise SyncFailure("organization %s has no saved Azure AD import settings to take the sync app from: set "
+                              "tenant_id and application_id" % self.org)
+        return tenant_id.strip().lower(), application_id.strip().lower()
+
+    def graph(self, tenant_id, application_id):
+        """A factory of Graph clients signed in as the sync app (one token, a client per thread).
+
+        A refused sign-in fails with what it means for the service.
+        """
+        params = self.params
+        connection = dict(tenant_id=tenant_id, client_id=application_id, client_secret=params["key"],
+                          cloud=params["cloud"], authority_host=params["authority_host"], graph_url=params["graph_url"])
+        check_connection(connection)
+        authority_host, graph_url = endpoints(params["cloud"], params["authority_host"], params["graph_url"])
+        try:
+            token = acquire_token(tenant_id, application_id, params["key"], authority_host=authority_host,
+                                  graph_url=graph_url, ca_path=params["ca_path"], validate_certs=params["validate_certs"])
+        except TokenError as error:
+            raise SyncFailure("%s. %s" % (error, SIGN_IN_HINT), **error.to_result())
+        return lambda: GraphClient(token, graph_url, ca_path=params["ca_path"], validate_certs=params["validate_certs"])
+
+    def compute_report(self, settings, tenant_id, application_id):
+        new_graph_client = self.graph(tenant_id, application_id)
+        try:
+            domains, users, groups = read_directory(new_graph_client, settings)
+        except ApiError as error:
+            raise explained_graph_error(error)
+        client, org = self.client, self.org
+        org_domains = [domain["name"] for domain in client.list_domains(org)]
+        exemptions = client.list_exemptions(org)
+        org_users = client.list_users(org)
+        return reconcile(entra_users=users, entra_groups=groups, tenant_domains=domains, settings=settings,
+                         exemptions=exemptions, org_domains=org_domains, org_users=org_users)
+
+    # -- report files
+
+    def write_report(self, report, settings, tenant_id, started):
+        json_path = self.params["report_path"]
+        markdown_path = os.path.splitext(json_path)[0] + MARKDOWN_EXTENSION
+        generated = started.strftime(TIMESTAMP_FORMAT)
+        document = dict(report, org=self.org, tenant_id=tenant_id, generated_at=generated, settings=settings)
+        title = "modusCloud Azure AD sync report for %s (%s)" % (self.org, generated)
+        self.write_file(json_path, json.dumps(document, indent=1, sort_keys=True) + "\n")
+        self.write_file(markdown_path, render_markdown(report, title) + "\n")
+        return {"json": json_path, "markdown": markdown_path}
+
+    def write_file(self, path, text):
+        # Written beside the target, then moved over it: a reader never sees half a report.
+        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".report-")
+        with os.fdopen(handle, "w") as stream:
+            stream.write(text)
+        self.module.atomic_move(temporary, path)
+
+    # -- mode apply
+
+    def refuse_mass_removal(self, report):
+        too_many = removals_over_limit(report, self.params["max_removals"])
+        if too_many:
+            raise SyncFailure(
+                "Refused: the sync would remove %d users, more than max_removals (%d); nothing was written. Review "
+                "them in 'removals', then raise max_removals to at least %d to apply the sync"
+                % (len(too_many), self.params["max_removals"], len(too_many)),
+                removals=[user["primary_email"] for user in too_many],
+                report=trim_report(report, self.params["report_limit"]))
+
+    def apply(self, report):
+        """Removals, then updates, then additions, so an address can move from one user to another."""
+        self.applied = {"added": 0, "updated": 0, "removed": 0}
+        changes = self.changes
+        for user in report["users"]["remove"]:
+            changes.ensure(user_label(user["primary_email"]), user, None,
+                           delete=lambda address=user["primary_email"]: self.remove(address))
+        for update in report["users"]["update"]:
+            before = dict((field, change["before"]) for field, change in update["changes"].items())
+            after = dict((field, change["after"]) for field, change in update["changes"].items())
+            changes.ensure(user_label(update["primary_email"]), before, after,
+                           update=lambda fields, address=update["primary_email"]: self.update(address, fields))
+        additions = report["users"]["add"]
+        for user in additions:
+            changes.record(user_label(user["primary_email"]), None, user)
+        for start in range(0, len(additions), CREATE_BATCH_SIZE):
+            changes.run(self.add, additions[start:start + CREATE_BATCH_SIZE])
+        return self.applied
+
+    def remove(self, address):
+        self.client.delete_user(self.org, address)
+        self.applied["removed"] += 1
+
+    def update(self, address, fields):
+        # The client reads the whole user, sets these fields and writes it back (PUT replaces the object).
+        self.client.update_user(self.org, address, fields)
+        self.applied["updated"] += 1
+
+    def add(self, users):
+        self.client.create_users(self.org, users)
+        self.applied["added"] += len(users)
+
+    # -- mode wait
+
+    def preflight(self, saved, tenant_id, application_id):
+        """Fail now on what makes the service's sync fail: sign-in, consent, missing domains."""
+        graph = self.graph(tenant_id, application_id)()
+        try:
+            tenant_domains = verified_domains(graph)
+            probe_directory(graph)
+        except ApiError as error:
+            raise explained_graph_error(error)
+        org_domains = set(domain["name"] for domain in self.client.list_domains(self.org))
+        missing = sorted(set(tenant_domains) - org_domains)
+        if missing:
+            raise SyncFailure("modusCloud's scheduled sync fails while these verified Entra domains are missing on "
+                              "organization %s: %s. Add them (for example with moduscloud.azure_sync.moduscloud_domain)"
+                              " before waiting for the sync" % (self.org, ", ".join(missing)), missing_domains=missing)
+        if (tenant_id, application_id) != (saved.get("primary_domain"), saved.get("application_id")):
+            self.module.warn("The sync app given here (tenant %s, application %s) is not the one saved in modusCloud "
+                             "(tenant %s, application %s), so its checks say little about the service's sign-in"
+                             % (tenant_id, application_id, saved.get("primary_domain"), saved.get("application_id")))
+
+    def wait_for_sync(self, since):
+        """Poll the sync status until last_successful_sync is later than `since`; (status, seconds waited)."""
+        timeout, interval = self.params["wait_timeout"], self.params["wait_interval"]
+        begin = time.monotonic()
+        while True:
+            saved, status = self.client.read_import_settings(self.org)
+            if saved is None:
+                raise SyncFailure("the Azure AD import settings of %s were removed while waiting for the sync" % self.org)
+            last = parse_timestamp(status.get("last_successful_sync"))
+            waited = time.monotonic() - begin
+            if last is not None and last > since:
+                return status, round(waited, 1)
+            if waited >= timeout:
+                raise SyncFailure(self.timeout_message(since, status, saved, waited), sync_status=status)
+            time.sleep(min(interval, timeout - waited))
+
+    def timeout_message(self, since, status, saved, waited):
+        text = ("modusCloud's scheduled sync did not succeed after %s within %d seconds (last successful sync: %s; "
+                "the service syncs every %s hour(s))." % (since.strftime(TIMESTAMP_FORMAT), waited,
+                                                            status.get("last_successful_sync") or "never",
+                                                            saved.get("sync_frequency_hours")))
+        expiry = parse_timestamp(status.get("secret_expiry"))
+        if expiry is not None and expiry < datetime.now(timezone.utc):
+            return text + (" The key stored in modusCloud expired on %s: rotate it with "
+                           "moduscloud.azure_sync.azure_app_secret and save the new value with "
+                           "moduscloud.azure_sync.moduscloud_import_settings." % status["secret_expiry"])
+        return text + (" The key given here signs in, the app may read the directory and no Entra domain is missing, "
+                       "so check that modusCloud stores this same key (save it again with "
+                       "moduscloud.azure_sync.moduscloud_import_settings and update_key=always) and that "
+                       "wait_timeout covers the sync frequency.")
+
+    def require_converged(self, report, result):
+        counts, users = report["counts"], report["users"]
+        pending = ["%d to %s (%s)" % (counts[kind], kind, ", ".join(entry["primary_email"]
+                                                                    for entry in users[kind][:self.params["report_limit"]]))
+                   for kind in ("add", "update", "remove") if counts[kind]]
+        if pending:
+            raise SyncFailure("modusCloud's sync succeeded at %s, but the users still differ from the directory: %s"
+                              % (result["sync_status"].get("last_successful_sync"), "; ".join(pending)), **result)
+
+
+def user_label(address):
+    return "user " + address
+
+
+def explained_graph_error(error):
+    """A Graph failure of the sync app, with what it means for the service."""
+    if error.status == 403:
+        return SyncFailure("%s. Hint: %s" % (error, CONSENT_HINT), **error.to_result())
+    return error
+
+
+def verified_domains(graph):
+    return [domain["id"].lower() for domain in graph.http.paged("/domains", "list domains of the tenant",
+                                                                 params={"$select": "id,isVerified"})
+            if domain.get("isVerified")]
+
+
+def probe_directory(graph):
+    """One small read that needs the same consent as the sync."""
+    graph.http.json("GET", "/users", "list users of the tenant", params={"$select": "id", "$top": "1"})
+
+
+def read_directory(new_graph_client, settings):
+    """(verified domain names, users, groups with members) as the sync reads them; only what the settings need."""
+    graph = new_graph_client()
+    domains = verified_domains(graph)
+    users = []
+    if settings["sync_active_users"]:
+        users = list(graph.http.paged("/users", "list users of the tenant",
+                                      params={"$select": USER_FIELDS, "$top": PAGE_SIZE}))
+    groups = []
+    if settings["sync_distribution_groups"] or settings["sync_security_groups"]:
+        groups = list(graph.http.paged("/groups", "list groups of the tenant",
+                                       params={"$select": GROUP_FIELDS, "$top": PAGE_SIZE}))
+        read_members(new_graph_client, groups)
+    return domains, users, groups
+
+
+def read_members(new_graph_client, groups):
+    """Set each group's `members`. One request per group (Graph has no bulk read of memberships), so a few run
+    at once; each thread has its own client, as a requests session is not meant to be shared."""
+    local = threading.local()
+
+    def members_of(group):
+        if not hasattr(local, "graph"):
+            local.graph = new_graph_client()
+        return list(local.graph.http.paged("/groups/%s/members" % group["id"], "list members of group", group["id"],
+                                           params={"$select": "id", "$top": PAGE_SIZE}))
+
+    with ThreadPoolExecutor(max_workers=MEMBER_READERS) as pool:
+        futures = [pool.submit(members_of, group) for group in groups]
+        try:
+            for group, future in zip(groups, futures):
+                group["members"] = future.result()
+        except BaseException:
+            for future in futures:  # do not read the rest after a failure
+                future.cancel()
+            raise
+
+
+if __name__ == "__main__":
+    main()

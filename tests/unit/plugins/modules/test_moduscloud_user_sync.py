@@ -1,0 +1,536 @@
+"""moduscloud_user_sync through main(), with Entra sign-in, Graph and modusCloud faked at the requests seam.
+
+FakeServices keeps state between runs (so "apply, then apply again" means something) and records
+every request (so "writes nothing" is checked on the wire, not on the module's word).
+"""
+
+import copy
+import json
+import os
+import threading
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+import requests
+from ansible.module_utils.common import warnings as ansible_warnings
+from ansible.module_utils.testing import patch_module_args
+from requests.adapters import BaseAdapter
+
+from ansible_collections.moduscloud.azure_sync.plugins.modules import moduscloud_user_sync as module
+
+ORG = "contoso.example"
+INITIAL = "contoso.onmicrosoft.com"
+APP_ID = "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21"
+# Distinctive values, so a test can prove they never reach the output.
+KEY = "Sync~key.value-0f-the-app~9931"
+PASSWORD = "Pw-0f-the-Admin-7731"
+LOGIN, GRAPH, MODUSCLOUD = "https://login.test", "https://graph.test", "https://mc.test/api/v1"
+CONNECTION = {"api_url": MODUSCLOUD, "username": "admin@" + ORG, "password": PASSWORD,
+              "authority_host": LOGIN, "graph_url": GRAPH}
+SAVED_SETTINGS = {
+    "primary_domain": ORG, "application_id": APP_ID, "disable_login": False, "default_user_role_name": "end_user",
+    "sync_frequency": 1, "sync_active_users": True, "sync_distribution_groups": True, "sync_security_groups": True,
+    "add_users": True, "update_users": True, "remove_deleted_users": True, "add_groups": True,
+    "update_groups": True, "remove_deleted_groups": False,
+    "secret_expiry": "2099-01-01", "last_successful_sync": "2026-01-01T00:00:00Z",
+}
+GRAPH_USER_TYPE = "#microsoft.graph.user"
+LICENSE = [{"skuId": "c7df2760-2c81-4ef7-b578-5b5392b571df", "disabledPlans": []}]
+
+
+def entra_user(nick, first, last, aliases=(), domain=ORG, **fields):
+    address = "%s@%s" % (nick, domain)
+    user = {"id": "id-" + nick, "userPrincipalName": address, "givenName": first, "surname": last, "mail": address,
+            "proxyAddresses": ["SMTP:" + address] + ["smtp:" + alias for alias in aliases],
+            "accountEnabled": True, "userType": "Member", "assignedLicenses": LICENSE}
+    user.update(fields)
+    return user
+
+
+def org_user(address, first, last, aliases=(), user_type="end_user", **fields):
+    user = {"primary_email": address, "uid": abs(hash(address)) % 100000, "firstname": first, "surname": last,
+            "alias_emails": list(aliases), "is_active": True, "type": user_type, "is_billable": True,
+            "white_list_senders": ["partner@fabrikam.example"], "odin_settings": {"can_impersonate": False}}
+    user.update(fields)
+    return user
+
+
+def directory():
+    """Entra: adds, an update, a guest, an unlicensed user, a disabled one, a user on a foreign domain."""
+    return [
+        entra_user("adele", "Adele", "Vance", aliases=("adele.vance@" + ORG, "adele@" + INITIAL)),
+        entra_user("alex", "Alex", "Wilber"),
+        entra_user("megan", "Megan", "Bowen"),
+        entra_user("pat", "Pat", "Partner", domain="fabrikam.example", userType="Guest", assignedLicenses=[]),
+        entra_user("isaiah", "Isaiah", "Langer", assignedLicenses=[]),
+        entra_user("diego", "Diego", "Siciliani", accountEnabled=False),
+        entra_user("lynne", "Lynne", "Robbins", domain="contoso.net"),
+    ]
+
+
+def organization_users():
+    """modusCloud: Megan with an old surname, one leaver, the local admin (never touched)."""
+    return [
+        org_user("megan@" + ORG, "Megan", "Bowen-Smith"),
+        org_user("left@" + ORG, "Left", "Company"),
+        org_user("admin@" + ORG, "Org", "Admin", user_type="organization_admin"),
+    ]
+
+
+def groups():
+    return [
+        {"id": "g-sales", "displayName": "Sales", "mail": "sales@" + ORG, "mailEnabled": True,
+         "securityEnabled": False, "members": ["id-adele", "id-alex", "g-it"]},
+        {"id": "g-it", "displayName": "IT Admins", "mail": None, "mailEnabled": False, "securityEnabled": True,
+         "members": ["id-megan"]},
+    ]
+
+
+def graph_error(status, code, message):
+    return status, {"error": {"code": code, "message": message, "innerError": {"request-id": "rid-%d" % status}}}
+
+
+class FakeServices(BaseAdapter):
+    """Entra sign-in, a read-only Graph directory and the modusCloud API, in memory."""
+
+    def __init__(self, page_size=2):
+        super().__init__()
+        self.page_size = page_size
+        self.users = directory()
+        self.groups = groups()
+        self.tenant_domains = [{"id": ORG, "isVerified": True}, {"id": INITIAL, "isVerified": True}]
+        self.consented = True
+        self.settings = dict(SAVED_SETTINGS)
+        self.org_domains = [ORG, INITIAL]
+        self.exemptions = []
+        self.org_users = dict((user["primary_email"], user) for user in organization_users())
+        self.calls = []
+        self.failures = {}  # (method, path) -> (status, body), answered once
+        self.on_sleep = None
+        self._lock = threading.Lock()
+
+    # What tests look at
+
+    @property
+    def writes(self):
+        """Write requests to modusCloud (the only service the module may change)."""
+        return [(call["method"], call["path"]) for call in self.calls
+                if call["host"] == "mc.test" and call["method"] != "GET"]
+
+    def graph_calls(self):
+        return [call for call in self.calls if call["host"] == "graph.test"]
+
+    def token_requests(self):
+        return [call for call in self.calls if call["path"].endswith("/oauth2/v2.0/token")]
+
+    # The transport
+
+    def send(self, request, **kwargs):
+        url = urlsplit(request.url)
+        path = unquote(url.path)
+        query = dict((key, values[0]) for key, values in parse_qs(url.query).items())
+        body = request.body.decode() if isinstance(request.body, bytes) else request.body
+        call = {"method": request.method, "host": url.hostname, "path": path, "query": query, "body": body,
+                "headers": dict(request.headers), "verify": kwargs.get("verify")}
+        with self._lock:
+            self.calls.append(call)
+            failure = self.failures.pop((request.method, path), None)
+            status, payload = failure or self._route(call)
+        response = requests.Response()
+        response.status_code = status
+        response._content = b"" if payload is None else json.dumps(payload).encode()
+        response.headers["Content-Type"] = "application/json"
+        response.url = request.url
+        response.request = request
+        return response
+
+    def close(self):
+        pass
+
+    def _route(self, call):
+        host, method, path = call["host"], call["method"], call["path"]
+        if host == "login.test":
+            return self._login(method, path, call["body"])
+        if host == "graph.test":
+            return self._graph(path[len("/v1.0"):], call["query"], call["headers"])
+        if host == "mc.test":
+            return self._moduscloud(method, path[len("/api/v1"):], call["body"])
+        raise AssertionError("unexpected request %s %s" % (method, path))
+
+    def _login(self, method, path, body):
+        tenant = path.split("/")[1]
+        if path.endswith("/v2.0/.well-known/openid-configuration"):
+            base = "%s/%s" % (LOGIN, tenant)
+            return 200, {"authorization_endpoint": base + "/oauth2/v2.0/authorize",
+                         "token_endpoint": base + "/oauth2/v2.0/token", "issuer": base + "/v2.0"}
+        form = dict((key, values[0]) for key, values in parse_qs(body).items())
+        if form.get("client_id") == APP_ID and form.get("client_secret") == KEY:
+            return 200, {"token_type": "Bearer", "expires_in": 3599, "access_token": "sync-app-token"}
+        return 401, {"error": "invalid_client", "error_codes": [7000215],
+                     "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret being "
+                                          "sent in the request is the client secret value, not the client secret ID"}
+
+    def _graph(self, path, query, headers):
+        assert headers.get("Authorization") == "Bearer sync-app-token", "Graph must be read as the sync app"
+        if not self.consented:
+            return graph_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+        if path == "/domains":
+            return self._page(path, self.tenant_domains, query)
+        if path == "/users":
+            return self._page(path, self.users, query)
+        if path == "/groups":
+            return self._page(path, [dict((k, v) for k, v in g.items() if k != "members") for g in self.groups],
+                              query)
+        if path.startswith("/groups/") and path.endswith("/members"):
+            group = next(g for g in self.groups if g["id"] == path.split("/")[2])
+            members = [{"@odata.type": GRAPH_USER_TYPE if member.startswith("id-") else "#microsoft.graph.group",
+                        "id": member} for member in group["members"]]
+            return self._page(path, members, query)
+        raise AssertionError("unexpected Graph path %s" % path)
+
+    def _page(self, path, items, query):
+        start = int(query.get("$skiptoken", 0))
+        size = min(int(query.get("$top", 100)), self.page_size)
+        page = {"value": copy.deepcopy(items[start:start + size])}
+        if start + size < len(items):
+            page["@odata.nextLink"] = "%s/v1.0%s?$skiptoken=%d" % (GRAPH, path, start + size)
+        return 200, page
+
+    def _moduscloud(self, method, path, body):
+        parts = path.strip("/").split("/")
+        assert parts[:2] == ["orgs", ORG], path
+        rest = "/".join(parts[2:])
+        body = json.loads(body) if body else None
+        if (method, rest) == ("GET", "settings/azure"):
+            return (200, dict(self.settings)) if self.settings else (404, {"errors": [{"error_message": "not set"}]})
+        if (method, rest) == ("GET", "settings/azure/exemptions"):
+            return 200, [{"email": email} for email in self.exemptions]
+        if (method, rest) == ("GET", "domains"):
+            return 200, {"domains": [{"name": name, "is_active": True} for name in self.org_domains]}
+        if (method, rest) == ("GET", "users"):
+            return 200, {"users": copy.deepcopy(list(self.org_users.values()))}
+        if (method, rest) == ("POST", "users"):
+            for user in body:
+                self.org_users[user["primary_email"]] = dict(user, uid=len(self.org_users) + 1000)
+            return 201, body
+        if rest.startswith("users/"):
+            address = rest[len("users/"):]
+            if method == "GET":
+                return 200, copy.deepcopy(self.org_users[address])
+            if method == "PUT":
+                self.org_users[address] = body
+                return 204, None
+            if method == "DELETE":
+                del self.org_users[address]
+                return 204, None
+        raise AssertionError("unexpected modusCloud request %s %s" % (method, path))
+
+
+class FakeTime(object):
+    """The module's clock: sleeping moves it on, and lets the test act as the service meanwhile."""
+
+    def __init__(self, services):
+        self.now = 1000.0
+        self.services = services
+        self.slept = []
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+        if self.services.on_sleep:
+            self.services.on_sleep()
+
+
+@pytest.fixture
+def services(monkeypatch):
+    fake = FakeServices()
+    monkeypatch.setattr(requests.Session, "get_adapter", lambda session, url: fake)
+    monkeypatch.setattr(module, "time", FakeTime(fake))
+    return fake
+
+
+@pytest.fixture
+def run(services, capsys, monkeypatch):
+    def runner(check_mode=False, diff=True, **args):
+        monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
+        arguments = dict(CONNECTION, org=ORG, key=KEY, _ansible_check_mode=check_mode, _ansible_diff=diff)
+        arguments.update(args)
+        with patch_module_args(arguments):
+            with pytest.raises(SystemExit):
+                module.main()
+        output = capsys.readouterr().out
+        assert KEY not in output and PASSWORD not in output
+        return json.loads(output)
+    return runner
+
+
+def addresses(entries):
+    return [entry["primary_email"] for entry in entries]
+
+
+def skipped(report):
+    return sorted((entry.get("address") or entry.get("upn"), entry["reason"]) for entry in report["skipped"])
+
+
+# mode=report
+
+def test_report_predicts_the_sync_and_writes_nothing(run, services):
+    result = run()
+    report = result["report"]
+    assert result["changed"] is False and services.writes == []
+    assert addresses(report["users"]["add"]) == ["adele@" + ORG, "alex@" + ORG]
+    assert report["users"]["add"][0] == {
+        "primary_email": "adele@" + ORG, "firstname": "Adele", "surname": "Vance", "is_active": True,
+        "alias_emails": ["adele.vance@" + ORG, "adele@" + INITIAL], "type": "end_user"}
+    assert report["users"]["update"] == [{"primary_email": "megan@" + ORG,
+                                          "changes": {"surname": {"before": "Bowen-Smith", "after": "Bowen"}}}]
+    assert report["users"]["remove"] == [{"primary_email": "left@" + ORG, "type": "end_user"}]
+    assert skipped(report) == [
+        ("admin@" + ORG, "protected"), ("diego@" + ORG, "disabled"), ("isaiah@" + ORG, "unlicensed"),
+        ("lynne@contoso.net", "domain_missing"), ("pat@fabrikam.example", "guest")]
+    assert [(g["name"], g["kind"], g["members"]) for g in report["groups"]] == [
+        ("Sales", "distribution", 2), ("IT Admins", "security", 1)]
+    assert report["counts"] == {"add": 2, "update": 1, "remove": 1, "unchanged": 0, "groups": 2, "skipped": 5,
+                                "missing_domains": 0}
+    assert result["settings"]["remove_users"] is True and result["tenant_id"] == ORG
+    assert result["application_id"] == APP_ID
+    assert result["sync_status"] == {"secret_expiry": "2099-01-01", "last_successful_sync": "2026-01-01T00:00:00Z"}
+
+
+def test_the_directory_is_read_as_the_sync_app_with_only_the_needed_fields_and_every_page(run, services):
+    run()
+    token = services.token_requests()[0]
+    assert token["path"] == "/%s/oauth2/v2.0/token" % ORG  # the tenant named by the saved primary_domain
+    assert "client_id=%s" % APP_ID in token["body"]
+    first_user_page = next(call for call in services.graph_calls() if call["path"] == "/v1.0/users")
+    assert first_user_page["query"]["$top"] == "999"
+    assert set(first_user_page["query"]["$select"].split(",")) == {
+        "id", "userPrincipalName", "givenName", "surname", "mail", "proxyAddresses", "accountEnabled", "userType",
+        "assignedLicenses"}
+    user_pages = [call for call in services.graph_calls() if call["path"] == "/v1.0/users"]
+    assert len(user_pages) == 4  # 7 users, 2 per page: every nextLink followed
+    assert all(call["verify"] is True for call in services.calls)
+
+
+def test_report_lists_are_cut_to_report_limit_with_complete_counts(run):
+    report = run(report_limit=1)["report"]
+    assert addresses(report["users"]["add"]) == ["adele@" + ORG]
+    assert len(report["skipped"]) == 1 and report["counts"]["skipped"] == 5
+    assert report["counts"]["add"] == 2 and report["truncated"] is True
+
+
+def test_report_path_gets_the_whole_report_as_json_and_markdown(run, tmp_path):
+    path = str(tmp_path / "contoso-sync.json")
+    result = run(report_limit=0, report_path=path)
+    assert result["report_files"] == {"json": path, "markdown": str(tmp_path / "contoso-sync.md")}
+    with open(path) as handle:
+        document = json.load(handle)
+    assert addresses(document["users"]["add"]) == ["adele@" + ORG, "alex@" + ORG]
+    assert document["org"] == ORG and document["settings"]["add_users"] is True
+    markdown = open(str(tmp_path / "contoso-sync.md")).read()
+    assert "| adele@contoso.example | Adele | Vance |" in markdown and "## Users to remove (1)" in markdown
+
+
+def test_options_override_the_saved_settings(run, services):
+    report = run(remove_users=False, add_users=False)["report"]
+    assert report["users"]["add"] == [] and report["users"]["remove"] == []
+    assert addresses(report["users"]["update"]) == ["megan@" + ORG]
+
+
+def test_without_saved_settings_every_setting_must_be_given(run, services):
+    services.settings = None
+    result = run(tenant_id=ORG, application_id=APP_ID, add_users=True)
+    assert result["failed"] is True
+    assert "has no Azure AD import settings" in result["msg"] and "sync_active_users" in result["msg"]
+    assert "add_users" not in result["msg"].split("set ")[1].split(",")
+    assert services.graph_calls() == [] and services.writes == []
+
+
+def test_without_saved_settings_the_options_alone_give_the_report(run, services):
+    services.settings = None
+    flags = dict((name, True) for name in module.SWITCHES)
+    result = run(tenant_id=ORG, application_id=APP_ID, default_user_role="silent_user", **flags)
+    assert [user["type"] for user in result["report"]["users"]["add"]] == ["silent_user", "silent_user"]
+    assert result["sync_status"] == {"secret_expiry": None, "last_successful_sync": None}
+
+
+def test_missing_tenant_domains_are_reported_with_a_warning(run, services):
+    services.org_domains = [ORG]
+    result = run()
+    assert result["report"]["missing_domains"] == [INITIAL]
+    assert any(INITIAL in warning["event"]["msg"] if isinstance(warning, dict) else INITIAL in warning
+               for warning in result["warnings"])
+
+
+@pytest.mark.parametrize("args, expected", [
+    ({"report_path": "/tmp/report.md"}, "report_path names the JSON file"),
+    ({"report_path": "/no/such/dir/report.json"}, "the directory /no/such/dir does not exist"),
+    ({"max_removals": -1}, "max_removals must be 0 or more"),
+    ({"application_id": "modusCloud"}, "application_id must be the Entra application (client) id"),
+    ({"since": "yesterday"}, "since must be a UTC date and time"),
+    ({"wait_interval": 0}, "wait_interval must be at least 1 second"),
+])
+def test_bad_options_fail_before_any_request(run, services, args, expected):
+    result = run(**args)
+    assert result["failed"] is True and expected in result["msg"]
+    assert services.calls == []
+
+
+# Failures that modusCloud's own sync would hit
+
+def test_missing_consent_fails_with_the_graph_403_and_what_to_do(run, services):
+    services.consented = False
+    result = run(mode="apply")
+    assert result["failed"] is True
+    assert "HTTP 403 Authorization_RequestDenied" in result["msg"] and "Directory.Read.All" in result["msg"]
+    assert result["status"] == 403 and result["request_id"] == "rid-403"
+    assert services.writes == []
+
+
+def test_a_wrong_key_fails_with_entras_error_and_never_shows_the_key(run, services):
+    result = run(key="not-the-key")
+    assert result["failed"] is True
+    assert "AADSTS7000215" in result["msg"] and "client secret" in result["msg"]
+    assert "not-the-key" not in json.dumps(result)
+    assert services.graph_calls() == [] and services.writes == []
+
+
+# mode=apply
+
+def test_apply_removes_updates_and_adds_then_a_second_apply_changes_nothing(run, services):
+    result = run(mode="apply")
+    assert result["changed"] is True and result["applied"] == {"added": 2, "updated": 1, "removed": 1}
+    assert services.writes == [("DELETE", "/api/v1/orgs/%s/users/left@%s" % (ORG, ORG)),
+                               ("PUT", "/api/v1/orgs/%s/users/megan@%s" % (ORG, ORG)),
+                               ("POST", "/api/v1/orgs/%s/users" % ORG)]
+    megan = services.org_users["megan@" + ORG]
+    # Read-modify-write: the other fields of the user survive the PUT.
+    assert megan["surname"] == "Bowen" and megan["white_list_senders"] == ["partner@fabrikam.example"]
+    assert set(services.org_users) == {"adele@" + ORG, "alex@" + ORG, "megan@" + ORG, "admin@" + ORG}
+    assert services.org_users["adele@" + ORG]["alias_emails"] == ["adele.vance@" + ORG, "adele@" + INITIAL]
+
+    services.calls = []
+    again = run(mode="apply")
+    assert again["changed"] is False and services.writes == []
+    assert again["report"]["counts"]["unchanged"] == 3
+
+
+def test_apply_diff_shows_each_user_before_and_after(run):
+    diff = run(mode="apply", check_mode=True)["diff"]
+    assert diff["before"]["user megan@" + ORG] == {"surname": "Bowen-Smith"}
+    assert diff["after"]["user megan@" + ORG] == {"surname": "Bowen"}
+    assert diff["before"]["user adele@" + ORG] == {"state": "absent"}
+    assert diff["after"]["user adele@" + ORG]["firstname"] == "Adele"
+    assert diff["after"]["user left@" + ORG] == {"state": "absent"}
+
+
+def test_apply_in_check_mode_predicts_the_same_report_and_writes_nothing(run, services):
+    predicted = run(mode="apply", check_mode=True)
+    assert predicted["changed"] is True and services.writes == []
+    assert predicted["applied"] == {"added": 0, "updated": 0, "removed": 0}
+    applied = run(mode="apply")
+    assert applied["report"] == predicted["report"]
+
+
+def test_additions_are_created_in_batches(run, services, monkeypatch):
+    monkeypatch.setattr(module, "CREATE_BATCH_SIZE", 1)
+    run(mode="apply")
+    posts = [call for call in services.calls if call["method"] == "POST" and call["host"] == "mc.test"]
+    assert [[user["primary_email"] for user in json.loads(call["body"])] for call in posts] == [
+        ["adele@" + ORG], ["alex@" + ORG]]
+
+
+def test_more_removals_than_max_removals_refuses_the_whole_run_before_any_write(run, services):
+    services.users = []  # the directory looks empty, e.g. after consent to the wrong tenant
+    for check_mode in (True, False):
+        result = run(mode="apply", max_removals=1, check_mode=check_mode)
+        assert result["failed"] is True and "nothing was written" in result["msg"]
+        assert result["removals"] == ["left@" + ORG, "megan@" + ORG]
+        assert services.writes == []
+    allowed = run(mode="apply", max_removals=2)
+    assert allowed["applied"]["removed"] == 2
+
+
+def test_a_failed_write_reports_what_was_already_applied(run, services):
+    services.failures[("PUT", "/api/v1/orgs/%s/users/megan@%s" % (ORG, ORG))] = (
+        400, {"errors": [{"status": 400, "error_message": "surname is too long", "identifier": "megan@" + ORG}]})
+    result = run(mode="apply")
+    assert result["failed"] is True and "surname is too long" in result["msg"]
+    assert result["changed"] is True and result["applied"] == {"added": 0, "updated": 0, "removed": 1}
+
+
+# mode=wait
+
+def synced(services, at="2030-01-01T00:00:00Z", apply_users=True):
+    """Play the service's scheduled sync on the next sleep."""
+    def sync():
+        if apply_users:
+            services.org_users.pop("left@" + ORG, None)
+            services.org_users["megan@" + ORG]["surname"] = "Bowen"
+            for nick, first, last, aliases in (("adele", "Adele", "Vance", ["adele.vance@" + ORG, "adele@" + INITIAL]),
+                                               ("alex", "Alex", "Wilber", [])):
+                services.org_users["%s@%s" % (nick, ORG)] = org_user("%s@%s" % (nick, ORG), first, last, aliases)
+        services.settings["last_successful_sync"] = at
+    services.on_sleep = sync
+
+
+def test_wait_returns_once_the_service_synced_and_the_users_match(run, services):
+    synced(services)
+    result = run(mode="wait", since="2029-12-31T23:00:00Z", wait_interval=30)
+    assert "failed" not in result and result["changed"] is False
+    assert result["sync_status"]["last_successful_sync"] == "2030-01-01T00:00:00Z"
+    assert result["waited_seconds"] == 30 and module.time.slept == [30]
+    assert result["report"]["counts"]["add"] == 0 and services.writes == []
+
+
+def test_wait_fails_listing_the_users_the_sync_left_different(run, services):
+    synced(services, apply_users=False)
+    result = run(mode="wait", since="2029-12-31T23:00:00Z")
+    assert result["failed"] is True
+    assert "2 to add (adele@contoso.example, alex@contoso.example)" in result["msg"]
+    assert "1 to remove (left@contoso.example)" in result["msg"]
+
+
+def test_wait_times_out_saying_what_to_check(run, services):
+    result = run(mode="wait", wait_timeout=120, wait_interval=50)
+    assert result["failed"] is True and "did not succeed" in result["msg"] and "within 120 seconds" in result["msg"]
+    assert "key saved in modusCloud" in result["msg"] or "stores this same key" in result["msg"]
+    assert module.time.slept == [50, 50, 20]
+
+
+def test_wait_fails_at_once_when_a_tenant_domain_is_missing(run, services):
+    services.org_domains = [ORG]
+    result = run(mode="wait")
+    assert result["failed"] is True and INITIAL in result["msg"] and result["missing_domains"] == [INITIAL]
+    assert module.time.slept == []
+
+
+def test_wait_fails_at_once_without_consent(run, services):
+    services.consented = False
+    result = run(mode="wait")
+    assert result["failed"] is True and "Authorization_RequestDenied" in result["msg"]
+    assert module.time.slept == []
+
+
+def test_wait_needs_a_sync_frequency(run, services):
+    services.settings["sync_frequency"] = 0
+    result = run(mode="wait")
+    assert result["failed"] is True and "sync_frequency_hours" in result["msg"]
+
+
+def test_wait_in_check_mode_does_not_wait(run, services):
+    result = run(mode="wait", check_mode=True)
+    assert result["changed"] is False and result["waited_seconds"] == 0
+    assert module.time.slept == [] and result["report"]["counts"]["add"] == 2
+
+
+def test_ca_path_applies_to_every_service(run, services, tmp_path):
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n")
+    run(ca_path=str(bundle))
+    assert set(call["host"] for call in services.calls) == {"login.test", "graph.test", "mc.test"}
+    assert all(call["verify"] == str(bundle) for call in services.calls)
+    assert os.path.exists(str(bundle))
