@@ -167,6 +167,25 @@ def test_a_verbose_diff_run_never_shows_a_secret_value(fresh_sandbox, tmp_path):
     assert [where for where, _hint in leaks(values, caught.output, run_dir)] == ["output"]
 
 
+def test_a_new_value_stays_hidden_even_when_the_task_forgot_no_log(fresh_sandbox, tmp_path):
+    info = fresh_sandbox.info
+    run_dir, capture_dir = tmp_path / "run", tmp_path / "capture"
+    run_dir.mkdir()
+    capture_dir.mkdir()
+    tasks = APP_TASKS + [
+        {"name": "Create the secret without no_log", "register": "created",
+         "moduscloud.azure_sync.azure_app_secret": {"app_id": "{{ app.app_id }}", "description": DESCRIPTION}},
+        keep("created", capture_dir, "created"),
+    ]
+    run = run_playbook(write_playbook(run_dir / "forgetful.yml", info, tasks), run_dir, diff=True, verbosity=4)
+    assert run.returncode == 0, run.output[-6000:]
+    value = (capture_dir / "created").read_text()
+    # The registered result still carries the value for the next task; only the display is censored.
+    assert len(value) >= 16
+    assert "output has been hidden" in run.output
+    assert leaks([value], run.output, run_dir) == []
+
+
 # ------------------------------------------------------------------------------------------------- crash recovery
 
 def start_playbook(playbook, workdir):

@@ -1,0 +1,26 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the moduscloud.azure_sync collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Controller side of azure_app_secret: hides the task result whenever it carries a new value.
+
+A module cannot mark part of its own result as secret, so a playbook that forgot `no_log: true`
+would print a freshly created client secret. This wrapper marks such results no_log, the same as
+if the task had said so; the registered variable still holds the value for the next task.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.plugins.action import ActionBase
+
+
+class ActionModule(ActionBase):
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        result.update(self._execute_module(module_name=self._task.resolved_action, task_vars=task_vars))
+        if result.get("value"):
+            result["_ansible_no_log"] = True
+        return result
