@@ -275,7 +275,9 @@ report:
               is_active: true
               type: end_user
         update:
-          description: Users to update, with each changed field before and after.
+          description:
+            - Users to update, with each changed field before and after.
+            - In Jinja write C(report.users['update']); C(report.users.update) is the dictionary method of that name.
           type: list
           elements: dict
           sample:
