@@ -274,8 +274,9 @@ def backing_application_not_yet_visible(response):
 
 def reference_not_yet_visible(response):
     """Assigning an app role or granting scopes to a service principal Graph does not show yet."""
-    return response.status_code == 404 or (response.status_code == 400
-                                            and "Not a valid reference update" in _error_text(response))
+    if response.status_code == 404:
+        return True
+    return response.status_code == 400 and "Not a valid reference update" in _error_text(response)
 
 
 class ResourceApi(object):

@@ -41,6 +41,7 @@ options:
     type: int
 extends_documentation_fragment:
   - moduscloud.azure_sync.graph
+  - moduscloud.azure_sync.attributes
   - moduscloud.azure_sync.attributes.INFO_MODULE
   - moduscloud.azure_sync.attributes.ACTION_GROUP_GRAPH
 notes:

@@ -176,7 +176,7 @@ def test_display_name_filter_doubles_quotes():
 
 
 def test_several_apps_with_one_display_name_fail_listing_their_app_ids():
-    client, _ = make_client([(200, {"value": [{"appId": "b-app", "id": "2"}, {"appId": "a-app", "id": "1"}]})])
+    client = make_client([(200, {"value": [{"appId": "b-app", "id": "2"}, {"appId": "a-app", "id": "1"}]})])[0]
     with pytest.raises(GraphError) as caught:
         client.find_application(display_name="modusCloud")
     assert "2 applications are named 'modusCloud' (app ids: a-app, b-app)" in str(caught.value)
@@ -227,7 +227,7 @@ def test_permission_names_resolve_to_role_and_scope_ids():
 
 
 def test_every_unknown_name_is_reported_at_once_with_the_closest_valid_names():
-    client, _ = make_client([(200, {"value": [GRAPH_PRINCIPAL]})])
+    client = make_client([(200, {"value": [GRAPH_PRINCIPAL]})])[0]
     with pytest.raises(GraphError) as caught:
         client.resolve_permissions([{"api": "Microsoft Graph", "application": ["Directory.ReadAll", "Tasks.Review"],
                                      "delegated": ["user.readbasic.all"]}])
@@ -241,13 +241,13 @@ def test_every_unknown_name_is_reported_at_once_with_the_closest_valid_names():
 def test_an_api_named_by_its_service_principal_display_name_is_found():
     other = dict(GRAPH_PRINCIPAL, appId="11111111-2222-3333-4444-555555555555", displayName="Sync API")
     client, adapter = make_client([(200, {"value": [other]}), (200, {"value": [other]})])
-    resolved, _ = client.resolve_permissions([{"api": "Sync API", "application": ["User.Read.All"]}])
+    resolved = client.resolve_permissions([{"api": "Sync API", "application": ["User.Read.All"]}])[0]
     assert list(resolved) == ["11111111-2222-3333-4444-555555555555"]
     assert query(adapter.calls[0])["$filter"] == "displayName eq 'Sync API'"
 
 
 def test_an_api_missing_from_the_tenant_fails_clearly():
-    client, _ = make_client([(200, {"value": []})])
+    client = make_client([(200, {"value": []})])[0]
     with pytest.raises(GraphError) as caught:
         client.resolve_permissions([{"api": "22222222-2222-3333-4444-555555555555", "application": ["X"]}])
     assert "no service principal for app id 22222222-2222-3333-4444-555555555555" in str(caught.value)
@@ -257,9 +257,10 @@ def test_the_retired_azure_ad_graph_warns_and_names_microsoft_graph_equivalents(
     legacy = {"id": "sp-aad", "appId": "00000002-0000-0000-c000-000000000000", "displayName": "Windows Azure Active Directory",
               "appRoles": [{"id": "r1", "value": "Directory.Read.All", "allowedMemberTypes": ["Application"]}],
               "oauth2PermissionScopes": [{"id": "s1", "value": "User.Read"}]}
-    client, _ = make_client([(200, {"value": [legacy]}), (200, {"value": [GRAPH_PRINCIPAL]})])
-    resolved, [warning] = client.resolve_permissions([{"api": "Windows Azure Active Directory",
-                                                        "application": ["Directory.Read.All"], "delegated": ["User.Read"]}])
+    client = make_client([(200, {"value": [legacy]}), (200, {"value": [GRAPH_PRINCIPAL]})])[0]
+    legacy_request = {"api": "Windows Azure Active Directory", "application": ["Directory.Read.All"],
+                      "delegated": ["User.Read"]}
+    resolved, [warning] = client.resolve_permissions([legacy_request])
     assert "retired" in warning
     assert "{api: Microsoft Graph, application: [Directory.Read.All]}" in warning
     assert "no Microsoft Graph permission of the same name for delegated User.Read" in warning

@@ -127,8 +127,8 @@ class FakeGraph(BaseAdapter):
         body = json.loads(request.body) if request.body else None
         self.calls.append({"method": request.method, "path": path, "query": query, "body": body,
                            "headers": dict(request.headers)})
-        status, payload = self._fault(request.method, path) or self._route(request.method, path, query, body,
-                                                                          request.headers)
+        answer = self._fault(request.method, path) or self._route(request.method, path, query, body, request.headers)
+        status, payload = answer
         response = requests.Response()
         response.status_code = status
         response._content = b"" if payload is None else json.dumps(payload).encode()
@@ -230,8 +230,8 @@ class FakeGraph(BaseAdapter):
     def create_service_principal(self, body, **_):
         app = next((a for a in self.applications.values() if a["appId"] == body["appId"]), None)
         if app is None:
-            return error(400, "Request_BadRequest", "The appId '%s' of the service principal does not reference a "
-                                                   "valid application object. NoBackingApplicationObject" % body["appId"])
+            return error(400, "Request_BadRequest", "The appId '%s' of the service principal does not reference a valid "
+                         "application object. NoBackingApplicationObject" % body["appId"])
         if any(sp["appId"] == body["appId"] for sp in self.service_principals.values()):
             return error(409, "Request_MultipleObjectsWithSameKeyValue", "already in use")
         return 201, copy.deepcopy(self.client_principal(app))

@@ -90,8 +90,9 @@ def test_updating_redirect_uris_keeps_other_web_settings(graph, run_module):
     graph.add_application("modusCloud", uniqueName="moduscloud-sync",
                           web={"redirectUris": [], "homePageUrl": None, "logoutUrl": "https://example.com/out"})
     run_module(module, {"unique_name": "moduscloud-sync", "redirect_uris": ["https://eu1.proofpointessentials.com/"]})
-    assert graph.writes[-1]["body"]["web"] == {"redirectUris": ["https://eu1.proofpointessentials.com/"],
-                                              "homePageUrl": None, "logoutUrl": "https://example.com/out"}
+    assert graph.writes[-1]["body"]["web"] == {
+        "redirectUris": ["https://eu1.proofpointessentials.com/"], "homePageUrl": None,
+        "logoutUrl": "https://example.com/out"}
 
 
 def test_unknown_permission_fails_before_any_write_naming_the_closest_valid_names(graph, run_module):
