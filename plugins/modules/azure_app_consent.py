@@ -53,7 +53,8 @@ options:
         of M(moduscloud.azure_sync.azure_app_registration)'s O(moduscloud.azure_sync.azure_app_registration#module:api_permissions).
       - When omitted, O(state=present) consents to what the registration requests.
       - Giving the same list as to the registration makes check mode exact even when the registration
-        itself is only planned.
+        itself is only planned, and avoids reading the registration back while Graph may still show its
+        previous permissions (right after a change).
     type: list
     elements: dict
     suboptions:
