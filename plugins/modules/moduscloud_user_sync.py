@@ -537,6 +537,7 @@ class UserSync(object):
         self.org = org
         self.changes = ChangeSet(module.check_mode)
         self.applied = None
+        self._new_graph_client = None
 
     def progress(self):
         """What a failed run had already written, for fail_json."""
@@ -608,10 +609,15 @@ class UserSync(object):
         return tenant_id.strip().lower(), application_id.strip().lower()
 
     def graph(self, tenant_id, application_id):
-        """A factory of Graph clients signed in as the sync app (one token, a client per thread).
+        """A factory of Graph clients signed in as the sync app (one token per run, a client per thread).
 
         A refused sign-in fails with what it means for the service.
         """
+        if self._new_graph_client is None:
+            self._new_graph_client = self._sign_in(tenant_id, application_id)
+        return self._new_graph_client
+
+    def _sign_in(self, tenant_id, application_id):
         params = self.params
         connection = dict(tenant_id=tenant_id, client_id=application_id, client_secret=params["key"],
                           cloud=params["cloud"], authority_host=params["authority_host"], graph_url=params["graph_url"])
@@ -739,9 +745,9 @@ class UserSync(object):
 
     def timeout_message(self, since, status, saved, waited):
         text = ("modusCloud's scheduled sync did not succeed after %s within %d seconds (last successful sync: %s; "
-                "the service syncs every %s hour(s))." % (since.strftime(TIMESTAMP_FORMAT), waited,
-                                                            status.get("last_successful_sync") or "never",
-                                                            saved.get("sync_frequency_hours")))
+                "the service syncs every %s hour(s))."
+                % (since.strftime(TIMESTAMP_FORMAT), waited, status.get("last_successful_sync") or "never",
+                   saved.get("sync_frequency_hours")))
         expiry = parse_timestamp(status.get("secret_expiry"))
         if expiry is not None and expiry < datetime.now(timezone.utc):
             return text + (" The key stored in modusCloud expired on %s: rotate it with "
@@ -774,9 +780,8 @@ def explained_graph_error(error):
 
 
 def verified_domains(graph):
-    return [domain["id"].lower() for domain in graph.http.paged("/domains", "list domains of the tenant",
-                                                                 params={"$select": "id,isVerified"})
-            if domain.get("isVerified")]
+    domains = graph.http.paged("/domains", "list domains of the tenant", params={"$select": "id,isVerified"})
+    return [domain["id"].lower() for domain in domains if domain.get("isVerified")]
 
 
 def probe_directory(graph):

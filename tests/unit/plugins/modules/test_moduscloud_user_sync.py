@@ -484,6 +484,7 @@ def test_wait_returns_once_the_service_synced_and_the_users_match(run, services)
     assert result["sync_status"]["last_successful_sync"] == "2030-01-01T00:00:00Z"
     assert result["waited_seconds"] == 30 and module.time.slept == [30]
     assert result["report"]["counts"]["add"] == 0 and services.writes == []
+    assert len(services.token_requests()) == 1  # one sign-in for the checks before waiting and the report after
 
 
 def test_wait_fails_listing_the_users_the_sync_left_different(run, services):
