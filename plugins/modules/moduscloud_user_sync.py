@@ -801,20 +801,28 @@ def read_directory(new_graph_client, settings):
     if settings["sync_distribution_groups"] or settings["sync_security_groups"]:
         groups = list(graph.http.paged("/groups", "list groups of the tenant",
                                        params={"$select": GROUP_FIELDS, "$top": PAGE_SIZE}))
-        read_members(new_graph_client, groups)
+        groups = with_members(new_graph_client, groups)
     return domains, users, groups
 
 
-def read_members(new_graph_client, groups):
-    """Set each group's `members`. One request per group (Graph has no bulk read of memberships), so a few run
-    at once; each thread has its own client, as a requests session is not meant to be shared."""
+def with_members(new_graph_client, groups):
+    """The groups, each with its `members`; a group deleted since it was listed is left out.
+
+    One request per group (Graph has no bulk read of memberships), so a few run at once; each
+    thread has its own client, as a requests session is not meant to be shared.
+    """
     local = threading.local()
 
     def members_of(group):
         if not hasattr(local, "graph"):
             local.graph = new_graph_client()
-        return list(local.graph.http.paged("/groups/%s/members" % group["id"], "list members of group", group["id"],
-                                           params={"$select": "id", "$top": PAGE_SIZE}))
+        try:
+            return list(local.graph.http.paged("/groups/%s/members" % group["id"], "list members of group",
+                                               group["id"], params={"$select": "id", "$top": PAGE_SIZE}))
+        except ApiError as error:
+            if error.status == 404:
+                return None
+            raise
 
     with ThreadPoolExecutor(max_workers=MEMBER_READERS) as pool:
         futures = [pool.submit(members_of, group) for group in groups]
@@ -825,6 +833,7 @@ def read_members(new_graph_client, groups):
             for future in futures:  # do not read the rest after a failure
                 future.cancel()
             raise
+    return [group for group in groups if group["members"] is not None]
 
 
 if __name__ == "__main__":

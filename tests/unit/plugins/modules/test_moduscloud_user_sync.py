@@ -315,6 +315,20 @@ def test_the_directory_is_read_as_the_sync_app_with_only_the_needed_fields_and_e
     assert all(call["verify"] is True for call in services.calls)
 
 
+def test_a_group_deleted_while_the_directory_is_read_is_left_out(run, services):
+    services.failures[("GET", "/v1.0/groups/g-it/members")] = graph_error(
+        404, "Request_ResourceNotFound", "Resource 'g-it' does not exist or one of its queried reference-property "
+                                         "objects are not present.")
+    report = run()["report"]
+    assert [group["name"] for group in report["groups"]] == ["Sales"]
+
+
+def test_any_other_failure_to_read_members_fails_the_run(run, services):
+    services.failures[("GET", "/v1.0/groups/g-it/members")] = graph_error(400, "Request_BadRequest", "bad")
+    result = run()
+    assert result["failed"] is True and "list members of group g-it failed: HTTP 400" in result["msg"]
+
+
 def test_report_lists_are_cut_to_report_limit_with_complete_counts(run):
     report = run(report_limit=1)["report"]
     assert addresses(report["users"]["add"]) == ["adele@" + ORG]
