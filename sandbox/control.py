@@ -1,6 +1,26 @@
 """The control API: reset, seed, faults, policy, extra tenants, the modusCloud clock, directory
 edits, and read-outs (info, stats, state, journal) for tests and demos. JSON in, JSON out;
-errors are {"error": "<what is wrong and what is allowed>"}."""
+errors are {"error": "<what is wrong and what is allowed>"} with status 400, 404, 405 or 409.
+
+GET    /info      the info document of the default tenant (as written to --info-file)
+GET    /stats     {"requests", "writes", "by_service": {graph|login|moduscloud: {"requests", "writes"}},
+                  "faults_fired"}; requests/writes count Graph and modusCloud only, writes = non-GET
+GET    /state     {"tenants": {id: apps (no secrets), service principals, assignments, grants, policy,
+                  directory sizes, lagging objects}, "faults", "moduscloud": its snapshot() or null}
+GET    /journal   ?service=graph|login|moduscloud&since=<seq>: {"entries": [{"seq", "time", "ts",
+                  "service", "method", "path", "query", "status", "fault", "request_id"}]}
+POST   /reset     {"users"?, "groups"?, "seed"?}: only the default tenant (same ids and credentials),
+                  fresh directory and modusCloud, no faults, empty journal, zero counters
+POST   /seed      {"users", "groups"?, "seed"?, "tenant"?}: generated directory for a tenant
+GET|POST|DELETE /faults   {"rules": [{"service", "method", "path" (regex on the URL path), "status",
+                  "retry_after"?, "times"? (default 1, null = always), "skip"?, "code"?, "message"?}],
+                  "lag"?, "secret_delay_seconds"?, "token_lifetime_seconds"?}
+PUT    /policy    {"tenant_id"?, "password_max_lifetime_days": N | null, "restrict_for_apps_created_after"?}
+POST   /tenants   {"name"?, "users"?, "groups"?, "seed"?} -> 201 and the new tenant's info document
+POST   /clock     {"hours": H} -> modusCloud's advance_clock(H): the scheduled syncs that ran
+POST   /directory/users|groups, PATCH|DELETE /directory/users|groups/{id}   ?tenant=<id or domain>:
+                  Graph-named fields (users: also "licensed"; groups: also "members", a list of ids)
+"""
 
 from __future__ import annotations
 

@@ -575,8 +575,8 @@ def build_tenant(identity: TenantIdentity, *, users: int | None = None, groups: 
 
 def _add_admin_app(tenant: Tenant, graph: dict, created: datetime.datetime) -> None:
     identity = tenant.identity
-    app = new_application(identity.initial_domain, "Sandbox automation", created, object_id=identity.admin_app_object_id,
-                          app_id=identity.admin_app_id)
+    app = new_application(identity.initial_domain, "Sandbox automation", created,
+                          object_id=identity.admin_app_object_id, app_id=identity.admin_app_id)
     app["signInAudience"] = "AzureADMyOrg"
     app["description"] = "Automation identity of the sandbox tenant: registers apps and grants consent."
     role_ids = {value: role_id for value, role_id, _ in catalog.GRAPH_APP_ROLES}
@@ -666,7 +666,8 @@ _GROUP_KINDS = (  # (name stem, mailEnabled, securityEnabled, groupTypes)
 def _uuid(rng: random.Random) -> str:
     """A version-4 UUID from `rng` (formatted by hand: uuid.UUID is the slow part of seeding)."""
     digits = "%032x" % rng.getrandbits(128)
-    return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{'89ab'[int(digits[16], 16) & 3]}{digits[17:20]}-{digits[20:]}"
+    variant = "89ab"[int(digits[16], 16) & 3]
+    return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{variant}{digits[17:20]}-{digits[20:]}"
 
 
 def generate_directory(tenant: Tenant, user_count: int, group_count: int, seed: int = 0) -> None:

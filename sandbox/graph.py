@@ -45,7 +45,8 @@ PRINCIPAL_TYPES = {"ServicePrincipal": "#microsoft.graph.servicePrincipal", "Use
 # assigned to the client's service principal on Microsoft Graph), delegated tokens against `scp`.
 #
 #   operation                 application permissions (any one of each group)
-#   applications.read         Application.Read.All | Application.ReadWrite.All | Directory.Read.All | Directory.ReadWrite.All
+#   applications.read         Application.Read.All | Application.ReadWrite.All | Directory.Read.All |
+#                             Directory.ReadWrite.All
 #   applications.write        Application.ReadWrite.All
 #   servicePrincipals.read    as applications.read
 #   servicePrincipals.write   Application.ReadWrite.All
@@ -352,7 +353,7 @@ class GraphService:
             if caller.delegated:
                 allowed |= {DELEGATED_ALL, *DELEGATED_EXTRA.get(operation, ())}
             if not allowed & caller.permissions:
-                raise GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+                raise _insufficient_privileges()
 
     # ------------------------------------------------------------------ routing
 
@@ -999,7 +1000,7 @@ class GraphService:
             raise _method_not_allowed()
         if not {"User.Read", "User.ReadBasic.All", DELEGATED_ALL, *PERMISSIONS["users.read"][0]} & \
                 call.caller.permissions:
-            raise GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+            raise _insufficient_privileges()
         user = call.tenant.users.get(call.caller.user_id)
         if user is None:
             raise not_found(call.caller.user_id or "me")
@@ -1066,6 +1067,10 @@ class GraphService:
 
 def _unknown_segment(segment: str) -> GraphError:
     return bad_request(f"Resource not found for the segment '{segment}'.", code="BadRequest")
+
+
+def _insufficient_privileges() -> GraphError:
+    return GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 
 
 def _method_not_allowed() -> GraphError:

@@ -4,7 +4,6 @@ port and thread, sharing one world state, fault script, journal and request coun
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import shutil

@@ -102,7 +102,8 @@ def test_expired_secret_and_secret_propagation_delay(admin_graph, fresh_sandbox)
     app = admin_graph.create_app("expiring")
     admin_graph.create_sp(app["appId"])
     now = datetime.datetime.now(datetime.timezone.utc)
-    expired = admin_graph.add_password(f"/applications/{app['id']}", startDateTime=(now - datetime.timedelta(days=3)).isoformat(),
+    expired = admin_graph.add_password(f"/applications/{app['id']}",
+                                       startDateTime=(now - datetime.timedelta(days=3)).isoformat(),
                                        endDateTime=(now - datetime.timedelta(days=1)).isoformat())
     result = token_error(info, app["appId"], expired["secretText"])
     assert (result["error"], result["error_codes"]) == ("invalid_client", [7000222])
@@ -145,9 +146,10 @@ def test_user_readbasic_all_application_role_is_not_enough_for_users(admin_graph
     app = admin_graph.create_app("basic reader")
     sp = admin_graph.create_sp(app["appId"])
     graph_sp, role_ids = graph_role_ids(admin_graph)
-    admin_graph.post(f"/servicePrincipals/{sp['id']}/appRoleAssignments",
-                     {"principalId": sp["id"], "resourceId": graph_sp["id"], "appRoleId": role_ids["User.ReadBasic.All"]})
-    reader = Graph(info, app_token(info, app["appId"], admin_graph.add_password(f"/applications/{app['id']}")["secretText"]))
+    admin_graph.post(f"/servicePrincipals/{sp['id']}/appRoleAssignments", {
+        "principalId": sp["id"], "resourceId": graph_sp["id"], "appRoleId": role_ids["User.ReadBasic.All"]})
+    secret = admin_graph.add_password(f"/applications/{app['id']}")["secretText"]
+    reader = Graph(info, app_token(info, app["appId"], secret))
     assert reader.get("/users").status_code == 403
 
 
