@@ -70,8 +70,8 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     sandbox = Sandbox(page_size=options.page_size, users=options.users, groups=options.groups, seed=options.seed)
-    sandbox.start()
     try:
+        sandbox.start()
         _write_atomically(options.info_file, sandbox.info())
         print(f"sandbox ready: control {sandbox.control_url}, info in {options.info_file}", file=sys.stderr,
               flush=True)

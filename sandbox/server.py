@@ -143,7 +143,7 @@ class Sandbox:
         self.identities = {}
         self.tenants = {}
         self.moduscloud = None
-        self._threads = []
+        self._serving = []
         self.default_tenant_id = self.new_identity(DEFAULT_TENANT).tenant_id
         self.reset(**self.initial_directory)
 
@@ -256,17 +256,17 @@ class Sandbox:
 
     def start(self) -> None:
         for name, server in self.servers.items():
-            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                                      name=f"sandbox-{name}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"sandbox-{name}",
+                             daemon=True).start()
+            self._serving.append(server)
         for server in self.servers.values():  # every port answers before anyone is told about it
             with socket.create_connection(server.server_address, timeout=5):
                 pass
 
     def stop(self) -> None:
-        for server in self.servers.values():
+        for server in self._serving:  # shutdown() waits for serve_forever(), so only where it runs
             server.shutdown()
+        for server in self.servers.values():
             server.server_close()
         shutil.rmtree(self.state_dir, ignore_errors=True)
 
