@@ -1,0 +1,270 @@
+"""Scenario tests of the role azure_user_sync, through playbooks/configure_azure_sync.yml.
+
+Each test drives the main playbook against the sandbox the way an operator would (role variables
+from an inventory or extra-vars file, never on the command line) and checks the outcome
+independently through the sandbox's control API: its request counters, its full state and its
+modusCloud clock, which runs the service's own scheduled sync with the key the role handed over.
+Every run is made at -vvvv and its whole output is searched for secret values.
+"""
+
+import json
+import os
+import re
+
+import pytest
+
+from playbook_harness import ROOT, connection_defaults, run_playbook
+
+PLAYBOOK = os.path.join(ROOT, "playbooks", "configure_azure_sync.yml")
+# The role's defaults, restated so that a change to them shows up here.
+APP_NAME = "modusCloud"
+UNIQUE_NAME = "moduscloud-user-sync"
+SECRET_DESCRIPTION = "modusCloud user sync"
+CONSOLE_URL = "https://moduscloud.cloud-protect.net"
+DELEGATED_SCOPES = {"Directory.Read.All", "Group.Read.All", "User.ReadBasic.All"}
+# Every client secret the sandbox makes has Entra's "8Q~" marker at this position.
+SECRET_SHAPE = re.compile(r"[A-Za-z0-9_.~-]{3}8Q~")
+ACCESS_TOKEN_SHAPE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}")
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+def tenant_vars(info):
+    """The role's variables for one sandbox tenant, as an inventory host would carry them."""
+    return {
+        "azure_user_sync_org": info["moduscloud_org"],
+        "azure_user_sync_tenant_id": info["tenant_id"],
+        "azure_user_sync_client_id": info["admin_client_id"],
+        "azure_user_sync_client_secret": info["admin_client_secret"],
+        "azure_user_sync_authority_host": info["authority_host"],
+        "azure_user_sync_graph_url": info["graph_url"],
+        "azure_user_sync_moduscloud_api_url": info["moduscloud_url"],
+        "azure_user_sync_moduscloud_username": info["moduscloud_user"],
+        "azure_user_sync_moduscloud_password": info["moduscloud_password"],
+        "azure_user_sync_ca_path": info["ca_bundle"],
+    }
+
+
+def assert_no_secret(output, *known_secrets):
+    """No secret value in `output`; a failure says where, never what."""
+    for secret in known_secrets:
+        assert secret not in output, "a known secret appears at offset %d of the output" % output.index(secret)
+    shaped = SECRET_SHAPE.search(output)
+    assert shaped is None, "a client-secret-shaped value appears at offset %d of the output" % shaped.start()
+    token = ACCESS_TOKEN_SHAPE.search(output)
+    assert token is None, "an access token appears at offset %d of the output" % token.start()
+
+
+def run_role(sandbox, tmp_path, check=False, inventory=None, extra=None, forks=None, tenants=None):
+    """Run the main playbook at -vvvv (with --diff) and check that its output holds no secret."""
+    tenants = tenants or [sandbox.info]
+    extra_vars = dict(extra or {})
+    if inventory is None:
+        extra_vars.update(tenant_vars(sandbox.info))
+    run = run_playbook(PLAYBOOK, tmp_path, check=check, diff=True, verbosity=4, extra_vars=extra_vars,
+                       inventory=inventory or "localhost,", forks=forks)
+    known = [tenant[name] for tenant in tenants for name in ("admin_client_secret", "moduscloud_password")]
+    assert_no_secret(run.output, *known)
+    return run
+
+
+def failure_text(run):
+    """The end of a run's output for an assertion message (already checked to hold no secret)."""
+    return run.output[-6000:]
+
+
+def tenant_state(sandbox, info=None):
+    tenant_id = (info or sandbox.info)["tenant_id"]
+    return sandbox.state()["tenants"][tenant_id]
+
+
+def org_state(sandbox, info=None):
+    return sandbox.state()["moduscloud"]["orgs"][(info or sandbox.info)["moduscloud_org"]]
+
+
+def our_apps(tenant):
+    return [app for app in tenant["applications"] if app.get("uniqueName") == UNIQUE_NAME]
+
+
+def marked_secrets(app):
+    return [secret for secret in app["passwordCredentials"] if secret["displayName"] == SECRET_DESCRIPTION]
+
+
+def user_addresses(org):
+    return {user["primary_email"] for user in org["users"]}
+
+
+def scheduled_sync(sandbox, info=None):
+    """Advance modusCloud's clock an hour; return the outcome of the organization's scheduled sync."""
+    org = (info or sandbox.info)["moduscloud_org"]
+    outcomes = [sync for sync in sandbox.advance_clock(1)["syncs"] if sync["org"] == org]
+    assert len(outcomes) == 1, "modusCloud ran %d scheduled syncs of %s" % (len(outcomes), org)
+    return outcomes[0]
+
+
+def assert_sync_works(sandbox, info=None):
+    outcome = scheduled_sync(sandbox, info)
+    assert outcome["ok"], "modusCloud's scheduled sync failed: %s (%s)" % (outcome["error"], outcome["error_code"])
+
+
+def assert_converged(sandbox, info=None, users_before=()):
+    """One application, one secret that modusCloud really uses, consent, and every user kept or synced."""
+    tenant = tenant_state(sandbox, info)
+    apps = our_apps(tenant)
+    assert len(apps) == 1, "%d applications carry the unique name" % len(apps)
+    app = apps[0]
+    assert len(marked_secrets(app)) == 1, "%d client secrets carry the description" % len(marked_secrets(app))
+    principals = [sp["id"] for sp in tenant["servicePrincipals"] if sp["appId"] == app["appId"]]
+    assert len(principals) == 1
+    grants = [g for g in tenant["oauth2PermissionGrants"] if g["clientId"] == principals[0]]
+    assert [set(g["scope"].split()) for g in grants] == [DELEGATED_SCOPES]
+    assert [a for a in tenant["appRoleAssignments"] if a["principalId"] == principals[0]], "no app role assignment"
+    org = org_state(sandbox, info)
+    assert org["azure"]["application_id"] == app["appId"]
+    # The service's own sync signs in with the stored key: only the one remaining secret can be it.
+    assert_sync_works(sandbox, info)
+    org = org_state(sandbox, info)
+    missing = set(users_before) - user_addresses(org)
+    assert not missing, "users lost: %s" % sorted(missing)
+    return app, org
+
+
+# -------------------------------------------------------------------------------------- tests
+
+def test_plan_on_an_empty_tenant_shows_every_phase_and_writes_nothing(fresh_sandbox, tmp_path):
+    before = fresh_sandbox.stats()
+    run = run_role(fresh_sandbox, tmp_path, check=True)
+    assert run.returncode == 0, failure_text(run)
+    assert fresh_sandbox.stats()["writes"] == before["writes"]
+    assert our_apps(tenant_state(fresh_sandbox)) == []
+    predicted = {task["task"].split(" : ", 1)[-1] for task in run.changed_tasks()}
+    assert {"Create or update the application registration", "Grant admin consent to the Microsoft Graph permissions",
+            "Create or rotate the client secret, keeping the one modusCloud uses for now",
+            "Add the tenant's domains the organization lacks"} <= predicted
+    assert "Would create client secret" in run.output
+
+
+def test_apply_converges_and_a_second_apply_changes_nothing(fresh_sandbox, tmp_path):
+    users_before = user_addresses(org_state(fresh_sandbox))
+    run = run_role(fresh_sandbox, tmp_path)
+    assert run.returncode == 0, failure_text(run)
+    tenant = tenant_state(fresh_sandbox)
+    app = our_apps(tenant)[0]
+    assert app["displayName"] == APP_NAME
+    assert app["signInAudience"] == "AzureADMyOrg"
+    assert app["web"]["redirectUris"] == [CONSOLE_URL]
+    org = org_state(fresh_sandbox)
+    assert org["azure"]["sync_frequency"] == 1
+    assert {d["name"] for d in org["domains"]} >= {d["id"] for d in tenant["domains"]}
+    synced = user_addresses(org) - users_before
+    assert synced, "the apply added no user"
+
+    writes = fresh_sandbox.stats()["writes"]
+    again = run_role(fresh_sandbox, tmp_path)
+    assert again.returncode == 0, failure_text(again)
+    assert again.changed_tasks() == [] and again.total("changed") == 0
+    assert fresh_sandbox.stats()["writes"] == writes
+
+    plan = run_role(fresh_sandbox, tmp_path, check=True)
+    assert plan.returncode == 0 and plan.total("changed") == 0, failure_text(plan)
+    assert_converged(fresh_sandbox, users_before=users_before | synced)
+
+
+def test_a_rotation_keeps_the_service_syncing_even_when_it_stops_halfway(fresh_sandbox, tmp_path):
+    assert run_role(fresh_sandbox, tmp_path).returncode == 0
+    assert_sync_works(fresh_sandbox)
+    held_key = org_state(fresh_sandbox)["azure"]["key_fingerprint"]
+
+    # Stopped after the new secret exists, before modusCloud has it: the old key still works.
+    fresh_sandbox.faults(rules=[{"service": "moduscloud", "method": "PUT", "path": r"/settings/azure$", "status": 500}])
+    run = run_role(fresh_sandbox, tmp_path, extra={"azure_user_sync_secret_force_rotate": True})
+    fresh_sandbox.control("DELETE", "/faults")
+    assert run.returncode != 0
+    assert len(marked_secrets(our_apps(tenant_state(fresh_sandbox))[0])) == 2
+    assert org_state(fresh_sandbox)["azure"]["key_fingerprint"] == held_key
+    assert_sync_works(fresh_sandbox)
+
+    # Stopped after modusCloud got a new key, before the old secrets were removed: the new key works.
+    fresh_sandbox.faults(rules=[{"service": "graph", "method": "POST", "path": r"/removePassword$", "status": 500}])
+    run = run_role(fresh_sandbox, tmp_path)
+    fresh_sandbox.control("DELETE", "/faults")
+    assert run.returncode != 0
+    assert org_state(fresh_sandbox)["azure"]["key_fingerprint"] != held_key
+    assert_sync_works(fresh_sandbox)
+
+    run = run_role(fresh_sandbox, tmp_path)
+    assert run.returncode == 0, failure_text(run)
+    assert_converged(fresh_sandbox)
+    again = run_role(fresh_sandbox, tmp_path)
+    assert again.returncode == 0 and again.total("changed") == 0, failure_text(again)
+
+
+# The first write (or, for the read-only verification, the first read of its own) of the phase
+# after the named one fails, as if the run had stopped right after that phase.
+CRASH_AFTER = {
+    "registration": {"service": "graph", "method": "POST", "path": r"^/v1\.0/servicePrincipals$"},
+    "consent": {"service": "graph", "method": "POST", "path": r"/addPassword$"},
+    "secret": {"service": "moduscloud", "method": "POST", "path": r"/domains$"},
+    "domains": {"service": "moduscloud", "method": "PUT", "path": r"/settings/azure$"},
+    "settings": {"service": "moduscloud", "method": "POST", "path": r"/users$"},
+    "sync": {"service": "moduscloud", "method": "GET", "path": r"/users$", "skip": 1},
+}
+
+
+@pytest.mark.parametrize("phase", sorted(CRASH_AFTER))
+def test_a_run_that_stops_after_a_phase_is_repaired_by_the_next(fresh_sandbox, tmp_path, phase):
+    users_before = user_addresses(org_state(fresh_sandbox))
+    fresh_sandbox.faults(rules=[dict(CRASH_AFTER[phase], status=500)])
+    crashed = run_role(fresh_sandbox, tmp_path)
+    fired = [rule["fired"] for rule in fresh_sandbox.control("GET", "/faults")["rules"]]
+    fresh_sandbox.control("DELETE", "/faults")
+    assert fired == [1], "the injected failure was never reached"
+    assert crashed.returncode != 0
+
+    rerun = run_role(fresh_sandbox, tmp_path)
+    assert rerun.returncode == 0, failure_text(rerun)
+    assert_converged(fresh_sandbox, users_before=users_before)
+
+
+def test_three_tenants_converge_in_one_run(fresh_sandbox, tmp_path):
+    tenants = [fresh_sandbox.info] + [fresh_sandbox.control("POST", "/tenants", json={"name": name})
+                                      for name in ("fabrikam", "tailspin")]
+    hosts = dict((tenant["moduscloud_org"], dict(tenant_vars(tenant), ansible_connection="local"))
+                 for tenant in tenants)
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(json.dumps({"all": {"hosts": hosts}}))
+    users_before = dict((tenant["tenant_id"], user_addresses(org_state(fresh_sandbox, tenant))) for tenant in tenants)
+
+    run = run_role(fresh_sandbox, tmp_path, inventory=str(inventory), forks=3, tenants=tenants)
+    assert run.returncode == 0, failure_text(run)
+    assert sorted(run.recap) == sorted(hosts)
+    for tenant in tenants:
+        app, org = assert_converged(fresh_sandbox, tenant, users_before=users_before[tenant["tenant_id"]])
+        assert user_addresses(org) > users_before[tenant["tenant_id"]]
+
+
+def test_an_application_made_by_hand_is_adopted_not_duplicated(fresh_sandbox, tmp_path):
+    # As a person following the KB would leave it: named modusCloud, without the role's unique name.
+    by_hand = tmp_path / "by_hand.yml"
+    by_hand.write_text(json.dumps([{
+        "hosts": "localhost", "connection": "local", "gather_facts": False,
+        "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+        "module_defaults": connection_defaults(fresh_sandbox.info),
+        "tasks": [{"name": "Register the app by hand", "moduscloud.azure_sync.azure_app_registration": {
+            "display_name": APP_NAME, "redirect_uris": [CONSOLE_URL]}}],
+    }]))
+    made_by_hand = run_playbook(str(by_hand), tmp_path)
+    assert made_by_hand.returncode == 0, failure_text(made_by_hand)
+    app_id = [app["appId"] for app in tenant_state(fresh_sandbox)["applications"] if app["displayName"] == APP_NAME]
+    assert len(app_id) == 1
+
+    refused = run_role(fresh_sandbox, tmp_path)
+    assert refused.returncode != 0
+    assert "Adopt it by setting azure_user_sync_app_id" in refused.output
+
+    adopted = run_role(fresh_sandbox, tmp_path, extra={"azure_user_sync_app_id": app_id[0]})
+    assert adopted.returncode == 0, failure_text(adopted)
+    apps = [app for app in tenant_state(fresh_sandbox)["applications"] if app["displayName"] == APP_NAME]
+    assert [app["appId"] for app in apps] == app_id
+    assert org_state(fresh_sandbox)["azure"]["application_id"] == app_id[0]
+    assert_sync_works(fresh_sandbox)
