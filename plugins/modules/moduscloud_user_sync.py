@@ -317,7 +317,7 @@ report:
       elements: str
       sample: [contoso.onmicrosoft.com]
     counts:
-      description: The complete number of entries of each list.
+      description: The complete number of entries of each list (in Jinja, C(counts['update']) for the updates).
       type: dict
       sample: {add: 1, update: 1, remove: 0, unchanged: 42, groups: 4, skipped: 3, missing_domains: 1}
     truncated:
