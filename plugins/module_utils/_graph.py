@@ -18,7 +18,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
-import datetime
 import difflib
 import hashlib
 import re
@@ -687,36 +686,6 @@ def required_resource_access(resolved):
         if access:
             body.append({"resourceAppId": app_id, "resourceAccess": access})
     return body
-
-
-def describe_secrets(application, now=None):
-    """An application's client secrets without their values: key id, description, dates, days left."""
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    secrets = []
-    for credential in application.get("passwordCredentials") or []:
-        end = parse_graph_datetime(credential.get("endDateTime"))
-        secrets.append({
-            "key_id": credential.get("keyId"),
-            "description": credential.get("displayName"),
-            "start_date": credential.get("startDateTime"),
-            "end_date": credential.get("endDateTime"),
-            "days_remaining": None if end is None else int((end - now).total_seconds() // 86400),
-        })
-    return sorted(secrets, key=lambda secret: secret["end_date"] or "")
-
-
-def expiring_secrets(secrets, within_days):
-    """The described secrets (see describe_secrets) that expire within `within_days` days or have expired."""
-    return [secret for secret in secrets
-            if secret["days_remaining"] is not None and secret["days_remaining"] <= within_days]
-
-
-def parse_graph_datetime(value):
-    """Graph's ISO 8601 timestamps (UTC "Z", up to 7 fraction digits) as aware datetimes."""
-    if not value:
-        return None
-    text = re.sub(r"\.\d+", "", value).replace("Z", "+00:00")
-    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z")
 
 
 class GraphModule(AnsibleModule):

@@ -158,6 +158,17 @@ def public_view(secret, now):
     return view
 
 
+def secret_views(application, now):
+    """public_view() of every client secret of the application, soonest expiry first."""
+    views = [public_view(secret, now) for secret in secrets_of(application)]
+    return sorted(views, key=lambda view: view["end_date"] or "")
+
+
+def expiring(views, within_days):
+    """The views of the secrets that expire within `within_days` days or have expired."""
+    return [view for view in views if view["days_remaining"] is not None and view["days_remaining"] <= within_days]
+
+
 # ---------------------------------------------------------------------------------------------
 # Tenant policy
 # ---------------------------------------------------------------------------------------------

@@ -14,8 +14,8 @@ description:
   - Reads app registrations through Microsoft Graph, by O(app_id), O(unique_name) or O(display_name), or every
     application in the tenant when none is given (all pages).
   - For each application returns its redirect URIs, the API permissions it requests by name, whether each is
-    granted tenant-wide (admin consent) with what is missing or extra, and its client secrets (dates only,
-    never values).
+    granted tenant-wide (admin consent) with what is missing or extra, and its client secrets (dates and the
+    hint Graph shows, never values).
 version_added: 1.0.0
 author:
   - moduscloud.azure_sync maintainers (@moduscloud)
@@ -162,6 +162,10 @@ applications:
           description: The secret's description (Graph's C(displayName)).
           type: str
           sample: modusCloud user sync
+        hint:
+          description: The first characters of the secret's value, as Graph and the portal show them to tell secrets apart.
+          type: str
+          sample: Ab1
         start_date:
           description: When it became valid (ISO 8601, UTC).
           type: str
@@ -174,14 +178,14 @@ applications:
           description: Whole days until it expires; negative once expired.
           type: int
           sample: 640
+        expired:
+          description: Whether its end date has passed.
+          type: bool
+          sample: false
 """
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import (
-    GraphModule,
-    describe_secrets,
-    expiring_secrets,
-    granted_permissions,
-)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GraphModule, granted_permissions
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secrets import expiring, secret_views, utc_now
 
 
 def argument_spec():
@@ -225,15 +229,15 @@ def describe(module, application):
     graph = module.graph
     requested = graph.requested_permissions(application)
     info = graph.describe_application(application)
-    info["secrets"] = describe_secrets(application)
+    info["secrets"] = secret_views(application, utc_now())
     if module.params["include_consent"]:
         info["service_principal_id"], info["consent"] = consent_status(graph, application, requested)
     within = module.params["expiring_within_days"]
     if within is not None:
-        for secret in expiring_secrets(info["secrets"], within):
+        for secret in expiring(info["secrets"], within):
             module.warn("client secret %s (%s) of application %s (%s) %s on %s"
                         % (secret["key_id"], secret["description"] or "no description", info["display_name"],
-                           info["app_id"], "expired" if secret["days_remaining"] < 0
+                           info["app_id"], "expired" if secret["expired"]
                            else "expires in %d days" % secret["days_remaining"], secret["end_date"]))
     return info
 

@@ -17,9 +17,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph impor
     acquire_token,
     backing_application_not_yet_visible,
     check_connection,
-    describe_secrets,
     endpoints,
-    expiring_secrets,
     reference_not_yet_visible,
 )
 
@@ -299,15 +297,3 @@ def test_a_service_principal_that_already_exists_is_adopted():
         (409, {"error": {"code": "Request_MultipleObjectsWithSameKeyValue", "message": "already in use"}}),
         (200, {"value": [{"id": "sp-1", "appId": "a"}]})])
     assert client.create_service_principal("a")["id"] == "sp-1"
-
-
-# Secrets (never their values)
-
-def test_secrets_are_described_by_dates_and_days_remaining():
-    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
-    secrets = describe_secrets({"passwordCredentials": [
-        {"keyId": "k2", "displayName": "later", "endDateTime": "2026-03-02T00:00:00Z", "hint": "abc", "secretText": None},
-        {"keyId": "k1", "displayName": "old", "endDateTime": "2025-12-30T12:00:00.1234567Z"}]}, now=now)
-    assert [(s["key_id"], s["days_remaining"]) for s in secrets] == [("k1", -2), ("k2", 60)]
-    assert "hint" not in secrets[0] and "hint" not in secrets[1]
-    assert [s["key_id"] for s in expiring_secrets(secrets, 30)] == ["k1"]

@@ -232,6 +232,16 @@ def test_only_secrets_with_the_description_are_considered():
     assert [s.key_id for s in ours] == ["k1", "k2"]  # oldest first
 
 
+def test_views_show_dates_days_remaining_and_hint_soonest_expiry_first_never_a_value():
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    views = secrets.secret_views({"passwordCredentials": [
+        {"keyId": "k2", "displayName": "later", "endDateTime": "2026-03-02T00:00:00Z", "hint": "abc", "secretText": None},
+        {"keyId": "k1", "displayName": "old", "endDateTime": "2025-12-30T12:00:00.1234567Z"}]}, now)
+    assert [(s["key_id"], s["days_remaining"], s["expired"]) for s in views] == [("k1", -2, True), ("k2", 60, False)]
+    assert views[1]["hint"] == "abc" and not any("secretText" in s or "value" in s for s in views)
+    assert [s["key_id"] for s in secrets.expiring(views, 30)] == ["k1"]
+
+
 # Options -------------------------------------------------------------------------------------------
 
 def options(**overrides):

@@ -68,7 +68,7 @@ def test_secrets_show_dates_and_days_left_never_values_and_warn_when_expiring(gr
     result = run_module(module, {"unique_name": "moduscloud-sync", "expiring_within_days": 30})
     secrets = result["applications"][0]["secrets"]
     assert [(s["key_id"], s["days_remaining"]) for s in secrets] == [("key-soon", 10), ("key-later", 400)]
-    assert set(secrets[0]) == {"key_id", "description", "start_date", "end_date", "days_remaining"}
+    assert set(secrets[0]) == {"key_id", "description", "hint", "start_date", "end_date", "days_remaining", "expired"}
     [warning] = warning_texts(result)
     assert "key-soon (modusCloud sync)" in warning and "expires in 10 days" in warning
 
