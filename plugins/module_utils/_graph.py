@@ -21,8 +21,10 @@ import copy
 import difflib
 import hashlib
 import re
+import threading
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -83,6 +85,11 @@ SERVICE_PRINCIPAL_FIELDS = "id,appId,displayName,appRoles,oauth2PermissionScopes
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----.+?-----END \1-----", re.S)
+
+# Graph's largest page for directory lists: fewer round trips in a large tenant.
+LARGEST_PAGE = 999
+# Concurrent group member reads: enough to hide Graph's round trips, few enough to stay clear of its throttling.
+MEMBER_READERS = 4
 
 # Waits (seconds) before re-reading an object that a previous task just created but that Graph
 # does not show yet (eventual consistency); 15 s in total.
@@ -420,6 +427,11 @@ class GraphClient(object):
                           "remove client secret %s from application" % key_id, object_id,
                           json={"keyId": key_id}, expected=(200, 204))
 
+    def get_default_app_management_policy(self):
+        """The tenant default app management policy (lifetime limits of new credentials); needs Policy.Read.All."""
+        return self.http.json("GET", "/policies/defaultAppManagementPolicy", "read",
+                              "the tenant default app management policy")
+
     # Service principals
 
     def get_service_principal(self, app_id):
@@ -642,6 +654,37 @@ class GraphClient(object):
         self.http.request("DELETE", "/oauth2PermissionGrants/%s" % grant_id, "revoke delegated permission grant",
                           grant_id, expected=(204,))
 
+    # The directory: domains, users, groups and their members
+
+    def verified_domains(self):
+        """The names of the tenant's verified domains, lower case."""
+        domains = self.http.paged("/domains", "list domains of the tenant", params={"$select": "id,isVerified"})
+        return [domain["id"].lower() for domain in domains if domain.get("isVerified")]
+
+    def check_directory_read(self):
+        """One small read that needs the same consent as reading the whole directory; ApiError when refused."""
+        self.http.json("GET", "/users", "list users of the tenant", params={"$select": "id", "$top": "1"})
+
+    def list_users(self, select):
+        """Every user of the tenant, with the fields named in `select` (comma-separated)."""
+        return list(self.http.paged("/users", "list users of the tenant",
+                                    params={"$select": select, "$top": LARGEST_PAGE}))
+
+    def list_groups(self, select):
+        """Every group of the tenant, with the fields named in `select` (comma-separated)."""
+        return list(self.http.paged("/groups", "list groups of the tenant",
+                                    params={"$select": select, "$top": LARGEST_PAGE}))
+
+    def list_group_members(self, group_id):
+        """The direct members of a group (id and @odata.type); None when the group no longer exists."""
+        try:
+            return list(self.http.paged("/groups/%s/members" % group_id, "list members of group", group_id,
+                                        params={"$select": "id", "$top": LARGEST_PAGE}))
+        except ApiError as error:
+            if error.status == 404:
+                return None
+            raise
+
     def _first(self, path, operation, resource, odata_filter, select=None):
         params = {"$filter": odata_filter}
         if select:
@@ -649,6 +692,31 @@ class GraphClient(object):
         page = self.http.json("GET", path, operation, resource, params=params) or {}
         values = page.get("value") or []
         return values[0] if values else None
+
+
+def with_members(new_client, groups, readers=MEMBER_READERS):
+    """The groups, each with its `members`; a group deleted since it was listed is left out.
+
+    One request per group (Graph has no bulk read of memberships), so `readers` run at once; each
+    thread gets its own client from new_client(), as a requests session is not meant to be shared.
+    """
+    local = threading.local()
+
+    def members_of(group):
+        if not hasattr(local, "graph"):
+            local.graph = new_client()
+        return local.graph.list_group_members(group["id"])
+
+    with ThreadPoolExecutor(max_workers=readers) as pool:
+        futures = [pool.submit(members_of, group) for group in groups]
+        try:
+            for group, future in zip(groups, futures):
+                group["members"] = future.result()
+        except BaseException:
+            for future in futures:  # do not read the rest after a failure
+                future.cancel()
+            raise
+    return [group for group in groups if group["members"] is not None]
 
 
 def _unknown_permission(api, kind, name):

@@ -411,8 +411,7 @@ def wait_until_usable(acquire, timeout, sleep=None, clock=None, first_delay=1.0,
 def read_password_policy(graph, application):
     """The tenant default policy for this app's secrets; UNKNOWN_POLICY when it may not be read."""
     try:
-        document = graph.http.json("GET", "/policies/defaultAppManagementPolicy", "read",
-                                   "the tenant default app management policy")
+        document = graph.get_default_app_management_policy()
     except ApiError as err:
         if err.status in (401, 403, 404):  # reading needs Policy.Read.All; addPassword's answer still tells
             return UNKNOWN_POLICY

@@ -384,9 +384,7 @@ removals:
 import json
 import os
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -400,6 +398,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph impor
     acquire_token,
     check_connection,
     endpoints,
+    with_members,
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
@@ -423,12 +422,9 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import
 # The import settings the report depends on, by option name; None in params = the saved value.
 SETTING_OPTIONS = SWITCHES + ("default_user_role",)
 
-# Only the Graph fields the sync rules read (docs/sync-rules.md), and Graph's largest page.
+# Only the Graph fields the sync rules read (docs/sync-rules.md).
 USER_FIELDS = "id,userPrincipalName,givenName,surname,mail,proxyAddresses,accountEnabled,userType,assignedLicenses"
 GROUP_FIELDS = "id,displayName,mail,mailEnabled,securityEnabled"
-PAGE_SIZE = "999"
-# Concurrent member reads: enough to hide Graph's round trips, few enough to stay clear of its throttling.
-MEMBER_READERS = 4
 # The API documents batch creation but no batch limit; modest batches keep each request small.
 CREATE_BATCH_SIZE = 100
 MARKDOWN_EXTENSION = ".md"
@@ -712,8 +708,8 @@ class UserSync(object):
         """Fail now on what makes the service's sync fail: sign-in, consent, missing domains."""
         graph = self.graph(tenant_id, application_id)()
         try:
-            tenant_domains = verified_domains(graph)
-            probe_directory(graph)
+            tenant_domains = graph.verified_domains()
+            graph.check_directory_read()
         except ApiError as error:
             raise explained_graph_error(error)
         org_domains = set(domain["name"] for domain in self.client.list_domains(self.org))
@@ -779,61 +775,15 @@ def explained_graph_error(error):
     return error
 
 
-def verified_domains(graph):
-    domains = graph.http.paged("/domains", "list domains of the tenant", params={"$select": "id,isVerified"})
-    return [domain["id"].lower() for domain in domains if domain.get("isVerified")]
-
-
-def probe_directory(graph):
-    """One small read that needs the same consent as the sync."""
-    graph.http.json("GET", "/users", "list users of the tenant", params={"$select": "id", "$top": "1"})
-
-
 def read_directory(new_graph_client, settings):
     """(verified domain names, users, groups with members) as the sync reads them; only what the settings need."""
     graph = new_graph_client()
-    domains = verified_domains(graph)
-    users = []
-    if settings["sync_active_users"]:
-        users = list(graph.http.paged("/users", "list users of the tenant",
-                                      params={"$select": USER_FIELDS, "$top": PAGE_SIZE}))
+    domains = graph.verified_domains()
+    users = graph.list_users(USER_FIELDS) if settings["sync_active_users"] else []
     groups = []
     if settings["sync_distribution_groups"] or settings["sync_security_groups"]:
-        groups = list(graph.http.paged("/groups", "list groups of the tenant",
-                                       params={"$select": GROUP_FIELDS, "$top": PAGE_SIZE}))
-        groups = with_members(new_graph_client, groups)
+        groups = with_members(new_graph_client, graph.list_groups(GROUP_FIELDS))
     return domains, users, groups
-
-
-def with_members(new_graph_client, groups):
-    """The groups, each with its `members`; a group deleted since it was listed is left out.
-
-    One request per group (Graph has no bulk read of memberships), so a few run at once; each
-    thread has its own client, as a requests session is not meant to be shared.
-    """
-    local = threading.local()
-
-    def members_of(group):
-        if not hasattr(local, "graph"):
-            local.graph = new_graph_client()
-        try:
-            return list(local.graph.http.paged("/groups/%s/members" % group["id"], "list members of group",
-                                               group["id"], params={"$select": "id", "$top": PAGE_SIZE}))
-        except ApiError as error:
-            if error.status == 404:
-                return None
-            raise
-
-    with ThreadPoolExecutor(max_workers=MEMBER_READERS) as pool:
-        futures = [pool.submit(members_of, group) for group in groups]
-        try:
-            for group, future in zip(groups, futures):
-                group["members"] = future.result()
-        except BaseException:
-            for future in futures:  # do not read the rest after a failure
-                future.cancel()
-            raise
-    return [group for group in groups if group["members"] is not None]
 
 
 if __name__ == "__main__":
