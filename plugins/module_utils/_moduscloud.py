@@ -30,6 +30,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import
     ApiError,
     HttpClient,
 )
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import UPDATABLE_FIELDS
 
 # ---------------------------------------------------------------------------------------------
 # The wire mapping: every name the API uses, with its source and confidence
@@ -517,8 +518,21 @@ class ModusCloudClient(object):
         return self._call("POST", "path.users", "create user", resource, json=users, org=org)
 
     def update_user(self, org, email, changes):
-        """Read-modify-write: PUT replaces the whole user object, so unchanged fields are sent back."""
-        current = self._call("GET", "path.user", "read user", email, org=org, email=email) or {}
+        """Set the fields the Azure AD sync owns (UPDATABLE_FIELDS) on a user; return the object written.
+
+        Read-modify-write, because PUT replaces the whole user: type, uid and every other field
+        go back exactly as read. Changing any other field is refused before any request.
+        """
+        refused = sorted(set(changes) - set(UPDATABLE_FIELDS))
+        if refused:
+            raise ValueError("update of user %s changes %s; only %s may change"
+                             % (email, ", ".join(refused), ", ".join(UPDATABLE_FIELDS)))
+        current = self._call("GET", "path.user", "read user", email, org=org, email=email)
+        address = current.get(WIRE["user.primary_email"]) if isinstance(current, dict) else None
+        if (address or "").lower() != email.lower():
+            # Writing back anything but this user's full object would replace it with something else.
+            raise ApiError("update user", email, message="reading the user answered %s instead of its object, so "
+                           "nothing was written" % ("user %s" % address if address else "no user"))
         body = dict(current)
         body.update(changes)
         self._call("PUT", "path.user", "update user", email, json=body, org=org, email=email)

@@ -20,8 +20,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
-
 from collections.abc import Mapping
 
 # Import settings read here, all booleans; a missing or null switch is off.
@@ -43,7 +41,7 @@ DEFAULT_USER_ROLE = "end_user"
 # (and any type this code does not know) are never updated or removed.
 MANAGED_USER_TYPES = frozenset(USER_ROLES)
 
-# The only fields an update may change: never type, uid or anything else.
+# The only fields an update may change (the modusCloud client refuses any other): never type, uid or anything else.
 UPDATABLE_FIELDS = ("firstname", "surname", "alias_emails", "is_active")
 
 # Reasons in report["skipped"].
@@ -121,28 +119,6 @@ def reconcile(*, entra_users, entra_groups, tenant_domains, settings, exemptions
             "missing_domains": len(missing_domains),
         },
     }
-
-
-def apply_update(org_user, update):
-    """Return a copy of the full modusCloud user `org_user` with the changes of `update` applied.
-
-    `update` is an entry of report["users"]["update"]. Every other field (uid, type, sender
-    lists, ...) is kept as read, because the Users API replaces the whole object on PUT.
-    """
-    address = _address(org_user.get("primary_email"))
-    if address != update["primary_email"]:
-        raise ValueError(
-            "update for %s cannot be applied to modusCloud user %s"
-            % (update["primary_email"], org_user.get("primary_email"))
-        )
-    result = copy.deepcopy(dict(org_user))
-    for field, change in update["changes"].items():
-        if field not in UPDATABLE_FIELDS:
-            raise ValueError(
-                "update for %s changes %s; only %s may change" % (address, field, ", ".join(UPDATABLE_FIELDS))
-            )
-        result[field] = copy.deepcopy(change["after"])
-    return result
 
 
 def removals_over_limit(report, max_removals):

@@ -167,6 +167,28 @@ def test_user_update_sends_back_the_whole_object():
     assert json.loads(api.adapter.calls[1]["body"]) == dict(stored, firstname="Jane")
 
 
+def test_user_update_changes_only_the_given_fields_of_the_full_user():
+    stored = {"primary_email": "ann@contoso.com", "uid": 77, "type": "silent_user", "firstname": "Ann",
+              "surname": "Lee", "alias_emails": ["old@contoso.com"], "is_active": True,
+              "white_list_senders": ["partner@fabrikam.com"], "odin_settings": {"is_imitable": False}}
+    api = Scripted([(200, stored), (204, None)])
+    written = api.client.update_user("contoso.com", "Ann@contoso.com",
+                                     {"surname": "Smith", "alias_emails": ["new@contoso.com"]})
+    expected = dict(stored, surname="Smith", alias_emails=["new@contoso.com"])
+    assert written == expected
+    assert json.loads(api.adapter.calls[1]["body"]) == expected
+
+
+def test_user_update_refuses_another_user_or_a_field_the_sync_does_not_own():
+    api = Scripted([(200, {"primary_email": "bob@contoso.com", "uid": 8})])
+    with pytest.raises(ApiError, match="update user ann@contoso.com failed: reading the user answered user "
+                                       "bob@contoso.com instead of its object, so nothing was written"):
+        api.client.update_user("contoso.com", "ann@contoso.com", {"surname": "Smith"})
+    with pytest.raises(ValueError, match="changes type; only firstname, surname, alias_emails, is_active may change"):
+        api.client.update_user("contoso.com", "ann@contoso.com", {"type": "organization_admin"})
+    assert [call["method"] for call in api.adapter.calls] == ["GET"]  # no PUT, and no request for the refused field
+
+
 def test_user_listing_is_unwrapped_and_a_missing_user_is_none():
     api = Scripted([(200, {"users": [{"primary_email": "a@x.example"}]}), (404, None)])
     assert api.client.list_users("x.example") == [{"primary_email": "a@x.example"}]

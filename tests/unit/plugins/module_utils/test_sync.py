@@ -581,40 +581,6 @@ def test_the_report_is_json_and_independent_of_input_order():
     assert reconcile(**shuffled) == report
 
 
-# Applying an update
-
-
-def test_apply_update_replaces_only_the_changed_fields_of_the_full_user():
-    existing = org_user("Ann@contoso.com", surname="Lee", aliases=["old@contoso.com"], uid=77, user_type="silent_user")
-    existing["white_list_senders"] = ["partner@fabrikam.com"]
-    before = copy.deepcopy(existing)
-    update = reconcile(
-        [entra_user("ann@contoso.com", surname="Smith", aliases=["new@contoso.com"])], org_users=[existing]
-    )["users"]["update"][0]
-
-    result = _sync.apply_update(existing, update)
-
-    expected = dict(before, surname="Smith", alias_emails=["new@contoso.com"])
-    assert result == expected
-    assert existing == before  # the object as read is left alone
-    result["odin_settings"]["is_imitable"] = True
-    assert existing["odin_settings"]["is_imitable"] is False
-
-
-def test_apply_update_refuses_another_user_or_a_field_the_sync_does_not_own():
-    update = {"primary_email": "ann@contoso.com", "changes": {"surname": {"before": "Lee", "after": "Smith"}}}
-
-    with pytest.raises(
-        ValueError, match="update for ann@contoso.com cannot be applied to modusCloud user bob@contoso.com"
-    ):
-        _sync.apply_update(org_user("bob@contoso.com"), update)
-    with pytest.raises(ValueError, match="changes type; only firstname, surname, alias_emails, is_active may change"):
-        _sync.apply_update(
-            org_user("ann@contoso.com"),
-            dict(update, changes={"type": {"before": "end_user", "after": "organization_admin"}}),
-        )
-
-
 # Limits and trimming
 
 
