@@ -1,15 +1,9 @@
-"""Calling a module's main() in-process: arguments through ansible-core's patch_module_args, the
-result parsed from what exit_json/fail_json print (so no_log masking is part of what is tested),
-and Graph answered by the in-memory FakeGraph."""
-
-import json
+"""Fixtures for the Graph module tests: an in-memory Graph, and main() run against it."""
 
 import pytest
-import requests
-from ansible.module_utils.common import warnings as ansible_warnings
-from ansible.module_utils.testing import patch_module_args
 
 from .fake_graph import FakeGraph
+from .module_runner import route_requests, run_main
 
 GRAPH_CONNECTION = {"access_token": "unit-test-token", "graph_url": "https://graph.test"}
 
@@ -18,26 +12,13 @@ GRAPH_CONNECTION = {"access_token": "unit-test-token", "graph_url": "https://gra
 def graph(monkeypatch):
     """A fresh FakeGraph answering every requests session; retries and waits do not sleep."""
     fake = FakeGraph()
-    monkeypatch.setattr(requests.Session, "get_adapter", lambda session, url: fake)
-    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    route_requests(monkeypatch, fake)
     return fake
 
 
 @pytest.fixture
-def run_module(capsys, monkeypatch):
+def run_module(capsys):
     """run_module(module, args, check_mode=False, diff=True) -> the module's result dict (with `failed`)."""
     def run(module, args, check_mode=False, diff=True):
-        # ansible-core keeps warnings in a process-wide store: each run starts with an empty one.
-        monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
-        arguments = dict(GRAPH_CONNECTION, _ansible_check_mode=check_mode, _ansible_diff=diff)
-        arguments.update(args)
-        with patch_module_args(arguments):
-            with pytest.raises(SystemExit):
-                module.main()
-        return json.loads(capsys.readouterr().out)
+        return run_main(module, dict(GRAPH_CONNECTION, **args), capsys, check_mode=check_mode, diff=diff)[0]
     return run
-
-
-def warning_texts(result):
-    """The warning messages of a module result (ansible-core 2.19 returns them as structured events)."""
-    return [warning if isinstance(warning, str) else warning["event"]["msg"] for warning in result.get("warnings", [])]

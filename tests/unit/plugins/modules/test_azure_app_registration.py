@@ -1,6 +1,6 @@
 from ansible_collections.moduscloud.azure_sync.plugins.modules import azure_app_registration as module
 
-from .conftest import warning_texts
+from .module_runner import warning_texts
 from .fake_graph import GRAPH_APP_ID, GRAPH_ROLES, GRAPH_SCOPES
 
 KB_PERMISSIONS = [{"api": "Microsoft Graph", "application": ["Directory.Read.All"],

@@ -2,7 +2,7 @@ from datetime import datetime, timedelta, timezone
 
 from ansible_collections.moduscloud.azure_sync.plugins.modules import azure_app_registration_info as module
 
-from .conftest import warning_texts
+from .module_runner import warning_texts
 from .fake_graph import GRAPH_APP_ID, GRAPH_ROLES, GRAPH_SCOPES
 
 

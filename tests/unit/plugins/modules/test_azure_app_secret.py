@@ -9,16 +9,13 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from ansible.module_utils import _internal as ansible_internal
-from ansible.module_utils.common import warnings as ansible_warnings
-from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _graph, _http
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _graph
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _secrets as secrets
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER
 from ansible_collections.moduscloud.azure_sync.plugins.modules import azure_app_secret as module
 
-from ..module_utils.fake_transport import ScriptedAdapter
+from .module_runner import ScriptedRun, run_scripted
 
 GRAPH = "https://graph.test"
 LOGIN = "https://login.test"
@@ -85,27 +82,9 @@ def token_rejected(code):
                   "Trace ID: t1" % code, "error_codes": [code]})
 
 
-class ModuleRun(object):
-    def __init__(self, result, calls, output):
-        self.result = result
-        self.calls = calls
-        self.output = output  # the module's raw stdout
-
-    @property
-    def requests(self):
-        return [(call["method"], urlsplit(call["url"]).path) for call in self.calls]
-
-    @property
-    def writes(self):
-        return [request for request in self.requests if request[0] != "GET" and not request[1].endswith("/token")]
-
+class SecretRun(ScriptedRun):
     def graph_body(self, path_suffix):
-        bodies = [json.loads(call["body"]) for call in self.calls if call["url"].endswith(path_suffix)]
-        return bodies
-
-    @property
-    def warnings(self):
-        return [w["event"]["msg"] if isinstance(w, dict) else w for w in self.result.get("warnings", [])]
+        return [json.loads(call["body"]) for call in self.calls if call["url"].endswith(path_suffix)]
 
     def shown(self):
         """Everything a playbook prints besides the registered value itself: msg, warnings, diff, invocation."""
@@ -119,36 +98,8 @@ def run(monkeypatch, capsys):
     monkeypatch.setattr(secrets, "time", FakeTime())
 
     def runner(args, answers, check_mode=False, diff=True):
-        adapter = ScriptedAdapter(answers)
-        original_init = _http.HttpClient.__init__
-
-        def init_with_scripted_transport(self, *a, **kw):
-            kw["sleep"] = lambda seconds: None
-            original_init(self, *a, **kw)
-            self.session.mount("https://", adapter)
-
-        original_session = _graph._session
-
-        def token_session(verify):
-            session = original_session(verify)
-            session.mount("https://", adapter)
-            return session
-
-        # ansible-core keeps a module's warnings in a module-level store: start each run with an empty one,
-        # and as a module would (once controller code is imported, as the lookup tests do, they go to Display).
-        monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
-        monkeypatch.setattr(ansible_internal, "is_controller", False)
-        monkeypatch.setattr(_http.HttpClient, "__init__", init_with_scripted_transport)
-        monkeypatch.setattr(_graph, "_session", token_session)
-        module_args = dict(CONNECTION, **BASE)
-        module_args.update(args)
-        module_args.update(_ansible_check_mode=check_mode, _ansible_diff=diff)
-        with patch_module_args(module_args):
-            with pytest.raises(SystemExit):
-                module.main()
-        output = capsys.readouterr().out
-        assert not adapter.answers, "scripted answers left unused: %r" % adapter.answers
-        return ModuleRun(json.loads(output), adapter.calls, output)
+        return run_scripted(module, dict(CONNECTION, **dict(BASE, **args)), answers, monkeypatch, capsys,
+                            check_mode=check_mode, diff=diff, run_class=SecretRun)
     return runner
 
 

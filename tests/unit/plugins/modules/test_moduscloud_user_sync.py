@@ -12,11 +12,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 import requests
-from ansible.module_utils.common import warnings as ansible_warnings
-from ansible.module_utils.testing import patch_module_args
 from requests.adapters import BaseAdapter
 
 from ansible_collections.moduscloud.azure_sync.plugins.modules import moduscloud_user_sync as module
+
+from .module_runner import route_requests, run_main, warning_texts
 
 ORG = "contoso.example"
 INITIAL = "contoso.onmicrosoft.com"
@@ -247,23 +247,19 @@ class FakeTime(object):
 @pytest.fixture
 def services(monkeypatch):
     fake = FakeServices()
-    monkeypatch.setattr(requests.Session, "get_adapter", lambda session, url: fake)
+    route_requests(monkeypatch, fake)
     monkeypatch.setattr(module, "time", FakeTime(fake))
     return fake
 
 
 @pytest.fixture
-def run(services, capsys, monkeypatch):
+def run(services, capsys):
     def runner(check_mode=False, diff=True, **args):
-        monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
-        arguments = dict(CONNECTION, org=ORG, key=KEY, _ansible_check_mode=check_mode, _ansible_diff=diff)
+        arguments = dict(CONNECTION, org=ORG, key=KEY)
         arguments.update(args)
-        with patch_module_args(arguments):
-            with pytest.raises(SystemExit):
-                module.main()
-        output = capsys.readouterr().out
+        result, output = run_main(module, arguments, capsys, check_mode=check_mode, diff=diff)
         assert KEY not in output and PASSWORD not in output
-        return json.loads(output)
+        return result
     return runner
 
 
@@ -375,8 +371,7 @@ def test_missing_tenant_domains_are_reported_with_a_warning(run, services):
     services.org_domains = [ORG]
     result = run()
     assert result["report"]["missing_domains"] == [INITIAL]
-    assert any(INITIAL in warning["event"]["msg"] if isinstance(warning, dict) else INITIAL in warning
-               for warning in result["warnings"])
+    assert any(INITIAL in warning for warning in warning_texts(result))
 
 
 @pytest.mark.parametrize("args, expected", [
