@@ -59,3 +59,13 @@ notes:
   - The modusCloud admin API has no sign-in flow. Every request carries the admin's email and
     password in the C(X-User) and C(X-Password) headers, over TLS only.
 """
+
+    # Every modusCloud module acts on one organization.
+    ORG = r"""
+options:
+  org:
+    description:
+      - The organization, named by any of its domains (normally its primary domain).
+    type: str
+    required: true
+"""

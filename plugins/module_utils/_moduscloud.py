@@ -333,8 +333,12 @@ MODUSCLOUD_CONNECTION_SPEC = dict(
 
 
 def moduscloud_argument_spec(**options):
-    """The connection options plus a module's own."""
+    """The connection options, the organization every modusCloud module acts on (org), and a module's own.
+
+    Documented by the doc fragments moduscloud.azure_sync.moduscloud and moduscloud.azure_sync.moduscloud.ORG.
+    """
     spec = dict((name, dict(value)) for name, value in MODUSCLOUD_CONNECTION_SPEC.items())
+    spec["org"] = dict(type="str", required=True)
     spec.update(options)
     return spec
 

@@ -20,11 +20,6 @@ version_added: 1.0.0
 author:
   - moduscloud.azure_sync maintainers (@moduscloud)
 options:
-  org:
-    description:
-      - The organization, named by any of its domains (normally its primary domain).
-    type: str
-    required: true
   domains:
     description:
       - Domains to add (O(state=present)) or remove (O(state=absent)).
@@ -65,6 +60,7 @@ options:
     default: false
 extends_documentation_fragment:
   - moduscloud.azure_sync.moduscloud
+  - moduscloud.azure_sync.moduscloud.ORG
   - moduscloud.azure_sync.attributes
   - moduscloud.azure_sync.attributes.ACTION_GROUP_MODUSCLOUD
 attributes:
@@ -173,7 +169,6 @@ def invalid_input(params):
 def main():
     module = AnsibleModule(
         argument_spec=moduscloud_argument_spec(
-            org=dict(type="str", required=True),
             domains=dict(type="list", elements="str"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
             is_relay=dict(type="bool"),

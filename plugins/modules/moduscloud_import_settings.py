@@ -25,11 +25,6 @@ version_added: 1.0.0
 author:
   - moduscloud.azure_sync maintainers (@moduscloud)
 options:
-  org:
-    description:
-      - The organization, named by any of its domains (normally its primary domain).
-    type: str
-    required: true
   state:
     description:
       - V(present) saves the settings.
@@ -135,6 +130,7 @@ options:
     elements: str
 extends_documentation_fragment:
   - moduscloud.azure_sync.moduscloud
+  - moduscloud.azure_sync.moduscloud.ORG
   - moduscloud.azure_sync.attributes
   - moduscloud.azure_sync.attributes.ACTION_GROUP_MODUSCLOUD
 attributes:
@@ -247,7 +243,6 @@ EXEMPTIONS_LABEL = "sync_exemptions"
 
 def argument_spec():
     return moduscloud_argument_spec(
-        org=dict(type="str", required=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         primary_domain=dict(type="str"),
         application_id=dict(type="str"),

@@ -21,11 +21,6 @@ version_added: 1.0.0
 author:
   - moduscloud.azure_sync maintainers (@moduscloud)
 options:
-  org:
-    description:
-      - The organization, named by any of its domains (normally its primary domain).
-    type: str
-    required: true
   include_users:
     description:
       - Also return the organization's users (with their aliases). One more request; large
@@ -39,6 +34,7 @@ options:
     default: 30
 extends_documentation_fragment:
   - moduscloud.azure_sync.moduscloud
+  - moduscloud.azure_sync.moduscloud.ORG
   - moduscloud.azure_sync.attributes
   - moduscloud.azure_sync.attributes.INFO_MODULE
   - moduscloud.azure_sync.attributes.ACTION_GROUP_MODUSCLOUD
@@ -175,7 +171,6 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud 
 def main():
     module = AnsibleModule(
         argument_spec=moduscloud_argument_spec(
-            org=dict(type="str", required=True),
             include_users=dict(type="bool", default=False),
             warn_secret_expiry_days=dict(type="int", default=30, no_log=False),
         ),

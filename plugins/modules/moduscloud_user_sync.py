@@ -31,11 +31,6 @@ version_added: 1.0.0
 author:
   - moduscloud.azure_sync maintainers (@moduscloud)
 options:
-  org:
-    description:
-      - The organization, named by any of its domains (normally its primary domain).
-    type: str
-    required: true
   mode:
     description:
       - V(report) computes the report and writes nothing (the console's B(Search Now)); the task
@@ -183,6 +178,7 @@ options:
     type: str
 extends_documentation_fragment:
   - moduscloud.azure_sync.moduscloud
+  - moduscloud.azure_sync.moduscloud.ORG
   - moduscloud.azure_sync.attributes
   - moduscloud.azure_sync.attributes.ACTION_GROUP_MODUSCLOUD
 attributes:
@@ -441,7 +437,6 @@ SIGN_IN_HINT = ("Entra ID refused the sync app's credentials, so modusCloud's sc
 
 def argument_spec():
     spec = moduscloud_argument_spec(
-        org=dict(type="str", required=True),
         mode=dict(type="str", default="report", choices=["report", "apply", "wait"]),
         tenant_id=dict(type="str"),
         application_id=dict(type="str"),
