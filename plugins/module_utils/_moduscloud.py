@@ -30,7 +30,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import
     ApiError,
     HttpClient,
 )
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import UPDATABLE_FIELDS
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import UPDATABLE_FIELDS, USER_ROLES
 
 # ---------------------------------------------------------------------------------------------
 # The wire mapping: every name the API uses, with its source and confidence
@@ -125,7 +125,6 @@ STACKS = ("us1", "us2", "us3", "us4", "us5", "eu1")
 AUTO_STACK = "auto"
 # Any instance answers /endpoints/{domain} (PP-DOC), so discovery asks the first stack by default.
 DISCOVERY_STACK = "us1"
-USER_ROLES = ("end_user", "silent_user")
 # 0 = never (manual only), as the on-premises AD page offers and CTG reads it; a week at most.
 SYNC_FREQUENCY_HOURS = (0, 168)
 

@@ -22,7 +22,7 @@ import time
 from collections import namedtuple
 from datetime import datetime, timedelta, timezone
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GraphError, TokenError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GUID, GraphError, TokenError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER
 
@@ -318,9 +318,6 @@ def plan_absent(secrets):
 # Options
 # ---------------------------------------------------------------------------------------------
 
-_KEY_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
-
 def check_options(params, now, check_mode=False):
     """Refuse contradictory or impossible options before any request; return end_date parsed (or None)."""
     if not (params.get("description") or "").strip():
@@ -334,7 +331,7 @@ def check_options(params, now, check_mode=False):
     if params.get("keep_key_id") == PLACEHOLDER and not check_mode:
         raise SecretError("keep_key_id is the check mode placeholder %r: pass the key_id a real run returned"
                           % PLACEHOLDER)
-    if params.get("keep_key_id") not in (None, PLACEHOLDER) and not _KEY_ID.match(params["keep_key_id"]):
+    if params.get("keep_key_id") not in (None, PLACEHOLDER) and not GUID.match(params["keep_key_id"]):
         raise SecretError("keep_key_id %r is not a key id: expected a GUID such as the key_id this module returned"
                           % params["keep_key_id"])
     # Checked here rather than by mutually_exclusive, which also counts never_expires: false.

@@ -227,13 +227,13 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
     SETTINGS_FIELDS,
-    USER_ROLES,
     client_from_module,
     invalid_settings,
     normalize_domain,
     moduscloud_argument_spec,
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import USER_ROLES
 
 # Shown in the diff in place of the key, only when the run sends it.
 KEY_SENT = "(sent)"

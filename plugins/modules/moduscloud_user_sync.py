@@ -383,10 +383,10 @@ import tempfile
 import time
 from datetime import datetime, timezone
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import (
-    CLOUDS,
+    GRAPH_CONNECTION_SPEC,
     MSAL_IMPORT_ERROR,
     GraphClient,
     GraphError,
@@ -399,6 +399,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph impor
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
     client_from_module,
+    invalid_settings,
     is_domain_name,
     is_guid,
     moduscloud_argument_spec,
@@ -441,9 +442,6 @@ def argument_spec():
         tenant_id=dict(type="str"),
         application_id=dict(type="str"),
         key=dict(type="str", required=True, no_log=True),
-        cloud=dict(type="str", default="public", choices=sorted(CLOUDS)),
-        authority_host=dict(type="str", fallback=(env_fallback, ["AZURE_AUTHORITY_HOST"])),
-        graph_url=dict(type="str"),
         default_user_role=dict(type="str", choices=list(USER_ROLES)),
         max_removals=dict(type="int", default=10),
         report_limit=dict(type="int", default=20),
@@ -452,6 +450,8 @@ def argument_spec():
         wait_interval=dict(type="int", default=60),
         since=dict(type="str"),
     )
+    # Where the sync app signs in, exactly as the Graph modules take it.
+    spec.update((name, dict(GRAPH_CONNECTION_SPEC[name])) for name in ("cloud", "authority_host", "graph_url"))
     for switch in SWITCHES:
         spec[switch] = dict(type="bool")
     return spec
@@ -459,17 +459,10 @@ def argument_spec():
 
 def invalid_options(params):
     """Every problem with the options, each naming the option and what is allowed."""
-    problems = []
-    if not is_domain_name(params["org"]):
-        problems.append("org must be a domain of the organization, such as example.com, got %r" % params["org"])
+    problems = invalid_settings(dict((name, params[name]) for name in ("org", "application_id", "key")))
     tenant_id = params["tenant_id"]
     if tenant_id is not None and not (is_guid(tenant_id) or is_domain_name(tenant_id)):
         problems.append("tenant_id must be the tenant id (a GUID) or one of its domains, got %r" % tenant_id)
-    if params["application_id"] is not None and not is_guid(params["application_id"]):
-        problems.append("application_id must be the Entra application (client) id, a GUID such as "
-                        "00000000-0000-0000-0000-000000000000, got %r" % params["application_id"])
-    if not params["key"].strip():
-        problems.append("key must not be empty")
     for name in ("max_removals", "report_limit", "wait_timeout"):
         if params[name] < 0:
             problems.append("%s must be 0 or more, got %d" % (name, params[name]))
@@ -501,21 +494,14 @@ def main():
     sync = UserSync(module, client_from_module(module, org), org)
     try:
         result = sync.run(started)
-    except (ApiError, GraphError, SyncFailure) as error:
+    except (ApiError, GraphError) as error:
         module.fail_json(msg=str(error), **dict(error.to_result(), **sync.progress()))
     result.update(sync.changes.result(module._diff))
     module.exit_json(**result)
 
 
-class SyncFailure(Exception):
+class SyncFailure(GraphError):
     """A reason to stop that is not a failed API call; `result` goes into fail_json beside the message."""
-
-    def __init__(self, message, **result):
-        super(SyncFailure, self).__init__(message)
-        self.result = result
-
-    def to_result(self):
-        return dict(self.result)
 
 
 class UserSync(object):
