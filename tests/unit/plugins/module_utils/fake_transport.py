@@ -5,6 +5,8 @@ import json
 import requests
 from requests.adapters import BaseAdapter
 
+JSON_HEADERS = {"Content-Type": "application/json"}
+
 
 class ScriptedAdapter(BaseAdapter):
     """Answers each request with the next scripted (status, body, headers) and records the calls."""
@@ -20,16 +22,21 @@ class ScriptedAdapter(BaseAdapter):
         if not self.answers:
             raise AssertionError("unexpected request %s %s" % (request.method, request.url))
         status, body, headers = (self.answers.pop(0) + ({},))[:3]
-        response = requests.Response()
-        response.status_code = status
-        response.headers.update(headers)
-        response._content = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-        response.url = request.url
-        response.request = request
-        return response
+        return make_response(request, status, body, headers)
 
     def close(self):
         pass
+
+
+def make_response(request, status, body=None, headers=None):
+    """The answer to `request`: `body` as JSON (bytes as they are), with `headers`."""
+    response = requests.Response()
+    response.status_code = status
+    response.headers.update(headers or {})
+    response._content = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    response.url = request.url
+    response.request = request
+    return response
 
 
 def attach(client, answers):

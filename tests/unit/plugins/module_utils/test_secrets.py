@@ -11,6 +11,8 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secrets imp
     SecretError,
 )
 
+from ..fake_time import FakeTime
+
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 DAY = timedelta(days=1)
 NO_LIMIT = PasswordPolicy(True, None, False)
@@ -279,19 +281,6 @@ def test_never_expires_false_does_not_conflict_with_a_lifetime():
 
 # Proving a new secret works ---------------------------------------------------------------------------
 
-class FakeClock(object):
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 def token_attempts(*outcomes):
     """acquire() that fails with the given AADSTS codes in turn, then succeeds (None = success)."""
     queue = list(outcomes)
@@ -306,23 +295,23 @@ def token_attempts(*outcomes):
 
 
 def test_propagation_errors_are_retried_with_growing_delays_until_a_token_comes():
-    clock = FakeClock()
+    clock = FakeTime()
     attempts = secrets.wait_until_usable(token_attempts([7000215], [7000222], [700016], None), 60,
-                                         sleep=clock.sleep, clock=clock)
+                                         sleep=clock.sleep, clock=clock.monotonic)
     assert attempts == 4 and clock.sleeps == [1.0, 2.0, 4.0]
 
 
 def test_the_wait_is_bounded_by_the_timeout():
-    clock = FakeClock()
+    clock = FakeTime()
     with pytest.raises(SecretError, match="still rejected after .* in 10 seconds"):
-        secrets.wait_until_usable(token_attempts(*([[7000215]] * 50)), 10, sleep=clock.sleep, clock=clock)
+        secrets.wait_until_usable(token_attempts(*([[7000215]] * 50)), 10, sleep=clock.sleep, clock=clock.monotonic)
     assert sum(clock.sleeps) <= 10
 
 
 def test_an_error_that_is_not_propagation_ends_the_wait_at_once():
-    clock = FakeClock()
+    clock = FakeTime()
     with pytest.raises(SecretError, match="does not obtain a token.*AADSTS700027"):
-        secrets.wait_until_usable(token_attempts([700027]), 60, sleep=clock.sleep, clock=clock)
+        secrets.wait_until_usable(token_attempts([700027]), 60, sleep=clock.sleep, clock=clock.monotonic)
     assert clock.sleeps == []
 
 

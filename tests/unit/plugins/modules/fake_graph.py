@@ -11,8 +11,9 @@ import json
 import re
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import requests
 from requests.adapters import BaseAdapter
+
+from ..module_utils.fake_transport import JSON_HEADERS, make_response
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 AAD_GRAPH_APP_ID = "00000002-0000-0000-c000-000000000000"
@@ -129,13 +130,7 @@ class FakeGraph(BaseAdapter):
                            "headers": dict(request.headers)})
         answer = self._fault(request.method, path) or self._route(request.method, path, query, body, request.headers)
         status, payload = answer
-        response = requests.Response()
-        response.status_code = status
-        response._content = b"" if payload is None else json.dumps(payload).encode()
-        response.headers["Content-Type"] = "application/json"
-        response.url = request.url
-        response.request = request
-        return response
+        return make_response(request, status, payload, JSON_HEADERS)
 
     def close(self):
         pass

@@ -15,6 +15,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _secr
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER
 from ansible_collections.moduscloud.azure_sync.plugins.modules import azure_app_secret as module
 
+from ..fake_time import FakeTime
 from .module_runner import ScriptedRun, run_scripted
 
 GRAPH = "https://graph.test"
@@ -101,21 +102,6 @@ def run(monkeypatch, capsys):
         return run_scripted(module, dict(CONNECTION, **dict(BASE, **args)), answers, monkeypatch, capsys,
                             check_mode=check_mode, diff=diff, run_class=SecretRun)
     return runner
-
-
-class FakeTime(object):
-    """Stands in for the time module inside _secrets: sleeping advances the clock at once."""
-
-    def __init__(self):
-        self.clock = 0.0
-        self.sleeps = []
-
-    def monotonic(self):
-        return self.clock
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.clock += seconds
 
 
 def lifetime_sent(run_result, index=0):

@@ -11,11 +11,12 @@ import threading
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
-import requests
 from requests.adapters import BaseAdapter
 
 from ansible_collections.moduscloud.azure_sync.plugins.modules import moduscloud_user_sync as module
 
+from ..fake_time import FakeTime
+from ..module_utils.fake_transport import JSON_HEADERS, make_response
 from .module_runner import route_requests, run_main, warning_texts
 
 ORG = "contoso.example"
@@ -106,7 +107,6 @@ class FakeServices(BaseAdapter):
         self.org_users = dict((user["primary_email"], user) for user in organization_users())
         self.calls = []
         self.failures = {}  # (method, path) -> (status, body), answered once
-        self.on_sleep = None
         self._lock = threading.Lock()
 
     # What tests look at
@@ -136,13 +136,7 @@ class FakeServices(BaseAdapter):
             self.calls.append(call)
             failure = self.failures.pop((request.method, path), None)
             status, payload = failure or self._route(call)
-        response = requests.Response()
-        response.status_code = status
-        response._content = b"" if payload is None else json.dumps(payload).encode()
-        response.headers["Content-Type"] = "application/json"
-        response.url = request.url
-        response.request = request
-        return response
+        return make_response(request, status, payload, JSON_HEADERS)
 
     def close(self):
         pass
@@ -226,29 +220,11 @@ class FakeServices(BaseAdapter):
         raise AssertionError("unexpected modusCloud request %s %s" % (method, path))
 
 
-class FakeTime(object):
-    """The module's clock: sleeping moves it on, and lets the test act as the service meanwhile."""
-
-    def __init__(self, services):
-        self.now = 1000.0
-        self.services = services
-        self.slept = []
-
-    def monotonic(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.slept.append(seconds)
-        self.now += seconds
-        if self.services.on_sleep:
-            self.services.on_sleep()
-
-
 @pytest.fixture
 def services(monkeypatch):
     fake = FakeServices()
     route_requests(monkeypatch, fake)
-    monkeypatch.setattr(module, "time", FakeTime(fake))
+    monkeypatch.setattr(module, "time", FakeTime())
     return fake
 
 
@@ -483,7 +459,7 @@ def synced(services, at="2030-01-01T00:00:00Z", apply_users=True):
                                                ("alex", "Alex", "Wilber", [])):
                 services.org_users["%s@%s" % (nick, ORG)] = org_user("%s@%s" % (nick, ORG), first, last, aliases)
         services.settings["last_successful_sync"] = at
-    services.on_sleep = sync
+    module.time.on_sleep = sync
 
 
 def test_wait_returns_once_the_service_synced_and_the_users_match(run, services):
@@ -491,7 +467,7 @@ def test_wait_returns_once_the_service_synced_and_the_users_match(run, services)
     result = run(mode="wait", since="2029-12-31T23:00:00Z", wait_interval=30)
     assert "failed" not in result and result["changed"] is False
     assert result["sync_status"]["last_successful_sync"] == "2030-01-01T00:00:00Z"
-    assert result["waited_seconds"] == 30 and module.time.slept == [30]
+    assert result["waited_seconds"] == 30 and module.time.sleeps == [30]
     assert result["report"]["counts"]["add"] == 0 and services.writes == []
     assert len(services.token_requests()) == 1  # one sign-in for the checks before waiting and the report after
 
@@ -508,21 +484,21 @@ def test_wait_times_out_saying_what_to_check(run, services):
     result = run(mode="wait", wait_timeout=120, wait_interval=50)
     assert result["failed"] is True and "did not succeed" in result["msg"] and "within 120 seconds" in result["msg"]
     assert "key saved in modusCloud" in result["msg"] or "stores this same key" in result["msg"]
-    assert module.time.slept == [50, 50, 20]
+    assert module.time.sleeps == [50, 50, 20]
 
 
 def test_wait_fails_at_once_when_a_tenant_domain_is_missing(run, services):
     services.org_domains = [ORG]
     result = run(mode="wait")
     assert result["failed"] is True and INITIAL in result["msg"] and result["missing_domains"] == [INITIAL]
-    assert module.time.slept == []
+    assert module.time.sleeps == []
 
 
 def test_wait_fails_at_once_without_consent(run, services):
     services.consented = False
     result = run(mode="wait")
     assert result["failed"] is True and "Authorization_RequestDenied" in result["msg"]
-    assert module.time.slept == []
+    assert module.time.sleeps == []
 
 
 def test_wait_needs_a_sync_frequency(run, services):
@@ -534,7 +510,7 @@ def test_wait_needs_a_sync_frequency(run, services):
 def test_wait_in_check_mode_does_not_wait(run, services):
     result = run(mode="wait", check_mode=True)
     assert result["changed"] is False and result["waited_seconds"] == 0
-    assert module.time.slept == [] and result["report"]["counts"]["add"] == 2
+    assert module.time.sleeps == [] and result["report"]["counts"]["add"] == 2
 
 
 def test_ca_path_applies_to_every_service(run, services, tmp_path):
