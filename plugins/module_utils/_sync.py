@@ -54,6 +54,7 @@ UNLICENSED = "unlicensed"
 DISABLED = "disabled"
 ALIAS_DOMAIN_MISSING = "alias_domain_missing"
 PROTECTED = "protected"
+ADDRESS_IN_USE = "address_in_use"
 NOT_MAIL_OR_SECURITY = "not_mail_or_security"
 
 DISTRIBUTION = "distribution"
@@ -258,6 +259,7 @@ def _reconcile_users(entra_users, switches, default_role, exempt, org_domains, o
     in_scope = set()
     seen = set()
     reported_exempt = set()
+    holders = _address_holders(org_by_address)
 
     for user in entra_users:
         address = _address(user.get("mail"))
@@ -303,9 +305,10 @@ def _reconcile_users(entra_users, switches, default_role, exempt, org_domains, o
             "is_active": active,
         }
         if org_user is None:
-            if switches["add_users"]:
+            if switches["add_users"] and not _address_in_use(desired, holders, skipped):
                 desired["type"] = default_role
                 adds.append(desired)
+                _hold(holders, address, (), desired["alias_emails"])
             continue
         changes = _user_changes(org_user, desired)
         if not changes or not switches["update_users"]:
@@ -313,8 +316,10 @@ def _reconcile_users(entra_users, switches, default_role, exempt, org_domains, o
         elif org_user.get("type") not in MANAGED_USER_TYPES:
             detail = "%s; would update %s" % (org_user.get("type"), ", ".join(changes))
             skipped.append({"object": "user", "address": address, "reason": PROTECTED, "detail": detail})
-        else:
+        elif not _address_in_use(desired, holders, skipped):
             updates.append({"primary_email": address, "changes": changes})
+            if "alias_emails" in changes:
+                _hold(holders, address, changes["alias_emails"]["before"], changes["alias_emails"]["after"])
 
     if switches["remove_users"]:
         for address, org_user in org_by_address.items():
@@ -333,6 +338,40 @@ def _reconcile_users(entra_users, switches, default_role, exempt, org_domains, o
     for entries in (adds, updates, removes):
         entries.sort(key=lambda entry: entry["primary_email"])
     return {"add": adds, "update": updates, "remove": removes, "unchanged": unchanged}
+
+
+def _address_holders(org_by_address):
+    """Address -> primary address of the org user holding it, as primary (first) or as alias."""
+    holders = dict((address, address) for address in org_by_address)
+    for address, org_user in org_by_address.items():
+        for alias in org_user.get("alias_emails") or ():
+            holders.setdefault(_lowercase(alias), address)
+    return holders
+
+
+def _hold(holders, primary, released, taken):
+    """Record that `primary` gives up the aliases `released` and holds `taken` (with itself) from now on."""
+    for alias in released:
+        if holders.get(alias) == primary and alias != primary:
+            del holders[alias]
+    for address in (primary,) + tuple(taken):
+        holders.setdefault(address, primary)
+
+
+def _address_in_use(desired, holders, skipped):
+    """Whether an address of the user is held by another org user; the sync never takes one away.
+
+    Checked as the service works through the directory in order: against the organization as
+    it is (users this sync removes still hold theirs) and what earlier users of this sync took.
+    """
+    primary = desired["primary_email"]
+    for address in [primary] + desired["alias_emails"]:
+        holder = holders.get(address)
+        if holder is not None and holder != primary:
+            skipped.append({"object": "user", "address": primary, "reason": ADDRESS_IN_USE,
+                            "detail": "%s belongs to %s" % (address, holder)})
+            return True
+    return False
 
 
 def _aliases(user, primary, org_domains, skipped):

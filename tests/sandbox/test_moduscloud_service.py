@@ -649,6 +649,41 @@ def test_failed_sync_keeps_the_previous_success_and_retries_on_schedule(service,
     assert [h["ok"] for h in service.snapshot()["orgs"][ORG]["sync_history"]] == [True, False, True]
 
 
+def collection_report(service, fake_entra, exemptions=()):
+    """What plugins/module_utils/_sync.py predicts for the service's org and the fake directory."""
+    groups = [{**g, "members": [{"@odata.type": "#microsoft.graph.user" if m.startswith("id-") else
+                                 "#microsoft.graph.group", "id": m} for m in g["member_ids"]]}
+              for g in fake_entra.groups]
+    wire_to_option = {"remove_deleted_users": "remove_users", "remove_deleted_groups": "remove_groups",
+                      "default_user_role_name": "default_user_role"}
+    return reconcile(
+        entra_users=fake_entra.users, entra_groups=groups,
+        tenant_domains=[d["id"] for d in fake_entra.domains if d["isVerified"]],
+        settings={wire_to_option.get(k, k): v for k, v in AZURE_SETTINGS.items()},
+        exemptions=list(exemptions),
+        org_domains=[d["name"] for d in call(service, "GET", f"/orgs/{ORG}/domains")[1]["domains"]],
+        org_users=list(users_by_email(service).values()))
+
+
+def sync_as_predicted(service, report):
+    """Run the service's scheduled sync; assert it changed exactly the users the report names, and skipped the same."""
+    before = users_by_email(service)
+    (sync,) = service.advance_clock(1)["syncs"]
+    after = users_by_email(service)
+    assert sync["ok"] is True and report["missing_domains"] == []
+    assert set(after) - set(before) == {u["primary_email"] for u in report["users"]["add"]}
+    assert set(before) - set(after) == {u["primary_email"] for u in report["users"]["remove"]}
+    assert {e for e in set(before) & set(after) if before[e] != after[e]} == {
+        u["primary_email"] for u in report["users"]["update"]}
+
+    def identified(entries):
+        return {(e["object"], e["reason"], e.get("address") or e.get("upn") or e.get("name") or e.get("id"))
+                for e in entries}
+
+    assert identified(sync["skipped"]) == identified(report["skipped"])
+    return sync
+
+
 def test_service_does_what_the_collection_predicts(service, fake_entra):
     """The emulated sync and plugins/module_utils/_sync.py implement the same spec independently."""
     seed_directory(fake_entra)
@@ -661,37 +696,36 @@ def test_service_does_what_the_collection_predicts(service, fake_entra):
     ])
     call(service, "PUT", f"/orgs/{ORG}/settings/azure/exemptions", {"exemptions": "held@contoso.example"})
     configure_sync(service)
-    groups = [{**g, "members": [{"@odata.type": "#microsoft.graph.user" if m.startswith("id-") else
-                                 "#microsoft.graph.group", "id": m} for m in g["member_ids"]]}
-              for g in fake_entra.groups]
-    wire_to_option = {"remove_deleted_users": "remove_users", "remove_deleted_groups": "remove_groups",
-                      "default_user_role_name": "default_user_role"}
-    report = reconcile(
-        entra_users=fake_entra.users, entra_groups=groups,
-        tenant_domains=[d["id"] for d in fake_entra.domains if d["isVerified"]],
-        settings={wire_to_option.get(k, k): v for k, v in AZURE_SETTINGS.items()},
-        exemptions=["held@contoso.example"],
-        org_domains=[d["name"] for d in call(service, "GET", f"/orgs/{ORG}/domains")[1]["domains"]],
-        org_users=list(users_by_email(service).values()))
-    before = users_by_email(service)
+    report = collection_report(service, fake_entra, exemptions=["held@contoso.example"])
 
-    (sync,) = service.advance_clock(1)["syncs"]
-    after = users_by_email(service)
-    assert sync["ok"] is True and report["missing_domains"] == []
-    assert set(after) - set(before) == {u["primary_email"] for u in report["users"]["add"]}
-    assert set(before) - set(after) == {u["primary_email"] for u in report["users"]["remove"]}
-    assert {e for e in set(before) & set(after) if before[e] != after[e]} == {
-        u["primary_email"] for u in report["users"]["update"]}
+    sync = sync_as_predicted(service, report)
     assert (sync["added"], sync["updated"], sync["removed"]) == (1, 2, 1)
-
-    def identified(entries):
-        return {(e["object"], e["reason"], e.get("address") or e.get("upn") or e.get("name") or e.get("id"))
-                for e in entries}
-
-    assert identified(sync["skipped"]) == identified(report["skipped"])
     imported = service.snapshot()["orgs"][ORG]["groups"]
     assert sorted((g["name"], g["kind"], g["address"], g["members"]) for g in imported) == sorted(
         (g["name"], g["kind"], g["address"], g["members"]) for g in report["groups"])
+
+
+@pytest.mark.parametrize("ann_first", [True, False])
+def test_service_and_collection_agree_that_an_address_held_by_another_user_is_not_taken(service, fake_entra,
+                                                                                        ann_first):
+    ann = entra_user("ann")  # gave move@ up in Entra
+    bob = entra_user("bob", proxyAddresses=["SMTP:bob@contoso.example", "smtp:move@contoso.example"])
+    fake_entra.users = ([ann, bob] if ann_first else [bob, ann]) + [
+        entra_user("cy", proxyAddresses=["SMTP:cy@contoso.example", "smtp:sales@contoso.example"]),
+        entra_user("dee", proxyAddresses=["SMTP:dee@contoso.example", "smtp:info@contoso.example"])]
+    call(service, "POST", f"/orgs/{ORG}/users", [
+        {"primary_email": "ann@contoso.example", "firstname": "Ann", "surname": "Tester",
+         "alias_emails": ["move@contoso.example"]},
+        {"primary_email": "desk@contoso.example", "alias_emails": ["sales@contoso.example"]},  # gone from Entra
+        {"primary_email": "scanner@contoso.example", "type": "functional_account",
+         "alias_emails": ["info@contoso.example"]},
+    ])
+    configure_sync(service)
+    report = collection_report(service, fake_entra)
+    in_use = {entry["address"] for entry in report["skipped"] if entry["reason"] == "address_in_use"}
+    assert in_use == ({"cy@contoso.example", "dee@contoso.example"} | (set() if ann_first else {"bob@contoso.example"}))
+
+    sync_as_predicted(service, report)
 
 
 def test_unreachable_login_is_recorded_as_a_failed_sync(fake_entra):

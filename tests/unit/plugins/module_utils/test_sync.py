@@ -369,6 +369,48 @@ def test_protected_accounts_are_only_reported_when_the_sync_would_have_changed_t
     assert report["users"]["unchanged"] == 1
 
 
+def test_an_address_held_by_another_org_user_is_never_taken_from_it():
+    entra = [
+        entra_user("ann@contoso.com", aliases=["sales@contoso.com"]),  # new; its alias is the desk's
+        entra_user("bob@contoso.com", given="Bob", aliases=["info@contoso.com"]),  # would take the scanner's alias
+    ]
+    org = [
+        org_user("bob@contoso.com", firstname="Robert"),
+        org_user("desk@contoso.com", aliases=["sales@contoso.com"]),  # not in Entra, so also removed
+        org_user("scanner@contoso.com", user_type="functional_account", aliases=["info@contoso.com"]),
+    ]
+
+    report = reconcile(entra, org_users=org)
+
+    assert skips(report, "address_in_use") == [
+        {"object": "user", "address": "ann@contoso.com", "reason": "address_in_use",
+         "detail": "sales@contoso.com belongs to desk@contoso.com"},
+        {"object": "user", "address": "bob@contoso.com", "reason": "address_in_use",
+         "detail": "info@contoso.com belongs to scanner@contoso.com"},
+    ]
+    assert report["users"]["add"] == [] and report["users"]["update"] == []
+    # The holder the sync removes still holds the address while the users are added; bob stays.
+    assert [user["primary_email"] for user in report["users"]["remove"]] == ["desk@contoso.com"]
+
+
+def test_an_alias_moves_in_directory_order_as_the_service_applies_the_users():
+    org = [org_user("ann@contoso.com", aliases=["sales@contoso.com"])]
+    ann = entra_user("ann@contoso.com")  # gave up the alias in Entra
+    bob = entra_user("bob@contoso.com", given="Bob", aliases=["sales@contoso.com"])  # and got it
+
+    after_ann = reconcile([ann, bob], org_users=org)
+    before_ann = reconcile([bob, ann], org_users=org)
+
+    assert [user["primary_email"] for user in after_ann["users"]["add"]] == ["bob@contoso.com"]
+    assert skips(after_ann, "address_in_use") == []
+    assert before_ann["users"]["add"] == [] and [entry["address"] for entry in skips(before_ann)] == [
+        "bob@contoso.com"]
+    # Either way ann gives the alias up now; in the second case bob gets it at the next sync.
+    assert after_ann["users"]["update"] == before_ann["users"]["update"] == [
+        {"primary_email": "ann@contoso.com", "changes": {"alias_emails": {"before": ["sales@contoso.com"], "after": []}}}
+    ]
+
+
 def test_removal_takes_only_end_and_silent_users_missing_from_entra():
     org = [org_user("left@contoso.com", user_type="end_user"), org_user("digest@contoso.com", user_type="silent_user")]
 
