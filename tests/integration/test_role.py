@@ -15,7 +15,7 @@ import pytest
 
 from playbook_harness import ROOT, connection_defaults, run_playbook
 
-PLAYBOOK = os.path.join(ROOT, "playbooks", "configure_azure_sync.yml")
+PLAYBOOKS = os.path.join(ROOT, "playbooks")
 # The role's defaults, restated so that a change to them shows up here.
 APP_NAME = "modusCloud"
 UNIQUE_NAME = "moduscloud-user-sync"
@@ -46,23 +46,25 @@ def tenant_vars(info):
 
 
 def assert_no_secret(output, *known_secrets):
-    """No secret value in `output`; a failure says where, never what."""
+    """No secret value in `output`; a failure says where, never what (so no bare assert: pytest would show it)."""
     for secret in known_secrets:
-        assert secret not in output, "a known secret appears at offset %d of the output" % output.index(secret)
-    shaped = SECRET_SHAPE.search(output)
-    assert shaped is None, "a client-secret-shaped value appears at offset %d of the output" % shaped.start()
-    token = ACCESS_TOKEN_SHAPE.search(output)
-    assert token is None, "an access token appears at offset %d of the output" % token.start()
+        if secret in output:
+            pytest.fail("a known secret appears at offset %d of the output" % output.index(secret), pytrace=False)
+    for kind, shape in (("a client-secret-shaped value", SECRET_SHAPE), ("an access token", ACCESS_TOKEN_SHAPE)):
+        found = shape.search(output)
+        if found:
+            pytest.fail("%s appears at offset %d of the output" % (kind, found.start()), pytrace=False)
 
 
-def run_role(sandbox, tmp_path, check=False, inventory=None, extra=None, forks=None, tenants=None):
-    """Run the main playbook at -vvvv (with --diff) and check that its output holds no secret."""
+def run_role(sandbox, tmp_path, playbook="configure_azure_sync", check=False, inventory=None, extra=None, forks=None,
+             tenants=None):
+    """Run one of the collection's playbooks at -vvvv (with --diff); check that its output holds no secret."""
     tenants = tenants or [sandbox.info]
     extra_vars = dict(extra or {})
     if inventory is None:
         extra_vars.update(tenant_vars(sandbox.info))
-    run = run_playbook(PLAYBOOK, tmp_path, check=check, diff=True, verbosity=4, extra_vars=extra_vars,
-                       inventory=inventory or "localhost,", forks=forks)
+    run = run_playbook(os.path.join(PLAYBOOKS, playbook + ".yml"), tmp_path, check=check, diff=True, verbosity=4,
+                       extra_vars=extra_vars, inventory=inventory or "localhost,", forks=forks)
     known = [tenant[name] for tenant in tenants for name in ("admin_client_secret", "moduscloud_password")]
     assert_no_secret(run.output, *known)
     return run
@@ -268,3 +270,18 @@ def test_an_application_made_by_hand_is_adopted_not_duplicated(fresh_sandbox, tm
     assert [app["appId"] for app in apps] == app_id
     assert org_state(fresh_sandbox)["azure"]["application_id"] == app_id[0]
     assert_sync_works(fresh_sandbox)
+
+
+def test_the_report_playbook_writes_nothing_and_the_rotate_playbook_replaces_the_key(fresh_sandbox, tmp_path):
+    assert run_role(fresh_sandbox, tmp_path).returncode == 0
+    held_key = org_state(fresh_sandbox)["azure"]["key_fingerprint"]
+    writes = fresh_sandbox.stats()["writes"]
+
+    report = run_role(fresh_sandbox, tmp_path, playbook="sync_report")
+    assert report.returncode == 0 and report.total("changed") == 0, failure_text(report)
+    assert fresh_sandbox.stats()["writes"] == writes
+
+    rotation = run_role(fresh_sandbox, tmp_path, playbook="rotate_secret")
+    assert rotation.returncode == 0, failure_text(rotation)
+    assert org_state(fresh_sandbox)["azure"]["key_fingerprint"] != held_key
+    assert_converged(fresh_sandbox)
