@@ -83,7 +83,7 @@ def reconcile(*, entra_users, entra_groups, tenant_domains, settings, exemptions
     org_users: modusCloud user dicts (primary_email, type, firstname, surname, alias_emails,
       is_active, ...).
 
-    Returns the report: users (add, update, remove, unchanged), groups, skipped, missing_domains
+    Returns the report: users (add, change, remove, unchanged), groups, skipped, missing_domains
     and counts; see docs/sync-rules.md. Raises ValueError naming the bad input.
     """
     switches, default_role = _read_settings(settings)
@@ -94,7 +94,7 @@ def reconcile(*, entra_users, entra_groups, tenant_domains, settings, exemptions
     entra_groups = _checked_dicts(entra_groups, "entra_groups")
 
     skipped = []
-    users = {"add": [], "update": [], "remove": [], "unchanged": 0}
+    users = {"add": [], "change": [], "remove": [], "unchanged": 0}
     if switches["sync_active_users"]:
         users = _reconcile_users(entra_users, switches, default_role, exempt, org_domain_names, org_by_address, skipped)
 
@@ -112,7 +112,7 @@ def reconcile(*, entra_users, entra_groups, tenant_domains, settings, exemptions
         "missing_domains": missing_domains,
         "counts": {
             "add": len(users["add"]),
-            "update": len(users["update"]),
+            "change": len(users["change"]),
             "remove": len(users["remove"]),
             "unchanged": users["unchanged"],
             "groups": len(groups),
@@ -147,7 +147,7 @@ def trim_report(report, limit):
     users = report["users"]
     lists = (
         users["add"],
-        users["update"],
+        users["change"],
         users["remove"],
         report["groups"],
         report["skipped"],
@@ -156,7 +156,7 @@ def trim_report(report, limit):
     return {
         "users": {
             "add": users["add"][:limit],
-            "update": users["update"][:limit],
+            "change": users["change"][:limit],
             "remove": users["remove"][:limit],
             "unchanged": users["unchanged"],
         },
@@ -177,7 +177,7 @@ def render_markdown(report, title=DEFAULT_TITLE):
         ["", "Count"],
         [
             ["Users to add", counts["add"]],
-            ["Users to update", counts["update"]],
+            ["Users to change", counts["change"]],
             ["Users to remove", counts["remove"]],
             ["Users unchanged", counts["unchanged"]],
             ["Groups the service syncs", counts["groups"]],
@@ -212,13 +212,13 @@ def render_markdown(report, title=DEFAULT_TITLE):
         ],
     )
     lines += _section(
-        "Users to update",
-        users["update"],
-        counts["update"],
+        "Users to change",
+        users["change"],
+        counts["change"],
         ["Address", "Field", "Before", "After"],
-        lambda update: [
-            [update["primary_email"], field, change["before"], change["after"]]
-            for field, change in update["changes"].items()
+        lambda user: [
+            [user["primary_email"], field, change["before"], change["after"]]
+            for field, change in user["changes"].items()
         ],
     )
     lines += _section(
@@ -337,7 +337,7 @@ def _reconcile_users(entra_users, switches, default_role, exempt, org_domains, o
 
     for entries in (adds, updates, removes):
         entries.sort(key=lambda entry: entry["primary_email"])
-    return {"add": adds, "update": updates, "remove": removes, "unchanged": unchanged}
+    return {"add": adds, "change": updates, "remove": removes, "unchanged": unchanged}
 
 
 def _address_holders(org_by_address):

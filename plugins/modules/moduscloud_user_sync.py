@@ -270,10 +270,8 @@ report:
               alias_emails: [adele.vance@contoso.com]
               is_active: true
               type: end_user
-        update:
-          description:
-            - Users to update, with each changed field before and after.
-            - In Jinja write C(report.users['update']); C(report.users.update) is the dictionary method of that name.
+        change:
+          description: Users to change (updated through the Users API), with each changed field before and after.
           type: list
           elements: dict
           sample:
@@ -313,9 +311,9 @@ report:
       elements: str
       sample: [contoso.onmicrosoft.com]
     counts:
-      description: The complete number of entries of each list (in Jinja, C(counts['update']) for the updates).
+      description: The complete number of entries of each list.
       type: dict
-      sample: {add: 1, update: 1, remove: 0, unchanged: 42, groups: 4, skipped: 3, missing_domains: 1}
+      sample: {add: 1, change: 1, remove: 0, unchanged: 42, groups: 4, skipped: 3, missing_domains: 1}
     truncated:
       description: Whether any list was cut to O(report_limit) entries.
       type: bool
@@ -658,11 +656,11 @@ class UserSync(object):
         for user in report["users"]["remove"]:
             changes.ensure(user_label(user["primary_email"]), user, None,
                            delete=lambda address=user["primary_email"]: self.remove(address))
-        for update in report["users"]["update"]:
-            before = dict((field, change["before"]) for field, change in update["changes"].items())
-            after = dict((field, change["after"]) for field, change in update["changes"].items())
-            changes.ensure(user_label(update["primary_email"]), before, after,
-                           update=lambda fields, address=update["primary_email"]: self.update(address, fields))
+        for user in report["users"]["change"]:
+            before = dict((field, change["before"]) for field, change in user["changes"].items())
+            after = dict((field, change["after"]) for field, change in user["changes"].items())
+            changes.ensure(user_label(user["primary_email"]), before, after,
+                           update=lambda fields, address=user["primary_email"]: self.update(address, fields))
         additions = report["users"]["add"]
         for user in additions:
             changes.record(user_label(user["primary_email"]), None, user)
@@ -739,7 +737,7 @@ class UserSync(object):
         counts, users = report["counts"], report["users"]
         pending = ["%d to %s (%s)" % (counts[kind], kind, ", ".join(entry["primary_email"]
                                                                     for entry in users[kind][:self.params["report_limit"]]))
-                   for kind in ("add", "update", "remove") if counts[kind]]
+                   for kind in ("add", "change", "remove") if counts[kind]]
         if pending:
             raise SyncFailure("modusCloud's sync succeeded at %s, but the users still differ from the directory: %s"
                               % (result["sync_status"].get("last_successful_sync"), "; ".join(pending)), **result)

@@ -169,7 +169,7 @@ def test_the_report_names_exactly_what_the_rules_give_and_the_service_then_does_
     assert entries(report, "add") == [{
         "primary_email": "ann@" + domain, "firstname": "Ann", "surname": "Lee", "is_active": True, "type": "end_user",
         "alias_emails": ["ann.lee@" + domain, "ann@" + initial]}]
-    assert entries(report, "update") == [
+    assert entries(report, "change") == [
         {"primary_email": "bob@" + domain, "changes": {"firstname": {"before": "Bob", "after": "Robert"}}},
         {"primary_email": "cy@" + domain, "changes": {"is_active": {"before": True, "after": False}}}]
     assert entries(report, "remove") == [{"primary_email": "gone@" + domain, "type": "silent_user"}]
@@ -199,7 +199,7 @@ def test_the_report_names_exactly_what_the_rules_give_and_the_service_then_does_
                        wait_timeout=30)
     assert not waited["failed"], waited.get("msg")
     assert waited["sync_status"]["last_successful_sync"] == sync["time"]
-    assert waited["report"]["counts"]["add"] == waited["report"]["counts"]["update"] == 0
+    assert waited["report"]["counts"]["add"] == waited["report"]["counts"]["change"] == 0
     assert waited["report"]["counts"]["remove"] == 0
 
 

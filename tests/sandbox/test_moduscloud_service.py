@@ -674,7 +674,7 @@ def sync_as_predicted(service, report):
     assert set(after) - set(before) == {u["primary_email"] for u in report["users"]["add"]}
     assert set(before) - set(after) == {u["primary_email"] for u in report["users"]["remove"]}
     assert {e for e in set(before) & set(after) if before[e] != after[e]} == {
-        u["primary_email"] for u in report["users"]["update"]}
+        u["primary_email"] for u in report["users"]["change"]}
 
     def identified(entries):
         return {(e["object"], e["reason"], e.get("address") or e.get("upn") or e.get("name") or e.get("id"))

@@ -101,7 +101,7 @@ def skips(report, reason=None):
 
 def untouched(report):
     users = report["users"]
-    return not (users["add"] or users["update"] or users["remove"])
+    return not (users["add"] or users["change"] or users["remove"])
 
 
 # Users: who qualifies
@@ -211,7 +211,7 @@ def test_a_disabled_user_already_in_the_org_is_deactivated_not_removed():
     )
 
     assert report["users"]["remove"] == []
-    assert report["users"]["update"] == [
+    assert report["users"]["change"] == [
         {"primary_email": "ann@contoso.com", "changes": {"is_active": {"before": True, "after": False}}}
     ]
 
@@ -285,7 +285,7 @@ def test_names_compare_exactly_so_a_case_change_is_an_update():
         [entra_user("ann@contoso.com", surname="McLee")], org_users=[org_user("ann@contoso.com", surname="Mclee")]
     )
 
-    assert report["users"]["update"][0]["changes"] == {"surname": {"before": "Mclee", "after": "McLee"}}
+    assert report["users"]["change"][0]["changes"] == {"surname": {"before": "Mclee", "after": "McLee"}}
 
 
 def test_an_update_lists_every_changed_field_and_nothing_else():
@@ -296,7 +296,7 @@ def test_an_update_lists_every_changed_field_and_nothing_else():
 
     report = reconcile([user], org_users=[existing])
 
-    assert report["users"]["update"] == [
+    assert report["users"]["change"] == [
         {
             "primary_email": "ann@contoso.com",
             "changes": {
@@ -388,7 +388,7 @@ def test_an_address_held_by_another_org_user_is_never_taken_from_it():
         {"object": "user", "address": "bob@contoso.com", "reason": "address_in_use",
          "detail": "info@contoso.com belongs to scanner@contoso.com"},
     ]
-    assert report["users"]["add"] == [] and report["users"]["update"] == []
+    assert report["users"]["add"] == [] and report["users"]["change"] == []
     # The holder the sync removes still holds the address while the users are added; bob stays.
     assert [user["primary_email"] for user in report["users"]["remove"]] == ["desk@contoso.com"]
 
@@ -406,7 +406,7 @@ def test_an_alias_moves_in_directory_order_as_the_service_applies_the_users():
     assert before_ann["users"]["add"] == [] and [entry["address"] for entry in skips(before_ann)] == [
         "bob@contoso.com"]
     # Either way ann gives the alias up now; in the second case bob gets it at the next sync.
-    assert after_ann["users"]["update"] == before_ann["users"]["update"] == [
+    assert after_ann["users"]["change"] == before_ann["users"]["change"] == [
         {"primary_email": "ann@contoso.com", "changes": {"alias_emails": {"before": ["sales@contoso.com"], "after": []}}}
     ]
 
@@ -436,7 +436,7 @@ def test_update_users_off_leaves_differing_users_as_they_are():
         [entra_user("ann@contoso.com", surname="New")], org_users=[org_user("ann@contoso.com")], update_users=False
     )
 
-    assert report["users"]["update"] == []
+    assert report["users"]["change"] == []
     assert report["users"]["unchanged"] == 1
 
 
@@ -453,7 +453,7 @@ def test_sync_active_users_off_touches_and_reports_no_user_but_still_syncs_group
 
     report = reconcile(entra, groups=[group("Staff", members=["id-ann"])], org_users=org, sync_active_users=False)
 
-    assert report["users"] == {"add": [], "update": [], "remove": [], "unchanged": 0}
+    assert report["users"] == {"add": [], "change": [], "remove": [], "unchanged": 0}
     assert report["skipped"] == []
     assert report["groups"] == [{"name": "Staff", "kind": "security", "address": None, "members": 1}]
 
@@ -602,7 +602,7 @@ def test_counts_summarise_the_report():
 
     assert report["counts"] == {
         "add": 1,
-        "update": 1,
+        "change": 1,
         "remove": 1,
         "unchanged": 1,
         "groups": 1,
@@ -674,7 +674,9 @@ def test_markdown_shows_counts_and_a_row_per_object():
     assert lines[0] == "# Contoso sync plan"
     for row in [
         "| Users to add | 1 |",
+        "| Users to change | 1 |",
         "| Users to remove | 1 |",
+        "## Users to change (1)",
         "| Entra domains missing on the organization | 1 |",
         "| fabrikam.com |",
         "| new@contoso.com | Ann | Lee | n@contoso.com | yes | end_user |",
@@ -734,7 +736,7 @@ def field_reads(size):
     ]
     CountingDict.reads = 0
     report = reconcile(users, groups=groups, org_users=org)
-    assert report["counts"]["add"] + report["counts"]["update"] == size
+    assert report["counts"]["add"] + report["counts"]["change"] == size
     return CountingDict.reads
 
 

@@ -257,7 +257,7 @@ def test_report_predicts_the_sync_and_writes_nothing(run, services):
     assert report["users"]["add"][0] == {
         "primary_email": "adele@" + ORG, "firstname": "Adele", "surname": "Vance", "is_active": True,
         "alias_emails": ["adele.vance@" + ORG, "adele@" + INITIAL], "type": "end_user"}
-    assert report["users"]["update"] == [{"primary_email": "megan@" + ORG,
+    assert report["users"]["change"] == [{"primary_email": "megan@" + ORG,
                                           "changes": {"surname": {"before": "Bowen-Smith", "after": "Bowen"}}}]
     assert report["users"]["remove"] == [{"primary_email": "left@" + ORG, "type": "end_user"}]
     assert skipped(report) == [
@@ -265,7 +265,7 @@ def test_report_predicts_the_sync_and_writes_nothing(run, services):
         ("lynne@contoso.net", "domain_missing"), ("pat@fabrikam.example", "guest")]
     assert [(g["name"], g["kind"], g["members"]) for g in report["groups"]] == [
         ("Sales", "distribution", 2), ("IT Admins", "security", 1)]
-    assert report["counts"] == {"add": 2, "update": 1, "remove": 1, "unchanged": 0, "groups": 2, "skipped": 5,
+    assert report["counts"] == {"add": 2, "change": 1, "remove": 1, "unchanged": 0, "groups": 2, "skipped": 5,
                                 "missing_domains": 0}
     assert result["settings"]["remove_users"] is True and result["tenant_id"] == ORG
     assert result["application_id"] == APP_ID
@@ -323,7 +323,7 @@ def test_report_path_gets_the_whole_report_as_json_and_markdown(run, tmp_path):
 def test_options_override_the_saved_settings(run, services):
     report = run(remove_users=False, add_users=False)["report"]
     assert report["users"]["add"] == [] and report["users"]["remove"] == []
-    assert addresses(report["users"]["update"]) == ["megan@" + ORG]
+    assert addresses(report["users"]["change"]) == ["megan@" + ORG]
 
 
 def test_without_saved_settings_every_setting_must_be_given(run, services):
