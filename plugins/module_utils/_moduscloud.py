@@ -30,6 +30,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import
     ApiError,
     HttpClient,
 )
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import UPDATABLE_FIELDS, USER_ROLES
 
 # ---------------------------------------------------------------------------------------------
@@ -153,15 +154,22 @@ def is_guid(value):
     return bool(_GUID_RE.match((value or "").strip().lower()))
 
 
-def invalid_settings(options):
-    """Problems with import settings options, each naming the option and what is allowed."""
+def invalid_settings(options, check_mode=False):
+    """Problems with import settings options, each naming the option and what is allowed.
+
+    In check mode the application id may be PLACEHOLDER: an earlier task would create the application.
+    """
     problems = []
     for name in ("org", "primary_domain"):
         value = options.get(name)
         if value is not None and not is_domain_name(value):
             problems.append("%s must be a domain name such as example.com, got %r" % (name, value))
     application_id = options.get("application_id")
-    if application_id is not None and not is_guid(application_id):
+    if application_id == PLACEHOLDER:
+        if not check_mode:
+            problems.append("application_id is %s, the check-mode placeholder of an application an earlier task "
+                            "would create; outside check mode it must be the application's id" % PLACEHOLDER)
+    elif application_id is not None and not is_guid(application_id):
         problems.append("application_id must be the Entra application (client) id, a GUID such as "
                         "00000000-0000-0000-0000-000000000000, got %r" % application_id)
     frequency = options.get("sync_frequency_hours")

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GUID, GraphError, TokenError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, SECRET_VALUE_PLACEHOLDER
 
 DAY = timedelta(days=1)
 DEFAULT_LIFETIME_DAYS = 730
@@ -536,7 +536,7 @@ def _create(graph, application, params, end_date, changes, now, prove, hide):
         changes.record(_label(predicted), None, _diff_view(predicted))
         if never_expires and not warnings:
             warnings.append(_never_expires_note(end, policy, predicted=True))
-        return predicted, PLACEHOLDER, warnings
+        return predicted, SECRET_VALUE_PLACEHOLDER, warnings
 
     credential, notes = add_secret(graph, application["id"], description, now, end,
                                    shorten=params["clamp_to_policy"] or never_expires, policy_known=policy.known)

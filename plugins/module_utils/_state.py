@@ -20,6 +20,10 @@ import copy
 
 # Returned in check mode in place of ids the service would have made, so chained tasks keep going.
 PLACEHOLDER = "(known after apply)"
+# Returned in check mode in place of a new secret's value. Its own text: the value is handed on as a
+# no_log option (a key), and Ansible masks every occurrence of such a value in the task's output, so
+# sharing PLACEHOLDER's text would turn each predicted id into ********.
+SECRET_VALUE_PLACEHOLDER = "(new secret value, known after apply)"
 
 
 def differences(current, desired):

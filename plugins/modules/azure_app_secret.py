@@ -152,8 +152,8 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Predicts a creation or rotation (RV(key_id) and RV(value) are then C(\(known after apply\))) and
-      the removals, and writes nothing.
+    details: Predicts a creation or rotation (RV(key_id) is then C(\(known after apply\)) and RV(value)
+      C(\(new secret value, known after apply\))) and the removals, and writes nothing.
   diff_mode:
     support: full
     details: Shows each secret by key id, description and end date; never a value.
@@ -259,7 +259,10 @@ value:
   description:
     - The new secret's value. Returned only by the run that created it; Graph never shows it again.
     - "Register the result with C(no_log: true). It never appears in the diff, messages or warnings."
-    - In check mode, when a secret would be created, the placeholder C(\(known after apply\)).
+    - In check mode, when a secret would be created, the placeholder C(\(new secret value, known after apply\)). It
+      differs from the placeholder of ids, C(\(known after apply\)), because a value handed on as a C(no_log) option
+      (such as the O(moduscloud.azure_sync.moduscloud_import_settings#module:key)) is masked wherever it appears in that
+      task's output.
   returned: when a secret was created (or would be, in check mode)
   type: str
   sample: (only the run that creates the secret sees it)

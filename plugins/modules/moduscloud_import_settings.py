@@ -43,6 +43,8 @@ options:
     description:
       - The Application (client) ID of the Entra app registration, for example the C(app_id) returned
         by M(moduscloud.azure_sync.azure_app_registration).
+      - In check mode, the placeholder C(\(known after apply\)) (an application an earlier task would create)
+        is accepted, and the settings are predicted with it.
       - Required when O(state=present).
     type: str
   key:
@@ -136,6 +138,8 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
+    details: Predicts the settings and exemptions and writes nothing. An O(application_id) that is still the
+      placeholder C(\(known after apply\)) of a dry run is accepted and shown as such.
   diff_mode:
     support: full
     details: The key never appears in the diff; C(key) shows V((sent)) when the run sends it.
@@ -279,7 +283,7 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    problems = invalid_settings(params)
+    problems = invalid_settings(params, module.check_mode)
     if problems:
         module.fail_json(msg="Invalid import settings: " + "; ".join(problems))
 

@@ -142,8 +142,11 @@ def test_plan_on_an_empty_tenant_shows_every_phase_and_writes_nothing(fresh_sand
     predicted = {task["task"].split(" : ", 1)[-1] for task in run.changed_tasks()}
     assert {"Create or update the application registration", "Grant admin consent to the Microsoft Graph permissions",
             "Create or rotate the client secret, keeping the one modusCloud uses for now",
-            "Add the tenant's domains the organization lacks"} <= predicted
+            "Add the tenant's domains the organization lacks",
+            "Save the import settings (with the new key when there is one)"} <= predicted
     assert "Would create client secret" in run.output
+    # The settings are predicted for the application still to be registered, its id readable in the diff.
+    assert '+        "application_id": "(known after apply)",' in run.output
 
 
 def test_apply_converges_and_a_second_apply_changes_nothing(fresh_sandbox, tmp_path):

@@ -12,7 +12,7 @@ import pytest
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _graph
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _secrets as secrets
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, SECRET_VALUE_PLACEHOLDER
 from ansible_collections.moduscloud.azure_sync.plugins.modules import azure_app_secret as module
 
 from ..fake_time import FakeTime
@@ -115,7 +115,9 @@ def test_check_mode_predicts_the_creation_and_writes_nothing(run):
     outcome = run({}, [application(), NO_POLICY], check_mode=True)
     result = outcome.result
     assert result["changed"] is True and outcome.writes == []
-    assert result["key_id"] == PLACEHOLDER and result["value"] == PLACEHOLDER
+    # A value of its own: handed on as a no_log key, it must not mask the predicted ids as well.
+    assert result["key_id"] == PLACEHOLDER and result["value"] == SECRET_VALUE_PLACEHOLDER
+    assert SECRET_VALUE_PLACEHOLDER not in PLACEHOLDER
     assert result["diff"]["before"] == {"client secret %s" % PLACEHOLDER: {"state": "absent"}}
     assert result["diff"]["after"]["client secret %s" % PLACEHOLDER]["description"] == "modusCloud"
     assert result["msg"].startswith("Would create client secret")

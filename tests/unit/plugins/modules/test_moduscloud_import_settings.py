@@ -1,5 +1,6 @@
 import pytest
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, SECRET_VALUE_PLACEHOLDER
 from ansible_collections.moduscloud.azure_sync.plugins.modules import moduscloud_import_settings as module
 
 from .moduscloud_harness import PASSWORD, run_module
@@ -151,3 +152,31 @@ def test_in_check_mode_a_missing_primary_domain_only_warns_so_a_dry_run_of_a_pla
     outcome = run(dict(KB_ARGS, primary_domain="fabrikam.example"), [DOMAINS, NOT_CONFIGURED], check_mode=True)
     assert outcome.result["changed"] is True and outcome.writes == []
     assert any("primary_domain fabrikam.example is not a domain" in warning for warning in outcome.warnings)
+
+
+# What a dry run of a whole play hands on: the application and its secret exist only after apply.
+PLANNED_ARGS = dict(KB_ARGS, application_id=PLACEHOLDER, key=SECRET_VALUE_PLACEHOLDER, update_key="always")
+
+
+def test_in_check_mode_the_placeholder_application_predicts_the_creation_and_stays_readable(run):
+    outcome = run(PLANNED_ARGS, [DOMAINS, NOT_CONFIGURED], check_mode=True, diff=True)
+    result = outcome.result
+    assert result["changed"] is True and result["key_sent"] is True and outcome.writes == []
+    # The key is a no_log option, so its value is masked wherever it appears in the result: with the same
+    # placeholder text as the application id, these would read VALUE_SPECIFIED_IN_NO_LOG_PARAMETER.
+    assert result["settings"]["application_id"] == PLACEHOLDER
+    assert result["diff"]["after"]["azure_ad_import"]["application_id"] == PLACEHOLDER
+
+
+def test_in_check_mode_the_placeholder_application_shows_as_a_change_of_application(run):
+    outcome = run(PLANNED_ARGS, [DOMAINS, STORED], check_mode=True, diff=True)
+    diff = outcome.result["diff"]
+    assert outcome.result["changed"] is True and outcome.writes == []
+    assert diff["before"]["azure_ad_import"]["application_id"] == APP_ID
+    assert diff["after"]["azure_ad_import"]["application_id"] == PLACEHOLDER
+
+
+def test_outside_check_mode_the_placeholder_application_fails_before_any_request(run):
+    outcome = run(dict(KB_ARGS, application_id=PLACEHOLDER), [])
+    assert outcome.result["failed"] is True and outcome.calls == []
+    assert "application_id is (known after apply), the check-mode placeholder" in outcome.result["msg"]
