@@ -59,7 +59,7 @@ sanity: setup
 	rm -rf $$root; exit $$status
 
 lint: setup
-	$(BIN)/ansible-lint --profile production --offline roles playbooks
+	$(BIN)/ansible-lint --profile production --offline
 
 changelog-lint: setup
 	$(BIN)/antsibull-changelog lint

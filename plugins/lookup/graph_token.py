@@ -107,11 +107,15 @@ EXAMPLES = r"""
             unique_name: moduscloud-user-sync
             display_name: modusCloud
 
-- name: Sign in as an administrator with a device code (no automation identity yet)
-  ansible.builtin.set_fact:
-    graph_token: "{{ lookup('moduscloud.azure_sync.graph_token', device_code=true, tenant_id='contoso.onmicrosoft.com',
-                     client_id=bootstrap_public_client_id) }}"
-  no_log: true
+- name: Bootstrap as an administrator with a device code (no automation identity yet)
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Sign in; the prompt with the code is shown on the controller
+      ansible.builtin.set_fact:
+        graph_token: "{{ lookup('moduscloud.azure_sync.graph_token', device_code=true,
+                         tenant_id='contoso.onmicrosoft.com', client_id=bootstrap_public_client_id) }}"
+      no_log: true
 """
 
 RETURN = r"""

@@ -163,17 +163,18 @@ EXAMPLES = r"""
     org: example.com
     primary_domain: example.com
     application_id: "{{ app.app_id }}"
-    key: "{{ secret.secret_text }}"
+    key: "{{ secret.value }}"
     sync_frequency_hours: 1
+  no_log: true
 
 - name: Send a rotated key (azure_app_secret returned a new value)
   moduscloud.azure_sync.moduscloud_import_settings:
     org: example.com
     primary_domain: example.com
     application_id: "{{ app.app_id }}"
-    key: "{{ secret.secret_text }}"
+    key: "{{ secret.value }}"
     update_key: always
-  when: secret.secret_text is defined
+  when: secret.value is defined
   no_log: true
 
 - name: Keep two disabled mailboxes out of the sync
