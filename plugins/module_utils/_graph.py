@@ -654,7 +654,16 @@ class GraphClient(object):
         self.http.request("DELETE", "/oauth2PermissionGrants/%s" % grant_id, "revoke delegated permission grant",
                           grant_id, expected=(204,))
 
-    # The directory: domains, users, groups and their members
+    # The directory: the tenant, its domains, users, groups and their members
+
+    def tenant_names(self):
+        """The names the token's tenant answers to, lower case: its id and its verified domains."""
+        page = self.http.json("GET", "/organization", "read the tenant")  # one small object: no $select needed
+        names = set()
+        for organization in (page or {}).get("value") or ():
+            names.add(organization["id"].lower())
+            names.update(domain["name"].lower() for domain in organization.get("verifiedDomains") or ())
+        return names
 
     def verified_domains(self):
         """The names of the tenant's verified domains, lower case."""

@@ -20,6 +20,11 @@ description:
     (O(application_id) and O(key)), exactly as the modusCloud service does. A missing admin
     consent or a dead key therefore fails here, with Entra's or Graph's error, instead of
     silently in the service's next scheduled sync.
+  - With O(access_token) instead of O(key), reads the same directory with that token, for example the
+    automation identity's. The report is the same, but the run proves nothing about the sync app - a token
+    of another identity says nothing about the sync app's admin consent or its key (grant and check the
+    consent with M(moduscloud.azure_sync.azure_app_consent)). The key exists only in the run that creates
+    it and the API never returns it, so the token is the way to compute the report in any other run.
   - Reads the organization's import settings, sync exemptions, domains and users through the
     modusCloud API, and predicts the sync with the rules documented in the collection's
     C(docs/sync-rules.md).
@@ -42,13 +47,14 @@ options:
         computes the report again and fails when any user still has to be added, updated or removed.
         Before waiting it checks what makes the service's sync fail - the sync app's sign-in, its
         admin consent and Entra domains missing on the organization - and fails at once, naming the
-        cause.
+        cause. With O(access_token) only the domains are checked.
     type: str
     choices: [report, apply, wait]
     default: report
   tenant_id:
     description:
-      - The Entra tenant the sync app signs in to, as its id (GUID) or one of its verified domains.
+      - The Entra tenant the sync app signs in to, as its id (GUID) or one of its verified domains. With
+        O(access_token), the tenant the token must belong to; the module checks it before reading the directory.
       - Defaults to the O(moduscloud.azure_sync.moduscloud_import_settings#module:primary_domain)
         saved in the organization's import settings, which is how the service finds the tenant.
       - Required when the organization has no import settings.
@@ -57,15 +63,29 @@ options:
     description:
       - The Application (client) ID of the sync app, the app registration modusCloud signs in with.
       - Defaults to the one saved in the organization's import settings.
-      - Required when the organization has no import settings.
+      - Required with O(key) when the organization has no import settings. With O(access_token) it is not
+        used to read the directory, only returned.
+      - In check mode with O(access_token), the placeholder C(\(known after apply\)) (an application an earlier
+        task would create) is accepted.
     type: str
   key:
     description:
-      - The value of the sync app's client secret, the console's B(Key). The API never returns the key
-        modusCloud stores, so it must be given here; give the same value the service has.
+      - The value of the sync app's client secret, the console's B(Key). The module signs in with it as the
+        sync app, as the service does. The API never returns the key modusCloud stores, so it must be given
+        here; give the same value the service has.
+      - Exactly one of O(key) and O(access_token) is required.
       - Never shown in output, logs or diffs.
     type: str
-    required: true
+  access_token:
+    description:
+      - A Microsoft Graph access token to read the directory with, instead of signing in as the sync app with
+        O(key); for example the one the P(moduscloud.azure_sync.graph_token#lookup) lookup returns.
+      - Its identity must be allowed to read the tenant, its domains, users, groups and group members, as the
+        Microsoft Graph permission C(Directory.Read.All) allows.
+      - The report is the one the key gives, but nothing about the sync app is checked - neither its key nor
+        its admin consent. With O(mode=wait), the check before waiting then covers only the missing domains.
+      - Never shown in output, logs or diffs.
+    type: str
   cloud:
     description:
       - The Microsoft cloud of the tenant, which sets both the sign-in host and the Graph root.
@@ -197,8 +217,8 @@ attributes:
 notes:
   - The module belongs to the C(moduscloud) action group only. The Graph connection of the
     C(graph) group (the automation identity that registers apps) is deliberately not used - the point is
-    to read the directory as the sync app. Set O(cloud), O(authority_host) and O(graph_url) on the task
-    when they differ from the defaults.
+    to read the directory as the sync app. Set O(access_token), O(cloud), O(authority_host) and O(graph_url)
+    on the task when they are needed.
   - Reading a large directory takes one Graph request per 999 users and per 999 groups, plus one
     per group for its members when groups are synced.
   - The report is a prediction of the service's behaviour; C(docs/sync-rules.md) says which rules are
@@ -231,6 +251,13 @@ EXAMPLES = r"""
     key: "{{ sync_app_secret }}"
     mode: apply
     max_removals: 50
+
+- name: Search Now in a later run, without the key - with the automation identity's token
+  moduscloud.azure_sync.moduscloud_user_sync:
+    org: contoso.com
+    access_token: "{{ lookup('moduscloud.azure_sync.graph_token') }}"
+  no_log: true  # the arguments carry the token
+  register: sync_report
 
 - name: What would happen if removals were switched on?
   moduscloud.azure_sync.moduscloud_user_sync:
@@ -334,12 +361,15 @@ settings:
     remove_groups: false
     default_user_role: end_user
 tenant_id:
-  description: The tenant the sync app signed in to.
+  description: The tenant whose directory was read - the one the sync app signed in to, or the access token's.
   returned: always
   type: str
   sample: contoso.com
 application_id:
-  description: The sync app's Application (client) ID.
+  description:
+    - The sync app's Application (client) ID, as given or saved.
+    - With O(access_token), V(null) when neither gives one, and the placeholder C(\(known after apply\)) when
+      check mode was given it.
   returned: always
   type: str
   sample: 4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21
@@ -404,7 +434,11 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud 
     normalize_domain,
     parse_timestamp,
 )
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import (
+    PLACEHOLDER,
+    SECRET_VALUE_PLACEHOLDER,
+    ChangeSet,
+)
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import (
     SWITCHES,
     USER_ROLES,
@@ -428,6 +462,10 @@ TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 CONSENT_HINT = ("the sync app cannot read the directory, so modusCloud's scheduled sync fails the same way: grant it "
                 "admin consent for the Microsoft Graph application permission Directory.Read.All (for example with "
                 "moduscloud.azure_sync.azure_app_consent)")
+TOKEN_READ_HINT = ("the access_token given cannot read the directory: give a token of an identity with the Microsoft "
+                   "Graph permission Directory.Read.All (this says nothing about the sync app's own consent)")
+TOKEN_REFUSED_HINT = ("Graph refused the access_token given (expired, or not a Microsoft Graph token): get a new one, "
+                      "for example with the moduscloud.azure_sync.graph_token lookup")
 SIGN_IN_HINT = ("Entra ID refused the sync app's credentials, so modusCloud's scheduled sync fails the same way: "
                 "check application_id and tenant_id, and that key is the value (not the id) of a client secret of "
                 "that app that has not expired (rotate it with moduscloud.azure_sync.azure_app_secret and save it "
@@ -439,7 +477,7 @@ def argument_spec():
         mode=dict(type="str", default="report", choices=["report", "apply", "wait"]),
         tenant_id=dict(type="str"),
         application_id=dict(type="str"),
-        key=dict(type="str", required=True, no_log=True),
+        key=dict(type="str", no_log=True),
         default_user_role=dict(type="str", choices=list(USER_ROLES)),
         max_removals=dict(type="int", default=10),
         report_limit=dict(type="int", default=20),
@@ -448,16 +486,19 @@ def argument_spec():
         wait_interval=dict(type="int", default=60),
         since=dict(type="str"),
     )
-    # Where the sync app signs in, exactly as the Graph modules take it.
-    spec.update((name, dict(GRAPH_CONNECTION_SPEC[name])) for name in ("cloud", "authority_host", "graph_url"))
+    # The token and where the sync app signs in, exactly as the Graph modules take them.
+    spec.update((name, dict(GRAPH_CONNECTION_SPEC[name]))
+                for name in ("access_token", "cloud", "authority_host", "graph_url"))
     for switch in SWITCHES:
         spec[switch] = dict(type="bool")
     return spec
 
 
-def invalid_options(params):
+def invalid_options(params, check_mode):
     """Every problem with the options, each naming the option and what is allowed."""
-    problems = invalid_settings(dict((name, params[name]) for name in ("org", "application_id", "key")))
+    problems = invalid_settings(dict((name, params[name]) for name in ("org", "application_id", "key")), check_mode)
+    if params["access_token"] is not None and not params["access_token"].strip():
+        problems.append("access_token must not be empty")
     tenant_id = params["tenant_id"]
     if tenant_id is not None and not (is_guid(tenant_id) or is_domain_name(tenant_id)):
         problems.append("tenant_id must be the tenant id (a GUID) or one of its domains, got %r" % tenant_id)
@@ -479,11 +520,12 @@ def invalid_options(params):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+                           mutually_exclusive=[("key", "access_token")], required_one_of=[("key", "access_token")])
     for library, error in (("requests", REQUESTS_IMPORT_ERROR), ("msal", MSAL_IMPORT_ERROR)):
         if error:
             module.fail_json(msg=missing_required_lib(library), exception=error)
-    problems = invalid_options(module.params)
+    problems = invalid_options(module.params, module.check_mode)
     if problems:
         module.fail_json(msg="Invalid options: " + "; ".join(problems))
 
@@ -574,43 +616,78 @@ class UserSync(object):
         return settings
 
     def sync_app(self, saved):
-        """(tenant, application id) the service signs in with, unless given."""
+        """(tenant, application id) the service signs in with, unless given; a token needs only the tenant."""
         saved = saved or {}
         tenant_id = self.params["tenant_id"] or saved.get("primary_domain")
         application_id = self.params["application_id"] or saved.get("application_id")
-        if not (tenant_id and application_id):
+        if not tenant_id or not (application_id or self.params["access_token"]):
             raise SyncFailure("organization %s has no saved Azure AD import settings to take the sync app from: set "
-                              "tenant_id and application_id" % self.org)
-        return tenant_id.strip().lower(), application_id.strip().lower()
+                              "tenant_id%s" % (self.org, "" if self.params["access_token"] else " and application_id"))
+        return tenant_id.strip().lower(), (application_id.strip().lower() if application_id else None)
 
     def graph(self, tenant_id, application_id):
-        """A factory of Graph clients signed in as the sync app (one token per run, a client per thread).
+        """A factory of Graph clients for the directory reads (one token per run, a client per thread).
 
-        A refused sign-in fails with what it means for the service.
+        With key, the token is the sync app's own, and a refused sign-in fails with what it means for the
+        service. With access_token, the token given, once it is known to belong to the tenant.
         """
         if self._new_graph_client is None:
-            self._new_graph_client = self._sign_in(tenant_id, application_id)
+            params = self.params
+            graph_url = endpoints(params["cloud"], params["authority_host"], params["graph_url"])[1]
+            token = params["access_token"] or self._sign_in(tenant_id, application_id)
+
+            def new_graph_client():
+                return GraphClient(token, graph_url, ca_path=params["ca_path"], validate_certs=params["validate_certs"])
+
+            if params["access_token"]:
+                self._check_token_tenant(new_graph_client(), tenant_id)
+            self._new_graph_client = new_graph_client
         return self._new_graph_client
 
     def _sign_in(self, tenant_id, application_id):
         params = self.params
+        if application_id == PLACEHOLDER or params["key"] == SECRET_VALUE_PLACEHOLDER:
+            raise SyncFailure("the sync app cannot sign in with a check-mode placeholder (of an application or a "
+                              "secret an earlier task would create): give access_token instead of key to compute the "
+                              "report in a dry run")
         connection = dict(tenant_id=tenant_id, client_id=application_id, client_secret=params["key"],
                           cloud=params["cloud"], authority_host=params["authority_host"], graph_url=params["graph_url"])
         check_connection(connection)
         authority_host, graph_url = endpoints(params["cloud"], params["authority_host"], params["graph_url"])
         try:
-            token = acquire_token(tenant_id, application_id, params["key"], authority_host=authority_host,
-                                  graph_url=graph_url, ca_path=params["ca_path"], validate_certs=params["validate_certs"])
+            return acquire_token(tenant_id, application_id, params["key"], authority_host=authority_host,
+                                 graph_url=graph_url, ca_path=params["ca_path"], validate_certs=params["validate_certs"])
         except TokenError as error:
             raise SyncFailure("%s. %s" % (error, SIGN_IN_HINT), **error.to_result())
-        return lambda: GraphClient(token, graph_url, ca_path=params["ca_path"], validate_certs=params["validate_certs"])
+
+    def _check_token_tenant(self, graph, tenant_id):
+        # The service reads the tenant of its primary domain; a token of another tenant would report on
+        # (and apply) the wrong directory.
+        try:
+            names = graph.tenant_names()
+        except ApiError as error:
+            raise self.explained_graph_error(error)
+        if tenant_id not in names:
+            raise SyncFailure("the access_token given belongs to another tenant (%s) than %s, the tenant modusCloud "
+                              "syncs organization %s from: give a token of that tenant"
+                              % (", ".join(sorted(names)), tenant_id, self.org))
+
+    def explained_graph_error(self, error):
+        """A Graph failure of the directory read, with what it means (for the service, or for the token given)."""
+        if self.params["access_token"]:
+            hint = {401: TOKEN_REFUSED_HINT, 403: TOKEN_READ_HINT}.get(error.status)
+        else:
+            hint = {403: CONSENT_HINT}.get(error.status)
+        if hint is None:
+            return error
+        return SyncFailure("%s. Hint: %s" % (error, hint), **error.to_result())
 
     def compute_report(self, settings, tenant_id, application_id):
         new_graph_client = self.graph(tenant_id, application_id)
         try:
             domains, users, groups = read_directory(new_graph_client, settings)
         except ApiError as error:
-            raise explained_graph_error(error)
+            raise self.explained_graph_error(error)
         client, org = self.client, self.org
         org_domains = [domain["name"] for domain in client.list_domains(org)]
         exemptions = client.list_exemptions(org)
@@ -684,23 +761,24 @@ class UserSync(object):
     # -- mode wait
 
     def preflight(self, saved, tenant_id, application_id):
-        """Fail now on what makes the service's sync fail: sign-in, consent, missing domains."""
+        """Fail now on what makes the service's sync fail: sign-in, consent (both only with key), missing domains."""
         graph = self.graph(tenant_id, application_id)()
         try:
             tenant_domains = graph.verified_domains()
             graph.check_directory_read()
         except ApiError as error:
-            raise explained_graph_error(error)
+            raise self.explained_graph_error(error)
         org_domains = set(domain["name"] for domain in self.client.list_domains(self.org))
         missing = sorted(set(tenant_domains) - org_domains)
         if missing:
             raise SyncFailure("modusCloud's scheduled sync fails while these verified Entra domains are missing on "
                               "organization %s: %s. Add them (for example with moduscloud.azure_sync.moduscloud_domain)"
                               " before waiting for the sync" % (self.org, ", ".join(missing)), missing_domains=missing)
-        if (tenant_id, application_id) != (saved.get("primary_domain"), saved.get("application_id")):
+        saved_app = (saved.get("primary_domain"), saved.get("application_id"))
+        if self.params["key"] and (tenant_id, application_id) != saved_app:
             self.module.warn("The sync app given here (tenant %s, application %s) is not the one saved in modusCloud "
                              "(tenant %s, application %s), so its checks say little about the service's sign-in"
-                             % (tenant_id, application_id, saved.get("primary_domain"), saved.get("application_id")))
+                             % ((tenant_id, application_id) + saved_app))
 
     def wait_for_sync(self, since):
         """Poll the sync status until last_successful_sync is later than `since`; (status, seconds waited)."""
@@ -728,6 +806,10 @@ class UserSync(object):
             return text + (" The key stored in modusCloud expired on %s: rotate it with "
                            "moduscloud.azure_sync.azure_app_secret and save the new value with "
                            "moduscloud.azure_sync.moduscloud_import_settings." % status["secret_expiry"])
+        if self.params["access_token"]:
+            return text + (" No Entra domain is missing. This run read the directory with access_token, so it did not "
+                           "check the sync app's own sign-in and consent: check them by running mode=report with key "
+                           "(the value modusCloud holds), and that wait_timeout covers the sync frequency.")
         return text + (" The key given here signs in, the app may read the directory and no Entra domain is missing, "
                        "so check that modusCloud stores this same key (save it again with "
                        "moduscloud.azure_sync.moduscloud_import_settings and update_key=always) and that "
@@ -745,13 +827,6 @@ class UserSync(object):
 
 def user_label(address):
     return "user " + address
-
-
-def explained_graph_error(error):
-    """A Graph failure of the sync app, with what it means for the service."""
-    if error.status == 403:
-        return SyncFailure("%s. Hint: %s" % (error, CONSENT_HINT), **error.to_result())
-    return error
 
 
 def read_directory(new_graph_client, settings):

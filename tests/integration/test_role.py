@@ -147,6 +147,10 @@ def test_plan_on_an_empty_tenant_shows_every_phase_and_writes_nothing(fresh_sand
     assert "Would create client secret" in run.output
     # The settings are predicted for the application still to be registered, its id readable in the diff.
     assert '+        "application_id": "(known after apply)",' in run.output
+    # No key exists yet: the report is read with the play's token, with the settings the plan would save.
+    assert "Read with the play's Graph token" in run.output
+    assert "Users to add: adelev@%s" % fresh_sandbox.info["tenant_domain"] in run.output
+    assert "Sync report (apply, predicted): users to add 3," in run.output
 
 
 def test_apply_converges_and_a_second_apply_changes_nothing(fresh_sandbox, tmp_path):
@@ -169,6 +173,8 @@ def test_apply_converges_and_a_second_apply_changes_nothing(fresh_sandbox, tmp_p
     assert again.returncode == 0, failure_text(again)
     assert again.changed_tasks() == [] and again.total("changed") == 0
     assert fresh_sandbox.stats()["writes"] == writes
+    # Without a new key the rerun still computes (and would apply) the report, with the play's token.
+    assert "Sync report (apply): users to add 0, change 0, remove 0, unchanged %d;" % len(synced) in again.output
 
     plan = run_role(fresh_sandbox, tmp_path, check=True)
     assert plan.returncode == 0 and plan.total("changed") == 0, failure_text(plan)
@@ -283,6 +289,7 @@ def test_the_report_playbook_writes_nothing_and_the_rotate_playbook_replaces_the
     report = run_role(fresh_sandbox, tmp_path, playbook="sync_report")
     assert report.returncode == 0 and report.total("changed") == 0, failure_text(report)
     assert fresh_sandbox.stats()["writes"] == writes
+    assert "Sync report (report): users to add 0, change 0, remove 0," in report.output
 
     rotation = run_role(fresh_sandbox, tmp_path, playbook="rotate_secret")
     assert rotation.returncode == 0, failure_text(rotation)

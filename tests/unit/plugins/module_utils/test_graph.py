@@ -167,6 +167,15 @@ def test_a_pem_without_the_private_key_is_refused_clearly(tmp_path):
 
 # Finding applications
 
+def test_a_tenant_answers_to_its_id_and_its_verified_domains_in_lower_case():
+    client, adapter = make_client([(200, {"value": [{
+        "id": "8D2B4E8A-61F1-4C3E-9A4E-0F8F3D6B2C10", "displayName": "Contoso",
+        "verifiedDomains": [{"name": "Contoso.example", "isDefault": True}, {"name": "contoso.onmicrosoft.com"}]}]})])
+    assert client.tenant_names() == {"8d2b4e8a-61f1-4c3e-9a4e-0f8f3d6b2c10", "contoso.example",
+                                     "contoso.onmicrosoft.com"}
+    assert urlsplit(adapter.calls[0]["url"]).path == "/v1.0/organization"
+
+
 def test_display_name_filter_doubles_quotes():
     client, adapter = make_client([(200, {"value": []})])
     assert client.find_application(display_name="O'Brien's app") is None

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 from requests.adapters import BaseAdapter
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, SECRET_VALUE_PLACEHOLDER
 from ansible_collections.moduscloud.azure_sync.plugins.modules import moduscloud_user_sync as module
 
 from ..fake_time import FakeTime
@@ -25,6 +26,11 @@ APP_ID = "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21"
 # Distinctive values, so a test can prove they never reach the output.
 KEY = "Sync~key.value-0f-the-app~9931"
 PASSWORD = "Pw-0f-the-Admin-7731"
+# Graph tokens: the sync app's (from signing in with KEY), the automation identity's, and one of another tenant.
+SYNC_APP_TOKEN = "sync-app-token"
+ACCESS_TOKEN = "eyJ0eXAiOiJKV1Qi.automation-identity-token.c2ln"
+FOREIGN_TOKEN = "eyJ0eXAiOiJKV1Qi.fabrikam-tenant-token.c2ln"
+TENANT_ID = "8d2b4e8a-61f1-4c3e-9a4e-0f8f3d6b2c10"
 LOGIN, GRAPH, MODUSCLOUD = "https://login.test", "https://graph.test", "https://mc.test/api/v1"
 CONNECTION = {"api_url": MODUSCLOUD, "username": "admin@" + ORG, "password": PASSWORD,
               "authority_host": LOGIN, "graph_url": GRAPH}
@@ -100,7 +106,8 @@ class FakeServices(BaseAdapter):
         self.users = directory()
         self.groups = groups()
         self.tenant_domains = [{"id": ORG, "isVerified": True}, {"id": INITIAL, "isVerified": True}]
-        self.consented = True
+        self.consented = True  # the sync app may read the directory
+        self.token_may_read = True  # so may the automation identity of ACCESS_TOKEN
         self.settings = dict(SAVED_SETTINGS)
         self.org_domains = [ORG, INITIAL]
         self.exemptions = []
@@ -159,15 +166,24 @@ class FakeServices(BaseAdapter):
                          "token_endpoint": base + "/oauth2/v2.0/token", "issuer": base + "/v2.0"}
         form = dict((key, values[0]) for key, values in parse_qs(body).items())
         if form.get("client_id") == APP_ID and form.get("client_secret") == KEY:
-            return 200, {"token_type": "Bearer", "expires_in": 3599, "access_token": "sync-app-token"}
+            return 200, {"token_type": "Bearer", "expires_in": 3599, "access_token": SYNC_APP_TOKEN}
         return 401, {"error": "invalid_client", "error_codes": [7000215],
                      "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret being "
                                           "sent in the request is the client secret value, not the client secret ID"}
 
     def _graph(self, path, query, headers):
-        assert headers.get("Authorization") == "Bearer sync-app-token", "Graph must be read as the sync app"
-        if not self.consented:
+        token = headers.get("Authorization", "")[len("Bearer "):]
+        if token == FOREIGN_TOKEN:
+            assert path == "/organization", "a token of another tenant must not read the directory"
+            return 200, {"value": [{"id": "0c8f6a9e-5d3b-4f21-8e7a-2b9c4d1e6f70",
+                                    "verifiedDomains": [{"name": "fabrikam.example"}]}]}
+        if token not in (SYNC_APP_TOKEN, ACCESS_TOKEN):
+            return graph_error(401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
+        if not (self.consented if token == SYNC_APP_TOKEN else self.token_may_read):
             return graph_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+        if path == "/organization":
+            return 200, {"value": [{"id": TENANT_ID, "verifiedDomains": [
+                {"name": domain["id"]} for domain in self.tenant_domains if domain["isVerified"]]}]}
         if path == "/domains":
             return self._page(path, self.tenant_domains, query)
         if path == "/users":
@@ -233,8 +249,9 @@ def run(services, capsys):
     def runner(check_mode=False, diff=True, **args):
         arguments = dict(CONNECTION, org=ORG, key=KEY)
         arguments.update(args)
+        arguments = dict((name, value) for name, value in arguments.items() if value is not None)  # None: omitted
         result, output = run_main(module, arguments, capsys, check_mode=check_mode, diff=diff)
-        assert KEY not in output and PASSWORD not in output
+        assert KEY not in output and PASSWORD not in output and ACCESS_TOKEN not in output
         return result
     return runner
 
@@ -357,6 +374,7 @@ def test_missing_tenant_domains_are_reported_with_a_warning(run, services):
     ({"application_id": "modusCloud"}, "application_id must be the Entra application (client) id"),
     ({"since": "yesterday"}, "since must be a UTC date and time"),
     ({"wait_interval": 0}, "wait_interval must be at least 1 second"),
+    ({"key": None, "access_token": ""}, "access_token must not be empty"),
 ])
 def test_bad_options_fail_before_any_request(run, services, args, expected):
     result = run(**args)
@@ -511,6 +529,101 @@ def test_wait_in_check_mode_does_not_wait(run, services):
     result = run(mode="wait", check_mode=True)
     assert result["changed"] is False and result["waited_seconds"] == 0
     assert module.time.sleeps == [] and result["report"]["counts"]["add"] == 2
+
+
+# access_token instead of key
+
+def read_with_token(services):
+    """Whether every Graph request of the run carried ACCESS_TOKEN, and no sign-in was made."""
+    return services.token_requests() == [] and all(
+        call["headers"]["Authorization"] == "Bearer " + ACCESS_TOKEN for call in services.graph_calls())
+
+
+def test_a_report_with_an_access_token_equals_the_report_with_the_key(run, services):
+    with_key = run()
+    services.calls = []
+    with_token = run(key=None, access_token=ACCESS_TOKEN)
+    assert read_with_token(services) and services.writes == []
+    for name in ("report", "settings", "tenant_id", "application_id", "sync_status", "changed"):
+        assert with_token[name] == with_key[name], name
+
+
+def test_an_access_token_applies_the_same_changes_as_the_key(run, services):
+    predicted = run(mode="apply", check_mode=True)
+    applied = run(mode="apply", key=None, access_token=ACCESS_TOKEN)
+    assert applied["changed"] is True and applied["applied"] == {"added": 2, "updated": 1, "removed": 1}
+    assert applied["report"] == predicted["report"] and applied["diff"] == predicted["diff"]
+    assert run(mode="apply")["changed"] is False
+
+
+def test_exactly_one_of_key_and_access_token_is_required(run, services):
+    neither = run(key=None)
+    both = run(access_token=ACCESS_TOKEN)
+    assert neither["failed"] is True and "one of the following is required: key, access_token" in neither["msg"]
+    assert both["failed"] is True and "mutually exclusive: key|access_token" in both["msg"]
+    assert services.calls == []
+
+
+def test_an_access_token_of_another_tenant_is_refused_before_the_directory_is_read(run, services):
+    result = run(key=None, access_token=FOREIGN_TOKEN, mode="apply")
+    assert result["failed"] is True
+    assert "belongs to another tenant (0c8f6a9e-5d3b-4f21-8e7a-2b9c4d1e6f70, fabrikam.example) than " + ORG \
+        in result["msg"]
+    assert [call["path"] for call in services.graph_calls()] == ["/v1.0/organization"]
+    assert services.writes == []
+
+
+def test_the_tenant_of_an_access_token_may_be_named_by_its_id(run, services):
+    result = run(key=None, access_token=ACCESS_TOKEN, tenant_id=TENANT_ID.upper())
+    assert "failed" not in result and result["tenant_id"] == TENANT_ID
+
+
+@pytest.mark.parametrize("token, status, hint", [
+    (ACCESS_TOKEN, 403, "give a token of an identity with the Microsoft Graph permission Directory.Read.All"),
+    ("an-expired-token", 401, "Graph refused the access_token given (expired, or not a Microsoft Graph token)"),
+])
+def test_an_access_token_that_cannot_read_fails_saying_so_not_blaming_the_sync_app(run, services, token, status, hint):
+    services.token_may_read = False
+    result = run(key=None, access_token=token, mode="apply")
+    assert result["failed"] is True and result["status"] == status and hint in result["msg"]
+    assert "modusCloud's scheduled sync fails" not in result["msg"]
+    assert "an-expired-token" not in json.dumps(result) and services.writes == []
+
+
+def test_in_check_mode_an_access_token_reports_on_an_application_still_to_be_created(run, services):
+    services.settings = None
+    flags = dict((name, True) for name in module.SWITCHES)
+    result = run(key=None, access_token=ACCESS_TOKEN, tenant_id=ORG, application_id=PLACEHOLDER,
+                 default_user_role="end_user", mode="apply", check_mode=True, **flags)
+    assert result["changed"] is True and result["application_id"] == PLACEHOLDER
+    assert addresses(result["report"]["users"]["add"]) == ["adele@" + ORG, "alex@" + ORG]
+    assert read_with_token(services) and services.writes == []
+
+
+@pytest.mark.parametrize("placeholders", [{"application_id": PLACEHOLDER}, {"key": SECRET_VALUE_PLACEHOLDER}])
+def test_the_sync_app_cannot_sign_in_with_a_check_mode_placeholder(run, services, placeholders):
+    result = run(check_mode=True, **placeholders)
+    assert result["failed"] is True and "give access_token instead of key" in result["msg"]
+    assert services.token_requests() == []
+
+
+def test_outside_check_mode_the_placeholder_application_is_refused(run, services):
+    result = run(key=None, access_token=ACCESS_TOKEN, application_id=PLACEHOLDER)
+    assert result["failed"] is True and "the check-mode placeholder of an application" in result["msg"]
+    assert services.calls == []
+
+
+def test_wait_with_an_access_token_checks_the_domains_and_says_what_it_did_not_check(run, services):
+    services.settings["application_id"] = "0e2a0c0f-1b8e-4b57-8f0d-9b5d7c1a2e33"  # not the app given: no warning
+    result = run(key=None, access_token=ACCESS_TOKEN, application_id=APP_ID, mode="wait", wait_timeout=60,
+                 wait_interval=60)
+    assert result["failed"] is True and "did not succeed" in result["msg"]
+    assert "did not check the sync app's own sign-in and consent" in result["msg"]
+    assert warning_texts(result) == [] and read_with_token(services)
+
+    services.org_domains = [ORG]
+    missing = run(key=None, access_token=ACCESS_TOKEN, mode="wait")
+    assert missing["failed"] is True and missing["missing_domains"] == [INITIAL]
 
 
 def test_ca_path_applies_to_every_service(run, services, tmp_path):
