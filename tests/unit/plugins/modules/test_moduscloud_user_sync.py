@@ -31,7 +31,9 @@ SYNC_APP_TOKEN = "sync-app-token"
 ACCESS_TOKEN = "eyJ0eXAiOiJKV1Qi.automation-identity-token.c2ln"
 FOREIGN_TOKEN = "eyJ0eXAiOiJKV1Qi.fabrikam-tenant-token.c2ln"
 TENANT_ID = "8d2b4e8a-61f1-4c3e-9a4e-0f8f3d6b2c10"
-LOGIN, GRAPH, MODUSCLOUD = "https://login.test", "https://graph.test", "https://mc.test/api/v1"
+LOGIN = "https://login.test"
+GRAPH = "https://graph.test"
+MODUSCLOUD = "https://mc.test/api/v1"
 CONNECTION = {"api_url": MODUSCLOUD, "username": "admin@" + ORG, "password": PASSWORD,
               "authority_host": LOGIN, "graph_url": GRAPH}
 SAVED_SETTINGS = {
