@@ -33,12 +33,15 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import
     REQUESTS_IMPORT_ERROR,
     ApiError,
     HttpClient,
+    backoff,
     parse_error_body,
     requests,
+    retry_after,
 )
 
 try:
     import msal
+    import msal.exceptions
 except ImportError:  # reported by GraphModule through missing_required_lib
     msal = None
     MSAL_IMPORT_ERROR = traceback.format_exc()
@@ -91,6 +94,11 @@ LARGEST_PAGE = 999
 # Concurrent group member reads: enough to hide Graph's round trips, few enough to stay clear of its throttling.
 MEMBER_READERS = 4
 
+# A token request changes nothing, so a transient answer of the sign-in host is asked again: bounded in
+# attempts and in total wait (seconds), like _http's retries.
+TOKEN_MAX_RETRIES = 4
+TOKEN_MAX_RETRY_WAIT = 60.0
+
 # Waits (seconds) before re-reading an object that a previous task just created but that Graph
 # does not show yet (eventual consistency); 15 s in total.
 VISIBILITY_WAITS = (1, 2, 4, 8)
@@ -108,13 +116,24 @@ class GraphError(Exception):
 
 
 class TokenError(ApiError):
-    """Entra ID refused to issue a token; carries the AAD error code and description."""
+    """Entra ID issued no token: its HTTP status, error code and description, or why it could not be asked."""
 
-    def __init__(self, client_id, tenant_id, code=None, message=None, request_id=None, error_codes=None):
+    def __init__(self, client_id, tenant_id, status=None, code=None, message=None, request_id=None, error_codes=None,
+                 transient=False, retry_after=None, attempts=1):
         self.error_codes = list(error_codes or [])
+        # Throttled (429), a server failure (5xx) or no answer at all: asking again later may work.
+        self.transient = transient
+        self.retry_after = retry_after  # the seconds Entra asked to wait (Retry-After), if it said
+        self.attempts = attempts
         super(TokenError, self).__init__("acquire a Microsoft Graph token",
-                                         "for client_id %s in tenant %s" % (client_id, tenant_id),
+                                         "for client_id %s in tenant %s" % (client_id, tenant_id), status=status,
                                          code=code, message=message, request_id=request_id)
+
+    def _describe(self):
+        text = super(TokenError, self)._describe()
+        if self.attempts > 1:
+            text += " (gave up after %d attempts)" % self.attempts
+        return text
 
 
 def odata_literal(value):
@@ -135,13 +154,36 @@ def tls_verify(ca_path=None, validate_certs=True):
     return ca_path or True
 
 
-def _session(verify):
-    # msal's own `verify=` is a session setting that REQUESTS_CA_BUNDLE silently overrides
-    # (requests issue 3829); a session that ignores the environment keeps `ca_path` in force.
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = verify
-    return session
+class LoginHttp(object):
+    """The HTTP client msal signs in through (its http_client interface: get, post, close).
+
+    msal's own `verify=` is a session setting that REQUESTS_CA_BUNDLE silently overrides (requests
+    issue 3829), so the session ignores the environment; msal drops its `timeout=` once it is given a
+    client, so the timeout is applied here. The last answer is kept because msal tells a 5xx only as
+    "HTTP Error: 503" and a 429 only by its body: the status and Retry-After are read from it.
+    """
+
+    def __init__(self, verify, timeout):
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.session.verify = verify
+        self.timeout = timeout
+        self.last_response = None
+
+    def get(self, url, **kwargs):
+        return self._send("GET", url, **kwargs)
+
+    def post(self, url, **kwargs):
+        return self._send("POST", url, **kwargs)
+
+    def close(self):
+        self.session.close()
+
+    def _send(self, method, url, **kwargs):
+        kwargs.setdefault("timeout", self.timeout)
+        self.last_response = None  # stays None when no answer comes
+        self.last_response = self.session.request(method, url, **kwargs)
+        return self.last_response
 
 
 def load_certificate_credential(path):
@@ -171,25 +213,28 @@ def load_certificate_credential(path):
 
 
 def acquire_token(tenant_id, client_id, client_secret=None, client_certificate_path=None, cloud="public",
-                  authority_host=None, graph_url=None, ca_path=None, validate_certs=True, timeout=30):
+                  authority_host=None, graph_url=None, ca_path=None, validate_certs=True, timeout=30,
+                  max_retries=TOKEN_MAX_RETRIES, sleep=None):
     """An app-only Graph access token for one credential set (client secret or certificate PEM).
 
-    Raises TokenError quoting Entra's error code and description; never the secret.
+    Transient answers (429 after its Retry-After, 5xx, no answer) are asked again, at most
+    `max_retries` times. Raises TokenError quoting Entra's status, error code, description and
+    correlation id; never the secret.
     """
     authority_host, graph_url = endpoints(cloud, authority_host, graph_url)
     if client_certificate_path:
         credential = load_certificate_credential(client_certificate_path)
     else:
         credential = client_secret
-    try:
+
+    def sign_in(http):
         app = msal.ConfidentialClientApplication(
             client_id, client_credential=credential, authority="%s/%s" % (authority_host, tenant_id),
-            instance_discovery=False, http_client=_session(tls_verify(ca_path, validate_certs)), timeout=timeout)
-        result = app.acquire_token_for_client(scopes=["%s/.default" % graph_url])
-    except (ValueError, requests.exceptions.RequestException) as exc:
-        # msal raises for an unusable authority (not https, discovery failed) and lets transport errors through.
-        raise TokenError(client_id, tenant_id, message=_without(str(exc), client_secret))
-    return _access_token(result, client_id, tenant_id, client_secret)
+            instance_discovery=False, http_client=http)
+        return app.acquire_token_for_client(scopes=["%s/.default" % graph_url])
+
+    return _signed_in(sign_in, client_id, tenant_id, tls_verify(ca_path, validate_certs), timeout, max_retries,
+                      sleep, secret=client_secret)
 
 
 def acquire_token_by_device_code(tenant_id, client_id, show, cloud="public", authority_host=None, graph_url=None,
@@ -198,28 +243,84 @@ def acquire_token_by_device_code(tenant_id, client_id, show, cloud="public", aut
 
     `client_id` is a public client application that allows the device code flow; `show(message)`
     tells the person where to go and which code to enter. Blocks until they finish or the code expires.
+    Not repeated on a transient failure: the person would be asked for a new code.
     """
     authority_host, graph_url = endpoints(cloud, authority_host, graph_url)
-    try:
-        app = msal.PublicClientApplication(
-            client_id, authority="%s/%s" % (authority_host, tenant_id), instance_discovery=False,
-            http_client=_session(tls_verify(ca_path, validate_certs)), timeout=timeout)
+
+    def sign_in(http):
+        app = msal.PublicClientApplication(client_id, authority="%s/%s" % (authority_host, tenant_id),
+                                           instance_discovery=False, http_client=http)
         flow = app.initiate_device_flow(scopes=["%s/.default" % graph_url])
         if "user_code" not in flow:
-            return _access_token(flow, client_id, tenant_id)
+            return flow  # Entra's refusal
         show(flow["message"])
-        result = app.acquire_token_by_device_flow(flow)
-    except (ValueError, requests.exceptions.RequestException) as exc:
-        raise TokenError(client_id, tenant_id, message=str(exc))
-    return _access_token(result, client_id, tenant_id)
+        return app.acquire_token_by_device_flow(flow)
+
+    return _signed_in(sign_in, client_id, tenant_id, tls_verify(ca_path, validate_certs), timeout, 0, None)
 
 
-def _access_token(result, client_id, tenant_id, secret=None):
-    if "access_token" not in result:
-        raise TokenError(client_id, tenant_id, code=result.get("error"),
-                         message=_without(result.get("error_description"), secret),
-                         request_id=result.get("correlation_id"), error_codes=result.get("error_codes"))
-    return result["access_token"]
+def _signed_in(sign_in, client_id, tenant_id, verify, timeout, max_retries, sleep, secret=None):
+    """The access token of sign_in(http) -> msal's result, asked again while the answer is transient."""
+    sleep = sleep or time.sleep
+    waited = 0.0
+    attempt = 0
+    while True:
+        attempt += 1
+        # A new msal application (and client) per attempt: msal's throttle cache lives in the application
+        # and would replay a 429 or 5xx, without asking, for its Retry-After (5 s when absent).
+        http = LoginHttp(verify, timeout)
+        try:
+            result = sign_in(http)
+        except (msal.exceptions.MsalError, ValueError, requests.exceptions.RequestException) as exc:
+            # msal raises for a 5xx (MsalServiceError), an unusable authority or a body that is not JSON
+            # (ValueError), and lets transport errors through.
+            failure = _token_failure(client_id, tenant_id, http.last_response, attempt, secret, exc=exc)
+        else:
+            if "access_token" in result:
+                return result["access_token"]
+            failure = _token_failure(client_id, tenant_id, http.last_response, attempt, secret, result=result)
+        if not failure.transient or attempt > max_retries:
+            raise failure
+        delay = backoff(attempt) if failure.retry_after is None else failure.retry_after
+        if waited + delay > TOKEN_MAX_RETRY_WAIT:
+            raise failure
+        sleep(delay)
+        waited += delay
+
+
+def _token_failure(client_id, tenant_id, response, attempt, secret, exc=None, result=None):
+    """The TokenError for one failed sign-in: msal's error `result`, or the exception it raised.
+
+    `response` is the sign-in host's last answer (None when none came): its status tells a transient
+    failure from a refusal, whatever msal made of it.
+    """
+    status = response.status_code if response is not None and response.status_code >= 400 else None
+    if result is None and status is not None:
+        result = _json_object(response)
+    result = result or {}
+    code, message, request_id = result.get("error"), result.get("error_description"), result.get("correlation_id")
+    if status is not None:  # a body that is not Entra's JSON (a gateway's page) still says something
+        body_code, body_message, header_request_id = parse_error_body(response)[:3]
+        code, message = code or body_code, message or body_message
+        request_id = request_id or header_request_id or response.headers.get("x-ms-request-id")
+    if not message and exc is not None:
+        message = "%s: %s" % (type(exc).__name__, exc)
+    # No answer (refused connection, timeout) may come next time, and so may an end to throttling or to
+    # a server failure; a TLS failure will not.
+    no_answer = (isinstance(exc, requests.exceptions.RequestException)
+                 and not isinstance(exc, requests.exceptions.SSLError))
+    transient = no_answer or status == 429 or (status or 0) >= 500
+    return TokenError(client_id, tenant_id, status=status, code=code, message=_without(message, secret),
+                      request_id=request_id, error_codes=result.get("error_codes"), transient=transient,
+                      retry_after=retry_after(response) if status is not None else None, attempts=attempt)
+
+
+def _json_object(response):
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def _without(text, secret):

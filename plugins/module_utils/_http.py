@@ -166,7 +166,7 @@ class HttpClient(object):
                                                 timeout=self.timeout, verify=self.verify)
                 self.request_count += 1
             except requests.exceptions.RequestException as exc:
-                delay = self._backoff(attempt)
+                delay = backoff(attempt)
                 if method in IDEMPOTENT_METHODS and attempt <= self.max_retries and waited + delay <= self.max_retry_wait:
                     self._sleep(delay)
                     waited += delay
@@ -204,17 +204,24 @@ class HttpClient(object):
             url, query = page.get("@odata.nextLink"), None
 
     def _retry_after(self, response, attempt):
-        value = response.headers.get("Retry-After")
-        if value is not None:
-            try:
-                return max(0.0, float(value))
-            except ValueError:
-                pass  # an HTTP date: fall back to backoff rather than parse calendars here
-        return self._backoff(attempt)
+        seconds = retry_after(response)
+        return backoff(attempt) if seconds is None else seconds
 
-    @staticmethod
-    def _backoff(attempt):
-        return min(2.0 ** (attempt - 1), 30.0)
+
+def retry_after(response):
+    """The seconds a response's Retry-After asks to wait, or None (absent, or an HTTP date)."""
+    value = response.headers.get("Retry-After")
+    if value is not None:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass  # an HTTP date: the caller falls back to backoff rather than parse calendars here
+    return None
+
+
+def backoff(attempt):
+    """The pause before repeating a request for the attempt-th time: doubling from 1 s, at most 30 s."""
+    return min(2.0 ** (attempt - 1), 30.0)
 
 
 def _short(exc):

@@ -377,8 +377,10 @@ def is_propagation_error(error):
 def wait_until_usable(acquire, timeout, sleep=None, clock=None, first_delay=1.0, max_delay=15.0):
     """Call acquire() until it returns a token; return the number of attempts.
 
-    Entra rejects a new secret for seconds to minutes (invalid_client); those TokenErrors are
-    retried with doubling delays until `timeout` seconds have passed. Any other error ends the wait.
+    Entra rejects a new secret for seconds to minutes (invalid_client), and its sign-in host may
+    throttle or fail for a while (429, 5xx, no answer); those TokenErrors are retried with doubling
+    delays (at least the Retry-After Entra asked for) until `timeout` seconds have passed. Any other
+    error ends the wait.
     """
     sleep = sleep or time.sleep
     clock = clock or time.monotonic
@@ -391,13 +393,14 @@ def wait_until_usable(acquire, timeout, sleep=None, clock=None, first_delay=1.0,
             acquire()
             return attempts
         except TokenError as err:
-            if not is_propagation_error(err):
+            if not (err.transient or is_propagation_error(err)):
                 raise SecretError("it does not obtain a token: %s" % err)
             remaining = deadline - clock()
             if remaining <= 0:
                 raise SecretError("it was still rejected after %d attempts in %d seconds (wait_timeout): %s"
                                   % (attempts, timeout, err))
-        sleep(min(delay, remaining))
+            pause = max(delay, err.retry_after or 0)
+        sleep(min(pause, remaining))
         delay = min(delay * 2, max_delay)
 
 
@@ -488,6 +491,10 @@ def ensure_secret(graph, application, params, end_date, changes, now, prove=None
             changes.run(graph.remove_password, application["id"], key_id)
         except ApiError as err:
             if err.status != 404:  # 404: removed meanwhile by another run, so gone as asked
+                if value is None and removed:
+                    raise SecretError("%s; client secret%s %s had been removed before" % (
+                        err, "s" if len(removed) > 1 else "", ", ".join(removed)),
+                        changed=True, removed_key_ids=removed, **err.to_result())
                 if value is None:
                     raise
                 # The new secret exists and works: return it; the next run with keep_key_id finishes the cleanup.
@@ -543,35 +550,39 @@ def _create(graph, application, params, end_date, changes, now, prove, hide):
     value = credential.pop("secretText", None)
     if value and hide is not None:
         hide(value)
-    created = secrets_of({"passwordCredentials": [credential]})[0]
-    warnings.extend(notes)
-    if never_expires and not warnings:
-        warnings.append(_never_expires_note(created.end, policy))
-    # The lifetime was checked against the window before the write; a shortened one may still fall inside it.
-    if notes and created.end - now <= timedelta(days=params["rotate_before_days"]):
-        warnings.append("The new secret lives %s, not longer than rotate_before_days (%d): the next run will replace "
-                        "it. Lower rotate_before_days."
-                        % (describe_lifetime(created.end - now), params["rotate_before_days"]))
-    if not value:
-        raise SecretError("Graph created client secret %s on application %s but returned no secret text; remove it "
-                          "and run again." % (created.key_id, application.get("appId")))
-    changes.record(_label(created), None, _diff_view(created))
-    if prove is not None:
-        try:
+    try:
+        created = secrets_of({"passwordCredentials": [credential]})[0]
+        warnings.extend(notes)
+        if never_expires and not warnings:
+            warnings.append(_never_expires_note(created.end, policy))
+        # The lifetime was checked against the window before the write; a shortened one may still fall inside it.
+        if notes and created.end - now <= timedelta(days=params["rotate_before_days"]):
+            warnings.append("The new secret lives %s, not longer than rotate_before_days (%d): the next run will "
+                            "replace it. Lower rotate_before_days."
+                            % (describe_lifetime(created.end - now), params["rotate_before_days"]))
+        changes.record(_label(created), None, _diff_view(created))
+        if not value:
+            raise SecretError("Graph returned no secret text")
+        if prove is not None:
             prove(value)
-        except (TokenError, SecretError) as err:
-            raise SecretError("Client secret %s was created but %s; %s" % (
-                created.key_id, err, _discard(graph, application, created)))
+    except BaseException as err:
+        # Whatever stops the run now, the new secret must not stay behind as an orphan whose value nobody holds.
+        removed, outcome = _discard(graph, application, credential.get("keyId"))
+        if not isinstance(err, Exception):  # interrupted: cleaned up, and the interruption goes on
+            raise
+        reason = err if isinstance(err, (ApiError, GraphError)) else "%s: %s" % (type(err).__name__, err)
+        raise SecretError("Client secret %s was created but %s; %s" % (credential.get("keyId"), reason, outcome),
+                          changed=not removed)
     return created, value, warnings
 
 
-def _discard(graph, application, secret):
+def _discard(graph, application, key_id):
+    """Remove a secret this run created: (whether it is gone, what happened, for the message)."""
     try:
-        graph.remove_password(application["id"], secret.key_id)
+        graph.remove_password(application["id"], key_id)
     except ApiError as err:
-        return ("removing it again failed too (%s): remove it, or run again with force_rotate: true."
-                % err)
-    return "it was removed again, and the secrets in place are untouched: run again."
+        return False, "removing it again failed too (%s): remove it, or run again with force_rotate: true." % err
+    return True, "it was removed again, and the secrets in place are untouched."
 
 
 def _never_expires_note(end, policy, predicted=False):

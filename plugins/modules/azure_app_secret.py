@@ -123,9 +123,10 @@ options:
     description:
       - Before returning a new secret, prove that it obtains a token (client credentials for the application
         in the tenant of the connection), retrying with growing delays while Entra still rejects it as
-        unknown (AADSTS7000215, AADSTS7000222, AADSTS700016).
-      - If it never works within O(wait_timeout), the new secret is removed again and the task fails;
-        the secrets in place are untouched.
+        unknown (AADSTS7000215, AADSTS7000222, AADSTS700016), throttles (HTTP 429, after its C(Retry-After)),
+        fails (HTTP 5xx) or does not answer.
+      - If it never works within O(wait_timeout), or anything else stops the run once the secret exists, the
+        new secret is removed again and the task fails; the secrets in place are untouched.
       - Needs O(tenant_id), or an O(access_token) that names its tenant, and the application's service
         principal (M(moduscloud.azure_sync.azure_app_consent) creates it), because Entra issues no token without
         one. Without it, the task fails before creating anything.
@@ -399,10 +400,12 @@ def prover(params, app_id):
     connection = connection_params(params)
 
     def prove(value):
+        # The wait retries every transient answer within wait_timeout, so the sign-in itself does not.
         wait_until_usable(
             lambda: acquire_token(tenant_id, app_id, client_secret=value, cloud=connection["cloud"],
                                   authority_host=connection["authority_host"], graph_url=connection["graph_url"],
-                                  ca_path=connection["ca_path"], validate_certs=connection["validate_certs"]),
+                                  ca_path=connection["ca_path"], validate_certs=connection["validate_certs"],
+                                  max_retries=0),
             params["wait_timeout"])
     return prove
 

@@ -21,6 +21,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph impor
     reference_not_yet_visible,
 )
 
+from ..fake_time import FakeTime
 from .fake_transport import ScriptedAdapter, attach
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
@@ -107,20 +108,93 @@ def test_a_refused_token_quotes_the_entra_error_but_never_the_secret(monkeypatch
     with pytest.raises(TokenError) as caught:
         acquire_token("t1", "c1", "s3cret-value", authority_host="https://login.test", graph_url="https://graph.test")
     text = str(caught.value)
-    assert "acquire a Microsoft Graph token for client_id c1 in tenant t1 failed: invalid_client" in text
+    assert "acquire a Microsoft Graph token for client_id c1 in tenant t1 failed: HTTP 401 invalid_client" in text
     assert "AADSTS7000215: Invalid client secret provided" in text and "request-id corr-1" in text
     assert "s3cret-value" not in text
     assert caught.value.error_codes == [7000215]
 
 
-def test_an_unreachable_login_host_is_a_token_error(monkeypatch):
+def test_an_unreachable_login_host_is_asked_a_bounded_number_of_times_then_a_token_error(monkeypatch):
     class Refusing(ScriptedAdapter):
         def send(self, request, **kwargs):
+            self.calls.append({"method": request.method, "url": request.url})
             raise requests.exceptions.ConnectionError("connection refused")
-    monkeypatch.setattr(requests.Session, "get_adapter", lambda session, url: Refusing([]))
+    adapter = Refusing([])
+    monkeypatch.setattr(requests.Session, "get_adapter", lambda session, url: adapter)
+    clock = FakeTime()
     with pytest.raises(TokenError) as caught:
-        acquire_token("t1", "c1", "Xy7~secret", authority_host="https://login.test", graph_url="https://graph.test")
-    assert "connection refused" in str(caught.value)
+        acquire_token("t1", "c1", "Xy7~secret", authority_host="https://login.test", graph_url="https://graph.test",
+                      sleep=clock.sleep)
+    assert "connection refused" in str(caught.value) and "gave up after 5 attempts" in str(caught.value)
+    assert len(adapter.calls) == 5 and clock.sleeps == [1.0, 2.0, 4.0, 8.0]
+
+
+# Transient answers of the token endpoint: asked again, past msal's throttle cache
+
+TRANSIENT = {"error": "temporarily_unavailable", "error_codes": [90033], "correlation_id": "corr-503",
+             "error_description": "AADSTS90033: A transient error has occurred. Please try again."}
+TOKEN = (200, {"access_token": "tok", "token_type": "Bearer", "expires_in": 3600})
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_a_server_failure_of_the_token_endpoint_is_asked_again(monkeypatch, status):
+    adapter = scripted_login(monkeypatch, [(200, DISCOVERY), (status, TRANSIENT), (200, DISCOVERY), TOKEN])
+    clock = FakeTime()
+    assert acquire_token("t1", "c1", "s3cret", authority_host="https://login.test", graph_url="https://graph.test",
+                         sleep=clock.sleep) == "tok"
+    # The second token request really went out: msal's throttle cache would have replayed the failure.
+    assert [call["method"] for call in adapter.calls] == ["GET", "POST", "GET", "POST"]
+    assert clock.sleeps == [1.0]
+
+
+def test_throttling_of_the_token_endpoint_waits_for_its_retry_after(monkeypatch):
+    throttled = (429, {"error": "temporarily_unavailable", "error_description": "AADSTS50196: too many requests"},
+                 {"Retry-After": "7"})
+    scripted_login(monkeypatch, [(200, DISCOVERY), throttled, (200, DISCOVERY), throttled, (200, DISCOVERY), TOKEN])
+    clock = FakeTime()
+    assert acquire_token("t1", "c1", "s3cret", authority_host="https://login.test", graph_url="https://graph.test",
+                         sleep=clock.sleep) == "tok"
+    assert clock.sleeps == [7.0, 7.0]
+
+
+def test_a_lasting_server_failure_names_client_tenant_status_and_correlation_id_never_the_secret(monkeypatch):
+    failing = (503, dict(TRANSIENT, error_description=TRANSIENT["error_description"] + " (s3cret-value)"))
+    scripted_login(monkeypatch, [(200, DISCOVERY), failing] * 3)
+    clock = FakeTime()
+    with pytest.raises(TokenError) as caught:
+        acquire_token("t1", "c1", "s3cret-value", authority_host="https://login.test", graph_url="https://graph.test",
+                      max_retries=2, sleep=clock.sleep)
+    error, text = caught.value, str(caught.value)
+    assert text.startswith("acquire a Microsoft Graph token for client_id c1 in tenant t1 failed: HTTP 503 "
+                           "temporarily_unavailable: AADSTS90033")
+    assert "request-id corr-503" in text and "gave up after 3 attempts" in text
+    assert "s3cret-value" not in text
+    assert (error.status, error.transient, error.error_codes) == (503, True, [90033])
+
+
+def test_a_throttle_longer_than_the_retry_budget_fails_at_once(monkeypatch):
+    scripted_login(monkeypatch, [(200, DISCOVERY), (429, b"Too Many Requests", {"Retry-After": "3600"})])
+    clock = FakeTime()
+    with pytest.raises(TokenError) as caught:
+        acquire_token("t1", "c1", "s3cret", authority_host="https://login.test", graph_url="https://graph.test",
+                      sleep=clock.sleep)
+    assert "HTTP 429" in str(caught.value) and "Too Many Requests" in str(caught.value)
+    assert caught.value.retry_after == 3600 and clock.sleeps == []
+
+
+def test_a_refusal_is_not_asked_again(monkeypatch):
+    adapter = scripted_login(monkeypatch, [(200, DISCOVERY), (400, {"error": "invalid_request",
+                                                                    "error_description": "AADSTS90002: no tenant"})])
+    with pytest.raises(TokenError) as caught:
+        acquire_token("t1", "c1", "s3cret", authority_host="https://login.test", graph_url="https://graph.test",
+                      sleep=FakeTime().sleep)
+    assert caught.value.transient is False and len(adapter.calls) == 2
+
+
+def test_the_sign_in_requests_carry_the_timeout(monkeypatch):
+    adapter = scripted_login(monkeypatch, [(200, DISCOVERY), TOKEN])
+    acquire_token("t1", "c1", "s3cret", authority_host="https://login.test", graph_url="https://graph.test", timeout=12)
+    assert [call["timeout"] for call in adapter.calls] == [12, 12]
 
 
 def write_certificate(tmp_path, with_key=True):

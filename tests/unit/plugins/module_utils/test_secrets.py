@@ -308,6 +308,20 @@ def test_the_wait_is_bounded_by_the_timeout():
     assert sum(clock.sleeps) <= 10
 
 
+def test_a_sign_in_host_that_throttles_or_fails_is_waited_for_honouring_its_retry_after():
+    failures = [TokenError("app", "tenant", status=503, transient=True),
+                TokenError("app", "tenant", status=429, transient=True, retry_after=9),
+                TokenError("app", "tenant", message="ConnectionError: refused", transient=True)]
+
+    def acquire():
+        if failures:
+            raise failures.pop(0)
+        return "token"
+    clock = FakeTime()
+    assert secrets.wait_until_usable(acquire, 60, sleep=clock.sleep, clock=clock.monotonic) == 4
+    assert clock.sleeps == [1.0, 9.0, 4.0]
+
+
 def test_an_error_that_is_not_propagation_ends_the_wait_at_once():
     clock = FakeTime()
     with pytest.raises(SecretError, match="does not obtain a token.*AADSTS700027"):

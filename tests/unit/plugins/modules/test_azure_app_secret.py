@@ -50,6 +50,10 @@ POLICY_REFUSAL = (400, {"error": {"code": "CredentialInvalidLifetimeAsPerAppPoli
 REMOVED = (204, None)
 PRINCIPAL = (200, {"value": [{"id": "5e4d3c2b-1a09-4f8e-9d7c-6b5a4f3e2d1c", "appId": APP_ID}]})
 NO_PRINCIPAL = (200, {"value": []})
+LOGIN_UNAVAILABLE = (503, {"error": "temporarily_unavailable", "error_codes": [90033], "correlation_id": "corr-503",
+                           "error_description": "AADSTS90033: A transient error has occurred. Please try again."})
+LOGIN_THROTTLED = (429, {"error": "temporarily_unavailable", "error_description": "AADSTS50196: too many requests"},
+                   {"Retry-After": "3"})
 
 
 def now():
@@ -234,6 +238,52 @@ def test_propagation_delay_is_waited_out(run):
     assert outcome.result["value"] == NEW_VALUE and outcome.result["changed"] is True
 
 
+def test_a_sign_in_host_that_fails_for_a_while_during_the_proof_is_waited_out(run):
+    outcome = run({}, [application(), NO_POLICY, PRINCIPAL, created(), OIDC, LOGIN_UNAVAILABLE, OIDC, LOGIN_THROTTLED,
+                       OIDC, TOKEN])
+    assert outcome.result["value"] == NEW_VALUE and outcome.result["changed"] is True
+    assert outcome.graph_body("/removePassword") == []
+
+
+def test_a_sign_in_host_that_keeps_failing_past_wait_timeout_leaves_no_new_secret(run):
+    outcome = run({"wait_timeout": 0}, [application(credential(OLD_KEY, 20)), NO_POLICY, PRINCIPAL, created(), OIDC,
+                                        LOGIN_UNAVAILABLE, REMOVED])
+    result = outcome.result
+    assert result["failed"] is True and result["changed"] is False
+    assert "HTTP 503 temporarily_unavailable" in result["msg"] and "removed again" in result["msg"]
+    assert outcome.graph_body("/removePassword") == [{"keyId": NEW_KEY}]
+    assert NEW_VALUE not in outcome.output
+
+
+def test_any_failure_of_the_proof_removes_the_new_secret(run, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the proof broke")
+    monkeypatch.setattr(module, "acquire_token", broken)
+    outcome = run({}, [application(credential(OLD_KEY, 20)), NO_POLICY, PRINCIPAL, created(), REMOVED])
+    result = outcome.result
+    assert result["failed"] is True and result["changed"] is False
+    assert "RuntimeError: the proof broke" in result["msg"] and "removed again" in result["msg"]
+    assert outcome.graph_body("/removePassword") == [{"keyId": NEW_KEY}]
+
+
+def test_a_new_secret_that_cannot_be_removed_again_is_reported_as_a_change(run):
+    refused = (500, {"error": {"code": "generalException", "message": "boom"}})
+    outcome = run({"wait_timeout": 0}, [application(), NO_POLICY, PRINCIPAL, created(), OIDC, LOGIN_UNAVAILABLE,
+                                        refused])
+    result = outcome.result
+    assert result["failed"] is True and result["changed"] is True
+    assert NEW_KEY in result["msg"] and "removing it again failed too" in result["msg"]
+    assert NEW_VALUE not in outcome.output
+
+
+def test_a_created_secret_without_its_text_is_removed_again(run):
+    status, body = created()
+    outcome = run({}, [application(), NO_POLICY, PRINCIPAL, (status, dict(body, secretText=None)), REMOVED])
+    assert outcome.result["failed"] is True and outcome.result["changed"] is False
+    assert "returned no secret text" in outcome.result["msg"]
+    assert outcome.graph_body("/removePassword") == [{"keyId": NEW_KEY}]
+
+
 def test_a_failed_cleanup_after_a_good_rotation_still_returns_the_value(run):
     refused = (500, {"error": {"code": "generalException", "message": "boom"}})
     outcome = run({}, [application(credential(OLD_KEY, 20)), NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN, refused])
@@ -283,6 +333,15 @@ def test_absent_removes_only_the_secrets_with_the_description(run):
                                         REMOVED, REMOVED])
     assert sorted(body["keyId"] for body in outcome.graph_body("/removePassword")) == sorted([OLD_KEY, ORPHAN_KEY])
     assert outcome.result["key_id"] is None and outcome.result["secrets"] == []
+
+
+def test_a_removal_that_fails_after_others_succeeded_reports_the_change(run):
+    refused = (500, {"error": {"code": "generalException", "message": "boom"}})
+    outcome = run({"state": "absent"}, [application(credential(OLD_KEY, 300), credential(ORPHAN_KEY, 700)),
+                                        REMOVED, refused])
+    result = outcome.result
+    assert result["failed"] is True and result["changed"] is True
+    assert result["removed_key_ids"] == [OLD_KEY] and "boom" in result["msg"] and OLD_KEY in result["msg"]
 
 
 def test_absent_when_nothing_carries_the_description_is_unchanged(run):
