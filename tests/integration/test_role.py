@@ -289,9 +289,18 @@ def test_the_report_playbook_writes_nothing_and_the_rotate_playbook_replaces_the
     report = run_role(fresh_sandbox, tmp_path, playbook="sync_report")
     assert report.returncode == 0 and report.total("changed") == 0, failure_text(report)
     assert fresh_sandbox.stats()["writes"] == writes
-    assert "Sync report (report): users to add 0, change 0, remove 0," in report.output
+    assert "Sync report (report, predicted): users to add 0, change 0, remove 0," in report.output
 
     rotation = run_role(fresh_sandbox, tmp_path, playbook="rotate_secret")
     assert rotation.returncode == 0, failure_text(rotation)
     assert org_state(fresh_sandbox)["azure"]["key_fingerprint"] != held_key
     assert_converged(fresh_sandbox)
+
+
+def test_the_report_playbook_plans_a_tenant_that_is_not_configured_yet(fresh_sandbox, tmp_path):
+    # Check mode comes from the play here, not from --check: the role must still treat it as a plan.
+    report = run_role(fresh_sandbox, tmp_path, playbook="sync_report")
+    assert report.returncode == 0, failure_text(report)
+    assert fresh_sandbox.stats()["writes"] == 0
+    assert "would be saved" in report.output
+    assert "Sync report (report, predicted):" in report.output
