@@ -30,6 +30,7 @@ options:
       - V(present) grants consent to the requested permissions and revokes any other.
       - V(absent) revokes the permissions in O(api_permissions), or all admin consent of the application when
         O(api_permissions) is not given. The service principal is kept unless O(remove_service_principal=true).
+        If the application does not exist, there is nothing to revoke and the task reports no change.
     type: str
     choices: [present, absent]
     default: present
@@ -199,16 +200,17 @@ def argument_spec():
 
 
 def find_application(module):
-    """The application, or None when check mode may assume an earlier task creates it."""
+    """The application, or None: with state=absent when there is none, in check mode when an earlier task may
+    create it."""
     params = module.params
     if params["app_id"] == PLACEHOLDER:
         return None
     identity = dict(app_id=params["app_id"], unique_name=params["unique_name"], display_name=params["display_name"])
-    if module.check_mode:
+    if module.check_mode or params["state"] == "absent":
         application = module.graph.find_application(**identity)
-    else:
+    else:  # an earlier task may just have created it: Graph can take a few seconds to show it
         application = module.graph.wait_for_application(**identity)
-    if application is None:
+    if application is None and params["state"] == "present":
         described = ", ".join("%s %s" % (key, value) for key, value in identity.items() if value)
         if not module.check_mode:
             raise GraphError("no application with %s" % described)
@@ -239,6 +241,11 @@ def run(module):
             module.warn(warning)
 
     application = find_application(module)
+    if application is None and params["state"] == "absent":
+        # No application, so no consent of it to revoke.
+        result = {"app_id": params["app_id"], "service_principal_id": None, "granted": []}
+        result.update(changes.result(module._diff))
+        return result
     app_id = application["appId"] if application else (params["app_id"] or PLACEHOLDER)
     if requested is None:
         if application is not None:

@@ -56,7 +56,8 @@ options:
   state:
     description:
       - V(present) keeps one valid secret with O(description), creating or rotating it when needed.
-      - V(absent) removes every secret with O(description), and only those.
+      - V(absent) removes every secret with O(description), and only those. If the application does not exist,
+        there is nothing to remove and the task reports no change.
     type: str
     choices: [present, absent]
     default: present
@@ -410,22 +411,29 @@ def prover(params, app_id):
     return prove
 
 
+def described_identity(params):
+    return ", ".join("%s %s" % (name, params[name]) for name in IDENTITY if params[name])
+
+
 def find_application(module):
-    """The application; in check mode, an empty stand-in when an earlier task would create it."""
+    """The application, else an empty stand-in: with state=absent when there is none, and in check mode when an
+    earlier task would create it."""
     params = module.params
     identity = dict((name, params[name]) for name in IDENTITY)
     if params["app_id"] == PLACEHOLDER:
         application = None
-    elif module.check_mode:
+    elif module.check_mode or params["state"] == "absent":
         application = module.graph.find_application(**identity)
     else:  # an earlier task may just have created it: Graph can take a few seconds to show it
         application = module.graph.wait_for_application(**identity)
     if application is not None:
         return application
-    described = ", ".join("%s %s" % (name, value) for name, value in identity.items() if value)
+    if params["state"] == "absent":  # no application, so none of its secrets to remove
+        return {"id": None, "appId": params["app_id"], "passwordCredentials": []}
     if not module.check_mode:
-        raise SecretError("No application with %s exists in the tenant" % described)
-    module.warn("No application with %s exists; check mode assumes an earlier task creates it" % described)
+        raise SecretError("No application with %s exists in the tenant" % described_identity(params))
+    module.warn("No application with %s exists; check mode assumes an earlier task creates it"
+                % described_identity(params))
     return {"id": PLACEHOLDER, "appId": params["app_id"] or PLACEHOLDER, "passwordCredentials": []}
 
 
@@ -454,6 +462,8 @@ def run(module):
         module.warn(warning)
     result.update(changes.result(module._diff))
     result["app_id"] = application["appId"]
+    if application["id"] is None:
+        result["msg"] = "No application with %s exists, so no client secret to remove." % described_identity(params)
     return result
 
 

@@ -1,3 +1,5 @@
+import pytest
+
 from ansible_collections.moduscloud.azure_sync.plugins.modules import azure_app_consent as module
 
 from .module_runner import warning_texts
@@ -165,6 +167,15 @@ def test_an_app_that_does_not_exist_fails_after_waiting_for_it(graph, run_module
     # Looked for several times (a just-created app can be invisible for seconds), wrote nothing.
     assert len([c for c in graph.calls if c["path"] == "/applications"]) == 5
     assert graph.writes == []
+
+
+@pytest.mark.parametrize("check_mode", [False, True], ids=["apply", "check"])
+def test_absent_for_an_app_that_does_not_exist_has_nothing_to_revoke(graph, run_module, check_mode):
+    result = run_module(module, {"display_name": "nobody", "state": "absent"}, check_mode=check_mode)
+    assert result.get("failed") is not True and result["changed"] is False
+    assert result["service_principal_id"] is None and result["granted"] == []
+    # Absent does not wait for an application to appear: one look, no write.
+    assert len([c for c in graph.calls if c["path"] == "/applications"]) == 1 and graph.writes == []
 
 
 def test_check_mode_assumes_a_missing_app_is_planned_and_says_so(graph, run_module):

@@ -349,6 +349,15 @@ def test_absent_when_nothing_carries_the_description_is_unchanged(run):
     assert outcome.result["changed"] is False and outcome.writes == []
 
 
+@pytest.mark.parametrize("check_mode", [False, True], ids=["apply", "check"])
+def test_absent_for_an_application_that_does_not_exist_is_unchanged(run, check_mode):
+    outcome = run({"state": "absent"}, [(200, {"value": []})], check_mode=check_mode)
+    result = outcome.result
+    assert result.get("failed") is not True and result["changed"] is False and outcome.writes == []
+    assert result["removed_key_ids"] == [] and result["secrets"] == [] and result["key_id"] is None
+    assert result["msg"] == "No application with app_id %s exists, so no client secret to remove." % APP_ID
+
+
 def test_bad_options_fail_before_any_request(run):
     outcome = run({"lifetime_days": 10}, [])
     assert outcome.result["failed"] is True and "rotate_before_days" in outcome.result["msg"]
