@@ -59,6 +59,15 @@ options:
       - O(client_secret) and O(client_certificate_path) are not used.
     type: bool
     default: false
+  scopes:
+    description:
+      - With O(device_code=true), the Microsoft Graph delegated permissions to ask for; the person
+        signing in consents to them the first time.
+      - The default covers every module of this collection.
+    type: list
+    elements: str
+    default: [Application.ReadWrite.All, AppRoleAssignment.ReadWrite.All, DelegatedPermissionGrant.ReadWrite.All,
+              Directory.Read.All, Policy.Read.All]
   cloud:
     description:
       - The Microsoft cloud, which sets both the sign-in host and the Graph root the token is for.
@@ -131,6 +140,7 @@ from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import (
+    DEVICE_CODE_SCOPES,
     MSAL_IMPORT_ERROR,
     GraphError,
     TokenError,
@@ -160,7 +170,7 @@ class LookupModule(LookupBase):
         try:
             if self.get_option("device_code"):
                 token = acquire_token_by_device_code(options["tenant_id"], options["client_id"], display.display,
-                                                     **connection)
+                                                     scopes=self.get_option("scopes"), **connection)
             else:
                 check_connection(options)
                 token = acquire_token(options["tenant_id"], options["client_id"], options["client_secret"],

@@ -237,20 +237,29 @@ def acquire_token(tenant_id, client_id, client_secret=None, client_certificate_p
                       sleep, secret=client_secret)
 
 
+# What an administrator's delegated token needs for every module of the collection. Named, not
+# "/.default": a public client such as Microsoft Graph Command Line Tools has no configured
+# permissions, so ".default" would carry only what was consented before (nothing, at first).
+DEVICE_CODE_SCOPES = ("Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All",
+                      "DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All", "Policy.Read.All")
+
+
 def acquire_token_by_device_code(tenant_id, client_id, show, cloud="public", authority_host=None, graph_url=None,
-                                 ca_path=None, validate_certs=True, timeout=30):
+                                 ca_path=None, validate_certs=True, timeout=30, scopes=None):
     """A delegated Graph token for a person who signs in on any device with a one-time code.
 
     `client_id` is a public client application that allows the device code flow; `show(message)`
-    tells the person where to go and which code to enter. Blocks until they finish or the code expires.
-    Not repeated on a transient failure: the person would be asked for a new code.
+    tells the person where to go and which code to enter (and, the first time, to consent to
+    `scopes`). Blocks until they finish or the code expires. Not repeated on a transient failure:
+    the person would be asked for a new code.
     """
     authority_host, graph_url = endpoints(cloud, authority_host, graph_url)
+    requested = ["%s/%s" % (graph_url, name) for name in (scopes or DEVICE_CODE_SCOPES)]
 
     def sign_in(http):
         app = msal.PublicClientApplication(client_id, authority="%s/%s" % (authority_host, tenant_id),
                                            instance_discovery=False, http_client=http)
-        flow = app.initiate_device_flow(scopes=["%s/.default" % graph_url])
+        flow = app.initiate_device_flow(scopes=requested)
         if "user_code" not in flow:
             return flow  # Entra's refusal
         show(flow["message"])

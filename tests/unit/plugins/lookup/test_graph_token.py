@@ -58,6 +58,14 @@ def test_device_code_shows_the_sign_in_message_on_the_controller_then_returns_th
     assert lookup().run([], variables={}, device_code=True, **OPTIONS) == ["tok"]
     assert shown == ["To sign in, open https://login.test/device and enter the code ABCD-EFGH."]
     assert "device_code=dc" in adapter.calls[2]["body"]
+    # Named scopes: a public client has no configured permissions, so ".default" would carry none.
+    requested = requests.utils.unquote(adapter.calls[1]["body"].replace("+", " "))
+    assert "https://graph.test/Application.ReadWrite.All" in requested and ".default" not in requested
+
+
+def test_the_documented_device_code_scopes_are_the_ones_the_collection_needs():
+    options = yaml.safe_load(graph_token.DOCUMENTATION)["options"]
+    assert tuple(options["scopes"]["default"]) == graph_token.DEVICE_CODE_SCOPES
 
 
 def test_a_refused_sign_in_is_a_lookup_error_with_the_entra_code(login, monkeypatch):
