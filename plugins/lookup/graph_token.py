@@ -167,12 +167,13 @@ class LookupModule(LookupBase):
         options = dict((name, self.get_option(name)) for name in
                        ("tenant_id", "client_id", "client_secret", "client_certificate_path") + CONNECTION_OPTIONS)
         connection = dict((name, options[name]) for name in CONNECTION_OPTIONS)
+        device_code = self.get_option("device_code")
         try:
-            if self.get_option("device_code"):
+            check_connection(options, credentials=not device_code)
+            if device_code:
                 token = acquire_token_by_device_code(options["tenant_id"], options["client_id"], display.display,
                                                      scopes=self.get_option("scopes"), **connection)
             else:
-                check_connection(options)
                 token = acquire_token(options["tenant_id"], options["client_id"], options["client_secret"],
                                       options["client_certificate_path"], **connection)
         except (TokenError, GraphError) as exc:

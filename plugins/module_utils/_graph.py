@@ -34,6 +34,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import
     ApiError,
     HttpClient,
     backoff,
+    ca_path_problem,
     parse_error_body,
     requests,
     retry_after,
@@ -344,20 +345,28 @@ def connection_params(params):
     return dict((name, params.get(name)) for name in GRAPH_CONNECTION_SPEC)
 
 
-def check_connection(params):
-    """Fail clearly, before any request, when the options cannot make a Graph connection."""
+def check_connection(params, credentials=True):
+    """Fail clearly, before any request, when the options cannot make a Graph connection.
+
+    credentials=False: a person signs in (device code), so no credential option is needed.
+    """
+    problem = ca_path_problem(params.get("ca_path"), params.get("validate_certs", True))
+    if problem:
+        raise GraphError(problem)
     if params.get("access_token"):
         return
-    missing = [name for name in ("tenant_id", "client_id") if not params.get(name)]
-    if not (params.get("client_secret") or params.get("client_certificate_path")):
-        missing.append("client_secret or client_certificate_path")
-    if missing:
-        raise GraphError("Graph connection: missing %s. Set access_token, or tenant_id and client_id with "
-                         "client_secret or client_certificate_path (environment: AZURE_TENANT_ID, AZURE_CLIENT_ID, "
-                         "AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH)." % ", ".join(missing))
-    if params.get("client_secret") and params.get("client_certificate_path"):
-        raise GraphError("Graph connection: client_secret and client_certificate_path are mutually exclusive "
-                         "(either may come from AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH).")
+    if credentials:
+        missing = [name for name in ("tenant_id", "client_id") if not params.get(name)]
+        if not (params.get("client_secret") or params.get("client_certificate_path")):
+            missing.append("client_secret or client_certificate_path")
+        if missing:
+            raise GraphError("Graph connection: missing %s. Set access_token, or tenant_id and client_id with "
+                             "client_secret or client_certificate_path (environment: AZURE_TENANT_ID, "
+                             "AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH)."
+                             % ", ".join(missing))
+        if params.get("client_secret") and params.get("client_certificate_path"):
+            raise GraphError("Graph connection: client_secret and client_certificate_path are mutually exclusive "
+                             "(either may come from AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH).")
     authority_host = endpoints(params.get("cloud"), params.get("authority_host"))[0]
     if not authority_host.startswith("https://"):
         raise GraphError("authority_host must be an https:// URL, got %s" % authority_host)
@@ -444,10 +453,10 @@ class GraphClient(object):
                 validate_certs=True, sleep=None):
         """A client for one credential set, given as the connection option names: uses access_token
         as given, or acquires an app-only token (client secret or certificate)."""
-        params = dict(tenant_id=tenant_id, client_id=client_id, client_secret=client_secret,
-                      client_certificate_path=client_certificate_path, access_token=access_token, cloud=cloud,
-                      authority_host=authority_host, graph_url=graph_url)
-        check_connection(params)
+        check_connection(dict(tenant_id=tenant_id, client_id=client_id, client_secret=client_secret,
+                              client_certificate_path=client_certificate_path, access_token=access_token, cloud=cloud,
+                              authority_host=authority_host, graph_url=graph_url, ca_path=ca_path,
+                              validate_certs=validate_certs))
         authority_host, graph_url = endpoints(cloud, authority_host, graph_url)
         if not access_token:
             access_token = acquire_token(tenant_id, client_id, client_secret, client_certificate_path,

@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import time
 import traceback
 
@@ -33,6 +34,19 @@ RETRY_ALWAYS = frozenset((429, 503))
 # A gateway timeout may hide a request that was processed: only repeat it when repeating is harmless.
 RETRY_IF_IDEMPOTENT = frozenset((502, 504))
 IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"))
+
+
+def ca_path_problem(ca_path, validate_certs=True):
+    """Why `ca_path` cannot be the CA bundle of a connection, or None.
+
+    Checked before any request: requests only finds out inside its TLS layer, with an OSError that
+    names no option.
+    """
+    if ca_path and validate_certs and not os.access(ca_path, os.R_OK):
+        return ("ca_path %s does not exist (or is not readable): give the CA bundle file (PEM) that signed the "
+                "service's certificate, or leave ca_path unset to trust the system's certificate authorities"
+                % ca_path)
+    return None
 
 
 class ApiError(Exception):

@@ -29,6 +29,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import
     REQUESTS_IMPORT_ERROR,
     ApiError,
     HttpClient,
+    ca_path_problem,
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import UPDATABLE_FIELDS, USER_ROLES
@@ -604,6 +605,9 @@ def client_from_module(module, org=None, **http_options):
         base_url, discover = connection_base(params.get("api_url"), params.get("stack"))
     except ConnectionOptionsError as error:
         module.fail_json(msg=str(error))
+    problem = ca_path_problem(params.get("ca_path"), params.get("validate_certs", True))
+    if problem:
+        module.fail_json(msg=problem)
     client = ModusCloudClient(base_url, params["username"], params["password"], ca_path=params.get("ca_path"),
                               validate_certs=params.get("validate_certs", True), **http_options)
     if discover:

@@ -82,3 +82,14 @@ def test_missing_credentials_are_named_before_any_request(login):
         lookup().run([], variables={}, **OPTIONS)
     assert "missing client_secret or client_certificate_path" in str(caught.value)
     assert adapter.calls == []
+
+
+@pytest.mark.parametrize("device_code", [False, True], ids=["client_secret", "device_code"])
+def test_a_ca_path_that_does_not_exist_fails_before_any_request(login, monkeypatch, tmp_path, device_code):
+    monkeypatch.setenv("AZURE_CLIENT_SECRET", "Xy7~secret")
+    adapter = login([])
+    missing = str(tmp_path / "no-such-ca.pem")
+    with pytest.raises(AnsibleLookupError) as caught:
+        lookup().run([], variables={}, device_code=device_code, ca_path=missing, **OPTIONS)
+    assert str(caught.value).startswith("ca_path %s does not exist (or is not readable)" % missing)
+    assert adapter.calls == []

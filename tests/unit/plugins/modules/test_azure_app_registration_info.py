@@ -94,3 +94,10 @@ def test_display_name_quotes_are_doubled_and_several_matches_are_all_returned(gr
 def test_an_unknown_app_gives_an_empty_list(graph, run_module):
     result = run_module(module, {"app_id": "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21"})
     assert result["applications"] == [] and result.get("failed") is not True
+
+
+def test_a_ca_path_that_does_not_exist_fails_before_any_request(graph, run_module, tmp_path):
+    missing = str(tmp_path / "no-such-ca.pem")
+    result = run_module(module, {"unique_name": "moduscloud-sync", "ca_path": missing})
+    assert result["failed"] is True and graph.calls == []
+    assert result["msg"].startswith("ca_path %s does not exist (or is not readable): give the CA bundle file" % missing)

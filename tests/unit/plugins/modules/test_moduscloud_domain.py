@@ -97,3 +97,16 @@ def test_stack_auto_discovers_the_stack_before_anything_else(run):
     outcome = run({"required_domains": [ORG], "stack": "auto"},
                   [(200, {"endpoints": ["https://mc.example"]}), org_domains(ORG)])
     assert outcome.requests == [("GET", "/endpoints/" + ORG), ("GET", DOMAINS_PATH)]
+
+
+def test_a_ca_path_that_does_not_exist_fails_before_any_request(run, tmp_path):
+    missing = str(tmp_path / "no-such-ca.pem")
+    outcome = run({"required_domains": [ORG], "ca_path": missing}, [])
+    assert outcome.result["failed"] is True and outcome.requests == []
+    assert outcome.result["msg"].startswith("ca_path %s does not exist (or is not readable)" % missing)
+
+
+def test_a_ca_path_is_not_needed_when_certificates_are_not_verified(run, tmp_path):
+    outcome = run({"required_domains": [ORG], "ca_path": str(tmp_path / "no-such-ca.pem"), "validate_certs": False},
+                  [org_domains(ORG)])
+    assert outcome.result.get("failed") is not True
