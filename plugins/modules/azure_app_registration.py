@@ -62,11 +62,15 @@ options:
     description:
       - The web platform's redirect URIs (the KB's sign-on URL, the modusCloud console).
       - The full list; URIs not listed are removed. V([]) removes all. Not managed when omitted.
+      - As Entra ID allows, each is an absolute C(https://) URL of at most 256 characters, or, for local
+        development, an C(http://localhost) or C(http://127.0.0.1) URL (any port and path). Any other value fails
+        before any request, in check mode too.
     type: list
     elements: str
   home_page_url:
     description:
-      - The web platform's home page URL. An empty string removes it. Not managed when omitted.
+      - The web platform's home page URL, an absolute C(https://) or C(http://) URL. An empty string removes it.
+        Not managed when omitted.
     type: str
   api_permissions:
     description:
@@ -235,6 +239,8 @@ required_resource_access:
         - {id: 06da0dbc-49e2-44d2-8312-53f166ab848a, type: Scope}
 """
 
+from urllib.parse import urlsplit
+
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import (
     GraphError,
     GraphModule,
@@ -245,6 +251,9 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state impor
 SIGN_IN_AUDIENCES = ["AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount",
                      "PersonalMicrosoftAccount"]
 LABEL = "application"
+# Entra ID's rules for web redirect URIs: https, or plain http to this machine for local development.
+LOCAL_HOSTS = ("localhost", "127.0.0.1")
+REDIRECT_URI_MAX_LENGTH = 256
 
 
 def argument_spec():
@@ -262,6 +271,35 @@ def argument_spec():
             delegated=dict(type="list", elements="str", default=[]),
         )),
     )
+
+
+def invalid_urls(params):
+    """Every redirect URI and home page URL that Entra ID would refuse, each named with what is allowed."""
+    problems = []
+    for uri in params["redirect_uris"] or []:
+        parts = _url_parts(uri)
+        if len(uri) > REDIRECT_URI_MAX_LENGTH:
+            problems.append("redirect_uris: %r is longer than %d characters" % (uri, REDIRECT_URI_MAX_LENGTH))
+        elif not (parts and parts.netloc and (parts.scheme == "https"
+                                              or (parts.scheme == "http" and parts.hostname in LOCAL_HOSTS))):
+            problems.append("redirect_uris: %r is not an absolute https:// URL (plain http is allowed only for "
+                            "http://localhost and http://127.0.0.1, for local development)" % uri)
+    home_page_url = params["home_page_url"]
+    if home_page_url:
+        parts = _url_parts(home_page_url)
+        if not (parts and parts.netloc and parts.scheme in ("https", "http")):
+            problems.append("home_page_url: %r is not an absolute https:// or http:// URL" % home_page_url)
+    return problems
+
+
+def _url_parts(url):
+    """urlsplit(url), or None for what cannot be a URL (blanks anywhere, an unclosed [ in the host)."""
+    if any(character.isspace() for character in url):
+        return None
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
 
 
 def desired_view(graph, params, resolved):
@@ -307,6 +345,9 @@ def identify(params):
 
 def run(module):
     params = module.params
+    problems = invalid_urls(params)
+    if problems:
+        raise GraphError("Invalid options: " + "; ".join(problems))
     graph = module.graph
     changes = ChangeSet(module.check_mode)
     resolved = None

@@ -1,3 +1,5 @@
+import pytest
+
 from ansible_collections.moduscloud.azure_sync.plugins.modules import azure_app_registration as module
 
 from .module_runner import warning_texts
@@ -135,3 +137,22 @@ def test_access_token_never_reaches_the_output(graph, run_module):
     result = run_module(module, KB_APP)
     assert result["invocation"]["module_args"]["access_token"] != "unit-test-token"
     assert "unit-test-token" not in str(result)
+
+
+@pytest.mark.parametrize("check_mode", [True, False], ids=["check", "apply"])
+def test_redirect_uris_and_home_page_url_that_entra_refuses_fail_before_any_request(graph, run_module, check_mode):
+    bad = ["not a url", "http://insecure.example.com/", "ftp://files.example.com/", "https://" + "a" * 250 + ".com/"]
+    args = dict(KB_APP, redirect_uris=bad + ["https://us1.proofpointessentials.com/"], home_page_url="us1.example")
+    result = run_module(module, args, check_mode=check_mode)
+    assert result["failed"] is True and graph.calls == []
+    for value in bad[:3] + ["us1.example"]:
+        assert repr(value) in result["msg"]
+    assert "longer than 256 characters" in result["msg"] and "proofpointessentials" not in result["msg"]
+    assert "http://localhost and http://127.0.0.1" in result["msg"]
+
+
+def test_local_http_redirect_uris_are_allowed_for_development(graph, run_module):
+    local = ["http://localhost:8400/callback", "http://127.0.0.1/", "https://us1.proofpointessentials.com/"]
+    result = run_module(module, dict(KB_APP, redirect_uris=local, home_page_url="http://intranet.example/"),
+                        check_mode=True)
+    assert result["changed"] is True and result["redirect_uris"] == sorted(local)
