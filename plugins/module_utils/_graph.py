@@ -148,6 +148,15 @@ def endpoints(cloud="public", authority_host=None, graph_url=None):
     return (authority_host or default_authority).rstrip("/"), (graph_url or default_graph).rstrip("/")
 
 
+def sign_in_host_unknown(cloud="public", authority_host=None, graph_url=None):
+    """Whether a token for graph_url has no sign-in host to ask: graph_url is not Microsoft Graph while cloud is
+    left at public and authority_host is not set, so the public host would be asked for a token of a Graph it
+    does not serve (a private endpoint, a test double)."""
+    if authority_host or not graph_url or (cloud or "public") != "public":
+        return False
+    return graph_url.rstrip("/") != CLOUDS["public"][1]
+
+
 def tls_verify(ca_path=None, validate_certs=True):
     """The value for requests' `verify`: a CA bundle, or whether to verify at all."""
     if not validate_certs:

@@ -22,7 +22,12 @@ import time
 from collections import namedtuple
 from datetime import datetime, timedelta, timezone
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GUID, GraphError, TokenError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import (
+    GUID,
+    GraphError,
+    TokenError,
+    sign_in_host_unknown,
+)
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, SECRET_VALUE_PLACEHOLDER
 
@@ -328,6 +333,12 @@ def check_options(params, now, check_mode=False):
             raise SecretError("%s only apply to state=present; state=absent removes every secret with the "
                               "description" % " and ".join(given))
         return None
+    if params.get("wait_usable") and sign_in_host_unknown(params.get("cloud"), params.get("authority_host"),
+                                                          params.get("graph_url")):
+        raise SecretError("wait_usable proves a new secret by signing in with it, but graph_url %s is not Microsoft "
+                          "Graph and authority_host is not set, so the sign-in host that issues tokens for it is "
+                          "unknown: set authority_host (or AZURE_AUTHORITY_HOST) to it, or set wait_usable: false"
+                          % params["graph_url"])
     if params.get("keep_key_id") == PLACEHOLDER and not check_mode:
         raise SecretError("keep_key_id is the check mode placeholder %r: pass the key_id a real run returned"
                           % PLACEHOLDER)

@@ -82,6 +82,18 @@ def test_unusable_connection_options_fail_before_any_request(params, expected):
     assert expected in str(caught.value)
 
 
+@pytest.mark.parametrize("cloud, authority_host, graph_url, unknown", [
+    ("public", None, "https://graph.test", True),
+    ("public", None, None, False),
+    ("public", None, "https://graph.microsoft.com/", False),
+    ("public", "https://login.test", "https://graph.test", False),
+    ("usgov", None, "https://graph.test", False),  # the cloud chosen names its sign-in host
+])
+def test_the_sign_in_host_is_unknown_only_for_another_graph_of_the_default_cloud(cloud, authority_host, graph_url,
+                                                                                 unknown):
+    assert _graph.sign_in_host_unknown(cloud, authority_host, graph_url) is unknown
+
+
 def test_an_access_token_needs_no_other_option():
     check_connection({"access_token": "token"})
 

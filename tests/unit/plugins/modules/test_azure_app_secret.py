@@ -358,6 +358,22 @@ def test_absent_for_an_application_that_does_not_exist_is_unchanged(run, check_m
     assert result["msg"] == "No application with app_id %s exists, so no client secret to remove." % APP_ID
 
 
+@pytest.mark.parametrize("check_mode", [False, True], ids=["apply", "check"])
+def test_the_proof_needs_authority_host_when_graph_url_is_not_microsoft_graph(run, monkeypatch, check_mode):
+    monkeypatch.delenv("AZURE_AUTHORITY_HOST", raising=False)
+    outcome = run({"authority_host": None}, [], check_mode=check_mode)
+    result = outcome.result
+    assert result["failed"] is True and outcome.calls == []
+    assert "graph_url %s is not Microsoft Graph and authority_host is not set" % GRAPH in result["msg"]
+    assert "wait_usable: false" in result["msg"]
+
+
+def test_without_the_proof_graph_url_alone_is_enough(run, monkeypatch):
+    monkeypatch.delenv("AZURE_AUTHORITY_HOST", raising=False)
+    outcome = run({"authority_host": None, "wait_usable": False}, [application(credential(OLD_KEY, 700))])
+    assert outcome.result.get("failed") is not True and outcome.result["key_id"] == OLD_KEY
+
+
 def test_bad_options_fail_before_any_request(run):
     outcome = run({"lifetime_days": 10}, [])
     assert outcome.result["failed"] is True and "rotate_before_days" in outcome.result["msg"]
