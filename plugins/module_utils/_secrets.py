@@ -618,17 +618,17 @@ def _diff_view(secret):
 
 
 def _message(plan, kept, removed, check_mode):
-    would = "Would " if check_mode else ""
+    """One sentence: its parts are lower case, joined by semicolons, and only its start is capitalised."""
     parts = []
     if plan.create:
         parts.append("%s client secret %s ending %s (%s)" % (
-            (would + "create") if check_mode else "Created", kept.key_id, format_datetime(kept.end), plan.reason))
+            "would create" if check_mode else "created", kept.key_id, format_datetime(kept.end), plan.reason))
     elif kept is not None:
-        parts.append("Client secret %s is in place until %s" % (kept.key_id, format_datetime(kept.end)
+        parts.append("client secret %s is in place until %s" % (kept.key_id, format_datetime(kept.end)
                                                                 if kept.end else "no end date"))
     if removed:
-        parts.append("%s %s" % ((would + "remove") if check_mode else "removed", ", ".join(removed)))
+        parts.append("%s %s" % ("would remove" if check_mode else "removed", ", ".join(removed)))
     if not parts:
-        parts.append("No client secret carries the description")
+        parts.append("no client secret carries the description")
     text = "; ".join(parts) + "."
     return text[0].upper() + text[1:]

@@ -182,6 +182,12 @@ def test_check_mode_predicts_the_rotation_and_the_removal(run):
     assert outcome.writes == []
 
 
+def test_the_check_mode_message_reads_as_one_sentence(run):
+    outcome = run({"force_rotate": True}, [application(credential(OLD_KEY, 600)), NO_POLICY], check_mode=True)
+    assert outcome.result["msg"] == ("Would create client secret %s ending %s (force_rotate is set); would remove %s."
+                                     % (PLACEHOLDER, outcome.result["end_date"], OLD_KEY))
+
+
 def test_without_exclusive_the_old_secret_stays_until_the_hand_over_is_done(run):
     outcome = run({"exclusive": False}, [application(credential(OLD_KEY, 20)), NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN])
     assert outcome.result["rotated"] is True and outcome.result["removed_key_ids"] == []
