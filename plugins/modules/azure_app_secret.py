@@ -133,7 +133,7 @@ options:
         one. Without it, the task fails before creating anything.
       - The sign-in host is O(authority_host), or the one O(cloud) sets. When O(graph_url) points somewhere other
         than Microsoft Graph (a private endpoint, a test double) and O(cloud) is V(public), set O(authority_host)
-        too, even with O(access_token): otherwise the task fails before creating anything, because the public
+        too, even with O(access_token). Otherwise the task fails before creating anything, because the public
         sign-in host issues no token for that Graph.
     type: bool
     default: true
