@@ -476,9 +476,10 @@ def _credential_body(description, start, end):
 def ensure_secret(graph, application, params, end_date, changes, now, prove=None, hide=None):
     """Bring the secrets that carry params["description"] to the state the options ask for.
 
-    prove(value) raises (TokenError or SecretError) when a new value obtains no token; None skips
-    the proof. hide(value) is called as soon as a value exists, so that any failure afterwards is
-    masked (the caller stops masking once it returns the value). Returns (result, warnings).
+    prove(value) raises when a new value obtains no token; None skips the proof. Whatever fails once
+    a secret was created removes it again (SecretError with changed=True if that fails too).
+    hide(value) is called as soon as a value exists, so that any failure afterwards is masked (the
+    caller stops masking once it returns the value). Returns (result, warnings).
     """
     description = params["description"]
     ours = with_description(secrets_of(application), description)
