@@ -140,7 +140,6 @@ from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import (
-    DEVICE_CODE_SCOPES,
     MSAL_IMPORT_ERROR,
     GraphError,
     TokenError,

@@ -5,6 +5,7 @@ from ansible import constants
 from ansible.errors import AnsibleLookupError
 
 from ansible_collections.moduscloud.azure_sync.plugins.lookup import graph_token
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import DEVICE_CODE_SCOPES
 
 from ..module_utils.fake_transport import ScriptedAdapter
 
@@ -65,7 +66,7 @@ def test_device_code_shows_the_sign_in_message_on_the_controller_then_returns_th
 
 def test_the_documented_device_code_scopes_are_the_ones_the_collection_needs():
     options = yaml.safe_load(graph_token.DOCUMENTATION)["options"]
-    assert tuple(options["scopes"]["default"]) == graph_token.DEVICE_CODE_SCOPES
+    assert tuple(options["scopes"]["default"]) == DEVICE_CODE_SCOPES
 
 
 def test_a_refused_sign_in_is_a_lookup_error_with_the_entra_code(login, monkeypatch):
