@@ -16,21 +16,23 @@ are printed, not asserted: a benchmark reports, tests decide.
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 
-import requests
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)  # run as a script from bench/: the sandbox package lives at the repository root
+
+from sandbox.launch import RunningSandbox, SandboxStartError  # noqa: E402 (needs ROOT on sys.path)
+
 COLLECTIONS = os.path.join(ROOT, ".build", "collections")
 MODULE = "ansible_collections.moduscloud.azure_sync.plugins.modules.moduscloud_user_sync"
 DEFAULT_SIZES = ("10000:2000", "100000:20000")
 TARGET_SECONDS = 60
 TARGET_BYTES = 1 << 30
-SANDBOX_START_TIMEOUT = 60
+# Seeding 100k users takes a while.
+SEED_TIMEOUT = 300
 
 
 def main():
@@ -42,14 +44,17 @@ def main():
     sizes = [parse_size(text) for text in options.size or DEFAULT_SIZES]
 
     with tempfile.TemporaryDirectory(prefix="bench-sync-report-") as workdir:
-        sandbox = Sandbox.start(workdir)
         try:
+            sandbox = RunningSandbox.start(workdir)
+        except SandboxStartError as error:
+            raise SystemExit(str(error))
+        with sandbox:
             print("Setting up the sync app and the import settings through the collection's modules ...", flush=True)
             args_file = prepare(sandbox, workdir)
             print("\n%-8s %-7s %9s %14s %13s %7s %8s  %s" % ("users", "groups", "seconds", "Graph requests",
                                                             "peak RSS MiB", "adds", "skipped", "target"))
             for users, groups in sizes:
-                sandbox.control("POST", "/seed", {"users": users, "groups": groups})
+                sandbox.control("POST", "/seed", {"users": users, "groups": groups}, timeout=SEED_TIMEOUT)
                 report_dir = options.keep_reports or workdir
                 row = measure(sandbox, args_file, os.path.join(report_dir, "report-%d-%d.json" % (users, groups)))
                 met = row["seconds"] < TARGET_SECONDS and row["peak_rss"] < TARGET_BYTES
@@ -57,8 +62,6 @@ def main():
                     users, groups, row["seconds"], row["graph_requests"], row["peak_rss"] / 2.0 ** 20,
                     row["counts"]["add"], row["counts"]["skipped"],
                     "met" if met else "MISSED (< %d s, < 1 GiB)" % TARGET_SECONDS), flush=True)
-        finally:
-            sandbox.stop()
 
 
 def parse_size(text):
@@ -67,42 +70,6 @@ def parse_size(text):
     except ValueError:
         raise SystemExit("--size must be USERS:GROUPS such as 100000:20000, got %r" % text)
     return users, groups
-
-
-class Sandbox(object):
-    def __init__(self, process, info):
-        self.process = process
-        self.info = info
-        self.session = requests.Session()
-        self.session.trust_env = False  # REQUESTS_CA_BUNDLE would override the sandbox CA
-
-    @classmethod
-    def start(cls, workdir):
-        info_file = os.path.join(workdir, "sandbox.json")
-        log = open(os.path.join(workdir, "sandbox.log"), "wb")
-        process = subprocess.Popen([sys.executable, "-m", "sandbox", "serve", "--info-file", info_file],
-                                   cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + SANDBOX_START_TIMEOUT
-        while not os.path.exists(info_file):
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise SystemExit("the sandbox did not start: %s" % open(log.name).read()[-2000:])
-            time.sleep(0.1)
-        with open(info_file) as handle:
-            return cls(process, json.load(handle))
-
-    def control(self, method, path, body=None):
-        response = self.session.request(method, self.info["control_url"] + path, json=body,
-                                        verify=self.info["ca_bundle"], timeout=300)
-        response.raise_for_status()
-        return response.json() if response.content else None
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 def prepare(sandbox, workdir):
@@ -169,7 +136,7 @@ def measure(sandbox, args_file, report_path):
     with os.fdopen(descriptor, "w") as handle:
         json.dump(arguments, handle)
 
-    before = sandbox.control("GET", "/stats")["by_service"]["graph"]["requests"]
+    before = sandbox.stats()["by_service"]["graph"]["requests"]
     output, errors = tempfile.TemporaryFile(), tempfile.TemporaryFile()
     started = time.monotonic()
     process = subprocess.Popen([sys.executable, "-m", MODULE, run_args], cwd=ROOT, stdout=output, stderr=errors,
@@ -177,7 +144,7 @@ def measure(sandbox, args_file, report_path):
     # wait4 rather than wait: it returns the resource usage of this one child, peak RSS included.
     usage = os.wait4(process.pid, 0)[2]
     seconds = time.monotonic() - started
-    after = sandbox.control("GET", "/stats")["by_service"]["graph"]["requests"]
+    after = sandbox.stats()["by_service"]["graph"]["requests"]
     output.seek(0)
     errors.seek(0)
     try:

@@ -16,18 +16,14 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 
-import requests
+from .launch import ROOT, RunningSandbox, SandboxStartError
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLAYBOOK = os.path.join(ROOT, "playbooks", "configure_azure_sync.yml")
 COLLECTIONS = os.path.join(ROOT, ".build", "collections")
-START_TIMEOUT = 60
 RECAP_LINE = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
@@ -37,32 +33,6 @@ class DemoFailure(Exception):
 
 def heading(text: str) -> None:
     print("\n" + "=" * 78 + "\n" + text + "\n" + "=" * 78, flush=True)
-
-
-def start_sandbox(workdir: str) -> tuple[subprocess.Popen, dict]:
-    info_file = os.path.join(workdir, "sandbox.json")
-    log = open(os.path.join(workdir, "sandbox.log"), "wb")
-    process = subprocess.Popen([sys.executable, "-m", "sandbox", "serve", "--info-file", info_file],
-                               cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + START_TIMEOUT
-    while not os.path.exists(info_file):
-        if process.poll() is not None or time.monotonic() > deadline:
-            stop_sandbox(process)
-            with open(log.name, errors="replace") as handle:
-                raise DemoFailure("the sandbox did not start:\n" + handle.read()[-3000:])
-        time.sleep(0.1)
-    with open(info_file) as handle:
-        return process, json.load(handle)
-
-
-def stop_sandbox(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def write_inventory(workdir: str, info: dict) -> str:
@@ -112,13 +82,9 @@ def run_playbook(inventory: str, workdir: str, *options: str) -> dict:
     return recap
 
 
-def run_scheduled_sync(info: dict) -> None:
+def run_scheduled_sync(sandbox: RunningSandbox) -> None:
     """Move modusCloud's clock an hour on: its own sync signs in with the key the playbook handed over."""
-    session = requests.Session()
-    session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
-    response = session.post(info["control_url"] + "/clock", json={"hours": 1}, verify=info["ca_bundle"], timeout=120)
-    response.raise_for_status()
-    syncs = response.json()["syncs"]
+    syncs = sandbox.advance_clock(1)["syncs"]
     if not syncs:
         raise DemoFailure("modusCloud ran no scheduled sync")
     for sync in syncs:
@@ -132,10 +98,14 @@ def run_scheduled_sync(info: dict) -> None:
 
 def demo() -> None:
     workdir = tempfile.mkdtemp(prefix="moduscloud-demo-")
-    process = None
+    sandbox = None
     try:
         heading("Starting the sandbox (emulated Entra ID sign-in, Microsoft Graph and modusCloud)")
-        process, info = start_sandbox(workdir)
+        try:
+            sandbox = RunningSandbox.start(workdir)
+        except SandboxStartError as error:
+            raise DemoFailure(str(error)) from error
+        info = sandbox.info
         print("tenant %s, modusCloud organization %s" % (info["tenant_domain"], info["moduscloud_org"]))
         inventory = write_inventory(workdir, info)
 
@@ -153,10 +123,10 @@ def demo() -> None:
         print("\nSecond apply: changed=0 on every host.")
 
         heading("4/4 modusCloud's own scheduled sync, an hour later, with the key the playbook handed over")
-        run_scheduled_sync(info)
+        run_scheduled_sync(sandbox)
     finally:
-        if process is not None:
-            stop_sandbox(process)
+        if sandbox is not None:
+            sandbox.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -3,14 +3,11 @@ and `python -m sandbox serve` itself."""
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
 
 from graph_client import Graph, app_token, client_app, https_session
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from sandbox.launch import RunningSandbox
 
 
 def admin(info):
@@ -132,21 +129,13 @@ def test_control_errors_say_what_is_allowed(control):
 
 
 def test_cli_serves_a_generated_directory_and_stops_on_sigterm(tmp_path):
-    info_file = tmp_path / "info.json"
-    process = subprocess.Popen([sys.executable, "-m", "sandbox", "serve", "--info-file", str(info_file),
-                                "--users", "30", "--groups", "6", "--seed", "3", "--page-size", "2"],
-                               cwd=ROOT, stderr=subprocess.PIPE)
+    sandbox = RunningSandbox.start(tmp_path, "--users", "30", "--groups", "6", "--seed", "3", "--page-size", "2")
+    info_file = tmp_path / "sandbox.json"
     try:
-        deadline = time.monotonic() + 30
-        while not info_file.exists():
-            assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
-            time.sleep(0.05)
-        info = json.loads(info_file.read_text())
         assert oct(info_file.stat().st_mode & 0o777) == "0o600"
-        graph = admin(info)
+        graph = admin(sandbox.info)
         assert len(graph.all("/users")) == 30 and len(graph.all("/groups")) == 6
         assert len(graph.get("/servicePrincipals").json()["value"]) == 2  # --page-size
     finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=15) == 0
-    assert not info_file.exists() and not os.path.exists(info["ca_bundle"])
+        assert sandbox.stop() == 0  # SIGTERM is a clean stop, not a kill
+    assert not info_file.exists() and not os.path.exists(sandbox.info["ca_bundle"])

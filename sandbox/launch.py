@@ -1,0 +1,105 @@
+"""Start `python -m sandbox serve` as a child process, talk to its control API, stop it.
+
+The one launcher for everything that needs a running sandbox: the pytest fixtures
+(tests/conftest.py), the benchmark (bench/sync_report.py) and `make demo` (sandbox/demo.py).
+
+    with RunningSandbox.start(workdir) as sandbox:
+        sandbox.reset(users=10)
+        print(sandbox.info["graph_url"], sandbox.stats()["requests"])
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LOG_TAIL_CHARS = 3000
+
+
+class SandboxStartError(RuntimeError):
+    """The sandbox exited or did not write its info file in time; the message ends with its log's tail."""
+
+
+class RunningSandbox:
+    """A sandbox child process: its info document (see the contract in DESIGN.md) and its control API."""
+
+    def __init__(self, process: subprocess.Popen, info: dict) -> None:
+        self.process = process
+        self.info = info
+        self._session = requests.Session()
+        self._session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
+
+    @classmethod
+    def start(cls, workdir, *serve_args: str, timeout: float = 60) -> RunningSandbox:
+        """Start a sandbox that writes sandbox.json and sandbox.log into `workdir`; return it once it is ready.
+
+        `serve_args` go to `python -m sandbox serve` (e.g. "--users", "30"). Raises SandboxStartError if the
+        sandbox exits or is not ready within `timeout` seconds.
+        """
+        info_file = os.path.join(str(workdir), "sandbox.json")
+        log_file = os.path.join(str(workdir), "sandbox.log")
+        with open(log_file, "wb") as log:
+            process = subprocess.Popen([sys.executable, "-m", "sandbox", "serve", "--info-file", info_file,
+                                        *serve_args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(info_file):
+            status = process.poll()
+            if status is not None or time.monotonic() > deadline:
+                process.kill()
+                process.wait()
+                reason = "exited with status %d" % status if status is not None else "was not ready in %g s" % timeout
+                with open(log_file, errors="replace") as log:
+                    raise SandboxStartError("the sandbox %s; the end of %s:\n%s"
+                                            % (reason, log_file, log.read()[-LOG_TAIL_CHARS:]))
+            time.sleep(0.1)
+        with open(info_file) as handle:
+            return cls(process, json.load(handle))
+
+    def control(self, method: str, path: str, json: dict | None = None, timeout: float = 120):
+        """Call the control API (e.g. "GET", "/stats"); return the parsed answer, or None if it has no body."""
+        response = self._session.request(method, self.info["control_url"] + path, json=json,
+                                         verify=self.info["ca_bundle"], timeout=timeout)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def stats(self) -> dict:
+        return self.control("GET", "/stats")
+
+    def state(self) -> dict:
+        return self.control("GET", "/state")
+
+    def reset(self, **options):
+        """Back to a fresh default state; options: users, groups, seed."""
+        return self.control("POST", "/reset", json=options or None)
+
+    def faults(self, **rules):
+        """Set fault injection: rules, lag, secret_delay_seconds."""
+        return self.control("POST", "/faults", json=rules)
+
+    def advance_clock(self, hours: float) -> dict:
+        """Move modusCloud's clock on; the answer lists the scheduled syncs that ran."""
+        return self.control("POST", "/clock", json={"hours": hours})
+
+    def stop(self) -> int:
+        """SIGTERM, then kill if it has not stopped after 15 s; return the exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self._session.close()
+        return self.process.wait()
+
+    def __enter__(self) -> RunningSandbox:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
