@@ -154,6 +154,17 @@ options:
     description: The type of added users. Defaults to the saved setting.
     type: str
     choices: [end_user, silent_user]
+  planned_domains:
+    description:
+      - Domains an earlier task of the same run adds to the organization, for example
+        M(moduscloud.azure_sync.moduscloud_domain); in check mode the report treats them as present.
+      - That task's check mode only predicts the addition, so without this option a dry run would skip the
+        users on those domains (C(domain_missing)) that the real run then syncs.
+      - Used in check mode only. Otherwise the organization's real domains are read, and a domain given here
+        that is not on the organization is still reported missing.
+    type: list
+    elements: str
+    default: []
   max_removals:
     description:
       - With O(mode=apply), the most users a run may remove. When the report removes more, the whole run is
@@ -209,6 +220,7 @@ attributes:
         (and refuses it the same way when it removes more than O(max_removals)); nothing is written.
       - With O(mode=wait), check mode does not wait; it returns the current report.
       - O(report_path) is written in check mode too, so a dry run leaves the plan for review.
+      - The O(planned_domains) count as domains of the organization in check mode only.
   diff_mode:
     support: full
     details:
@@ -485,6 +497,7 @@ def argument_spec():
         wait_timeout=dict(type="int", default=4200),
         wait_interval=dict(type="int", default=60),
         since=dict(type="str"),
+        planned_domains=dict(type="list", elements="str", default=[]),
     )
     # The token and where the sync app signs in, exactly as the Graph modules take them.
     spec.update((name, dict(GRAPH_CONNECTION_SPEC[name]))
@@ -507,6 +520,9 @@ def invalid_options(params, check_mode):
             problems.append("%s must be 0 or more, got %d" % (name, params[name]))
     if params["wait_interval"] < 1:
         problems.append("wait_interval must be at least 1 second, got %d" % params["wait_interval"])
+    not_domains = [name for name in params["planned_domains"] if not is_domain_name(name)]
+    if not_domains:
+        problems.append("planned_domains must be domain names such as contoso.com, got %s" % ", ".join(not_domains))
     if params["since"] is not None and parse_timestamp(params["since"]) is None:
         problems.append("since must be a UTC date and time such as 2026-07-01T10:00:00Z, got %r" % params["since"])
     path = params["report_path"]
@@ -690,6 +706,9 @@ class UserSync(object):
             raise self.explained_graph_error(error)
         client, org = self.client, self.org
         org_domains = [domain["name"] for domain in client.list_domains(org)]
+        if self.module.check_mode:
+            # An earlier task of this run adds them; its check mode only predicted that.
+            org_domains += [normalize_domain(name) for name in self.params["planned_domains"]]
         exemptions = client.list_exemptions(org)
         org_users = client.list_users(org)
         return reconcile(entra_users=users, entra_groups=groups, tenant_domains=domains, settings=settings,

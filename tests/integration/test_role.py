@@ -133,7 +133,7 @@ def assert_converged(sandbox, info=None, users_before=()):
 
 # -------------------------------------------------------------------------------------- tests
 
-def test_plan_on_an_empty_tenant_shows_every_phase_and_writes_nothing(fresh_sandbox, tmp_path):
+def test_plan_on_an_empty_tenant_shows_every_phase_writes_nothing_and_predicts_the_apply(fresh_sandbox, tmp_path):
     before = fresh_sandbox.stats()
     run = run_role(fresh_sandbox, tmp_path, check=True)
     assert run.returncode == 0, failure_text(run)
@@ -150,7 +150,15 @@ def test_plan_on_an_empty_tenant_shows_every_phase_and_writes_nothing(fresh_sand
     # No key exists yet: the report is read with the play's token, with the settings the plan would save.
     assert "Read with the play's Graph token" in run.output
     assert "Users to add: adelev@%s" % fresh_sandbox.info["tenant_domain"] in run.output
-    assert "Sync report (apply, predicted): users to add 3," in run.output
+    # The users on the domain the plan would add count as added, not skipped: the plan predicts the apply.
+    assert "Sync report (apply, predicted): users to add 4," in run.output
+    assert "missing domains 0" in run.output
+    planned = set(re.search(r"Users to add: ([^\"\n]+)", run.output).group(1).split(", "))
+
+    users_before = user_addresses(org_state(fresh_sandbox))
+    applied = run_role(fresh_sandbox, tmp_path)
+    assert applied.returncode == 0, failure_text(applied)
+    assert user_addresses(org_state(fresh_sandbox)) - users_before == planned
 
 
 def test_apply_converges_and_a_second_apply_changes_nothing(fresh_sandbox, tmp_path):

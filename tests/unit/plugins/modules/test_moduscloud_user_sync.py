@@ -369,6 +369,27 @@ def test_missing_tenant_domains_are_reported_with_a_warning(run, services):
     assert any(INITIAL in warning for warning in warning_texts(result))
 
 
+def test_in_check_mode_planned_domains_count_as_added_so_their_users_are_added(run, services):
+    services.tenant_domains.append({"id": "contoso.net", "isVerified": True})
+    unplanned = run(mode="apply", check_mode=True)["report"]
+    assert ("lynne@contoso.net", "domain_missing") in skipped(unplanned)
+    assert unplanned["missing_domains"] == ["contoso.net"]
+
+    planned = run(mode="apply", check_mode=True, planned_domains=["Contoso.NET"])["report"]
+    assert addresses(planned["users"]["add"]) == ["adele@" + ORG, "alex@" + ORG, "lynne@contoso.net"]
+    assert planned["missing_domains"] == [] and ("lynne@contoso.net", "domain_missing") not in skipped(planned)
+    assert services.writes == []
+
+
+def test_outside_check_mode_planned_domains_do_not_hide_a_missing_domain(run, services):
+    services.tenant_domains.append({"id": "contoso.net", "isVerified": True})
+    result = run(mode="apply", planned_domains=["contoso.net"])
+    assert result["report"]["missing_domains"] == ["contoso.net"]
+    assert ("lynne@contoso.net", "domain_missing") in skipped(result["report"])
+    assert "lynne@contoso.net" not in services.org_users
+    assert any("contoso.net" in warning for warning in warning_texts(result))
+
+
 @pytest.mark.parametrize("args, expected", [
     ({"report_path": "/tmp/report.md"}, "report_path names the JSON file"),
     ({"report_path": "/no/such/dir/report.json"}, "the directory /no/such/dir does not exist"),
@@ -377,6 +398,7 @@ def test_missing_tenant_domains_are_reported_with_a_warning(run, services):
     ({"since": "yesterday"}, "since must be a UTC date and time"),
     ({"wait_interval": 0}, "wait_interval must be at least 1 second"),
     ({"key": None, "access_token": ""}, "access_token must not be empty"),
+    ({"planned_domains": ["contoso.net", "not a domain"]}, "planned_domains must be domain names"),
 ])
 def test_bad_options_fail_before_any_request(run, services, args, expected):
     result = run(**args)
