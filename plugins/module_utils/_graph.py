@@ -157,6 +157,14 @@ def sign_in_host_unknown(cloud="public", authority_host=None, graph_url=None):
     return graph_url.rstrip("/") != CLOUDS["public"][1]
 
 
+def refuse_unknown_sign_in_host(cloud="public", authority_host=None, graph_url=None):
+    """Fail before any request rather than ask the public sign-in host for a token of another Graph."""
+    if sign_in_host_unknown(cloud, authority_host, graph_url):
+        raise GraphError("graph_url %s is not Microsoft Graph and authority_host is not set, so the sign-in host "
+                         "that issues tokens for it is unknown: set authority_host (or AZURE_AUTHORITY_HOST), or "
+                         "cloud for a national cloud" % graph_url)
+
+
 def tls_verify(ca_path=None, validate_certs=True):
     """The value for requests' `verify`: a CA bundle, or whether to verify at all."""
     if not validate_certs:
@@ -231,6 +239,7 @@ def acquire_token(tenant_id, client_id, client_secret=None, client_certificate_p
     `max_retries` times. Raises TokenError quoting Entra's status, error code, description and
     correlation id; never the secret.
     """
+    refuse_unknown_sign_in_host(cloud, authority_host, graph_url)
     authority_host, graph_url = endpoints(cloud, authority_host, graph_url)
     if client_certificate_path:
         credential = load_certificate_credential(client_certificate_path)
@@ -263,6 +272,7 @@ def acquire_token_by_device_code(tenant_id, client_id, show, cloud="public", aut
     `scopes`). Blocks until they finish or the code expires. Not repeated on a transient failure:
     the person would be asked for a new code.
     """
+    refuse_unknown_sign_in_host(cloud, authority_host, graph_url)
     authority_host, graph_url = endpoints(cloud, authority_host, graph_url)
     requested = ["%s/%s" % (graph_url, name) for name in (scopes or DEVICE_CODE_SCOPES)]
 

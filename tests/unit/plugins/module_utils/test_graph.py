@@ -112,6 +112,13 @@ def test_token_comes_from_msal_through_a_session_that_keeps_ca_path_despite_requ
     assert parse_qs(adapter.calls[1]["body"])["scope"] == ["https://graph.test/.default"]
 
 
+def test_a_private_graph_without_its_sign_in_host_fails_before_any_request(monkeypatch):
+    adapter = scripted_login(monkeypatch, [])
+    with pytest.raises(GraphError) as caught:
+        acquire_token("t1", "c1", "s3cret", graph_url="https://graph.test")
+    assert "authority_host is not set" in str(caught.value) and adapter.calls == []
+
+
 def test_a_refused_token_quotes_the_entra_error_but_never_the_secret(monkeypatch):
     scripted_login(monkeypatch, [(200, DISCOVERY), (401, {
         "error": "invalid_client", "error_codes": [7000215], "correlation_id": "corr-1",
