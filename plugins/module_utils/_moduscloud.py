@@ -80,6 +80,10 @@ WIRE_TABLE = (
     # Azure AD import settings (reference 5.1-5.3). Keys from PSPP Set-ProofpointAzureSync only.
     Wire("path.settings", "/orgs/{org}/settings/azure", "GET / PUT (whole body) / DELETE", "C",
          "MSPB essentials_settings (generated from the spec); PSPP; CODIEG0"),
+    Wire("settings.delete_scope", "DELETE /orgs/{org}/settings/azure",
+         "clears the settings, the key and the sync status; the exemptions and the users stay (the "
+         "collection removes exemptions, and synced users when asked, itself)", "?",
+         "MSPB: \"Clear and reset\"; what the reset covers is our assumption"),
     Wire("settings.absent_status", "404", "GET answer when nothing is configured (an empty object is "
          "read the same way)", "?", "CTG handles 404 and {}"),
     Wire("settings.primary_domain", "primary_domain", TEXT, "C", "CODIEG0 get_azure_details.sh; PSPP"),

@@ -28,7 +28,9 @@ options:
   state:
     description:
       - V(present) saves the settings.
-      - V(absent) clears the Azure AD settings (the key included) and removes every sync exemption.
+      - V(absent) clears the Azure AD settings (the key included), which stops the service's scheduled sync,
+        and then removes every sync exemption, and the synced users when O(remove_synced_users=true).
+      - A deletion the service refuses fails with the service's message, and nothing else is removed.
     type: str
     choices: [present, absent]
     default: present
@@ -130,6 +132,21 @@ options:
       - Not managed when omitted.
     type: list
     elements: str
+  remove_synced_users:
+    description:
+      - With O(state=absent), also delete the users the Azure AD sync manages, after the settings are cleared.
+      - These are the users of type C(end_user) or C(silent_user) whose primary address is on one of
+        O(synced_domains) and that are not exempt - the users the sync would remove if the directory were
+        empty. Administrators and other account types are never removed.
+      - By default the users are kept; they stay in modusCloud as ordinary users.
+    type: bool
+    default: false
+  synced_domains:
+    description:
+      - The domains whose users the sync imported, normally the verified domains of the Entra tenant.
+      - Required when O(remove_synced_users=true).
+    type: list
+    elements: str
 extends_documentation_fragment:
   - moduscloud.azure_sync.moduscloud
   - moduscloud.azure_sync.moduscloud.ORG
@@ -190,6 +207,13 @@ EXAMPLES = r"""
   moduscloud.azure_sync.moduscloud_import_settings:
     org: example.com
     state: absent
+
+- name: Stop the Azure AD import and delete the users it imported
+  moduscloud.azure_sync.moduscloud_import_settings:
+    org: example.com
+    state: absent
+    remove_synced_users: true
+    synced_domains: [example.com, example.onmicrosoft.com]
 """
 
 RETURN = r"""
@@ -220,6 +244,12 @@ exemptions:
   type: list
   elements: str
   sample: [archive@example.com, reception@example.com]
+removed_users:
+  description: The synced users deleted (predicted in check mode), lower case and sorted.
+  returned: when O(state=absent)
+  type: list
+  elements: str
+  sample: [adele@example.com]
 key_sent:
   description: Whether the run sent (or in check mode would send) the key.
   returned: always
@@ -232,13 +262,15 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
     SETTINGS_FIELDS,
+    WIRE,
     client_from_module,
     invalid_settings,
+    is_domain_name,
     normalize_domain,
     moduscloud_argument_spec,
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import USER_ROLES
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import MANAGED_USER_TYPES, USER_ROLES
 
 # Shown in the diff in place of the key, only when the run sends it.
 KEY_SENT = "(sent)"
@@ -266,6 +298,8 @@ def argument_spec():
         sync_frequency_hours=dict(type="int", default=1),
         allow_microsoft_sign_in=dict(type="bool", default=True),
         exemptions=dict(type="list", elements="str"),
+        remove_synced_users=dict(type="bool", default=False),
+        synced_domains=dict(type="list", elements="str"),
     )
 
 
@@ -280,11 +314,16 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec(),
         required_if=[("state", "present", ("primary_domain", "application_id")),
-                     ("update_key", "always", ("key",))],
+                     ("update_key", "always", ("key",)),
+                     ("remove_synced_users", True, ("synced_domains",))],
         supports_check_mode=True,
     )
     params = module.params
     problems = invalid_settings(params, module.check_mode)
+    bad_domains = [name for name in params["synced_domains"] or [] if not is_domain_name(name)]
+    if bad_domains:
+        problems.append("synced_domains must be domain names such as example.com; not valid: %s"
+                        % ", ".join(bad_domains))
     if problems:
         module.fail_json(msg="Invalid import settings: " + "; ".join(problems))
 
@@ -295,7 +334,7 @@ def main():
         if params["state"] == "present":
             result = ensure_present(module, client, org, changes)
         else:
-            result = ensure_absent(client, org, changes)
+            result = ensure_absent(client, org, changes, params)
     except ApiError as error:
         module.fail_json(msg=str(error), **error.to_result())
     result.update(changes.result(module._diff))
@@ -351,13 +390,38 @@ def ensure_present(module, client, org, changes):
     return result
 
 
-def ensure_absent(client, org, changes):
+def ensure_absent(client, org, changes, params):
+    """Stop the sync first (the settings), then the users it imported (if asked), then the exemptions.
+
+    A refused deletion raises before anything further is removed; a run stopped in between leaves
+    what the next run still finds and removes (the users are found by domain, not by the settings).
+    """
     client.list_domains(org)  # a clear error for an unknown org before anything else
     current = client.read_import_settings(org)[0]
     current_exemptions = client.list_exemptions(org)
+    synced = []
+    if params["remove_synced_users"]:
+        synced = synced_users(client.list_users(org), params["synced_domains"], current_exemptions)
     changes.ensure(SETTINGS_LABEL, current, None, delete=lambda: client.delete_import_settings(org))
+    for user in synced:
+        changes.ensure("users/%s" % user["primary_email"], user, None,
+                       delete=lambda email=user["primary_email"]: client.delete_user(org, email))
     exemptions = ensure_exemptions(client, org, changes, current_exemptions, [])
-    return {"settings": None, "key_sent": False, "exemptions": exemptions}
+    return {"settings": None, "key_sent": False, "exemptions": exemptions,
+            "removed_users": [user["primary_email"] for user in synced]}
+
+
+def synced_users(org_users, domains, exemptions):
+    """The users the sync owns on `domains` (sorted views): sync-managed types only, never exempt ones."""
+    domains = set(normalize_domain(name) for name in domains)
+    exempt = set(exemptions)
+    found = []
+    for user in org_users:
+        email = str(user.get(WIRE["user.primary_email"]) or "").strip().lower()
+        if (user.get("type") in MANAGED_USER_TYPES and email not in exempt
+                and email.rpartition("@")[2] in domains):
+            found.append({"primary_email": email, "type": user.get("type")})
+    return sorted(found, key=lambda user: user["primary_email"])
 
 
 def ensure_exemptions(client, org, changes, current, wanted):
