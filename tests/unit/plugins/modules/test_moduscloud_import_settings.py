@@ -180,3 +180,48 @@ def test_outside_check_mode_the_placeholder_application_fails_before_any_request
     outcome = run(dict(KB_ARGS, application_id=PLACEHOLDER), [])
     assert outcome.result["failed"] is True and outcome.calls == []
     assert "application_id is (known after apply), the check-mode placeholder" in outcome.result["msg"]
+
+
+# -- offboarding: the synced users ------------------------------------------------------------------
+
+ORG_USERS = (200, {"users": [
+    {"primary_email": "admin@contoso.example", "type": "organization_admin"},
+    {"primary_email": "Adele@contoso.example", "type": "end_user"},
+    {"primary_email": "quiet@contoso.example", "type": "silent_user"},
+    {"primary_email": "keep@contoso.example", "type": "end_user"},
+    {"primary_email": "partner@other.example", "type": "end_user"},
+    {"primary_email": "printer@contoso.example", "type": "functional_account"},
+]})
+OFFBOARD = {"org": ORG, "state": "absent", "remove_synced_users": True, "synced_domains": [ORG]}
+
+
+def test_state_absent_stops_the_sync_first_then_removes_only_the_synced_users_then_the_exemptions(run):
+    outcome = run(OFFBOARD, [DOMAINS, STORED, (200, [{"email": "keep@contoso.example"}]), ORG_USERS,
+                             (204, None), (204, None), (204, None), (204, None)], diff=True)
+    assert outcome.result["changed"] is True
+    # Not the admin, the exempt user, a user on another domain or another account type.
+    assert outcome.result["removed_users"] == ["adele@contoso.example", "quiet@contoso.example"]
+    assert outcome.writes == [("DELETE", SETTINGS), ("DELETE", "/orgs/%s/users/adele@contoso.example" % ORG),
+                              ("DELETE", "/orgs/%s/users/quiet@contoso.example" % ORG), ("DELETE", EXEMPTIONS)]
+    assert outcome.result["diff"]["after"]["users/adele@contoso.example"] == {"state": "absent"}
+
+
+def test_state_absent_in_check_mode_lists_the_users_it_would_remove_and_writes_nothing(run):
+    outcome = run(OFFBOARD, [DOMAINS, STORED, (200, []), ORG_USERS], check_mode=True, diff=True)
+    assert outcome.writes == [] and outcome.result["changed"] is True
+    assert outcome.result["removed_users"] == ["adele@contoso.example", "keep@contoso.example", "quiet@contoso.example"]
+
+
+def test_a_refused_settings_deletion_fails_with_the_service_message_and_removes_nothing_else(run):
+    refused = (409, {"errors": [{"status": 409, "error_message": "sync in progress", "identifier": ORG}]})
+    outcome = run(OFFBOARD, [DOMAINS, STORED, (200, []), ORG_USERS, refused])
+    assert outcome.result["failed"] is True and "sync in progress" in outcome.result["msg"]
+    assert outcome.writes == [("DELETE", SETTINGS)]
+
+
+def test_removing_synced_users_needs_their_domains_and_valid_names_before_any_request(run):
+    outcome = run({"org": ORG, "state": "absent", "remove_synced_users": True}, [])
+    assert outcome.result["failed"] is True and "synced_domains" in outcome.result["msg"]
+    outcome = run(dict(OFFBOARD, synced_domains=["not a domain"]), [])
+    assert "synced_domains must be domain names" in outcome.result["msg"] and "not a domain" in outcome.result["msg"]
+    assert outcome.requests == []
