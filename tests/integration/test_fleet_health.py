@@ -109,5 +109,14 @@ def test_the_fleet_page_lists_every_tenant_with_its_state_worst_first(fresh_sand
     table = [line.split(" | ")[0].lstrip("| ") for line in page.splitlines() if line.startswith("| ")][1:]
     assert table == [row["host"] for row in rows]
     assert "1 error, 2 critical, 2 warning, 1 ok" in page
-    # The same rows, keyed by host, for AWX.
-    assert "CUSTOM STATS" in run.output and '"fleet_health_rows"' in run.output
+    # The same rows for AWX, one artifact per host.
+    assert "CUSTOM STATS" in run.output and '"fleet_health_row__healthy"' in run.output
+
+    # As after a sliced AWX job: the rows of two slices, merged by a workflow, make the same page.
+    slices = [rows[1::2], rows[0::2]]
+    merged = dict(("fleet_health_row__" + row["host"], row) for part in slices for row in part)
+    merged["fleet_health_dir"] = str(tmp_path / "merged")
+    page_run = run_playbook(os.path.join(PLAYBOOKS, "fleet_health_page.yml"), tmp_path, extra_vars=merged)
+    assert page_run.returncode == 0, failure_text(page_run)
+    merged_rows = json.loads((tmp_path / "merged" / "fleet_health.json").read_text())
+    assert [row["host"] for row in merged_rows] == [row["host"] for row in rows]
