@@ -33,29 +33,39 @@ options:
     description:
       - Email address of a modusCloud organization (or channel) admin that is not read-only.
       - If not set, the value of the E(MODUSCLOUD_USERNAME) environment variable is used.
+      - Required (as the option or the variable).
     type: str
-    required: true
   password:
     description:
       - The admin's local Proofpoint password, not the Microsoft 365 one. An account that
         signs in with Microsoft still needs a local password for the API.
       - Sent in the C(X-Password) header only; it never appears in output or errors.
       - If not set, the value of the E(MODUSCLOUD_PASSWORD) environment variable is used.
+      - Required (as the option or the variable).
     type: str
-    required: true
   ca_path:
     description:
-      - PEM file of the certificate authorities to trust for the API's TLS certificate,
-        instead of the system's. Takes effect even when E(REQUESTS_CA_BUNDLE) is set.
+      - PEM file of the certificate authorities to trust for the API's TLS certificate.
+      - The order is - O(ca_path) when set (it wins even when E(REQUESTS_CA_BUNDLE) is set); else
+        E(REQUESTS_CA_BUNDLE); else E(SSL_CERT_FILE); else the certificate authorities of the Python requests
+        library.
+      - If not set, the value of E(MODUSCLOUD_CA_PATH), else E(AZURE_SYNC_CA_PATH), is used.
     type: path
   validate_certs:
     description:
       - Whether to verify the API's TLS certificate. Only turn it off for a throw-away test service.
     type: bool
     default: true
+  proxy_url:
+    description:
+      - The HTTP proxy for every request, for example V(http://proxy.example.com:3128). It wins over the proxy
+        environment variables, and E(NO_PROXY) does not apply to it.
+      - Without it, E(HTTPS_PROXY), E(HTTP_PROXY) and E(NO_PROXY) apply as usual.
+    type: str
 requirements:
   - requests
 notes:
+  - An environment variable that is set but empty counts as unset, as AWX injects every key of a credential type.
   - The modusCloud admin API has no sign-in flow. Every request carries the admin's email and
     password in the C(X-User) and C(X-Password) headers, over TLS only.
 """

@@ -2,9 +2,9 @@
 # Copyright: contributors to the moduscloud.azure_sync collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Microsoft Graph for the collection: connection options, MSAL authentication, and the
-Graph resources the modules share (applications, service principals, permission names,
-admin consent objects).
+"""Microsoft Graph for the collection: the Graph client and the Graph resources the modules share
+(applications, service principals, permission names, admin consent objects, the directory).
+The connection (options, endpoints, transport, sign-in) is _connection.GraphConnection.
 
 Private to this collection: no compatibility promise outside it.
 
@@ -19,56 +19,32 @@ __metaclass__ = type
 
 import copy
 import difflib
-import hashlib
 import re
 import threading
 import time
-import traceback
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+# The connection (options, endpoints, sign-in) lives in _connection; these names stay importable from here.
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import (  # noqa: F401
+    CLOUDS,
+    GRAPH_CONNECTION_SPEC,
+    MSAL_IMPORT_ERROR,
+    GraphConnection,
+    GraphError,
+    TokenError,
+    acquire_token,
+    connection_options,
+    endpoints,
+    sign_in_host_unknown,
+)
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import (
     REQUESTS_IMPORT_ERROR,
     ApiError,
     HttpClient,
-    backoff,
-    ca_path_problem,
     parse_error_body,
-    requests,
-    retry_after,
-)
-
-try:
-    import msal
-    import msal.exceptions
-except ImportError:  # reported by GraphModule through missing_required_lib
-    msal = None
-    MSAL_IMPORT_ERROR = traceback.format_exc()
-else:
-    MSAL_IMPORT_ERROR = None
-
-# Login host and Graph root per national cloud; one `cloud` option picks both, so a token is
-# never requested from one cloud and used against another.
-CLOUDS = {
-    "public": ("https://login.microsoftonline.com", "https://graph.microsoft.com"),
-    "usgov": ("https://login.microsoftonline.us", "https://graph.microsoft.us"),
-    "usgovdod": ("https://login.microsoftonline.us", "https://dod-graph.microsoft.us"),
-    "china": ("https://login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn"),
-}
-
-GRAPH_CONNECTION_SPEC = dict(
-    tenant_id=dict(type="str", fallback=(env_fallback, ["AZURE_TENANT_ID"])),
-    client_id=dict(type="str", fallback=(env_fallback, ["AZURE_CLIENT_ID"])),
-    client_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["AZURE_CLIENT_SECRET"])),
-    client_certificate_path=dict(type="path", fallback=(env_fallback, ["AZURE_CLIENT_CERTIFICATE_PATH"])),
-    access_token=dict(type="str", no_log=True),
-    cloud=dict(type="str", default="public", choices=sorted(CLOUDS)),
-    authority_host=dict(type="str", fallback=(env_fallback, ["AZURE_AUTHORITY_HOST"])),
-    graph_url=dict(type="str"),
-    ca_path=dict(type="path"),
-    validate_certs=dict(type="bool", default=True),
 )
 
 MICROSOFT_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
@@ -88,53 +64,15 @@ APPLICATION_FIELDS = ("id,appId,displayName,uniqueName,signInAudience,web,requir
 SERVICE_PRINCIPAL_FIELDS = "id,appId,displayName,appRoles,oauth2PermissionScopes"
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----.+?-----END \1-----", re.S)
 
 # Graph's largest page for directory lists: fewer round trips in a large tenant.
 LARGEST_PAGE = 999
 # Concurrent group member reads: enough to hide Graph's round trips, few enough to stay clear of its throttling.
 MEMBER_READERS = 4
 
-# A token request changes nothing, so a transient answer of the sign-in host is asked again: bounded in
-# attempts and in total wait (seconds), like _http's retries.
-TOKEN_MAX_RETRIES = 4
-TOKEN_MAX_RETRY_WAIT = 60.0
-
 # Waits (seconds) before re-reading an object that a previous task just created but that Graph
 # does not show yet (eventual consistency); 15 s in total.
 VISIBILITY_WAITS = (1, 2, 4, 8)
-
-
-class GraphError(Exception):
-    """A problem for the user that is not a failed HTTP call (ambiguous name, unknown permission...)."""
-
-    def __init__(self, message, **result):
-        super(GraphError, self).__init__(message)
-        self.result = result
-
-    def to_result(self):
-        return dict(self.result)
-
-
-class TokenError(ApiError):
-    """Entra ID issued no token: its HTTP status, error code and description, or why it could not be asked."""
-
-    def __init__(self, client_id, tenant_id, status=None, code=None, message=None, request_id=None, error_codes=None,
-                 transient=False, retry_after=None, attempts=1):
-        self.error_codes = list(error_codes or [])
-        # Throttled (429), a server failure (5xx) or no answer at all: asking again later may work.
-        self.transient = transient
-        self.retry_after = retry_after  # the seconds Entra asked to wait (Retry-After), if it said
-        self.attempts = attempts
-        super(TokenError, self).__init__("acquire a Microsoft Graph token",
-                                         "for client_id %s in tenant %s" % (client_id, tenant_id), status=status,
-                                         code=code, message=message, request_id=request_id)
-
-    def _describe(self):
-        text = super(TokenError, self)._describe()
-        if self.attempts > 1:
-            text += " (gave up after %d attempts)" % self.attempts
-        return text
 
 
 def odata_literal(value):
@@ -142,253 +80,9 @@ def odata_literal(value):
     return "'%s'" % value.replace("'", "''")
 
 
-def endpoints(cloud="public", authority_host=None, graph_url=None):
-    """(authority host, Graph root) for a cloud, each overridable (private endpoints, the sandbox)."""
-    default_authority, default_graph = CLOUDS[cloud or "public"]
-    return (authority_host or default_authority).rstrip("/"), (graph_url or default_graph).rstrip("/")
-
-
-def sign_in_host_unknown(cloud="public", authority_host=None, graph_url=None):
-    """Whether a token for graph_url has no sign-in host to ask: graph_url is not Microsoft Graph while cloud is
-    left at public and authority_host is not set, so the public host would be asked for a token of a Graph it
-    does not serve (a private endpoint, a test double)."""
-    if authority_host or not graph_url or (cloud or "public") != "public":
-        return False
-    return graph_url.rstrip("/") != CLOUDS["public"][1]
-
-
-def refuse_unknown_sign_in_host(cloud="public", authority_host=None, graph_url=None):
-    """Fail before any request rather than ask the public sign-in host for a token of another Graph."""
-    if sign_in_host_unknown(cloud, authority_host, graph_url):
-        raise GraphError("graph_url %s is not Microsoft Graph and authority_host is not set, so the sign-in host "
-                         "that issues tokens for it is unknown: set authority_host (or AZURE_AUTHORITY_HOST), or "
-                         "cloud for a national cloud" % graph_url)
-
-
-def tls_verify(ca_path=None, validate_certs=True):
-    """The value for requests' `verify`: a CA bundle, or whether to verify at all."""
-    if not validate_certs:
-        return False
-    return ca_path or True
-
-
-class LoginHttp(object):
-    """The HTTP client msal signs in through (its http_client interface: get, post, close).
-
-    msal's own `verify=` is a session setting that REQUESTS_CA_BUNDLE silently overrides (requests
-    issue 3829), so the session ignores the environment; msal drops its `timeout=` once it is given a
-    client, so the timeout is applied here. The last answer is kept because msal tells a 5xx only as
-    "HTTP Error: 503" and a 429 only by its body: the status and Retry-After are read from it.
-    """
-
-    def __init__(self, verify, timeout):
-        self.session = requests.Session()
-        self.session.trust_env = False
-        self.session.verify = verify
-        self.timeout = timeout
-        self.last_response = None
-
-    def get(self, url, **kwargs):
-        return self._send("GET", url, **kwargs)
-
-    def post(self, url, **kwargs):
-        return self._send("POST", url, **kwargs)
-
-    def close(self):
-        self.session.close()
-
-    def _send(self, method, url, **kwargs):
-        kwargs.setdefault("timeout", self.timeout)
-        self.last_response = None  # stays None when no answer comes
-        self.last_response = self.session.request(method, url, **kwargs)
-        return self.last_response
-
-
-def load_certificate_credential(path):
-    """msal's client_credential for a PEM file holding the private key and its certificate."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-
-    try:
-        with open(path, "rb") as handle:
-            text = handle.read().decode("ascii", "replace")
-    except (IOError, OSError) as exc:
-        raise GraphError("client_certificate_path %s cannot be read: %s" % (path, exc.strerror or exc))
-    blocks = dict((match.group(1), match.group(0)) for match in PEM_BLOCK.finditer(text))
-    key_pem = next((pem for kind, pem in blocks.items() if kind.endswith("PRIVATE KEY")), None)
-    cert_pem = blocks.get("CERTIFICATE")
-    if key_pem is None or cert_pem is None:
-        raise GraphError("client_certificate_path %s must be a PEM file holding both the private key and the "
-                         "certificate (found: %s)" % (path, ", ".join(sorted(blocks)) or "no PEM blocks"))
-    try:
-        serialization.load_pem_private_key(key_pem.encode("ascii"), password=None)
-        certificate = x509.load_pem_x509_certificate(cert_pem.encode("ascii"))
-    except (TypeError, ValueError) as exc:
-        raise GraphError("client_certificate_path %s: the key or certificate cannot be loaded (an encrypted "
-                         "private key is not supported): %s" % (path, exc))
-    thumbprint = hashlib.sha1(certificate.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
-    return {"private_key": key_pem, "thumbprint": thumbprint}
-
-
-def acquire_token(tenant_id, client_id, client_secret=None, client_certificate_path=None, cloud="public",
-                  authority_host=None, graph_url=None, ca_path=None, validate_certs=True, timeout=30,
-                  max_retries=TOKEN_MAX_RETRIES, sleep=None):
-    """An app-only Graph access token for one credential set (client secret or certificate PEM).
-
-    Transient answers (429 after its Retry-After, 5xx, no answer) are asked again, at most
-    `max_retries` times. Raises TokenError quoting Entra's status, error code, description and
-    correlation id; never the secret.
-    """
-    refuse_unknown_sign_in_host(cloud, authority_host, graph_url)
-    authority_host, graph_url = endpoints(cloud, authority_host, graph_url)
-    if client_certificate_path:
-        credential = load_certificate_credential(client_certificate_path)
-    else:
-        credential = client_secret
-
-    def sign_in(http):
-        app = msal.ConfidentialClientApplication(
-            client_id, client_credential=credential, authority="%s/%s" % (authority_host, tenant_id),
-            instance_discovery=False, http_client=http)
-        return app.acquire_token_for_client(scopes=["%s/.default" % graph_url])
-
-    return _signed_in(sign_in, client_id, tenant_id, tls_verify(ca_path, validate_certs), timeout, max_retries,
-                      sleep, secret=client_secret)
-
-
-# What an administrator's delegated token needs for every module of the collection. Named, not
-# "/.default": a public client such as Microsoft Graph Command Line Tools has no configured
-# permissions, so ".default" would carry only what was consented before (nothing, at first).
-DEVICE_CODE_SCOPES = ("Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All",
-                      "DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All", "Policy.Read.All")
-
-
-def acquire_token_by_device_code(tenant_id, client_id, show, cloud="public", authority_host=None, graph_url=None,
-                                 ca_path=None, validate_certs=True, timeout=30, scopes=None):
-    """A delegated Graph token for a person who signs in on any device with a one-time code.
-
-    `client_id` is a public client application that allows the device code flow; `show(message)`
-    tells the person where to go and which code to enter (and, the first time, to consent to
-    `scopes`). Blocks until they finish or the code expires. Not repeated on a transient failure:
-    the person would be asked for a new code.
-    """
-    refuse_unknown_sign_in_host(cloud, authority_host, graph_url)
-    authority_host, graph_url = endpoints(cloud, authority_host, graph_url)
-    requested = ["%s/%s" % (graph_url, name) for name in (scopes or DEVICE_CODE_SCOPES)]
-
-    def sign_in(http):
-        app = msal.PublicClientApplication(client_id, authority="%s/%s" % (authority_host, tenant_id),
-                                           instance_discovery=False, http_client=http)
-        flow = app.initiate_device_flow(scopes=requested)
-        if "user_code" not in flow:
-            return flow  # Entra's refusal
-        show(flow["message"])
-        return app.acquire_token_by_device_flow(flow)
-
-    return _signed_in(sign_in, client_id, tenant_id, tls_verify(ca_path, validate_certs), timeout, 0, None)
-
-
-def _signed_in(sign_in, client_id, tenant_id, verify, timeout, max_retries, sleep, secret=None):
-    """The access token of sign_in(http) -> msal's result, asked again while the answer is transient."""
-    sleep = sleep or time.sleep
-    waited = 0.0
-    attempt = 0
-    while True:
-        attempt += 1
-        # A new msal application (and client) per attempt: msal's throttle cache lives in the application
-        # and would replay a 429 or 5xx, without asking, for its Retry-After (5 s when absent).
-        http = LoginHttp(verify, timeout)
-        try:
-            result = sign_in(http)
-        except (msal.exceptions.MsalError, ValueError, requests.exceptions.RequestException) as exc:
-            # msal raises for a 5xx (MsalServiceError), an unusable authority or a body that is not JSON
-            # (ValueError), and lets transport errors through.
-            failure = _token_failure(client_id, tenant_id, http.last_response, attempt, secret, exc=exc)
-        else:
-            if "access_token" in result:
-                return result["access_token"]
-            failure = _token_failure(client_id, tenant_id, http.last_response, attempt, secret, result=result)
-        if not failure.transient or attempt > max_retries:
-            raise failure
-        delay = backoff(attempt) if failure.retry_after is None else failure.retry_after
-        if waited + delay > TOKEN_MAX_RETRY_WAIT:
-            raise failure
-        sleep(delay)
-        waited += delay
-
-
-def _token_failure(client_id, tenant_id, response, attempt, secret, exc=None, result=None):
-    """The TokenError for one failed sign-in: msal's error `result`, or the exception it raised.
-
-    `response` is the sign-in host's last answer (None when none came): its status tells a transient
-    failure from a refusal, whatever msal made of it.
-    """
-    status = response.status_code if response is not None and response.status_code >= 400 else None
-    if result is None and status is not None:
-        result = _json_object(response)
-    result = result or {}
-    code, message, request_id = result.get("error"), result.get("error_description"), result.get("correlation_id")
-    if status is not None:  # a body that is not Entra's JSON (a gateway's page) still says something
-        body_code, body_message, header_request_id = parse_error_body(response)[:3]
-        code, message = code or body_code, message or body_message
-        request_id = request_id or header_request_id or response.headers.get("x-ms-request-id")
-    if not message and exc is not None:
-        message = "%s: %s" % (type(exc).__name__, exc)
-    # No answer (refused connection, timeout) may come next time, and so may an end to throttling or to
-    # a server failure; a TLS failure will not.
-    no_answer = (isinstance(exc, requests.exceptions.RequestException)
-                 and not isinstance(exc, requests.exceptions.SSLError))
-    transient = no_answer or status == 429 or (status or 0) >= 500
-    return TokenError(client_id, tenant_id, status=status, code=code, message=_without(message, secret),
-                      request_id=request_id, error_codes=result.get("error_codes"), transient=transient,
-                      retry_after=retry_after(response) if status is not None else None, attempts=attempt)
-
-
-def _json_object(response):
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
-
-def _without(text, secret):
-    # Entra does not echo secrets, but an error text must never be the way one leaks.
-    if text and secret:
-        return text.replace(secret, "********")
-    return text
-
-
 def connection_params(params):
     """The Graph connection options out of a module's params."""
-    return dict((name, params.get(name)) for name in GRAPH_CONNECTION_SPEC)
-
-
-def check_connection(params, credentials=True):
-    """Fail clearly, before any request, when the options cannot make a Graph connection.
-
-    credentials=False: a person signs in (device code), so no credential option is needed.
-    """
-    problem = ca_path_problem(params.get("ca_path"), params.get("validate_certs", True))
-    if problem:
-        raise GraphError(problem)
-    if params.get("access_token"):
-        return
-    if credentials:
-        missing = [name for name in ("tenant_id", "client_id") if not params.get(name)]
-        if not (params.get("client_secret") or params.get("client_certificate_path")):
-            missing.append("client_secret or client_certificate_path")
-        if missing:
-            raise GraphError("Graph connection: missing %s. Set access_token, or tenant_id and client_id with "
-                             "client_secret or client_certificate_path (environment: AZURE_TENANT_ID, "
-                             "AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH)."
-                             % ", ".join(missing))
-        if params.get("client_secret") and params.get("client_certificate_path"):
-            raise GraphError("Graph connection: client_secret and client_certificate_path are mutually exclusive "
-                             "(either may come from AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH).")
-    authority_host = endpoints(params.get("cloud"), params.get("authority_host"))[0]
-    if not authority_host.startswith("https://"):
-        raise GraphError("authority_host must be an https:// URL, got %s" % authority_host)
+    return connection_options(params)
 
 
 # Eventual consistency: answers Graph gives right after a create, retried (bounded by _http's budget).
@@ -459,29 +153,17 @@ class UnknownApi(ResourceApi):
 class GraphClient(object):
     """Microsoft Graph v1.0 with one access token: the resources this collection manages."""
 
-    def __init__(self, access_token, graph_url, ca_path=None, validate_certs=True, sleep=None):
+    def __init__(self, access_token, graph_url, ca_path=None, validate_certs=True, sleep=None, transport=None):
         self.graph_url = graph_url.rstrip("/")
         self._sleep = sleep or time.sleep
         self.http = HttpClient(self.graph_url + "/v1.0", headers={"Authorization": "Bearer " + access_token},
-                               ca_path=ca_path, validate_certs=validate_certs, sleep=self._sleep)
+                               ca_path=ca_path, validate_certs=validate_certs, sleep=self._sleep, transport=transport)
         self._apis = {}
 
     @classmethod
-    def connect(cls, tenant_id=None, client_id=None, client_secret=None, client_certificate_path=None,
-                access_token=None, cloud="public", authority_host=None, graph_url=None, ca_path=None,
-                validate_certs=True, sleep=None):
-        """A client for one credential set, given as the connection option names: uses access_token
-        as given, or acquires an app-only token (client secret or certificate)."""
-        check_connection(dict(tenant_id=tenant_id, client_id=client_id, client_secret=client_secret,
-                              client_certificate_path=client_certificate_path, access_token=access_token, cloud=cloud,
-                              authority_host=authority_host, graph_url=graph_url, ca_path=ca_path,
-                              validate_certs=validate_certs))
-        authority_host, graph_url = endpoints(cloud, authority_host, graph_url)
-        if not access_token:
-            access_token = acquire_token(tenant_id, client_id, client_secret, client_certificate_path,
-                                         authority_host=authority_host, graph_url=graph_url, ca_path=ca_path,
-                                         validate_certs=validate_certs)
-        return cls(access_token, graph_url, ca_path=ca_path, validate_certs=validate_certs, sleep=sleep)
+    def connect(cls, sleep=None, **options):
+        """A client for the connection options given (see _connection.GraphConnection)."""
+        return GraphConnection(options, sleep=sleep).client(sleep=sleep)
 
     # Applications
 
@@ -916,17 +598,26 @@ class GraphModule(AnsibleModule):
             if error:
                 self.fail_json(msg=missing_required_lib(library), exception=error)
         self._graph = None
+        self._connection = None
+
+    @property
+    def connection(self):
+        """The GraphConnection of the module's options, checked (before any request) on first use."""
+        if self._connection is None:
+            self._connection = GraphConnection(connection_options(self.params))
+        return self._connection
 
     @property
     def graph(self):
         """The GraphClient, authenticated on first use (a module that needs no Graph call never logs in)."""
         if self._graph is None:
-            self._graph = GraphClient.connect(**connection_params(self.params))
+            self._graph = self.connection.client()
         return self._graph
 
     def run(self, action):
         """exit_json(**action(self)); a failed call or a user error becomes fail_json, without traceback."""
         try:
+            _ = self.connection  # options that cannot make a connection fail before any request
             result = action(self)
         except (ApiError, GraphError) as err:
             self.fail_json(msg=str(err), **err.to_result())

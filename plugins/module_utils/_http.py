@@ -28,6 +28,8 @@ except ImportError:  # reported by the module through missing_required_lib
 else:
     REQUESTS_IMPORT_ERROR = None
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._transport import Transport
+
 DEFAULT_TIMEOUT = 30
 # Statuses that mean "the request was not processed, try again later".
 RETRY_ALWAYS = frozenset((429, 503))
@@ -42,7 +44,7 @@ def ca_path_problem(ca_path, validate_certs=True):
     Checked before any request: requests only finds out inside its TLS layer, with an OSError that
     names no option.
     """
-    if ca_path and validate_certs and not os.access(ca_path, os.R_OK):
+    if ca_path and validate_certs is not False and not os.access(ca_path, os.R_OK):
         return ("ca_path %s does not exist (or is not readable): give the CA bundle file (PEM) that signed the "
                 "service's certificate, or leave ca_path unset to trust the system's certificate authorities"
                 % ca_path)
@@ -135,23 +137,23 @@ def _describe_essentials_error(item):
 class HttpClient(object):
     """A requests session bound to one service root.
 
-    `ca_path` is applied per request as well as on the session, because REQUESTS_CA_BUNDLE
-    (common in execution environments) overrides a session's `verify` otherwise (requests
-    issue 3829); `trust_env` is off for the same reason.
+    TLS trust, proxies and the timeout come from a Transport (_transport.py) and are passed on every
+    request, because REQUESTS_CA_BUNDLE (common in execution environments) overrides a session's
+    `verify` otherwise (requests issue 3829). Without a transport, one is made of ca_path and
+    validate_certs.
     """
 
     def __init__(self, base_url, headers=None, ca_path=None, validate_certs=True, timeout=DEFAULT_TIMEOUT,
-                 max_retries=6, max_retry_wait=120.0, sleep=time.sleep, clock=time.monotonic):
+                 max_retries=6, max_retry_wait=120.0, sleep=time.sleep, clock=time.monotonic, transport=None):
         self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
+        self.transport = transport or Transport(ca_path, validate_certs, timeout=timeout)
+        self.timeout = self.transport.timeout
         self.max_retries = max_retries
         self.max_retry_wait = max_retry_wait
         self._sleep = sleep
         self._clock = clock
-        self.verify = ca_path if (ca_path and validate_certs) else bool(validate_certs)
-        self.session = requests.Session()
-        self.session.trust_env = False
-        self.session.verify = self.verify
+        self.verify = self.transport.verify
+        self.session = self.transport.session()
         self.session.headers.update({"Accept": "application/json"})
         if headers:
             self.session.headers.update(headers)
@@ -177,7 +179,7 @@ class HttpClient(object):
             attempt += 1
             try:
                 response = self.session.request(method, url, params=params, json=json, headers=headers,
-                                                timeout=self.timeout, verify=self.verify)
+                                                **self.transport.request_options(url, timeout=self.timeout))
                 self.request_count += 1
             except requests.exceptions.RequestException as exc:
                 delay = backoff(attempt)
@@ -185,7 +187,7 @@ class HttpClient(object):
                     self._sleep(delay)
                     waited += delay
                     continue
-                raise ApiError(operation, resource, message=_short(exc))
+                raise ApiError(operation, resource, message=self.transport.redact(_short(exc)))
             if response.status_code in expected:
                 return response
             retryable = (response.status_code in RETRY_ALWAYS

@@ -23,14 +23,14 @@ from datetime import datetime, timezone
 
 from urllib.parse import quote, urlsplit
 
-from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import (
     REQUESTS_IMPORT_ERROR,
     ApiError,
     HttpClient,
-    ca_path_problem,
 )
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._transport import Transport, env_fallback
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import UPDATABLE_FIELDS, USER_ROLES
 
@@ -334,14 +334,30 @@ def missing_domains(required, org_domains):
 # Connection options and base URL
 # ---------------------------------------------------------------------------------------------
 
+# Environment variables set but empty count as unset (AWX injects every key of a credential type).
 MODUSCLOUD_CONNECTION_SPEC = dict(
     api_url=dict(type="str", fallback=(env_fallback, ["MODUSCLOUD_API_URL"])),
     stack=dict(type="str", choices=list(STACKS) + [AUTO_STACK], fallback=(env_fallback, ["MODUSCLOUD_STACK"])),
-    username=dict(type="str", required=True, fallback=(env_fallback, ["MODUSCLOUD_USERNAME"])),
-    password=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["MODUSCLOUD_PASSWORD"])),
-    ca_path=dict(type="path"),
+    # Required, but checked by client_from_module, whose message names the environment and role variables.
+    username=dict(type="str", fallback=(env_fallback, ["MODUSCLOUD_USERNAME"])),
+    password=dict(type="str", no_log=True, fallback=(env_fallback, ["MODUSCLOUD_PASSWORD"])),
+    ca_path=dict(type="path", fallback=(env_fallback, ["MODUSCLOUD_CA_PATH", "AZURE_SYNC_CA_PATH"])),
     validate_certs=dict(type="bool", default=True),
+    proxy_url=dict(type="str", no_log=True),
 )
+
+
+def missing_credentials(params):
+    """The message for missing modusCloud admin credentials, or None."""
+    missing = [name for name in ("username", "password") if not (params.get(name) or "").strip()]
+    if not missing:
+        return None
+    variables = dict(username="MODUSCLOUD_USERNAME", password="MODUSCLOUD_PASSWORD")
+    return ("modusCloud connection: missing %s. Set the option%s %s, or the environment variable%s %s (in the role "
+            "azure_user_sync: %s)" % (" and ".join(missing), "s" if len(missing) > 1 else "", " and ".join(missing),
+                                      "s" if len(missing) > 1 else "",
+                                      " and ".join(variables[name] for name in missing),
+                                      " and ".join("azure_user_sync_moduscloud_%s" % name for name in missing)))
 
 
 def moduscloud_argument_spec(**options):
@@ -425,18 +441,17 @@ class CredentialsRejected(ApiError):
 class ModusCloudClient(object):
     """Calls on one modusCloud stack, as one admin. Every method raises ApiError on failure."""
 
-    def __init__(self, base_url, username, password, ca_path=None, validate_certs=True, **http_options):
+    def __init__(self, base_url, username, password, ca_path=None, validate_certs=True, transport=None,
+                 **http_options):
         self.username = username
         self._password = password
-        self._ca_path = ca_path
-        self._validate_certs = validate_certs
+        self._transport = transport or Transport(ca_path, validate_certs)
         self._http_options = http_options
         self.http = self._connect(base_url)
 
     def _connect(self, base_url):
         headers = {WIRE["header.username"]: self.username, WIRE["header.password"]: self._password}
-        return HttpClient(base_url, headers=headers, ca_path=self._ca_path, validate_certs=self._validate_certs,
-                          **self._http_options)
+        return HttpClient(base_url, headers=headers, transport=self._transport, **self._http_options)
 
     @property
     def base_url(self):
@@ -609,11 +624,14 @@ def client_from_module(module, org=None, **http_options):
         base_url, discover = connection_base(params.get("api_url"), params.get("stack"))
     except ConnectionOptionsError as error:
         module.fail_json(msg=str(error))
-    problem = ca_path_problem(params.get("ca_path"), params.get("validate_certs", True))
+    problem = missing_credentials(params)
     if problem:
         module.fail_json(msg=problem)
-    client = ModusCloudClient(base_url, params["username"], params["password"], ca_path=params.get("ca_path"),
-                              validate_certs=params.get("validate_certs", True), **http_options)
+    transport = Transport(params.get("ca_path"), params.get("validate_certs", True), proxy_url=params.get("proxy_url"))
+    problems = transport.problems()
+    if problems:
+        module.fail_json(msg="; ".join(problems))
+    client = ModusCloudClient(base_url, params["username"], params["password"], transport=transport, **http_options)
     if discover:
         if not org:
             module.fail_json(msg="stack=%s needs the organization's domain to discover its stack" % AUTO_STACK)

@@ -396,22 +396,24 @@ def token_tenant(access_token):
     return claims.get("tid") if isinstance(claims, dict) else None
 
 
-def prover(params, app_id):
-    """prove(value): wait until the new secret obtains a token for the application."""
-    tenant_id = params["tenant_id"] or (params["access_token"] and token_tenant(params["access_token"]))
+def prover(params, app_id, module_token=None):
+    """prove(value): wait until the new secret obtains a token for the application.
+
+    Without tenant_id, the tenant is the one of the module's own token (`module_token()`).
+    """
+    tenant_id = params["tenant_id"] or (params["access_token"] and token_tenant(params["access_token"])) \
+        or (module_token and token_tenant(module_token()))
     if not tenant_id:
-        raise SecretError("wait_usable needs tenant_id to request a token with the new secret (the access_token "
+        raise SecretError("wait_usable needs tenant_id to request a token with the new secret (the module's token "
                           "does not name its tenant); set tenant_id, or wait_usable: false")
     connection = connection_params(params)
+    transport = dict((name, connection[name]) for name in ("cloud", "authority_host", "graph_url", "ca_path",
+                                                            "validate_certs", "proxy_url", "timeout"))
 
     def prove(value):
         # The wait retries every transient answer within wait_timeout, so the sign-in itself does not.
-        wait_until_usable(
-            lambda: acquire_token(tenant_id, app_id, client_secret=value, cloud=connection["cloud"],
-                                  authority_host=connection["authority_host"], graph_url=connection["graph_url"],
-                                  ca_path=connection["ca_path"], validate_certs=connection["validate_certs"],
-                                  max_retries=0),
-            params["wait_timeout"])
+        wait_until_usable(lambda: acquire_token(tenant_id, app_id, client_secret=value, max_retries=0, **transport),
+                          params["wait_timeout"])
     return prove
 
 
@@ -449,7 +451,7 @@ def run(module):
 
     prove = None
     if params["state"] == "present" and params["wait_usable"] and not module.check_mode:
-        prove = prover(params, application["appId"])
+        prove = prover(params, application["appId"], module.connection.token)
     changes = ChangeSet(module.check_mode)
     # A new value is masked in any failure message from the moment it exists; it is unmasked only to be
     # returned, as the result's `value`.

@@ -428,12 +428,9 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import (
     GRAPH_CONNECTION_SPEC,
     MSAL_IMPORT_ERROR,
-    GraphClient,
+    GraphConnection,
     GraphError,
     TokenError,
-    acquire_token,
-    check_connection,
-    endpoints,
     with_members,
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, ApiError
@@ -648,33 +645,33 @@ class UserSync(object):
         service. With access_token, the token given, once it is known to belong to the tenant.
         """
         if self._new_graph_client is None:
-            params = self.params
-            graph_url = endpoints(params["cloud"], params["authority_host"], params["graph_url"])[1]
-            token = params["access_token"] or self._sign_in(tenant_id, application_id)
-
-            def new_graph_client():
-                return GraphClient(token, graph_url, ca_path=params["ca_path"], validate_certs=params["validate_certs"])
-
-            if params["access_token"]:
-                self._check_token_tenant(new_graph_client(), tenant_id)
-            self._new_graph_client = new_graph_client
+            connection = self.graph_connection(tenant_id, application_id)
+            if self.params["access_token"]:
+                self._check_token_tenant(connection.client(), tenant_id)
+            else:
+                try:
+                    connection.token()
+                except TokenError as error:
+                    raise SyncFailure("%s. %s" % (error, SIGN_IN_HINT), **error.to_result())
+            self._new_graph_client = connection.client
         return self._new_graph_client
 
-    def _sign_in(self, tenant_id, application_id):
+    def graph_connection(self, tenant_id, application_id):
+        """The sync app's Graph connection (its key), or the access_token's, through the module's transport."""
         params = self.params
-        if application_id == PLACEHOLDER or params["key"] == SECRET_VALUE_PLACEHOLDER:
+        if not params["access_token"] and (application_id == PLACEHOLDER
+                                           or params["key"] == SECRET_VALUE_PLACEHOLDER):
             raise SyncFailure("the sync app cannot sign in with a check-mode placeholder (of an application or a "
                               "secret an earlier task would create): give access_token instead of key to compute the "
                               "report in a dry run")
-        connection = dict(tenant_id=tenant_id, client_id=application_id, client_secret=params["key"],
-                          cloud=params["cloud"], authority_host=params["authority_host"], graph_url=params["graph_url"])
-        check_connection(connection)
-        authority_host, graph_url = endpoints(params["cloud"], params["authority_host"], params["graph_url"])
-        try:
-            return acquire_token(tenant_id, application_id, params["key"], authority_host=authority_host,
-                                 graph_url=graph_url, ca_path=params["ca_path"], validate_certs=params["validate_certs"])
-        except TokenError as error:
-            raise SyncFailure("%s. %s" % (error, SIGN_IN_HINT), **error.to_result())
+        options = dict((name, params[name]) for name in ("cloud", "authority_host", "graph_url", "ca_path",
+                                                          "validate_certs", "proxy_url"))
+        if params["access_token"]:
+            options.update(auth="access_token", access_token=params["access_token"])
+        else:
+            options.update(auth="client_secret", tenant_id=tenant_id, client_id=application_id,
+                           client_secret=params["key"])
+        return GraphConnection(options, environment=False)
 
     def _check_token_tenant(self, graph, tenant_id):
         # The service reads the tenant of its primary domain; a token of another tenant would report on

@@ -5,7 +5,7 @@ from ansible import constants
 from ansible.errors import AnsibleLookupError
 
 from ansible_collections.moduscloud.azure_sync.plugins.lookup import graph_token
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import DEVICE_CODE_SCOPES
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_device_code import DEVICE_CODE_SCOPES
 
 from ..module_utils.fake_transport import ScriptedAdapter
 
@@ -21,8 +21,10 @@ OPTIONS = {"tenant_id": "t1", "client_id": "c1", "authority_host": "https://logi
 def login(monkeypatch):
     """Script the sign-in host's answers; returns the adapter (its .calls record the requests)."""
     for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH",
-                 "AZURE_AUTHORITY_HOST"):
+                 "AZURE_AUTHORITY_HOST", "AZURE_TENANT", "AZURE_SECRET", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_SYNC_AUTH",
+                 "AZURE_SYNC_CA_PATH", "IDENTITY_ENDPOINT", "MSI_ENDPOINT"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PATH", "/nonexistent")  # no az: auth=auto must not find the Azure CLI
 
     def script(answers):
         adapter = ScriptedAdapter(answers)
@@ -81,7 +83,12 @@ def test_missing_credentials_are_named_before_any_request(login):
     adapter = login([])
     with pytest.raises(AnsibleLookupError) as caught:
         lookup().run([], variables={}, **OPTIONS)
-    assert "missing client_secret or client_certificate_path" in str(caught.value)
+    message = str(caught.value)
+    assert "no sign-in method is possible" in message
+    for tried in ("client_secret: no client_secret", "certificate: no client_certificate_path",
+                  "workload_identity: no federated_token_file", "managed_identity: no IDENTITY_ENDPOINT",
+                  "azure_cli: the Azure CLI (az) is not on PATH"):
+        assert tried in message
     assert adapter.calls == []
 
 

@@ -18,7 +18,8 @@ class ScriptedAdapter(BaseAdapter):
 
     def send(self, request, **kwargs):
         self.calls.append({"method": request.method, "url": request.url, "body": request.body,
-                           "verify": kwargs.get("verify"), "timeout": kwargs.get("timeout")})
+                           "verify": kwargs.get("verify"), "timeout": kwargs.get("timeout"),
+                           "proxies": kwargs.get("proxies")})
         if not self.answers:
             raise AssertionError("unexpected request %s %s" % (request.method, request.url))
         status, body, headers = (self.answers.pop(0) + ({},))[:3]

@@ -1,8 +1,10 @@
 import pytest
+import requests
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError, HttpClient
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._transport import Transport
 
-from .fake_transport import attach
+from .fake_transport import ScriptedAdapter, attach
 
 
 def make_client_and_sleeps(**kwargs):
@@ -90,13 +92,65 @@ def test_paging_follows_next_links_as_given():
     assert adapter.calls[1]["url"] == "https://graph.example/v1.0/applications?$skiptoken=opaque"
 
 
-def test_ca_path_is_passed_on_every_request():
+def test_ca_path_is_passed_on_every_request(monkeypatch):
     # REQUESTS_CA_BUNDLE would otherwise override the session's verify setting (requests issue 3829).
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/somewhere/else.pem")
     client = make_client(ca_path="/tmp/ca.pem")
+    adapter = attach(client, [(200, {}), (200, {})])
+    client.json("GET", "/x", "read")
+    client.json("POST", "/y", "write", json={})
+    assert [call["verify"] for call in adapter.calls] == ["/tmp/ca.pem", "/tmp/ca.pem"]
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({"REQUESTS_CA_BUNDLE": "/env/requests.pem", "SSL_CERT_FILE": "/env/ssl.pem"}, "/env/requests.pem"),
+    ({"REQUESTS_CA_BUNDLE": "", "SSL_CERT_FILE": "/env/ssl.pem"}, "/env/ssl.pem"),
+    ({"REQUESTS_CA_BUNDLE": "", "SSL_CERT_FILE": "", "CURL_CA_BUNDLE": ""}, True),
+])
+def test_without_ca_path_the_environment_names_the_ca_bundle_and_an_empty_variable_is_unset(monkeypatch, env,
+                                                                                          expected):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    client = make_client()
     adapter = attach(client, [(200, {})])
     client.json("GET", "/x", "read")
-    assert adapter.calls[0]["verify"] == "/tmp/ca.pem"
-    assert client.session.trust_env is False
+    assert adapter.calls[0]["verify"] == expected
+
+
+def test_validate_certs_false_turns_verification_off_whatever_the_environment(monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/env/requests.pem")
+    client = make_client(validate_certs=False)
+    adapter = attach(client, [(200, {})])
+    client.json("GET", "/x", "read")
+    assert adapter.calls[0]["verify"] is False
+
+
+def test_proxies_are_chosen_per_request_from_the_environment_and_no_proxy_bypasses_them(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3128")
+    monkeypatch.setenv("NO_PROXY", "direct.example")
+    client = make_client()
+    adapter = attach(client, [(200, {}), (200, {})])
+    client.json("GET", "/x", "read")
+    client.json("GET", "https://direct.example/x", "read")
+    assert adapter.calls[0]["proxies"]["https"] == "http://proxy.test:3128"
+    assert not any(adapter.calls[1]["proxies"].values())
+
+
+def test_proxy_url_wins_over_the_environment_and_its_credentials_never_reach_an_error(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://other.test:3128")
+    client = HttpClient("https://graph.example/v1.0", sleep=lambda seconds: None, max_retries=0,
+                        transport=Transport(proxy_url="http://user:Pr0xy-Pa55@proxy.test:3128"))
+    adapter = attach(client, [(200, {})])
+    client.json("GET", "/x", "read")
+    assert adapter.calls[0]["proxies"]["https"] == "http://user:Pr0xy-Pa55@proxy.test:3128"
+
+    class Refusing(ScriptedAdapter):
+        def send(self, request, **kwargs):
+            raise requests.exceptions.ProxyError("Cannot connect to proxy http://user:Pr0xy-Pa55@proxy.test:3128")
+    client.session.mount("https://", Refusing([]))
+    with pytest.raises(ApiError) as caught:
+        client.json("GET", "/x", "read")
+    assert "Pr0xy-Pa55" not in str(caught.value) and "proxy.test:3128" in str(caught.value)
 
 
 def test_caller_can_retry_a_known_transient_answer():

@@ -291,7 +291,9 @@ def test_report_predicts_the_sync_and_writes_nothing(run, services):
     assert result["sync_status"] == {"secret_expiry": "2099-01-01", "last_successful_sync": "2026-01-01T00:00:00Z"}
 
 
-def test_the_directory_is_read_as_the_sync_app_with_only_the_needed_fields_and_every_page(run, services):
+def test_the_directory_is_read_as_the_sync_app_with_only_the_needed_fields_and_every_page(run, services, monkeypatch):
+    for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE"):  # no CA named anywhere: the default store
+        monkeypatch.delenv(name, raising=False)
     run()
     token = services.token_requests()[0]
     assert token["path"] == "/%s/oauth2/v2.0/token" % ORG  # the tenant named by the saved primary_domain
