@@ -8,7 +8,8 @@ GET    /stats     {"requests", "writes", "by_service": {graph|login|moduscloud: 
 GET    /state     {"tenants": {id: apps (no secrets), service principals, assignments, grants, policy,
                   directory sizes, lagging objects}, "faults", "moduscloud": its snapshot() or null}
 GET    /journal   ?service=graph|login|moduscloud&since=<seq>: {"entries": [{"seq", "time", "ts",
-                  "service", "method", "path", "query", "status", "fault", "request_id"}]}
+                  "service", "method", "path", "query", "status", "fault", "request_id", "peer"}]};
+                  peer is the client's address (a forwarding proxy's when the request came through one)
 POST   /reset     {"users"?, "groups"?, "seed"?}: only the default tenant (same ids and credentials),
                   fresh directory and modusCloud, no faults, empty journal, zero counters
 POST   /seed      {"users", "groups"?, "seed"?, "tenant"?}: generated directory for a tenant

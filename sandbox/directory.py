@@ -19,7 +19,7 @@ import random
 import secrets
 import string
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import catalog
 from .tls import KeyPair
@@ -257,6 +257,17 @@ class TenantIdentity:
     admin_certificate: KeyPair
     admin_certificate_path: str
     moduscloud_password: str
+    # Secretless sign-ins: a managed identity (a service principal without an app registration) and an
+    # app whose federated credential trusts the sandbox's token issuer (workload identity).
+    managed_identity_app_id: str = field(default_factory=lambda: new_id())
+    managed_identity_sp_id: str = field(default_factory=lambda: new_id())
+    federated_app_id: str = field(default_factory=lambda: new_id())
+    federated_app_object_id: str = field(default_factory=lambda: new_id())
+    federated_sp_id: str = field(default_factory=lambda: new_id())
+
+    @property
+    def federated_subject(self) -> str:
+        return f"system:serviceaccount:{self.name}:ansible-controller"
 
     @property
     def default_domain(self) -> str:
@@ -298,6 +309,7 @@ class Tenant:
         self.admin_user_id = None
         self.graph_sp_id = None
         self.device_codes = {}
+        self.federated_credentials = {}  # app id -> [{"subject", "audiences"}] (issuer: the sandbox's)
         self.refresh_tokens = {}
 
     # --- lookups
@@ -566,6 +578,7 @@ def build_tenant(identity: TenantIdentity, *, users: int | None = None, groups: 
                                 sign_in_audience="AzureADandPersonalMicrosoftAccount")
     tenant.service_principals.add(cli["id"], cli)
     _add_admin_app(tenant, graph, created)
+    _add_secretless_identities(tenant, graph, created)
     if users is None and groups is None:
         _default_directory(tenant)
     else:
@@ -594,6 +607,35 @@ def _add_admin_app(tenant: Tenant, graph: dict, created: datetime.datetime) -> N
     for value in catalog.ADMIN_APP_ROLES:
         assignment = new_assignment(sp, "ServicePrincipal", graph, role_ids[value], created)
         tenant.app_role_assignments.add(assignment["id"], assignment)
+
+
+FEDERATION_AUDIENCE = "api://AzureADTokenExchange"
+
+
+def _add_secretless_identities(tenant: Tenant, graph: dict, created: datetime.datetime) -> None:
+    """A managed identity and a workload identity app, each with the admin app's Graph application permissions."""
+    identity = tenant.identity
+    role_ids = {value: role_id for value, role_id, _ in catalog.GRAPH_APP_ROLES}
+    managed = new_service_principal(identity.managed_identity_app_id, "sandbox-controller-identity",
+                                    owner_tenant_id=tenant.id, sign_in_audience="AzureADMyOrg",
+                                    object_id=identity.managed_identity_sp_id)
+    managed["servicePrincipalType"] = "ManagedIdentity"
+    managed["alternativeNames"] = ["isExplicit=False", "/subscriptions/00000000-0000-0000-0000-000000000000/"
+                                   "resourcegroups/sandbox/providers/Microsoft.Compute/virtualMachines/controller"]
+    tenant.service_principals.add(managed["id"], managed)
+    app = new_application(identity.initial_domain, "Sandbox workload identity", created,
+                          object_id=identity.federated_app_object_id, app_id=identity.federated_app_id)
+    app["signInAudience"] = "AzureADMyOrg"
+    tenant.applications.add(app["id"], app)
+    tenant.federated_credentials[app["appId"]] = [{"subject": identity.federated_subject,
+                                                   "audiences": [FEDERATION_AUDIENCE]}]
+    federated = service_principal_for(tenant, app)
+    federated["id"] = identity.federated_sp_id
+    tenant.service_principals.add(federated["id"], federated)
+    for principal in (managed, federated):
+        for value in catalog.ADMIN_APP_ROLES:
+            assignment = new_assignment(principal, "ServicePrincipal", graph, role_ids[value], created)
+            tenant.app_role_assignments.add(assignment["id"], assignment)
 
 
 def _proxies(primary: str, *aliases: str) -> list:

@@ -139,14 +139,15 @@ class Journal:
             self._entries.clear()
 
     def record(self, service: str, method: str, path: str, query: str, status: int, fault: bool,
-               request_id: str) -> None:
+               request_id: str, peer: str = "") -> None:
         now = time.time()
         with self._lock:
             self._sequence += 1
             self._entries.append({
                 "seq": self._sequence, "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
                 + f".{int(now % 1 * 1000):03d}Z", "ts": round(now, 3), "service": service, "method": method,
-                "path": path, "query": query, "status": status, "fault": fault, "request_id": request_id})
+                "path": path, "query": query, "status": status, "fault": fault, "request_id": request_id,
+                "peer": peer})
 
     def entries(self, service: str | None = None, since: int = 0) -> list:
         with self._lock:

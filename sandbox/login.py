@@ -2,10 +2,15 @@
 
 Paths: /{tenant}/v2.0/.well-known/openid-configuration, /{tenant}/discovery/v2.0/keys,
 /{tenant}/oauth2/v2.0/token, /{tenant}/oauth2/v2.0/devicecode, where {tenant} is the tenant id
-or any of its domain names. Grants: client_credentials (client_secret, or a client_assertion
-signed with a certificate registered on the app), device_code for a public client (approved
-as the tenant's admin after the first poll) and refresh_token. Errors carry AAD's JSON shape
-and AADSTS codes.
+or any of its domain names. Grants: client_credentials (client_secret, a client_assertion
+signed with a certificate registered on the app, or a workload identity's token issued by the
+sandbox's own issuer and trusted by a federated credential of the app), device_code for a public
+client (approved as the tenant's admin after the first poll) and refresh_token. Errors carry AAD's
+JSON shape and AADSTS codes.
+
+Also GET /msi/token: the managed identity endpoint in its App Service form (IDENTITY_ENDPOINT,
+with the X-IDENTITY-HEADER secret of IDENTITY_HEADER; api-version 2019-08-01), which msal's
+ManagedIdentityClient calls; without client_id it answers for the default tenant's identity.
 """
 
 from __future__ import annotations
@@ -67,6 +72,9 @@ class LoginService:
 
     def handle(self, request: Request) -> Response:
         segments = [unquote(part) for part in request.path.strip("/").split("/")]
+        if segments == ["msi", "token"] and request.method == "GET":
+            with self.sandbox.lock:
+                return self._managed_identity(request)
         if segments in (["devicelogin"], ["common", "oauth2", "deviceauth"]):
             return Response(200, b"<html><body><p>The sandbox approves device codes by itself, as its tenant "
                                  b"admin, after the first poll. Nothing to do here.</p></body></html>",
@@ -251,15 +259,20 @@ class LoginService:
                                        f"to app '{app['appId']}'.")
 
     def _check_assertion(self, tenant, app, form) -> None:
-        """RFC 7523 client authentication: a JWT signed with a certificate registered on the app."""
+        """RFC 7523 client authentication: a JWT signed with a certificate registered on the app, or a
+        token of the sandbox's issuer that a federated credential of the app trusts."""
         if form.get("client_assertion_type") != ASSERTION_TYPE:
             raise LoginError(400, "invalid_request", 700025,
                              f"client_assertion_type must be '{ASSERTION_TYPE}'.")
         assertion = form["client_assertion"]
         try:
             header = jwt.get_unverified_header(assertion)
+            unverified = jwt.decode(assertion, options={"verify_signature": False})
         except jwt.PyJWTError:
             raise LoginError(400, "invalid_request", 50027, "JWT token is invalid or malformed.") from None
+        if unverified.get("iss") == self.sandbox.federation_issuer:
+            self._check_federated(tenant, app, assertion, unverified)
+            return
         algorithm = header.get("alg")
         if algorithm not in ("RS256", "PS256"):
             raise _invalid_client(700027, f"Client assertion contains an invalid signature. [Reason - The "
@@ -304,6 +317,77 @@ class LoginService:
         if not any(str(audience).lower() in accepted for audience in audiences):
             raise _invalid_client(50012, "Client assertion audience claim does not match Realm issuer. The "
                                          "audience must be the tenant's token endpoint.")
+
+    def _check_federated(self, tenant, app, assertion, unverified) -> None:
+        """Workload identity federation: the issuer's signature, its validity, and a federated credential of the
+        app for this subject and audience."""
+        credentials = tenant.federated_credentials.get(app["appId"]) or []
+        match = next((c for c in credentials if c["subject"] == unverified.get("sub")), None)
+        if match is None:
+            raise _invalid_client(70021, "No matching federated identity record found for presented assertion. "
+                                         f"Assertion Issuer: '{unverified.get('iss')}'. Assertion Subject: "
+                                         f"'{unverified.get('sub')}'. Assertion Audience: '{unverified.get('aud')}'.")
+        try:
+            jwt.decode(assertion, self.sandbox.signing_key.key.public_key(), algorithms=["RS256"],
+                       audience=match["audiences"], issuer=self.sandbox.federation_issuer,
+                       options={"require": ["exp", "iss", "sub", "aud"]})
+        except (jwt.ExpiredSignatureError, jwt.ImmatureSignatureError):
+            raise _invalid_client(700024, "Client assertion is not within its valid time range. Current time: "
+                                          f"{utcnow().isoformat()}.") from None
+        except jwt.InvalidAudienceError:
+            raise _invalid_client(700212, "No matching federated identity record found for presented assertion "
+                                          f"audience '{unverified.get('aud')}'.") from None
+        except jwt.PyJWTError:
+            raise _invalid_client(700027, "Client assertion contains an invalid signature. [Reason - The provided "
+                                          "signature value did not match the expected signature value.]") from None
+
+    def federated_token(self, tenant, lifetime: int) -> str:
+        """What the platform (a Kubernetes service account, a CI runner) gives a workload: a token of the
+        sandbox's issuer for the tenant's workload identity app."""
+        identity = tenant.identity
+        now = int(time.time())
+        return jwt.encode({"iss": self.sandbox.federation_issuer, "sub": identity.federated_subject,
+                           "aud": "api://AzureADTokenExchange", "iat": now, "nbf": now, "exp": now + lifetime,
+                           "kubernetes.io": {"namespace": identity.name}},
+                          self.sandbox.signing_key.key, algorithm="RS256", headers={"kid": "sandbox-federation"})
+
+    # ------------------------------------------------------------------ managed identity (App Service form)
+
+    def _managed_identity(self, request):
+        if not hmac.compare_digest(request.headers.get("X-IDENTITY-HEADER") or "", self.sandbox.identity_header):
+            return json_response(401, {"statusCode": 401, "message": "Unauthorized: the X-IDENTITY-HEADER does not "
+                                                                     "match IDENTITY_HEADER."})
+        query = {name: values[0] for name, values in request.query.items()}
+        if query.get("api-version") != "2019-08-01":
+            return json_response(400, {"statusCode": 400, "message": "api-version 2019-08-01 is required, got "
+                                                                     f"{query.get('api-version')!r}."})
+        resource = (query.get("resource") or "").rstrip("/")
+        if resource not in (self.sandbox.graph_url, catalog.GRAPH_APP_ID):
+            return json_response(500, {"statusCode": 500, "message": f"AADSTS500011: The resource principal named "
+                                                                     f"{resource} was not found in the tenant."})
+        client_id = query.get("client_id")
+        if query.get("mi_res_id") or query.get("object_id"):
+            return json_response(400, {"statusCode": 400, "message": "The sandbox names identities by client_id."})
+        if client_id:
+            tenant = next((t for t in self.sandbox.tenants.values()
+                           if t.identity.managed_identity_app_id == client_id.lower()), None)
+        else:
+            tenant = self.sandbox.default_tenant
+        if tenant is None:
+            return json_response(400, {"statusCode": 400, "message": "No User Assigned or Delegated Managed Identity "
+                                                                     f"found for specified ClientId {client_id}."})
+        identity = tenant.identity
+        sp = tenant.service_principals.get(identity.managed_identity_sp_id)
+        roles = tenant.granted_roles(sp["id"], tenant.graph_sp_id)
+        claims = {"appid": identity.managed_identity_app_id, "app_displayname": sp["displayName"], "appidacr": "2",
+                  "idtyp": "app", "oid": sp["id"], "sub": sp["id"], "xms_mirid": sp["alternativeNames"][1]}
+        if roles:
+            claims["roles"] = roles
+        payload = json.loads(self._token_response(tenant, claims, scope="").body)
+        return json_response(200, {"access_token": payload["access_token"],
+                                   "expires_on": str(int(time.time()) + payload["expires_in"]),
+                                   "resource": resource, "token_type": "Bearer",
+                                   "client_id": identity.managed_identity_app_id})
 
     def _check_default_scope(self, tenant, scope) -> None:
         if not scope:

@@ -4,13 +4,16 @@ port and thread, sharing one world state, fault script, journal and request coun
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
+import secrets
 import shutil
 import socket
 import ssl
 import sys
 import tempfile
+import textwrap
 import threading
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,6 +33,9 @@ HOST = "127.0.0.1"
 SERVICES = ("login", "graph", "moduscloud", "control")
 DEFAULT_TENANT = "contoso"
 MODUSCLOUD_PREFIX = "/api/v1"
+# The workload identity token files: valid this long, written again this often (a platform rotates them too).
+FEDERATED_TOKEN_LIFETIME_SECONDS = 3600
+FEDERATED_TOKEN_REFRESH_SECONDS = 300
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -50,7 +56,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self):
         parts = urlsplit(self.path)
-        request = Request(self.command, parts.path, parts.query, self.headers, self._read_body())
+        request = Request(self.command, parts.path, parts.query, self.headers, self._read_body(),
+                          peer=self.client_address[0])
         response = self.server.sandbox.dispatch(self.server.service, request)
         self.send_response(response.status)
         for name, value in response.headers.items():
@@ -138,6 +145,10 @@ class Sandbox:
         self.graph_url = self.servers["graph"].url
         self.moduscloud_url = self.servers["moduscloud"].url + MODUSCLOUD_PREFIX
         self.control_url = self.servers["control"].url
+        self.federation_issuer = f"{self.authority_host}/federation"
+        self.identity_header = secrets.token_urlsafe(24)  # the App Service form's IDENTITY_HEADER
+        self.az_path = os.path.join(self.state_dir, "az")
+        self._refresher = threading.Event()
         self.services = {"login": LoginService(self), "graph": GraphService(self),
                          "moduscloud": ModusCloudGateway(self), "control": ControlService(self)}
         self.identities = {}
@@ -193,12 +204,14 @@ class Sandbox:
             self.moduscloud = service_class(login_url=self.authority_host, graph_url=self.graph_url,
                                             ca_bundle=self.ca_bundle) if service_class else None
             self._add_org(identity)
+            self.write_secretless_files()
 
     def add_tenant(self, name: str, users: int | None = None, groups: int | None = None, seed: int = 0) -> dict:
         with self.lock:
             identity = self.new_identity(name)
             self.tenants[identity.tenant_id] = directory.build_tenant(identity, users=users, groups=groups, seed=seed)
             self._add_org(identity)
+            self.write_secretless_files()
             return self.info(identity.tenant_id)
 
     def _add_org(self, identity: directory.TenantIdentity) -> None:
@@ -227,7 +240,47 @@ class Sandbox:
             "moduscloud_password": identity.moduscloud_password,
             "moduscloud_org": identity.default_domain,
             "moduscloud_available": self.moduscloud is not None,
+            "managed_identity_env": {"IDENTITY_ENDPOINT": f"{self.authority_host}/msi/token",
+                                     "IDENTITY_HEADER": self.identity_header},
+            "managed_identity_client_id": identity.managed_identity_app_id,
+            "federated_client_id": identity.federated_app_id,
+            "federated_token_file": self.federated_token_file(identity.tenant_id),
+            "az_path": self.az_path,
         }
+
+    # ------------------------------------------------------------------ secretless sign-ins
+
+    def federated_token_file(self, tenant_id: str) -> str:
+        return os.path.join(self.state_dir, f"federated-token-{tenant_id}.jwt")
+
+    def write_secretless_files(self) -> None:
+        """Each tenant's workload identity token file, and the az stand-in with the accounts it is signed in as
+        (each tenant's automation identity)."""
+        with self.lock:
+            tenants = list(self.tenants.values())
+            login = self.services["login"]
+            for tenant in tenants:
+                _write_private(self.federated_token_file(tenant.id),
+                               login.federated_token(tenant, FEDERATED_TOKEN_LIFETIME_SECONDS))
+            accounts = {"authority_host": self.authority_host, "ca_bundle": self.ca_bundle,
+                        "default_tenant": self.default_tenant_id,
+                        "tenants": {tenant.id: {"names": sorted([tenant.id, *tenant.domain_names()]),
+                                                "client_id": tenant.identity.admin_app_id,
+                                                "client_secret": tenant.identity.admin_secret}
+                                    for tenant in tenants}}
+        os.makedirs(self.az_path, exist_ok=True)
+        _write_private(os.path.join(self.az_path, "accounts.json"), json.dumps(accounts))
+        script = os.path.join(self.az_path, "az")
+        if not os.path.exists(script):
+            _write_private(script, f"#!{sys.executable}\n" + AZ_STAND_IN)
+            os.chmod(script, 0o700)
+
+    def _refresh_federated_tokens(self) -> None:
+        while not self._refresher.wait(FEDERATED_TOKEN_REFRESH_SECONDS):
+            try:
+                self.write_secretless_files()
+            except OSError:  # the state directory is going away: the sandbox is stopping
+                return
 
     # ------------------------------------------------------------------ requests
 
@@ -249,7 +302,7 @@ class Sandbox:
         if service_name in FAULT_SERVICES:
             self.stats.count(service_name, request.method, rule is not None)
             self.journal.record(service_name, request.method, request.path, request.query_string,
-                                response.status, rule is not None, request.request_id)
+                                response.status, rule is not None, request.request_id, peer=request.peer)
         return response
 
     # ------------------------------------------------------------------ life cycle
@@ -262,13 +315,91 @@ class Sandbox:
         for server in self.servers.values():  # every port answers before anyone is told about it
             with socket.create_connection(server.server_address, timeout=5):
                 pass
+        threading.Thread(target=self._refresh_federated_tokens, name="sandbox-federated-tokens", daemon=True).start()
 
     def stop(self) -> None:
+        self._refresher.set()
         for server in self._serving:  # shutdown() waits for serve_forever(), so only where it runs
             server.shutdown()
         for server in self.servers.values():
             server.server_close()
         shutil.rmtree(self.state_dir, ignore_errors=True)
+
+
+def _write_private(path: str, text: str) -> None:
+    """Written beside the target and moved over it (a reader never sees half a file), readable by us only."""
+    temporary = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+
+
+# The Azure CLI stand-in: `az account get-access-token --resource R [--tenant T] [--output json]`, signed in as
+# each tenant's automation identity (accounts.json beside it); `az logout` signs it out.
+AZ_STAND_IN = textwrap.dedent("""\
+    import json, os, ssl, sys, time, urllib.error, urllib.parse, urllib.request
+
+    HERE = os.path.dirname(os.path.abspath(__file__))
+    ACCOUNTS = os.path.join(HERE, "accounts.json")
+    SIGNED_OUT = os.path.join(HERE, "signed-out")
+
+
+    def fail(message, status=1):
+        sys.stderr.write("ERROR: %s\\n" % message)
+        sys.exit(status)
+
+
+    def option(args, *names):
+        for name in names:
+            if name in args:
+                index = args.index(name)
+                if index + 1 < len(args):
+                    return args[index + 1]
+        return None
+
+
+    def main(args):
+        if args[:1] == ["logout"]:
+            open(SIGNED_OUT, "w").close()
+            return
+        if args[:1] == ["login"]:
+            if os.path.exists(SIGNED_OUT):
+                os.unlink(SIGNED_OUT)
+            return
+        if args[:2] != ["account", "get-access-token"]:
+            fail("the sandbox's az stand-in only knows: account get-access-token, login, logout", 2)
+        if os.path.exists(SIGNED_OUT) or not os.path.exists(ACCOUNTS):
+            fail("Please run 'az login' to setup account.")
+        with open(ACCOUNTS) as handle:
+            accounts = json.load(handle)
+        resource = option(args, "--resource") or "https://management.core.windows.net/"
+        wanted = (option(args, "--tenant", "-t") or accounts["default_tenant"]).lower()
+        tenant = next((key for key, value in accounts["tenants"].items() if wanted in value["names"]), None)
+        if tenant is None:
+            fail("AADSTS90002: Tenant '%s' not found. Run 'az login --tenant %s' first." % (wanted, wanted))
+        account = accounts["tenants"][tenant]
+        form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": account["client_id"],
+                                       "client_secret": account["client_secret"],
+                                       "scope": resource.rstrip("/") + "/.default"}).encode()
+        request = urllib.request.Request("%s/%s/oauth2/v2.0/token" % (accounts["authority_host"], tenant), data=form)
+        context = ssl.create_default_context(cafile=accounts["ca_bundle"])
+        try:
+            with urllib.request.urlopen(request, context=context, timeout=30) as answer:
+                token = json.load(answer)
+        except urllib.error.HTTPError as error:
+            body = json.load(error)
+            fail("%s: %s" % (body.get("error"), body.get("error_description")))
+        expires_on = int(time.time()) + int(token["expires_in"])
+        json.dump({"accessToken": token["access_token"], "expiresOn": time.strftime("%Y-%m-%d %H:%M:%S.000000",
+                                                                                       time.localtime(expires_on)),
+                   "expires_on": expires_on, "subscription": "00000000-0000-0000-0000-000000000000",
+                   "tenant": tenant, "tokenType": "Bearer"}, sys.stdout, indent=2)
+        sys.stdout.write("\\n")
+
+
+    main(sys.argv[1:])
+    """)
 
 
 class ModusCloudGateway:

@@ -16,6 +16,7 @@ class Request:
     headers: object  # email.message.Message: case-insensitive get()
     body: bytes
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    peer: str = ""  # the address the request came from (a proxy's, when it came through one)
 
     @property
     def query(self) -> dict:
