@@ -50,7 +50,7 @@ class AzureCliAuth(AuthMethod):
                                   timeout=CLI_TIMEOUT, check=False)
         except (OSError, subprocess.SubprocessError) as exc:
             raise self.failure("the Azure CLI could not be run: %s" % exc)
-        errors = done.stderr.decode("utf-8", "replace").strip()
+        errors = done.stderr.decode("utf-8", "replace").strip().rstrip(".")
         if done.returncode != 0:
             hint = (" Sign in first with: az login%s" % (" --tenant %s" % self.options["tenant_id"]
                                                          if self.options.get("tenant_id") else "")
