@@ -257,12 +257,11 @@ class TenantIdentity:
     admin_certificate: KeyPair
     admin_certificate_path: str
     moduscloud_password: str
-    # Secretless sign-ins: a managed identity (a service principal without an app registration) and an
-    # app whose federated credential trusts the sandbox's token issuer (workload identity).
+    # Secretless sign-ins: a managed identity (a service principal without an app registration) and a
+    # user-assigned identity whose federated credential trusts the sandbox's token issuer (workload identity).
     managed_identity_app_id: str = field(default_factory=lambda: new_id())
     managed_identity_sp_id: str = field(default_factory=lambda: new_id())
     federated_app_id: str = field(default_factory=lambda: new_id())
-    federated_app_object_id: str = field(default_factory=lambda: new_id())
     federated_sp_id: str = field(default_factory=lambda: new_id())
 
     @property
@@ -613,7 +612,7 @@ FEDERATION_AUDIENCE = "api://AzureADTokenExchange"
 
 
 def _add_secretless_identities(tenant: Tenant, graph: dict, created: datetime.datetime) -> None:
-    """A managed identity and a workload identity app, each with the admin app's Graph application permissions."""
+    """A managed identity and a workload identity, each with the admin app's Graph application permissions."""
     identity = tenant.identity
     role_ids = {value: role_id for value, role_id, _ in catalog.GRAPH_APP_ROLES}
     managed = new_service_principal(identity.managed_identity_app_id, "sandbox-controller-identity",
@@ -623,15 +622,18 @@ def _add_secretless_identities(tenant: Tenant, graph: dict, created: datetime.da
     managed["alternativeNames"] = ["isExplicit=False", "/subscriptions/00000000-0000-0000-0000-000000000000/"
                                    "resourcegroups/sandbox/providers/Microsoft.Compute/virtualMachines/controller"]
     tenant.service_principals.add(managed["id"], managed)
-    app = new_application(identity.initial_domain, "Sandbox workload identity", created,
-                          object_id=identity.federated_app_object_id, app_id=identity.federated_app_id)
-    app["signInAudience"] = "AzureADMyOrg"
-    tenant.applications.add(app["id"], app)
-    tenant.federated_credentials[app["appId"]] = [{"subject": identity.federated_subject,
-                                                   "audiences": [FEDERATION_AUDIENCE]}]
-    federated = service_principal_for(tenant, app)
-    federated["id"] = identity.federated_sp_id
+    # The workload identity: a user-assigned managed identity with a federated credential (Entra allows those on
+    # an app registration or on a user-assigned identity; an identity keeps the tenant's app list as it was).
+    federated = new_service_principal(identity.federated_app_id, "sandbox-workload-identity",
+                                      owner_tenant_id=tenant.id, sign_in_audience="AzureADMyOrg",
+                                      object_id=identity.federated_sp_id)
+    federated["servicePrincipalType"] = "ManagedIdentity"
+    federated["alternativeNames"] = ["isExplicit=True", "/subscriptions/00000000-0000-0000-0000-000000000000/"
+                                     "resourcegroups/sandbox/providers/Microsoft.ManagedIdentity/"
+                                     "userAssignedIdentities/ansible-controller"]
     tenant.service_principals.add(federated["id"], federated)
+    tenant.federated_credentials[federated["appId"]] = [{"subject": identity.federated_subject,
+                                                         "audiences": [FEDERATION_AUDIENCE]}]
     for principal in (managed, federated):
         for value in catalog.ADMIN_APP_ROLES:
             assignment = new_assignment(principal, "ServicePrincipal", graph, role_ids[value], created)

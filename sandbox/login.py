@@ -206,6 +206,10 @@ class LoginService:
         if not client_id:
             raise _missing("client_id")
         app = tenant.app_by_app_id(client_id)
+        if app is None and form.get("client_assertion") and client_id.lower() in tenant.federated_credentials:
+            # A user-assigned managed identity with a federated credential signs in as a client of its own.
+            sp = tenant.sp_by_app_id(client_id)
+            app = {"appId": sp["appId"], "displayName": sp["displayName"], "keyCredentials": []}
         if app is None:
             raise self._unknown_app(tenant, client_id)
         if form.get("client_assertion"):

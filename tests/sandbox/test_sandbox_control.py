@@ -36,7 +36,8 @@ def test_state_dumps_everything_but_secrets(fresh_sandbox):
     tenant = state["tenants"][info["tenant_id"]]
     dumped = next(a for a in tenant["applications"] if a["id"] == app["id"])
     assert dumped["passwordCredentials"][0]["hint"] == secret["hint"]
-    assert len(tenant["appRoleAssignments"]) == 5 and tenant["directory"]["users"] == 8
+    # The automation app's five, and the same five for each of the two secretless identities.
+    assert len(tenant["appRoleAssignments"]) == 15 and tenant["directory"]["users"] == 8
     assert (state["moduscloud"] is None) != info["moduscloud_available"]
 
 
