@@ -101,3 +101,22 @@ def test_a_ca_path_that_does_not_exist_fails_before_any_request(login, monkeypat
         lookup().run([], variables={}, device_code=device_code, ca_path=missing, **OPTIONS)
     assert str(caught.value).startswith("ca_path %s does not exist (or is not readable)" % missing)
     assert adapter.calls == []
+
+
+def test_an_empty_certificate_path_in_the_environment_is_not_the_current_directory(login, monkeypatch):
+    # AWX injects AZURE_CLIENT_CERTIFICATE_PATH="" with a client secret credential; a path option would make it
+    # the current directory, and the secret and the "certificate" would then be mutually exclusive.
+    monkeypatch.setenv("AZURE_CLIENT_CERTIFICATE_PATH", "")
+    monkeypatch.setenv("AZURE_CLIENT_SECRET", "Xy7~secret")
+    login([(200, DISCOVERY), (200, TOKEN)])
+    assert lookup().run([], variables={}, **OPTIONS) == ["tok"]
+
+
+def test_the_azure_rm_variables_sign_in(login, monkeypatch):
+    monkeypatch.setenv("AZURE_TENANT", "t1")
+    monkeypatch.setenv("AZURE_CLIENT_ID", "c1")
+    monkeypatch.setenv("AZURE_SECRET", "Xy7~secret")
+    adapter = login([(200, DISCOVERY), (200, TOKEN)])
+    options = dict((name, value) for name, value in OPTIONS.items() if name not in ("tenant_id", "client_id"))
+    assert lookup().run([], variables={}, **options) == ["tok"]
+    assert adapter.calls[0]["url"].startswith("https://login.test/t1/")

@@ -248,3 +248,127 @@ def test_a_pem_without_the_private_key_is_refused_clearly(tmp_path):
         caught.value)
 
 
+
+
+# The environment, as azure-identity, azure.azcollection and AWX set it
+
+AZURE_ENV = ("AZURE_TENANT_ID", "AZURE_TENANT", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_SECRET",
+             "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST", "AZURE_SYNC_AUTH",
+             "AZURE_SYNC_CA_PATH", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT")
+WHERE = {"authority_host": "https://login.test", "graph_url": "https://graph.test"}
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in AZURE_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PATH", "/nonexistent")  # no az
+    return monkeypatch
+
+
+def test_azure_rm_names_are_accepted_and_the_azure_identity_names_win(clean_env):
+    clean_env.setenv("AZURE_TENANT", "rm-tenant")
+    clean_env.setenv("AZURE_SECRET", "rm-secret")
+    clean_env.setenv("AZURE_CLIENT_ID", "c1")
+    connection = GraphConnection(dict(WHERE))
+    assert connection.auth == "client_secret"
+    assert (connection.options["tenant_id"], connection.options["client_secret"]) == ("rm-tenant", "rm-secret")
+    clean_env.setenv("AZURE_TENANT_ID", "identity-tenant")
+    clean_env.setenv("AZURE_CLIENT_SECRET", "identity-secret")
+    connection = GraphConnection(dict(WHERE))
+    assert (connection.options["tenant_id"], connection.options["client_secret"]) == ("identity-tenant",
+                                                                                      "identity-secret")
+
+
+def test_awx_style_empty_variables_count_as_unset(clean_env, tmp_path):
+    # AWX injects every key of a credential type; a client secret credential leaves the certificate empty.
+    for name in AZURE_ENV:
+        clean_env.setenv(name, "")
+    clean_env.setenv("AZURE_TENANT_ID", "t1")
+    clean_env.setenv("AZURE_CLIENT_ID", "c1")
+    clean_env.setenv("AZURE_CLIENT_SECRET", "s3cret")
+    connection = GraphConnection({"client_certificate_path": "", "ca_path": "", **WHERE})
+    assert connection.auth == "client_secret"
+    assert connection.transport.ca_source != "ca_path"
+
+
+def test_an_explicit_option_wins_over_the_environment(clean_env):
+    clean_env.setenv("AZURE_CLIENT_SECRET", "from-env")
+    connection = GraphConnection(dict(WHERE, tenant_id="t1", client_id="c1", client_secret="given"))
+    assert connection.options["client_secret"] == "given"
+
+
+@pytest.mark.parametrize("env, options, expected", [
+    ({}, {"access_token": "tok", "client_secret": "s"}, "access_token"),
+    ({}, {"client_certificate_path": "/k.pem", "tenant_id": "t", "client_id": "c"}, "certificate"),
+    ({"AZURE_FEDERATED_TOKEN_FILE": "{token}"}, {"tenant_id": "t", "client_id": "c"}, "workload_identity"),
+    ({"IDENTITY_ENDPOINT": "https://127.0.0.1:1/msi", "IDENTITY_HEADER": "h"}, {}, "managed_identity"),
+    ({"IDENTITY_ENDPOINT": "https://127.0.0.1:1/msi", "AZURE_FEDERATED_TOKEN_FILE": "{token}"},
+     {"tenant_id": "t", "client_id": "c"}, "workload_identity"),
+    ({"AZURE_SYNC_AUTH": "managed_identity"}, {"client_secret": "s", "tenant_id": "t", "client_id": "c"},
+     "managed_identity"),
+])
+def test_auto_picks_the_first_possible_method_in_the_documented_order(clean_env, tmp_path, env, options, expected):
+    token_file = tmp_path / "token"
+    token_file.write_text("eyJ.assertion.sig")
+    for name, value in env.items():
+        clean_env.setenv(name, value.format(token=token_file))
+    assert GraphConnection(dict(WHERE, **options)).auth == expected
+
+
+def test_azure_cli_is_chosen_when_az_is_on_the_path(clean_env, tmp_path):
+    (tmp_path / "az").write_text("#!/bin/sh\nexit 1\n")
+    (tmp_path / "az").chmod(0o700)
+    clean_env.setenv("PATH", str(tmp_path))
+    assert GraphConnection(dict(WHERE)).auth == "azure_cli"
+
+
+def test_a_secret_and_a_certificate_together_are_refused_unless_auth_chooses(clean_env):
+    options = dict(WHERE, tenant_id="t", client_id="c", client_secret="s", client_certificate_path="/k.pem")
+    with pytest.raises(GraphError) as caught:
+        GraphConnection(options)
+    assert "mutually exclusive" in str(caught.value) and "set auth" in str(caught.value)
+    assert GraphConnection(dict(options, auth="certificate")).auth == "certificate"
+
+
+def test_workload_identity_rereads_its_token_file_at_every_sign_in(clean_env, tmp_path, monkeypatch):
+    token_file = tmp_path / "token"
+    token_file.write_text("first-assertion")
+    adapter = scripted_login(monkeypatch, [(200, DISCOVERY), (200, {"access_token": "one", "expires_in": 3600}),
+                                           (200, DISCOVERY), (200, {"access_token": "two", "expires_in": 3600})])
+    options = dict(WHERE, tenant_id="t1", client_id="c1", federated_token_file=str(token_file))
+    assert GraphConnection(options).token() == "one"
+    token_file.write_text("rotated-assertion")
+    assert GraphConnection(options).token() == "two"
+    assertions = [parse_qs(call["body"])["client_assertion"] for call in adapter.calls if call["method"] == "POST"]
+    assert assertions == [["first-assertion"], ["rotated-assertion"]]
+
+
+def test_an_unreadable_federated_token_file_fails_before_any_request(clean_env, tmp_path, monkeypatch):
+    adapter = scripted_login(monkeypatch, [])
+    with pytest.raises(GraphError) as caught:
+        GraphConnection(dict(WHERE, tenant_id="t1", client_id="c1", federated_token_file=str(tmp_path / "none")))
+    assert "federated_token_file %s cannot be read" % (tmp_path / "none") in str(caught.value)
+    assert adapter.calls == []
+
+
+def test_managed_identity_goes_through_msal_to_the_identity_endpoint_with_its_header(clean_env, monkeypatch):
+    clean_env.setenv("IDENTITY_ENDPOINT", "https://identity.test/msi/token")
+    clean_env.setenv("IDENTITY_HEADER", "header-secret")
+    clean_env.setenv("MSI_SECRET", "")  # AWX-style empty key: not a source msal may pick
+    adapter = scripted_login(monkeypatch, [(200, {"access_token": "mi-token", "expires_on": "9999999999",
+                                                  "resource": "https://graph.test", "token_type": "Bearer"})])
+    connection = GraphConnection(dict(WHERE, client_id="mi-client"))
+    assert connection.auth == "managed_identity" and connection.token() == "mi-token"
+    query = dict(parse_qs(adapter.calls[0]["url"].split("?", 1)[1]))
+    assert query["resource"] == ["https://graph.test"] and query["client_id"] == ["mi-client"]
+    assert adapter.calls[0]["url"].startswith("https://identity.test/msi/token?")
+
+
+def test_the_lookup_and_a_module_refuse_auth_values_they_do_not_offer(clean_env):
+    with pytest.raises(GraphError) as caught:
+        GraphConnection(dict(WHERE, auth="password"))
+    assert "auth must be one of" in str(caught.value)
+    with pytest.raises(GraphError) as caught:
+        GraphConnection(dict(WHERE, auth="device_code", tenant_id="t", client_id="c"))
+    assert "only possible in the moduscloud.azure_sync.graph_token lookup" in str(caught.value)

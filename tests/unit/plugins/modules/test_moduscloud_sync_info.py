@@ -77,3 +77,23 @@ def test_users_come_with_their_aliases_when_asked(run):
     outcome = run({"include_users": True}, [DOMAINS, stored(400), EXEMPTIONS, (200, users)])
     assert [u["primary_email"] for u in outcome.result["users"]] == ["amy@contoso.example", "zed@contoso.example"]
     assert outcome.result["users"][0]["alias_emails"] == ["a@contoso.example"]
+
+
+def test_awx_style_empty_environment_variables_count_as_unset(run, monkeypatch):
+    # AWX injects every key of the modusCloud credential type: an empty stack next to an api_url is no stack.
+    monkeypatch.setenv("MODUSCLOUD_STACK", "")
+    monkeypatch.setenv("MODUSCLOUD_CA_PATH", "")
+    outcome = run({}, [DOMAINS, stored(400), EXEMPTIONS])
+    assert outcome.result.get("failed") is not True, outcome.result.get("msg")
+
+
+def test_missing_credentials_name_the_options_the_environment_and_the_role_variables(monkeypatch, capsys):
+    from .module_runner import run_scripted
+    for name in ("MODUSCLOUD_USERNAME", "MODUSCLOUD_PASSWORD"):
+        monkeypatch.setenv(name, "")
+    outcome = run_scripted(module, {"org": ORG, "api_url": "https://mc.example/api/v1"}, [], monkeypatch, capsys)
+    message = outcome.result["msg"]
+    assert outcome.result["failed"] is True and outcome.calls == []
+    for named in ("username and password", "MODUSCLOUD_USERNAME", "MODUSCLOUD_PASSWORD",
+                  "azure_user_sync_moduscloud_username", "azure_user_sync_moduscloud_password"):
+        assert named in message
