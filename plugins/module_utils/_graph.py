@@ -28,7 +28,7 @@ from urllib.parse import quote
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 # The connection (options, endpoints, sign-in) lives in _connection; these names stay importable from here.
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import (  # noqa: F401
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import (  # noqa: F401 pylint: disable=unused-import
     CLOUDS,
     GRAPH_CONNECTION_SPEC,
     MSAL_IMPORT_ERROR,

@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 
 from urllib.parse import quote, urlsplit
 
-from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import (
     REQUESTS_IMPORT_ERROR,
@@ -640,3 +640,20 @@ def client_from_module(module, org=None, **http_options):
         except ApiError as error:
             module.fail_json(msg=str(error), **error.to_result())
     return client
+
+
+class ModusCloudModule(AnsibleModule):
+    """The base of every modusCloud module: the connection options and org (added when the module's own spec
+    leaves them out), check mode, the dependency check, and client(org), the one way to a ModusCloudClient."""
+
+    def __init__(self, argument_spec, **kwargs):
+        spec = moduscloud_argument_spec()
+        spec.update(argument_spec)
+        kwargs.setdefault("supports_check_mode", True)
+        super(ModusCloudModule, self).__init__(argument_spec=spec, **kwargs)
+        if REQUESTS_IMPORT_ERROR:
+            self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+
+    def client(self, org=None, **http_options):
+        """The client of the module's connection options (fails the module with a clear message otherwise)."""
+        return client_from_module(self, org, **http_options)

@@ -132,11 +132,10 @@ missing:
 
 import ipaddress
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
-    client_from_module,
+    ModusCloudModule,
     is_domain_name,
     missing_domains,
     moduscloud_argument_spec,
@@ -167,7 +166,7 @@ def invalid_input(params):
 
 
 def main():
-    module = AnsibleModule(
+    module = ModusCloudModule(
         argument_spec=moduscloud_argument_spec(
             domains=dict(type="list", elements="str"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
@@ -186,7 +185,7 @@ def main():
         module.fail_json(msg="Invalid input: " + "; ".join(problems))
 
     org = normalize_domain(params["org"])
-    client = client_from_module(module, org)
+    client = module.client(org)
     try:
         if params["required_domains"] is not None:
             preflight(module, client, org)

@@ -257,13 +257,12 @@ key_sent:
   sample: true
 """
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
     SETTINGS_FIELDS,
     WIRE,
-    client_from_module,
+    ModusCloudModule,
     invalid_settings,
     is_domain_name,
     normalize_domain,
@@ -311,7 +310,7 @@ def desired_settings(params):
 
 
 def main():
-    module = AnsibleModule(
+    module = ModusCloudModule(
         argument_spec=argument_spec(),
         required_if=[("state", "present", ("primary_domain", "application_id")),
                      ("update_key", "always", ("key",)),
@@ -328,7 +327,7 @@ def main():
         module.fail_json(msg="Invalid import settings: " + "; ".join(problems))
 
     org = normalize_domain(params["org"])
-    client = client_from_module(module, org)
+    client = module.client(org)
     changes = ChangeSet(module.check_mode)
     try:
         if params["state"] == "present":

@@ -155,12 +155,11 @@ users:
       alias_emails: [j.doe@contoso.com]
 """
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
     WIRE,
-    client_from_module,
+    ModusCloudModule,
     is_domain_name,
     moduscloud_argument_spec,
     normalize_domain,
@@ -169,7 +168,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud 
 
 
 def main():
-    module = AnsibleModule(
+    module = ModusCloudModule(
         argument_spec=moduscloud_argument_spec(
             include_users=dict(type="bool", default=False),
             warn_secret_expiry_days=dict(type="int", default=30, no_log=False),
@@ -180,7 +179,7 @@ def main():
     if not is_domain_name(org):
         module.fail_json(msg="org must be a domain of the organization, such as example.com, got %r"
                              % module.params["org"])
-    client = client_from_module(module, org)
+    client = module.client(org)
     try:
         result = read_state(client, org, module.params["include_users"])
     except ApiError as error:

@@ -423,7 +423,7 @@ import tempfile
 import time
 from datetime import datetime, timezone
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import (
     GRAPH_CONNECTION_SPEC,
@@ -435,7 +435,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph impor
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
-    client_from_module,
+    ModusCloudModule,
     invalid_settings,
     is_domain_name,
     is_guid,
@@ -533,8 +533,8 @@ def invalid_options(params, check_mode):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=[("key", "access_token")], required_one_of=[("key", "access_token")])
+    module = ModusCloudModule(argument_spec(), mutually_exclusive=[("key", "access_token")],
+                              required_one_of=[("key", "access_token")])
     for library, error in (("requests", REQUESTS_IMPORT_ERROR), ("msal", MSAL_IMPORT_ERROR)):
         if error:
             module.fail_json(msg=missing_required_lib(library), exception=error)
@@ -544,7 +544,7 @@ def main():
 
     started = datetime.now(timezone.utc)
     org = normalize_domain(module.params["org"])
-    sync = UserSync(module, client_from_module(module, org), org)
+    sync = UserSync(module, module.client(org), org)
     try:
         result = sync.run(started)
     except (ApiError, GraphError) as error:
