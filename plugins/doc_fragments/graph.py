@@ -22,7 +22,7 @@ options:
         or E(MSI_ENDPOINT) is set; V(azure_cli) when C(az) is on the E(PATH).
       - V(managed_identity) signs in as the managed identity of the Azure machine the module runs on (App Service,
         Functions, Container Apps, Arc, or a virtual machine's instance metadata service, which V(auto) cannot
-        detect: set V(managed_identity) explicitly there); O(client_id) names a user-assigned identity.
+        detect, so set V(managed_identity) explicitly there); O(client_id) names a user-assigned identity.
       - V(workload_identity) signs in as the application O(client_id) with the token in O(federated_token_file),
         which a federated credential of that application trusts (Kubernetes, GitHub Actions).
       - V(azure_cli) uses the account signed in to the Azure CLI (C(az login)) on the machine the module runs on.

@@ -107,9 +107,12 @@ options:
     type: str
   ca_path:
     description:
-      - PEM file of the certificate authorities to trust, instead of the system's, for the modusCloud API,
-        the Entra sign-in host and Microsoft Graph alike.
-      - Takes effect even when E(REQUESTS_CA_BUNDLE) is set.
+      - PEM file of the certificate authorities to trust for the modusCloud API, the Entra sign-in host and
+        Microsoft Graph alike.
+      - The order is - O(ca_path) when set (it wins even when E(REQUESTS_CA_BUNDLE) is set); else
+        E(REQUESTS_CA_BUNDLE); else E(SSL_CERT_FILE); else the certificate authorities of the Python requests
+        library.
+      - If not set, the value of E(MODUSCLOUD_CA_PATH), else E(AZURE_SYNC_CA_PATH), is used.
     type: path
   validate_certs:
     description:

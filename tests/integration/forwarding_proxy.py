@@ -1,5 +1,5 @@
 """A real forwarding proxy (proxy.py, from PyPI) for the tests: started on a free port, its access log kept,
-stopped by its process id. Upstream it connects from 127.0.0.2 (proxy_support/source_address.py), which the
+stopped by its process id. Upstream it connects from 127.0.0.2 (proxy_source_address.py), which the
 sandbox's journal shows as the peer of every request that came through it.
 """
 
@@ -22,12 +22,12 @@ class ForwardingProxy(object):
         self.url = None
 
     def __enter__(self):
-        env = dict(os.environ, PYTHONPATH=os.path.join(HERE, "proxy_support"))
+        env = dict(os.environ, PYTHONPATH=HERE)
         for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "ALL_PROXY", "all_proxy"):
             env.pop(name, None)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "proxy", "--hostname", "127.0.0.1", "--port", "0", "--port-file", self.port_file,
-             "--plugins", "source_address.SourceAddress", "--num-acceptors", "1", "--num-workers", "1",
+             "--plugins", "proxy_source_address.SourceAddress", "--num-acceptors", "1", "--num-workers", "1",
              "--log-level", "INFO", "--log-file", self.log_file],
             cwd=self.workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 30
