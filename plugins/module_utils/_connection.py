@@ -146,8 +146,8 @@ class GraphConnection(object):
         self.auth_option = self.options.get("auth") or "auto"
         if self.auth_option == "auto" and self.options.get("device_code"):
             self.auth_option = DeviceCodeAuth.NAME
-        cloud, authority_host, graph_url = (self.options.get(name) for name in ("cloud", "authority_host",
-                                                                                 "graph_url"))
+        cloud, authority_host, graph_url = (self.options.get(name)
+                                            for name in ("cloud", "authority_host", "graph_url"))
         self.authority_host, self.graph_url = endpoints(cloud, authority_host, graph_url)
         self.transport = Transport(self.options.get("ca_path"), self.options.get("validate_certs", True),
                                    proxy_url=self.options.get("proxy_url"),

@@ -607,6 +607,10 @@ class GraphModule(AnsibleModule):
             self._connection = GraphConnection(connection_options(self.params))
         return self._connection
 
+    def check_connection(self):
+        """Options that cannot make a connection fail before any request."""
+        return self.connection
+
     @property
     def graph(self):
         """The GraphClient, authenticated on first use (a module that needs no Graph call never logs in)."""
@@ -617,7 +621,7 @@ class GraphModule(AnsibleModule):
     def run(self, action):
         """exit_json(**action(self)); a failed call or a user error becomes fail_json, without traceback."""
         try:
-            _ = self.connection  # options that cannot make a connection fail before any request
+            self.check_connection()
             result = action(self)
         except (ApiError, GraphError) as err:
             self.fail_json(msg=str(err), **err.to_result())

@@ -100,8 +100,8 @@ class Transport(object):
                              "certificate authorities" % self.verify)
             else:
                 found.append("the CA bundle %s named by the environment variable %s does not exist (or is not "
-                             "readable): fix or unset %s, or set ca_path" % (self.verify, self.ca_source,
-                                                                              self.ca_source))
+                             "readable): fix or unset %s, or set ca_path"
+                             % (self.verify, self.ca_source, self.ca_source))
         if self.proxy_url:
             parts = urlsplit(self.proxy_url)
             if parts.scheme not in ("http", "https", "socks5", "socks5h") or not parts.hostname:

@@ -407,8 +407,8 @@ def prover(params, app_id, module_token=None):
         raise SecretError("wait_usable needs tenant_id to request a token with the new secret (the module's token "
                           "does not name its tenant); set tenant_id, or wait_usable: false")
     connection = connection_params(params)
-    transport = dict((name, connection[name]) for name in ("cloud", "authority_host", "graph_url", "ca_path",
-                                                            "validate_certs", "proxy_url", "timeout"))
+    names = ("cloud", "authority_host", "graph_url", "ca_path", "validate_certs", "proxy_url", "timeout")
+    transport = dict((name, connection[name]) for name in names)
 
     def prove(value):
         # The wait retries every transient answer within wait_timeout, so the sign-in itself does not.

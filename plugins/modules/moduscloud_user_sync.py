@@ -667,8 +667,8 @@ class UserSync(object):
             raise SyncFailure("the sync app cannot sign in with a check-mode placeholder (of an application or a "
                               "secret an earlier task would create): give access_token instead of key to compute the "
                               "report in a dry run")
-        options = dict((name, params[name]) for name in ("cloud", "authority_host", "graph_url", "ca_path",
-                                                          "validate_certs", "proxy_url"))
+        names = ("cloud", "authority_host", "graph_url", "ca_path", "validate_certs", "proxy_url")
+        options = dict((name, params[name]) for name in names)
         if params["access_token"]:
             options.update(auth="access_token", access_token=params["access_token"])
         else:

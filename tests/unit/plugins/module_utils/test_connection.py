@@ -40,6 +40,7 @@ def scripted_login(monkeypatch, answers):
 def check_connection(options):
     return GraphConnection(options, environment=False)
 
+
 # Endpoints and connection options
 
 @pytest.mark.parametrize("cloud, login, graph", [
@@ -246,8 +247,6 @@ def test_a_pem_without_the_private_key_is_refused_clearly(tmp_path):
         load_certificate_credential(path)
     assert "must be a PEM file holding both the private key and the certificate (found: CERTIFICATE)" in str(
         caught.value)
-
-
 
 
 # The environment, as azure-identity, azure.azcollection and AWX set it

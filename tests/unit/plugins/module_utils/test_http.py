@@ -107,8 +107,7 @@ def test_ca_path_is_passed_on_every_request(monkeypatch):
     ({"REQUESTS_CA_BUNDLE": "", "SSL_CERT_FILE": "/env/ssl.pem"}, "/env/ssl.pem"),
     ({"REQUESTS_CA_BUNDLE": "", "SSL_CERT_FILE": "", "CURL_CA_BUNDLE": ""}, True),
 ])
-def test_without_ca_path_the_environment_names_the_ca_bundle_and_an_empty_variable_is_unset(monkeypatch, env,
-                                                                                          expected):
+def test_without_ca_path_the_environment_names_the_ca_bundle_and_an_empty_variable_is_unset(monkeypatch, env, expected):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     client = make_client()
