@@ -1,4 +1,4 @@
-"""python -m sandbox serve --info-file PATH [--users N --groups M --seed S] [--page-size K]
+"""python -m sandbox serve --info-file PATH [--users N --groups M --seed S] [--page-size K] [--latency-model default]
 
 Serves HTTPS on 127.0.0.1 (login, Graph, modusCloud and control, each on its own port) with a CA
 made at start. When every port answers it writes PATH atomically: JSON with the URLs, the CA
@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=_non_negative, default=0, help="seed of the generated directory (default 0)")
     serve.add_argument("--page-size", type=_page_size, default=5,
                        help="default page size of applications and servicePrincipals (default 5; Graph uses 100)")
+    serve.add_argument("--latency-model", choices=("off", "default"), default="off",
+                       help="answer as slowly as the real services and throttle Graph as Microsoft documents "
+                            "(default: off; the control API's /latency changes it)")
     serve.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser
 
@@ -69,7 +72,8 @@ def main(argv=None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    sandbox = Sandbox(page_size=options.page_size, users=options.users, groups=options.groups, seed=options.seed)
+    sandbox = Sandbox(page_size=options.page_size, users=options.users, groups=options.groups, seed=options.seed,
+                      latency_model=options.latency_model)
     try:
         sandbox.start()
         _write_atomically(options.info_file, sandbox.info())

@@ -3,8 +3,10 @@ edits, and read-outs (info, stats, state, journal) for tests and demos. JSON in,
 errors are {"error": "<what is wrong and what is allowed>"} with status 400, 404, 405 or 409.
 
 GET    /info      the info document of the default tenant (as written to --info-file)
-GET    /stats     {"requests", "writes", "by_service": {graph|login|moduscloud: {"requests", "writes"}},
-                  "faults_fired"}; requests/writes count Graph and modusCloud only, writes = non-GET
+GET    /stats     {"requests", "writes", "batched", "by_service": {graph|login|moduscloud: {"requests", "writes",
+                  "batched"}}, "faults_fired"}; requests/writes count Graph and modusCloud only, writes = non-GET;
+                  a JSON batch is one request, its inner requests count as batched (and as writes if not GET)
+                  (POST /reset also puts the latency model back as --latency-model set it)
 GET    /state     {"tenants": {id: apps (no secrets), service principals, assignments, grants, policy,
                   directory sizes, lagging objects}, "faults", "moduscloud": its snapshot() or null}
 GET    /journal   ?service=graph|login|moduscloud&since=<seq>: {"entries": [{"seq", "time", "ts",
@@ -18,6 +20,9 @@ GET|POST|DELETE /faults   {"rules": [{"service", "method", "path" (regex on the 
                   "lag"?, "secret_delay_seconds"?, "token_lifetime_seconds"?}
 PUT    /policy    {"tenant_id"?, "password_max_lifetime_days": N | null, "restrict_for_apps_created_after"?}
 POST   /tenants   {"name"?, "users"?, "groups"?, "seed"?} -> 201 and the new tenant's info document
+GET|PUT /latency  the latency and throttling model (sandbox/latency.py): {"enabled", "rtt_ms", "per_object_ms",
+                  "inner_ms" (per service), "throttle": {"enabled", "window_seconds", "budgets": {S, M, L},
+                  "size_limits": {S, M}}, "throttled"}; PUT takes any of them, or "preset": "default" | "off"
 POST   /clock     {"hours": H} -> modusCloud's advance_clock(H): the scheduled syncs that ran
 POST   /directory/users|groups, PATCH|DELETE /directory/users|groups/{id}   ?tenant=<id or domain>:
                   Graph-named fields (users: also "licensed"; groups: also "members", a list of ids)
@@ -33,6 +38,7 @@ from urllib.parse import unquote
 from . import directory
 from .directory import USER_FIELDS, GROUP_FIELDS, iso, new_id, utcnow
 from .faults import FaultError
+from .latency import LatencyError
 from .web import Request, Response, json_response
 
 TENANT_NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}$")
@@ -58,6 +64,7 @@ class ControlService:
             ("GET", "faults"): self._get_faults, ("POST", "faults"): self._set_faults,
             ("DELETE", "faults"): self._clear_faults, ("PUT", "policy"): self._policy,
             ("POST", "tenants"): self._add_tenant, ("POST", "clock"): self._clock,
+            ("GET", "latency"): self._get_latency, ("PUT", "latency"): self._set_latency,
         }
         try:
             if len(segments) >= 2 and segments[0] == "directory":
@@ -173,6 +180,16 @@ class ControlService:
     def _clear_faults(self, request):
         self.sandbox.faults.clear()
         return json_response(200, self.sandbox.faults.describe())
+
+    def _get_latency(self, request):
+        return json_response(200, self.sandbox.latency.describe())
+
+    def _set_latency(self, request):
+        try:
+            self.sandbox.latency.configure(self._body(request, required=True))
+        except LatencyError as error:
+            raise ControlError(str(error)) from None
+        return json_response(200, self.sandbox.latency.describe())
 
     def _policy(self, request):
         body = self._body(request, required=True)

@@ -139,15 +139,19 @@ class Journal:
             self._entries.clear()
 
     def record(self, service: str, method: str, path: str, query: str, status: int, fault: bool,
-               request_id: str, peer: str = "") -> None:
+               request_id: str, peer: str = "", batch: str | None = None) -> None:
+        """One request; `batch` is the request id of the JSON batch an inner request came in."""
         now = time.time()
         with self._lock:
             self._sequence += 1
-            self._entries.append({
+            entry = {
                 "seq": self._sequence, "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
                 + f".{int(now % 1 * 1000):03d}Z", "ts": round(now, 3), "service": service, "method": method,
                 "path": path, "query": query, "status": status, "fault": fault, "request_id": request_id,
-                "peer": peer})
+                "peer": peer}
+            if batch is not None:
+                entry["batch"] = batch
+            self._entries.append(entry)
 
     def entries(self, service: str | None = None, since: int = 0) -> list:
         with self._lock:
@@ -164,15 +168,26 @@ class Stats:
 
     def clear(self) -> None:
         with self._lock:
-            self._by_service = {name: {"requests": 0, "writes": 0} for name in FAULT_SERVICES}
+            self._by_service = {name: {"requests": 0, "writes": 0, "batched": 0} for name in FAULT_SERVICES}
             self._faults = 0
 
-    def count(self, service: str, method: str, fault: bool) -> None:
+    def count(self, service: str, method: str, fault: bool, batch: bool = False) -> None:
+        """One HTTP request. A JSON batch is one request and no write by itself: its inner requests count
+        as `batched`, and those that write as writes (count_inner)."""
         if service not in self._by_service:
             return
         with self._lock:
             counters = self._by_service[service]
             counters["requests"] += 1
+            if method != "GET" and not batch:
+                counters["writes"] += 1
+            self._faults += fault
+
+    def count_inner(self, service: str, method: str, fault: bool) -> None:
+        """One request inside a JSON batch."""
+        with self._lock:
+            counters = self._by_service[service]
+            counters["batched"] += 1
             if method != "GET":
                 counters["writes"] += 1
             self._faults += fault
@@ -182,4 +197,5 @@ class Stats:
             by_service = {name: dict(counters) for name, counters in self._by_service.items()}
             return {"requests": sum(by_service[name]["requests"] for name in COUNTED_SERVICES),
                     "writes": sum(by_service[name]["writes"] for name in COUNTED_SERVICES),
+                    "batched": sum(by_service[name]["batched"] for name in COUNTED_SERVICES),
                     "by_service": by_service, "faults_fired": self._faults}

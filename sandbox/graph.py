@@ -20,9 +20,10 @@ import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from . import directory
+from . import batch, directory
 from .directory import (GROUP_DEFAULT, GROUP_PROPERTIES, USER_DEFAULT, USER_PROPERTIES, add_years, iso,
                         new_assignment, new_id, opaque_id, parse_time, render, utcnow)
+from .latency import resource_units
 from .odata import (GraphError, Schema, bad_request, matches, next_link, not_found, paginate, parse_query)
 from .web import Request, Response, json_response
 from .tls import thumbprint
@@ -296,9 +297,66 @@ class GraphService:
         try:
             with self.sandbox.lock:
                 caller, tenant = self._authenticate(request)
-                response = self._route(Call(request, tenant, caller))
+                if batch.is_batch(request.path):
+                    if request.method != "POST":
+                        raise _method_not_allowed()
+                    return self._batch(request, caller, tenant)
+                return self._answer(request, caller, tenant)
+        except GraphError as error:
+            return self._error(error, request)
+
+    def _answer(self, request: Request, caller: Caller, tenant: directory.Tenant) -> Response:
+        """One request (on its own or inside a batch) past the throttling model and to its handler."""
+        model = self.sandbox.latency
+        try:
+            units = None
+            if model.enabled:
+                units = resource_units(request.method, request.path[len("/v1.0"):], request.query)
+                wait = model.admit(caller.app_id, tenant.id, len(tenant.users), units)
+                if wait is not None:
+                    raise GraphError(429, "TooManyRequests", "Too many requests. Retry after the interval in the "
+                                     "Retry-After header.", headers={
+                                         "Retry-After": str(wait),
+                                         "x-ms-throttle-scope": f"Tenant_Application/ReadWrite/{caller.app_id}/"
+                                                                f"{tenant.id}",
+                                         "x-ms-throttle-information": "ResourceUnitLimitExceeded"})
+            response = self._route(Call(request, tenant, caller))
+            if units is not None:
+                response.headers["x-ms-resource-unit"] = str(units)
         except GraphError as error:
             response = self._error(error, request)
+        return response
+
+    def _batch(self, request: Request, caller: Caller, tenant: directory.Tenant) -> Response:
+        """POST /v1.0/$batch (sandbox/batch.py): each inner request meets faults and throttling on its own."""
+        items = batch.parse(request.body)
+        date = utcnow().strftime("%Y-%m-%dT%H:%M:%S")
+        answers, failed, objects = {}, set(), []
+        for item in items:
+            key = item["id"].lower()
+            if any(dependency.lower() in failed for dependency in item.get("dependsOn") or ()):
+                answers[key] = batch.failed_dependency(item, request.request_id, date)
+                failed.add(key)
+                continue
+            inner = batch.inner_request(request, item)
+            rule = self.sandbox.faults.match("graph", inner.method, inner.path)
+            if rule is not None:
+                response = self.fault_response(rule, inner)
+            elif batch.is_batch(inner.path):
+                response = self._error(bad_request("A batch cannot contain a batch.", code="BadRequest"), inner)
+            else:
+                response = self._answer(inner, caller, tenant)
+            self.sandbox.stats.count_inner("graph", inner.method, rule is not None)
+            self.sandbox.journal.record("graph", inner.method, inner.path, inner.query_string, response.status,
+                                        rule is not None, inner.request_id, batch=request.request_id)
+            if response.status >= 400:
+                failed.add(key)
+            objects.append(response.objects)
+            answers[key] = batch.entry(item, response)
+        body = {"responses": [answers[item["id"].lower()] for item in json.loads(request.body)["requests"]]}
+        response = json_response(200, body, content_type="application/json; charset=utf-8")
+        response.inner = objects
+        response.sequential = any(item.get("dependsOn") for item in items)
         return response
 
     def fault_response(self, rule, request: Request) -> Response:
@@ -417,12 +475,16 @@ class GraphService:
         if page.next_position is not None:
             token = self.sandbox.page_tokens.issue(scope, query, page.next_position)
             body["@odata.nextLink"] = next_link(f"{self.sandbox.graph_url}{call.request.path}", query, token)
-        return _graph_json(200, body)
+        response = _graph_json(200, body)
+        response.objects = len(body["value"])
+        return response
 
     def _entity(self, call: Call, schema: Schema, obj, render_one, context: str) -> Response:
         query = self._query(call, schema, collection=False)
-        return _graph_json(200, {"@odata.context": self._context(context, query.select) + "/$entity",
-                                 **render_one(obj, query.select)})
+        response = _graph_json(200, {"@odata.context": self._context(context, query.select) + "/$entity",
+                                     **render_one(obj, query.select)})
+        response.objects = 1
+        return response
 
     def _visible(self, tenant: directory.Tenant):
         return lambda obj: not tenant.invisible(obj["id"])

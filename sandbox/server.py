@@ -15,6 +15,7 @@ import sys
 import tempfile
 import textwrap
 import threading
+import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -24,6 +25,7 @@ from .catalog import GRAPH_CLI_APP_ID
 from .control import ControlService
 from .faults import Faults, FAULT_SERVICES, Journal, Stats
 from .graph import GraphService
+from .latency import LatencyModel
 from .login import LoginService
 from .odata import PageTokens
 from .web import Request, Response, json_response
@@ -58,7 +60,13 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         request = Request(self.command, parts.path, parts.query, self.headers, self._read_body(),
                           peer=self.client_address[0])
-        response = self.server.sandbox.dispatch(self.server.service, request)
+        sandbox = self.server.sandbox
+        response = sandbox.dispatch(self.server.service, request)
+        if sandbox.latency.enabled:  # outside the world's lock: slow answers do not hold up others
+            delay = sandbox.latency.delay(self.server.service, response.objects or _objects(response),
+                                          response.inner, response.sequential)
+            if delay:
+                time.sleep(delay)
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
@@ -85,6 +93,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):  # the journal records requests; keep stderr for problems
         LOG.debug("%s %s", self.server.service, format % args)
+
+
+def _objects(response: Response) -> int:
+    """The objects a JSON answer returns (for the latency model): a list's length, else 1."""
+    if response.inner is not None or not response.body or not response.body.lstrip().startswith((b"[", b"{")):
+        return 0
+    try:
+        payload = json.loads(response.body)
+    except ValueError:
+        return 0
+    if isinstance(payload, dict):
+        payload = next((value for value in payload.values() if isinstance(value, list)), payload)
+    return len(payload) if isinstance(payload, list) else 1
 
 
 class _Server(ThreadingHTTPServer):
@@ -122,8 +143,11 @@ def _moduscloud_class():
 class Sandbox:
     """The whole emulator. One lock guards the world (tenants and everything in them)."""
 
-    def __init__(self, *, page_size: int = 5, users: int | None = None, groups: int | None = None, seed: int = 0):
+    def __init__(self, *, page_size: int = 5, users: int | None = None, groups: int | None = None, seed: int = 0,
+                 latency_model: str = "off"):
         self.lock = threading.RLock()
+        self.latency = LatencyModel()
+        self.latency_mode = latency_model
         self.page_size = page_size
         self.initial_directory = {"users": users, "groups": groups, "seed": seed}
         self.faults, self.journal, self.stats = Faults(), Journal(), Stats()
@@ -200,6 +224,8 @@ class Sandbox:
             self.faults.clear()
             self.journal.clear()
             self.stats.clear()
+            # The model the sandbox was started with (--latency-model), its usage forgotten.
+            self.latency.configure({"preset": self.latency_mode})
             service_class = _moduscloud_class()
             self.moduscloud = service_class(login_url=self.authority_host, graph_url=self.graph_url,
                                             ca_bundle=self.ca_bundle) if service_class else None
@@ -300,7 +326,7 @@ class Sandbox:
         response.headers.setdefault("request-id", request.request_id)
         response.headers.setdefault("client-request-id", request.client_request_id)
         if service_name in FAULT_SERVICES:
-            self.stats.count(service_name, request.method, rule is not None)
+            self.stats.count(service_name, request.method, rule is not None, batch=response.inner is not None)
             self.journal.record(service_name, request.method, request.path, request.query_string,
                                 response.status, rule is not None, request.request_id, peer=request.peer)
         return response

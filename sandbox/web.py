@@ -32,6 +32,11 @@ class Response:
     status: int
     body: bytes = b""
     headers: dict = field(default_factory=dict)
+    # For the latency model: the objects the answer returns; for a JSON batch, the objects of each inner
+    # request (None: not a batch) and whether they ran one after the other (dependsOn).
+    objects: int = 0
+    inner: list | None = None
+    sequential: bool = False
 
 
 def json_response(status: int, payload, headers: dict | None = None,

@@ -76,8 +76,8 @@ def test_stats_count_graph_and_moduscloud_writes_but_not_login(admin_graph, fres
     https_session(info).get(info["moduscloud_url"] + "/orgs/" + info["moduscloud_org"],
                             headers={"X-User": info["moduscloud_user"], "X-Password": info["moduscloud_password"]})
     after = fresh_sandbox.stats()
-    assert after["by_service"]["graph"] == {"requests": 3, "writes": 2}
-    assert after["by_service"]["moduscloud"] == {"requests": 1, "writes": 0}
+    assert after["by_service"]["graph"] == {"requests": 3, "writes": 2, "batched": 0}
+    assert after["by_service"]["moduscloud"] == {"requests": 1, "writes": 0, "batched": 0}
     assert (after["requests"], after["writes"]) == (4, 2)
 
 
