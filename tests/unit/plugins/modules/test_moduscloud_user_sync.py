@@ -143,9 +143,26 @@ class FakeServices(BaseAdapter):
                 "headers": dict(request.headers), "verify": kwargs.get("verify")}
         with self._lock:
             self.calls.append(call)
-            failure = self.failures.pop((request.method, path), None)
-            status, payload = failure or self._route(call)
+            if (call["host"], request.method, path) == ("graph.test", "POST", "/v1.0/$batch"):
+                status, payload = self._batch(call)
+            else:
+                failure = self.failures.pop((request.method, path), None)
+                status, payload = failure or self._route(call)
         return make_response(request, status, payload, JSON_HEADERS)
+
+    def _batch(self, call):
+        """Graph's JSON batching: each inner request recorded and answered as if it came alone."""
+        responses = []
+        for item in json.loads(call["body"])["requests"]:
+            url = urlsplit(item["url"])
+            inner = dict(call, method=item["method"], path="/v1.0" + unquote(url.path), body=None, batch=True,
+                         query=dict((key, values[0]) for key, values in parse_qs(url.query).items()))
+            self.calls.append(inner)
+            failure = self.failures.pop((inner["method"], inner["path"]), None)
+            status, payload = (failure or self._route(inner))[:2]
+            headers = dict({"Content-Type": "application/json"}, **(failure[2] if failure and len(failure) > 2 else {}))
+            responses.append({"id": item["id"], "status": status, "headers": headers, "body": payload})
+        return 200, {"responses": responses}
 
     def close(self):
         pass
@@ -314,6 +331,48 @@ def test_a_group_deleted_while_the_directory_is_read_is_left_out(run, services):
                                          "objects are not present.")
     report = run()["report"]
     assert [group["name"] for group in report["groups"]] == ["Sales"]
+
+
+def test_members_are_read_in_json_batches_of_20_groups(run, services):
+    services.page_size = 999
+    services.groups = [{"id": "g-%02d" % index, "displayName": "Team %d" % index, "mail": "team%d@%s" % (index, ORG),
+                        "mailEnabled": True, "securityEnabled": False, "members": ["id-adele", "id-alex"]}
+                       for index in range(45)]
+    report = run(report_limit=100)["report"]
+    assert [group["members"] for group in report["groups"]] == [2] * 45
+    batches = [call for call in services.graph_calls() if call["path"] == "/v1.0/$batch"]
+    assert len(batches) == 3  # 20 + 20 + 5 groups
+    inner = [call for call in services.graph_calls() if call.get("batch")]
+    assert sorted(call["path"] for call in inner) == ["/v1.0/groups/g-%02d/members" % index for index in range(45)]
+    assert all(call["query"] == {"$select": "id", "$top": "999"} for call in inner)
+    assert not [call for call in services.graph_calls() if call["path"].endswith("/members") and not call.get("batch")]
+
+
+def test_a_throttled_member_read_inside_a_batch_is_asked_again_after_retry_after(run, services, monkeypatch):
+    pauses = []
+    monkeypatch.setattr("time.sleep", pauses.append)
+    services.failures[("GET", "/v1.0/groups/g-it/members")] = graph_error(429, "TooManyRequests", "slow down") + (
+        {"Retry-After": "7"},)
+    report = run()["report"]
+    assert [(g["name"], g["members"]) for g in report["groups"]] == [("Sales", 2), ("IT Admins", 1)]
+    assert 7.0 in pauses
+    reads = [call for call in services.graph_calls() if call["path"] == "/v1.0/groups/g-it/members"]
+    assert len(reads) == 2
+
+
+def test_members_throttled_beyond_the_retry_budget_fail_naming_the_group(run, services, monkeypatch):
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    original = services._route
+
+    def always_throttled(call):
+        if call["path"] == "/v1.0/groups/g-it/members":
+            return graph_error(429, "TooManyRequests", "slow down")
+        return original(call)
+
+    monkeypatch.setattr(services, "_route", always_throttled)
+    result = run()
+    assert result["failed"] is True
+    assert "list members of group g-it failed: HTTP 429 TooManyRequests" in result["msg"]
 
 
 def test_any_other_failure_to_read_members_fails_the_run(run, services):
