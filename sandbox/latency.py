@@ -4,8 +4,9 @@ Off by default, so tests stay fast. `python -m sandbox serve --latency-model def
 documented numbers (bench/README.md gives each with its source); the control API reads and changes
 them (GET/PUT {control}/latency).
 
-Latency: every answer of a service waits `rtt_ms` (network round trip plus the service's fixed
-cost) plus `per_object_ms` for each object it returns. A JSON batch ($batch) waits one round trip
+Latency: every answer of a service takes `rtt_ms` (network round trip plus the service's fixed
+cost) plus `per_object_ms` for each object it returns, the sandbox's own work included (it waits
+only for what is left). A JSON batch ($batch) waits one round trip
 plus its slowest inner request (`inner_ms` + its objects), or the sum of them when the batch is
 sequential (dependsOn); that is how Graph runs a batch: its gateway fans the inner requests out.
 

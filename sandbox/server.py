@@ -57,15 +57,18 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
 
     def _serve(self):
+        started = time.monotonic()
         parts = urlsplit(self.path)
         request = Request(self.command, parts.path, parts.query, self.headers, self._read_body(),
                           peer=self.client_address[0])
         sandbox = self.server.sandbox
         response = sandbox.dispatch(self.server.service, request)
-        if sandbox.latency.enabled:  # outside the world's lock: slow answers do not hold up others
+        if sandbox.latency.enabled:
+            # The model's time is the whole answer's: what the sandbox itself spent counts towards it. The wait
+            # is outside the world's lock, so slow answers do not hold up others.
             delay = sandbox.latency.delay(self.server.service, response.objects or _objects(response),
-                                          response.inner, response.sequential)
-            if delay:
+                                          response.inner, response.sequential) - (time.monotonic() - started)
+            if delay > 0:
                 time.sleep(delay)
         self.send_response(response.status)
         for name, value in response.headers.items():

@@ -702,19 +702,25 @@ class UserSync(object):
 
     def compute_report(self, settings, tenant_id, application_id):
         new_graph_client = self.graph(tenant_id, application_id)
-        try:
-            domains, users, groups = read_directory(new_graph_client, settings)
-        except ApiError as error:
-            raise self.explained_graph_error(error)
-        client, org = self.client, self.org
-        org_domains = [domain["name"] for domain in client.list_domains(org)]
+        # The organization's side does not depend on the directory: it is read while Graph is.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            organization = pool.submit(self.read_organization)
+            try:
+                domains, users, groups = read_directory(new_graph_client, settings)
+            except ApiError as error:
+                raise self.explained_graph_error(error)
+            org_domains, exemptions, org_users = organization.result()
         if self.module.check_mode:
             # An earlier task of this run adds them; its check mode only predicted that.
             org_domains += [normalize_domain(name) for name in self.params["planned_domains"]]
-        exemptions = client.list_exemptions(org)
-        org_users = client.list_users(org)
         return reconcile(entra_users=users, entra_groups=groups, tenant_domains=domains, settings=settings,
                          exemptions=exemptions, org_domains=org_domains, org_users=org_users)
+
+    def read_organization(self):
+        """The organization's domain names, exemptions and users, as the report compares them."""
+        client, org = self.client, self.org
+        return ([domain["name"] for domain in client.list_domains(org)], client.list_exemptions(org),
+                client.list_users(org))
 
     # -- report files
 
