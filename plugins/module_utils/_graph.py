@@ -504,8 +504,11 @@ class GraphClient(object):
 
     def list_groups(self, select):
         """Every group of the tenant, with the fields named in `select` (comma-separated)."""
-        return list(self.http.paged("/groups", "list groups of the tenant",
-                                    params={"$select": select, "$top": LARGEST_PAGE}))
+        return list(self.iter_groups(select))
+
+    def iter_groups(self, select):
+        """The groups of the tenant as their pages arrive (so their members can be read meanwhile)."""
+        return self.http.paged("/groups", "list groups of the tenant", params={"$select": select, "$top": LARGEST_PAGE})
 
     def list_group_members(self, group_id):
         """The direct members of a group (id and @odata.type); None when the group no longer exists."""
@@ -555,14 +558,15 @@ class GraphClient(object):
 
 
 def with_members(new_client, groups, readers=MEMBER_READERS):
-    """The groups, each with its `members` (id and @odata.type, in Graph's order); a group deleted since it was
-    listed is left out.
+    """The groups (a list, or an iterable such as GraphClient.iter_groups() whose pages are still arriving),
+    each with its `members` (id and @odata.type, in Graph's order); a group deleted since it was listed is left
+    out.
 
-    Members are read through JSON batches ($batch) of up to 20 groups, `readers` batches at once; each thread gets
-    its own client from new_client(), as a requests session is not meant to be shared. A group with more members
-    than a page continues from its nextLink in the next batch. An inner request Graph throttles or cannot serve
-    now (429, 503, 502, 504 inside the batch's 200) is asked again after its Retry-After, bounded like _http's
-    retries; any other inner failure fails the read, naming the group.
+    Members are read through JSON batches ($batch) of up to 20 groups, `readers` batches at once, starting as soon
+    as 20 groups are known; each thread gets its own client from new_client(), as a requests session is not meant
+    to be shared. A group with more members than a page continues from its nextLink in the next batch. An inner
+    request Graph throttles or cannot serve now (429, 503, 502, 504 inside the batch's 200) is asked again after
+    its Retry-After, bounded like _http's retries; any other inner failure fails the read, naming the group.
     """
     local = threading.local()
 
@@ -571,17 +575,26 @@ def with_members(new_client, groups, readers=MEMBER_READERS):
             local.graph = new_client()
         _read_members(local.graph, chunk)
 
-    chunks = [groups[start:start + BATCH_LIMIT] for start in range(0, len(groups), BATCH_LIMIT)]
+    listed, chunk, futures = [], [], []
     with ThreadPoolExecutor(max_workers=readers) as pool:
-        futures = [pool.submit(read, chunk) for chunk in chunks]
         try:
+            for group in groups:
+                listed.append(group)
+                chunk.append(group)
+                if len(chunk) == BATCH_LIMIT:
+                    futures.append(pool.submit(read, chunk))
+                    chunk = []
+                    if futures[0].done():  # fail early rather than list every group first
+                        futures.pop(0).result()
+            if chunk:
+                futures.append(pool.submit(read, chunk))
             for future in futures:
                 future.result()
         except BaseException:
             for future in futures:  # do not read the rest after a failure
                 future.cancel()
             raise
-    return [group for group in groups if group["members"] is not None]
+    return [group for group in listed if group["members"] is not None]
 
 
 # Inner answers of a batch that mean "not now": asked again after Retry-After (reads only, so 502/504 too).

@@ -859,8 +859,9 @@ def user_label(address):
 def read_directory(new_graph_client, settings):
     """(verified domain names, users, groups with members) as the sync reads them; only what the settings need.
 
-    The users' pages and the groups' pages (then their members, in batches) are two chains of requests that
-    do not wait for each other, so they run side by side: the read takes as long as the longer chain.
+    The users' pages and the groups' pages (with their members read in batches as the pages arrive) are two
+    chains of requests that do not wait for each other, so they run side by side: the read takes as long as
+    the longer chain.
     """
     graph = new_graph_client()
     domains = graph.verified_domains()
@@ -868,12 +869,12 @@ def read_directory(new_graph_client, settings):
     read_groups = settings["sync_distribution_groups"] or settings["sync_security_groups"]
     if not (read_users and read_groups):
         users = graph.list_users(USER_FIELDS) if read_users else []
-        groups = with_members(new_graph_client, graph.list_groups(GROUP_FIELDS)) if read_groups else []
+        groups = with_members(new_graph_client, graph.iter_groups(GROUP_FIELDS)) if read_groups else []
         return domains, users, groups
     with ThreadPoolExecutor(max_workers=1) as pool:
         users_read = pool.submit(lambda: new_graph_client().list_users(USER_FIELDS))
         try:
-            groups = with_members(new_graph_client, graph.list_groups(GROUP_FIELDS))
+            groups = with_members(new_graph_client, graph.iter_groups(GROUP_FIELDS))
         except Exception:
             users_read.result()  # a failure to read the users is the one to report, as when they were read first
             raise
