@@ -70,6 +70,19 @@ notes:
     password in the C(X-User) and C(X-Password) headers, over TLS only.
 """
 
+    # Modules that read the organization's state and can take it from an earlier task instead.
+    KNOWN_STATE = r"""
+options:
+  known_state:
+    description:
+      - What M(moduscloud.azure_sync.moduscloud_sync_info) returned for the same organization earlier in the
+        run. The organization's domains, import settings and exemptions are then taken from it instead of
+        being read again, which saves requests when many tenants are configured.
+      - Only give it while nothing has changed the organization since it was read; the module forgets it at
+        its own first write.
+    type: dict
+"""
+
     # Every modusCloud module acts on one organization.
     ORG = r"""
 options:

@@ -400,10 +400,11 @@ class GraphClient(object):
             consent.setdefault(api.app_id, {"application": {}, "grants": []})["grants"].append(grant)
         return consent
 
-    def describe_application(self, application):
-        """An application's identity and the fields this collection manages, by option name."""
+    def describe_application(self, application, permissions=True):
+        """An application's identity and the fields this collection manages, by option name (without
+        api_permissions unless `permissions`: naming them reads the service principal of each API)."""
         web = application.get("web") or {}
-        return {
+        info = {
             "app_id": application.get("appId"),
             "object_id": application.get("id"),
             "display_name": application.get("displayName"),
@@ -411,8 +412,10 @@ class GraphClient(object):
             "sign_in_audience": application.get("signInAudience"),
             "redirect_uris": sorted(web.get("redirectUris") or []),
             "home_page_url": web.get("homePageUrl") or None,
-            "api_permissions": self.permission_view(self.requested_permissions(application)),
         }
+        if permissions:
+            info["api_permissions"] = self.permission_view(self.requested_permissions(application))
+        return info
 
     # Admin consent: app role assignments (application permissions) and delegated grants
 

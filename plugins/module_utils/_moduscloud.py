@@ -448,6 +448,21 @@ class ModusCloudClient(object):
         self._transport = transport or Transport(ca_path, validate_certs)
         self._http_options = http_options
         self.http = self._connect(base_url)
+        self._known = {}  # org -> what an earlier task read (see prime); dropped at the first write
+
+    def prime(self, org, state):
+        """Answer the reads of `org`'s domains, import settings and exemptions from `state` (what
+        moduscloud_sync_info returned earlier in the run) instead of asking the API again. The role passes it
+        only while nothing has written to the organization since; any write through this client forgets it."""
+        self._known[normalize_domain(org)] = state
+
+    def forget(self):
+        """Read from the API again from now on (for polling)."""
+        self._known.clear()
+
+    def _known_part(self, org, name):
+        state = self._known.get(normalize_domain(org))
+        return None if state is None else state[name]
 
     def _connect(self, base_url):
         headers = {WIRE["header.username"]: self.username, WIRE["header.password"]: self._password}
@@ -458,6 +473,8 @@ class ModusCloudClient(object):
         return self.http.base_url
 
     def _call(self, method, path_term, operation, resource=None, json=None, **path_values):
+        if method != "GET":
+            self._known.clear()
         path = WIRE[path_term].format(**dict((k, quote(str(v), safe="@")) for k, v in path_values.items()))
         try:
             return self.http.json(method, path, operation, resource, json=json)
@@ -510,6 +527,9 @@ class ModusCloudClient(object):
 
     def list_domains(self, org):
         """The org's domains (normalised dicts); also the cheapest check that the org exists."""
+        known = self._known_part(org, "domains")
+        if known is not None:
+            return [dict(domain) for domain in known]
         answer = self._org_call("path.domains", "list domains of organization", org) or {}
         items = answer.get(WIRE["envelope.domains"], []) if isinstance(answer, dict) else answer
         return [domain_from_wire(item) for item in items]
@@ -586,6 +606,11 @@ class ModusCloudClient(object):
 
     def read_import_settings(self, org):
         """(settings by option name, status) or (None, None) when not configured. Never the key."""
+        known = self._known.get(normalize_domain(org))
+        if known is not None:
+            if not known["configured"]:
+                return None, None
+            return dict(known["settings"]), dict((name, known[name]) for name in STATUS_FIELDS)
         body = self.get_azure_settings(org)
         if body is None:
             return None, None
@@ -599,6 +624,9 @@ class ModusCloudClient(object):
         return self._call("DELETE", "path.settings", "clear Azure AD settings of", org, org=org)
 
     def list_exemptions(self, org):
+        known = self._known_part(org, "exemptions")
+        if known is not None:
+            return list(known)
         return exemptions_from_wire(self._call("GET", "path.exemptions", "list sync exemptions of", org, org=org))
 
     def add_exemptions(self, org, emails):
@@ -610,6 +638,25 @@ class ModusCloudClient(object):
 
     def delete_all_exemptions(self, org):
         return self._call("DELETE", "path.exemptions", "remove all sync exemptions of", org, org=org)
+
+
+# known_state: what moduscloud_sync_info returns, of which these keys are used.
+KNOWN_STATE_KEYS = ("configured", "settings", "domains", "exemptions")
+
+
+def known_state_problem(known):
+    """Why a known_state cannot be used (it must be a moduscloud_sync_info result), or None."""
+    missing = [key for key in KNOWN_STATE_KEYS + tuple(STATUS_FIELDS) if key not in known]
+    if missing:
+        return ("known_state must be the result of moduscloud.azure_sync.moduscloud_sync_info for the same "
+                "organization; it lacks %s" % ", ".join(missing))
+    if not isinstance(known["domains"], list) or not all(isinstance(d, dict) and "name" in d for d in known["domains"]):
+        return "known_state.domains must be a list of domains with a name, as moduscloud_sync_info returns them"
+    if not isinstance(known["exemptions"], list):
+        return "known_state.exemptions must be a list of addresses, as moduscloud_sync_info returns them"
+    if known["configured"] and not isinstance(known["settings"], dict):
+        return "known_state.settings must be the settings moduscloud_sync_info returned"
+    return None
 
 
 def client_from_module(module, org=None, **http_options):
@@ -632,6 +679,12 @@ def client_from_module(module, org=None, **http_options):
     if problems:
         module.fail_json(msg="; ".join(problems))
     client = ModusCloudClient(base_url, params["username"], params["password"], transport=transport, **http_options)
+    known = params.get("known_state")
+    if known is not None and org:
+        problem = known_state_problem(known)
+        if problem:
+            module.fail_json(msg=problem)
+        client.prime(org, known)
     if discover:
         if not org:
             module.fail_json(msg="stack=%s needs the organization's domain to discover its stack" % AUTO_STACK)

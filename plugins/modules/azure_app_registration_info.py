@@ -33,6 +33,14 @@ options:
     description:
       - Whether to read each application's service principal and admin consent (three more Graph reads per
         application).
+      - Needs O(include_permissions).
+    type: bool
+    default: true
+  include_permissions:
+    description:
+      - Whether to name the permissions each application requests (RV(applications[].api_permissions)), which
+        reads the service principal of every API it requests them from.
+      - Turn it off, with O(include_consent), when only the applications' ids and names are needed.
     type: bool
     default: true
   expiring_within_days:
@@ -110,6 +118,7 @@ applications:
       sample: https://us1.proofpointessentials.com/
     api_permissions:
       description: The permissions the application requests, by name (as in M(moduscloud.azure_sync.azure_app_registration)).
+      returned: when O(include_permissions) is true
       type: list
       elements: dict
       sample:
@@ -194,6 +203,7 @@ def argument_spec():
         unique_name=dict(type="str"),
         display_name=dict(type="str"),
         include_consent=dict(type="bool", default=True),
+        include_permissions=dict(type="bool", default=True),
         expiring_within_days=dict(type="int"),
     )
 
@@ -227,11 +237,21 @@ def consent_status(graph, application, requested):
 
 def describe(module, application):
     graph = module.graph
+    if not module.params["include_permissions"]:
+        info = graph.describe_application(application, permissions=False)
+        info["secrets"] = secret_views(application, utc_now())
+        warn_expiring(module, info)
+        return info
     requested = graph.requested_permissions(application)
     info = graph.describe_application(application)
     info["secrets"] = secret_views(application, utc_now())
     if module.params["include_consent"]:
         info["service_principal_id"], info["consent"] = consent_status(graph, application, requested)
+    warn_expiring(module, info)
+    return info
+
+
+def warn_expiring(module, info):
     within = module.params["expiring_within_days"]
     if within is not None:
         for secret in expiring(info["secrets"], within):
@@ -239,10 +259,12 @@ def describe(module, application):
                         % (secret["key_id"], secret["description"] or "no description", info["display_name"],
                            info["app_id"], "expired" if secret["expired"]
                            else "expires in %d days" % secret["days_remaining"], secret["end_date"]))
-    return info
 
 
 def run(module):
+    if module.params["include_consent"] and not module.params["include_permissions"]:
+        module.fail_json(msg="include_consent needs include_permissions (consent is compared with the permissions "
+                             "requested): set include_consent to false as well")
     applications = [describe(module, application) for application in find_applications(module.graph, module.params)]
     applications.sort(key=lambda info: ((info["display_name"] or "").lower(), info["app_id"] or ""))
     return {"changed": False, "applications": applications}

@@ -61,6 +61,7 @@ options:
 extends_documentation_fragment:
   - moduscloud.azure_sync.moduscloud
   - moduscloud.azure_sync.moduscloud.ORG
+  - moduscloud.azure_sync.moduscloud.KNOWN_STATE
   - moduscloud.azure_sync.attributes
   - moduscloud.azure_sync.attributes.ACTION_GROUP_MODUSCLOUD
 attributes:
@@ -174,6 +175,7 @@ def main():
             destination=dict(type="str"),
             required_domains=dict(type="list", elements="str"),
             fail_on_missing=dict(type="bool", default=False),
+            known_state=dict(type="dict"),
         ),
         mutually_exclusive=[("domains", "required_domains")],
         required_one_of=[("domains", "required_domains")],

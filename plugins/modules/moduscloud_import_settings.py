@@ -150,6 +150,7 @@ options:
 extends_documentation_fragment:
   - moduscloud.azure_sync.moduscloud
   - moduscloud.azure_sync.moduscloud.ORG
+  - moduscloud.azure_sync.moduscloud.KNOWN_STATE
   - moduscloud.azure_sync.attributes
   - moduscloud.azure_sync.attributes.ACTION_GROUP_MODUSCLOUD
 attributes:
@@ -280,6 +281,7 @@ EXEMPTIONS_LABEL = "sync_exemptions"
 def argument_spec():
     return moduscloud_argument_spec(
         state=dict(type="str", default="present", choices=["present", "absent"]),
+        known_state=dict(type="dict"),
         primary_domain=dict(type="str"),
         application_id=dict(type="str"),
         key=dict(type="str", no_log=True),

@@ -35,6 +35,7 @@ options:
 extends_documentation_fragment:
   - moduscloud.azure_sync.moduscloud
   - moduscloud.azure_sync.moduscloud.ORG
+  - moduscloud.azure_sync.moduscloud.KNOWN_STATE
   - moduscloud.azure_sync.attributes
   - moduscloud.azure_sync.attributes.INFO_MODULE
   - moduscloud.azure_sync.attributes.ACTION_GROUP_MODUSCLOUD
@@ -172,6 +173,7 @@ def main():
         argument_spec=moduscloud_argument_spec(
             include_users=dict(type="bool", default=False),
             warn_secret_expiry_days=dict(type="int", default=30, no_log=False),
+            known_state=dict(type="dict"),
         ),
         supports_check_mode=True,
     )

@@ -168,6 +168,14 @@ options:
     type: list
     elements: str
     default: []
+  tenant_domains:
+    description:
+      - The verified domains of the tenant, as an earlier task read them from Microsoft Graph with the same
+        O(access_token). The report then uses them instead of reading them again, and when O(tenant_id) is
+        one of them, they also show that the token belongs to the tenant.
+      - Needs O(access_token); the sync app's own view of the tenant is always read.
+    type: list
+    elements: str
   max_removals:
     description:
       - With O(mode=apply), the most users a run may remove. When the report removes more, the whole run is
@@ -213,6 +221,7 @@ options:
 extends_documentation_fragment:
   - moduscloud.azure_sync.moduscloud
   - moduscloud.azure_sync.moduscloud.ORG
+  - moduscloud.azure_sync.moduscloud.KNOWN_STATE
   - moduscloud.azure_sync.attributes
   - moduscloud.azure_sync.attributes.ACTION_GROUP_MODUSCLOUD
 attributes:
@@ -500,6 +509,8 @@ def argument_spec():
         wait_interval=dict(type="int", default=60),
         since=dict(type="str"),
         planned_domains=dict(type="list", elements="str", default=[]),
+        tenant_domains=dict(type="list", elements="str"),
+        known_state=dict(type="dict"),
     )
     # The token and where the sync app signs in, exactly as the Graph modules take them.
     spec.update((name, dict(GRAPH_CONNECTION_SPEC[name]))
@@ -522,6 +533,9 @@ def invalid_options(params, check_mode):
             problems.append("%s must be 0 or more, got %d" % (name, params[name]))
     if params["wait_interval"] < 1:
         problems.append("wait_interval must be at least 1 second, got %d" % params["wait_interval"])
+    if params["tenant_domains"] is not None and not params["access_token"]:
+        problems.append("tenant_domains needs access_token (they must have been read with the same token); with "
+                        "key the sync app reads the tenant's domains itself")
     not_domains = [name for name in params["planned_domains"] if not is_domain_name(name)]
     if not_domains:
         problems.append("planned_domains must be domain names such as contoso.com, got %s" % ", ".join(not_domains))
@@ -680,7 +694,9 @@ class UserSync(object):
 
     def _check_token_tenant(self, graph, tenant_id):
         # The service reads the tenant of its primary domain; a token of another tenant would report on
-        # (and apply) the wrong directory.
+        # (and apply) the wrong directory. Domains read earlier with the same token say it as well.
+        if tenant_id in [name.lower() for name in self.params["tenant_domains"] or ()]:
+            return
         try:
             names = graph.tenant_names()
         except ApiError as error:
@@ -706,7 +722,7 @@ class UserSync(object):
         with ThreadPoolExecutor(max_workers=1) as pool:
             organization = pool.submit(self.read_organization)
             try:
-                domains, users, groups = read_directory(new_graph_client, settings)
+                domains, users, groups = read_directory(new_graph_client, settings, self.params["tenant_domains"])
             except ApiError as error:
                 raise self.explained_graph_error(error)
             org_domains, exemptions, org_users = organization.result()
@@ -811,6 +827,7 @@ class UserSync(object):
         """Poll the sync status until last_successful_sync is later than `since`; (status, seconds waited)."""
         timeout, interval = self.params["wait_timeout"], self.params["wait_interval"]
         begin = time.monotonic()
+        self.client.forget()  # the status changes while we wait: never from known_state
         while True:
             saved, status = self.client.read_import_settings(self.org)
             if saved is None:
@@ -856,7 +873,7 @@ def user_label(address):
     return "user " + address
 
 
-def read_directory(new_graph_client, settings):
+def read_directory(new_graph_client, settings, tenant_domains=None):
     """(verified domain names, users, groups with members) as the sync reads them; only what the settings need.
 
     The users' pages and the groups' pages (with their members read in batches as the pages arrive) are two
@@ -864,7 +881,7 @@ def read_directory(new_graph_client, settings):
     the longer chain.
     """
     graph = new_graph_client()
-    domains = graph.verified_domains()
+    domains = [name.lower() for name in tenant_domains] if tenant_domains is not None else graph.verified_domains()
     read_users = settings["sync_active_users"]
     read_groups = settings["sync_distribution_groups"] or settings["sync_security_groups"]
     if not (read_users and read_groups):
