@@ -265,3 +265,41 @@ def test_sync_health_counts_days_to_expiry_and_hours_since_the_last_sync():
     assert health == {"secret_days_remaining": 30, "last_sync_age_hours": 2.5}
     assert mc.sync_health({"secret_expiry": "soon", "last_successful_sync": None}, now) == {
         "secret_days_remaining": None, "last_sync_age_hours": None}
+
+
+# -- known_state: what an earlier task read --------------------------------------------------------
+
+KNOWN = {"configured": True, "settings": dict(KB_SETTINGS), "domains": [{"name": "contoso.example"}],
+         "exemptions": ["boss@contoso.example"], "secret_expiry": "2099-01-01T00:00:00Z",
+         "last_successful_sync": "2026-01-01T00:00:00Z"}
+
+
+def test_known_state_answers_the_reads_without_a_request_until_the_first_write():
+    api = Scripted([(201, {}), (200, {"domains": [{"name": "contoso.example"}, {"name": "new.example"}]})])
+    api.client.prime("Contoso.Example", KNOWN)
+    assert [domain["name"] for domain in api.client.list_domains("contoso.example")] == ["contoso.example"]
+    assert api.client.read_import_settings("contoso.example") == (
+        KB_SETTINGS, {"secret_expiry": "2099-01-01T00:00:00Z", "last_successful_sync": "2026-01-01T00:00:00Z"})
+    assert api.client.list_exemptions("contoso.example") == ["boss@contoso.example"]
+    assert api.adapter.calls == []
+    api.client.add_domain("contoso.example", {"name": "new.example"})
+    assert [domain["name"] for domain in api.client.list_domains("contoso.example")] == ["contoso.example",
+                                                                                        "new.example"]
+    assert [call["method"] for call in api.adapter.calls] == ["POST", "GET"]
+
+
+def test_known_state_of_an_unconfigured_org_reads_as_no_settings():
+    api = Scripted([])
+    api.client.prime("contoso.example", dict(KNOWN, configured=False, settings=None, secret_expiry=None,
+                                             last_successful_sync=None))
+    assert api.client.read_import_settings("contoso.example") == (None, None)
+
+
+@pytest.mark.parametrize("known, fragment", [
+    ({"settings": {}}, "it lacks configured"),
+    (dict(KNOWN, domains=["contoso.example"]), "known_state.domains"),
+    (dict(KNOWN, exemptions="a@b.example"), "known_state.exemptions"),
+])
+def test_a_known_state_that_is_not_a_sync_info_result_is_refused_by_name(known, fragment):
+    assert fragment in mc.known_state_problem(known)
+    assert mc.known_state_problem(KNOWN) is None

@@ -83,6 +83,22 @@ def test_without_an_identity_every_application_is_read_across_pages(graph, run_m
     assert "consent" not in result["applications"][0]
 
 
+def test_without_permissions_only_the_applications_are_read(graph, run_module):
+    app = kb_app(graph)
+    result = run_module(module, {"display_name": "modusCloud", "include_consent": False,
+                                 "include_permissions": False})
+    [info] = result["applications"]
+    assert info["app_id"] == app["appId"] and info["unique_name"] == "moduscloud-sync"
+    assert "api_permissions" not in info and "consent" not in info
+    assert [call["path"] for call in graph.calls] == ["/applications"]  # no API service principal read
+
+
+def test_consent_without_permissions_is_refused_before_any_request(graph, run_module):
+    result = run_module(module, {"display_name": "modusCloud", "include_permissions": False})
+    assert result["failed"] is True and "include_consent needs include_permissions" in result["msg"]
+    assert graph.calls == []
+
+
 def test_display_name_quotes_are_doubled_and_several_matches_are_all_returned(graph, run_module):
     graph.add_application("Bob's app")
     graph.add_application("Bob's app")

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 from requests.adapters import BaseAdapter
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import settings_from_wire
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, SECRET_VALUE_PLACEHOLDER
 from ansible_collections.moduscloud.azure_sync.plugins.modules import moduscloud_user_sync as module
 
@@ -718,3 +719,27 @@ def test_ca_path_applies_to_every_service(run, services, tmp_path):
     assert set(call["host"] for call in services.calls) == {"login.test", "graph.test", "mc.test"}
     assert all(call["verify"] == str(bundle) for call in services.calls)
     assert os.path.exists(str(bundle))
+
+
+def test_tenant_domains_read_earlier_with_the_token_spare_two_graph_reads(run, services):
+    result = run(key=None, access_token=ACCESS_TOKEN, tenant_id=ORG, tenant_domains=[ORG.upper(), INITIAL])
+    assert result["report"]["counts"]["add"] == 2
+    paths = [call["path"] for call in services.graph_calls()]
+    assert "/v1.0/domains" not in paths and "/v1.0/organization" not in paths
+
+
+def test_tenant_domains_need_the_token_they_were_read_with(run, services):
+    result = run(tenant_domains=[ORG])
+    assert result["failed"] is True and "tenant_domains needs access_token" in result["msg"]
+    assert services.calls == []
+
+
+def test_known_state_spares_the_organization_reads_it_holds(run, services):
+    known = {"configured": True, "settings": settings_from_wire(SAVED_SETTINGS),
+             "domains": [{"name": ORG}, {"name": INITIAL}], "exemptions": [],
+             "secret_expiry": "2099-01-01", "last_successful_sync": "2026-01-01T00:00:00Z"}
+    fresh = run()
+    services.calls[:] = []
+    primed = run(known_state=known)
+    assert primed["report"] == fresh["report"]
+    assert [call["path"] for call in services.calls if call["host"] == "mc.test"] == ["/api/v1/orgs/%s/users" % ORG]
