@@ -223,3 +223,23 @@ def test_msgraph_sdk_batch_request_builder_works_unmodified(directory_graph, fre
             .get_object_value(DirectoryObjectCollectionResponse)
         expected = [member["id"] for member in graph.get(f"/groups/{group}/members").json()["value"]]
         assert [member.id for member in parsed.value] == expected
+
+
+def test_latency_model_times_a_batch_by_its_slowest_inner_request_or_their_sum_in_sequence():
+    from sandbox.latency import LatencyModel, resource_units
+
+    model = LatencyModel()
+    assert model.delay("graph", objects=999) == 0.0  # off by default
+    model.use_default()
+    assert model.delay("graph", objects=999) == pytest.approx(0.1 + 999 * 0.0005)
+    assert model.delay("graph", inner=[12, 3, 0]) == pytest.approx(0.1 + 0.05 + 12 * 0.0005)
+    assert model.delay("graph", inner=[12, 3], sequential=True) == pytest.approx(0.1 + 0.05 * 2 + 15 * 0.0005)
+    # Microsoft's cost table: members 3, minus 1 for $select; users 2 - 1; $top below 20 takes one more off.
+    assert resource_units("GET", "/groups/x/members", {"$select": ["id"]}) == 2
+    assert resource_units("GET", "/users", {"$select": ["id"], "$top": ["999"]}) == 1
+    assert resource_units("GET", "/groups/x/members", {"$select": ["id"], "$top": ["5"]}) == 1
+    assert resource_units("GET", "/organization", {"$expand": ["x"]}) == 2
+    # An L tenant's budget of 8,000 units per 10 s: the 4,001st members read waits for the window.
+    assert all(model.admit("app", "tenant", 1000, 2, now=0.0) is None for _ in range(4000))
+    assert model.admit("app", "tenant", 1000, 2, now=3.0) == 7
+    assert model.admit("app", "other-tenant", 1000, 2, now=3.0) is None  # per application and tenant
