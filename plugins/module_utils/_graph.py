@@ -44,6 +44,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import
     REQUESTS_IMPORT_ERROR,
     ApiError,
     HttpClient,
+    backoff,
     parse_error_body,
 )
 
