@@ -26,9 +26,9 @@ options:
       - V(workload_identity) signs in as the application O(client_id) with the token in O(federated_token_file),
         which a federated credential of that application trusts (Kubernetes, GitHub Actions).
       - V(azure_cli) uses the account signed in to the Azure CLI (C(az login)) on the machine the module runs on.
-      - If not set, the value of the E(AZURE_SYNC_AUTH) environment variable is used.
+      - If not set, the value of the E(AZURE_SYNC_AUTH) environment variable is used, and without it V(auto).
+        A method named only by E(AZURE_SYNC_AUTH) does not override an O(access_token) given to the task.
     type: str
-    default: auto
     choices: [auto, access_token, client_secret, certificate, workload_identity, managed_identity, azure_cli]
   tenant_id:
     description:
@@ -64,7 +64,8 @@ options:
     description:
       - A Microsoft Graph access token to use as given, for example from the
         P(moduscloud.azure_sync.graph_token#lookup) lookup, so a play authenticates once.
-      - When set (and O(auth=auto)), no other sign-in option is used.
+      - When set (and O(auth) is not set or V(auto)), no other sign-in option is used, even if E(AZURE_SYNC_AUTH)
+        names another method.
       - The token must have been issued for the Graph root of O(cloud) (or O(graph_url)).
     type: str
   cloud:

@@ -86,7 +86,9 @@ def _option(kind, env=None, **extra):
 
 
 GRAPH_CONNECTION_SPEC = dict(
-    auth=_option("str", ENVIRONMENT["auth"], default="auto", choices=MODULE_AUTH_CHOICES),
+    # No spec default or fallback for auth: GraphConnection fills it from AZURE_SYNC_AUTH, after telling an
+    # explicit auth from one that only the environment names (a given access_token beats the latter).
+    auth=_option("str", choices=MODULE_AUTH_CHOICES),
     tenant_id=_option("str", ENVIRONMENT["tenant_id"]),
     client_id=_option("str", ENVIRONMENT["client_id"]),
     client_secret=_option("str", ENVIRONMENT["client_secret"], no_log=True),
@@ -144,6 +146,10 @@ class GraphConnection(object):
         self.show = show
         self.sleep = sleep or time.sleep
         self.auth_option = self.options.get("auth") or "auto"
+        # A token handed over explicitly (the role's one sign-in per play) beats a method that only the
+        # environment names (AZURE_SYNC_AUTH, set by the managed and workload identity credential types).
+        if options.get("access_token") and not options.get("auth"):
+            self.auth_option = AccessTokenAuth.NAME
         if self.auth_option == "auto" and self.options.get("device_code"):
             self.auth_option = DeviceCodeAuth.NAME
         cloud, authority_host, graph_url = (self.options.get(name)

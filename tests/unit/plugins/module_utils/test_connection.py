@@ -297,6 +297,17 @@ def test_an_explicit_option_wins_over_the_environment(clean_env):
     assert connection.options["client_secret"] == "given"
 
 
+def test_a_given_access_token_beats_a_method_only_the_environment_names(clean_env):
+    # The managed and workload identity credential types set AZURE_SYNC_AUTH; the role still signs in once
+    # per play and hands every module its token, so no module may sign in again on its own.
+    clean_env.setenv("AZURE_SYNC_AUTH", "managed_identity")
+    clean_env.setenv("IDENTITY_ENDPOINT", "https://identity.test/msi")
+    clean_env.setenv("IDENTITY_HEADER", "h")
+    assert GraphConnection(dict(WHERE, access_token="eyJ.a.b")).auth == "access_token"
+    assert GraphConnection(dict(WHERE)).auth == "managed_identity"
+    assert GraphConnection(dict(WHERE, access_token="eyJ.a.b", auth="managed_identity")).auth == "managed_identity"
+
+
 @pytest.mark.parametrize("env, options, expected", [
     ({}, {"access_token": "tok", "client_secret": "s"}, "access_token"),
     ({}, {"client_certificate_path": "/k.pem", "tenant_id": "t", "client_id": "c"}, "certificate"),
