@@ -13,7 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-# Problem categories, worst first: the page's order (then critical before warning, then the count of problems).
+# Problem categories: within one severity (error, critical, warning, ok: LEVELS), rows and problems follow
+# this order, then the count of problems.
 READ_ERROR = "read_error"
 KEY = "key"
 APPLICATION = "application"
@@ -108,7 +109,7 @@ def health_row(host, reads, thresholds=None):
             problems.append(_problem(DRIFT, WARNING, "settings differ from the inventory: %s"
                                      % ", ".join(item["setting"] for item in row["drift"])))
 
-    problems.sort(key=lambda problem: (CATEGORIES.index(problem["category"]), LEVELS.index(problem["level"])))
+    problems.sort(key=_problem_order)
     row["status"] = min((problem["level"] for problem in problems), key=LEVELS.index) if problems else OK
     return row
 
@@ -191,17 +192,22 @@ def _expiry(days, what, limits, problems):
         problems.append(_problem(KEY, WARNING, "%s expires in %d days" % (what, days)))
 
 
+def _problem_order(problem):
+    return (LEVELS.index(problem["level"]), CATEGORIES.index(problem["category"]))
+
+
 def _number(value):
     return ("%.1f" % value).rstrip("0").rstrip(".")
 
 
 def sort_key(row):
-    """Worst first: by the category of the worst problem, critical before warning, more problems first."""
+    """Worst first: by severity (error, critical, warning, ok), then the category of the worst problem
+    (key, application, sync, domains, drift), then more problems first, then the host name."""
     problems = row.get("problems") or []
     if not problems:
-        return (len(CATEGORIES), len(LEVELS), 0, str(row.get("host")))
-    first = problems[0]
-    return (CATEGORIES.index(first["category"]), LEVELS.index(first["level"]), -len(problems), str(row.get("host")))
+        return (LEVELS.index(OK), len(CATEGORIES), 0, str(row.get("host")))
+    level, category = min(_problem_order(problem) for problem in problems)
+    return (level, category, -len(problems), str(row.get("host")))
 
 
 def sorted_rows(rows):

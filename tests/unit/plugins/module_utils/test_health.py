@@ -120,7 +120,7 @@ def test_an_unconfigured_organization_is_critical_and_not_compared():
     assert texts(row) == ["modusCloud has no Azure AD import settings"]
 
 
-def test_rows_are_ordered_worst_first_by_category_then_level_then_count():
+def test_rows_are_ordered_worst_first_by_severity_then_category_then_count():
     rows = [
         health.health_row("healthy", reads()),
         health.health_row("drifted", reads(settings_diff={"before": {"azure_ad_import": {"add_users": False}},
@@ -134,7 +134,8 @@ def test_rows_are_ordered_worst_first_by_category_then_level_then_count():
         health.health_row("unreadable", {"error": "signing in to Microsoft Graph: AADSTS7000215"}),
     ]
     ordered = [row["host"] for row in filters.fleet_health_sort(rows)]
-    assert ordered == ["unreadable", "expired", "expiring", "failing", "stale", "missing", "drifted", "healthy"]
+    # Every error and critical row before any warning: an expiring key waits behind a failing sync.
+    assert ordered == ["unreadable", "expired", "failing", "missing", "expiring", "stale", "drifted", "healthy"]
     # Rows merged from several job slices (a dict keyed by host) sort the same way.
     assert [row["host"] for row in filters.fleet_health_sort(dict((r["host"], r) for r in rows))] == ordered
 
@@ -167,3 +168,11 @@ def test_the_page_has_one_escaped_table_row_per_tenant_in_order():
 def test_bad_thresholds_are_named_with_what_is_allowed(thresholds, message):
     with pytest.raises(AnsibleFilterError, match=message):
         filters.fleet_health_row(reads(), "t", thresholds)
+
+
+def test_a_rows_problems_are_listed_by_severity_first():
+    row = health.health_row("t", reads(tenant_domains=["x.example"],
+                                       applications=[{"app_id": APP_ID, "consent": {"complete": True},
+                                                      "secrets": [secret(5)]}]))
+    assert [(p["level"], p["category"]) for p in row["problems"]] == [("critical", "domains"), ("warning", "key")]
+    assert row["status"] == "critical"
