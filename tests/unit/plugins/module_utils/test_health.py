@@ -176,3 +176,34 @@ def test_a_rows_problems_are_listed_by_severity_first():
                                                       "secrets": [secret(5)]}]))
     assert [(p["level"], p["category"]) for p in row["problems"]] == [("critical", "domains"), ("warning", "key")]
     assert row["status"] == "critical"
+
+
+SIGN_IN_FAILURE = (
+    "signing in to Microsoft Graph: Task failed: Finalization of task args for 'ansible.builtin.set_fact' failed: "
+    "Error while resolving value for 'azure_user_sync_graph_token': The lookup plugin "
+    "'moduscloud.azure_sync.graph_token' failed: acquire a Microsoft Graph token for client_id "
+    "11111111-2222-3333-4444-555555555555 in tenant contoso.example failed: HTTP 401 invalid_client: "
+    "AADSTS7000215: Invalid client secret provided.\r\nTrace ID: 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\r\n"
+    "Correlation ID: 9a8b7c6d-5e4f-3a2b-1c0d-ffeeddccbbaa\r\nTimestamp: 2026-11-28 09:00:01Z "
+    "(request-id 9a8b7c6d-5e4f-3a2b-1c0d-ffeeddccbbaa)")
+
+
+@pytest.mark.parametrize("error, reason", [
+    (SIGN_IN_FAILURE,
+     "signing in to Microsoft Graph: acquire a Microsoft Graph token for client_id 11111111-2222-3333-4444-555555555555"
+     " in tenant contoso.example failed: HTTP 401 invalid_client: AADSTS7000215: Invalid client secret provided."),
+    ("reading modusCloud's sync state: read import settings of org contoso.example failed: HTTP 401: "
+     "modusCloud rejected the credentials\nTraceback (most recent call last):\n  File \"x.py\", line 1",
+     "reading modusCloud's sync state: read import settings of org contoso.example failed: HTTP 401: "
+     "modusCloud rejected the credentials"),
+    ("x" * 50 + " " + "word " * 100, None),
+])
+def test_a_failed_reads_reason_is_short_and_without_ansible_or_trace_text(error, reason):
+    row = health.health_row("t", {"error": error})
+    if reason is not None:
+        assert row["error"] == reason
+    assert len(row["error"]) <= health.REASON_LIMIT
+    assert texts(row) == ["reads failed: " + row["error"]]
+    for noise in ("Task failed", "set_fact", "Trace ID", "Correlation ID", "Timestamp", "request-id", "Traceback",
+                  "\n"):
+        assert noise not in row["error"]
