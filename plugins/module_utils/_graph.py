@@ -17,8 +17,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import copy
 import difflib
+import json
 import re
 import threading
 import time
@@ -77,6 +79,19 @@ MEMBER_READERS = 4
 # Waits (seconds) before re-reading an object that a previous task just created but that Graph
 # does not show yet (eventual consistency); 15 s in total.
 VISIBILITY_WAITS = (1, 2, 4, 8)
+
+
+def token_client_id(access_token):
+    """The client (application) id an access token was issued to: its `appid` claim (v1 tokens) or `azp`
+    (v2), read without checking the signature (it only tells who this run is, it grants nothing); None
+    when the token is not a JWT that says."""
+    try:
+        payload = str(access_token).split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode("utf-8"))
+    except (IndexError, ValueError, TypeError):  # binascii.Error and UnicodeDecodeError are ValueErrors
+        return None
+    client_id = (claims.get("appid") or claims.get("azp")) if isinstance(claims, dict) else None
+    return client_id if isinstance(client_id, str) and client_id else None
 
 
 def odata_literal(value):
@@ -160,6 +175,8 @@ class GraphClient(object):
     def __init__(self, access_token, graph_url, ca_path=None, validate_certs=True, sleep=None, transport=None):
         self.graph_url = graph_url.rstrip("/")
         self._sleep = sleep or time.sleep
+        # The application (client) id this client signs in as, when the token says (token_client_id).
+        self.signed_in_client_id = token_client_id(access_token)
         self.http = HttpClient(self.graph_url + "/v1.0", headers={"Authorization": "Bearer " + access_token},
                                ca_path=ca_path, validate_certs=validate_certs, sleep=self._sleep, transport=transport)
         self._apis = {}

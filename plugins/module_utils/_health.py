@@ -13,7 +13,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-# Problem categories, worst first: the page's order (then critical before warning, then the count of problems).
+import re
+
+# Problem categories: within one severity (error, critical, warning, ok: LEVELS), rows and problems follow
+# this order, then the count of problems.
 READ_ERROR = "read_error"
 KEY = "key"
 APPLICATION = "application"
@@ -36,8 +39,43 @@ DEFAULT_THRESHOLDS = {
     "sync_failing_hours": 72,
 }
 
+# The longest reason a row gives for failed reads (the step and the API's answer fit well within it).
+REASON_LIMIT = 300
+# What Ansible wraps around a failure, and what Entra and Graph add to theirs for support cases: none of it
+# helps a reader of the page, so the row's reason leaves it out.
+_REASON_NOISE = (
+    re.compile(r"Task failed: (?:Finalization of task args for '[^']*' failed: |Action failed: |Module failed: )?"),
+    re.compile(r"Error while resolving value for '[^']*': "),
+    re.compile(r"The lookup plugin '[^']*' failed: "),
+    re.compile(r"An unhandled exception occurred while running the lookup plugin '[^']*'\. "
+               r"Error was a <class '[^']*'>, original message: "),
+    re.compile(r"\s*\b(?:Trace ID|Correlation ID): [0-9A-Fa-f-]+"),
+    re.compile(r"\s*\bTimestamp: \d{4}-\d\d-\d\d[ T][\d:.]+Z?"),
+    re.compile(r"\s*\((?:request-id|client-request-id) [^)]*\)"),
+)
+
 SETTINGS_LABEL = "azure_ad_import"
 EXEMPTIONS_LABEL = "sync_exemptions"
+
+
+def short_reason(text, limit=REASON_LIMIT):
+    """A failed read's reason as a row shows it: the step and the API's answer (HTTP status, error code,
+    message) on one line, without Ansible's wrapping, tracebacks, trace ids or timestamps, at most `limit`
+    characters."""
+    if not text:
+        return None
+    text = str(text)
+    if "<<< caused by >>>" in text:  # Ansible's chain of causes: the last one is what went wrong
+        text = text.rsplit("<<< caused by >>>", 1)[1]
+    for marker in ("Traceback (most recent call last)", "\nOrigin: "):
+        if marker in text:
+            text = text.split(marker, 1)[0]
+    for noise in _REASON_NOISE:
+        text = noise.sub("", text)
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[:limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "\u2026"
+    return text
 
 
 def thresholds_from(given):
@@ -90,7 +128,7 @@ def health_row(host, reads, thresholds=None):
     """
     limits = thresholds_from(thresholds)
     reads = reads or {}
-    row = {"host": host, "org": reads.get("org"), "error": reads.get("error") or None, "problems": [],
+    row = {"host": host, "org": reads.get("org"), "error": short_reason(reads.get("error")), "problems": [],
            "app_id": None, "consent_complete": None, "secrets": [], "secret_days_remaining": None,
            "moduscloud_configured": None, "moduscloud_application_id": None, "moduscloud_secret_expiry": None,
            "moduscloud_secret_days_remaining": None, "last_successful_sync": None, "last_sync_age_hours": None,
@@ -108,7 +146,7 @@ def health_row(host, reads, thresholds=None):
             problems.append(_problem(DRIFT, WARNING, "settings differ from the inventory: %s"
                                      % ", ".join(item["setting"] for item in row["drift"])))
 
-    problems.sort(key=lambda problem: (CATEGORIES.index(problem["category"]), LEVELS.index(problem["level"])))
+    problems.sort(key=_problem_order)
     row["status"] = min((problem["level"] for problem in problems), key=LEVELS.index) if problems else OK
     return row
 
@@ -191,17 +229,22 @@ def _expiry(days, what, limits, problems):
         problems.append(_problem(KEY, WARNING, "%s expires in %d days" % (what, days)))
 
 
+def _problem_order(problem):
+    return (LEVELS.index(problem["level"]), CATEGORIES.index(problem["category"]))
+
+
 def _number(value):
     return ("%.1f" % value).rstrip("0").rstrip(".")
 
 
 def sort_key(row):
-    """Worst first: by the category of the worst problem, critical before warning, more problems first."""
+    """Worst first: by severity (error, critical, warning, ok), then the category of the worst problem
+    (key, application, sync, domains, drift), then more problems first, then the host name."""
     problems = row.get("problems") or []
     if not problems:
-        return (len(CATEGORIES), len(LEVELS), 0, str(row.get("host")))
-    first = problems[0]
-    return (CATEGORIES.index(first["category"]), LEVELS.index(first["level"]), -len(problems), str(row.get("host")))
+        return (LEVELS.index(OK), len(CATEGORIES), 0, str(row.get("host")))
+    level, category = min(_problem_order(problem) for problem in problems)
+    return (level, category, -len(problems), str(row.get("host")))
 
 
 def sorted_rows(rows):

@@ -81,6 +81,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+signed_in_app_id:
+  description:
+    - The application (client) id of the identity the module signed in as (the automation identity, a managed
+      identity, or the public client of a device code sign-in), read from the access token's C(appid) or C(azp)
+      claim.
+    - V(null) when the token does not say (it is not a JSON Web Token with either claim).
+    - The role's offboarding uses it to refuse to remove the identity the run signs in as.
+  returned: always
+  type: str
+  sample: 0b5a2e48-7c1d-4b7e-9a63-5f2d1c0e9b84
 applications:
   description: The applications found, sorted by display name.
   returned: always
@@ -267,7 +277,7 @@ def run(module):
                              "requested): set include_consent to false as well")
     applications = [describe(module, application) for application in find_applications(module.graph, module.params)]
     applications.sort(key=lambda info: ((info["display_name"] or "").lower(), info["app_id"] or ""))
-    return {"changed": False, "applications": applications}
+    return {"changed": False, "applications": applications, "signed_in_app_id": module.graph.signed_in_client_id}
 
 
 def main():

@@ -54,6 +54,8 @@ def set_up_fleet(sandbox, tmp_path):
 
     # A host whose modusCloud password is wrong: its reads fail, the run goes on.
     hosts["broken"] = dict(hosts["healthy"], azure_user_sync_moduscloud_password="not-the-password")
+    # A host whose automation identity cannot sign in: Entra's answer, short, in its row.
+    hosts["no-sign-in"] = dict(hosts["healthy"], azure_user_sync_client_secret="not-the-secret")
     inventory.write_text(json.dumps({"all": {"hosts": hosts}}))
     return infos, str(inventory), initial
 
@@ -69,18 +71,31 @@ def test_the_fleet_page_lists_every_tenant_with_its_state_worst_first(fresh_sand
     assert_no_secret(run.output, *secrets)
     assert run.returncode == 0, failure_text(run)
     assert fresh_sandbox.stats()["writes"] == writes, "the fleet run wrote"
+    # Read-only, and it says so: only the page's files on the controller may change.
+    assert [(task["host"], task["task"]) for task in run.changed_tasks()
+            if task["action"] not in ("ansible.builtin.file", "ansible.builtin.copy")] == []
 
     page = (report_dir / "fleet_health.md").read_text()
     document = (report_dir / "fleet_health.json").read_text()
     assert_no_secret(page + document, *secrets)
     rows = json.loads(document)
-    assert sorted(row["host"] for row in rows) == sorted(list(TENANTS) + ["broken"])
-    assert [row["host"] for row in rows] == ["broken", "expiring", "failing", "missing", "drifted", "healthy"]
+    assert sorted(row["host"] for row in rows) == sorted(list(TENANTS) + ["broken", "no-sign-in"])
+    # Worst first: severity first (error, critical, warning, ok), then the kind of problem.
+    assert [row["host"] for row in rows] == ["broken", "no-sign-in", "failing", "missing", "expiring", "drifted",
+                                             "healthy"]
     by_host = dict((row["host"], row) for row in rows)
 
     broken = by_host["broken"]
     assert broken["status"] == "error"
     assert "reading modusCloud's sync state" in broken["error"] and "rejected the credentials" in broken["error"]
+    no_sign_in = by_host["no-sign-in"]
+    assert no_sign_in["status"] == "error"
+    assert no_sign_in["error"].startswith("signing in to Microsoft Graph: "), no_sign_in["error"]
+    assert "invalid_client" in no_sign_in["error"], no_sign_in["error"]
+    for row in (broken, no_sign_in):  # short and useful: the step and the API's answer, no Ansible or trace text
+        assert len(row["error"]) <= 300, row["error"]
+        for noise in ("Task failed", "Finalization", "set_fact", "Trace ID", "Correlation ID", "Traceback", "\n"):
+            assert noise not in row["error"], row["error"]
 
     expiring = by_host["expiring"]
     assert expiring["status"] == "warning"
@@ -108,7 +123,7 @@ def test_the_fleet_page_lists_every_tenant_with_its_state_worst_first(fresh_sand
     # The page: one table row per tenant, in the same order.
     table = [line.split(" | ")[0].lstrip("| ") for line in page.splitlines() if line.startswith("| ")][1:]
     assert table == [row["host"] for row in rows]
-    assert "1 error, 2 critical, 2 warning, 1 ok" in page
+    assert "2 error, 2 critical, 2 warning, 1 ok" in page
     # The same rows for AWX, one artifact per host.
     assert "CUSTOM STATS" in run.output and '"fleet_health_row__healthy"' in run.output
 

@@ -97,11 +97,13 @@ def test_offboarding_one_tenant_leaves_nothing_behind_and_the_other_untouched(fr
                        "Revoke the admin consent and delete the service principal",
                        "Remove the client secrets the role made", "Delete the application registration"}
     assert "Application %s: would be deleted" % app_id in plan.output
+    assert "Client secrets: would remove 1" in plan.output
     assert exemption in plan.output  # the diff shows the exemption going
 
     removed = run_role(fresh_sandbox, tmp_path, playbook="remove_azure_sync", inventory=inventory,
                        tenants=tenants, extra=limit)
     assert removed.returncode == 0, failure_text(removed)
+    assert "Client secrets: removed 1" in removed.output and "was removed" not in removed.output
     assert nothing_left(fresh_sandbox, gone) == []
     # Independently through the APIs: Graph knows no application by the unique name, modusCloud no settings.
     assert graph_get(gone, "/v1.0/applications?$filter=appId eq '%s'" % app_id)["value"] == []
@@ -176,3 +178,60 @@ def test_a_removal_stopped_after_each_step_is_finished_by_the_next_run(fresh_san
     again = run_role(fresh_sandbox, tmp_path, playbook="remove_azure_sync",
                      extra={"azure_user_sync_remove_synced_users": True})
     assert again.returncode == 0 and again.total("changed") == 0, failure_text(again)
+
+
+def fatal_message(run, host):
+    """The message of the task that failed on `host` (from the -vvvv output)."""
+    marker = "fatal: [%s]: FAILED! => " % host
+    assert marker in run.output, "%s did not fail" % host
+    text = run.output.split(marker, 1)[1]
+    return json.loads(text[:text.index("\n}") + 2])["msg"]
+
+
+def test_offboarding_refuses_a_wrong_application_before_any_write(fresh_sandbox, tmp_path):
+    info = fresh_sandbox.info
+    assert run_role(fresh_sandbox, tmp_path).returncode == 0
+    other = fresh_sandbox.control("POST", "/tenants", json={"name": "unconfigured"})  # no modusCloud settings
+    app_id = our_apps(tenant_state(fresh_sandbox, info))[0]["appId"]
+    no_app = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+    hosts = {
+        "not-a-guid": {"azure_user_sync_app_id": "not-a-guid"},
+        "digits": {"azure_user_sync_app_id": "12345"},
+        "empty-app-id": {"azure_user_sync_app_id": ""},
+        "no-such-app": {"azure_user_sync_app_id": no_app},
+        "the-admin-identity": {"azure_user_sync_app_id": info["admin_client_id"].upper()},
+        "empty-unique-name": {"azure_user_sync_app_unique_name": ""},
+        "null-unique-name": {"azure_user_sync_app_unique_name": None},
+        "another-unique-name": {"azure_user_sync_app_unique_name": "someone-elses-app"},
+    }
+    hosts = dict((host, dict(tenant_vars(info), ansible_connection="local", **bad)) for host, bad in hosts.items())
+    # A tenant whose organization has no settings to compare with: only the identity guard stands.
+    hosts["own-identity-unconfigured"] = dict(tenant_vars(other), ansible_connection="local",
+                                              azure_user_sync_app_id=other["admin_client_id"])
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(json.dumps({"all": {"hosts": hosts}}))
+    tenants = [info, other]
+    other_before = tenant_state(fresh_sandbox, other)
+
+    writes = fresh_sandbox.stats()["writes"]
+    refused = run_role(fresh_sandbox, tmp_path, playbook="remove_azure_sync", inventory=str(inventory), forks=3,
+                       tenants=tenants)
+    assert fresh_sandbox.stats()["writes"] == writes, "a refused offboarding wrote"
+    assert refused.returncode != 0
+    assert all(refused.recap[host]["failures"] == 1 for host in hosts), refused.recap
+    messages = dict((host, fatal_message(refused, host)) for host in hosts)
+    for host in ("not-a-guid", "digits", "empty-app-id"):
+        assert "azure_user_sync_app_id" in messages[host] and "GUID" in messages[host], messages[host]
+    assert '"not-a-guid"' in messages["not-a-guid"] and '"12345"' in messages["digits"]
+    assert no_app in messages["no-such-app"] and app_id in messages["no-such-app"]
+    assert info["admin_client_id"] in messages["the-admin-identity"].lower()
+    for host in ("empty-unique-name", "null-unique-name"):
+        assert "azure_user_sync_app_unique_name" in messages[host], messages[host]
+    assert "someone-elses-app" in messages["another-unique-name"] and app_id in messages["another-unique-name"]
+    message = messages["own-identity-unconfigured"]
+    assert other["admin_client_id"] in message and "signs in as" in message, message
+    assert all("Nothing was removed" in text for text in messages.values()), messages
+
+    # Both tenants as they were: the sync goes on, the admin identity keeps its application and consent.
+    assert_converged(fresh_sandbox, info)
+    assert tenant_state(fresh_sandbox, other) == other_before

@@ -182,3 +182,27 @@ def test_a_service_principal_that_already_exists_is_adopted():
         (409, {"error": {"code": "Request_MultipleObjectsWithSameKeyValue", "message": "already in use"}}),
         (200, {"value": [{"id": "sp-1", "appId": "a"}]})])
     assert client.create_service_principal("a")["id"] == "sp-1"
+
+
+def _jwt(claims):
+    import base64
+    import json
+
+    def part(value):
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+    return "%s.%s.signature" % (part({"alg": "RS256", "typ": "JWT"}), part(claims))
+
+
+@pytest.mark.parametrize("token, client_id", [
+    (_jwt({"appid": "0b5a2e48-7c1d-4b7e-9a63-5f2d1c0e9b84", "tid": "t"}), "0b5a2e48-7c1d-4b7e-9a63-5f2d1c0e9b84"),
+    (_jwt({"azp": "1c6b3f59-8d2e-4c8f-8b74-6a3e2d1f0cab", "ver": "2.0"}), "1c6b3f59-8d2e-4c8f-8b74-6a3e2d1f0cab"),
+    (_jwt({"sub": "someone"}), None),
+    (_jwt(["not", "claims"]), None),
+    ("an-opaque-token", None),
+    ("a.!!!.c", None),
+    (None, None),
+])
+def test_the_signed_in_client_is_read_from_the_tokens_claims_when_it_says(token, client_id):
+    assert _graph.token_client_id(token) == client_id
+    if token:
+        assert _graph.GraphClient(token, "https://graph.example").signed_in_client_id == client_id

@@ -120,7 +120,7 @@ def test_an_unconfigured_organization_is_critical_and_not_compared():
     assert texts(row) == ["modusCloud has no Azure AD import settings"]
 
 
-def test_rows_are_ordered_worst_first_by_category_then_level_then_count():
+def test_rows_are_ordered_worst_first_by_severity_then_category_then_count():
     rows = [
         health.health_row("healthy", reads()),
         health.health_row("drifted", reads(settings_diff={"before": {"azure_ad_import": {"add_users": False}},
@@ -134,7 +134,8 @@ def test_rows_are_ordered_worst_first_by_category_then_level_then_count():
         health.health_row("unreadable", {"error": "signing in to Microsoft Graph: AADSTS7000215"}),
     ]
     ordered = [row["host"] for row in filters.fleet_health_sort(rows)]
-    assert ordered == ["unreadable", "expired", "expiring", "failing", "stale", "missing", "drifted", "healthy"]
+    # Every error and critical row before any warning: an expiring key waits behind a failing sync.
+    assert ordered == ["unreadable", "expired", "failing", "missing", "expiring", "stale", "drifted", "healthy"]
     # Rows merged from several job slices (a dict keyed by host) sort the same way.
     assert [row["host"] for row in filters.fleet_health_sort(dict((r["host"], r) for r in rows))] == ordered
 
@@ -167,3 +168,42 @@ def test_the_page_has_one_escaped_table_row_per_tenant_in_order():
 def test_bad_thresholds_are_named_with_what_is_allowed(thresholds, message):
     with pytest.raises(AnsibleFilterError, match=message):
         filters.fleet_health_row(reads(), "t", thresholds)
+
+
+def test_a_rows_problems_are_listed_by_severity_first():
+    row = health.health_row("t", reads(tenant_domains=["x.example"],
+                                       applications=[{"app_id": APP_ID, "consent": {"complete": True},
+                                                      "secrets": [secret(5)]}]))
+    assert [(p["level"], p["category"]) for p in row["problems"]] == [("critical", "domains"), ("warning", "key")]
+    assert row["status"] == "critical"
+
+
+SIGN_IN_FAILURE = (
+    "signing in to Microsoft Graph: Task failed: Finalization of task args for 'ansible.builtin.set_fact' failed: "
+    "Error while resolving value for 'azure_user_sync_graph_token': The lookup plugin "
+    "'moduscloud.azure_sync.graph_token' failed: acquire a Microsoft Graph token for client_id "
+    "11111111-2222-3333-4444-555555555555 in tenant contoso.example failed: HTTP 401 invalid_client: "
+    "AADSTS7000215: Invalid client secret provided.\r\nTrace ID: 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\r\n"
+    "Correlation ID: 9a8b7c6d-5e4f-3a2b-1c0d-ffeeddccbbaa\r\nTimestamp: 2026-11-28 09:00:01Z "
+    "(request-id 9a8b7c6d-5e4f-3a2b-1c0d-ffeeddccbbaa)")
+
+
+@pytest.mark.parametrize("error, reason", [
+    (SIGN_IN_FAILURE,
+     "signing in to Microsoft Graph: acquire a Microsoft Graph token for client_id 11111111-2222-3333-4444-555555555555"
+     " in tenant contoso.example failed: HTTP 401 invalid_client: AADSTS7000215: Invalid client secret provided."),
+    ("reading modusCloud's sync state: read import settings of org contoso.example failed: HTTP 401: "
+     "modusCloud rejected the credentials\nTraceback (most recent call last):\n  File \"x.py\", line 1",
+     "reading modusCloud's sync state: read import settings of org contoso.example failed: HTTP 401: "
+     "modusCloud rejected the credentials"),
+    ("x" * 50 + " " + "word " * 100, None),
+])
+def test_a_failed_reads_reason_is_short_and_without_ansible_or_trace_text(error, reason):
+    row = health.health_row("t", {"error": error})
+    if reason is not None:
+        assert row["error"] == reason
+    assert len(row["error"]) <= health.REASON_LIMIT
+    assert texts(row) == ["reads failed: " + row["error"]]
+    for noise in ("Task failed", "set_fact", "Trace ID", "Correlation ID", "Timestamp", "request-id", "Traceback",
+                  "\n"):
+        assert noise not in row["error"]

@@ -117,3 +117,13 @@ def test_a_ca_path_that_does_not_exist_fails_before_any_request(graph, run_modul
     result = run_module(module, {"unique_name": "moduscloud-sync", "ca_path": missing})
     assert result["failed"] is True and graph.calls == []
     assert result["msg"].startswith("ca_path %s does not exist (or is not readable): give the CA bundle file" % missing)
+
+
+def test_it_says_which_application_it_signed_in_as_when_the_token_does(graph, run_module):
+    import base64
+    import json
+    claims = base64.urlsafe_b64encode(json.dumps({"appid": "0b5a2e48-7c1d-4b7e-9a63-5f2d1c0e9b84"}).encode())
+    token = "eyJhbGciOiJub25lIn0.%s.sig" % claims.decode().rstrip("=")
+    assert run_module(module, {"unique_name": "nothing", "access_token": token})["signed_in_app_id"] == \
+        "0b5a2e48-7c1d-4b7e-9a63-5f2d1c0e9b84"
+    assert run_module(module, {"unique_name": "nothing"})["signed_in_app_id"] is None  # an opaque token
