@@ -14,7 +14,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_NOCOLOR := 1
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup test unit sandbox-tests integration sanity lint changelog-lint demo bench clean
+.PHONY: setup test unit sandbox-tests integration sanity lint changelog-lint changelog demo bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,15 @@ lint: setup
 	$(BIN)/ansible-lint --profile production --offline
 
 changelog-lint: setup
+	$(BIN)/antsibull-changelog lint
+
+## make changelog: (re)generate the release section of galaxy.yml's version in changelogs/changelog.yaml
+## and CHANGELOG.md from every fragment in changelogs/fragments (kept: they stay the source, so an
+## added, edited or deleted fragment is reflected on the next run).
+CHANGELOG_VERSION = $(shell sed -n 's/^version: *//p' galaxy.yml)
+changelog: setup
+	cd $(COLLECTION_LINK) && $(BIN)/antsibull-changelog release --version $(CHANGELOG_VERSION) \
+	  --update-existing --refresh-fragments --reload-plugins
 	$(BIN)/antsibull-changelog lint
 
 ## make demo: the main playbook against the bundled sandbox (plan, apply, re-apply).
