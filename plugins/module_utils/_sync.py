@@ -20,6 +20,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import csv
+import io
 from collections.abc import Mapping
 
 # Import settings read here, all booleans; a missing or null switch is off.
@@ -168,11 +170,18 @@ def trim_report(report, limit):
     }
 
 
-def render_markdown(report, title=DEFAULT_TITLE):
-    """Render a report (full or trimmed) as a Markdown document for AWX artifacts and pull requests."""
+def render_markdown(report, title=DEFAULT_TITLE, files=None):
+    """Render a report (full or trimmed) as a Markdown document for AWX artifacts and pull requests.
+
+    It leads with the counts; for a trimmed report each list shows its first entries. `files`, a list
+    of (description, file name) pairs, names the files that hold the whole report, for the rest.
+    """
     counts = report["counts"]
     users = report["users"]
     lines = ["# " + _inline(title), ""]
+    if files:
+        lines += ["The whole report: " + "; ".join("%s in `%s`" % (_inline(what), _inline(name).replace("`", "'"))
+                                                   for what, name in files) + ".", ""]
     lines += _table(
         ["", "Count"],
         [
@@ -243,6 +252,55 @@ def render_markdown(report, title=DEFAULT_TITLE):
         lambda entry: [[entry["object"], skip_identifier(entry), entry["reason"], entry.get("detail")]],
     )
     return "\n".join(lines) + "\n"
+
+
+CSV_COLUMNS = ("action", "address", "firstname", "surname", "alias_emails", "is_active", "type", "changes",
+               "reason", "detail")
+
+
+def render_csv(report):
+    """The users of a whole report as CSV text, one row per user and action (add, change, remove, skip).
+
+    For a spreadsheet: lists are joined with "; ", and a cell that a spreadsheet would run as a formula
+    (starting with =, +, -, @ or a control character) gets a leading apostrophe.
+    """
+    users = report["users"]
+    rows = []
+    for user in users["add"]:
+        rows.append(dict(user, action="add"))
+    for user in users["change"]:
+        changes = "; ".join("%s: %s -> %s" % (field, _csv_value(change["before"]), _csv_value(change["after"]))
+                            for field, change in sorted(user["changes"].items()))
+        rows.append({"action": "change", "address": user["primary_email"], "changes": changes})
+    for user in users["remove"]:
+        rows.append(dict(user, action="remove"))
+    for entry in report["skipped"]:
+        if entry["object"] == "user":
+            rows.append({"action": "skip", "address": skip_identifier(entry), "reason": entry["reason"],
+                         "detail": entry.get("detail")})
+    stream = io.StringIO()
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        if "primary_email" in row:
+            row["address"] = row["primary_email"]
+        writer.writerow([_csv_cell(row.get(column)) for column in CSV_COLUMNS])
+    return stream.getvalue()
+
+
+def _csv_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "; ".join(str(item) for item in value)
+    return "" if value is None else str(value)
+
+
+def _csv_cell(value):
+    text = _csv_value(value)
+    if text and (text[0] in "=+-@" or text[0] < " "):
+        return "'" + text
+    return text
 
 
 def skip_identifier(entry):

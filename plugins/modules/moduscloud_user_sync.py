@@ -187,17 +187,21 @@ options:
     default: 10
   report_limit:
     description:
-      - How many entries of each list of the report the result shows; the counts are always complete.
+      - How many entries of each list of the report the result and the Markdown file of O(report_path) show;
+        the counts are always complete.
       - Use O(report_path) for the whole report.
     type: int
     default: 20
   report_path:
     description:
-      - Write the whole report to this file as JSON, and as a Markdown document next to it (same name,
-        C(.md) instead of the extension) to attach to an AWX job or a pull request.
+      - Write the whole report to this file as JSON, and beside it (same name, other extension) a CSV file
+        with one row per user and action (add, change, remove, skip) for a spreadsheet, and a Markdown
+        summary to attach to an AWX job or a pull request - the counts, then the first O(report_limit)
+        entries of each list, pointing to the JSON and CSV files for the rest.
       - Written on the host that runs the module (normally the controller), in check mode too, and before
         anything is applied. The directory must exist.
-      - The report holds names and addresses of people; keep it where such data may be kept.
+      - The report holds names and addresses of people, so the files are readable by their owner only
+        (mode C(0600)); keep them where such data may be kept.
     type: path
   wait_timeout:
     description:
@@ -422,6 +426,7 @@ report_files:
   sample:
     json: /runner/artifacts/contoso-sync.json
     markdown: /runner/artifacts/contoso-sync.md
+    csv: /runner/artifacts/contoso-sync.csv
 removals:
   description: Every address the run would have removed, when it was refused for removing more than O(max_removals).
   returned: on that failure
@@ -467,6 +472,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import
     USER_ROLES,
     reconcile,
     removals_over_limit,
+    render_csv,
     render_markdown,
     trim_report,
 )
@@ -480,6 +486,8 @@ GROUP_FIELDS = "id,displayName,mail,mailEnabled,securityEnabled"
 # The API documents batch creation but no batch limit; modest batches keep each request small.
 CREATE_BATCH_SIZE = 100
 MARKDOWN_EXTENSION = ".md"
+CSV_EXTENSION = ".csv"
+REPORT_FILE_MODE = 0o600
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 CONSENT_HINT = ("the sync app cannot read the directory, so modusCloud's scheduled sync fails the same way: grant it "
@@ -543,8 +551,9 @@ def invalid_options(params, check_mode):
         problems.append("since must be a UTC date and time such as 2026-07-01T10:00:00Z, got %r" % params["since"])
     path = params["report_path"]
     if path is not None:
-        if path.lower().endswith(MARKDOWN_EXTENSION):
-            problems.append("report_path names the JSON file (the Markdown file is written next to it), got %s" % path)
+        if path.lower().endswith((MARKDOWN_EXTENSION, CSV_EXTENSION)):
+            problems.append("report_path names the JSON file (the Markdown and CSV files are written next to it), "
+                            "got %s" % path)
         elif not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             problems.append("report_path %s: the directory %s does not exist"
                             % (path, os.path.dirname(os.path.abspath(path))))
@@ -741,21 +750,29 @@ class UserSync(object):
     # -- report files
 
     def write_report(self, report, settings, tenant_id, started):
+        """The whole report as JSON and CSV, and a Markdown summary (counts, the first report_limit entries)."""
         json_path = self.params["report_path"]
-        markdown_path = os.path.splitext(json_path)[0] + MARKDOWN_EXTENSION
+        base = os.path.splitext(json_path)[0]
+        markdown_path, csv_path = base + MARKDOWN_EXTENSION, base + CSV_EXTENSION
         generated = started.strftime(TIMESTAMP_FORMAT)
         document = dict(report, org=self.org, tenant_id=tenant_id, generated_at=generated, settings=settings)
         title = "modusCloud Azure AD sync report for %s (%s)" % (self.org, generated)
+        files = [("JSON", os.path.basename(json_path)),
+                 ("every user and action as CSV, for a spreadsheet", os.path.basename(csv_path))]
         self.write_file(json_path, json.dumps(document, indent=1, sort_keys=True) + "\n")
-        self.write_file(markdown_path, render_markdown(report, title) + "\n")
-        return {"json": json_path, "markdown": markdown_path}
+        self.write_file(csv_path, render_csv(report))
+        self.write_file(markdown_path,
+                        render_markdown(trim_report(report, self.params["report_limit"]), title, files) + "\n")
+        return {"json": json_path, "markdown": markdown_path, "csv": csv_path}
 
     def write_file(self, path, text):
-        # Written beside the target, then moved over it: a reader never sees half a report.
+        # Written beside the target, then moved over it: a reader never sees half a report. The report
+        # holds people's names and addresses: only the owner may read it, whatever the file was before.
         handle, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".report-")
         with os.fdopen(handle, "w") as stream:
             stream.write(text)
         self.module.atomic_move(temporary, path)
+        os.chmod(path, REPORT_FILE_MODE)
 
     # -- mode apply
 

@@ -707,6 +707,52 @@ def test_markdown_keeps_names_on_one_line_and_out_of_html():
     assert "| ann@contoso.com | &lt;b&gt;Ann&lt;/b&gt; Lee | A\\|B |  | yes | end_user |" in markdown.splitlines()
 
 
+def test_markdown_names_the_files_that_hold_the_whole_report():
+    files = [("JSON", "contoso.json"), ("every user and action as CSV", "contoso.csv")]
+
+    markdown = _sync.render_markdown(_sync.trim_report(report_removing(3), 1), "Plan", files)
+
+    lines = markdown.splitlines()
+    assert lines[2] == "The whole report: JSON in `contoso.json`; every user and action as CSV in `contoso.csv`."
+    assert lines.index("| Users to remove | 3 |") < lines.index("## Users to remove (3)")
+
+
+# CSV
+
+
+def csv_rows(report):
+    import csv
+    import io
+
+    return list(csv.DictReader(io.StringIO(_sync.render_csv(report))))
+
+
+def test_csv_has_one_row_per_user_and_action():
+    report = reconcile(**mixed_directory())
+
+    rows = csv_rows(report)
+
+    user_skips = [entry for entry in report["skipped"] if entry["object"] == "user"]
+    counts = report["counts"]
+    assert len(rows) == counts["add"] + counts["change"] + counts["remove"] + len(user_skips)
+    by_action = dict((row["action"], row) for row in rows)
+    assert by_action["add"]["address"] == "new@contoso.com"
+    assert by_action["add"]["alias_emails"] == "n@contoso.com" and by_action["add"]["is_active"] == "true"
+    assert by_action["change"]["changes"] == "surname: Lee -> Renamed"
+    assert by_action["remove"] == dict(by_action["remove"], address="left@contoso.com", type="end_user")
+    assert {(row["address"], row["reason"]) for row in rows if row["action"] == "skip"} == {
+        (entry["address"], entry["reason"]) for entry in user_skips}
+    assert list(rows[0]) == list(_sync.CSV_COLUMNS)
+
+
+def test_csv_cells_never_run_as_spreadsheet_formulas():
+    user = entra_user("ann@contoso.com", given="=HYPERLINK(\"http://x\")", surname="+1")
+
+    row = csv_rows(reconcile([user]))[0]
+
+    assert row["firstname"] == "'=HYPERLINK(\"http://x\")" and row["surname"] == "'+1"
+
+
 # Scale
 
 

@@ -389,16 +389,36 @@ def test_report_lists_are_cut_to_report_limit_with_complete_counts(run):
     assert report["counts"]["add"] == 2 and report["truncated"] is True
 
 
-def test_report_path_gets_the_whole_report_as_json_and_markdown(run, tmp_path):
+def test_report_path_gets_the_whole_report_as_json_and_csv_and_a_markdown_summary(run, tmp_path):
     path = str(tmp_path / "contoso-sync.json")
     result = run(report_limit=0, report_path=path)
-    assert result["report_files"] == {"json": path, "markdown": str(tmp_path / "contoso-sync.md")}
+    assert result["report_files"] == {"json": path, "markdown": str(tmp_path / "contoso-sync.md"),
+                                      "csv": str(tmp_path / "contoso-sync.csv")}
     with open(path) as handle:
         document = json.load(handle)
     assert addresses(document["users"]["add"]) == ["adele@" + ORG, "alex@" + ORG]
     assert document["org"] == ORG and document["settings"]["add_users"] is True
     markdown = open(str(tmp_path / "contoso-sync.md")).read()
-    assert "| adele@contoso.example | Adele | Vance |" in markdown and "## Users to remove (1)" in markdown
+    assert "## Users to remove (1)" in markdown and "| Users to add | 2 |" in markdown
+    assert "adele@" not in markdown, "the Markdown shows only the first report_limit entries of each list"
+    assert "JSON in `contoso-sync.json`" in markdown and "CSV, for a spreadsheet in `contoso-sync.csv`" in markdown
+    rows = open(str(tmp_path / "contoso-sync.csv")).read().splitlines()
+    assert rows[0].startswith("action,address,")
+    assert [row.split(",")[:2] for row in rows[1:4]] == [["add", "adele@" + ORG], ["add", "alex@" + ORG],
+                                                         ["change", "megan@" + ORG]]
+    assert len(rows) == 1 + 2 + 1 + 1 + 5  # header, adds, change, removal, skipped users
+
+
+def test_report_files_are_readable_by_their_owner_only_even_when_they_existed(run, tmp_path):
+    path = tmp_path / "contoso-sync.json"
+    for name in ("contoso-sync.json", "contoso-sync.md", "contoso-sync.csv"):
+        (tmp_path / name).write_text("old")
+        os.chmod(str(tmp_path / name), 0o644)
+    files = run(report_path=str(path), check_mode=True)["report_files"]
+    assert sorted(files) == ["csv", "json", "markdown"]
+    for written in files.values():
+        assert os.stat(written).st_mode & 0o777 == 0o600, written
+    assert "adele@" + ORG in open(files["markdown"]).read()  # the default limit shows them
 
 
 def test_options_override_the_saved_settings(run, services):
