@@ -59,6 +59,9 @@ PROTECTED = "protected"
 ADDRESS_IN_USE = "address_in_use"
 NOT_MAIL_OR_SECURITY = "not_mail_or_security"
 
+# The detail of a user exempt because an exemption rule (exemption_query) selects it.
+RULE_EXEMPT_DETAIL = "selected by exemption_query"
+
 DISTRIBUTION = "distribution"
 SECURITY = "security"
 GRAPH_USER_TYPE = "#microsoft.graph.user"
@@ -66,7 +69,8 @@ GRAPH_USER_TYPE = "#microsoft.graph.user"
 DEFAULT_TITLE = "modusCloud Azure AD sync report"
 
 
-def reconcile(*, entra_users, entra_groups, tenant_domains, settings, exemptions, org_domains, org_users):
+def reconcile(*, entra_users, entra_groups, tenant_domains, settings, exemptions, org_domains, org_users,
+              rule_exemptions=()):
     """Compare an Entra directory with a modusCloud organization under the given import settings.
 
     All arguments are keyword-only: seven lists and dicts are too easy to pass in the wrong order.
@@ -81,6 +85,8 @@ def reconcile(*, entra_users, entra_groups, tenant_domains, settings, exemptions
     settings: import settings keyed by the collection's option names (see SWITCHES and
       default_user_role); other keys are ignored.
     exemptions: exempt email addresses.
+    rule_exemptions: addresses an exemption rule selects (see _exemption_query); exempt like `exemptions`,
+      and their skip entries say that a rule exempts them.
     org_domains: names of the organization's domains.
     org_users: modusCloud user dicts (primary_email, type, firstname, surname, alias_emails,
       is_active, ...).
@@ -90,7 +96,8 @@ def reconcile(*, entra_users, entra_groups, tenant_domains, settings, exemptions
     """
     switches, default_role = _read_settings(settings)
     org_domain_names = _lowercase_set(org_domains, "org_domains")
-    exempt = _lowercase_set(exemptions, "exemptions")
+    by_rule = _lowercase_set(rule_exemptions, "rule_exemptions")
+    exempt = _lowercase_set(exemptions, "exemptions") | by_rule
     org_by_address = _index_org_users(org_users)
     entra_users = _checked_dicts(entra_users, "entra_users")
     entra_groups = _checked_dicts(entra_groups, "entra_groups")
@@ -98,7 +105,8 @@ def reconcile(*, entra_users, entra_groups, tenant_domains, settings, exemptions
     skipped = []
     users = {"add": [], "change": [], "remove": [], "unchanged": 0}
     if switches["sync_active_users"]:
-        users = _reconcile_users(entra_users, switches, default_role, exempt, org_domain_names, org_by_address, skipped)
+        users = _reconcile_users(entra_users, switches, default_role, exempt, org_domain_names, org_by_address, skipped,
+                                 by_rule)
 
     groups = []
     if switches["sync_distribution_groups"] or switches["sync_security_groups"]:
@@ -311,7 +319,7 @@ def skip_identifier(entry):
     return ""
 
 
-def _reconcile_users(entra_users, switches, default_role, exempt, org_domains, org_by_address, skipped):
+def _reconcile_users(entra_users, switches, default_role, exempt, org_domains, org_by_address, skipped, by_rule=()):
     adds, updates, removes = [], [], []
     unchanged = 0
     in_scope = set()
@@ -338,7 +346,7 @@ def _reconcile_users(entra_users, switches, default_role, exempt, org_domains, o
             skipped.append(_user_skip(user, DOMAIN_MISSING, address, "domain %s is not on the organization" % domain))
             continue
         if address in exempt:
-            skipped.append(_user_skip(user, EXEMPT, address))
+            skipped.append(_user_skip(user, EXEMPT, address, RULE_EXEMPT_DETAIL if address in by_rule else None))
             reported_exempt.add(address)
             continue
 

@@ -129,7 +129,7 @@ options:
       - Addresses the sync must never add, update or remove (for example a disabled Entra account
         that must keep receiving mail).
       - The full list - addresses not listed are removed from the exemptions. V([]) removes them all.
-      - Not managed when omitted.
+      - Not managed when omitted, unless O(exemption_query) is given.
     type: list
     elements: str
   remove_synced_users:
@@ -147,6 +147,41 @@ options:
       - Required when O(remove_synced_users=true).
     type: list
     elements: str
+  exemption_query:
+    description:
+      - Exemptions by rule - a JMESPath expression (the query language of C(az --query)) over the list of the
+        Entra directory's users. The addresses of the users it selects are saved as exemptions, beside
+        O(exemptions), so the saved list follows the directory on every run - for example service accounts
+        or shared mailboxes by name or department.
+      - The expression gets each user with the fields the sync reads (V(id), V(userPrincipalName), V(givenName),
+        V(surname), V(mail), V(proxyAddresses), V(accountEnabled), V(userType), V(assignedLicenses)) and
+        V(displayName), V(mailNickname), V(jobTitle), V(department), V(companyName), V(officeLocation),
+        V(usageLocation) and V(createdDateTime). It selects users (their V(mail) is exempt) or addresses, for
+        example V([?department=='Shared mailboxes']) or V([?starts_with(userPrincipalName, 'svc-')].mail).
+        A field some users lack is null for them - guard it, as in V([?jobTitle && contains(jobTitle, 'Shared')]).
+      - With it, the exemption list is managed - exactly O(exemptions) plus the selected addresses; an address
+        the rule no longer selects is removed, as the diff shows.
+      - Needs O(access_token) to read the directory. A bad expression fails before any request, with JMESPath's
+        message. Give the same expression to M(moduscloud.azure_sync.moduscloud_user_sync) so that its report
+        exempts the same users.
+    type: str
+  access_token:
+    description:
+      - A Microsoft Graph access token of the tenant of O(primary_domain) that may read its users (for example
+        from the P(moduscloud.azure_sync.graph_token#lookup) lookup), to apply O(exemption_query) with.
+      - Only used with O(exemption_query). Never shown in output, logs or diffs.
+    type: str
+  cloud:
+    description:
+      - The Microsoft cloud of the tenant, which sets the Microsoft Graph root O(exemption_query) reads;
+        see M(moduscloud.azure_sync.moduscloud_user_sync).
+    type: str
+    choices: [china, public, usgov, usgovdod]
+    default: public
+  graph_url:
+    description:
+      - Root URL of Microsoft Graph (without C(/v1.0)), overriding the one O(cloud) sets, for O(exemption_query).
+    type: str
 extends_documentation_fragment:
   - moduscloud.azure_sync.moduscloud
   - moduscloud.azure_sync.moduscloud.ORG
@@ -204,6 +239,17 @@ EXAMPLES = r"""
       - reception@example.com
       - archive@example.com
 
+- name: Exempt the service accounts and shared mailboxes, as the directory has them on every run
+  moduscloud.azure_sync.moduscloud_import_settings:
+    org: example.com
+    primary_domain: example.com
+    application_id: "{{ app.app_id }}"
+    exemptions:
+      - reception@example.com
+    exemption_query: "[?starts_with(userPrincipalName, 'svc-') || department == 'Shared mailboxes']"
+    access_token: "{{ lookup('moduscloud.azure_sync.graph_token') }}"
+  no_log: true  # the arguments carry the token
+
 - name: Stop the Azure AD import
   moduscloud.azure_sync.moduscloud_import_settings:
     org: example.com
@@ -241,7 +287,7 @@ settings:
     allow_microsoft_sign_in: true
 exemptions:
   description: The sync exemptions after the run (predicted in check mode), lower case and sorted.
-  returned: when O(exemptions) is given or O(state=absent)
+  returned: when O(exemptions) or O(exemption_query) is given, or O(state=absent)
   type: list
   elements: str
   sample: [archive@example.com, reception@example.com]
@@ -251,6 +297,12 @@ removed_users:
   type: list
   elements: str
   sample: [adele@example.com]
+query_exemptions:
+  description: The addresses O(exemption_query) selected from the directory (saved as exemptions), sorted.
+  returned: when O(exemption_query) is given
+  type: list
+  elements: str
+  sample: [shared.sales@example.com, svc-scanner@example.com]
 key_sent:
   description: Whether the run sent (or in check mode would send) the key.
   returned: always
@@ -258,7 +310,21 @@ key_sent:
   sample: true
 """
 
+from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_query import (
+    JMESPATH_IMPORT_ERROR,
+    QUERY_USER_FIELDS,
+    QueryError,
+    check as check_exemption_query,
+    given as query_given,
+    matching_addresses,
+)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import (
+    GRAPH_CONNECTION_SPEC,
+    GraphConnection,
+    GraphError,
+)
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
     SETTINGS_FIELDS,
@@ -279,7 +345,7 @@ EXEMPTIONS_LABEL = "sync_exemptions"
 
 
 def argument_spec():
-    return moduscloud_argument_spec(
+    spec = moduscloud_argument_spec(
         state=dict(type="str", default="present", choices=["present", "absent"]),
         known_state=dict(type="dict"),
         primary_domain=dict(type="str"),
@@ -301,7 +367,11 @@ def argument_spec():
         exemptions=dict(type="list", elements="str"),
         remove_synced_users=dict(type="bool", default=False),
         synced_domains=dict(type="list", elements="str"),
+        exemption_query=dict(type="str"),
     )
+    # The Graph connection of exemption_query, declared as in the Graph modules.
+    spec.update((name, dict(GRAPH_CONNECTION_SPEC[name])) for name in ("access_token", "cloud", "graph_url"))
+    return spec
 
 
 def desired_settings(params):
@@ -325,6 +395,17 @@ def main():
     if bad_domains:
         problems.append("synced_domains must be domain names such as example.com; not valid: %s"
                         % ", ".join(bad_domains))
+    if query_given(params["exemption_query"]) and params["state"] == "present":
+        if JMESPATH_IMPORT_ERROR:
+            module.fail_json(msg=missing_required_lib("jmespath"), exception=JMESPATH_IMPORT_ERROR)
+        try:
+            check_exemption_query(params["exemption_query"])
+        except QueryError as error:
+            problems.append(str(error))
+        if not (params["access_token"] or "").strip():
+            problems.append("exemption_query needs access_token, a Microsoft Graph token that may read the users of "
+                            "the tenant of primary_domain (for example from the moduscloud.azure_sync.graph_token "
+                            "lookup)")
     if problems:
         module.fail_json(msg="Invalid import settings: " + "; ".join(problems))
 
@@ -336,8 +417,10 @@ def main():
             result = ensure_present(module, client, org, changes)
         else:
             result = ensure_absent(client, org, changes, params)
-    except ApiError as error:
+    except (ApiError, GraphError) as error:
         module.fail_json(msg=str(error), **error.to_result())
+    except QueryError as error:
+        module.fail_json(msg=str(error))
     result.update(changes.result(module._diff))
     module.exit_json(**result)
 
@@ -355,7 +438,11 @@ def ensure_present(module, client, org, changes):
         # A dry run of a whole play may add the domain in an earlier task that did not really run.
         module.warn(problem)
     current = client.read_import_settings(org)[0]
-    managed_exemptions = params["exemptions"] is not None
+    # Read (and the rule applied) before anything is written: a rule that fails writes nothing.
+    query_exemptions = None
+    if query_given(params["exemption_query"]):
+        query_exemptions = read_query_exemptions(params, settings["primary_domain"])
+    managed_exemptions = params["exemptions"] is not None or query_exemptions is not None
     current_exemptions = client.list_exemptions(org) if managed_exemptions else None
 
     send_key = current is None or params["update_key"] == "always"
@@ -386,9 +473,26 @@ def ensure_present(module, client, org, changes):
     result = {"settings": after, "key_sent": send_key}
 
     if managed_exemptions:
-        wanted = sorted(set(email.strip().lower() for email in params["exemptions"]))
-        result["exemptions"] = ensure_exemptions(client, org, changes, current_exemptions, wanted)
+        wanted = set(email.strip().lower() for email in params["exemptions"] or ())
+        wanted.update(query_exemptions or ())
+        result["exemptions"] = ensure_exemptions(client, org, changes, current_exemptions, sorted(wanted))
+    if query_exemptions is not None:
+        result["query_exemptions"] = query_exemptions
     return result
+
+
+def read_query_exemptions(params, primary_domain):
+    """The addresses exemption_query selects from the users of the tenant of `primary_domain`."""
+    # The token's connection, through the same TLS trust and proxy as the modusCloud API.
+    options = dict((name, params.get(name)) for name in ("cloud", "graph_url", "ca_path", "validate_certs", "proxy_url"))
+    options.update(auth="access_token", access_token=params["access_token"])
+    graph = GraphConnection(options, environment=False).client()
+    names = graph.tenant_names()
+    if primary_domain not in names:
+        # Another tenant's users would exempt the wrong people.
+        raise GraphError("exemption_query: the access_token given belongs to another tenant (%s) than the one of "
+                         "primary_domain %s: give a token of that tenant" % (", ".join(sorted(names)), primary_domain))
+    return matching_addresses(params["exemption_query"], graph.list_users(",".join(QUERY_USER_FIELDS)))
 
 
 def ensure_absent(client, org, changes, params):

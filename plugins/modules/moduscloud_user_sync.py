@@ -157,6 +157,23 @@ options:
     description: The type of added users. Defaults to the saved setting.
     type: str
     choices: [end_user, silent_user]
+  exemption_query:
+    description:
+      - A JMESPath expression (the query language of C(az --query)) over the list of the directory's users;
+        the users it selects are exempt, like the addresses of the organization's saved exemptions - for
+        example service accounts or shared mailboxes by name or department.
+      - The expression gets each user with the fields the sync reads (V(id), V(userPrincipalName), V(givenName),
+        V(surname), V(mail), V(proxyAddresses), V(accountEnabled), V(userType), V(assignedLicenses)) and
+        V(displayName), V(mailNickname), V(jobTitle), V(department), V(companyName), V(officeLocation),
+        V(usageLocation) and V(createdDateTime), which are read only when this option is set. It selects users
+        (their V(mail) is exempt) or addresses, for example V([?department=='Shared mailboxes']) or
+        V([?starts_with(userPrincipalName, 'svc-')].mail).
+      - Give the same expression as to M(moduscloud.azure_sync.moduscloud_import_settings), which saves what it
+        selects as the organization's exemptions for the service. The report lists each user it exempts under
+        C(skipped) with reason C(exempt) and the detail C(selected by exemption_query), and the result lists
+        them in RV(query_exemptions).
+      - A bad expression fails before any request, with JMESPath's message.
+    type: str
   planned_domains:
     description:
       - Domains an earlier task of the same run adds to the organization, for example
@@ -427,6 +444,12 @@ report_files:
     json: /runner/artifacts/contoso-sync.json
     markdown: /runner/artifacts/contoso-sync.md
     csv: /runner/artifacts/contoso-sync.csv
+query_exemptions:
+  description: The addresses O(exemption_query) selects from the directory, all of them, sorted.
+  returned: when O(exemption_query) is set
+  type: list
+  elements: str
+  sample: [reception@contoso.com, svc-scanner@contoso.com]
 removals:
   description: Every address the run would have removed, when it was refused for removing more than O(max_removals).
   returned: on that failure
@@ -451,6 +474,14 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph impor
     GraphError,
     TokenError,
     with_members,
+)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_query import (
+    JMESPATH_IMPORT_ERROR,
+    QueryError,
+    check as check_exemption_query,
+    given as query_given,
+    matching_addresses,
+    user_fields,
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
@@ -519,6 +550,7 @@ def argument_spec():
         planned_domains=dict(type="list", elements="str", default=[]),
         tenant_domains=dict(type="list", elements="str"),
         known_state=dict(type="dict"),
+        exemption_query=dict(type="str"),
     )
     # The token and where the sync app signs in, exactly as the Graph modules take them.
     spec.update((name, dict(GRAPH_CONNECTION_SPEC[name]))
@@ -549,6 +581,11 @@ def invalid_options(params, check_mode):
         problems.append("planned_domains must be domain names such as contoso.com, got %s" % ", ".join(not_domains))
     if params["since"] is not None and parse_timestamp(params["since"]) is None:
         problems.append("since must be a UTC date and time such as 2026-07-01T10:00:00Z, got %r" % params["since"])
+    if query_given(params["exemption_query"]):
+        try:
+            check_exemption_query(params["exemption_query"])
+        except QueryError as error:
+            problems.append(str(error))
     path = params["report_path"]
     if path is not None:
         if path.lower().endswith((MARKDOWN_EXTENSION, CSV_EXTENSION)):
@@ -563,7 +600,10 @@ def invalid_options(params, check_mode):
 def main():
     module = ModusCloudModule(argument_spec(), mutually_exclusive=[("key", "access_token")],
                               required_one_of=[("key", "access_token")])
-    for library, error in (("requests", REQUESTS_IMPORT_ERROR), ("msal", MSAL_IMPORT_ERROR)):
+    libraries = [("requests", REQUESTS_IMPORT_ERROR), ("msal", MSAL_IMPORT_ERROR)]
+    if query_given(module.params["exemption_query"]):
+        libraries.append(("jmespath", JMESPATH_IMPORT_ERROR))
+    for library, error in libraries:
         if error:
             module.fail_json(msg=missing_required_lib(library), exception=error)
     problems = invalid_options(module.params, module.check_mode)
@@ -596,6 +636,7 @@ class UserSync(object):
         self.changes = ChangeSet(module.check_mode)
         self.applied = None
         self._new_graph_client = None
+        self.query_exemptions = None
 
     def progress(self):
         """What a failed run had already written, for fail_json."""
@@ -620,6 +661,8 @@ class UserSync(object):
         result["sync_status"] = status or {"secret_expiry": None, "last_successful_sync": None}
 
         report = self.compute_report(settings, tenant_id, application_id)
+        if self.query_exemptions is not None:
+            result["query_exemptions"] = self.query_exemptions
         result["report"] = trim_report(report, self.params["report_limit"])
         if self.params["report_path"]:
             result["report_files"] = self.write_report(report, settings, tenant_id, started)
@@ -727,19 +770,27 @@ class UserSync(object):
 
     def compute_report(self, settings, tenant_id, application_id):
         new_graph_client = self.graph(tenant_id, application_id)
+        query = self.params["exemption_query"]
         # The organization's side does not depend on the directory: it is read while Graph is.
         with ThreadPoolExecutor(max_workers=1) as pool:
             organization = pool.submit(self.read_organization)
             try:
-                domains, users, groups = read_directory(new_graph_client, settings, self.params["tenant_domains"])
+                domains, users, groups = read_directory(new_graph_client, settings, self.params["tenant_domains"],
+                                                        user_fields(query, USER_FIELDS))
             except ApiError as error:
                 raise self.explained_graph_error(error)
             org_domains, exemptions, org_users = organization.result()
+        if query_given(query):
+            try:
+                self.query_exemptions = matching_addresses(query, users)
+            except QueryError as error:
+                raise SyncFailure(str(error))
         if self.module.check_mode:
             # An earlier task of this run adds them; its check mode only predicted that.
             org_domains += [normalize_domain(name) for name in self.params["planned_domains"]]
         return reconcile(entra_users=users, entra_groups=groups, tenant_domains=domains, settings=settings,
-                         exemptions=exemptions, org_domains=org_domains, org_users=org_users)
+                         exemptions=exemptions, org_domains=org_domains, org_users=org_users,
+                         rule_exemptions=self.query_exemptions or ())
 
     def read_organization(self):
         """The organization's domain names, exemptions and users, as the report compares them."""
@@ -890,8 +941,10 @@ def user_label(address):
     return "user " + address
 
 
-def read_directory(new_graph_client, settings, tenant_domains=None):
+def read_directory(new_graph_client, settings, tenant_domains=None, select_users=USER_FIELDS):
     """(verified domain names, users, groups with members) as the sync reads them; only what the settings need.
+
+    `select_users`: the user fields to read (comma-separated), more than the sync's when an exemption rule needs them.
 
     The users' pages and the groups' pages (with their members read in batches as the pages arrive) are two
     chains of requests that do not wait for each other, so they run side by side: the read takes as long as
@@ -902,11 +955,11 @@ def read_directory(new_graph_client, settings, tenant_domains=None):
     read_users = settings["sync_active_users"]
     read_groups = settings["sync_distribution_groups"] or settings["sync_security_groups"]
     if not (read_users and read_groups):
-        users = graph.list_users(USER_FIELDS) if read_users else []
+        users = graph.list_users(select_users) if read_users else []
         groups = with_members(new_graph_client, graph.iter_groups(GROUP_FIELDS)) if read_groups else []
         return domains, users, groups
     with ThreadPoolExecutor(max_workers=1) as pool:
-        users_read = pool.submit(lambda: new_graph_client().list_users(USER_FIELDS))
+        users_read = pool.submit(lambda: new_graph_client().list_users(select_users))
         try:
             groups = with_members(new_graph_client, graph.iter_groups(GROUP_FIELDS))
         except Exception:

@@ -225,3 +225,86 @@ def test_removing_synced_users_needs_their_domains_and_valid_names_before_any_re
     outcome = run(dict(OFFBOARD, synced_domains=["not a domain"]), [])
     assert "synced_domains must be domain names" in outcome.result["msg"] and "not a domain" in outcome.result["msg"]
     assert outcome.requests == []
+
+
+# Exemptions by rule (exemption_query)
+
+GRAPH_URL = "https://graph.example"
+TOKEN = "eyJ0eXAiOiJKV1Qi.graph-token-of-contoso.c2ln"
+TENANT = (200, {"value": [{"id": "8d2b4e8a-61f1-4c3e-9a4e-0f8f3d6b2c10", "verifiedDomains": [{"name": ORG}]}]})
+
+
+def graph_users(*users):
+    return (200, {"value": [dict({"id": "id-%s" % mail, "mail": mail, "userPrincipalName": mail}, **fields)
+                            for mail, fields in users]})
+
+
+DIRECTORY = graph_users(
+    ("svc-scanner@" + ORG, {"department": "IT"}),
+    ("shared.sales@" + ORG, {"department": "Shared mailboxes"}),
+    ("Adele@" + ORG, {"department": "Retail"}),
+    (None, {"department": "Shared mailboxes", "userPrincipalName": "nomail@" + ORG}),
+)
+RULE = "[?starts_with(userPrincipalName, 'svc-') || department == 'Shared mailboxes']"
+RULE_ARGS = dict(KB_ARGS, exemption_query=RULE, access_token=TOKEN, graph_url=GRAPH_URL)
+
+
+def test_a_rule_saves_the_addresses_it_selects_beside_the_listed_ones_and_removes_the_rest(run):
+    current = (200, [{"email": "old.rule.match@" + ORG}, {"email": "reception@" + ORG}])
+    outcome = run(dict(RULE_ARGS, exemptions=["reception@" + ORG]),
+                  [DOMAINS, STORED, TENANT, DIRECTORY, current, (204, None), (204, None)], diff=True)
+    result = outcome.result
+    assert result["query_exemptions"] == ["shared.sales@" + ORG, "svc-scanner@" + ORG]
+    assert result["exemptions"] == ["reception@" + ORG, "shared.sales@" + ORG, "svc-scanner@" + ORG]
+    assert outcome.writes == [("DELETE", EXEMPTIONS + "/old.rule.match@" + ORG), ("PUT", EXEMPTIONS)]
+    assert outcome.body(6) == {"exemptions": "shared.sales@%s,svc-scanner@%s" % (ORG, ORG)}
+    assert result["diff"]["before"]["sync_exemptions"]["emails"] == ["old.rule.match@" + ORG, "reception@" + ORG]
+    users_read = outcome.calls[3]
+    assert users_read["url"].startswith(GRAPH_URL + "/v1.0/users?")
+    assert "department" in users_read["url"] and "jobTitle" in users_read["url"]
+    assert TOKEN not in outcome.output
+
+
+def test_a_rule_in_check_mode_predicts_the_list_and_writes_nothing(run):
+    outcome = run(RULE_ARGS, [DOMAINS, STORED, TENANT, DIRECTORY, (200, [])], check_mode=True, diff=True)
+    assert outcome.result["changed"] is True and outcome.writes == []
+    assert outcome.result["exemptions"] == ["shared.sales@" + ORG, "svc-scanner@" + ORG]
+
+
+def test_a_rule_that_selects_what_it_already_saved_changes_nothing(run):
+    current = (200, [{"email": "svc-scanner@" + ORG}, {"email": "shared.sales@" + ORG}])
+    outcome = run(RULE_ARGS, [DOMAINS, STORED, TENANT, DIRECTORY, current])
+    assert outcome.result["changed"] is False and outcome.writes == []
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("[?department == 'IT'", "exemption_query \"[?department == 'IT'\" is not a valid JMESPath expression: "),
+    ("[?department = 'IT']", "is not a valid JMESPath expression"),
+])
+def test_a_bad_rule_fails_with_jmespaths_message_before_any_request(run, query, expected):
+    outcome = run(dict(RULE_ARGS, exemption_query=query), [])
+    assert outcome.result["failed"] is True and outcome.requests == []
+    assert expected in outcome.result["msg"]
+    assert "[?starts_with(userPrincipalName, 'svc-')]" in outcome.result["msg"]  # what is allowed
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("[?contains(department, 'Shared')]", "failed on the directory's users: In function contains()"),
+    ("length(@)", "must select a list of users or addresses, got a number"),
+    ("[].accountEnabled", "must select users or addresses, got a boolean"),
+])
+def test_a_rule_that_fails_on_the_directory_writes_nothing(run, query, expected):
+    users = graph_users(("a@" + ORG, {"department": None, "accountEnabled": True}))
+    outcome = run(dict(RULE_ARGS, exemption_query=query), [DOMAINS, STORED, TENANT, users])
+    assert outcome.result["failed"] is True and outcome.writes == []
+    assert expected in outcome.result["msg"]
+
+
+def test_a_rule_needs_a_token_and_a_token_of_another_tenant_is_refused(run):
+    outcome = run(dict(KB_ARGS, exemption_query=RULE), [])
+    assert outcome.result["failed"] is True and "exemption_query needs access_token" in outcome.result["msg"]
+    foreign = (200, {"value": [{"id": "0c8f6a9e-5d3b-4f21-8e7a-2b9c4d1e6f70",
+                                "verifiedDomains": [{"name": "fabrikam.example"}]}]})
+    outcome = run(RULE_ARGS, [DOMAINS, STORED, foreign])
+    assert outcome.result["failed"] is True and outcome.writes == []
+    assert "belongs to another tenant" in outcome.result["msg"]

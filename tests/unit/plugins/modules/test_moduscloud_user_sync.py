@@ -763,3 +763,39 @@ def test_known_state_spares_the_organization_reads_it_holds(run, services):
     primed = run(known_state=known)
     assert primed["report"] == fresh["report"]
     assert [call["path"] for call in services.calls if call["host"] == "mc.test"] == ["/api/v1/orgs/%s/users" % ORG]
+
+
+# exemption_query: exemptions by rule
+
+def test_a_rule_exempts_the_users_it_selects_and_the_report_says_so(run, services):
+    services.users[1]["department"] = "Shared mailboxes"  # alex
+    services.exemptions = ["megan@" + ORG]
+    result = run(exemption_query="[?department == 'Shared mailboxes' || surname == 'Vance']")
+    report = result["report"]
+    assert result["query_exemptions"] == ["adele@" + ORG, "alex@" + ORG]
+    assert report["users"]["add"] == [] and report["users"]["change"] == []
+    exempt = [(entry["address"], entry.get("detail")) for entry in report["skipped"] if entry["reason"] == "exempt"]
+    assert exempt == [("adele@" + ORG, "selected by exemption_query"), ("alex@" + ORG, "selected by exemption_query"),
+                      ("megan@" + ORG, None)]
+    assert services.writes == []
+
+
+def test_the_rule_fields_are_read_only_when_a_rule_is_set(run, services):
+    run(exemption_query="[?jobTitle == 'Receptionist']")
+    with_rule = next(call for call in services.graph_calls() if call["path"] == "/v1.0/users")["query"]["$select"]
+    services.calls[:] = []
+    run()
+    plain = next(call for call in services.graph_calls() if call["path"] == "/v1.0/users")["query"]["$select"]
+    assert {"department", "jobTitle", "displayName"} <= set(with_rule.split(",")) - set(plain.split(","))
+
+
+def test_a_bad_rule_fails_before_any_request_with_jmespaths_message(run, services):
+    result = run(mode="apply", exemption_query="[?department == ")
+    assert result["failed"] is True and services.calls == []
+    assert "exemption_query '[?department == ' is not a valid JMESPath expression: " in result["msg"]
+
+
+def test_a_rule_that_fails_on_the_directory_fails_before_any_write(run, services):
+    result = run(mode="apply", exemption_query="[?contains(department, 'x')]")
+    assert result["failed"] is True and services.writes == []
+    assert "failed on the directory's users" in result["msg"]
