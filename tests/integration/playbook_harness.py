@@ -40,6 +40,8 @@ class PlaybookRun(object):
         self.output = output
         self.tasks = record.get("tasks", [])
         self.recap = record.get("recap", {})
+        # What set_stats published: "_run" holds the run-wide data (AWX's job artifacts).
+        self.custom_stats = record.get("custom_stats", {})
 
     def changed_tasks(self):
         return [task for task in self.tasks if task["changed"]]

@@ -68,9 +68,13 @@ def test_the_built_tarball_installs_documents_every_plugin_and_runs_the_main_pla
                          if name.endswith(".py") and not name.startswith("_")),
         "lookup": sorted(name[:-3] for name in os.listdir(str(installed / "plugins" / "lookup"))
                          if name.endswith(".py") and not name.startswith("_")),
+        # A filter file may hold several filters; each is documented in a YAML file of its name.
+        "filter": sorted(name[:-4] for name in os.listdir(str(installed / "plugins" / "filter"))
+                         if name.endswith(".yml")),
         "role": sorted(os.listdir(str(installed / "roles"))),
     }
     assert "moduscloud_user_sync" in plugins["module"] and plugins["lookup"] == ["graph_token"]
+    assert plugins["filter"] == ["exemption_query_matches"]
     for plugin_type, names_of_type in plugins.items():
         fqcns = ["moduscloud.azure_sync." + name for name in names_of_type]
         docs = json.loads(run_tool("ansible-doc", "--json", "-t", plugin_type, *fqcns, env=env, cwd=str(work_dir)))

@@ -50,4 +50,4 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_stats(self, stats):
         recap = dict((host, stats.summarize(host)) for host in sorted(stats.processed))
         with open(os.environ["TASK_RECORD_FILE"], "w") as handle:
-            json.dump({"tasks": self.tasks, "recap": recap}, handle, indent=1)
+            json.dump({"tasks": self.tasks, "recap": recap, "custom_stats": stats.custom}, handle, indent=1)
