@@ -8,7 +8,10 @@ statistics through the test callback's record of the run.
 import csv
 import json
 import os
+import re
 import stat
+import threading
+import time
 
 import requests
 
@@ -112,3 +115,44 @@ def test_a_bad_exemption_rule_stops_the_run_before_any_write(fresh_sandbox, tmp_
     assert run.returncode != 0
     assert fresh_sandbox.stats()["writes"] == 0
     assert "is not a valid JMESPath expression: Invalid jmespath expression: Incomplete expression" in run.output
+
+
+def test_a_wait_for_the_service_shows_a_line_per_look_and_returns_the_time_waited(fresh_sandbox, tmp_path):
+    sandbox = fresh_sandbox
+    org = sandbox.info["moduscloud_org"]
+    outcome = {}
+    extra = {"azure_user_sync_sync_mode": "wait", "azure_user_sync_wait_interval": 1,
+             "azure_user_sync_wait_timeout": 600}
+    run = threading.Thread(target=lambda: outcome.update(run=run_role(sandbox, tmp_path, extra=extra)))
+    run.start()
+    try:
+        # The service's scheduled sync runs only once the role is seen waiting: after the settings are
+        # saved, at the first look at the wait (moduscloud_sync_info reads the exemptions; nothing else does
+        # between the settings phase and the end of the wait).
+        saved_at = None
+        while True:
+            assert run.is_alive(), "the run ended before it waited"
+            entries = journal(sandbox)
+            if saved_at is None:
+                saved_at = next((entry["seq"] for entry in entries if entry["method"] == "PUT"
+                                 and entry["path"].endswith("/orgs/%s/settings/azure" % org)), None)
+            elif any(entry["seq"] > saved_at and entry["method"] == "GET" and entry["path"].endswith("/exemptions")
+                     for entry in entries):
+                break
+            time.sleep(0.5)
+        syncs = [sync for sync in sandbox.advance_clock(1)["syncs"] if sync["org"] == org]
+        assert [sync["ok"] for sync in syncs] == [True], syncs
+    finally:
+        run.join(600)
+    result = outcome["run"]
+    assert result.returncode == 0, failure_text(result)
+    looks = re.findall(r"Waiting for modusCloud's scheduled sync of %s: waited (\d+) s of at most 600 s; last "
+                       r"successful sync seen: ([^ ]+)" % re.escape(org), result.output)
+    assert looks and looks[0][1] == "never", "no line on screen while waiting"
+    waited = re.search(r"modusCloud's scheduled sync succeeded after a wait of ([0-9.]+) s\.", result.output)
+    assert waited and float(waited.group(1)) > 0
+    assert result.custom_stats["_run"]["azure_user_sync"]["localhost"]["waited_seconds"] == float(waited.group(1))
+
+
+def journal(sandbox):
+    return sandbox.control("GET", "/journal?service=moduscloud")["entries"]
