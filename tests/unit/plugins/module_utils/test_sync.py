@@ -717,6 +717,15 @@ def test_markdown_names_the_files_that_hold_the_whole_report():
     assert lines.index("| Users to remove | 3 |") < lines.index("## Users to remove (3)")
 
 
+def test_the_markdown_of_a_huge_report_stays_short():
+    report = report_removing(20000)
+
+    markdown = _sync.render_markdown(_sync.trim_report(report, 20), "Plan", [("JSON", "plan.json")])
+
+    assert len(markdown.splitlines()) < 80 and len(markdown) < 4000
+    assert "| Users to remove | 20000 |" in markdown and "First 20 of 20000." in markdown
+
+
 # CSV
 
 
