@@ -74,7 +74,7 @@ def test_the_built_tarball_installs_documents_every_plugin_and_runs_the_main_pla
         "role": sorted(os.listdir(str(installed / "roles"))),
     }
     assert "moduscloud_user_sync" in plugins["module"] and plugins["lookup"] == ["graph_token"]
-    assert plugins["filter"] == ["exemption_query_matches"]
+    assert "exemption_query_matches" in plugins["filter"]
     for plugin_type, names_of_type in plugins.items():
         fqcns = ["moduscloud.azure_sync." + name for name in names_of_type]
         docs = json.loads(run_tool("ansible-doc", "--json", "-t", plugin_type, *fqcns, env=env, cwd=str(work_dir)))
