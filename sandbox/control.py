@@ -9,14 +9,17 @@ GET    /stats     {"requests", "writes", "batched", "by_service": {graph|login|m
                   (POST /reset also puts the latency model back as --latency-model set it)
 GET    /state     {"tenants": {id: apps (no secrets), service principals, assignments, grants, policy,
                   directory sizes, lagging objects}, "faults", "moduscloud": its snapshot() or null}
-GET    /journal   ?service=graph|login|moduscloud&since=<seq>: {"entries": [{"seq", "time", "ts",
-                  "service", "method", "path", "query", "status", "fault", "request_id", "peer"}]};
-                  peer is the client's address (a forwarding proxy's when the request came through one)
+GET    /journal   ?service=graph|login|moduscloud&since=<seq>&tenant=<id or domain>: {"entries": [{"seq",
+                  "time", "ts", "service", "method", "path", "query", "status", "fault", "request_id", "peer",
+                  "tenant"}]}; peer is the client's address (a forwarding proxy's when the request came through
+                  one), tenant the id of the tenant the request was for (or null)
 POST   /reset     {"users"?, "groups"?, "seed"?}: only the default tenant (same ids and credentials),
                   fresh directory and modusCloud, no faults, empty journal, zero counters
 POST   /seed      {"users", "groups"?, "seed"?, "tenant"?}: generated directory for a tenant
 GET|POST|DELETE /faults   {"rules": [{"service", "method", "path" (regex on the URL path), "status",
-                  "retry_after"?, "times"? (default 1, null = always), "skip"?, "code"?, "message"?}],
+                  "retry_after"?, "times"? (default 1, null = always), "skip"?, "code"?, "message"?,
+                  "tenant"? (only that tenant's requests), "kill"? (dispatch the request, answer the status,
+                  then answer it to every request of the tenant: a client that died right after it)}],
                   "lag"?, "secret_delay_seconds"?, "token_lifetime_seconds"?}
 PUT    /policy    {"tenant_id"?, "password_max_lifetime_days": N | null, "restrict_for_apps_created_after"?}
 POST   /tenants   {"name"?, "users"?, "groups"?, "seed"?} -> 201 and the new tenant's info document
@@ -132,7 +135,9 @@ class ControlService:
         since = query.get("since", ["0"])[0]
         if not since.isdigit():
             raise ControlError("since must be a journal sequence number (an integer)")
-        return json_response(200, {"entries": self.sandbox.journal.entries(service, int(since))})
+        tenant_key = query.get("tenant", [None])[0]
+        tenant = self._tenant(tenant_key).id if tenant_key else None
+        return json_response(200, {"entries": self.sandbox.journal.entries(service, int(since), tenant)})
 
     def _state(self, request):
         with self.sandbox.lock:

@@ -19,9 +19,16 @@ class FaultError(ValueError):
 
 @dataclass
 class FaultRule:
-    """Answer `status` instead of dispatching, for `times` matching requests after `skip` of them."""
+    """Answer `status` instead of dispatching, for `times` matching requests after `skip` of them.
 
-    service: str
+    `service` is "*", one service or a list of them; `tenant` (an id) limits the rule to that tenant's
+    requests, so that many tenants served at once can each have their own fault at their own position.
+    `kill` emulates a client that dies right after that request reached the service: the request is
+    dispatched (its write happens) but answered `status`, and from then on every request of the tenant
+    (any service) is answered `status` without being dispatched, until the faults are cleared.
+    """
+
+    service: str | tuple
     method: str
     path: re.Pattern
     status: int
@@ -30,20 +37,32 @@ class FaultRule:
     skip: int
     code: str | None
     message: str | None
+    tenant: str | None = None
+    kill: bool = False
     fired: int = 0
     seen: int = 0
+    killed: bool = False
 
     @classmethod
     def parse(cls, spec) -> "FaultRule":
         if not isinstance(spec, dict):
             raise FaultError("each fault rule must be an object")
-        allowed = {"service", "method", "path", "status", "retry_after", "times", "skip", "code", "message"}
+        allowed = {"service", "method", "path", "status", "retry_after", "times", "skip", "code", "message",
+                   "tenant", "kill"}
         unknown = sorted(set(spec) - allowed)
         if unknown:
             raise FaultError(f"unknown fault rule keys {unknown}; allowed: {sorted(allowed)}")
         service = spec.get("service", "*")
-        if service != "*" and service not in FAULT_SERVICES:
-            raise FaultError(f"service must be one of {list(FAULT_SERVICES)} or '*', not {service!r}")
+        if isinstance(service, list) and service and all(name in FAULT_SERVICES for name in service):
+            service = tuple(service)
+        elif service != "*" and service not in FAULT_SERVICES:
+            raise FaultError(f"service must be one of {list(FAULT_SERVICES)}, a list of them or '*', not {service!r}")
+        tenant = spec.get("tenant")
+        if tenant is not None and not (isinstance(tenant, str) and tenant):
+            raise FaultError("tenant must be a tenant id (a string) or null")
+        kill = spec.get("kill", False)
+        if not isinstance(kill, bool):
+            raise FaultError("kill must be true or false")
         status = spec.get("status")
         if not isinstance(status, int) or not 400 <= status <= 599:
             raise FaultError("status must be an HTTP error status (400-599)")
@@ -58,10 +77,18 @@ class FaultRule:
                 raise FaultError(f"{name} must be a non-negative integer or null")
             numbers[name] = value
         return cls(service=service, method=str(spec.get("method", "*")).upper(), path=path, status=status,
-                   code=spec.get("code"), message=spec.get("message"), **numbers)
+                   code=spec.get("code"), message=spec.get("message"), tenant=tenant and tenant.lower(), kill=kill,
+                   **numbers)
 
-    def applies(self, service: str, method: str, path: str) -> bool:
-        if self.service not in ("*", service) or self.method not in ("*", method):
+    def applies(self, service: str, method: str, path: str, tenant: str | None = None) -> bool:
+        if self.tenant is not None and self.tenant != tenant:
+            return False
+        if self.killed:  # the client is dead: nothing of this tenant reaches the service any more
+            return True
+        if self.service != "*" and service not in (self.service if isinstance(self.service, tuple)
+                                                   else (self.service,)):
+            return False
+        if self.method not in ("*", method):
             return False
         if not self.path.search(path):
             return False
@@ -72,9 +99,11 @@ class FaultRule:
         return True
 
     def describe(self) -> dict:
-        return {"service": self.service, "method": self.method, "path": self.path.pattern, "status": self.status,
+        return {"service": list(self.service) if isinstance(self.service, tuple) else self.service,
+                "method": self.method, "path": self.path.pattern, "status": self.status,
                 "retry_after": self.retry_after, "times": self.times, "skip": self.skip, "code": self.code,
-                "message": self.message, "seen": self.seen, "fired": self.fired}
+                "message": self.message, "tenant": self.tenant, "kill": self.kill, "seen": self.seen,
+                "fired": self.fired, "killed": self.killed}
 
 
 class Faults:
@@ -115,9 +144,18 @@ class Faults:
             self.secret_delay_seconds = numbers["secret_delay_seconds"] or 0
             self.token_lifetime_seconds = numbers["token_lifetime_seconds"]
 
-    def match(self, service: str, method: str, path: str) -> FaultRule | None:
+    def match(self, service: str, method: str, path: str, tenant: str | None = None) -> FaultRule | None:
         with self._lock:
-            return next((rule for rule in self.rules if rule.applies(service, method, path)), None)
+            return next((rule for rule in self.rules if rule.applies(service, method, path, tenant)), None)
+
+    def kill_point(self, rule: FaultRule) -> bool:
+        """Whether `rule` is a kill rule firing now (dispatch, then answer its status); later matches are
+        the dead client's requests, answered without dispatch."""
+        with self._lock:
+            if rule.kill and not rule.killed:
+                rule.killed = True
+                return True
+            return False
 
     def describe(self) -> dict:
         with self._lock:
@@ -139,8 +177,9 @@ class Journal:
             self._entries.clear()
 
     def record(self, service: str, method: str, path: str, query: str, status: int, fault: bool,
-               request_id: str, peer: str = "", batch: str | None = None) -> None:
-        """One request; `batch` is the request id of the JSON batch an inner request came in."""
+               request_id: str, peer: str = "", batch: str | None = None, tenant: str | None = None) -> None:
+        """One request; `batch` is the request id of the JSON batch an inner request came in; `tenant` the id
+        of the tenant the request was for (or None)."""
         now = time.time()
         with self._lock:
             self._sequence += 1
@@ -148,15 +187,16 @@ class Journal:
                 "seq": self._sequence, "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
                 + f".{int(now % 1 * 1000):03d}Z", "ts": round(now, 3), "service": service, "method": method,
                 "path": path, "query": query, "status": status, "fault": fault, "request_id": request_id,
-                "peer": peer}
+                "peer": peer, "tenant": tenant}
             if batch is not None:
                 entry["batch"] = batch
             self._entries.append(entry)
 
-    def entries(self, service: str | None = None, since: int = 0) -> list:
+    def entries(self, service: str | None = None, since: int = 0, tenant: str | None = None) -> list:
         with self._lock:
             return [dict(entry) for entry in self._entries
-                    if entry["seq"] > since and (service is None or entry["service"] == service)]
+                    if entry["seq"] > since and (service is None or entry["service"] == service)
+                    and (tenant is None or entry["tenant"] == tenant)]
 
 
 class Stats:

@@ -339,8 +339,11 @@ class GraphService:
                 failed.add(key)
                 continue
             inner = batch.inner_request(request, item)
-            rule = self.sandbox.faults.match("graph", inner.method, inner.path)
-            if rule is not None:
+            rule = self.sandbox.faults.match("graph", inner.method, inner.path, tenant.id)
+            if rule is not None and self.sandbox.faults.kill_point(rule):
+                self._answer(inner, caller, tenant)  # served, its answer lost (the client died)
+                response = self.fault_response(rule, inner)
+            elif rule is not None:
                 response = self.fault_response(rule, inner)
             elif batch.is_batch(inner.path):
                 response = self._error(bad_request("A batch cannot contain a batch.", code="BadRequest"), inner)
@@ -348,7 +351,8 @@ class GraphService:
                 response = self._answer(inner, caller, tenant)
             self.sandbox.stats.count_inner("graph", inner.method, rule is not None)
             self.sandbox.journal.record("graph", inner.method, inner.path, inner.query_string, response.status,
-                                        rule is not None, inner.request_id, batch=request.request_id)
+                                        rule is not None, inner.request_id, batch=request.request_id,
+                                        tenant=tenant.id)
             if response.status >= 400:
                 failed.add(key)
             objects.append(response.objects)

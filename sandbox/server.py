@@ -3,6 +3,7 @@ port and thread, sharing one world state, fault script, journal and request coun
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import logging
@@ -313,26 +314,55 @@ class Sandbox:
 
     # ------------------------------------------------------------------ requests
 
+    def tenant_of(self, service_name: str, request: Request) -> str | None:
+        """The id of the tenant a request is made for (or by), as far as it says: the login path's tenant,
+        Graph's token's tid, modusCloud's X-User admin. None when it cannot tell."""
+        try:
+            if service_name == "login":
+                tenant = self.tenant(request.path.strip("/").split("/")[0])
+                return tenant.id if tenant else None
+            if service_name == "graph":
+                token = (request.headers.get("Authorization") or "").partition(" ")[2].strip()
+                payload = token.split(".")[1]
+                claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+                return str(claims.get("tid") or "").lower() or None
+            if service_name == "moduscloud":
+                user = (request.headers.get("X-User") or "").lower()
+                return next((tenant_id for tenant_id, identity in list(self.identities.items())
+                             if identity.moduscloud_admin.lower() == user), None)
+        except (IndexError, ValueError, TypeError, AttributeError):
+            return None
+        return None
+
     def dispatch(self, service_name: str, request: Request) -> Response:
         service = self.services[service_name]
-        rule = self.faults.match(service_name, request.method, request.path) if service_name in FAULT_SERVICES \
-            else None
-        if rule is not None:
+        tenant_id = self.tenant_of(service_name, request) if service_name in FAULT_SERVICES else None
+        rule = self.faults.match(service_name, request.method, request.path, tenant_id) \
+            if service_name in FAULT_SERVICES else None
+        if rule is not None and self.faults.kill_point(rule):
+            self._handle(service_name, service, request)  # the request reaches the service; its answer is lost
+            response = service.fault_response(rule, request)
+        elif rule is not None:
             response = service.fault_response(rule, request)
         else:
-            try:
-                response = service.handle(request)
-            except Exception:  # a sandbox bug: answer 500 and say so on stderr
-                LOG.exception("%s: unhandled error for %s %s", service_name, request.method, request.path)
-                response = json_response(500, {"error": {"code": "InternalServerError",
-                                                         "message": "sandbox internal error; see its log"}})
+            response = self._handle(service_name, service, request)
         response.headers.setdefault("request-id", request.request_id)
         response.headers.setdefault("client-request-id", request.client_request_id)
         if service_name in FAULT_SERVICES:
             self.stats.count(service_name, request.method, rule is not None, batch=response.inner is not None)
             self.journal.record(service_name, request.method, request.path, request.query_string,
-                                response.status, rule is not None, request.request_id, peer=request.peer)
+                                response.status, rule is not None, request.request_id, peer=request.peer,
+                                tenant=tenant_id)
         return response
+
+    @staticmethod
+    def _handle(service_name: str, service, request: Request) -> Response:
+        try:
+            return service.handle(request)
+        except Exception:  # a sandbox bug: answer 500 and say so on stderr
+            LOG.exception("%s: unhandled error for %s %s", service_name, request.method, request.path)
+            return json_response(500, {"error": {"code": "InternalServerError",
+                                                 "message": "sandbox internal error; see its log"}})
 
     # ------------------------------------------------------------------ life cycle
 
