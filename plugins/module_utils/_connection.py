@@ -155,6 +155,9 @@ class GraphConnection(object):
         cloud, authority_host, graph_url = (self.options.get(name)
                                             for name in ("cloud", "authority_host", "graph_url"))
         self.authority_host, self.graph_url = endpoints(cloud, authority_host, graph_url)
+        if not self.graph_url.startswith("https://"):
+            raise GraphError("graph_url must be an https:// URL (the token travels in a header), got %s"
+                             % self.graph_url)
         self.transport = Transport(self.options.get("ca_path"), self.options.get("validate_certs", True),
                                    proxy_url=self.options.get("proxy_url"),
                                    timeout=self.options.get("timeout") or DEFAULT_TIMEOUT)

@@ -17,8 +17,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import socket
 import time
 import traceback
+import warnings
+from urllib.parse import urlsplit
 
 try:
     import requests
@@ -36,6 +39,58 @@ RETRY_ALWAYS = frozenset((429, 503))
 # A gateway timeout may hide a request that was processed: only repeat it when repeating is harmless.
 RETRY_IF_IDEMPOTENT = frozenset((502, 504))
 IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"))
+# A refused connection: the request never reached the service, so any method may be repeated, but
+# only a few times and briefly (a service restarting), not for the whole retry budget.
+REFUSED_RETRIES = 2
+REFUSED_DELAY = 0.5
+
+
+def connection_failure(exc):
+    """How a request that got no answer failed: "tls" (certificate verification), "dns" (the host name does
+    not resolve), "refused" (nothing listens there), or None (timeouts, resets: possibly transient)."""
+    if requests is not None and isinstance(exc, requests.exceptions.SSLError):
+        return "tls"
+    seen = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        name = type(current).__name__
+        if isinstance(current, socket.gaierror) or name == "NameResolutionError":
+            return "dns"
+        if isinstance(current, ConnectionRefusedError):
+            return "refused"
+        if name in ("SSLCertVerificationError", "CertificateError"):
+            return "tls"
+        pending.extend([getattr(current, "reason", None), current.__cause__, current.__context__])
+        pending.extend(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))
+    return None
+
+
+def connection_advice(kind, url):
+    """What to check for a connection failure retrying cannot fix."""
+    host = urlsplit(url).netloc or url
+    if kind == "tls":
+        return ("the TLS certificate of %s could not be verified: check ca_path (the CA bundle that signed the "
+                "service's certificate; a TLS-inspecting proxy has its own CA), or the system's trust store; "
+                "validate_certs=false turns verification off (not recommended)" % host)
+    if kind == "dns":
+        return ("the host name of %s does not resolve: check the URL option (graph_url, authority_host, api_url or "
+                "stack) and the controller's DNS" % host)
+    return ("%s refused the connection: check the URL option (graph_url, api_url or stack), its port, and that "
+            "the service or proxy is reachable from the controller" % host)
+
+
+def quiet_insecure_warnings():
+    """validate_certs=false is the user's explicit choice: urllib3's InsecureRequestWarning on every request
+    would reach Ansible's output as data sent to stderr, so it is silenced (the module docs warn instead)."""
+    try:
+        from urllib3.exceptions import InsecureRequestWarning
+    except ImportError:
+        return
+    warnings.simplefilter("ignore", InsecureRequestWarning)
 
 
 def ca_path_problem(ca_path, validate_certs=True):
@@ -153,6 +208,8 @@ class HttpClient(object):
         self._sleep = sleep
         self._clock = clock
         self.verify = self.transport.verify
+        if not self.transport.validate_certs:
+            quiet_insecure_warnings()
         self.session = self.transport.session()
         self.session.headers.update({"Accept": "application/json"})
         if headers:
@@ -182,6 +239,16 @@ class HttpClient(object):
                                                 **self.transport.request_options(url, timeout=self.timeout))
                 self.request_count += 1
             except requests.exceptions.RequestException as exc:
+                failure = connection_failure(exc)
+                if failure in ("tls", "dns"):  # the same on every attempt: say what to check at once
+                    raise ApiError(operation, resource, message=connection_advice(failure, url))
+                if failure == "refused":
+                    if attempt <= REFUSED_RETRIES:
+                        self._sleep(REFUSED_DELAY)
+                        waited += REFUSED_DELAY
+                        continue
+                    raise ApiError(operation, resource, message="%s (%d attempts)" % (
+                        connection_advice(failure, url), attempt))
                 delay = backoff(attempt)
                 if method in IDEMPOTENT_METHODS and attempt <= self.max_retries and waited + delay <= self.max_retry_wait:
                     self._sleep(delay)

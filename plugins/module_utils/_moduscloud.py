@@ -659,6 +659,29 @@ def known_state_problem(known):
     return None
 
 
+def credentials_problem(params):
+    """Why the admin credentials cannot sign in, found before any request, or None: missing (an empty value, as
+    AWX injects for an unused credential field, counts as missing), or a username that is not an address."""
+    problem = missing_credentials(params)
+    if problem:
+        return problem
+    username = params["username"].strip()
+    if not is_email(username):
+        return "username must be the modusCloud admin's login email address, got %r" % username
+    return None
+
+
+def connection_problem(params):
+    """Why the connection options cannot work, found without any request, or None."""
+    try:
+        connection_base(params.get("api_url"), params.get("stack"))
+    except ConnectionOptionsError as error:
+        return str(error)
+    problems = Transport(params.get("ca_path"), params.get("validate_certs", True),
+                         proxy_url=params.get("proxy_url")).problems()
+    return "; ".join(problems) if problems else credentials_problem(params)
+
+
 def client_from_module(module, org=None, **http_options):
     """A client for the module's connection options (fails the module with a clear message otherwise).
 
@@ -671,7 +694,7 @@ def client_from_module(module, org=None, **http_options):
         base_url, discover = connection_base(params.get("api_url"), params.get("stack"))
     except ConnectionOptionsError as error:
         module.fail_json(msg=str(error))
-    problem = missing_credentials(params)
+    problem = credentials_problem(params)
     if problem:
         module.fail_json(msg=problem)
     transport = Transport(params.get("ca_path"), params.get("validate_certs", True), proxy_url=params.get("proxy_url"))

@@ -97,3 +97,15 @@ def test_missing_credentials_name_the_options_the_environment_and_the_role_varia
     for named in ("username and password", "MODUSCLOUD_USERNAME", "MODUSCLOUD_PASSWORD",
                   "azure_user_sync_moduscloud_username", "azure_user_sync_moduscloud_password"):
         assert named in message
+
+
+@pytest.mark.parametrize("options, expected", [
+    ({"username": ""}, "modusCloud connection: missing username"),
+    ({"username": "   "}, "modusCloud connection: missing username"),
+    ({"username": "admin"}, "username must be the modusCloud admin's login email address, got 'admin'"),
+    ({"password": ""}, "modusCloud connection: missing password"),
+])
+def test_empty_or_malformed_credentials_are_refused_before_any_request(run, options, expected):
+    outcome = run(options, [])
+    assert outcome.result["failed"] is True and outcome.requests == []
+    assert outcome.result["msg"].startswith(expected)
