@@ -36,6 +36,9 @@ DEFAULT_LIFETIME_DAYS = 730
 DEFAULT_ROTATE_BEFORE_DAYS = 30
 # "Never" in the old portal was a date about 99 years ahead; the API still takes it where no policy applies.
 NEVER_EXPIRES_LIFETIME = timedelta(days=99 * 365)
+# The longest lifetime_days taken: a longer number is more likely a slip (days for hours, an extra zero)
+# than a wish; never_expires asks for the longest lifetime the tenant allows on purpose.
+MAX_LIFETIME_DAYS = 3650
 # Tried in turn when the tenant rejects a lifetime and its policy could not be read: the usual limits.
 FALLBACK_LIFETIME_DAYS = (730, 365, 180, 90, 30, 7, 1)
 POLICY_ERROR_CODE = "CredentialInvalidLifetimeAsPerAppPolicy"
@@ -354,6 +357,10 @@ def check_options(params, now, check_mode=False):
     for name, lowest in (("rotate_before_days", 0), ("lifetime_days", 1), ("wait_timeout", 0)):
         if params.get(name) is not None and params[name] < lowest:
             raise SecretError("%s must be %d or more, got %d" % (name, lowest, params[name]))
+    if params.get("lifetime_days") is not None and params["lifetime_days"] > MAX_LIFETIME_DAYS:
+        raise SecretError("lifetime_days must be at most %d (10 years; the Entra portal offers at most 730), got %d: "
+                          "set never_expires: true for the longest lifetime the tenant allows"
+                          % (MAX_LIFETIME_DAYS, params["lifetime_days"]))
     end_date = None
     if params.get("end_date"):
         try:

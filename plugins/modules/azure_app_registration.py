@@ -62,9 +62,9 @@ options:
     description:
       - The web platform's redirect URIs (the KB's sign-on URL, the modusCloud console).
       - The full list; URIs not listed are removed. V([]) removes all. Not managed when omitted.
-      - As Entra ID allows, each is an absolute C(https://) URL of at most 256 characters, or, for local
-        development, an C(http://localhost) or C(http://127.0.0.1) URL (any port and path). Any other value fails
-        before any request, in check mode too.
+      - As Entra ID allows, each is an absolute C(https://) URL of at most 256 characters without a fragment
+        (C(#...)), or, for local development, an C(http://localhost) or C(http://127.0.0.1) URL (any port and
+        path). Any other value fails before any request, in check mode too.
     type: list
     elements: str
   home_page_url:
@@ -280,6 +280,9 @@ def invalid_urls(params):
         parts = _url_parts(uri)
         if len(uri) > REDIRECT_URI_MAX_LENGTH:
             problems.append("redirect_uris: %r is longer than %d characters" % (uri, REDIRECT_URI_MAX_LENGTH))
+        elif "#" in uri:
+            problems.append("redirect_uris: %r has a fragment (#...), which Entra ID does not allow in a redirect URI"
+                            % uri)
         elif not (parts and parts.netloc and (parts.scheme == "https"
                                               or (parts.scheme == "http" and parts.hostname in LOCAL_HOSTS))):
             problems.append("redirect_uris: %r is not an absolute https:// URL (plain http is allowed only for "

@@ -63,7 +63,7 @@ options:
     default: present
   lifetime_days:
     description:
-      - Lifetime of a new secret, in days. The Entra portal offers at most 730 (24 months).
+      - Lifetime of a new secret, in days, from 1 to 3650. The Entra portal offers at most 730 (24 months).
       - Defaults to 730 when neither O(end_date) nor O(never_expires=true) is set.
       - It applies when a secret is created; an existing secret keeps its end date until it is rotated.
       - Mutually exclusive with O(end_date) and O(never_expires=true).
@@ -438,8 +438,9 @@ def find_application(module):
         return {"id": None, "appId": params["app_id"], "passwordCredentials": []}
     if not module.check_mode:
         raise SecretError("No application with %s exists in the tenant" % described_identity(params))
-    module.warn("No application with %s exists; check mode assumes an earlier task creates it"
-                % described_identity(params))
+    if params["app_id"] != PLACEHOLDER:  # the placeholder itself says that an earlier task creates it
+        module.warn("No application with %s exists; check mode assumes an earlier task creates it"
+                    % described_identity(params))
     return {"id": PLACEHOLDER, "appId": params["app_id"] or PLACEHOLDER, "passwordCredentials": []}
 
 

@@ -202,6 +202,13 @@ options:
         purpose for a large clean-up.
     type: int
     default: 10
+  validate_only:
+    description:
+      - Only check the options, then stop before any request and change nothing (RV(validated) is V(true)).
+      - For a preflight that refuses bad input before an earlier task writes anything, as the
+        P(moduscloud.azure_sync.azure_user_sync#role) role does.
+    type: bool
+    default: false
   report_limit:
     description:
       - How many entries of each list of the report the result and the Markdown file of O(report_path) show;
@@ -321,6 +328,20 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+validated:
+  description: Whether the options were only checked (O(validate_only=true)); nothing else is returned then.
+  returned: when O(validate_only=true)
+  type: bool
+  sample: true
+removals_over_limit:
+  description:
+    - The addresses of every user the report removes when that is more than O(max_removals), else V([]).
+    - In O(mode=report) and O(mode=wait) too, so that a caller can refuse to let the service's own scheduled sync
+      make those removals (the P(moduscloud.azure_sync.azure_user_sync#role) role's removal guard).
+  returned: unless O(validate_only=true)
+  type: list
+  elements: str
+  sample: [left.company@contoso.com]
 report:
   description:
     - The sync report, with each list cut to its first O(report_limit) entries (sorted by address or name)
@@ -486,6 +507,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_q
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
     ModusCloudModule,
+    connection_problem,
     invalid_settings,
     is_domain_name,
     is_guid,
@@ -543,6 +565,7 @@ def argument_spec():
         default_user_role=dict(type="str", choices=list(USER_ROLES)),
         max_removals=dict(type="int", default=10),
         report_limit=dict(type="int", default=20),
+        validate_only=dict(type="bool", default=False),
         report_path=dict(type="path"),
         wait_timeout=dict(type="int", default=4200),
         wait_interval=dict(type="int", default=60),
@@ -609,6 +632,11 @@ def main():
     problems = invalid_options(module.params, module.check_mode)
     if problems:
         module.fail_json(msg="Invalid options: " + "; ".join(problems))
+    if module.params["validate_only"]:
+        problem = connection_problem(module.params)
+        if problem:
+            module.fail_json(msg=problem)
+        module.exit_json(changed=False, validated=True)
 
     started = datetime.now(timezone.utc)
     org = normalize_domain(module.params["org"])
@@ -664,6 +692,8 @@ class UserSync(object):
         if self.query_exemptions is not None:
             result["query_exemptions"] = self.query_exemptions
         result["report"] = trim_report(report, self.params["report_limit"])
+        result["removals_over_limit"] = [user["primary_email"]
+                                         for user in removals_over_limit(report, self.params["max_removals"])]
         if self.params["report_path"]:
             result["report_files"] = self.write_report(report, settings, tenant_id, started)
         if report["missing_domains"] and mode != "wait":
