@@ -63,7 +63,7 @@ WELL_KNOWN_APIS = {
 PERMISSION_KINDS = (("application", "Role"), ("delegated", "Scope"))
 
 APPLICATION_FIELDS = ("id,appId,displayName,uniqueName,signInAudience,web,requiredResourceAccess,"
-                      "passwordCredentials")
+                      "passwordCredentials,tags")
 SERVICE_PRINCIPAL_FIELDS = "id,appId,displayName,appRoles,oauth2PermissionScopes"
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")

@@ -276,13 +276,15 @@ Plan = namedtuple("Plan", "current create reason rotated remove")
 
 
 def plan_present(secrets, now, rotate_before_days=DEFAULT_ROTATE_BEFORE_DAYS, keep_key_id=None,
-                 force_rotate=False, exclusive=True):
+                 force_rotate=False, exclusive=True, handed_over=None):
     """Decide for the secrets that carry our description (oldest first).
 
     The module returns a value only for a secret it creates, so it keeps an existing secret only
     when it can tell that this is the one the caller holds: the one named by keep_key_id, or the
     only one. Several without keep_key_id mean an earlier run stopped between creating a secret
     and removing the old one; nobody can tell which value is in use, so a new one is issued.
+    `handed_over`: the key id recorded as handed to the consumer; when that secret is gone, the
+    consumer holds a dead key, so a new one is issued.
     """
     if keep_key_id == PLACEHOLDER:
         # Check mode, finishing a hand-over of a secret an earlier task would create: all others would go.
@@ -299,6 +301,8 @@ def plan_present(secrets, now, rotate_before_days=DEFAULT_ROTATE_BEFORE_DAYS, ke
         reason = "force_rotate is set"
     elif not secrets:
         reason = "no secret carries the description"
+    elif handed_over and not keep_key_id and handed_over not in [secret.key_id for secret in secrets]:
+        reason = "the secret last handed over (%s) no longer exists, so the key its consumer holds is dead" % handed_over
     elif keep_key_id and current is None:
         reason = "keep_key_id %s is not among the secrets with the description" % keep_key_id
     elif current is None:
@@ -320,6 +324,113 @@ def plan_present(secrets, now, rotate_before_days=DEFAULT_ROTATE_BEFORE_DAYS, ke
 
 def plan_absent(secrets):
     return Plan(None, False, None, False, [secret.key_id for secret in secrets])
+
+
+# ---------------------------------------------------------------------------------------------
+# The hand-over lease and record, kept as tags of the application
+# ---------------------------------------------------------------------------------------------
+# Two runs that hand a new secret to a consumer (modusCloud) at the same time would each remove the
+# other's secret, leaving the consumer with a dead key. So a run takes a lease before it creates a
+# secret, holds it while the consumer gets the value, checks it again before removing the older
+# secrets, and then replaces it with a record of the key id handed over. A later run that finds the
+# recorded key gone knows the consumer holds a dead key and hands over a new one.
+#
+# Graph has no compare-and-set for an application, so the lease is written, then read back after
+# LEASE_SETTLE_SECONDS: of two runs that both wrote, only the last writer still finds its own lease,
+# as long as a run writes within LEASE_SETTLE_SECONDS of reading (one module run: milliseconds).
+
+LEASE_TAG = "moduscloud.azure_sync/lease="  # + holder + "," + expiry (ISO 8601, UTC)
+HANDED_OVER_TAG = "moduscloud.azure_sync/key="  # + key id of the secret last handed over
+LEASE_SETTLE_SECONDS = 2.0
+DEFAULT_LEASE_SECONDS = 600
+LEASE_POLL_SECONDS = 5.0
+Lease = namedtuple("Lease", "holder expires")
+
+
+def lease_of(application):
+    """The lease recorded on the application, or None."""
+    for tag in application.get("tags") or ():
+        if tag.startswith(LEASE_TAG):
+            holder, _, expires = tag[len(LEASE_TAG):].rpartition(",")
+            try:
+                return Lease(holder, parse_datetime(expires))
+            except ValueError:
+                return Lease(holder, None)
+    return None
+
+
+def handed_over_key_id(application):
+    """The key id of the secret last handed over, as recorded on the application, or None."""
+    for tag in application.get("tags") or ():
+        if tag.startswith(HANDED_OVER_TAG):
+            return tag[len(HANDED_OVER_TAG):] or None
+    return None
+
+
+def _other_tags(application):
+    return [tag for tag in application.get("tags") or () if not tag.startswith((LEASE_TAG, HANDED_OVER_TAG))]
+
+
+def _write_tags(graph, application, lease=None, key_id=None):
+    tags = _other_tags(application)
+    if lease is not None:
+        tags.append("%s%s,%s" % (LEASE_TAG, lease.holder, format_datetime(lease.expires)))
+    if key_id:
+        tags.append(HANDED_OVER_TAG + key_id)
+    graph.update_application(application["id"], {"tags": tags})
+
+
+def take_lease(graph, application, holder, seconds, wait_timeout, sleep=None, clock=None, now=utc_now):
+    """Hold the hand-over lease of the application for `seconds`; wait up to wait_timeout seconds while another
+    run holds an unexpired one, then fail naming it. Returns the application as read last."""
+    sleep = sleep or time.sleep
+    clock = clock or time.monotonic
+    deadline = clock() + wait_timeout
+    while True:
+        current = lease_of(application)
+        held = current is not None and current.holder != holder and (current.expires is None
+                                                                     or current.expires > now())
+        if not held:
+            _write_tags(graph, application, Lease(holder, now() + timedelta(seconds=seconds)),
+                        handed_over_key_id(application))
+            sleep(LEASE_SETTLE_SECONDS)
+            application = graph.find_application(app_id=application["appId"]) or application
+            current = lease_of(application)
+            if current is not None and current.holder == holder:
+                return application
+        if clock() >= deadline:
+            raise SecretError("Another run (%s) is handing a new client secret of application %s over%s; waited %d "
+                              "seconds (wait_timeout). Run again once it has finished; its lease ends by itself if "
+                              "that run stopped." % (current.holder if current else "unknown", application["appId"],
+                                                     " until %s" % format_datetime(current.expires)
+                                                     if current and current.expires else "", wait_timeout))
+        sleep(LEASE_POLL_SECONDS)
+        application = graph.find_application(app_id=application["appId"]) or application
+
+
+def check_lease(application, holder):
+    """Fail unless this run still holds the lease (another run took it over after it expired)."""
+    current = lease_of(application)
+    if current is None or current.holder != holder:
+        raise SecretError("The hand-over lease of application %s is no longer held by this run (%s) but by %s: "
+                          "another run took it over, so the older client secrets are left for that run to remove."
+                          % (application["appId"], holder, current.holder if current else "nobody"))
+
+
+def release_lease(graph, application, holder, check_mode=False):
+    """Give up the lease if `holder` holds it (the hand-over record stays); whether anything changed."""
+    current = lease_of(application)
+    if application.get("id") in (None, PLACEHOLDER) or current is None or current.holder != holder:
+        return False
+    if not check_mode:
+        _write_tags(graph, application, None, handed_over_key_id(application))
+    return True
+
+
+def finish_hand_over(graph, application, holder, key_id):
+    """Release the lease and record key_id as the secret handed over (one write)."""
+    check_lease(application, holder)
+    _write_tags(graph, application, None, key_id)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -357,6 +468,8 @@ def check_options(params, now, check_mode=False):
     for name, lowest in (("rotate_before_days", 0), ("lifetime_days", 1), ("wait_timeout", 0)):
         if params.get(name) is not None and params[name] < lowest:
             raise SecretError("%s must be %d or more, got %d" % (name, lowest, params[name]))
+    if params.get("lease_seconds") is not None and params["lease_seconds"] < 1:
+        raise SecretError("lease_seconds must be 1 or more, got %d" % params["lease_seconds"])
     if params.get("lifetime_days") is not None and params["lifetime_days"] > MAX_LIFETIME_DAYS:
         raise SecretError("lifetime_days must be at most %d (10 years; the Entra portal offers at most 730), got %d: "
                           "set never_expires: true for the longest lifetime the tenant allows"
@@ -489,12 +602,24 @@ def ensure_secret(graph, application, params, end_date, changes, now, prove=None
     caller stops masking once it returns the value). Returns (result, warnings).
     """
     description = params["description"]
-    ours = with_description(secrets_of(application), description)
-    if params["state"] == "absent":
-        plan = plan_absent(ours)
-    else:
-        plan = plan_present(ours, now, params["rotate_before_days"], params.get("keep_key_id"),
-                            params.get("force_rotate"), params["exclusive"])
+    holder = params.get("lease_holder")
+
+    def planned(application):
+        ours = with_description(secrets_of(application), description)
+        if params["state"] == "absent":
+            return ours, plan_absent(ours)
+        return ours, plan_present(ours, now, params["rotate_before_days"], params.get("keep_key_id"),
+                                  params.get("force_rotate"), params["exclusive"], handed_over_key_id(application))
+
+    ours, plan = planned(application)
+    if plan.create and holder and not changes.check_mode:
+        # Another run may be handing over a secret of this application: wait for it, then plan again.
+        application = take_lease(graph, application, holder, params.get("lease_seconds") or DEFAULT_LEASE_SECONDS,
+                                 params.get("wait_timeout") or 0, sleep=getattr(graph, "_sleep", None))
+        ours, plan = planned(application)
+    hand_over = holder and params.get("keep_key_id") and not changes.check_mode and params["state"] == "present"
+    if hand_over:
+        check_lease(application, holder)
 
     warnings, value, kept = [], None, plan.current
     if kept is not None:
@@ -522,6 +647,9 @@ def ensure_secret(graph, application, params, end_date, changes, now, prove=None
                 continue
         changes.record(_label(by_id[key_id]), _diff_view(by_id[key_id]), None)
         removed.append(key_id)
+
+    if hand_over and kept is not None:
+        finish_hand_over(graph, application, holder, kept.key_id)
 
     remaining = [secret for secret in ours if secret.key_id not in removed and secret is not kept]
     remaining += [kept] if kept is not None else []

@@ -142,6 +142,29 @@ options:
       - Seconds to wait for a new secret to become usable (O(wait_usable)).
     type: int
     default: 180
+  lease_holder:
+    description:
+      - Serialise hand-overs of this application's secrets between runs. Set it to a name unique to the run
+        (the same in its later tasks).
+      - Before creating a secret, the module takes a lease on the application (a tag with this name and an
+        expiry, written and read back); while another run holds an unexpired lease it waits, at most
+        O(wait_timeout) seconds, then fails naming that run.
+      - With O(keep_key_id) (the call that finishes a hand-over, once the consumer has the new value), it first
+        checks that this run still holds the lease, and afterwards replaces the lease with a record of
+        O(keep_key_id) as the secret handed over. A later run that finds the recorded secret gone knows the
+        consumer holds a dead key and creates a new one (as with O(force_rotate)).
+    type: str
+  lease_seconds:
+    description:
+      - How long a lease taken with O(lease_holder) lasts; a run that stopped without releasing it blocks others
+        at most this long. Cover the proof (O(wait_timeout)) and the hand-over to the consumer.
+    type: int
+    default: 600
+  release_lease:
+    description:
+      - Only release the lease O(lease_holder) holds (after a failed hand-over) and change nothing else.
+    type: bool
+    default: false
   clamp_to_policy:
     description:
       - When O(lifetime_days) or O(end_date) asks for more than the tenant's app management policy allows,
@@ -354,10 +377,12 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph impor
     connection_params,
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secrets import (
+    DEFAULT_LEASE_SECONDS,
     DEFAULT_ROTATE_BEFORE_DAYS,
     SecretError,
     check_options,
     ensure_secret,
+    release_lease,
     utc_now,
     wait_until_usable,
 )
@@ -383,6 +408,9 @@ def argument_spec():
         wait_usable=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=180),
         clamp_to_policy=dict(type="bool", default=True),
+        lease_holder=dict(type="str"),
+        lease_seconds=dict(type="int", default=DEFAULT_LEASE_SECONDS),
+        release_lease=dict(type="bool", default=False),
     )
 
 
@@ -449,6 +477,11 @@ def run(module):
     now = utc_now().replace(microsecond=0)
     end_date = check_options(params, now, module.check_mode)
     application = find_application(module)
+    if params["release_lease"]:
+        released = release_lease(module.graph, application, params["lease_holder"], module.check_mode)
+        return {"changed": released, "app_id": application["appId"],
+                "msg": "Released the hand-over lease of %s." % params["lease_holder"] if released
+                else "%s holds no hand-over lease." % params["lease_holder"]}
 
     prove = None
     if params["state"] == "present" and params["wait_usable"] and not module.check_mode:
@@ -475,7 +508,8 @@ def run(module):
 
 
 def main():
-    module = GraphModule(argument_spec(), required_one_of=[IDENTITY])
+    module = GraphModule(argument_spec(), required_one_of=[IDENTITY],
+                         required_if=[("release_lease", True, ("lease_holder",))])
     module.run(run)
 
 

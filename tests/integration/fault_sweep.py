@@ -42,6 +42,8 @@ def tenant_vars(info):
         "azure_user_sync_moduscloud_username": info["moduscloud_user"],
         "azure_user_sync_moduscloud_password": info["moduscloud_password"],
         "azure_user_sync_ca_path": info["ca_bundle"],
+        # A run killed while it holds the hand-over lease blocks its rerun until the lease ends.
+        "azure_user_sync_secret_lease_seconds": 20,
         "ansible_connection": "local",
     }
 
