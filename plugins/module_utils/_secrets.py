@@ -382,22 +382,27 @@ def _write_tags(graph, application, lease=None, key_id=None):
 
 def take_lease(graph, application, holder, seconds, wait_timeout, sleep=None, clock=None, now=utc_now):
     """Hold the hand-over lease of the application for `seconds`; wait up to wait_timeout seconds while another
-    run holds an unexpired one, then fail naming it. Returns the application as read last."""
+    run holds an unexpired one, then fail naming it. Returns (the application as read last, the other run
+    waited for or None)."""
     sleep = sleep or time.sleep
     clock = clock or time.monotonic
     deadline = clock() + wait_timeout
+    waited_for = None
     while True:
         current = lease_of(application)
         held = current is not None and current.holder != holder and (current.expires is None
                                                                      or current.expires > now())
-        if not held:
+        if held:
+            waited_for = current.holder
+        else:
             _write_tags(graph, application, Lease(holder, now() + timedelta(seconds=seconds)),
                         handed_over_key_id(application))
             sleep(LEASE_SETTLE_SECONDS)
             application = graph.find_application(app_id=application["appId"]) or application
             current = lease_of(application)
             if current is not None and current.holder == holder:
-                return application
+                return application, waited_for
+            waited_for = current.holder if current is not None else waited_for
         if clock() >= deadline:
             raise SecretError("Another run (%s) is handing a new client secret of application %s over%s; waited %d "
                               "seconds (wait_timeout). Run again once it has finished; its lease ends by itself if "
@@ -612,16 +617,26 @@ def ensure_secret(graph, application, params, end_date, changes, now, prove=None
                                   params.get("force_rotate"), params["exclusive"], handed_over_key_id(application))
 
     ours, plan = planned(application)
+    lease_notes = []
     if plan.create and holder and not changes.check_mode:
         # Another run may be handing over a secret of this application: wait for it, then plan again.
-        application = take_lease(graph, application, holder, params.get("lease_seconds") or DEFAULT_LEASE_SECONDS,
-                                 params.get("wait_timeout") or 0, sleep=getattr(graph, "_sleep", None))
+        application, waited_for = take_lease(graph, application, holder,
+                                             params.get("lease_seconds") or DEFAULT_LEASE_SECONDS,
+                                             params.get("wait_timeout") or 0, sleep=getattr(graph, "_sleep", None))
+        if waited_for is not None:
+            # The other run has just handed over a new secret: the reasons this run had to force one are stale.
+            params = dict(params, force_rotate=False)
         ours, plan = planned(application)
+        if waited_for is not None and not plan.create:
+            release_lease(graph, application, holder)
+            lease_notes.append("Another run (%s) handed over a new client secret of this application while this run "
+                               "waited for its lease, so this run keeps that secret instead of creating one."
+                               % waited_for)
     hand_over = holder and params.get("keep_key_id") and not changes.check_mode and params["state"] == "present"
     if hand_over:
         check_lease(application, holder)
 
-    warnings, value, kept = [], None, plan.current
+    warnings, value, kept = lease_notes, None, plan.current
     if kept is not None:
         changes.ensure(_label(kept), _diff_view(kept), _diff_view(kept))
     if plan.create:

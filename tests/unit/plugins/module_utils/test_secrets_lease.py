@@ -61,9 +61,11 @@ def lease_tag(holder, seconds):
     return "%s%s,%s" % (LEASE_TAG, holder, secrets.format_datetime(utc_now() + timedelta(seconds=seconds)))
 
 
-def take(apps, holder, wait_timeout=0):
-    return take_lease(apps, apps.find_application(app_id=APP_ID), holder, 600, wait_timeout, sleep=apps.sleep,
-                      clock=Clock(apps))
+def take(apps, holder, wait_timeout=0, waited_for=None):
+    application, other = take_lease(apps, apps.find_application(app_id=APP_ID), holder, 600, wait_timeout,
+                                    sleep=apps.sleep, clock=Clock(apps))
+    assert other == waited_for
+    return application
 
 
 def test_a_free_application_is_leased_keeping_its_other_tags_and_the_hand_over_record():
@@ -86,7 +88,7 @@ def test_an_unexpired_lease_of_another_run_is_waited_for_then_refused_naming_it_
 def test_a_lease_released_while_waiting_is_taken():
     apps = FakeApps(tags=[lease_tag("run-b", 300)])
     apps.meanwhile.append(lambda: apps.update_application("obj-1", {"tags": [HANDED_OVER_TAG + "b-key"]}))
-    application = take(apps, "run-a", wait_timeout=60)
+    application = take(apps, "run-a", wait_timeout=60, waited_for="run-b")
     assert lease_of(application).holder == "run-a" and handed_over_key_id(application) == "b-key"
 
 
