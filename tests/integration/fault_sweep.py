@@ -1,11 +1,15 @@
 """The fault sweep of the main job: one transient fault, or a kill, at every request position.
 
 A reference tenant runs the job undisturbed; its requests in the sandbox's journal (Graph and modusCloud,
-in order) are the positions. Then every position gets its own tenant - one with a single 429 at that
-position, one with a single 503 there, and, for each write, one whose run is killed right after the write
-reached the service - and all of them run in ONE ansible-playbook over an inventory of those tenants (the
-sandbox's faults can be limited to one tenant and counted per tenant). Killed tenants are rerun once; then
-every tenant's final state is compared with the reference's.
+in order) are the positions. Every position gets a 429 and a 503, and every write a kill right after it
+reached the service (the killed tenant is then rerun), each on a tenant of its own, and all the tenants of
+a sweep run in ONE ansible-playbook (the sandbox's faults can be limited to one tenant and count that
+tenant's requests). Then every tenant's final state is compared with the reference's.
+
+To halve the cost, a tenant by default gets two transient faults: the 429 at position N and the 503 at
+position N + P/2 (P positions), so that each position still gets each status once; a throttled or failing
+request that is retried is invisible to the rest of the job, so the two do not interact. strict=True
+gives every fault its own tenant.
 
 Used by tests/integration/test_fault_sweep.py (which asserts) and bench/reliability.py (which prints).
 Import it as `from fault_sweep import ...` with this folder on sys.path (like playbook_harness).
@@ -27,6 +31,7 @@ FORKS = 8
 # stops at once, as if its process had died there.
 KILL_STATUS = 400
 KILL_CODE = "RunKilled"
+RUN_TIMEOUT = 3600  # one playbook run over every tenant of a sweep
 
 
 def tenant_vars(info):
@@ -49,13 +54,11 @@ def tenant_vars(info):
 
 
 class Case(object):
-    """One tenant of the sweep: its fault (kind 429, 503 or kill) at request position `position` (1-based)."""
+    """One fault (kind 429, 503 or kill) at request position `position` (1-based) of a job, on a tenant."""
 
     def __init__(self, job, kind, position, request):
         self.job, self.kind, self.position, self.request = job, kind, position, request
         self.info = None
-        self.fault = None
-        self.first_ok = self.rerun_ok = None
         self.problems = []
 
     @property
@@ -97,7 +100,7 @@ def inventory_file(tmp_path, name, infos):
 
 def run_job(tmp_path, playbook, infos, name, extra=None):
     run = run_playbook(os.path.join(PLAYBOOKS, playbook + ".yml"), tmp_path, inventory=inventory_file(
-        tmp_path, name, infos), forks=min(FORKS, len(infos)), extra_vars=extra)
+        tmp_path, name, infos), forks=min(FORKS, len(infos)), extra_vars=extra, timeout=RUN_TIMEOUT)
     return run
 
 
@@ -146,17 +149,23 @@ def differences(expected, actual):
             for key in sorted(set(expected) | set(actual)) if expected.get(key) != actual.get(key)]
 
 
-def cases_for(job, requests):
-    cases = []
+def tenants_for(job, requests, strict=False):
+    """The cases of a job, grouped by the tenant that runs them (a list of lists)."""
+    count = len(requests)
+    groups = []
     for position, request in enumerate(requests, 1):
-        cases.append(Case(job, "429", position, request))
-        cases.append(Case(job, "503", position, request))
-        if request["method"] != "GET":
-            cases.append(Case(job, "kill", position, request))
-    return cases
+        throttled = Case(job, "429", position, request)
+        if strict:
+            groups += [[throttled], [Case(job, "503", position, request)]]
+        else:
+            other = (position - 1 + count // 2) % count + 1
+            groups.append([throttled, Case(job, "503", other, requests[other - 1])])
+    groups += [[Case(job, "kill", position, request)] for position, request in enumerate(requests, 1)
+               if request["method"] != "GET"]
+    return groups
 
 
-def sweep(sandbox, tmp_path, jobs=("converge", "rotation"), prefix="sw", log=None):
+def sweep(sandbox, tmp_path, jobs=("converge", "rotation"), prefix="sw", strict=False, log=None):
     """Run the sweep; return a dict of figures and the cases (each with its problems, [] when it converged).
 
     `jobs`: "converge" (a first converge of the main job on a fresh tenant) and/or "rotation" (the
@@ -183,67 +192,67 @@ def sweep(sandbox, tmp_path, jobs=("converge", "rotation"), prefix="sw", log=Non
     figures["writes"] = {"converge": sum(r["method"] != "GET" for r in converge_requests),
                          "rotation": sum(r["method"] != "GET" for r in rotation_requests)}
 
-    cases = {"converge": cases_for("converge", converge_requests) if "converge" in jobs else [],
-             "rotation": cases_for("rotation", rotation_requests) if "rotation" in jobs else []}
-    # One tenant serves a converge case and then a rotation case: both sweeps need that many tenants.
-    count = max(len(cases["converge"]), len(cases["rotation"]))
+    groups = {"converge": tenants_for("converge", converge_requests, strict) if "converge" in jobs else [],
+              "rotation": tenants_for("rotation", rotation_requests, strict) if "rotation" in jobs else []}
+    # A tenant serves a converge group and then a rotation group: both sweeps need that many tenants.
+    count = max(len(groups["converge"]), len(groups["rotation"]))
     infos = [sandbox.control("POST", "/tenants", json={"name": "%s%d" % (prefix, index)}) for index in range(count)]
     say("%d converge and %d rotation requests; %d tenants" % (len(converge_requests), len(rotation_requests), count))
 
-    # The first converge of every tenant: the converge cases have their fault, the others run undisturbed.
-    for case, info in zip(cases["converge"], infos):
-        case.info = info
-    converged = _sweep_job(sandbox, tmp_path, figures, "converge", "configure_azure_sync", cases["converge"], infos,
-                           expected_converged, say)
-    if cases["rotation"]:
-        for case, info in zip(cases["rotation"], infos):
-            case.info = info
+    # The first converge of every tenant: those of a converge group with their faults, the others undisturbed.
+    _sweep_job(sandbox, tmp_path, figures, "converge", "configure_azure_sync", groups["converge"], infos,
+               expected_converged, say)
+    if groups["rotation"]:
+        infos = infos[:len(groups["rotation"])]
         before = sandbox.state()["moduscloud"]["orgs"]
-        _sweep_job(sandbox, tmp_path, figures, "rotation", "rotate_secret", cases["rotation"],
-                   [case.info for case in cases["rotation"]], expected_rotated, say)
+        _sweep_job(sandbox, tmp_path, figures, "rotation", "rotate_secret", groups["rotation"], infos,
+                   expected_rotated, say)
         after = sandbox.state()["moduscloud"]["orgs"]
-        for case in cases["rotation"]:
-            org = case.info["moduscloud_org"]
+        for group in groups["rotation"]:
+            org = group[0].host
             if (after[org]["azure"] or {}).get("key_fingerprint") == (before[org]["azure"] or {}).get(
-                    "key_fingerprint") and not case.problems:
-                case.problems.append("the rotation handed over no new key")
-    del converged
+                    "key_fingerprint") and not group[0].problems:
+                for case in group:
+                    case.problems.append("the rotation handed over no new key")
 
     # The service's own scheduled sync, with whatever key each org holds now, succeeds everywhere.
+    cases = [case for job in ("converge", "rotation") for group in groups[job] for case in group]
     outcomes = dict((sync["org"], sync) for sync in sandbox.advance_clock(1)["syncs"])
-    for case in cases["converge"] + cases["rotation"]:
+    for case in cases:
         outcome = outcomes.get(case.host)
         if outcome is None or not outcome["ok"]:
             case.problems.append("modusCloud's scheduled sync failed: %s" % (outcome or {}).get("error"))
     figures["seconds"]["total"] = round(time.monotonic() - started, 1)
     figures["tenants"] = count + 1
-    return figures, cases["converge"] + cases["rotation"]
+    figures["cases"] = len(cases)
+    return figures, cases
 
 
-def _sweep_job(sandbox, tmp_path, figures, job, playbook, cases, infos, expected, say):
+def _sweep_job(sandbox, tmp_path, figures, job, playbook, groups, infos, expected, say):
     started = time.monotonic()
+    for group, info in zip(groups, infos):
+        for case in group:
+            case.info = info
+    cases = [case for group in groups for case in group]
     sandbox.control("POST", "/faults", json={"rules": [case.rule() for case in cases]})
     run = run_job(tmp_path, playbook, infos, job)
     figures["runs"] += 1
     rules = sandbox.control("GET", "/faults")["rules"]
     sandbox.control("DELETE", "/faults")
     for case, rule in zip(cases, rules):
-        case.first_ok = host_ok(run, case.host)
         if not rule["fired"]:
             case.problems.append("the fault never fired (the run made fewer requests)")
-        if case.kind != "kill" and not case.first_ok:
+        if case.kind != "kill" and not host_ok(run, case.host):
             case.problems.append("the run failed: %s" % _failure(run, case.host))
     say("%s sweep: %d tenants in %.0f s" % (job, len(infos), time.monotonic() - started))
 
     killed = [case for case in cases if case.kind == "kill"]
     if killed:
         rerun_started = time.monotonic()
-        rerun = run_job(tmp_path, playbook if job == "converge" else "configure_azure_sync",
-                        [case.info for case in killed], job + "-rerun")
+        rerun = run_job(tmp_path, "configure_azure_sync", [case.info for case in killed], job + "-rerun")
         figures["runs"] += 1
         for case in killed:
-            case.rerun_ok = host_ok(rerun, case.host)
-            if not case.rerun_ok:
+            if not host_ok(rerun, case.host):
                 case.problems.append("the rerun failed: %s" % _failure(rerun, case.host))
         say("%s reruns after kills: %d tenants in %.0f s" % (job, len(killed), time.monotonic() - rerun_started))
     figures["seconds"][job] = round(time.monotonic() - started, 1)
@@ -251,7 +260,6 @@ def _sweep_job(sandbox, tmp_path, figures, job, playbook, cases, infos, expected
     state = sandbox.state()
     for case in cases:
         case.problems.extend(differences(expected, normal_state(sandbox, state, case.info)))
-    return run
 
 
 def _failure(run, host):

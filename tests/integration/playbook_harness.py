@@ -51,7 +51,7 @@ class PlaybookRun(object):
 
 
 def run_playbook(playbook, tmp_path, check=False, diff=False, verbosity=0, extra_vars=None, env=None,
-                 inventory="localhost,", tags=None, forks=None):
+                 inventory="localhost,", tags=None, forks=None, timeout=900):
     """Run ansible-playbook on `playbook` (a path); return a PlaybookRun with the full output."""
     record_file = os.path.join(str(tmp_path), "record-%d.json" % len(os.listdir(str(tmp_path))))
     command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory, playbook]
@@ -84,7 +84,7 @@ def run_playbook(playbook, tmp_path, check=False, diff=False, verbosity=0, extra
     })
     run_env.update(env or {})
     completed = subprocess.run(command, cwd=str(tmp_path), env=run_env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, universal_newlines=True, timeout=900)
+                               stderr=subprocess.STDOUT, universal_newlines=True, timeout=timeout)
     record = {}
     if os.path.exists(record_file):
         with open(record_file) as handle:
