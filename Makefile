@@ -14,7 +14,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_NOCOLOR := 1
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup test unit sandbox-tests integration sanity lint changelog-lint changelog demo bench clean
+.PHONY: setup test unit sandbox-tests integration sanity lint changelog-lint changelog demo bench bench-reliability clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -79,6 +79,9 @@ demo: setup
 
 bench: setup
 	$(BIN)/python bench/sync_report.py
+
+bench-reliability: setup
+	$(BIN)/python bench/reliability.py
 
 clean:
 	rm -rf $(CURDIR)/.build $(VENV)
