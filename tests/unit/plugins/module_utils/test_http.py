@@ -158,3 +158,11 @@ def test_caller_can_retry_a_known_transient_answer():
     result = client.json("GET", "/applications/new", "read application",
                          retry_when=lambda response: response.status_code == 404)
     assert result == {"id": "new"} and len(sleeps) == 1
+
+
+def test_a_4xx_other_than_429_fails_at_once_without_retrying():
+    client, sleeps = make_client_and_sleeps()
+    adapter = attach(client, [(403, {"error": {"code": "Authorization_RequestDenied", "message": "no"}})])
+    with pytest.raises(ApiError):
+        client.json("GET", "/applications", "list applications")
+    assert sleeps == [] and len(adapter.calls) == 1

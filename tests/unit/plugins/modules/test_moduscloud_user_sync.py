@@ -799,3 +799,20 @@ def test_a_rule_that_fails_on_the_directory_fails_before_any_write(run, services
     result = run(mode="apply", exemption_query="[?contains(department, 'x')]")
     assert result["failed"] is True and services.writes == []
     assert "failed on the directory's users" in result["msg"]
+
+
+def test_a_report_names_the_removals_over_the_limit_the_service_would_make(run, services):
+    services.users = []
+    over = run(mode="report", max_removals=1, check_mode=True)
+    assert over.get("failed") is not True and services.writes == []
+    assert over["removals_over_limit"] == ["left@" + ORG, "megan@" + ORG]
+    assert run(mode="report", max_removals=2, check_mode=True)["removals_over_limit"] == []
+
+
+def test_validate_only_checks_the_options_and_sends_nothing(run, services):
+    assert run(validate_only=True) == dict(run(validate_only=True), changed=False, validated=True)
+    refused = run(validate_only=True, wait_timeout=-1)
+    assert refused["failed"] is True and "wait_timeout must be 0 or more, got -1" in refused["msg"]
+    empty = run(validate_only=True, username="")
+    assert empty["failed"] is True and empty["msg"].startswith("username is empty")
+    assert services.calls == []
