@@ -7,7 +7,8 @@ the write at that position, then rerun, converges to it too (one application, on
 and modusCloud's scheduled sync then succeeds with the key each organization holds. All the tenants of a
 sweep run in one ansible-playbook run (see fault_sweep.py); its wall time is printed. To keep the suite
 fast, a tenant carries the 429 at one position and the 503 at another (bench/reliability.py --strict gives
-every fault its own tenant).
+every fault its own tenant). It is the suite's longest test: about 110 tenant runs of the role in two
+playbook runs with forks 8, plus the reruns of the killed tenants.
 """
 
 from fault_sweep import counts, sweep
