@@ -241,7 +241,10 @@ class HttpClient(object):
             except requests.exceptions.RequestException as exc:
                 failure = connection_failure(exc)
                 if failure in ("tls", "dns"):  # the same on every attempt: say what to check at once
-                    raise ApiError(operation, resource, message=connection_advice(failure, url))
+                    advice = connection_advice(failure, url)
+                    if failure == "tls":
+                        advice += " (%s)" % self.transport.describe()
+                    raise ApiError(operation, resource, message=self.transport.redact(advice))
                 if failure == "refused":
                     if attempt <= REFUSED_RETRIES:
                         self._sleep(REFUSED_DELAY)

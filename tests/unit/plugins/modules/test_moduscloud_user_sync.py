@@ -814,5 +814,5 @@ def test_validate_only_checks_the_options_and_sends_nothing(run, services):
     refused = run(validate_only=True, wait_timeout=-1)
     assert refused["failed"] is True and "wait_timeout must be 0 or more, got -1" in refused["msg"]
     empty = run(validate_only=True, username="")
-    assert empty["failed"] is True and empty["msg"].startswith("username is empty")
+    assert empty["failed"] is True and empty["msg"].startswith("modusCloud connection: missing username")
     assert services.calls == []
