@@ -127,7 +127,7 @@ STATUS_FIELDS = dict((entry.term[len("status."):], entry.wire) for entry in WIRE
 # Values the collection accepts (validated before any write)
 # ---------------------------------------------------------------------------------------------
 
-STACKS = ("us1", "us2", "us3", "us4", "us5", "eu1")
+STACKS = ("us1", "us2", "us3", "us4", "us5", "eu1", "usg1", "usg2")
 AUTO_STACK = "auto"
 # Any instance answers /endpoints/{domain} (PP-DOC), so discovery asks the first stack by default.
 DISCOVERY_STACK = "us1"
