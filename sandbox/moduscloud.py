@@ -104,6 +104,8 @@ def variant_names(answers: dict) -> list:
 def _wire_date(moment, answer, *, with_time):
     if moment is None:
         return None
+    if not with_time:  # a date: its midnight, UTC
+        moment = moment.replace(hour=0, minute=0, second=0, microsecond=0)
     if answer == "epoch":
         return int(moment.timestamp())
     return moment.strftime(DATE_FORMATS[answer][1 if with_time else 0])
