@@ -129,7 +129,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud 
 def main():
     module = AnsibleModule(
         argument_spec=moduscloud_argument_spec(
-            probe_bad_password=dict(type="bool", default=True),
+            probe_bad_password=dict(type="bool", default=True, no_log=False),
             write_probe_org=dict(type="str"),
         ),
         supports_check_mode=True,
