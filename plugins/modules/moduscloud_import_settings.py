@@ -200,8 +200,8 @@ options:
         default: json
       exemptions:
         description:
-          - The body that adds exemptions. V(comma_string) is C({"exemptions": "a@x,b@x"}); V(json_list) is
-            C({"exemptions": ["a@x", "b@x"]}); V(bare_list) is C(["a@x", "b@x"]); V(bare_string) is C("a@x,b@x").
+          - 'The body that adds exemptions. V(comma_string) is C({"exemptions": "a@x,b@x"}); V(json_list) is
+            C({"exemptions": ["a@x", "b@x"]}); V(bare_list) is C(["a@x", "b@x"]); V(bare_string) is C("a@x,b@x").'
         type: str
         choices: [comma_string, json_list, bare_list, bare_string]
         default: comma_string
