@@ -26,26 +26,26 @@ from datetime import datetime, timedelta, timezone
 import requests
 
 # ---------------------------------------------------------------------------------------------
-# Wire choices for points the reference leaves open. Change them here only.
+# Wire choices for points the reference leaves open. Change them here only. The open questions
+# that matter to the collection are answered every plausible way by the variants below; the
+# constants here are their default answers (the collection's assumptions) and the smaller choices.
 # ---------------------------------------------------------------------------------------------
 
-# ref 3.3: bad credentials give "a 4xx with a non-list body"; 401 vs 403 is [?]. We answer 401.
-AUTH_FAILED_STATUS = 401
 # An admin asking for an org that exists but is not its own: [?]. We answer 403.
 FOREIGN_ORG_STATUS = 403
-# ref 10 question 2: GET /settings/azure when nothing is configured is 404 or an empty object [?].
-# We answer 404 (CTG handles both); DELETE of absent settings answers 404 too, for symmetry.
+# ref 10 question 2: GET /settings/azure when nothing is configured [?]: variant "unconfigured"
+# (default 404, CTG handles it and {}); DELETE of absent settings then answers 404 too, for symmetry.
 AZURE_SETTINGS_ABSENT_STATUS = 404
 # ref 4 (PATCH on orgs is confirmed, its success status is not): we answer 204 like PUT (ref 3.3).
 ORG_PATCH_STATUS = 204
 # ref 5.7: Vircom tracks the 2-year expiry of the secret. Assumption: secret_expiry = the date the
 # key was stored (first stored, or last changed) + 730 days; re-sending the same key keeps it.
 SECRET_LIFETIME = timedelta(days=730)
-# ref 5.2: formats of secret_expiry and last_successful_sync are [?].
-LAST_SYNC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # ISO 8601 UTC, as in CTG's mock
-SECRET_EXPIRY_FORMAT = "%Y-%m-%d"
+# ref 5.2: formats of secret_expiry and last_successful_sync are [?]: variant "dates" (default
+# ISO 8601 UTC, as in CTG's mock). The control API's own times use this form too.
+LAST_SYNC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # ref 5.4: PUT /settings/azure/exemptions takes a "List of comma separated emails"; the exact JSON
-# is [?]. Our assumption: {"exemptions": "a@x.example,b@x.example"} (a string, not an array).
+# is [?]: variant "exemptions-body" (default {"exemptions": "a@x.example,b@x.example"}).
 EXEMPTIONS_BODY_KEY = "exemptions"
 # The key fingerprint shown by snapshot(): "sha256:" + the first 16 hex digits of SHA-256(key).
 KEY_FINGERPRINT_DIGITS = 16
