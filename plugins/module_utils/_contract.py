@@ -38,7 +38,7 @@ DIFFERS = "differs"
 NOT_CHECKED = "not checked"
 # Object keys that are field names (shown) rather than data (an address or an id used as a key: hidden).
 _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-_MAX_DEPTH = 3
+_MAX_DEPTH = 4
 # What the write probes save, made up: nothing real signs in with them.
 PROBE_APPLICATION_ID = "00000000-0000-4000-8000-000000000000"
 PROBE_KEY = "contract-check-probe-not-a-real-key"
