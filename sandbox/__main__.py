@@ -1,4 +1,6 @@
 """python -m sandbox serve --info-file PATH [--users N --groups M --seed S] [--page-size K] [--latency-model default]
+    [--moduscloud-variant NAME]...
+python -m sandbox variants
 
 Serves HTTPS on 127.0.0.1 (login, Graph, modusCloud and control, each on its own port) with a CA
 made at start. When every port answers it writes PATH atomically: JSON with the URLs, the CA
@@ -47,8 +49,21 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--latency-model", choices=("off", "default"), default="off",
                        help="answer as slowly as the real services and throttle Graph as Microsoft documents "
                             "(default: off; the control API's /latency changes it)")
+    serve.add_argument("--moduscloud-variant", action="append", default=[], type=_variant, metavar="NAME",
+                       help="answer an open modusCloud API question this way (repeatable; see `variants`)")
     serve.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    commands.add_parser("variants", help="list the modusCloud variants (question:answer), one per line; the "
+                                         "first answer of each question is the default")
     return parser
+
+
+def _variant(text: str) -> str:
+    from .moduscloud import parse_variants
+    try:
+        parse_variants([text])
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def _write_atomically(path: str, data: dict) -> None:
@@ -67,13 +82,18 @@ def _write_atomically(path: str, data: dict) -> None:
 
 def main(argv=None) -> int:
     options = _parser().parse_args(argv)
+    if options.command == "variants":
+        from .moduscloud import VARIANTS
+        print("\n".join(VARIANTS))
+        return 0
     logging.basicConfig(level=logging.DEBUG if options.verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     sandbox = Sandbox(page_size=options.page_size, users=options.users, groups=options.groups, seed=options.seed,
-                      latency_model=options.latency_model)
+                      latency_model=options.latency_model,
+                      moduscloud_variants=options.moduscloud_variant)
     try:
         sandbox.start()
         _write_atomically(options.info_file, sandbox.info())

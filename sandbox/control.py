@@ -26,6 +26,11 @@ POST   /tenants   {"name"?, "users"?, "groups"?, "seed"?} -> 201 and the new ten
 GET|PUT /latency  the latency and throttling model (sandbox/latency.py): {"enabled", "rtt_ms", "per_object_ms",
                   "inner_ms" (per service), "throttle": {"enabled", "window_seconds", "budgets": {S, M, L},
                   "size_limits": {S, M}}, "throttled"}; PUT takes any of them, or "preset": "default" | "off"
+POST   /tenants   {"name"?, "users"?, "groups"?, "seed"?, "moduscloud_variants"?} -> 201 and the new tenant's
+                  info document; moduscloud_variants: its organization's own variants (as PUT below)
+GET    /moduscloud/variants   {"available": every variant, "service": the service's, "orgs": {org: in effect}}
+PUT    /moduscloud/variants   {"variants": [names], "org"?}: the service's variants (unnamed questions back to
+                  their defaults) or, with org (any of its domains), that organization's own; answers as GET
 POST   /clock     {"hours": H} -> modusCloud's advance_clock(H): the scheduled syncs that ran
 POST   /directory/users|groups, PATCH|DELETE /directory/users|groups/{id}   ?tenant=<id or domain>:
                   Graph-named fields (users: also "licensed"; groups: also "members", a list of ids)
@@ -68,6 +73,7 @@ class ControlService:
             ("DELETE", "faults"): self._clear_faults, ("PUT", "policy"): self._policy,
             ("POST", "tenants"): self._add_tenant, ("POST", "clock"): self._clock,
             ("GET", "latency"): self._get_latency, ("PUT", "latency"): self._set_latency,
+            ("GET", "moduscloud/variants"): self._get_variants, ("PUT", "moduscloud/variants"): self._set_variants,
         }
         try:
             if len(segments) >= 2 and segments[0] == "directory":
@@ -217,15 +223,45 @@ class ControlService:
 
     def _add_tenant(self, request):
         body = self._body(request)
-        self._only(body, ("name", "users", "groups", "seed"))
+        self._only(body, ("name", "users", "groups", "seed", "moduscloud_variants"))
         options = self._directory_options(body)
+        variants = self._variant_names(body.get("moduscloud_variants") or [])
         with self.sandbox.lock:
             name = body.get("name") or f"tenant{len(self.sandbox.tenants) + 1}"
             if not isinstance(name, str) or not TENANT_NAME.match(name):
                 raise ControlError("name must be 2-31 lower-case letters, digits or '-', starting with a letter")
             if any(t.identity.name == name for t in self.sandbox.tenants.values()):
                 raise ControlError(f"a tenant named {name!r} exists already", 409)
-            return json_response(201, self.sandbox.add_tenant(name, **options))
+            return json_response(201, self.sandbox.add_tenant(name, moduscloud_variants=variants, **options))
+
+    def _modus_service(self):
+        service = self.sandbox.moduscloud
+        if service is None:
+            raise ControlError("the modusCloud emulator (sandbox/moduscloud.py) is not installed", 503)
+        return service
+
+    def _variant_names(self, names):
+        from .moduscloud import parse_variants  # the rest of the control API works without the emulator
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            raise ControlError("moduscloud variants must be a list of variant names (python -m sandbox variants)")
+        try:
+            parse_variants(names)
+        except ValueError as error:
+            raise ControlError(str(error)) from None
+        return names
+
+    def _get_variants(self, request):
+        return json_response(200, self._modus_service().variants())
+
+    def _set_variants(self, request):
+        body = self._body(request, required=True)
+        self._only(body, ("variants", "org"))
+        names = self._variant_names(body.get("variants"))
+        service = self._modus_service()
+        try:
+            return json_response(200, service.set_variants(names, org=body.get("org")))
+        except ValueError as error:
+            raise ControlError(str(error), 404) from None
 
     def _clock(self, request):
         body = self._body(request, required=True)

@@ -227,6 +227,16 @@ def _object_or_null(value, prop, resource):
     return copy.deepcopy(value)
 
 
+def _redirect_uri_settings(web: dict) -> list:
+    """Graph derives web.redirectUriSettings from web.redirectUris: one {"uri", "index"} per URI, in order.
+
+    An index set earlier for a URI that stays is kept; settings of URIs no longer listed go.
+    """
+    index = {entry.get("uri"): entry.get("index") for entry in web.get("redirectUriSettings") or []
+             if isinstance(entry, dict)}
+    return [{"uri": uri, "index": index.get(uri)} for uri in web.get("redirectUris") or []]
+
+
 def _list(value, prop, resource):
     if not isinstance(value, list):
         raise _invalid(prop, resource)
@@ -669,6 +679,7 @@ class GraphService:
                 updated["passwordCredentials"] = [credential for credential, _ in new_secrets]
             else:
                 raise bad_request(f"Property '{prop}' does not exist on type 'microsoft.graph.application'.")
+        updated["web"]["redirectUriSettings"] = _redirect_uri_settings(updated["web"])
         return updated, new_secrets
 
     def _identifier_uris(self, tenant, app: dict, value) -> list:

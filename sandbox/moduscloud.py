@@ -26,29 +26,95 @@ from datetime import datetime, timedelta, timezone
 import requests
 
 # ---------------------------------------------------------------------------------------------
-# Wire choices for points the reference leaves open. Change them here only.
+# Wire choices for points the reference leaves open. Change them here only. The open questions
+# that matter to the collection are answered every plausible way by the variants below; the
+# constants here are their default answers (the collection's assumptions) and the smaller choices.
 # ---------------------------------------------------------------------------------------------
 
-# ref 3.3: bad credentials give "a 4xx with a non-list body"; 401 vs 403 is [?]. We answer 401.
-AUTH_FAILED_STATUS = 401
 # An admin asking for an org that exists but is not its own: [?]. We answer 403.
 FOREIGN_ORG_STATUS = 403
-# ref 10 question 2: GET /settings/azure when nothing is configured is 404 or an empty object [?].
-# We answer 404 (CTG handles both); DELETE of absent settings answers 404 too, for symmetry.
+# ref 10 question 2: GET /settings/azure when nothing is configured [?]: variant "unconfigured"
+# (default 404, CTG handles it and {}); DELETE of absent settings then answers 404 too, for symmetry.
 AZURE_SETTINGS_ABSENT_STATUS = 404
 # ref 4 (PATCH on orgs is confirmed, its success status is not): we answer 204 like PUT (ref 3.3).
 ORG_PATCH_STATUS = 204
 # ref 5.7: Vircom tracks the 2-year expiry of the secret. Assumption: secret_expiry = the date the
 # key was stored (first stored, or last changed) + 730 days; re-sending the same key keeps it.
 SECRET_LIFETIME = timedelta(days=730)
-# ref 5.2: formats of secret_expiry and last_successful_sync are [?].
-LAST_SYNC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # ISO 8601 UTC, as in CTG's mock
-SECRET_EXPIRY_FORMAT = "%Y-%m-%d"
+# ref 5.2: formats of secret_expiry and last_successful_sync are [?]: variant "dates" (default
+# ISO 8601 UTC, as in CTG's mock). The control API's own times use this form too.
+LAST_SYNC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # ref 5.4: PUT /settings/azure/exemptions takes a "List of comma separated emails"; the exact JSON
-# is [?]. Our assumption: {"exemptions": "a@x.example,b@x.example"} (a string, not an array).
+# is [?]: variant "exemptions-body" (default {"exemptions": "a@x.example,b@x.example"}).
 EXEMPTIONS_BODY_KEY = "exemptions"
 # The key fingerprint shown by snapshot(): "sha256:" + the first 16 hex digits of SHA-256(key).
 KEY_FINGERPRINT_DIGITS = 16
+
+
+# ---------------------------------------------------------------------------------------------
+# Variants: each open question of docs/moduscloud-api.md ("Known unknowns") answered each
+# plausible way. A variant is named "<question>:<answer>"; the first answer of each question is the
+# default (the collection's assumption, as the constants above). `python -m sandbox variants` lists
+# them; `serve --moduscloud-variant NAME` sets them for the whole service, and the control API
+# (PUT /moduscloud/variants) for the service or for one organization.
+# ---------------------------------------------------------------------------------------------
+
+QUESTIONS = {
+    # PUT /settings/azure without ad_key once a key is stored: the key stays / 400 / the key is dropped.
+    "put-without-key": ("keeps", "refused", "clears"),
+    # GET /settings/azure when nothing is configured.
+    "unconfigured": ("404", "200-empty", "200-null", "204"),
+    # The body of PUT /settings/azure/exemptions.
+    "exemptions-body": ("comma-string", "json-list", "bare-list", "bare-string"),
+    # Booleans of the settings: JSON booleans; answered as "true"/"false" strings (both accepted on
+    # PUT); or strings answered and the only form accepted on PUT.
+    "booleans": ("json", "strings", "strings-only"),
+    # The status of a wrong X-User / X-Password.
+    "bad-password": ("401", "403"),
+    # secret_expiry / last_successful_sync: "2028-01-01" / "2026-06-30T18:15:00Z"; with a space and
+    # seconds; Unix seconds (JSON numbers).
+    "dates": ("iso", "space", "epoch"),
+}
+VARIANTS = tuple(f"{question}:{answer}" for question, answers in QUESTIONS.items() for answer in answers)
+DEFAULT_ANSWERS = {question: answers[0] for question, answers in QUESTIONS.items()}
+EXEMPTIONS_BODY_SHAPES = {
+    "comma-string": '{"exemptions": "a@example.com,b@example.com"}',
+    "json-list": '{"exemptions": ["a@example.com", "b@example.com"]}',
+    "bare-list": '["a@example.com", "b@example.com"]',
+    "bare-string": '"a@example.com,b@example.com"',
+}
+DATE_FORMATS = {"iso": ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%SZ"), "space": ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S")}
+
+
+def parse_variants(names) -> dict:
+    """{question: answer} from variant names; ValueError naming the bad name and every known one."""
+    answers = {}
+    for name in names or ():
+        if name not in VARIANTS:
+            raise ValueError(f"unknown modusCloud variant {name!r}; known: {', '.join(VARIANTS)}")
+        question, answer = name.split(":", 1)
+        answers[question] = answer
+    return answers
+
+
+def variant_names(answers: dict) -> list:
+    return [f"{question}:{answers[question]}" for question in QUESTIONS if question in answers]
+
+
+def _wire_date(moment, answer, *, with_time):
+    if moment is None:
+        return None
+    if not with_time:  # a date: its midnight, UTC
+        moment = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    if answer == "epoch":
+        return int(moment.timestamp())
+    return moment.strftime(DATE_FORMATS[answer][1 if with_time else 0])
+
+
+def compact_json(payload) -> bytes:
+    """The real service answers compact JSON (no spaces after ':' and ','): public scripts grep
+    its output with patterns such as '"eid":[0-9]*' (codieg0 get_eid.sh), which spaced JSON breaks."""
+    return json.dumps(payload, separators=(",", ":")).encode()
 
 
 def created_response_body(created, request_was_list):
@@ -186,6 +252,7 @@ class _Org:
     exemptions: list = field(default_factory=list)  # lowercase addresses, in insertion order
     groups: dict = field(default_factory=dict)  # Entra group id -> imported group
     sync_history: list = field(default_factory=list)
+    answers: dict = field(default_factory=dict)  # per-org variant answers, over the service's
 
     def address_owner(self, address):
         """The user holding address as primary or alias, or None."""
@@ -207,7 +274,7 @@ class _Directory:
 class ModusCloudService:
     """State and behaviour of the emulated modusCloud service. Thread-safe."""
 
-    def __init__(self, *, login_url: str, graph_url: str, ca_bundle: str, clock_start=None) -> None:
+    def __init__(self, *, login_url: str, graph_url: str, ca_bundle: str, clock_start=None, variants=()) -> None:
         self._login_url = login_url.rstrip("/")
         self._graph_url = graph_url.rstrip("/")
         self._ca_bundle = ca_bundle
@@ -217,6 +284,32 @@ class ModusCloudService:
         self._sync_lock = threading.Lock()  # one clock advance at a time; state lock not held on I/O
         self._next_uid = itertools.count(100001)
         self._next_eid = itertools.count(500001)
+        self._answers = {**DEFAULT_ANSWERS, **parse_variants(variants)}
+
+    # ------------------------------------------------------------------ variants
+
+    def answer(self, org, question):
+        """How this service (or this org, when it has its own variant) answers an open question."""
+        return (org.answers.get(question) if org is not None else None) or self._answers[question]
+
+    def set_variants(self, names, org=None) -> dict:
+        """Switch variants: for the whole service (the others back to their defaults) or for one org
+        (its own answers replaced; the rest follow the service). ValueError for unknown names/orgs."""
+        answers = parse_variants(names)
+        with self._lock:
+            if org is None:
+                self._answers = {**DEFAULT_ANSWERS, **answers}
+            else:
+                found = self._org_owning_domain(org)
+                if found is None:
+                    raise ValueError(f"no organization with the domain {org!r}; organizations: {', '.join(self._orgs)}")
+                found.answers = answers
+        return self.variants()
+
+    def variants(self) -> dict:
+        with self._lock:
+            return {"available": list(VARIANTS), "service": variant_names(self._answers),
+                    "orgs": {name: variant_names({**self._answers, **org.answers}) for name, org in self._orgs.items()}}
 
     @staticmethod
     def _initial_clock(clock_start):
@@ -267,7 +360,7 @@ class ModusCloudService:
             status, payload = error.status, {"errors": error.errors}
         if status == 204 or payload is None:
             return status, {}, b""
-        return status, {"Content-Type": "application/json"}, json.dumps(payload).encode()
+        return status, {"Content-Type": "application/json"}, compact_json(payload)
 
     def _dispatch(self, method, path, headers, body):
         if not path.startswith(API_PREFIX):
@@ -300,7 +393,9 @@ class ModusCloudService:
             if (stored is not None and user is not None and user["type"] in ADMIN_USER_TYPES
                     and hmac.compare_digest(stored.encode(), password.encode())):
                 return org, user
-        raise ApiError(AUTH_FAILED_STATUS, "Authentication failed: X-User or X-Password is missing or wrong", "X-User")
+        known = next((o for o in self._orgs.values() if email in o.credentials), None)
+        raise ApiError(int(self.answer(known, "bad-password")),
+                       "Authentication failed: X-User or X-Password is missing or wrong", "X-User")
 
     def _org_owning_domain(self, name):
         name = name.lower()
@@ -574,13 +669,34 @@ class ModusCloudService:
         return org.azure
 
     def _get_azure(self, org, **_):
-        """ref 5.2: the PUT keys except ad_key, plus secret_expiry and last_successful_sync."""
+        """ref 5.2: the PUT keys except ad_key, plus secret_expiry and last_successful_sync.
+
+        Not configured: 404, 200 with {} or with every key null, or 204 (variant "unconfigured").
+        Booleans and dates as the variants "booleans" and "dates" say.
+        """
+        if org.azure is None:
+            absent = self.answer(org, "unconfigured")
+            if absent == "404":
+                self._azure_settings(org)
+            if absent == "204":
+                return 204, None
+            if absent == "200-empty":
+                return 200, {}
+            return 200, dict.fromkeys(("primary_domain", "application_id", "secret_expiry", "last_successful_sync")
+                                      + AZURE_SETTING_KEYS[2:])
+        body = self._azure_body(org, self.answer(org, "dates"))
+        if self.answer(org, "booleans") != "json":
+            body.update({k: "true" if body[k] else "false" for k in AZURE_BOOL_KEYS})
+        return 200, body
+
+    def _azure_body(self, org, dates="iso"):
         settings = self._azure_settings(org)
-        return 200, {
+        expiry = org.key_stored_at + SECRET_LIFETIME if org.key_stored_at else None
+        return {
             "primary_domain": settings["primary_domain"],
             "application_id": settings["application_id"],
-            "secret_expiry": (org.key_stored_at + SECRET_LIFETIME).strftime(SECRET_EXPIRY_FORMAT),
-            "last_successful_sync": _utc_text(org.last_successful_sync) if org.last_successful_sync else None,
+            "secret_expiry": _wire_date(expiry, dates, with_time=False),
+            "last_successful_sync": _wire_date(org.last_successful_sync, dates, with_time=True),
             **{k: settings[k] for k in AZURE_SETTING_KEYS if k not in AZURE_STRING_KEYS},
         }
 
@@ -594,7 +710,8 @@ class ModusCloudService:
             raise ApiError(400, f"unknown key {unknown[0]}; allowed: ad_key, {', '.join(AZURE_SETTING_KEYS)}",
                            unknown[0])
         missing = [k for k in AZURE_SETTING_KEYS if k not in body]
-        if org.ad_key is None and "ad_key" not in body:
+        keep_key = self.answer(org, "put-without-key")
+        if "ad_key" not in body and (org.ad_key is None or keep_key == "refused"):
             missing.insert(0, "ad_key")
         if missing:
             raise ApiError(400, f"missing key(s): {', '.join(missing)}", missing[0])
@@ -611,24 +728,39 @@ class ModusCloudService:
         if isinstance(frequency, bool) or not isinstance(frequency, int) or frequency < 0:
             raise ApiError(400, f"sync_frequency must be a whole number of hours (0 = never), got {frequency!r}",
                            "sync_frequency")
+        booleans = self.answer(org, "booleans")
         for key in AZURE_BOOL_KEYS:
-            if not isinstance(body[key], bool):
-                raise ApiError(400, f"{key} must be a JSON boolean, got {_type_name(body[key])}", key)
+            value = body[key]
+            if booleans == "strings-only" and value not in ("true", "false"):
+                raise ApiError(400, f'{key} must be "true" or "false", got {_type_name(value)}', key)
+            if booleans == "json" and not isinstance(value, bool):
+                raise ApiError(400, f"{key} must be a JSON boolean, got {_type_name(value)}", key)
+            if booleans == "strings" and not isinstance(value, bool) and value not in ("true", "false"):
+                raise ApiError(400, f'{key} must be a boolean or "true"/"false", got {_type_name(value)}', key)
 
         settings = {k: body[k] for k in AZURE_SETTING_KEYS}
+        settings.update({k: settings[k] in (True, "true") for k in AZURE_BOOL_KEYS})
         settings["primary_domain"] = settings["primary_domain"].lower()
         new_key = body.get("ad_key")
         key_changed = new_key is not None and new_key != org.ad_key
+        if new_key is None and keep_key == "clears" and org.ad_key is not None:
+            # The service stores what it was sent: no key. Its next sync cannot sign in.
+            org.ad_key = org.key_stored_at = None
+            key_changed = True
         if key_changed:
             org.ad_key = new_key
-            org.key_stored_at = self._now
+            org.key_stored_at = self._now if new_key is not None else None
         if key_changed or settings != org.azure:
             org.azure = settings
             org.last_sync_attempt = None  # changed settings: the service syncs at the next run
         return 204, None
 
     def _delete_azure(self, org, **_):
-        """ref 5.1 "Clear and reset": settings, key and sync status go; exemptions and groups stay."""
+        """ref 5.1 "Clear and reset": settings, key and sync status go; exemptions and groups stay.
+
+        Nothing configured: 404 where GET answers 404, else 204 (nothing to clear)."""
+        if org.azure is None and self.answer(org, "unconfigured") != "404":
+            return 204, None
         self._azure_settings(org)
         org.azure = org.ad_key = org.key_stored_at = None
         org.last_successful_sync = org.last_sync_attempt = None
@@ -640,11 +772,19 @@ class ModusCloudService:
         return 200, [{"email": e} for e in org.exemptions]
 
     def _add_exemptions(self, org, body, **_):
-        value = body.get(EXEMPTIONS_BODY_KEY) if isinstance(body, dict) else None
-        if not isinstance(body, dict) or set(body) != {EXEMPTIONS_BODY_KEY} or not isinstance(value, str):
-            raise ApiError(400, f'body must be {{"{EXEMPTIONS_BODY_KEY}": "<comma-separated emails>"}}',
-                           EXEMPTIONS_BODY_KEY)
-        emails = [e.strip().lower() for e in value.split(",") if e.strip()]
+        shape = self.answer(org, "exemptions-body")
+        value = body.get(EXEMPTIONS_BODY_KEY) if isinstance(body, dict) and set(body) == {EXEMPTIONS_BODY_KEY} \
+            else None if isinstance(body, dict) else body
+        if shape in ("comma-string", "bare-string"):
+            ok = isinstance(value, str) and isinstance(body, dict) == (shape == "comma-string")
+            emails = value.split(",") if ok else []
+        else:
+            ok = (isinstance(value, list) and all(isinstance(e, str) for e in value)
+                  and isinstance(body, dict) == (shape == "json-list"))
+            emails = value if ok else []
+        if not ok:
+            raise ApiError(400, f"body must be {EXEMPTIONS_BODY_SHAPES[shape]}", EXEMPTIONS_BODY_KEY)
+        emails = [e.strip().lower() for e in emails if e.strip()]
         if not emails:
             raise ApiError(400, f"{EXEMPTIONS_BODY_KEY} holds no email address", EXEMPTIONS_BODY_KEY)
         invalid = [e for e in emails if not _is_email(e)]
@@ -687,6 +827,8 @@ class ModusCloudService:
                   "error_code": None, "added": 0, "updated": 0, "removed": 0,
                   "groups": {"added": 0, "updated": 0, "removed": 0}, "skipped": []}
         try:
+            if key is None:  # variant put-without-key:clears dropped it
+                raise _SyncFailure("no_key", "no Azure AD key is stored: save the settings with the Key (ad_key)")
             directory = self._read_directory(settings, key)
             with self._lock:
                 if org.azure != settings or org.ad_key != key:
@@ -773,8 +915,8 @@ class ModusCloudService:
     def _org_snapshot(self, org):
         azure = None
         if org.azure is not None:
-            azure = {**self._get_azure(org)[1], "key_fingerprint": _fingerprint(org.ad_key),
-                     "key_stored_at": _utc_text(org.key_stored_at),
+            azure = {**self._azure_body(org), "key_fingerprint": _fingerprint(org.ad_key) if org.ad_key else None,
+                     "key_stored_at": _utc_text(org.key_stored_at) if org.key_stored_at else None,
                      "last_sync_attempt": _utc_text(org.last_sync_attempt) if org.last_sync_attempt else None}
         return {
             "org": self._org_body(org),
@@ -784,6 +926,7 @@ class ModusCloudService:
             "exemptions": list(org.exemptions),
             "groups": [copy.deepcopy(g) for g in org.groups.values()],
             "sync_history": copy.deepcopy(org.sync_history),
+            "variants": variant_names({**self._answers, **org.answers}),
         }
 
 

@@ -148,10 +148,11 @@ class Sandbox:
     """The whole emulator. One lock guards the world (tenants and everything in them)."""
 
     def __init__(self, *, page_size: int = 5, users: int | None = None, groups: int | None = None, seed: int = 0,
-                 latency_model: str = "off"):
+                 latency_model: str = "off", moduscloud_variants=()):
         self.lock = threading.RLock()
         self.latency = LatencyModel()
         self.latency_mode = latency_model
+        self.moduscloud_variants = tuple(moduscloud_variants)  # the service's answers after every reset
         self.page_size = page_size
         self.initial_directory = {"users": users, "groups": groups, "seed": seed}
         self.faults, self.journal, self.stats = Faults(), Journal(), Stats()
@@ -232,16 +233,21 @@ class Sandbox:
             self.latency.configure({"preset": self.latency_mode})
             service_class = _moduscloud_class()
             self.moduscloud = service_class(login_url=self.authority_host, graph_url=self.graph_url,
-                                            ca_bundle=self.ca_bundle) if service_class else None
+                                            ca_bundle=self.ca_bundle,
+                                            variants=self.moduscloud_variants) if service_class else None
             self._add_org(identity)
             self.write_secretless_files()
 
-    def add_tenant(self, name: str, users: int | None = None, groups: int | None = None, seed: int = 0) -> dict:
+    def add_tenant(self, name: str, users: int | None = None, groups: int | None = None, seed: int = 0,
+                   moduscloud_variants=None) -> dict:
+        """A new tenant and its modusCloud organization; moduscloud_variants: that organization's own variants."""
         with self.lock:
             identity = self.new_identity(name)
             self.tenants[identity.tenant_id] = directory.build_tenant(identity, users=users, groups=groups, seed=seed)
             self._add_org(identity)
             self.write_secretless_files()
+            if moduscloud_variants and self.moduscloud is not None:
+                self.moduscloud.set_variants(moduscloud_variants, org=identity.default_domain)
             return self.info(identity.tenant_id)
 
     def _add_org(self, identity: directory.TenantIdentity) -> None:
@@ -276,6 +282,7 @@ class Sandbox:
             "federated_client_id": identity.federated_app_id,
             "federated_token_file": self.federated_token_file(identity.tenant_id),
             "az_path": self.az_path,
+            "moduscloud_variants": list(self.moduscloud_variants),
         }
 
     # ------------------------------------------------------------------ secretless sign-ins
@@ -461,6 +468,13 @@ AZ_STAND_IN = textwrap.dedent("""\
     """)
 
 
+def _moduscloud_error(status: int, message: str, identifier: str, headers: dict | None = None) -> Response:
+    """An error in modusCloud's envelope, as compact JSON like every modusCloud answer."""
+    body = json.dumps({"errors": [{"status": status, "error_message": message, "identifier": identifier}]},
+                      separators=(",", ":")).encode()
+    return Response(status, body, {"Content-Type": "application/json", **(headers or {})})
+
+
 class ModusCloudGateway:
     """Hands /api/v1 on the modusCloud port to the emulator written in sandbox/moduscloud.py."""
 
@@ -470,12 +484,9 @@ class ModusCloudGateway:
     def handle(self, request: Request) -> Response:
         service = self.sandbox.moduscloud
         if service is None:
-            return json_response(503, {"errors": [{"status": 503, "error_message":
-                                                   "the modusCloud emulator (sandbox/moduscloud.py) is not installed",
-                                                   "identifier": ""}]})
+            return _moduscloud_error(503, "the modusCloud emulator (sandbox/moduscloud.py) is not installed", "")
         if not (request.path + "/").startswith(MODUSCLOUD_PREFIX + "/"):
-            return json_response(404, {"errors": [{"status": 404, "error_message": "not found",
-                                                   "identifier": request.path}]})
+            return _moduscloud_error(404, "not found", request.path)
         status, headers, body = service.handle(request.method, request.path, request.query, request.headers,
                                                request.body)
         return Response(status, body, dict(headers))
@@ -483,5 +494,4 @@ class ModusCloudGateway:
     def fault_response(self, rule, request: Request) -> Response:
         headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else {}
         message = rule.message or f"injected fault: HTTP {rule.status}"
-        return json_response(rule.status, {"errors": [{"status": rule.status, "error_message": message,
-                                                       "identifier": rule.code or ""}]}, headers)
+        return _moduscloud_error(rule.status, message, rule.code or "", headers)

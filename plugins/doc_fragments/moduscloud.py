@@ -28,7 +28,7 @@ options:
         and uses the first one it names.
       - If not set, the value of the E(MODUSCLOUD_STACK) environment variable is used.
     type: str
-    choices: [us1, us2, us3, us4, us5, eu1, auto]
+    choices: [us1, us2, us3, us4, us5, eu1, usg1, usg2, auto]
   username:
     description:
       - Email address of a modusCloud organization (or channel) admin that is not read-only.

@@ -50,9 +50,12 @@ DATE = "read-only date"
 
 WIRE_TABLE = (
     # Where the API lives and how it authenticates (reference sections 2 and 3.1).
-    Wire("base_url", "https://{stack}.proofpointessentials.com/api/v1", "", "C", "PP-DOC; PP-STATS stack list"),
+    Wire("base_url", "https://{stack}.proofpointessentials.com/api/v1", "", "C",
+         "PP-DOC; PP-STATS stack list (us1-us5, eu1); usg1 and usg2 from CODIEG0's stack list [S]"),
     Wire("header.username", "X-User", "admin login email", "C", "every client (CODIEG0, PSPP, KRZY, SINGH, MSPB)"),
     Wire("header.password", "X-Password", "local Proofpoint password", "C", "every client"),
+    Wire("auth.failed_status", "401", "status of a wrong X-User / X-Password (403 is read the same way)", "?",
+         "CODIEG0 get_users.sh only shows a 4xx without the users key"),
     Wire("path.endpoints", "/endpoints/{domain}", "", "C", "PP-DOC via MIEARLS; MSPB"),
     Wire("envelope.endpoints", "endpoints", "list of base URLs (a bare host gets /api/v1 appended)", "S",
          "KRZY Get-ProofPointEndpoint reads .endpoints; the item format is unknown [?]"),
@@ -84,8 +87,14 @@ WIRE_TABLE = (
          "clears the settings, the key and the sync status; the exemptions and the users stay (the "
          "collection removes exemptions, and synced users when asked, itself)", "?",
          "MSPB: \"Clear and reset\"; what the reset covers is our assumption"),
-    Wire("settings.absent_status", "404", "GET answer when nothing is configured (an empty object is "
-         "read the same way)", "?", "CTG handles 404 and {}"),
+    Wire("settings.absent_status", "404", "GET answer when nothing is configured; 204, and 200 with {} or "
+         "without a primary_domain and application_id, are read the same way", "?", "CTG handles 404 and {}"),
+    Wire("settings.put_without_key", "ad_key left out", "PUT without ad_key keeps the stored key (the role "
+         "hands over a new key with every settings change all the same)", "?",
+         "no source; PSPP always sends ad_key"),
+    Wire("settings.booleans", "JSON boolean", "how the boolean settings travel on PUT (wire_format.booleans); "
+         "\"true\"/\"false\" strings are read too", "?",
+         "PSPP's first version sent JSON booleans, its current one strings"),
     Wire("settings.primary_domain", "primary_domain", TEXT, "C", "CODIEG0 get_azure_details.sh; PSPP"),
     Wire("settings.application_id", "application_id", TEXT, "C", "CODIEG0 get_azure_details.sh; PSPP"),
     Wire("settings.key", "ad_key", SECRET, "S", "PSPP Set-ProofpointAzureSync"),
@@ -110,11 +119,36 @@ WIRE_TABLE = (
          "MSPB essentials_sync_exemptions; CODIEG0 get_exempt_azure.sh"),
     Wire("path.exemption", "/orgs/{org}/settings/azure/exemptions/{email}", "DELETE one", "C", "MSPB"),
     Wire("exemptions.item_email", "email", "GET answers a list of objects", "S", "CODIEG0 (.[].email)"),
-    Wire("exemptions.add_key", "exemptions", "PUT {\"exemptions\": \"a@x,b@x\"} (comma-separated string)", "?",
+    Wire("exemptions.add_key", "exemptions", "PUT {\"exemptions\": \"a@x,b@x\"} (comma-separated string; "
+         "wire_format.exemptions chooses another form)", "?",
          "the spec says \"list of comma separated emails\"; key and JSON type are our assumption"),
 )
 
 WIRE = dict((entry.term, entry.wire) for entry in WIRE_TABLE)
+
+# Where a user reads about each assumption that a refused write names.
+UNKNOWNS_DOC = 'docs/moduscloud-api.md, section "Known unknowns"'
+
+# The forms a write can take where the wire format is an open question (WIRE_TABLE rows
+# settings.booleans and exemptions.add_key). The first is the assumption; the others are chosen by
+# the user (option wire_format), typically after the contract check (moduscloud_api_check) settled it.
+# The collection never retries a refused write in another form by itself.
+BOOLEAN_FORMS = ("json", "strings")
+EXEMPTIONS_FORMS = ("comma_string", "json_list", "bare_list", "bare_string")
+WIRE_FORMAT_SPEC = dict(
+    type="dict",
+    options=dict(
+        booleans=dict(type="str", choices=list(BOOLEAN_FORMS), default=BOOLEAN_FORMS[0]),
+        exemptions=dict(type="str", choices=list(EXEMPTIONS_FORMS), default=EXEMPTIONS_FORMS[0]),
+    ),
+)
+DEFAULT_WIRE_FORMAT = {"booleans": BOOLEAN_FORMS[0], "exemptions": EXEMPTIONS_FORMS[0]}
+_EXEMPTIONS_SHAPES = {
+    "comma_string": '{"exemptions": "a@x,b@x"}',
+    "json_list": '{"exemptions": ["a@x", "b@x"]}',
+    "bare_list": '["a@x", "b@x"]',
+    "bare_string": '"a@x,b@x"',
+}
 
 # Option name -> (wire key, encoding) for the import settings, derived from the table.
 SETTINGS_FIELDS = dict((entry.term[len("settings."):], (entry.wire, entry.encoding))
@@ -127,7 +161,7 @@ STATUS_FIELDS = dict((entry.term[len("status."):], entry.wire) for entry in WIRE
 # Values the collection accepts (validated before any write)
 # ---------------------------------------------------------------------------------------------
 
-STACKS = ("us1", "us2", "us3", "us4", "us5", "eu1")
+STACKS = ("us1", "us2", "us3", "us4", "us5", "eu1", "usg1", "usg2")
 AUTO_STACK = "auto"
 # Any instance answers /endpoints/{domain} (PP-DOC), so discovery asks the first stack by default.
 DISCOVERY_STACK = "us1"
@@ -197,8 +231,11 @@ def invalid_settings(options, check_mode=False):
 # Conversions between option names and wire bodies
 # ---------------------------------------------------------------------------------------------
 
-def settings_to_wire(settings, key=None):
-    """PUT body for the import settings given by option name; `key` is added only when sent."""
+def settings_to_wire(settings, key=None, booleans="json"):
+    """PUT body for the import settings given by option name; `key` is added only when sent.
+
+    booleans: "json" (JSON true/false) or "strings" ("true"/"false"), per wire_format.booleans.
+    """
     body = {}
     for option, (wire_key, encoding) in SETTINGS_FIELDS.items():
         if option not in settings or settings[option] is None:
@@ -210,10 +247,20 @@ def settings_to_wire(settings, key=None):
             value = int(value)
         elif encoding == BOOLEAN:
             value = bool(value)
+        if booleans == "strings" and encoding in (BOOLEAN, INVERTED):
+            value = "true" if value else "false"
         body[wire_key] = value
     if key is not None:
         body[WIRE["settings.key"]] = key
     return body
+
+
+def settings_absent(body):
+    """Whether a GET /settings/azure answer means "nothing configured": no body (204), {} or an object
+    without a primary_domain and an application_id (null or empty), besides the assumed 404."""
+    if not isinstance(body, dict) or not body:
+        return True
+    return not any(body.get(WIRE["settings." + name]) not in (None, "") for name in ("primary_domain", "application_id"))
 
 
 def settings_from_wire(body):
@@ -231,7 +278,7 @@ def settings_from_wire(body):
         elif encoding == BOOLEAN:
             value = _as_bool(value)
         elif encoding == HOURS:
-            value = int(value)
+            value = int(value) if str(value).strip().lstrip("-").isdigit() else value
         elif option in ("primary_domain", "application_id"):
             value = str(value).strip().lower()
         settings[option] = value
@@ -239,8 +286,23 @@ def settings_from_wire(body):
 
 
 def status_from_wire(body):
-    """secret_expiry and last_successful_sync as the service wrote them (None when absent)."""
-    return dict((name, body.get(wire_key) or None) for name, wire_key in STATUS_FIELDS.items())
+    """secret_expiry (YYYY-MM-DD) and last_successful_sync (YYYY-MM-DDTHH:MM:SSZ, UTC) in one form whatever
+    form the service wrote them in (None when absent); a form the collection cannot read stays as sent."""
+    status = {}
+    for name, wire_key in STATUS_FIELDS.items():
+        value = body.get(wire_key)
+        moment = parse_timestamp(value)
+        if moment is not None:
+            value = moment.strftime("%Y-%m-%d" if name == "secret_expiry" else "%Y-%m-%dT%H:%M:%SZ")
+        status[name] = value if value not in ("", None) else None
+    return status
+
+
+def unreadable_status(status):
+    """Names of status fields whose form the collection cannot read (their dates are then unknown)."""
+    status = status or {}
+    return sorted(name for name in STATUS_FIELDS
+                  if status.get(name) is not None and parse_timestamp(status[name]) is None)
 
 
 def sync_health(status, now=None):
@@ -285,8 +347,10 @@ def domain_to_wire(domain):
 
 def exemptions_from_wire(body):
     """Lower-cased, sorted addresses from the GET answer (objects with an email; bare strings tolerated)."""
-    if isinstance(body, dict):  # tolerate a wrapped list, as CTG does
-        body = next((value for value in body.values() if isinstance(value, list)), [])
+    if isinstance(body, dict):  # tolerate a wrapped list, as CTG does (or a wrapped comma-separated string)
+        body = next((value for value in body.values() if isinstance(value, (list, str))), [])
+    if isinstance(body, str):
+        body = body.split(",")
     emails = []
     for item in body or []:
         email = item.get(WIRE["exemptions.item_email"]) if isinstance(item, dict) else item
@@ -295,12 +359,31 @@ def exemptions_from_wire(body):
     return sorted(set(emails))
 
 
-def exemptions_to_wire(emails):
+def exemptions_to_wire(emails, form="comma_string"):
+    """PUT body adding `emails`, in one of EXEMPTIONS_FORMS (wire_format.exemptions)."""
+    emails = list(emails)
+    if form == "json_list":
+        return {WIRE["exemptions.add_key"]: emails}
+    if form == "bare_list":
+        return emails
+    if form == "bare_string":
+        return ",".join(emails)
     return {WIRE["exemptions.add_key"]: ",".join(emails)}
 
 
 def parse_timestamp(value):
-    """An aware UTC datetime from the service's date or date-time text, or None if unreadable."""
+    """An aware UTC datetime from the service's date or date-time text, or Unix seconds (a number, or
+    digits), or None if unreadable."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) >= 9:
+        value = int(value.strip())
+    if isinstance(value, (int, float)):
+        seconds = value / 1000.0 if value > 10 ** 11 else value  # milliseconds, as some APIs send
+        try:
+            return datetime.fromtimestamp(seconds, timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None
     if not value or not isinstance(value, str):
         return None
     text = value.strip().replace("T", " ")
@@ -438,12 +521,48 @@ class CredentialsRejected(ApiError):
         return text
 
 
+class WireAssumptionRefused(ApiError):
+    """The service refused a write whose form rests on an open question about the API (a WIRE_TABLE row)."""
+
+    def __init__(self, error, assumption, advice):
+        self.assumption = assumption
+        self.advice = advice
+        super(WireAssumptionRefused, self).__init__(error.operation, error.resource, error.status, error.code,
+                                                    error.api_message, error.request_id)
+
+    def _describe(self):
+        return ("%s. This write rests on an assumption about the modusCloud API that nobody could confirm: %s "
+                "(see %s). %s" % (super(WireAssumptionRefused, self)._describe(), self.assumption, UNKNOWNS_DOC,
+                                  self.advice))
+
+    def to_result(self):
+        result = super(WireAssumptionRefused, self).to_result()
+        result["wire_assumption"] = self.assumption.split(":", 1)[0]
+        return result
+
+
+# Statuses with which a service refuses a request body it does not understand.
+_REFUSED_BODY = (400, 415, 422)
+_CHECK_ADVICE = ("Run playbooks/check_moduscloud_api.yml (read-only; its opt-in write probes use a test "
+                 "organization) to see which form your service takes, and report it")
+
+
+def _assumption(term, text):
+    entry = next(row for row in WIRE_TABLE if row.term == term)
+    return "%s: %s" % (entry.term, text or entry.encoding)
+
+
 class ModusCloudClient(object):
-    """Calls on one modusCloud stack, as one admin. Every method raises ApiError on failure."""
+    """Calls on one modusCloud stack, as one admin. Every method raises ApiError on failure.
+
+    wire_format: the forms of the writes whose format is an open question (WIRE_FORMAT_SPEC).
+    """
 
     def __init__(self, base_url, username, password, ca_path=None, validate_certs=True, transport=None,
+                 wire_format=None,
                  **http_options):
         self.username = username
+        self.wire_format = dict(DEFAULT_WIRE_FORMAT, **dict((k, v) for k, v in (wire_format or {}).items() if v))
         self._password = password
         self._transport = transport or Transport(ca_path, validate_certs)
         self._http_options = http_options
@@ -602,7 +721,7 @@ class ModusCloudClient(object):
             if str(error.status) == WIRE["settings.absent_status"]:
                 return None
             raise
-        return answer or None
+        return None if settings_absent(answer) else answer
 
     def read_import_settings(self, org):
         """(settings by option name, status) or (None, None) when not configured. Never the key."""
@@ -617,8 +736,33 @@ class ModusCloudClient(object):
         return settings_from_wire(body), status_from_wire(body)
 
     def put_import_settings(self, org, settings, key=None):
-        return self._call("PUT", "path.settings", "save Azure AD settings of", org,
-                          json=settings_to_wire(settings, key), org=org)
+        booleans = self.wire_format["booleans"]
+        try:
+            return self._call("PUT", "path.settings", "save Azure AD settings of", org,
+                              json=settings_to_wire(settings, key, booleans), org=org)
+        except ApiError as error:
+            if error.status not in _REFUSED_BODY:
+                raise
+            message = (error.api_message or "").lower()
+            if key is None and WIRE["settings.key"] in message:
+                raise WireAssumptionRefused(error, _assumption(
+                    "settings.put_without_key", "a settings change without %s keeps the stored key"
+                    % WIRE["settings.key"]), "Send the key with the change (update_key: always with a new secret's "
+                    "value; the role azure_user_sync does so by itself)")
+            other = [form for form in BOOLEAN_FORMS if form != booleans][0]
+            raise WireAssumptionRefused(error, _assumption(
+                "settings.booleans", "booleans travel as %s" % ("JSON true/false" if booleans == "json"
+                                                                else "\"true\"/\"false\" strings")),
+                "If the service wants them as %s, set wire_format.booleans: %s. %s"
+                % ("\"true\"/\"false\" strings" if other == "strings" else "JSON true/false", other, _CHECK_ADVICE))
+
+    def key_dropped(self, org, expiry_before):
+        """After a settings write without the key: whether the service no longer reports a key expiry
+        (secret_expiry) although it did before, the sign that it dropped the stored key."""
+        if not expiry_before:
+            return False
+        body = self.get_azure_settings(org)
+        return body is not None and not status_from_wire(body).get("secret_expiry")
 
     def delete_import_settings(self, org):
         return self._call("DELETE", "path.settings", "clear Azure AD settings of", org, org=org)
@@ -630,8 +774,17 @@ class ModusCloudClient(object):
         return exemptions_from_wire(self._call("GET", "path.exemptions", "list sync exemptions of", org, org=org))
 
     def add_exemptions(self, org, emails):
-        return self._call("PUT", "path.exemptions", "add sync exemptions to", org,
-                          json=exemptions_to_wire(emails), org=org)
+        form = self.wire_format["exemptions"]
+        try:
+            return self._call("PUT", "path.exemptions", "add sync exemptions to", org,
+                              json=exemptions_to_wire(emails, form), org=org)
+        except ApiError as error:
+            if error.status not in _REFUSED_BODY:
+                raise
+            raise WireAssumptionRefused(error, _assumption(
+                "exemptions.add_key", "the body is %s" % _EXEMPTIONS_SHAPES[form]),
+                "Set wire_format.exemptions to the form your service takes (%s). %s"
+                % ("; ".join("%s = %s" % item for item in sorted(_EXEMPTIONS_SHAPES.items())), _CHECK_ADVICE))
 
     def delete_exemption(self, org, email):
         return self._call("DELETE", "path.exemption", "remove sync exemption", email, org=org, email=email)
@@ -701,7 +854,8 @@ def client_from_module(module, org=None, **http_options):
     problems = transport.problems()
     if problems:
         module.fail_json(msg="; ".join(problems))
-    client = ModusCloudClient(base_url, params["username"], params["password"], transport=transport, **http_options)
+    client = ModusCloudClient(base_url, params["username"], params["password"], transport=transport,
+                              wire_format=params.get("wire_format"), **http_options)
     known = params.get("known_state")
     if known is not None and org:
         problem = known_state_problem(known)

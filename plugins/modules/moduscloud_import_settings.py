@@ -182,6 +182,29 @@ options:
     description:
       - Root URL of Microsoft Graph (without C(/v1.0)), overriding the one O(cloud) sets, for O(exemption_query).
     type: str
+  wire_format:
+    description:
+      - The form of the writes whose wire format the public sources leave open (docs/moduscloud-api.md,
+        section "Known unknowns"). The defaults are the collection's assumptions.
+      - A write the service refuses in this form fails, naming the assumption; the module never retries it in
+        another form by itself. Set the form your service takes, as the contract check
+        (playbooks/check_moduscloud_api.yml) reports it.
+    type: dict
+    suboptions:
+      booleans:
+        description:
+          - V(json) sends the boolean settings as JSON C(true)/C(false); V(strings) as the strings C("true")/C("false").
+          - Both forms are read whatever this says.
+        type: str
+        choices: [json, strings]
+        default: json
+      exemptions:
+        description:
+          - 'The body that adds exemptions. V(comma_string) is C({"exemptions": "a@x,b@x"}); V(json_list) is
+            C({"exemptions": ["a@x", "b@x"]}); V(bare_list) is C(["a@x", "b@x"]); V(bare_string) is C("a@x,b@x").'
+        type: str
+        choices: [comma_string, json_list, bare_list, bare_string]
+        default: comma_string
 extends_documentation_fragment:
   - moduscloud.azure_sync.moduscloud
   - moduscloud.azure_sync.moduscloud.ORG
@@ -201,6 +224,10 @@ notes:
     docs/moduscloud-api.md lists each with its source and explains how to check it.
   - Settings the service does not return are sent on every write but cannot be compared; the
     module warns about each.
+  - Whether the service keeps the stored key when the settings are saved without it is not known. After
+    such a write the module reads the settings again, and fails if the service no longer reports a key
+    expiry (the sign that it dropped the key) - send a new key then (O(update_key=always)). The role
+    M(moduscloud.azure_sync.azure_user_sync) hands over a new key with every settings change for this reason.
 seealso:
   - module: moduscloud.azure_sync.moduscloud_domain
   - module: moduscloud.azure_sync.moduscloud_sync_info
@@ -330,6 +357,8 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud 
     SETTINGS_FIELDS,
     WIRE,
     ModusCloudModule,
+    UNKNOWNS_DOC,
+    WIRE_FORMAT_SPEC,
     invalid_settings,
     is_domain_name,
     normalize_domain,
@@ -368,6 +397,7 @@ def argument_spec():
         remove_synced_users=dict(type="bool", default=False),
         synced_domains=dict(type="list", elements="str"),
         exemption_query=dict(type="str"),
+        wire_format=dict(WIRE_FORMAT_SPEC),
     )
     # The Graph connection of exemption_query, declared as in the Graph modules.
     spec.update((name, dict(GRAPH_CONNECTION_SPEC[name])) for name in ("access_token", "cloud", "graph_url"))
@@ -437,7 +467,7 @@ def ensure_present(module, client, org, changes):
             module.fail_json(msg=problem)
         # A dry run of a whole play may add the domain in an earlier task that did not really run.
         module.warn(problem)
-    current = client.read_import_settings(org)[0]
+    current, status = client.read_import_settings(org)
     # Read (and the rule applied) before anything is written: a rule that fails writes nothing.
     query_exemptions = None
     if query_given(params["exemption_query"]):
@@ -462,6 +492,13 @@ def ensure_present(module, client, org, changes):
     def update(_changed):
         # PUT replaces the whole object: always send every setting, not only the changed ones.
         client.put_import_settings(org, settings, params["key"] if send_key else None)
+        if not send_key and client.key_dropped(org, (status or {}).get("secret_expiry")):
+            module.fail_json(
+                changed=True, wire_assumption="settings.put_without_key",
+                msg="modusCloud saved the Azure AD settings of %s without the key and no longer reports a key expiry: "
+                    "it seems to have dropped the stored key, so its sync stops until it gets one. This contradicts "
+                    "the assumption settings.put_without_key (a change without the key keeps the stored key; see %s). "
+                    "Send a new key now (update_key: always with a new secret's value)." % (org, UNKNOWNS_DOC))
 
     def create(view):
         update(view)

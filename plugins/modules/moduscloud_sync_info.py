@@ -94,7 +94,9 @@ settings:
     sync_frequency_hours: 1
     allow_microsoft_sign_in: true
 secret_expiry:
-  description: When the stored key expires, as the service wrote it.
+  description:
+    - When the stored key expires, as C(YYYY-MM-DD) whatever form the service wrote it in (a form the
+      collection cannot read is returned as sent, with a warning).
   returned: always
   type: str
   sample: "2028-07-01"
@@ -104,7 +106,9 @@ secret_days_remaining:
   type: int
   sample: 729
 last_successful_sync:
-  description: When the service's last sync succeeded, as the service wrote it; V(null) if never.
+  description:
+    - When the service's last sync succeeded, as C(YYYY-MM-DDTHH:MM:SSZ) (UTC) whatever form the service wrote
+      it in (a form the collection cannot read is returned as sent, with a warning); V(null) if never.
   returned: always
   type: str
   sample: "2026-07-01T10:00:00Z"
@@ -159,12 +163,14 @@ users:
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
+    UNKNOWNS_DOC,
     WIRE,
     ModusCloudModule,
     is_domain_name,
     moduscloud_argument_spec,
     normalize_domain,
     sync_health,
+    unreadable_status,
 )
 
 
@@ -189,6 +195,9 @@ def main():
     warning = expiry_warning(result, module.params["warn_secret_expiry_days"])
     if warning:
         module.warn(warning)
+    for name in unreadable_status(result):
+        module.warn("modusCloud answered %s in a form the collection cannot read, so the days and hours derived "
+                    "from it are unknown (an open question: see %s)" % (name, UNKNOWNS_DOC))
     module.exit_json(changed=False, **result)
 
 

@@ -761,3 +761,103 @@ def test_scheduled_sync_in_the_running_sandbox(fresh_sandbox):
     assert org["azure"]["last_successful_sync"] == synced["time"]
     assert len(org["users"]) == 1 + synced["added"]
     assert info["admin_client_secret"] not in json.dumps(state["moduscloud"])
+
+
+# --------------------------------------------------------------------------- variants (open API questions)
+
+WITHOUT_KEY = {k: v for k, v in AZURE_SETTINGS.items() if k != "ad_key"}
+
+
+def test_answers_are_compact_json_as_public_scripts_grep_them(service):
+    headers = CaseInsensitiveDict({"X-User": ADMIN, "X-Password": ADMIN_PASSWORD})
+    _, _, raw = service.handle("GET", f"/api/v1/orgs/{ORG}", {}, headers, b"")
+    assert b'": ' not in raw and b", " not in raw.replace(b'", "', b"")  # no space after ':' or ','
+    import re
+    assert re.search(rb'"eid":[0-9]+', raw)  # codieg0 get_eid.sh: grep -o '"eid":[0-9]*'
+
+
+@pytest.mark.parametrize("answer, status, body", [
+    ("404", 404, None), ("200-empty", 200, {}), ("204", 204, None)])
+def test_unconfigured_settings_answer_as_the_variant_says(service, answer, status, body):
+    service.set_variants([f"unconfigured:{answer}"])
+    got_status, got = call(service, "GET", f"/orgs/{ORG}/settings/azure")
+    assert got_status == status and (got == body or status == 404)
+    assert call(service, "DELETE", f"/orgs/{ORG}/settings/azure")[0] == (404 if answer == "404" else 204)
+
+
+def test_unconfigured_200_null_answers_every_key_null(service):
+    service.set_variants(["unconfigured:200-null"])
+    status, body = call(service, "GET", f"/orgs/{ORG}/settings/azure")
+    assert status == 200 and set(body) >= {"primary_domain", "application_id", "secret_expiry", "add_users"}
+    assert set(body.values()) == {None}
+
+
+def test_put_without_key_refused_keeps_nothing_changed(service):
+    service.set_variants(["put-without-key:refused"], org=ORG)
+    configure_sync(service)
+    status, body = call(service, "PUT", f"/orgs/{ORG}/settings/azure", {**WITHOUT_KEY, "sync_frequency": 2})
+    assert status == 400 and body["errors"][0]["identifier"] == "ad_key"
+    assert service.snapshot()["orgs"][ORG]["azure"]["sync_frequency"] == 24
+
+
+def test_put_without_key_clears_drops_the_key_and_the_next_sync_fails(service, fake_entra):
+    service.set_variants(["put-without-key:clears"], org=ORG)
+    configure_sync(service)
+    assert call(service, "PUT", f"/orgs/{ORG}/settings/azure", {**WITHOUT_KEY, "sync_frequency": 1})[0] == 204
+    status, body = call(service, "GET", f"/orgs/{ORG}/settings/azure")
+    assert body["secret_expiry"] is None and service.snapshot()["orgs"][ORG]["azure"]["key_fingerprint"] is None
+    sync = [s for s in service.advance_clock(1)["syncs"] if s["org"] == ORG][0]
+    assert not sync["ok"] and sync["error_code"] == "no_key"
+    configure_sync(service)  # a key again: syncing works
+    assert [s for s in service.advance_clock(1)["syncs"] if s["org"] == ORG][0]["ok"]
+
+
+def test_booleans_as_strings_are_answered_as_strings_and_strings_only_refuses_json(service):
+    service.set_variants(["booleans:strings"], org=ORG)
+    configure_sync(service, add_users="false")
+    body = call(service, "GET", f"/orgs/{ORG}/settings/azure")[1]
+    assert body["add_users"] == "false" and body["update_users"] == "true" and body["sync_frequency"] == 24
+    assert service.snapshot()["orgs"][ORG]["azure"]["add_users"] is False  # the snapshot stays canonical
+    service.set_variants(["booleans:strings-only"], org=ORG)
+    status, error = call(service, "PUT", f"/orgs/{ORG}/settings/azure", AZURE_SETTINGS)
+    assert status == 400 and '"true" or "false"' in error["errors"][0]["error_message"]
+
+
+@pytest.mark.parametrize("answer, body, refused", [
+    ("json-list", {"exemptions": ["a@contoso.example", "b@contoso.example"]}, {"exemptions": "a@contoso.example"}),
+    ("bare-list", ["a@contoso.example", "b@contoso.example"], {"exemptions": ["a@contoso.example"]}),
+    ("bare-string", "a@contoso.example,b@contoso.example", ["a@contoso.example"]),
+])
+def test_exemptions_body_variants_take_their_form_only(service, answer, body, refused):
+    service.set_variants([f"exemptions-body:{answer}"])
+    path = f"/orgs/{ORG}/settings/azure/exemptions"
+    status, error = call(service, "PUT", path, refused)
+    assert status == 400 and "body must be" in error["errors"][0]["error_message"]
+    assert call(service, "PUT", path, body)[0] == 204
+    assert call(service, "GET", path)[1] == [{"email": "a@contoso.example"}, {"email": "b@contoso.example"}]
+
+
+def test_bad_password_status_follows_the_variant_of_the_admins_org(service):
+    service.set_variants(["bad-password:403"], org=ORG)
+    assert call(service, "GET", f"/orgs/{ORG}/users", password="wrong")[0] == 403
+    assert call(service, "GET", f"/orgs/{OTHER_ORG}/users", user=OTHER_ADMIN, password="wrong")[0] == 401
+
+
+@pytest.mark.parametrize("answer, expiry", [("iso", "2028-01-01"), ("space", "2028-01-01 00:00:00"),
+                                            ("epoch", 1830297600)])
+def test_dates_answer_in_the_variants_form(service, fake_entra, answer, expiry):
+    seed_directory(fake_entra)
+    service.set_variants([f"dates:{answer}"])
+    configure_sync(service)
+    service.advance_clock(1)
+    body = call(service, "GET", f"/orgs/{ORG}/settings/azure")[1]
+    assert body["secret_expiry"] == expiry
+    last = {"iso": "2026-01-01T09:00:00Z", "space": "2026-01-01 09:00:00", "epoch": 1767258000}[answer]
+    assert body["last_successful_sync"] == last
+
+
+def test_unknown_variants_are_refused_naming_the_known_ones(service):
+    with pytest.raises(ValueError, match="booleans:strings-only"):
+        service.set_variants(["booleans:maybe"])
+    with pytest.raises(ValueError, match="no organization"):
+        service.set_variants([], org="nowhere.example")

@@ -3,11 +3,13 @@ and `python -m sandbox serve` itself."""
 
 import json
 import os
+import subprocess
+import sys
 import time
 
 from graph_client import Graph, app_token, client_app, https_session
 
-from sandbox.launch import RunningSandbox
+from sandbox.launch import ROOT, RunningSandbox
 
 
 def admin(info):
@@ -140,3 +142,40 @@ def test_cli_serves_a_generated_directory_and_stops_on_sigterm(tmp_path):
     finally:
         assert sandbox.stop() == 0  # SIGTERM is a clean stop, not a kill
     assert not info_file.exists() and not os.path.exists(sandbox.info["ca_bundle"])
+
+
+def test_moduscloud_variants_switch_per_service_and_per_organization(fresh_sandbox, control):
+    info = fresh_sandbox.info
+    listed = fresh_sandbox.control("GET", "/moduscloud/variants")
+    assert "unconfigured:204" in listed["available"] and listed["orgs"][info["moduscloud_org"]][1] == "unconfigured:404"
+    other = fresh_sandbox.control("POST", "/tenants", json={"name": "other", "moduscloud_variants": ["unconfigured:204"]})
+    session = https_session(info)
+
+    def settings_status(tenant):
+        headers = {"X-User": tenant["moduscloud_user"], "X-Password": tenant["moduscloud_password"]}
+        return session.get("%s/orgs/%s/settings/azure" % (tenant["moduscloud_url"], tenant["moduscloud_org"]),
+                           headers=headers).status_code
+
+    assert (settings_status(info), settings_status(other)) == (404, 204)
+    fresh_sandbox.control("PUT", "/moduscloud/variants", json={"variants": ["unconfigured:200-empty"]})
+    assert (settings_status(info), settings_status(other)) == (200, 204)  # the org's own variant wins
+    refused = control("PUT", "/moduscloud/variants", {"variants": ["unconfigured:maybe"]})
+    assert refused.status_code == 400 and "unconfigured:204" in refused.json()["error"]
+    assert control("PUT", "/moduscloud/variants", {"variants": [], "org": "nowhere.example"}).status_code == 404
+    fresh_sandbox.reset()
+    assert fresh_sandbox.control("GET", "/moduscloud/variants")["service"][1] == "unconfigured:404"
+
+
+def test_cli_lists_every_variant_one_per_line_and_serve_takes_them(tmp_path):
+    from sandbox.moduscloud import QUESTIONS, VARIANTS
+    listed = subprocess.run([sys.executable, "-m", "sandbox", "variants"], cwd=ROOT, capture_output=True, text=True)
+    assert listed.returncode == 0 and listed.stdout.split() == list(VARIANTS)
+    assert len(VARIANTS) == sum(len(answers) for answers in QUESTIONS.values())
+    bad = subprocess.run([sys.executable, "-m", "sandbox", "serve", "--info-file", str(tmp_path / "x.json"),
+                          "--moduscloud-variant", "booleans:maybe"], cwd=ROOT, capture_output=True, text=True)
+    assert bad.returncode != 0 and "booleans:strings-only" in bad.stderr
+    with RunningSandbox.start(tmp_path, "--moduscloud-variant", "booleans:strings",
+                              "--moduscloud-variant", "dates:epoch") as running:
+        assert running.info["moduscloud_variants"] == ["booleans:strings", "dates:epoch"]
+        service = running.control("GET", "/moduscloud/variants")["service"]
+        assert "booleans:strings" in service and "dates:epoch" in service and "unconfigured:404" in service

@@ -290,3 +290,12 @@ def test_directory_shapes(admin_graph):
     domains = {d["id"]: d for d in admin_graph.get("/domains").json()["value"]}
     assert domains["contoso.example"]["isDefault"] and domains["contoso.onmicrosoft.com"]["isInitial"]
     assert all(d["isVerified"] for d in domains.values())
+
+
+def test_redirect_uri_settings_follow_the_redirect_uris_as_graph_returns_them(admin_graph):
+    app = admin_graph.create_app("uri settings", web={"redirectUris": ["https://a.example/", "https://b.example/"]})
+    assert app["web"]["redirectUriSettings"] == [{"uri": "https://a.example/", "index": None},
+                                                 {"uri": "https://b.example/", "index": None}]
+    admin_graph.patch(f"/applications/{app['id']}", {"web": {"redirectUris": ["https://b.example/"]}})
+    web = admin_graph.get(f"/applications/{app['id']}").json()["web"]
+    assert web["redirectUriSettings"] == [{"uri": "https://b.example/", "index": None}]

@@ -303,3 +303,37 @@ def test_known_state_of_an_unconfigured_org_reads_as_no_settings():
 def test_a_known_state_that_is_not_a_sync_info_result_is_refused_by_name(known, fragment):
     assert fragment in mc.known_state_problem(known)
     assert mc.known_state_problem(KNOWN) is None
+
+
+@pytest.mark.parametrize("stack", ["usg1", "usg2"])
+def test_the_stacks_public_scripts_list_besides_us1_to_us5_and_eu1_are_known(stack):
+    assert mc.stack_url(stack) == "https://%s.proofpointessentials.com/api/v1" % stack
+    assert mc.endpoint_url(stack.upper()) == mc.stack_url(stack)
+
+
+@pytest.mark.parametrize("expiry, last_sync", [
+    ("2028-01-01", "2026-06-30T18:15:00Z"),
+    ("2028-01-01 00:00:00", "2026-06-30 18:15:00"),
+    (1830297600, 1782843300),
+    ("1830297600", 1782843300000),
+], ids=["iso", "space", "epoch", "epoch-text-and-milliseconds"])
+def test_status_dates_in_every_plausible_form_read_as_one_form(expiry, last_sync):
+    status = mc.status_from_wire({"secret_expiry": expiry, "last_successful_sync": last_sync})
+    assert status == {"secret_expiry": "2028-01-01", "last_successful_sync": "2026-06-30T18:15:00Z"}
+    assert mc.unreadable_status(status) == []
+
+
+def test_a_date_form_nobody_expected_is_kept_as_sent_and_named_as_unreadable():
+    status = mc.status_from_wire({"secret_expiry": "next year", "last_successful_sync": None})
+    assert status == {"secret_expiry": "next year", "last_successful_sync": None}
+    assert mc.unreadable_status(status) == ["secret_expiry"]
+    assert mc.sync_health(status)["secret_days_remaining"] is None
+
+
+def test_every_open_question_of_the_known_unknowns_table_has_its_wire_table_row():
+    with open(DOCS) as handle:
+        docs = handle.read()
+    section = docs.split("## Known unknowns", 1)[1].split("\n## ", 1)[0]
+    for term in ("settings.put_without_key", "settings.absent_status", "exemptions.add_key", "settings.booleans",
+                 "auth.failed_status", "status.secret_expiry", "status.last_successful_sync"):
+        assert term in mc.WIRE and term in section

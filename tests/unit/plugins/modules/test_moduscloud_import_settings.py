@@ -62,8 +62,9 @@ def test_second_run_with_the_same_values_changes_nothing(run):
 
 def test_a_changed_setting_is_written_whole_without_the_key_and_shown_in_the_diff(run):
     outcome = run(dict(KB_ARGS, sync_frequency_hours=24, allow_microsoft_sign_in=False),
-                  [DOMAINS, STORED, (204, None)], diff=True)
+                  [DOMAINS, STORED, (204, None), STORED], diff=True)
     assert outcome.writes == [("PUT", SETTINGS)]
+    assert outcome.result["changed"] is True and "failed" not in outcome.result
     assert outcome.body(2) == dict(KB_WIRE, sync_frequency=24, disable_login=True)  # no ad_key: it is kept
     before, after = outcome.result["diff"]["before"]["azure_ad_import"], outcome.result["diff"]["after"]["azure_ad_import"]
     assert (before["sync_frequency_hours"], after["sync_frequency_hours"]) == (1, 24)
@@ -308,3 +309,77 @@ def test_a_rule_needs_a_token_and_a_token_of_another_tenant_is_refused(run):
     outcome = run(RULE_ARGS, [DOMAINS, STORED, foreign])
     assert outcome.result["failed"] is True and outcome.writes == []
     assert "belongs to another tenant" in outcome.result["msg"]
+
+
+# ------------------------------------------------------------- open questions of the API (Known unknowns)
+
+NULL_SETTINGS = dict((key, None) for key in list(KB_WIRE) + ["secret_expiry", "last_successful_sync"])
+
+
+@pytest.mark.parametrize("absent", [(204, None), (200, {}), (200, NULL_SETTINGS), (200, dict(NULL_SETTINGS,
+                                    primary_domain="", application_id=""))],
+                         ids=["204", "200-empty", "200-null", "200-empty-strings"])
+def test_every_plausible_unconfigured_answer_reads_as_absent_and_the_settings_are_created_with_the_key(run, absent):
+    outcome = run(KB_ARGS, [DOMAINS, absent, (204, None)])
+    assert outcome.result["changed"] is True and outcome.writes == [("PUT", SETTINGS)]
+    assert outcome.body(2) == dict(KB_WIRE, ad_key=KEY)
+
+
+def test_booleans_answered_as_strings_compare_equal_and_nothing_is_written(run):
+    stored = dict((key, ("true" if value else "false") if isinstance(value, bool) else value)
+                  for key, value in STORED[1].items())
+    outcome = run(KB_ARGS, [DOMAINS, (200, stored)])
+    assert outcome.result["changed"] is False and outcome.writes == []
+
+
+def test_wire_format_strings_sends_every_boolean_as_a_string(run):
+    outcome = run(dict(KB_ARGS, wire_format={"booleans": "strings"}), [DOMAINS, NOT_CONFIGURED, (204, None)])
+    body = outcome.body(2)
+    assert body["add_users"] == "true" and body["remove_deleted_users"] == "false" and body["disable_login"] == "false"
+    assert body["sync_frequency"] == 1
+
+
+def test_a_refused_boolean_form_fails_naming_the_assumption_and_the_doc_without_retrying(run):
+    refused = (400, {"errors": [{"status": 400, "error_message": 'must be "true" or "false", got bool',
+                                 "identifier": "add_users"}]})
+    outcome = run(KB_ARGS, [DOMAINS, NOT_CONFIGURED, refused])
+    assert outcome.result["failed"] is True and outcome.writes == [("PUT", SETTINGS)]
+    message = outcome.result["msg"]
+    assert "settings.booleans" in message and 'docs/moduscloud-api.md, section "Known unknowns"' in message
+    assert "wire_format.booleans: strings" in message
+    assert outcome.result["wire_assumption"] == "settings.booleans"
+    assert KEY not in outcome.output
+
+
+def test_a_change_refused_without_the_key_names_that_assumption(run):
+    refused = (400, {"errors": [{"status": 400, "error_message": "missing key(s): ad_key", "identifier": "ad_key"}]})
+    outcome = run(dict(KB_ARGS, sync_frequency_hours=24), [DOMAINS, STORED, refused])
+    assert outcome.result["failed"] is True and outcome.writes == [("PUT", SETTINGS)]
+    assert "settings.put_without_key" in outcome.result["msg"] and "update_key: always" in outcome.result["msg"]
+
+
+def test_a_change_after_which_the_service_reports_no_key_expiry_fails_saying_the_key_was_dropped(run):
+    dropped = (200, dict(STORED[1], sync_frequency=24, secret_expiry=None))
+    outcome = run(dict(KB_ARGS, sync_frequency_hours=24), [DOMAINS, STORED, (204, None), dropped])
+    assert outcome.result["failed"] is True and outcome.result["changed"] is True
+    assert "dropped the stored key" in outcome.result["msg"]
+    assert outcome.result["wire_assumption"] == "settings.put_without_key"
+
+
+@pytest.mark.parametrize("form, body", [
+    ("comma_string", {"exemptions": "a@contoso.example,b@contoso.example"}),
+    ("json_list", {"exemptions": ["a@contoso.example", "b@contoso.example"]}),
+    ("bare_list", ["a@contoso.example", "b@contoso.example"]),
+    ("bare_string", "a@contoso.example,b@contoso.example"),
+])
+def test_wire_format_exemptions_chooses_the_body_that_adds_them(run, form, body):
+    outcome = run(dict(KB_ARGS, exemptions=["b@contoso.example", "a@contoso.example"], wire_format={"exemptions": form}),
+                  [DOMAINS, STORED, (200, []), (204, None)])
+    assert outcome.writes == [("PUT", EXEMPTIONS)] and outcome.body(3) == body
+
+
+def test_a_refused_exemptions_body_names_the_assumption_and_every_form(run):
+    refused = (400, {"errors": [{"status": 400, "error_message": "body must be a list", "identifier": "exemptions"}]})
+    outcome = run(dict(KB_ARGS, exemptions=["a@contoso.example"]), [DOMAINS, STORED, (200, []), refused])
+    assert outcome.result["failed"] is True and outcome.writes == [("PUT", EXEMPTIONS)]
+    assert "exemptions.add_key" in outcome.result["msg"] and "json_list" in outcome.result["msg"]
