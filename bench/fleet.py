@@ -33,7 +33,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # run as a script from bench/: the sandbox package lives at the repository root
 
-from sandbox.launch import RunningSandbox, SandboxStartError  # noqa: E402 (needs ROOT on sys.path)
+from sandbox.launch import RunningSandbox, SandboxStartError, role_vars  # noqa: E402 (needs ROOT on sys.path)
 
 COLLECTIONS = os.path.join(ROOT, ".build", "collections")
 PLAYBOOK = os.path.join(ROOT, "playbooks", "configure_azure_sync.yml")
@@ -83,19 +83,7 @@ def main():
 def write_inventory(path, tenants):
     hosts = {}
     for info in tenants:
-        hosts[info["moduscloud_org"]] = {
-            "ansible_connection": "local",
-            "azure_user_sync_org": info["moduscloud_org"],
-            "azure_user_sync_tenant_id": info["tenant_id"],
-            "azure_user_sync_client_id": info["admin_client_id"],
-            "azure_user_sync_client_secret": info["admin_client_secret"],
-            "azure_user_sync_authority_host": info["authority_host"],
-            "azure_user_sync_graph_url": info["graph_url"],
-            "azure_user_sync_moduscloud_api_url": info["moduscloud_url"],
-            "azure_user_sync_moduscloud_username": info["moduscloud_user"],
-            "azure_user_sync_moduscloud_password": info["moduscloud_password"],
-            "azure_user_sync_ca_path": info["ca_bundle"],
-        }
+        hosts[info["moduscloud_org"]] = dict(role_vars(info), ansible_connection="local")
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds secrets
     with os.fdopen(descriptor, "w") as handle:
         json.dump({"all": {"hosts": hosts}}, handle)

@@ -21,26 +21,14 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # run as a script from bench/: the sandbox package lives at the repository root
 
-from sandbox.launch import RunningSandbox, SandboxStartError  # noqa: E402 (needs ROOT on sys.path)
+from sandbox.launch import RunningSandbox, SandboxStartError, role_vars  # noqa: E402 (needs ROOT on sys.path)
 
 COLLECTIONS = os.path.join(ROOT, ".build", "collections")
 PLAYBOOKS = os.path.join(ROOT, "playbooks")
 
 
 def tenant_vars(info):
-    return {
-        "ansible_connection": "local",
-        "azure_user_sync_org": info["moduscloud_org"],
-        "azure_user_sync_tenant_id": info["tenant_id"],
-        "azure_user_sync_client_id": info["admin_client_id"],
-        "azure_user_sync_client_secret": info["admin_client_secret"],
-        "azure_user_sync_authority_host": info["authority_host"],
-        "azure_user_sync_graph_url": info["graph_url"],
-        "azure_user_sync_moduscloud_api_url": info["moduscloud_url"],
-        "azure_user_sync_moduscloud_username": info["moduscloud_user"],
-        "azure_user_sync_moduscloud_password": info["moduscloud_password"],
-        "azure_user_sync_ca_path": info["ca_bundle"],
-    }
+    return dict(role_vars(info), ansible_connection="local")
 
 
 def playbook(name, inventory, workdir, forks, extra=None):

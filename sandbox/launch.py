@@ -103,3 +103,20 @@ class RunningSandbox:
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+def role_vars(info):
+    """The azure_user_sync role's variables for one sandbox tenant (its info document), as an inventory host
+    carries them: the tests, the fault sweep and the benchmarks all build their inventories from this."""
+    return {
+        "azure_user_sync_org": info["moduscloud_org"],
+        "azure_user_sync_tenant_id": info["tenant_id"],
+        "azure_user_sync_client_id": info["admin_client_id"],
+        "azure_user_sync_client_secret": info["admin_client_secret"],
+        "azure_user_sync_authority_host": info["authority_host"],
+        "azure_user_sync_graph_url": info["graph_url"],
+        "azure_user_sync_moduscloud_api_url": info["moduscloud_url"],
+        "azure_user_sync_moduscloud_username": info["moduscloud_user"],
+        "azure_user_sync_moduscloud_password": info["moduscloud_password"],
+        "azure_user_sync_ca_path": info["ca_bundle"],
+    }

@@ -21,6 +21,7 @@ import re
 import time
 
 from playbook_harness import ROOT, run_playbook
+from sandbox.launch import role_vars
 
 PLAYBOOKS = os.path.join(ROOT, "playbooks")
 UNIQUE_NAME = "moduscloud-user-sync"
@@ -36,21 +37,12 @@ RUN_TIMEOUT = 3600  # one playbook run over every tenant of a sweep
 
 def tenant_vars(info):
     """The role's variables for one sandbox tenant, as an inventory host carries them."""
-    return {
-        "azure_user_sync_org": info["moduscloud_org"],
-        "azure_user_sync_tenant_id": info["tenant_id"],
-        "azure_user_sync_client_id": info["admin_client_id"],
-        "azure_user_sync_client_secret": info["admin_client_secret"],
-        "azure_user_sync_authority_host": info["authority_host"],
-        "azure_user_sync_graph_url": info["graph_url"],
-        "azure_user_sync_moduscloud_api_url": info["moduscloud_url"],
-        "azure_user_sync_moduscloud_username": info["moduscloud_user"],
-        "azure_user_sync_moduscloud_password": info["moduscloud_password"],
-        "azure_user_sync_ca_path": info["ca_bundle"],
+    return dict(
+        role_vars(info),
         # A run killed while it holds the hand-over lease blocks its rerun until the lease ends.
-        "azure_user_sync_secret_lease_seconds": 20,
-        "ansible_connection": "local",
-    }
+        azure_user_sync_secret_lease_seconds=20,
+        ansible_connection="local",
+    )
 
 
 class Case(object):

@@ -14,6 +14,7 @@ import re
 import pytest
 
 from playbook_harness import ROOT, connection_defaults, run_playbook
+from sandbox.launch import role_vars
 
 PLAYBOOKS = os.path.join(ROOT, "playbooks")
 # The role's defaults, restated so that a change to them shows up here.
@@ -31,18 +32,7 @@ ACCESS_TOKEN_SHAPE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}")
 
 def tenant_vars(info):
     """The role's variables for one sandbox tenant, as an inventory host would carry them."""
-    return {
-        "azure_user_sync_org": info["moduscloud_org"],
-        "azure_user_sync_tenant_id": info["tenant_id"],
-        "azure_user_sync_client_id": info["admin_client_id"],
-        "azure_user_sync_client_secret": info["admin_client_secret"],
-        "azure_user_sync_authority_host": info["authority_host"],
-        "azure_user_sync_graph_url": info["graph_url"],
-        "azure_user_sync_moduscloud_api_url": info["moduscloud_url"],
-        "azure_user_sync_moduscloud_username": info["moduscloud_user"],
-        "azure_user_sync_moduscloud_password": info["moduscloud_password"],
-        "azure_user_sync_ca_path": info["ca_bundle"],
-    }
+    return role_vars(info)
 
 
 def assert_no_secret(output, *known_secrets):
