@@ -92,6 +92,8 @@ class AuthMethod(object):
     NAME = None
     # Where the token comes from, in the words of an error message.
     DESCRIPTION = None
+    # (option, its environment variables) that the method cannot sign in without.
+    REQUIRED = ()
 
     def __init__(self, connection):
         self.connection = connection
@@ -104,7 +106,12 @@ class AuthMethod(object):
 
     def problems(self):
         """What is missing or wrong in the options for this method (checked before any request)."""
-        return []
+        return self.missing()
+
+    def missing(self):
+        """The REQUIRED options that are not set, as one problem naming each with its environment variables."""
+        found = ["%s (%s)" % (name, " or ".join(env)) for name, env in self.REQUIRED if not self.options.get(name)]
+        return ["auth=%s needs %s" % (self.NAME, ", ".join(found))] if found else []
 
     def token(self):
         """A Microsoft Graph access token (str), or TokenError / GraphError."""
@@ -119,6 +126,18 @@ class AuthMethod(object):
     @property
     def scope(self):
         return "%s/.default" % self.connection.graph_url
+
+    def signed_in_as_application(self, credential, **kwargs):
+        """A token for the application client_id signing in with `credential` (a secret, a certificate or an
+        assertion, as msal's ConfidentialClientApplication takes it), through signed_in's retries."""
+        client_id = self.options["client_id"]
+
+        def sign_in(http):
+            app = msal.ConfidentialClientApplication(client_id, client_credential=credential, authority=self.authority,
+                                                     instance_discovery=False, http_client=http)
+            return app.acquire_token_for_client(scopes=[self.scope])
+
+        return self.signed_in(sign_in, client_id, **kwargs)
 
     def signed_in(self, sign_in, client_id, max_retries=TOKEN_MAX_RETRIES, sleep=None, secret=None, subject=None):
         return signed_in(sign_in, client_id, self.options.get("tenant_id"), self.connection.transport,

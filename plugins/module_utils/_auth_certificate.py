@@ -15,7 +15,7 @@ __metaclass__ = type
 import hashlib
 import re
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import AuthMethod, GraphError, msal
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import AuthMethod, GraphError
 
 PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----.+?-----END \1-----", re.S)
 
@@ -49,6 +49,7 @@ def load_certificate_credential(path):
 class CertificateAuth(AuthMethod):
     NAME = "certificate"
     DESCRIPTION = "tenant_id, client_id and client_certificate_path"
+    REQUIRED = (("tenant_id", ("AZURE_TENANT_ID", "AZURE_TENANT")), ("client_id", ("AZURE_CLIENT_ID",)), ("client_certificate_path", ("AZURE_CLIENT_CERTIFICATE_PATH",)))
 
     @classmethod
     def available(cls, options):
@@ -56,22 +57,5 @@ class CertificateAuth(AuthMethod):
             return "no client_certificate_path (AZURE_CLIENT_CERTIFICATE_PATH)"
         return None
 
-    def problems(self):
-        found = ["%s (%s)" % (name, env) for name, env in (
-            ("tenant_id", "AZURE_TENANT_ID or AZURE_TENANT"), ("client_id", "AZURE_CLIENT_ID"),
-            ("client_certificate_path", "AZURE_CLIENT_CERTIFICATE_PATH")) if not self.options.get(name)]
-        if found:
-            return ["auth=certificate needs " + ", ".join(found)]
-        return []
-
     def token(self):
-        credential = load_certificate_credential(self.options["client_certificate_path"])
-        client_id = self.options["client_id"]
-
-        def sign_in(http):
-            app = msal.ConfidentialClientApplication(client_id, client_credential=credential,
-                                                     authority=self.authority, instance_discovery=False,
-                                                     http_client=http)
-            return app.acquire_token_for_client(scopes=[self.scope])
-
-        return self.signed_in(sign_in, client_id)
+        return self.signed_in_as_application(load_certificate_credential(self.options["client_certificate_path"]))

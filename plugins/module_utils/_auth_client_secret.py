@@ -11,12 +11,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import AuthMethod, msal
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import AuthMethod
 
 
 class ClientSecretAuth(AuthMethod):
     NAME = "client_secret"
     DESCRIPTION = "tenant_id, client_id and client_secret"
+    REQUIRED = (("tenant_id", ("AZURE_TENANT_ID", "AZURE_TENANT")), ("client_id", ("AZURE_CLIENT_ID",)), ("client_secret", ("AZURE_CLIENT_SECRET", "AZURE_SECRET")))
 
     @classmethod
     def available(cls, options):
@@ -25,11 +26,9 @@ class ClientSecretAuth(AuthMethod):
         return None
 
     def problems(self):
-        found = ["%s (%s)" % (name, " or ".join(env)) for name, env in (
-            ("tenant_id", ("AZURE_TENANT_ID", "AZURE_TENANT")), ("client_id", ("AZURE_CLIENT_ID",)),
-            ("client_secret", ("AZURE_CLIENT_SECRET", "AZURE_SECRET"))) if not self.options.get(name)]
-        if found:
-            return ["auth=client_secret needs " + ", ".join(found)]
+        missing = self.missing()
+        if missing:
+            return missing
         if self.options.get("client_certificate_path") and self.connection.auth_option == "auto":
             return ["client_secret and client_certificate_path are mutually exclusive (either may come from "
                     "AZURE_CLIENT_SECRET / AZURE_SECRET or AZURE_CLIENT_CERTIFICATE_PATH): set auth to choose one"]
@@ -37,12 +36,5 @@ class ClientSecretAuth(AuthMethod):
 
     def token(self, max_retries=None, sleep=None):
         secret = self.options["client_secret"]
-        client_id = self.options["client_id"]
-
-        def sign_in(http):
-            app = msal.ConfidentialClientApplication(client_id, client_credential=secret, authority=self.authority,
-                                                     instance_discovery=False, http_client=http)
-            return app.acquire_token_for_client(scopes=[self.scope])
-
         kwargs = {} if max_retries is None else {"max_retries": max_retries}
-        return self.signed_in(sign_in, client_id, secret=secret, sleep=sleep, **kwargs)
+        return self.signed_in_as_application(secret, secret=secret, sleep=sleep, **kwargs)

@@ -13,12 +13,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import AuthMethod, GraphError, msal
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import AuthMethod, GraphError
 
 
 class WorkloadIdentityAuth(AuthMethod):
     NAME = "workload_identity"
     DESCRIPTION = "tenant_id, client_id and federated_token_file"
+    REQUIRED = (("tenant_id", ("AZURE_TENANT_ID", "AZURE_TENANT")), ("client_id", ("AZURE_CLIENT_ID",)), ("federated_token_file", ("AZURE_FEDERATED_TOKEN_FILE",)))
 
     @classmethod
     def available(cls, options):
@@ -27,11 +28,9 @@ class WorkloadIdentityAuth(AuthMethod):
         return None
 
     def problems(self):
-        found = ["%s (%s)" % (name, env) for name, env in (
-            ("tenant_id", "AZURE_TENANT_ID or AZURE_TENANT"), ("client_id", "AZURE_CLIENT_ID"),
-            ("federated_token_file", "AZURE_FEDERATED_TOKEN_FILE")) if not self.options.get(name)]
-        if found:
-            return ["auth=workload_identity needs " + ", ".join(found)]
+        missing = self.missing()
+        if missing:
+            return missing
         try:
             self.assertion()
         except GraphError as error:
@@ -50,14 +49,5 @@ class WorkloadIdentityAuth(AuthMethod):
         return token
 
     def token(self):
-        client_id = self.options["client_id"]
         # A callable: msal asks for the assertion at each request, so a rotated file is read afresh.
-        credential = {"client_assertion": self.assertion}
-
-        def sign_in(http):
-            app = msal.ConfidentialClientApplication(client_id, client_credential=credential,
-                                                     authority=self.authority, instance_discovery=False,
-                                                     http_client=http)
-            return app.acquire_token_for_client(scopes=[self.scope])
-
-        return self.signed_in(sign_in, client_id)
+        return self.signed_in_as_application({"client_assertion": self.assertion})
