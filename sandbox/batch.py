@@ -115,7 +115,8 @@ def inner_request(outer: Request, item: dict) -> Request:
         headers[name] = value
     body = item.get("body")
     raw = b"" if body is None else (body.encode() if isinstance(body, str) else json.dumps(body).encode())
-    return Request(item["method"].upper(), path, parts.query, headers, raw)
+    # An inner request came from where its batch came from (a proxy's address, when the batch came through one).
+    return Request(item["method"].upper(), path, parts.query, headers, raw, peer=outer.peer)
 
 
 def failed_dependency(item: dict, request_id: str, date: str) -> dict:
