@@ -30,7 +30,7 @@ setup: $(BIN)/.installed $(COLLECTION_LINK)
 
 ## make test: every check CI runs (unit, sandbox, integration, sanity, lint, changelog).
 test: setup
-	$(BIN)/pytest -n $(PYTEST_WORKERS) -q tests
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -q --durations=15 tests
 	$(MAKE) --no-print-directory sanity lint changelog-lint
 
 unit: setup
@@ -59,6 +59,7 @@ sanity: setup
 	rm -rf $$root; exit $$status
 
 lint: setup
+	$(BIN)/ruff check $(CURDIR)
 	$(BIN)/ansible-lint --profile production --offline
 
 changelog-lint: setup

@@ -49,7 +49,8 @@ def load_certificate_credential(path):
 class CertificateAuth(AuthMethod):
     NAME = "certificate"
     DESCRIPTION = "tenant_id, client_id and client_certificate_path"
-    REQUIRED = (("tenant_id", ("AZURE_TENANT_ID", "AZURE_TENANT")), ("client_id", ("AZURE_CLIENT_ID",)), ("client_certificate_path", ("AZURE_CLIENT_CERTIFICATE_PATH",)))
+    REQUIRED = (("tenant_id", ("AZURE_TENANT_ID", "AZURE_TENANT")), ("client_id", ("AZURE_CLIENT_ID",)),
+                ("client_certificate_path", ("AZURE_CLIENT_CERTIFICATE_PATH",)))
 
     @classmethod
     def available(cls, options):

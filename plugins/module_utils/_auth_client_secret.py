@@ -17,7 +17,8 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base i
 class ClientSecretAuth(AuthMethod):
     NAME = "client_secret"
     DESCRIPTION = "tenant_id, client_id and client_secret"
-    REQUIRED = (("tenant_id", ("AZURE_TENANT_ID", "AZURE_TENANT")), ("client_id", ("AZURE_CLIENT_ID",)), ("client_secret", ("AZURE_CLIENT_SECRET", "AZURE_SECRET")))
+    REQUIRED = (("tenant_id", ("AZURE_TENANT_ID", "AZURE_TENANT")), ("client_id", ("AZURE_CLIENT_ID",)),
+                ("client_secret", ("AZURE_CLIENT_SECRET", "AZURE_SECRET")))
 
     @classmethod
     def available(cls, options):

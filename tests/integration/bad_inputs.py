@@ -111,7 +111,7 @@ def run_bad_inputs(sandbox, tmp_path, prefix="bad", cases=BAD_INPUTS):
     path = inventory_file(tmp_path, prefix, infos)
     with open(path) as handle:
         inventory = json.load(handle)
-    for (name, variables, _, _), info in zip(cases, infos):
+    for (_name, variables, _, _), info in zip(cases, infos):
         inventory["all"]["hosts"][info["moduscloud_org"]].update(variables)
     with open(path, "w") as handle:
         json.dump(inventory, handle)

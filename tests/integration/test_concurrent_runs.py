@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 
-from playbook_harness import COLLECTIONS, HERE, connection_defaults, run_playbook
+from playbook_harness import COLLECTIONS, connection_defaults, run_playbook
 from test_role import (PLAYBOOKS, SECRET_DESCRIPTION, assert_converged, assert_no_secret, assert_sync_works,
                        failure_text, marked_secrets, org_state, our_apps, run_role, scheduled_sync, tenant_state,
                        tenant_vars, user_addresses)

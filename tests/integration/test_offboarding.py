@@ -11,7 +11,6 @@ import requests
 
 from test_role import (
     SECRET_DESCRIPTION,
-    UNIQUE_NAME,
     assert_converged,
     assert_sync_works,
     failure_text,

@@ -10,7 +10,7 @@ over: the key is intact whatever the service does with a settings save that leav
 
 import json
 
-from test_role import assert_no_secret, failure_text, org_state, run_role, tenant_vars
+from test_role import failure_text, org_state, run_role, tenant_vars
 
 QUESTIONS_FORMS = {
     # How the role must be told to write, for the variants whose write form differs from the assumption

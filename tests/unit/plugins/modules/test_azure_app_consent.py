@@ -59,7 +59,7 @@ def test_check_mode_for_a_planned_app_predicts_everything_with_no_write_and_no_f
 
 
 def test_check_mode_on_an_existing_app_without_principal_writes_nothing(graph, run_module):
-    app = registered_app(graph)
+    registered_app(graph)
     result = run_module(module, {"unique_name": "moduscloud-sync"}, check_mode=True)
     assert result["changed"] is True and graph.writes == []
     assert result["granted"][0]["application"] == ["Directory.Read.All"]
