@@ -174,6 +174,15 @@ options:
         them in RV(query_exemptions).
       - A bad expression fails before any request, with JMESPath's message.
     type: str
+  planned_exemptions:
+    description:
+      - The exemptions an earlier task of the same run saves, for example the O(exemptions) given to
+        M(moduscloud.azure_sync.moduscloud_import_settings); in check mode the report uses them instead of the
+        organization's saved exemptions, so that a dry run predicts what the real run syncs.
+      - The addresses O(exemption_query) selects are exempt as well, as that module saves them too.
+      - Used in check mode only. Otherwise the organization's saved exemptions are read.
+    type: list
+    elements: str
   planned_domains:
     description:
       - Domains an earlier task of the same run adds to the organization, for example
@@ -571,6 +580,7 @@ def argument_spec():
         wait_interval=dict(type="int", default=60),
         since=dict(type="str"),
         planned_domains=dict(type="list", elements="str", default=[]),
+        planned_exemptions=dict(type="list", elements="str"),
         tenant_domains=dict(type="list", elements="str"),
         known_state=dict(type="dict"),
         exemption_query=dict(type="str"),
@@ -818,6 +828,9 @@ class UserSync(object):
         if self.module.check_mode:
             # An earlier task of this run adds them; its check mode only predicted that.
             org_domains += [normalize_domain(name) for name in self.params["planned_domains"]]
+            if self.params["planned_exemptions"] is not None:
+                # An earlier task saves these (with the rule's matches); its check mode only predicted that.
+                exemptions = self.params["planned_exemptions"]
         return reconcile(entra_users=users, entra_groups=groups, tenant_domains=domains, settings=settings,
                          exemptions=exemptions, org_domains=org_domains, org_users=org_users,
                          rule_exemptions=self.query_exemptions or ())

@@ -88,6 +88,19 @@ BAD_INPUTS = [
      "lots"),
     ("console URL that is not https", {"azure_user_sync_console_url": "http://console.example/"},
      "azure_user_sync_console_url", "http://console.example/"),
+    ("negative report limit", {"azure_user_sync_report_limit": -1}, "azure_user_sync_report_limit", "got -1"),
+    ("report folder under a file", {"azure_user_sync_report_dir": os.path.join(ROOT, "galaxy.yml")},
+     "azure_user_sync_report_dir", os.path.join(ROOT, "galaxy.yml")),
+    ("exemption rule that is a number", {"azure_user_sync_exemption_query": 5}, "azure_user_sync_exemption_query",
+     "got 5"),
+    ("exemption rule that is a list", {"azure_user_sync_exemption_query": ["[?jobTitle]"]},
+     "azure_user_sync_exemption_query", "JMESPath expression"),
+    ("exemption rule that is a mapping", {"azure_user_sync_exemption_query": {"department": "x"}},
+     "azure_user_sync_exemption_query", "JMESPath expression"),
+    # Parses, but fails on the seeded directory (users without a department): found by the preflight.
+    ("exemption rule that fails on the directory",
+     {"azure_user_sync_exemption_query": "[?starts_with(department, 'x')]"}, "azure_user_sync_exemption_query",
+     "invalid type for value"),
 ]
 
 

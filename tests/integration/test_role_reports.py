@@ -126,18 +126,16 @@ def test_a_wait_for_the_service_shows_a_line_per_look_and_returns_the_time_waite
     run = threading.Thread(target=lambda: outcome.update(run=run_role(sandbox, tmp_path, extra=extra)))
     run.start()
     try:
-        # The service's scheduled sync runs only once the role is seen waiting: after the settings are
-        # saved, at the first look at the wait (moduscloud_sync_info reads the exemptions; nothing else does
-        # between the settings phase and the end of the wait).
-        saved_at = None
+        # The service's scheduled sync runs only once the module is seen waiting: after the settings are
+        # saved, the background job reads them once as it starts, then at each look of its wait.
+        settings_path = "/orgs/%s/settings/azure" % org
         while True:
             assert run.is_alive(), "the run ended before it waited"
             entries = journal(sandbox)
-            if saved_at is None:
-                saved_at = next((entry["seq"] for entry in entries if entry["method"] == "PUT"
-                                 and entry["path"].endswith("/orgs/%s/settings/azure" % org)), None)
-            elif any(entry["seq"] > saved_at and entry["method"] == "GET" and entry["path"].endswith("/exemptions")
-                     for entry in entries):
+            saved_at = next((entry["seq"] for entry in entries if entry["method"] == "PUT"
+                             and entry["path"].endswith(settings_path)), None)
+            if saved_at is not None and sum(1 for entry in entries if entry["seq"] > saved_at and entry["method"] == "GET"
+                                            and entry["path"].endswith(settings_path)) >= 2:
                 break
             time.sleep(0.5)
         syncs = [sync for sync in sandbox.advance_clock(1)["syncs"] if sync["org"] == org]
@@ -146,11 +144,14 @@ def test_a_wait_for_the_service_shows_a_line_per_look_and_returns_the_time_waite
         run.join(600)
     result = outcome["run"]
     assert result.returncode == 0, failure_text(result)
-    looks = re.findall(r"Waiting for modusCloud's scheduled sync of %s: waited (\d+) s of at most 600 s; last "
-                       r"successful sync seen: ([^ ]+)" % re.escape(org), result.output)
-    assert looks and looks[0][1] == "never", "no line on screen while waiting"
-    waited = re.search(r"modusCloud's scheduled sync succeeded after a wait of ([0-9.]+) s\.", result.output)
-    assert waited and float(waited.group(1)) > 0
+    # One flat loop (no nesting per look): a line per look, counting down the looks left.
+    looks = re.findall(r"RETRYING: \[localhost\]: Waiting for modusCloud's scheduled sync of %s \(a look every 1 s, "
+                       r"at most 600 s\) \((\d+) retries left\)" % re.escape(org), result.output)
+    assert looks, "no line on screen while waiting"
+    assert [int(left) for left in looks] == list(range(int(looks[0]), int(looks[0]) - len(looks), -1))
+    waited = re.search(r"modusCloud's scheduled sync succeeded after a wait of ([0-9.]+) s\. Last successful sync: "
+                       r"(\S+)\.", result.output)
+    assert waited and float(waited.group(1)) > 0 and waited.group(2) != "-"
     assert result.custom_stats["_run"]["azure_user_sync"]["localhost"]["waited_seconds"] == float(waited.group(1))
 
 
