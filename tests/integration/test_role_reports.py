@@ -92,8 +92,16 @@ def test_an_exemption_rule_follows_the_directory_and_the_reports_and_artifacts_s
     writes = fresh_sandbox.stats()["writes"]
     fresh_sandbox.control("PATCH", "/directory/users/" + adele, json={"jobTitle": "Marketing Lead"})
     fresh_sandbox.control("PATCH", "/directory/users/" + megan, json={"jobTitle": "Sales Manager"})
+    # The plan predicts the apply: its report uses the exemptions the run will save, not the saved ones.
+    replan = run_role(fresh_sandbox, tmp_path, check=True, extra=extra)
+    assert replan.returncode == 0, failure_text(replan)
+    assert fresh_sandbox.stats()["writes"] == writes
+    planned = replan.custom_stats["_run"]["azure_user_sync"]["localhost"]["report"]
+    assert planned["query_exemptions"] == [adele, alex]
     followed = run_role(fresh_sandbox, tmp_path, extra=extra)
     assert followed.returncode == 0, failure_text(followed)
+    applied = followed.custom_stats["_run"]["azure_user_sync"]["localhost"]["applied"]
+    assert planned["counts"]["add"] == applied["added"] == 1, (planned["counts"], applied)
     assert saved_exemptions(fresh_sandbox) == [adele, alex]
     assert megan in org_addresses(fresh_sandbox), "a user the rule no longer exempts is synced"
     assert fresh_sandbox.stats()["writes"] > writes
