@@ -142,8 +142,9 @@ def test_a_wait_for_the_service_shows_a_line_per_look_and_returns_the_time_waite
             entries = journal(sandbox)
             saved_at = next((entry["seq"] for entry in entries if entry["method"] == "PUT"
                              and entry["path"].endswith(settings_path)), None)
-            if saved_at is not None and sum(1 for entry in entries if entry["seq"] > saved_at and entry["method"] == "GET"
-                                            and entry["path"].endswith(settings_path)) >= 2:
+            reads = [entry for entry in entries if saved_at is not None and entry["seq"] > saved_at
+                     and entry["method"] == "GET" and entry["path"].endswith(settings_path)]
+            if len(reads) >= 2:
                 break
             time.sleep(0.5)
         syncs = [sync for sync in sandbox.advance_clock(1)["syncs"] if sync["org"] == org]
