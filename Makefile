@@ -30,14 +30,14 @@ setup: $(BIN)/.installed $(COLLECTION_LINK)
 
 ## make test: every check CI runs (unit, sandbox, integration, sanity, lint, changelog).
 test: setup
-	$(BIN)/pytest -n $(PYTEST_WORKERS) -q --durations=15 tests
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal -q --durations=15 tests
 	$(MAKE) --no-print-directory sanity lint changelog-lint
 
 unit: setup
 	$(BIN)/pytest -q tests/unit
 
 integration: setup
-	$(BIN)/pytest -n $(PYTEST_WORKERS) -q tests/integration
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal -q tests/integration
 
 # Sanity covers what ships (plugins, roles, playbooks, meta, docs) and the unit tests; the
 # sandbox and benchmarks are development tools, tested by pytest instead. Each run works on its
