@@ -393,8 +393,8 @@ class ContractCheck(object):
                 self.report.judge("path.exemption", True, "DELETE of one exemption worked")
             after = self.client.list_exemptions(self.org)
         except ApiError as error:
-            return "no: %s; remove the exemption %s@ your organization's domain by hand" % (_status(error),
-                                                                                           PROBE_LOCAL_PART)
+            return "no: %s; remove the exemption %s@ your organization's domain by hand" % (
+                _status(error), PROBE_LOCAL_PART)
         return "yes" if sorted(after) == sorted(before) else "no: the exemptions differ from before"
 
     def _probe_settings(self):

@@ -633,7 +633,7 @@ def _read_members(graph, groups):
     attempts = {}
     waited = 0.0
     while pending:
-        answers = graph.batch_get([url for _, url in pending], "list members of groups")
+        answers = graph.batch_get([url for _group, url in pending], "list members of groups")
         again, pause, last_error = [], 0.0, None
         for (group, url), (status, headers, body) in zip(pending, answers):
             if status == 200 and isinstance(body, dict):

@@ -750,11 +750,11 @@ class ModusCloudClient(object):
                     % WIRE["settings.key"]), "Send the key with the change (update_key: always with a new secret's "
                     "value; the role azure_user_sync does so by itself)")
             other = [form for form in BOOLEAN_FORMS if form != booleans][0]
-            raise WireAssumptionRefused(error, _assumption(
-                "settings.booleans", "booleans travel as %s" % ("JSON true/false" if booleans == "json"
-                                                                else "\"true\"/\"false\" strings")),
-                "If the service wants them as %s, set wire_format.booleans: %s. %s"
-                % ("\"true\"/\"false\" strings" if other == "strings" else "JSON true/false", other, _CHECK_ADVICE))
+            sent = "JSON true/false" if booleans == "json" else "\"true\"/\"false\" strings"
+            wanted = "\"true\"/\"false\" strings" if other == "strings" else "JSON true/false"
+            raise WireAssumptionRefused(
+                error, _assumption("settings.booleans", "booleans travel as %s" % sent),
+                "If the service wants them as %s, set wire_format.booleans: %s. %s" % (wanted, other, _CHECK_ADVICE))
 
     def key_dropped(self, org, expiry_before):
         """After a settings write without the key: whether the service no longer reports a key expiry

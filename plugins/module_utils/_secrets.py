@@ -351,7 +351,7 @@ def lease_of(application):
     """The lease recorded on the application, or None."""
     for tag in application.get("tags") or ():
         if tag.startswith(LEASE_TAG):
-            holder, _, expires = tag[len(LEASE_TAG):].rpartition(",")
+            holder, _comma, expires = tag[len(LEASE_TAG):].rpartition(",")
             try:
                 return Lease(holder, parse_datetime(expires))
             except ValueError:

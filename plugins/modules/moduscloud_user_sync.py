@@ -176,7 +176,7 @@ options:
     type: str
   planned_exemptions:
     description:
-      - The exemptions an earlier task of the same run saves, for example the O(exemptions) given to
+      - The exemptions an earlier task of the same run saves, for example the C(exemptions) given to
         M(moduscloud.azure_sync.moduscloud_import_settings); in check mode the report uses them instead of the
         organization's saved exemptions, so that a dry run predicts what the real run syncs.
       - The addresses O(exemption_query) selects are exempt as well, as that module saves them too.

@@ -283,8 +283,8 @@ def test_known_state_answers_the_reads_without_a_request_until_the_first_write()
     assert api.client.list_exemptions("contoso.example") == ["boss@contoso.example"]
     assert api.adapter.calls == []
     api.client.add_domain("contoso.example", {"name": "new.example"})
-    assert [domain["name"] for domain in api.client.list_domains("contoso.example")] == ["contoso.example",
-                                                                                        "new.example"]
+    names = [domain["name"] for domain in api.client.list_domains("contoso.example")]
+    assert names == ["contoso.example", "new.example"]
     assert [call["method"] for call in api.adapter.calls] == ["POST", "GET"]
 
 
