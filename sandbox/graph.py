@@ -361,8 +361,8 @@ class GraphService:
                 response = self._answer(inner, caller, tenant)
             self.sandbox.stats.count_inner("graph", inner.method, rule is not None)
             self.sandbox.journal.record("graph", inner.method, inner.path, inner.query_string, response.status,
-                                        rule is not None, inner.request_id, batch=request.request_id,
-                                        tenant=tenant.id)
+                                        rule is not None, inner.request_id, peer=inner.peer,
+                                        batch=request.request_id, tenant=tenant.id)
             if response.status >= 400:
                 failed.add(key)
             objects.append(response.objects)
