@@ -23,11 +23,11 @@ from collections import namedtuple
 from datetime import datetime, timedelta, timezone
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import (
-    GUID,
     GraphError,
     TokenError,
     sign_in_host_unknown,
 )
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import GUID
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, SECRET_VALUE_PLACEHOLDER
 

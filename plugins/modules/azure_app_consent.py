@@ -174,13 +174,9 @@ granted:
       sample: [Directory.Read.All, Group.Read.All, User.ReadBasic.All]
 """
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import (
-    GraphError,
-    GraphModule,
-    UnknownApi,
-    grant_scopes,
-    granted_permissions,
-)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_consent import grant_scopes, granted_permissions
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_module import GraphError, GraphModule
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_permissions import UnknownApi
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, ChangeSet
 
 

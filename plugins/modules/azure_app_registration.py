@@ -241,11 +241,8 @@ required_resource_access:
 
 from urllib.parse import urlsplit
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import (
-    GraphError,
-    GraphModule,
-    required_resource_access,
-)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_module import GraphError, GraphModule
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_permissions import required_resource_access
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, ChangeSet
 
 SIGN_IN_AUDIENCES = ["AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount",

@@ -203,7 +203,8 @@ applications:
           sample: false
 """
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GraphModule, granted_permissions
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_consent import granted_permissions
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_module import GraphModule
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secrets import expiring, secret_views, utc_now
 
 

@@ -371,11 +371,8 @@ msg:
 import base64
 import json
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import (
-    GraphModule,
-    acquire_token,
-    connection_params,
-)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import acquire_token
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_module import GraphModule, connection_params
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secrets import (
     DEFAULT_LEASE_SECONDS,
     DEFAULT_ROTATE_BEFORE_DAYS,

@@ -52,7 +52,7 @@ verified_domains:
   sample: [contoso.com, contoso.onmicrosoft.com]
 """
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GraphModule
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_module import GraphModule
 
 
 def run(module):

@@ -503,8 +503,8 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph impor
     GraphConnection,
     GraphError,
     TokenError,
-    with_members,
 )
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_directory import with_members
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_query import (
     JMESPATH_IMPORT_ERROR,
     QueryError,

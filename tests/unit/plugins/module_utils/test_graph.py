@@ -4,12 +4,12 @@ import pytest
 import requests
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _graph
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import (
-    GraphClient,
-    GraphError,
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GraphClient, GraphError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_consistency import (
     backing_application_not_yet_visible,
     reference_not_yet_visible,
 )
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_permissions import required_resource_access
 
 from .fake_transport import ScriptedAdapter, attach
 
@@ -105,7 +105,7 @@ def test_permission_names_resolve_to_role_and_scope_ids():
     assert resolved == {GRAPH_APP_ID: {"application": {"Directory.Read.All": "role-dir"},
                                        "delegated": {"Directory.Read.All": "scope-dir", "Group.Read.All": "scope-group"}}}
     assert warnings == [] and len(adapter.calls) == 1  # the API is read once
-    assert _graph.required_resource_access(resolved) == [{"resourceAppId": GRAPH_APP_ID, "resourceAccess": [
+    assert required_resource_access(resolved) == [{"resourceAppId": GRAPH_APP_ID, "resourceAccess": [
         {"id": "role-dir", "type": "Role"}, {"id": "scope-dir", "type": "Scope"}, {"id": "scope-group", "type": "Scope"}]}]
 
 

@@ -1,0 +1,175 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the moduscloud.azure_sync collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The directory reader: the tenant, its domains, users, groups and their members (read through JSON
+batches, several at once), as the sync report needs them.
+
+Private to this collection: no compatibility promise outside it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
+
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import BATCH_LIMIT
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError, backoff
+
+
+# Graph's largest page for directory lists: fewer round trips in a large tenant.
+LARGEST_PAGE = 999
+# Concurrent batches of group member reads: 4 x 20 inner requests in flight hide Graph's round trips, while a
+# members read costs 2 of the documented resource units, so a large tenant's 8,000 per 10 s last ~4,000 reads.
+MEMBER_READERS = 4
+
+
+class DirectoryReads(object):
+    """GraphClient's reads of the directory (needs self.http)."""
+
+    def tenant_names(self):
+        """The names the token's tenant answers to, lower case: its id and its verified domains."""
+        page = self.http.json("GET", "/organization", "read the tenant")  # one small object: no $select needed
+        names = set()
+        for organization in (page or {}).get("value") or ():
+            names.add(organization["id"].lower())
+            names.update(domain["name"].lower() for domain in organization.get("verifiedDomains") or ())
+        return names
+
+    def verified_domains(self):
+        """The names of the tenant's verified domains, lower case."""
+        domains = self.http.paged("/domains", "list domains of the tenant", params={"$select": "id,isVerified"})
+        return [domain["id"].lower() for domain in domains if domain.get("isVerified")]
+
+    def check_directory_read(self):
+        """One small read that needs the same consent as reading the whole directory; ApiError when refused."""
+        self.http.json("GET", "/users", "list users of the tenant", params={"$select": "id", "$top": "1"})
+
+    def list_users(self, select):
+        """Every user of the tenant, with the fields named in `select` (comma-separated)."""
+        return list(self.http.paged("/users", "list users of the tenant",
+                                    params={"$select": select, "$top": LARGEST_PAGE}))
+
+    def list_groups(self, select):
+        """Every group of the tenant, with the fields named in `select` (comma-separated)."""
+        return list(self.iter_groups(select))
+
+    def iter_groups(self, select):
+        """The groups of the tenant as their pages arrive (so their members can be read meanwhile)."""
+        return self.http.paged("/groups", "list groups of the tenant", params={"$select": select, "$top": LARGEST_PAGE})
+
+    def list_group_members(self, group_id):
+        """The direct members of a group (id and @odata.type); None when the group no longer exists."""
+        try:
+            return list(self.http.paged("/groups/%s/members" % group_id, "list members of group", group_id,
+                                        params={"$select": "id", "$top": LARGEST_PAGE}))
+        except ApiError as error:
+            if error.status == 404:
+                return None
+            raise
+
+
+def with_members(new_client, groups, readers=MEMBER_READERS):
+    """The groups (a list, or an iterable such as GraphClient.iter_groups() whose pages are still arriving),
+    each with its `members` (id and @odata.type, in Graph's order); a group deleted since it was listed is left
+    out.
+
+    Members are read through JSON batches ($batch) of up to 20 groups, `readers` batches at once, starting as soon
+    as 20 groups are known; each thread gets its own client from new_client(), as a requests session is not meant
+    to be shared. A group with more members than a page continues from its nextLink in the next batch. An inner
+    request Graph throttles or cannot serve now (429, 503, 502, 504 inside the batch's 200) is asked again after
+    its Retry-After, bounded like _http's retries; any other inner failure fails the read, naming the group.
+    """
+    local = threading.local()
+
+    def read(chunk):
+        if not hasattr(local, "graph"):
+            local.graph = new_client()
+        _read_members(local.graph, chunk)
+
+    listed, chunk, futures = [], [], []
+    with ThreadPoolExecutor(max_workers=readers) as pool:
+        try:
+            for group in groups:
+                listed.append(group)
+                chunk.append(group)
+                if len(chunk) == BATCH_LIMIT:
+                    futures.append(pool.submit(read, chunk))
+                    chunk = []
+                    if futures[0].done():  # fail early rather than list every group first
+                        futures.pop(0).result()
+            if chunk:
+                futures.append(pool.submit(read, chunk))
+            for future in futures:
+                future.result()
+        except BaseException:
+            for future in futures:  # do not read the rest after a failure
+                future.cancel()
+            raise
+    return [group for group in listed if group["members"] is not None]
+
+
+# Inner answers of a batch that mean "not now": asked again after Retry-After (reads only, so 502/504 too).
+_INNER_RETRY = frozenset((429, 502, 503, 504))
+MEMBERS_OPERATION = "list members of group"
+
+
+def _read_members(graph, groups):
+    """Fill in `members` of up to BATCH_LIMIT groups with as few batches as their pages allow."""
+    http = graph.http
+    pending = []
+    for group in groups:
+        group["members"] = []
+        pending.append((group, "/groups/%s/members?$select=id&$top=%d" % (quote(group["id"], safe=""), LARGEST_PAGE)))
+    attempts = {}
+    waited = 0.0
+    while pending:
+        answers = graph.batch_get([url for _group, url in pending], "list members of groups")
+        again, pause, last_error = [], 0.0, None
+        for (group, url), (status, headers, body) in zip(pending, answers):
+            if status == 200 and isinstance(body, dict):
+                group["members"].extend(body.get("value") or [])
+                link = body.get("@odata.nextLink")
+                if link:
+                    again.append((group, graph.relative(link)))
+                continue
+            if status == 404:  # deleted since it was listed
+                group["members"] = None
+                continue
+            error = _inner_error(MEMBERS_OPERATION, group["id"], status, headers, body)
+            attempt = attempts[group["id"]] = attempts.get(group["id"], 0) + 1
+            if status not in _INNER_RETRY or attempt > http.max_retries:
+                raise error
+            seconds = _inner_retry_after(headers)
+            pause = max(pause, backoff(attempt) if seconds is None else seconds)
+            again.append((group, url))
+            last_error = error
+        if pause:
+            if waited + pause > http.max_retry_wait:
+                raise last_error
+            graph._sleep(pause)
+            waited += pause
+        pending = again
+
+
+def _inner_retry_after(headers):
+    try:
+        return max(0.0, float(headers.get("retry-after")))
+    except (TypeError, ValueError):
+        return None
+
+
+def _inner_error(operation, resource, status, headers, body):
+    """ApiError for one answer inside a batch, with Graph's code, message and request id as for any request."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return ApiError(operation, resource, status, request_id=headers.get("request-id"))
+    message = error.get("message")
+    if isinstance(message, dict):
+        message = message.get("value")
+    inner = error.get("innerError") or error.get("innererror") or {}
+    return ApiError(operation, resource, status, error.get("code"), message,
+                    inner.get("request-id") or headers.get("request-id"), error.get("details") or None)

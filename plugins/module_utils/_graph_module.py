@@ -1,0 +1,74 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the moduscloud.azure_sync collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""GraphModule: the AnsibleModule base of every Graph module (connection options, dependency check,
+the client on first use, failures reported without a traceback).
+
+Private to this collection: no compatibility promise outside it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import (
+    GRAPH_CONNECTION_SPEC,
+    MSAL_IMPORT_ERROR,
+    GraphConnection,
+    GraphError,
+    connection_options,
+)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, ApiError
+
+
+def connection_params(params):
+    """The Graph connection options out of a module's params."""
+    return connection_options(params)
+
+
+class GraphModule(AnsibleModule):
+    """AnsibleModule with the Graph connection options, check mode, the dependency check, and a
+    run() that reports ApiError/GraphError as a clean failure."""
+
+    def __init__(self, argument_spec, **kwargs):
+        spec = copy.deepcopy(GRAPH_CONNECTION_SPEC)
+        spec.update(argument_spec)
+        kwargs.setdefault("supports_check_mode", True)
+        super(GraphModule, self).__init__(argument_spec=spec, **kwargs)
+        for library, error in (("requests", REQUESTS_IMPORT_ERROR), ("msal", MSAL_IMPORT_ERROR)):
+            if error:
+                self.fail_json(msg=missing_required_lib(library), exception=error)
+        self._graph = None
+        self._connection = None
+
+    @property
+    def connection(self):
+        """The GraphConnection of the module's options, checked (before any request) on first use."""
+        if self._connection is None:
+            self._connection = GraphConnection(connection_options(self.params))
+        return self._connection
+
+    def check_connection(self):
+        """Options that cannot make a connection fail before any request."""
+        return self.connection
+
+    @property
+    def graph(self):
+        """The GraphClient, authenticated on first use (a module that needs no Graph call never logs in)."""
+        if self._graph is None:
+            self._graph = self.connection.client()
+        return self._graph
+
+    def run(self, action):
+        """exit_json(**action(self)); a failed call or a user error becomes fail_json, without traceback."""
+        try:
+            self.check_connection()
+            result = action(self)
+        except (ApiError, GraphError) as err:
+            self.fail_json(msg=str(err), **err.to_result())
+        self.exit_json(**result)
