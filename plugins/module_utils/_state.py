@@ -87,6 +87,24 @@ class ChangeSet(object):
             return None
         return action(*args, **kwargs)
 
+    def prerequisite(self, find, wait, missing, assumption, warn):
+        """An object an earlier task of the play makes (an application before its consent, say).
+
+        Outside check mode wait() looks for it (a service may take a few seconds to show a new object)
+        and its absence raises `missing` (an exception). In check mode find() looks once: the earlier
+        task only predicted the object, so its absence is the prediction, said with warn(assumption).
+        Returns the object or None.
+        """
+        if not self.check_mode:
+            found = wait()
+            if found is None:
+                raise missing
+            return found
+        found = find()
+        if found is None and assumption:
+            warn(assumption)
+        return found
+
     def result(self, diff_mode=True):
         """`changed` and, in diff mode, the diff: a dict for exit_json(**...)."""
         out = {"changed": self.changed}

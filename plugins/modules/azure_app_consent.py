@@ -195,23 +195,22 @@ def argument_spec():
     )
 
 
-def find_application(module):
+def find_application(module, changes):
     """The application, or None: with state=absent when there is none, in check mode when an earlier task may
     create it."""
     params = module.params
     if params["app_id"] == PLACEHOLDER:
         return None
     identity = dict(app_id=params["app_id"], unique_name=params["unique_name"], display_name=params["display_name"])
-    if module.check_mode or params["state"] == "absent":
-        application = module.graph.find_application(**identity)
-    else:  # an earlier task may just have created it: Graph can take a few seconds to show it
-        application = module.graph.wait_for_application(**identity)
-    if application is None and params["state"] == "present":
-        described = ", ".join("%s %s" % (key, value) for key, value in identity.items() if value)
-        if not module.check_mode:
-            raise GraphError("no application with %s" % described)
-        module.warn("no application with %s exists; check mode assumes an earlier task creates it" % described)
-    return application
+    if params["state"] == "absent":
+        return module.graph.find_application(**identity)
+    described = ", ".join("%s %s" % (key, value) for key, value in identity.items() if value)
+    # An earlier task may just have created it: Graph can take a few seconds to show it.
+    return changes.prerequisite(lambda: module.graph.find_application(**identity),
+                                lambda: module.graph.wait_for_application(**identity),
+                                GraphError("no application with %s" % described),
+                                "no application with %s exists; check mode assumes an earlier task creates it"
+                                % described, module.warn)
 
 
 def desired_consent(params, requested, current):
@@ -236,7 +235,7 @@ def run(module):
         for warning in warnings:
             module.warn(warning)
 
-    application = find_application(module)
+    application = find_application(module, changes)
     if application is None and params["state"] == "absent":
         # No application, so no consent of it to revoke.
         result = {"app_id": params["app_id"], "service_principal_id": None, "granted": []}

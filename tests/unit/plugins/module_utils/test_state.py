@@ -1,3 +1,5 @@
+import pytest
+
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, ChangeSet
 
 
@@ -54,3 +56,21 @@ def test_run_is_the_gate_for_other_writes():
     ChangeSet(check_mode=True).run(calls.append, "write")
     ChangeSet().run(calls.append, "write")
     assert calls == ["write"]
+
+
+def test_a_prerequisite_is_waited_for_and_required_outside_check_mode():
+    warnings = []
+    changes = ChangeSet(check_mode=False)
+    assert changes.prerequisite(lambda: None, lambda: {"id": "1"}, ValueError("none"), "assumed", warnings.append) \
+        == {"id": "1"}
+    with pytest.raises(ValueError, match="none"):
+        changes.prerequisite(lambda: {"id": "1"}, lambda: None, ValueError("none"), "assumed", warnings.append)
+    assert warnings == [] and not changes.changed
+
+
+def test_a_missing_prerequisite_is_looked_up_once_and_assumed_in_check_mode():
+    warnings, waited = [], []
+    changes = ChangeSet(check_mode=True)
+    assert changes.prerequisite(lambda: None, lambda: waited.append(1), ValueError("none"), "assumed",
+                                warnings.append) is None
+    assert warnings == ["assumed"] and waited == [] and not changes.changed
