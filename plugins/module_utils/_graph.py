@@ -42,7 +42,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_consi
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_directory import DirectoryReads
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_permissions import PermissionCatalogue
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import APPLICATION_FIELDS, odata_literal
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import APPLICATION_FIELDS, application_view, odata_literal
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError, HttpClient
 
 
@@ -191,16 +191,7 @@ class GraphClient(PermissionCatalogue, AdminConsent, DirectoryReads):
     def describe_application(self, application, permissions=True):
         """An application's identity and the fields this collection manages, by option name (without
         api_permissions unless `permissions`: naming them reads the service principal of each API)."""
-        web = application.get("web") or {}
-        info = {
-            "app_id": application.get("appId"),
-            "object_id": application.get("id"),
-            "display_name": application.get("displayName"),
-            "unique_name": application.get("uniqueName"),
-            "sign_in_audience": application.get("signInAudience"),
-            "redirect_uris": sorted(web.get("redirectUris") or []),
-            "home_page_url": web.get("homePageUrl") or None,
-        }
+        info = application_view(application)
         if permissions:
             info["api_permissions"] = self.permission_view(self.requested_permissions(application))
         return info

@@ -17,8 +17,10 @@ import difflib
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import GraphError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import (
     GUID,
+    PERMISSION_KINDS,
     SERVICE_PRINCIPAL_FIELDS,
     odata_literal,
+    permission_kind,
 )
 
 
@@ -31,8 +33,6 @@ WELL_KNOWN_APIS = {
     "azure active directory graph": AAD_GRAPH_APP_ID,
 }
 
-# Option names for the two kinds of permission, and the Graph resourceAccess type of each.
-PERMISSION_KINDS = (("application", "Role"), ("delegated", "Scope"))
 
 
 class ResourceApi(object):
@@ -160,7 +160,7 @@ class PermissionCatalogue(object):
             api = self.resource_api(entry["resourceAppId"])
             wanted = requested.setdefault(api.app_id, {"application": {}, "delegated": {}})
             for access in entry.get("resourceAccess") or []:
-                kind = "application" if access.get("type") == "Role" else "delegated"
+                kind = permission_kind(access.get("type"))
                 wanted[kind][api.name(kind, access["id"])] = access["id"]
         return requested
 
@@ -187,16 +187,3 @@ def _unknown_permission(api, kind, name):
     if close:
         text += " (closest: %s)" % ", ".join(close)
     return text
-
-
-def required_resource_access(resolved):
-    """Graph's requiredResourceAccess for resolve_permissions()' result."""
-    body = []
-    for app_id in sorted(resolved):
-        access = []
-        for kind, access_type in PERMISSION_KINDS:
-            ids_by_name = resolved[app_id][kind]
-            access.extend({"id": ids_by_name[name], "type": access_type} for name in sorted(ids_by_name))
-        if access:
-            body.append({"resourceAppId": app_id, "resourceAccess": access})
-    return body

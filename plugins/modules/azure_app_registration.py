@@ -242,7 +242,7 @@ required_resource_access:
 from urllib.parse import urlsplit
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_module import GraphError, GraphModule
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_permissions import required_resource_access
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import application_body, required_resource_access
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, ChangeSet
 
 SIGN_IN_AUDIENCES = ["AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount",
@@ -316,28 +316,6 @@ def desired_view(graph, params, resolved):
     return desired
 
 
-def graph_body(fields, resolved, current_web=None):
-    """The Graph body that writes these view fields (a create, or the changed fields of an update)."""
-    body = {}
-    if "display_name" in fields:
-        body["displayName"] = fields["display_name"]
-    if "sign_in_audience" in fields:
-        body["signInAudience"] = fields["sign_in_audience"]
-    if "redirect_uris" in fields or "home_page_url" in fields:
-        # Send the whole web object with our fields replaced: its other settings (logout URL,
-        # implicit grant) must survive however Graph treats a partial complex value.
-        web = dict(current_web or {})
-        web.pop("redirectUriSettings", None)  # derived from redirectUris; sending both can conflict
-        if "redirect_uris" in fields:
-            web["redirectUris"] = fields["redirect_uris"]
-        if "home_page_url" in fields:
-            web["homePageUrl"] = fields["home_page_url"]
-        body["web"] = web
-    if "api_permissions" in fields:
-        body["requiredResourceAccess"] = required_resource_access(resolved)
-    return body
-
-
 def identify(params):
     return dict(app_id=params["app_id"], unique_name=None if params["app_id"] else params["unique_name"],
                 display_name=None if (params["app_id"] or params["unique_name"]) else params["display_name"])
@@ -379,7 +357,7 @@ def run(module):
     stored = {"requiredResourceAccess": (application or {}).get("requiredResourceAccess") or []}
 
     def create(fields):
-        body = graph_body(fields, resolved)
+        body = application_body(fields, resolved)
         if params["unique_name"]:
             created = graph.upsert_application(params["unique_name"], body)
         else:
@@ -388,7 +366,7 @@ def run(module):
         return graph.describe_application(created)
 
     def update(fields):
-        graph.update_application(application["id"], graph_body(fields, resolved, application.get("web")))
+        graph.update_application(application["id"], application_body(fields, resolved, application))
 
     placeholder = {"app_id": PLACEHOLDER, "object_id": PLACEHOLDER, "unique_name": params["unique_name"],
                    "redirect_uris": [], "home_page_url": None, "api_permissions": []}

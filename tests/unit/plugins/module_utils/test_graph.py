@@ -9,7 +9,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_consi
     backing_application_not_yet_visible,
     reference_not_yet_visible,
 )
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_permissions import required_resource_access
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import required_resource_access
 
 from .fake_transport import ScriptedAdapter, attach
 
