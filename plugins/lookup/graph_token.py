@@ -171,9 +171,9 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection 
     MSAL_IMPORT_ERROR,
     REQUESTS_IMPORT_ERROR,
     GraphConnection,
-    GraphError,
     TokenError,
 )
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ServiceError
 
 display = Display()
 
@@ -197,5 +197,5 @@ class LookupModule(LookupBase):
                                      "azure_cli, device_code")
         try:
             return [GraphConnection(options, show=display.display).token()]
-        except (TokenError, GraphError) as exc:
+        except (TokenError, ServiceError) as exc:
             raise AnsibleLookupError(to_native(exc))

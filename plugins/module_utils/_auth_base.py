@@ -22,6 +22,7 @@ import traceback
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import (
     ApiError,
+    ServiceError,
     backoff,
     parse_error_body,
     requests,
@@ -43,15 +44,9 @@ TOKEN_MAX_RETRIES = 4
 TOKEN_MAX_RETRY_WAIT = 60.0
 
 
-class GraphError(Exception):
-    """A problem for the user that is not a failed HTTP call (ambiguous name, unknown permission...)."""
-
-    def __init__(self, message, **result):
-        super(GraphError, self).__init__(message)
-        self.result = result
-
-    def to_result(self):
-        return dict(self.result)
+class GraphError(ServiceError):
+    """A problem with Graph or Entra ID for the user that is not a failed HTTP call (ambiguous name,
+    unknown permission, options that cannot sign in...)."""
 
 
 class TokenError(ApiError):

@@ -8,7 +8,8 @@ it manages; permission names, consent and directory reads come from the _graph_*
 Private to this collection: no compatibility promise outside it.
 
 Modules never talk HTTP themselves: they call GraphClient methods. Errors are ApiError (an HTTP call
-failed, from _http) or GraphError (anything else worth telling the user, such as an ambiguous name).
+failed, from _http) or GraphError (a _http.ServiceError: anything else worth telling the user about Graph,
+such as an ambiguous name).
 """
 
 from __future__ import absolute_import, division, print_function

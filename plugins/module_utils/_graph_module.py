@@ -20,10 +20,9 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection 
     GRAPH_CONNECTION_SPEC,
     MSAL_IMPORT_ERROR,
     GraphConnection,
-    GraphError,
     connection_options,
 )
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, ApiError, ServiceError
 
 
 def connection_params(params):
@@ -33,7 +32,7 @@ def connection_params(params):
 
 class GraphModule(AnsibleModule):
     """AnsibleModule with the Graph connection options, check mode, the dependency check, and a
-    run() that reports ApiError/GraphError as a clean failure."""
+    run() that reports ApiError/ServiceError (GraphError among them) as a clean failure."""
 
     def __init__(self, argument_spec, **kwargs):
         spec = copy.deepcopy(GRAPH_CONNECTION_SPEC)
@@ -69,6 +68,6 @@ class GraphModule(AnsibleModule):
         try:
             self.check_connection()
             result = action(self)
-        except (ApiError, GraphError) as err:
+        except (ApiError, ServiceError) as err:
             self.fail_json(msg=str(err), **err.to_result())
         self.exit_json(**result)

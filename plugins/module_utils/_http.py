@@ -106,6 +106,19 @@ def ca_path_problem(ca_path, validate_certs=True):
     return None
 
 
+class ServiceError(Exception):
+    """A failure to tell the user in one message that is not a failed HTTP call (that is ApiError): an
+    ambiguous name, an option the service would refuse, a state it cannot be brought to. `result` holds
+    extra fields for fail_json. GraphError and the other services' errors derive from it."""
+
+    def __init__(self, message, **result):
+        super(ServiceError, self).__init__(message)
+        self.result = result
+
+    def to_result(self):
+        return dict(self.result)
+
+
 class ApiError(Exception):
     """A failed API call, described for a person: operation, resource, status, code, message, request id."""
 

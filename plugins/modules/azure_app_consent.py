@@ -175,7 +175,8 @@ granted:
 """
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_consent import grant_scopes, granted_permissions
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_module import GraphError, GraphModule
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GraphError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_module import GraphModule
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_permissions import UnknownApi
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, ChangeSet
 

@@ -241,8 +241,10 @@ required_resource_access:
 
 from urllib.parse import urlsplit
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_module import GraphError, GraphModule
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GraphError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_module import GraphModule
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import application_body, required_resource_access
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, ChangeSet
 
 SIGN_IN_AUDIENCES = ["AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount",
@@ -325,7 +327,7 @@ def run(module):
     params = module.params
     problems = invalid_urls(params)
     if problems:
-        raise GraphError("Invalid options: " + "; ".join(problems))
+        raise ServiceError("Invalid options: " + "; ".join(problems))
     graph = module.graph
     changes = ChangeSet(module.check_mode)
     resolved = None
@@ -351,7 +353,7 @@ def run(module):
         raise GraphError("no application has app_id %s; Graph chooses app ids, so omit app_id (and use unique_name "
                          "or display_name) to create one" % params["app_id"])
     if application is None and not params["display_name"]:
-        raise GraphError("display_name is required to create the application")
+        raise ServiceError("display_name is required to create the application")
     desired = desired_view(graph, params, resolved)
 
     stored = {"requiredResourceAccess": (application or {}).get("requiredResourceAccess") or []}

@@ -206,3 +206,12 @@ def test_the_signed_in_client_is_read_from_the_tokens_claims_when_it_says(token,
     assert _graph.token_client_id(token) == client_id
     if token:
         assert _graph.GraphClient(token, "https://graph.example").signed_in_client_id == client_id
+
+
+def test_graph_errors_are_service_errors_carrying_their_result_fields():
+    from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ServiceError
+
+    error = GraphError("two apps", app_ids=["a", "b"])
+    assert isinstance(error, ServiceError) and str(error) == "two apps"
+    assert error.to_result() == {"app_ids": ["a", "b"]}
+    assert ServiceError("options").to_result() == {}
