@@ -38,7 +38,9 @@ options:
     description:
       - The application (client) id, for example RV(moduscloud.azure_sync.azure_app_registration#module:app_id).
       - It identifies the application first.
+      - The KB article and the portal call it the Application ID, hence the alias.
     type: str
+    aliases: [application_id]
   unique_name:
     description:
       - The application's unique name; identifies it when O(app_id) is not given.
@@ -184,7 +186,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state impor
 def argument_spec():
     return dict(
         state=dict(type="str", default="present", choices=["present", "absent"]),
-        app_id=dict(type="str"),
+        app_id=dict(type="str", aliases=["application_id"]),
         unique_name=dict(type="str"),
         display_name=dict(type="str"),
         api_permissions=dict(type="list", elements="dict", options=dict(

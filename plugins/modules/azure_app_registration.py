@@ -33,9 +33,11 @@ options:
   app_id:
     description:
       - The application (client) id of an existing application. It identifies the application first.
+      - The KB article and the portal call it the Application ID, hence the alias.
       - Graph chooses application ids, so this module cannot create an application with a given O(app_id). If
         none exists, O(state=present) fails and O(state=absent) does nothing.
     type: str
+    aliases: [application_id]
   unique_name:
     description:
       - A stable key for the application, unique in the tenant (Graph's C(uniqueName)). It identifies the
@@ -258,7 +260,7 @@ REDIRECT_URI_MAX_LENGTH = 256
 def argument_spec():
     return dict(
         state=dict(type="str", default="present", choices=["present", "absent"]),
-        app_id=dict(type="str"),
+        app_id=dict(type="str", aliases=["application_id"]),
         unique_name=dict(type="str"),
         display_name=dict(type="str"),
         sign_in_audience=dict(type="str", default="AzureADMyOrg", choices=SIGN_IN_AUDIENCES),

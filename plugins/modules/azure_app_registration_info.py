@@ -21,8 +21,11 @@ author:
   - moduscloud.azure_sync maintainers (@moduscloud)
 options:
   app_id:
-    description: The application (client) id of the application to read.
+    description:
+      - The application (client) id of the application to read.
+      - The KB article and the portal call it the Application ID, hence the alias.
     type: str
+    aliases: [application_id]
   unique_name:
     description: The unique name of the application to read.
     type: str
@@ -210,7 +213,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secrets imp
 
 def argument_spec():
     return dict(
-        app_id=dict(type="str"),
+        app_id=dict(type="str", aliases=["application_id"]),
         unique_name=dict(type="str"),
         display_name=dict(type="str"),
         include_consent=dict(type="bool", default=True),

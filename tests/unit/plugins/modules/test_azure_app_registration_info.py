@@ -127,3 +127,9 @@ def test_it_says_which_application_it_signed_in_as_when_the_token_does(graph, ru
     assert run_module(module, {"unique_name": "nothing", "access_token": token})["signed_in_app_id"] == \
         "0b5a2e48-7c1d-4b7e-9a63-5f2d1c0e9b84"
     assert run_module(module, {"unique_name": "nothing"})["signed_in_app_id"] is None  # an opaque token
+
+
+def test_the_application_id_of_the_kb_article_names_the_app_id(graph, run_module):
+    app = kb_app(graph)
+    [info] = run_module(module, {"application_id": app["appId"], "include_consent": False})["applications"]
+    assert info["app_id"] == app["appId"]
