@@ -18,6 +18,7 @@ class ScriptedAdapter(BaseAdapter):
 
     def send(self, request, **kwargs):
         self.calls.append({"method": request.method, "url": request.url, "body": request.body,
+                           "headers": dict(request.headers),
                            "verify": kwargs.get("verify"), "timeout": kwargs.get("timeout"),
                            "proxies": kwargs.get("proxies")})
         if not self.answers:

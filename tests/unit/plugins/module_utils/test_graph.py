@@ -1,3 +1,4 @@
+import json
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
@@ -92,7 +93,18 @@ def test_unique_name_is_an_escaped_alternate_key_and_404_means_absent():
 def test_an_upsert_of_an_existing_app_reads_it_back_for_its_ids():
     client, adapter = make_client([(204, None), (200, {"id": "1", "appId": "a"})])
     assert client.upsert_application("sync", {"displayName": "x"}) == {"id": "1", "appId": "a"}
-    assert adapter.calls[0]["method"] == "PATCH"
+    upsert, read_back = adapter.calls
+    assert upsert["method"] == "PATCH" and upsert["headers"]["Prefer"] == "create-if-missing"
+    assert json.loads(upsert["body"]) == {"displayName": "x"}
+    # Graph answered 204 without a body: the ids come from reading the same application back.
+    assert read_back["method"] == "GET"
+    assert urlsplit(read_back["url"]).path == urlsplit(upsert["url"]).path == "/v1.0/applications(uniqueName='sync')"
+
+
+def test_an_upsert_that_creates_the_app_takes_its_ids_from_the_answer():
+    client, adapter = make_client([(201, {"id": "2", "appId": "b"})])
+    assert client.upsert_application("sync", {"displayName": "x"}) == {"id": "2", "appId": "b"}
+    assert len(adapter.calls) == 1
 
 
 # Permission names
