@@ -98,12 +98,12 @@ class AdminConsent(object):
                           grant_id, expected=(204,))
 
 
-def grant_scopes(grant):
+def grant_scopes(grant: dict) -> list:
     """The scope names of a delegated permission grant (Graph keeps them space-separated)."""
     return (grant.get("scope") or "").split()
 
 
-def granted_permissions(consent):
+def granted_permissions(consent: dict) -> dict:
     """read_consent()'s answer by name, in resolve_permissions()' shape: {api app id: {kind: {names}}}."""
     return dict((app_id, {"application": set(entry["application"]),
                           "delegated": set(scope for grant in entry["grants"] for scope in grant_scopes(grant))})

@@ -25,17 +25,17 @@ def _error_text(response):
     return "%s %s" % (code or "", message or "")
 
 
-def object_not_yet_visible(response):
+def object_not_yet_visible(response) -> bool:
     """404 for an object a previous call just created or read."""
     return response.status_code == 404
 
 
-def application_not_yet_consistent(response):
+def application_not_yet_consistent(response) -> bool:
     """An application write right after its creation: 404, or a 409 concurrency answer."""
     return response.status_code in (404, 409)
 
 
-def backing_application_not_yet_visible(response):
+def backing_application_not_yet_visible(response) -> bool:
     """Creating a service principal before Graph shows its application."""
     text = _error_text(response)
     return ((response.status_code == 400 and ("NoBackingApplicationObject" in text
@@ -43,7 +43,7 @@ def backing_application_not_yet_visible(response):
             or (response.status_code == 403 and "backing application of the service principal" in text))
 
 
-def reference_not_yet_visible(response):
+def reference_not_yet_visible(response) -> bool:
     """Assigning an app role or granting scopes to a service principal Graph does not show yet."""
     if response.status_code == 404:
         return True

@@ -38,7 +38,7 @@ def _or_none(value):
 PERMISSION_KINDS = (("application", "Role"), ("delegated", "Scope"))
 
 
-def required_resource_access(resolved):
+def required_resource_access(resolved: dict) -> list:
     """Graph's requiredResourceAccess for resolve_permissions()' result."""
     body = []
     for app_id in sorted(resolved):
@@ -51,7 +51,7 @@ def required_resource_access(resolved):
     return body
 
 
-def permission_kind(access_type):
+def permission_kind(access_type: str) -> str:
     """The option name (application, delegated) of a resourceAccess type (Role, Scope)."""
     return "application" if access_type == "Role" else "delegated"
 
@@ -83,7 +83,7 @@ GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 BATCH_LIMIT = 20
 
 
-def application_view(application):
+def application_view(application: dict) -> dict:
     """The options APPLICATION_WIRE reads from a Graph application (all but api_permissions)."""
     view = {}
     for field in APPLICATION_WIRE:
@@ -94,7 +94,7 @@ def application_view(application):
     return view
 
 
-def application_body(fields, resolved=None, current=None):
+def application_body(fields: dict, resolved: dict = None, current: dict = None) -> dict:
     """The Graph body that writes these option values (a create, or the changed fields of an update).
 
     `resolved` is resolve_permissions()' result, the ids api_permissions is written with. A complex value
@@ -118,6 +118,6 @@ def application_body(fields, resolved=None, current=None):
     return body
 
 
-def odata_literal(value):
+def odata_literal(value: str) -> str:
     """An OData string literal: quoted, with embedded single quotes doubled."""
     return "'%s'" % value.replace("'", "''")
