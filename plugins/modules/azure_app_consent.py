@@ -176,11 +176,8 @@ granted:
       sample: [Directory.Read.All, Group.Read.All, User.ReadBasic.All]
 """
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_consent import grant_scopes, granted_permissions
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GraphError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._ensure_consent import ensure_consent
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_module import GraphModule
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_permissions import UnknownApi
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, ChangeSet
 
 
 def argument_spec():
@@ -198,134 +195,9 @@ def argument_spec():
     )
 
 
-def find_application(module, changes):
-    """The application, or None: with state=absent when there is none, in check mode when an earlier task may
-    create it."""
-    params = module.params
-    if params["app_id"] == PLACEHOLDER:
-        return None
-    identity = dict(app_id=params["app_id"], unique_name=params["unique_name"], display_name=params["display_name"])
-    if params["state"] == "absent":
-        return module.graph.find_application(**identity)
-    described = ", ".join("%s %s" % (key, value) for key, value in identity.items() if value)
-    # An earlier task may just have created it: Graph can take a few seconds to show it.
-    return changes.prerequisite(lambda: module.graph.find_application(**identity),
-                                lambda: module.graph.wait_for_application(**identity),
-                                GraphError("no application with %s" % described),
-                                "no application with %s exists; check mode assumes an earlier task creates it"
-                                % described, module.warn)
-
-
-def desired_consent(params, requested, current):
-    """What must be granted after the run, by API and name."""
-    if params["state"] == "present":
-        return dict((app_id, dict((kind, set(names)) for kind, names in kinds.items()))
-                    for app_id, kinds in requested.items())
-    if params["api_permissions"] is None:
-        return {}
-    return dict((app_id, dict((kind, names - set((requested.get(app_id) or {}).get(kind) or {}))
-                              for kind, names in kinds.items()))
-                for app_id, kinds in current.items())
-
-
-def run(module):
-    params = module.params
-    graph = module.graph
-    changes = ChangeSet(module.check_mode)
-    requested = None
-    if params["api_permissions"] is not None:
-        requested, warnings = graph.resolve_permissions(params["api_permissions"])
-        for warning in warnings:
-            module.warn(warning)
-
-    application = find_application(module, changes)
-    if application is None and params["state"] == "absent":
-        # No application, so no consent of it to revoke.
-        result = {"app_id": params["app_id"], "service_principal_id": None, "granted": []}
-        result.update(changes.result(module._diff))
-        return result
-    app_id = application["appId"] if application else (params["app_id"] or PLACEHOLDER)
-    if requested is None:
-        if application is not None:
-            requested = graph.requested_permissions(application)
-        else:
-            requested = {}
-            if params["state"] == "present":
-                module.warn("the permissions to consent to are known once the application exists; give "
-                            "api_permissions to predict them in check mode")
-    if params["state"] == "present":
-        for resource_app_id, kinds in requested.items():
-            if isinstance(graph.resource_api(resource_app_id), UnknownApi) and any(kinds.values()):
-                raise GraphError("the application requests permissions of API %s, which has no service principal "
-                                 "in this tenant, so they cannot be granted" % resource_app_id)
-
-    principal = graph.get_service_principal(app_id) if application is not None else None
-    consent = graph.read_consent(principal["id"]) if principal else {}
-    current = granted_permissions(consent)
-    desired = desired_consent(params, requested, current)
-
-    principal_id = principal["id"] if principal else None
-    if params["state"] == "present":
-        def create_principal(_fields):
-            created = graph.create_service_principal(app_id)
-            return {"app_id": app_id, "id": created["id"]}
-        view = changes.ensure("service_principal", {"app_id": app_id, "id": principal_id} if principal else None,
-                              {"app_id": app_id}, create=create_principal, placeholder={"id": PLACEHOLDER})
-        principal_id = view["id"]
-
-    for resource_app_id in sorted(set(current) | set(desired)):
-        api = graph.resource_api(resource_app_id)
-        wanted = desired.get(resource_app_id) or {}
-        held = consent.get(resource_app_id) or {"application": {}, "grants": []}
-        ensure_app_roles(changes, graph, api, principal_id, held["application"], wanted.get("application") or set(),
-                         (requested.get(resource_app_id) or {}).get("application") or {})
-        ensure_admin_grant(changes, graph, api, principal_id, held["grants"], wanted.get("delegated") or set())
-
-    if params["state"] == "absent" and params["remove_service_principal"]:
-        changes.ensure("service_principal", {"app_id": app_id, "id": principal_id} if principal else None, None,
-                       delete=lambda: graph.delete_service_principal(principal_id))
-        principal_id = None
-
-    result = {"app_id": app_id, "service_principal_id": principal_id,
-              "granted": graph.permission_view(desired)}
-    result.update(changes.result(module._diff))
-    return result
-
-
-def ensure_app_roles(changes, graph, api, principal_id, assignments, wanted, role_ids):
-    """One app role assignment per wanted application permission; the others revoked."""
-    for name in sorted(set(assignments) | wanted):
-        assignment = assignments.get(name)
-        view = {"api": api.display_name, "permission": name}
-        changes.ensure("app_role_assignments/%s/%s" % (api.display_name, name),
-                       view if assignment else None, view if name in wanted else None,
-                       create=lambda _fields, role_id=role_ids.get(name) or api.ids["application"].get(name):
-                       graph.add_app_role_assignment(principal_id, api.object_id, role_id),
-                       delete=lambda assignment_id=(assignment or {}).get("id"):
-                       graph.remove_app_role_assignment(principal_id, assignment_id))
-
-
-def ensure_admin_grant(changes, graph, api, principal_id, grants, wanted):
-    """One AllPrincipals grant for the API holding exactly the wanted scopes; duplicates removed."""
-    label = "delegated_grants/%s" % api.display_name
-    primary = grants[0] if grants else None
-    scopes = sorted(wanted)
-
-    def view(names):
-        return {"api": api.display_name, "consent_type": "AllPrincipals", "scopes": sorted(names)}
-
-    changes.ensure(label, view(grant_scopes(primary)) if primary else None, view(scopes) if scopes else None,
-                   create=lambda _fields: graph.create_admin_grant(principal_id, api.object_id, scopes),
-                   update=lambda _changes: graph.update_admin_grant(primary["id"], scopes),
-                   delete=lambda: graph.delete_admin_grant(primary["id"]))
-    for duplicate in grants[1:]:
-        changes.ensure("%s (duplicate %s)" % (label, duplicate["id"]), view(grant_scopes(duplicate)), None,
-                       delete=lambda grant_id=duplicate["id"]: graph.delete_admin_grant(grant_id))
-
-
 def main():
     module = GraphModule(argument_spec(), required_one_of=[("app_id", "unique_name", "display_name")])
-    module.run(run)
+    module.run(ensure_consent)
 
 
 if __name__ == "__main__":

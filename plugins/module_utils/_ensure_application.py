@@ -1,0 +1,136 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the moduscloud.azure_sync collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The application an azure_app_registration task declares, ensured: options checked as Entra ID would,
+found by app_id, unique_name or display_name, then created, updated or removed through ChangeSet.
+
+Private to this collection: no compatibility promise outside it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from urllib.parse import urlsplit
+
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GraphError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import application_body, required_resource_access
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ServiceError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, ChangeSet
+
+SIGN_IN_AUDIENCES = ["AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount",
+                     "PersonalMicrosoftAccount"]
+LABEL = "application"
+# Entra ID's rules for web redirect URIs: https, or plain http to this machine for local development.
+LOCAL_HOSTS = ("localhost", "127.0.0.1")
+REDIRECT_URI_MAX_LENGTH = 256
+
+
+def invalid_urls(params):
+    """Every redirect URI and home page URL that Entra ID would refuse, each named with what is allowed."""
+    problems = []
+    for uri in params["redirect_uris"] or []:
+        parts = _url_parts(uri)
+        if len(uri) > REDIRECT_URI_MAX_LENGTH:
+            problems.append("redirect_uris: %r is longer than %d characters" % (uri, REDIRECT_URI_MAX_LENGTH))
+        elif "#" in uri:
+            problems.append("redirect_uris: %r has a fragment (#...), which Entra ID does not allow in a redirect URI"
+                            % uri)
+        elif not (parts and parts.netloc and (parts.scheme == "https"
+                                              or (parts.scheme == "http" and parts.hostname in LOCAL_HOSTS))):
+            problems.append("redirect_uris: %r is not an absolute https:// URL (plain http is allowed only for "
+                            "http://localhost and http://127.0.0.1, for local development)" % uri)
+    home_page_url = params["home_page_url"]
+    if home_page_url:
+        parts = _url_parts(home_page_url)
+        if not (parts and parts.netloc and parts.scheme in ("https", "http")):
+            problems.append("home_page_url: %r is not an absolute https:// or http:// URL" % home_page_url)
+    return problems
+
+
+def _url_parts(url):
+    """urlsplit(url), or None for what cannot be a URL (blanks anywhere, an unclosed [ in the host)."""
+    if any(character.isspace() for character in url):
+        return None
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
+
+
+def desired_view(graph, params, resolved):
+    """The fields the task manages (options left out are not managed)."""
+    desired = {"sign_in_audience": params["sign_in_audience"]}
+    if params["display_name"] is not None:
+        desired["display_name"] = params["display_name"]
+    if params["redirect_uris"] is not None:
+        desired["redirect_uris"] = sorted(set(params["redirect_uris"]))
+    if params["home_page_url"] is not None:
+        desired["home_page_url"] = params["home_page_url"] or None
+    if resolved is not None:
+        desired["api_permissions"] = graph.permission_view(resolved)
+    return desired
+
+
+def identify(params):
+    return dict(app_id=params["app_id"], unique_name=None if params["app_id"] else params["unique_name"],
+                display_name=None if (params["app_id"] or params["unique_name"]) else params["display_name"])
+
+
+def ensure_application(module):
+    """azure_app_registration: bring the application to the options, or remove it; the module's result."""
+    params = module.params
+    problems = invalid_urls(params)
+    if problems:
+        raise ServiceError("Invalid options: " + "; ".join(problems))
+    graph = module.graph
+    changes = ChangeSet(module.check_mode)
+    resolved = None
+    if params["state"] == "present" and params["api_permissions"] is not None:
+        resolved, warnings = graph.resolve_permissions(params["api_permissions"])
+        for warning in warnings:
+            module.warn(warning)
+
+    application = graph.find_application(**identify(params))
+    if application is not None and params["unique_name"] and application.get("uniqueName") != params["unique_name"]:
+        raise GraphError("application %s has unique_name %r, not %r: a unique name can only be set when the "
+                         "application is created" % (application["appId"], application.get("uniqueName"),
+                                                     params["unique_name"]))
+    current = graph.describe_application(application) if application is not None else None
+
+    if params["state"] == "absent":
+        changes.ensure(LABEL, current, None, delete=lambda: graph.delete_application(application["id"]))
+        result = {"app_id": current and current["app_id"], "object_id": current and current["object_id"]}
+        result.update(changes.result(module._diff))
+        return result
+
+    if application is None and params["app_id"]:
+        raise GraphError("no application has app_id %s; Graph chooses app ids, so omit app_id (and use unique_name "
+                         "or display_name) to create one" % params["app_id"])
+    if application is None and not params["display_name"]:
+        raise ServiceError("display_name is required to create the application")
+    desired = desired_view(graph, params, resolved)
+
+    stored = {"requiredResourceAccess": (application or {}).get("requiredResourceAccess") or []}
+
+    def create(fields):
+        body = application_body(fields, resolved)
+        if params["unique_name"]:
+            created = graph.upsert_application(params["unique_name"], body)
+        else:
+            created = graph.create_application(body)
+        stored["requiredResourceAccess"] = created.get("requiredResourceAccess") or []
+        return graph.describe_application(created)
+
+    def update(fields):
+        graph.update_application(application["id"], application_body(fields, resolved, application))
+
+    placeholder = {"app_id": PLACEHOLDER, "object_id": PLACEHOLDER, "unique_name": params["unique_name"],
+                   "redirect_uris": [], "home_page_url": None, "api_permissions": []}
+    after = changes.ensure(LABEL, current, desired, create=create, update=update, placeholder=placeholder)
+    result = dict(after)
+    result["required_resource_access"] = (required_resource_access(resolved) if resolved is not None
+                                          else stored["requiredResourceAccess"])
+    result.update(changes.result(module._diff))
+    return result
