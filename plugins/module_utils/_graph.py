@@ -72,11 +72,6 @@ class GraphClient(PermissionCatalogue, AdminConsent, DirectoryReads):
                                ca_path=ca_path, validate_certs=validate_certs, sleep=self._sleep, transport=transport)
         self._apis = {}
 
-    @classmethod
-    def connect(cls, sleep=None, **options):
-        """A client for the connection options given (see _connection.GraphConnection)."""
-        return GraphConnection(options, sleep=sleep).client(sleep=sleep)
-
     # Applications
 
     def find_application(self, app_id=None, unique_name=None, display_name=None):
