@@ -184,6 +184,7 @@ class GraphClient(PermissionCatalogue, AdminConsent, DirectoryReads):
     def delete_service_principal(self, object_id):
         self.http.request("DELETE", "/servicePrincipals/%s" % object_id, "delete service principal", object_id,
                           expected=(204,))
+
     def describe_application(self, application, permissions=True):
         """An application's identity and the fields this collection manages, by option name (without
         api_permissions unless `permissions`: naming them reads the service principal of each API)."""
@@ -227,4 +228,3 @@ class GraphClient(PermissionCatalogue, AdminConsent, DirectoryReads):
         page = self.http.json("GET", path, operation, resource, params=params) or {}
         values = page.get("value") or []
         return values[0] if values else None
-

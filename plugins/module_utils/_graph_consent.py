@@ -36,6 +36,7 @@ class AdminConsent(object):
             api = self.resource_api_by_object_id(grant["resourceId"])
             consent.setdefault(api.app_id, {"application": {}, "grants": []})["grants"].append(grant)
         return consent
+
     def list_app_role_assignments(self, principal_id):
         return list(self.http.paged("/servicePrincipals/%s/appRoleAssignments" % principal_id,
                                     "list app role assignments of service principal", principal_id))

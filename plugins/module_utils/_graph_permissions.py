@@ -34,7 +34,6 @@ WELL_KNOWN_APIS = {
 }
 
 
-
 class ResourceApi(object):
     """The permissions a resource service principal (an API such as Microsoft Graph) offers."""
 
