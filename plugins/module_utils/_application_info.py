@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_consent import granted_permissions
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secrets import expiring, secret_views, utc_now
 
 
@@ -72,8 +73,8 @@ def warn_expiring(module, info):
 def application_info(module):
     """azure_app_registration_info: the matching applications, their secrets and consent; the module's result."""
     if module.params["include_consent"] and not module.params["include_permissions"]:
-        module.fail_json(msg="include_consent needs include_permissions (consent is compared with the permissions "
-                             "requested): set include_consent to false as well")
+        raise ServiceError("include_consent needs include_permissions (consent is compared with the permissions "
+                           "requested): set include_consent to false as well")
     applications = [describe(module, application) for application in find_applications(module.graph, module.params)]
     applications.sort(key=lambda info: ((info["display_name"] or "").lower(), info["app_id"] or ""))
     return {"changed": False, "applications": applications, "signed_in_app_id": module.graph.signed_in_client_id}
