@@ -1,11 +1,9 @@
 """Well-known Microsoft identifiers the sandbox seeds into every tenant.
 
 Every id here is real; none is made up. Sources:
-- [REF] shared/reference/microsoft-graph.md, section A.5 (ids cross-checked there).
 - [MI] merill/microsoft-info @ 43b8a5d9 (2026-08-20): _info/GraphAppRoles.json and
   _info/GraphDelegateRoles.json, an export of the Microsoft Graph service principal's appRoles and
   oauth2PermissionScopes; _info/MicrosoftApps.csv for first-party app ids and owner tenants.
-  Every Graph id that [REF] also lists agrees with [MI].
 - [SKU] Microsoft's "product names and service plan identifiers for licensing" table
   (Office 365 E3 = ENTERPRISEPACK), as quoted in several public scripts.
 Display names are the short labels of [MI]; descriptions are the sandbox's own.
@@ -13,8 +11,8 @@ Display names are the short labels of [MI]; descriptions are the sandbox's own.
 
 from __future__ import annotations
 
-GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"  # [REF] A.4
-AAD_GRAPH_APP_ID = "00000002-0000-0000-c000-000000000000"  # [REF] A.4
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+AAD_GRAPH_APP_ID = "00000002-0000-0000-c000-000000000000"
 MICROSOFT_SERVICES_TENANT_ID = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"  # [MI] owner of both APIs
 
 # A first-party public client that exists as a service principal in every tenant; admins use it
@@ -25,7 +23,7 @@ GRAPH_CLI_OWNER_TENANT_ID = "cdc5aeea-15c5-4db6-b079-fcadd2505dc2"
 
 OFFICE_365_E3_SKU_ID = "6fd2c87f-b296-42f0-b197-1e91e994b900"  # [SKU]
 
-# Microsoft Graph application permissions: (value, id, displayName). [MI]; [REF] A.5 agrees.
+# Microsoft Graph application permissions: (value, id, displayName). [MI].
 GRAPH_APP_ROLES = (
     ("Application.Read.All", "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30", "Read all applications"),
     ("Application.ReadWrite.All", "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9", "Read and write all applications"),
@@ -54,7 +52,7 @@ GRAPH_APP_ROLES = (
     ("Mail.Send", "b633e1c5-b582-4048-a93e-9f11b44c7e96", "Send mail as any user"),
 )
 
-# Microsoft Graph delegated permissions: (value, id, type, adminConsentDisplayName). [MI]; [REF] agrees.
+# Microsoft Graph delegated permissions: (value, id, type, adminConsentDisplayName). [MI].
 GRAPH_SCOPES = (
     ("openid", "37f7f235-527c-4136-accd-4a02d197296e", "User", "Sign users in"),
     ("profile", "14dad69e-099b-42c9-810b-d002981feec1", "User", "View users' basic profile"),
@@ -88,7 +86,7 @@ GRAPH_SCOPES = (
     ("Mail.Send", "e383f46e-2787-4529-855e-0e479a3ffac0", "User", "Send mail as a user"),
 )
 
-# Legacy "Windows Azure Active Directory" (Azure AD Graph, retired): only the ids [REF] gives.
+# Legacy "Windows Azure Active Directory" (Azure AD Graph, retired): only the well-known ids.
 AAD_GRAPH_APP_ROLES = (
     ("Directory.Read.All", "5778995a-e1bf-45b8-affa-663a9f3f4d04", "Read directory data"),
 )

@@ -237,7 +237,7 @@ class ControlService:
     def _modus_service(self):
         service = self.sandbox.moduscloud
         if service is None:
-            raise ControlError("the modusCloud emulator (sandbox/moduscloud.py) is not installed", 503)
+            raise ControlError("the modusCloud emulator (sandbox/moduscloud/) is not installed", 503)
         return service
 
     def _variant_names(self, names):
@@ -271,7 +271,7 @@ class ControlService:
             raise ControlError("hours must be a non-negative number")
         service = self.sandbox.moduscloud
         if service is None:
-            raise ControlError("the modusCloud emulator (sandbox/moduscloud.py) is not installed", 503)
+            raise ControlError("the modusCloud emulator (sandbox/moduscloud/) is not installed", 503)
         # No world lock here: the scheduled sync signs in and reads Graph over HTTP.
         return json_response(200, service.advance_clock(hours))
 

@@ -476,7 +476,7 @@ def _moduscloud_error(status: int, message: str, identifier: str, headers: dict 
 
 
 class ModusCloudGateway:
-    """Hands /api/v1 on the modusCloud port to the emulator written in sandbox/moduscloud.py."""
+    """Hands /api/v1 on the modusCloud port to the emulator written in sandbox/moduscloud/."""
 
     def __init__(self, sandbox: Sandbox):
         self.sandbox = sandbox
@@ -484,7 +484,7 @@ class ModusCloudGateway:
     def handle(self, request: Request) -> Response:
         service = self.sandbox.moduscloud
         if service is None:
-            return _moduscloud_error(503, "the modusCloud emulator (sandbox/moduscloud.py) is not installed", "")
+            return _moduscloud_error(503, "the modusCloud emulator (sandbox/moduscloud/) is not installed", "")
         if not (request.path + "/").startswith(MODUSCLOUD_PREFIX + "/"):
             return _moduscloud_error(404, "not found", request.path)
         status, headers, body = service.handle(request.method, request.path, request.query, request.headers,

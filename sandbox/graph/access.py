@@ -24,13 +24,13 @@ from ..web import Request
 #   servicePrincipals.write   Application.ReadWrite.All
 #   appRoleAssignments.read   as applications.read
 #   appRoleAssignments.write  AppRoleAssignment.ReadWrite.All, and also one of applications.read
-#                             (Graph answers 403 without the second [REF A.6, MSG-12833])
+#                             (Graph answers 403 without the second)
 #   grants.read               DelegatedPermissionGrant.Read.All | DelegatedPermissionGrant.ReadWrite.All |
 #                             Directory.Read.All | Directory.ReadWrite.All
 #   grants.write              DelegatedPermissionGrant.ReadWrite.All
 #   policies.read             Policy.Read.All | Policy.ReadWrite.ApplicationConfiguration
 #   users.read                User.Read.All | User.ReadWrite.All | Directory.Read.All | Directory.ReadWrite.All
-#                             (not User.ReadBasic.All: as an app role it gives 403 on /users [REF A.5])
+#                             (not User.ReadBasic.All: as an app role it gives 403 on /users)
 #   groups.read               Group.Read.All | Group.ReadWrite.All | Directory.Read.All | Directory.ReadWrite.All
 #   members.read              groups.read | GroupMember.Read.All
 #   domains.read              Domain.Read.All | Directory.Read.All | Directory.ReadWrite.All

@@ -118,7 +118,7 @@ class Applications(GraphResource):
         for credential in rendered["passwordCredentials"]:  # the create response is the only place to read them
             credential["secretText"] = revealed.get(credential["keyId"])
         return graph_json(201, {"@odata.context": self._context("applications") + "/$entity", **rendered},
-                           {"Location": f"{self._base}/applications/{app['id']}"})
+                          {"Location": f"{self._base}/applications/{app['id']}"})
 
     def _apply_application(self, tenant, app: dict, body: dict, *, creating: bool):
         """Validate every change first, then return the changed copy and any new (credential, secret)."""
@@ -163,7 +163,7 @@ class Applications(GraphResource):
                     "redirectUris": lambda v, p, r: redirect_uris(v, p, r, any_scheme=True)})
             elif prop == "info":
                 updated["info"] = merge(updated["info"], value, prop, resource,
-                                         {name: url_or_null for name in updated["info"]})
+                                        {name: url_or_null for name in updated["info"]})
             elif prop == "parentalControlSettings":
                 updated[prop] = merge(updated[prop], value, prop, resource, {
                     "countriesBlockedForMinors": strings,

@@ -45,7 +45,7 @@ class Policies(GraphResource):
             "@odata.context": self._context("policies/defaultAppManagementPolicy/$entity"),
             "id": DEFAULT_POLICY_ID, "deletedDateTime": None,
             "description": "Default tenant policy for app management restrictions on applications and service "
-                           "principals.",
+                          "principals.",
             "displayName": "Default app management tenant policy", "isEnabled": bool(restrictions),
             "applicationRestrictions": {"passwordCredentials": restrictions, "keyCredentials": []},
             "servicePrincipalRestrictions": {"passwordCredentials": [], "keyCredentials": []}})
@@ -102,7 +102,7 @@ def add_password(resource: GraphResource, call: Call, app: dict) -> Response:
     app["passwordCredentials"].append(credential)
     store_secrets(call.tenant, [(credential, secret)])
     return graph_json(200, {"@odata.context": resource._context("microsoft.graph.passwordCredential"),
-                             **credential, "secretText": secret})
+                            **credential, "secretText": secret})
 
 
 def remove_password(resource: GraphResource, call: Call, app: dict) -> Response:

@@ -120,8 +120,8 @@ class ServicePrincipals(GraphResource):
         tenant.service_principals.add(sp["id"], sp)
         self._start_lag(tenant, sp["id"])
         return graph_json(201, {"@odata.context": self._context("servicePrincipals") + "/$entity",
-                                 **self._render_sp_for(tenant)(sp)},
-                           {"Location": f"{self._base}/servicePrincipals/{sp['id']}"})
+                                **self._render_sp_for(tenant)(sp)},
+                          {"Location": f"{self._base}/servicePrincipals/{sp['id']}"})
 
     def _sp_navigation(self, call: Call, key, rest) -> Response:
         tenant, method = call.tenant, call.method
@@ -228,7 +228,7 @@ class ServicePrincipals(GraphResource):
         if method == "PATCH":
             body = self._body(call)
             check_properties(body, ("scope",), "oAuth2PermissionGrant",
-                              read_only=("id", "clientId", "consentType", "principalId", "resourceId"))
+                             read_only=("id", "clientId", "consentType", "principalId", "resourceId"))
             if "scope" in body:
                 grant["scope"] = self._grant_scope(tenant, tenant.service_principals.get(grant["resourceId"]),
                                                    body["scope"])
@@ -241,7 +241,7 @@ class ServicePrincipals(GraphResource):
     def _create_grant(self, call: Call, body: dict) -> Response:
         tenant, resource_name = call.tenant, "OAuth2PermissionGrant"
         check_properties(body, ("clientId", "consentType", "principalId", "resourceId", "scope"),
-                          "oAuth2PermissionGrant", read_only=("id",))
+                         "oAuth2PermissionGrant", read_only=("id",))
         for prop in ("clientId", "consentType", "resourceId"):
             if body.get(prop) is None:
                 raise required(prop, resource_name)
@@ -282,7 +282,7 @@ class ServicePrincipals(GraphResource):
         unknown = [name for name in scope.split() if name not in known]
         if unknown:
             raise invalid("scope", "OAuth2PermissionGrant",
-                           f" {', '.join(unknown)} is not a delegated permission of '{resource['displayName']}'.")
+                          f" {', '.join(unknown)} is not a delegated permission of '{resource['displayName']}'.")
         return scope
 
 

@@ -83,7 +83,7 @@ class GraphResource:
     def _entity(self, call: Call, schema: Schema, obj, render_one, context: str) -> Response:
         query = self._query(call, schema, collection=False)
         response = graph_json(200, {"@odata.context": self._context(context, query.select) + "/$entity",
-                                     **render_one(obj, query.select)})
+                                    **render_one(obj, query.select)})
         response.objects = 1
         return response
 

@@ -124,7 +124,7 @@ class GraphService:
     def _error(self, error: GraphError, request: Request) -> Response:
         date = utcnow().strftime("%Y-%m-%dT%H:%M:%S")
         return graph_json(error.status, error.body(date, request.request_id, request.client_request_id),
-                           error.headers)
+                          error.headers)
 
     def _authenticate(self, request: Request):
         unauthenticated = {"WWW-Authenticate": f'Bearer realm="", authorization_uri="{self.sandbox.authority_host}'

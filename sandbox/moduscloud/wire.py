@@ -1,0 +1,166 @@
+"""The emulated modusCloud API's wire vocabulary: the choices made where the reference leaves a
+point open (change them here only), the field lists and defaults of organizations, domains,
+users and Azure settings, the {"errors": [...]} envelope and the small parsers every handler uses.
+
+Shapes and status codes follow docs/moduscloud-api.md (cited as "ref N.N").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import timedelta
+
+# ---------------------------------------------------------------------------------------------
+# Wire choices for points the reference leaves open. Change them here only. The open questions
+# that matter to the collection are answered every plausible way by the variants below; the
+# constants here are their default answers (the collection's assumptions) and the smaller choices.
+# ---------------------------------------------------------------------------------------------
+
+# An admin asking for an org that exists but is not its own: [?]. We answer 403.
+FOREIGN_ORG_STATUS = 403
+# ref 10 question 2: GET /settings/azure when nothing is configured [?]: variant "unconfigured"
+# (default 404, CTG handles it and {}); DELETE of absent settings then answers 404 too, for symmetry.
+AZURE_SETTINGS_ABSENT_STATUS = 404
+# ref 4 (PATCH on orgs is confirmed, its success status is not): we answer 204 like PUT (ref 3.3).
+ORG_PATCH_STATUS = 204
+# ref 5.7: Vircom tracks the 2-year expiry of the secret. Assumption: secret_expiry = the date the
+# key was stored (first stored, or last changed) + 730 days; re-sending the same key keeps it.
+SECRET_LIFETIME = timedelta(days=730)
+# ref 5.2: formats of secret_expiry and last_successful_sync are [?]: variant "dates" (default
+# ISO 8601 UTC, as in CTG's mock). The control API's own times use this form too.
+LAST_SYNC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# ref 5.4: PUT /settings/azure/exemptions takes a "List of comma separated emails"; the exact JSON
+# is [?]: variant "exemptions-body" (default {"exemptions": "a@x.example,b@x.example"}).
+EXEMPTIONS_BODY_KEY = "exemptions"
+# The key fingerprint shown by snapshot(): "sha256:" + the first 16 hex digits of SHA-256(key).
+KEY_FINGERPRINT_DIGITS = 16
+
+
+API_PREFIX = "/api/v1/"
+# ref 4.3: every user type; the partner-level ones do not exist inside an organization.
+ORG_USER_TYPES = ("organization_admin", "end_user", "silent_user", "functional_account")
+ADMIN_USER_TYPES = ("organization_admin", "channel_admin", "strategic_partner_admin", "oem_partner_admin")
+SYNCED_USER_TYPES = ("end_user", "silent_user")  # docs/sync-rules.md: the only types sync removes
+SYNC_ROLES = ("end_user", "silent_user")  # ref 5.3 default_user_role_name
+
+# ref 5.3: the PUT body (ad_key handled apart: write-only). Order = the GET response order.
+AZURE_STRING_KEYS = ("primary_domain", "application_id")
+AZURE_BOOL_KEYS = (
+    "disable_login",
+    "sync_active_users", "sync_distribution_groups", "sync_security_groups",
+    "add_users", "update_users", "remove_deleted_users",
+    "add_groups", "update_groups", "remove_deleted_groups",
+)
+AZURE_SETTING_KEYS = AZURE_STRING_KEYS + ("default_user_role_name", "sync_frequency") + AZURE_BOOL_KEYS
+
+# ref 4.1 / 4.2 / 4.3: writable fields and defaults.
+ORG_TEXT_FIELDS = ("name", "www", "address", "postcode", "stateprov", "country", "phone")
+ORG_FLAG_FIELDS = ("is_active", "is_smtp_discovery_enabled", "send_welcome_email")
+DOMAIN_DEFAULTS = {"is_active": True, "is_relay": True, "destination": None, "failovers": []}
+USER_DEFAULTS = {
+    "firstname": "", "surname": "", "type": "end_user", "is_active": True, "is_billable": True,
+    "alias_emails": [], "read_only_user": False, "white_list_senders": [], "black_list_senders": [],
+    "odin_settings": {"can_impersonate": False, "is_imitable": False},
+}
+USER_BOOL_FIELDS = ("is_active", "is_billable", "read_only_user")
+USER_TEXT_FIELDS = ("firstname", "surname")
+USER_SENDER_LIST_FIELDS = ("white_list_senders", "black_list_senders")
+# Accepted in a request but never stored or returned: send_welcome_email is POST-only and sends no
+# mail here; password is write-only (ref 4.3).
+USER_WRITE_ONLY_FIELDS = ("send_welcome_email", "password")
+USER_FIELDS = (("primary_email", "uid") + tuple(USER_DEFAULTS) + USER_WRITE_ONLY_FIELDS)
+
+
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
+_LOCAL_PART_RE = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$")
+
+
+def utc_text(moment):
+    return moment.strftime(LAST_SYNC_FORMAT)
+
+
+def is_domain_name(value):
+    return isinstance(value, str) and bool(_DOMAIN_RE.match(value.lower()))
+
+
+def is_email(value):
+    if not isinstance(value, str) or value.count("@") != 1:
+        return False
+    local, domain = value.lower().split("@")
+    return bool(_LOCAL_PART_RE.match(local)) and is_domain_name(domain)
+
+
+def domain_of(email):
+    return email.rsplit("@", 1)[1]
+
+
+def type_name(value):
+    return "null" if value is None else type(value).__name__
+
+
+class ApiError(Exception):
+    """One or more errors answered in the ref 3.3 envelope {"errors": [{status, error_message, identifier}]}."""
+
+    def __init__(self, status, message, identifier=""):
+        super().__init__(message)
+        self.status = status
+        self.errors = [{"status": status, "error_message": message, "identifier": identifier}]
+
+    @classmethod
+    def combined(cls, errors):
+        """Several item errors (a batch): 400 if any item is malformed, else the items' status."""
+        error = cls(errors[0]["status"], errors[0]["error_message"], errors[0]["identifier"])
+        error.errors = errors
+        error.status = 400 if any(e["status"] == 400 for e in errors) else errors[0]["status"]
+        return error
+
+
+def compact_json(payload) -> bytes:
+    """The real service answers compact JSON (no spaces after ':' and ','): public scripts grep
+    its output with patterns such as '"eid":[0-9]*' (codieg0 get_eid.sh), which spaced JSON breaks."""
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def created_response_body(created, request_was_list):
+    """ref 4.3: POST takes one object or a list (batch); the 201 body is [?].
+
+    We echo the created objects in the form they were sent: one object, or a bare list.
+    """
+    return created if request_was_list else created[0]
+
+
+def me_body(user, org):
+    """ref 3.1: GET /me. Field shape per ISVC (synthetic) [S], plus the caller's primary_email."""
+    return {
+        "primary_email": user["primary_email"],
+        "type": user["type"],
+        "is_admin": True,
+        "is_partner_admin": False,
+        "read_only_user": user["read_only_user"],
+        "entity_type": "organization",
+        "entity_primary_domain": org.primary_domain,
+    }
+
+
+def parse_json(body):
+    if not body:
+        raise ApiError(400, "a JSON body is required", "body")
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "the body is not valid JSON", "body") from None
+
+
+def one_or_many(body, noun):
+    """ref 4: POST takes a single object or a list for batch creation."""
+    if isinstance(body, dict):
+        return [body], False
+    if isinstance(body, list) and body:
+        return body, True
+    raise ApiError(400, f"body must be a {noun} object or a non-empty list of them", "body")
+
+
+def fingerprint(secret):
+    return "sha256:" + hashlib.sha256(secret.encode()).hexdigest()[:KEY_FINGERPRINT_DIGITS]
