@@ -16,61 +16,12 @@ import pytest
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _sync
 
+from ..builders import entra_group as group
+from ..builders import entra_user, org_user
+
 DOMAIN = "contoso.com"
 ALL_ON = dict((switch, True) for switch in _sync.SWITCHES)
 ALL_ON["default_user_role"] = "end_user"
-
-
-def entra_user(
-    mail,
-    given="Ann",
-    surname="Lee",
-    aliases=(),
-    enabled=True,
-    licensed=True,
-    user_type="Member",
-    upn=None,
-    object_id=None,
-):
-    local = (mail or upn or object_id or "x").split("@")[0]
-    return {
-        "id": object_id or "id-" + local,
-        "userPrincipalName": upn or "%s@contoso.onmicrosoft.com" % local,
-        "displayName": "%s %s" % (given, surname),
-        "givenName": given,
-        "surname": surname,
-        "mail": mail,
-        "proxyAddresses": (["SMTP:" + mail] if mail else []) + ["smtp:" + alias for alias in aliases],
-        "accountEnabled": enabled,
-        "userType": user_type,
-        "assignedLicenses": [{"skuId": "sku-e3", "disabledPlans": []}] if licensed else [],
-    }
-
-
-def org_user(address, user_type="end_user", firstname="Ann", surname="Lee", aliases=(), active=True, uid=1000):
-    return {
-        "primary_email": address,
-        "uid": uid,
-        "firstname": firstname,
-        "surname": surname,
-        "alias_emails": list(aliases),
-        "is_active": active,
-        "type": user_type,
-        "is_billable": True,
-        "odin_settings": {"can_impersonate": False, "is_imitable": False},
-    }
-
-
-def group(name, mail=None, mail_enabled=False, security_enabled=True, unified=False, members=()):
-    return {
-        "id": "group-" + name,
-        "displayName": name,
-        "mail": mail,
-        "mailEnabled": mail_enabled,
-        "securityEnabled": security_enabled,
-        "groupTypes": ["Unified"] if unified else [],
-        "members": list(members),
-    }
 
 
 def reconcile(

@@ -13,35 +13,22 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from requests.adapters import BaseAdapter
 
+from sandbox import catalog
+
 from ..module_utils.fake_transport import JSON_HEADERS, make_response
 
-GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
-AAD_GRAPH_APP_ID = "00000002-0000-0000-c000-000000000000"
+GRAPH_APP_ID = catalog.GRAPH_APP_ID
+AAD_GRAPH_APP_ID = catalog.AAD_GRAPH_APP_ID
 
-# Real Microsoft Graph permission ids (reference A.5).
-GRAPH_ROLES = {
-    "Directory.Read.All": "7ab1d382-f21e-4acd-a863-ba3e13f7da61",
-    "Group.Read.All": "5b567255-7703-4780-807c-7be8301ae99b",
-    "User.Read.All": "df021288-bdef-4463-88db-98f22de89214",
-    "User.ReadBasic.All": "97235f07-e226-4f63-ace3-39588e11d3a1",
-}
-GRAPH_SCOPES = {
-    "Directory.Read.All": "06da0dbc-49e2-44d2-8312-53f166ab848a",
-    "Group.Read.All": "5f8c59db-677d-491f-a6b8-5f174b11ec1d",
-    "User.Read": "e1fe6dd8-ba31-4d61-89e7-88639da4683d",
-    "User.Read.All": "a154be20-db9c-4678-8ab7-66f6cc099a59",
-    "User.ReadBasic.All": "b340eb25-3456-403f-be2f-af7a0d370277",
-}
+# Permission name -> id, from the one catalogue of real Microsoft ids the sandbox seeds its tenants with.
+GRAPH_ROLES = dict((value, role_id) for value, role_id, _ in catalog.GRAPH_APP_ROLES)
+GRAPH_SCOPES = dict((value, scope_id) for value, scope_id, _, _ in catalog.GRAPH_SCOPES)
 
 
 def resource_principal(object_id, app_id, name, roles, scopes):
-    return {
-        "id": object_id, "appId": app_id, "displayName": name,
-        "appRoles": [{"id": role_id, "value": value, "allowedMemberTypes": ["Application"], "isEnabled": True}
-                     for value, role_id in roles.items()],
-        "oauth2PermissionScopes": [{"id": scope_id, "value": value, "type": "Admin", "isEnabled": True}
-                                   for value, scope_id in scopes.items()],
-    }
+    """A resource API's service principal with the catalogue's appRoles and oauth2PermissionScopes."""
+    return {"id": object_id, "appId": app_id, "displayName": name, "appRoles": catalog.app_roles(roles),
+            "oauth2PermissionScopes": catalog.permission_scopes(scopes)}
 
 
 def error(status, code, message):
@@ -63,11 +50,11 @@ class FakeGraph(BaseAdapter):
         self.faults = []
         self._ids = ("%08d-0000-4000-8000-%012d" % (n, n) for n in itertools.count(1))
         self.graph_sp = self.add_service_principal(
-            resource_principal("sp-graph", GRAPH_APP_ID, "Microsoft Graph", GRAPH_ROLES, GRAPH_SCOPES))
+            resource_principal("sp-graph", GRAPH_APP_ID, "Microsoft Graph", catalog.GRAPH_APP_ROLES,
+                               catalog.GRAPH_SCOPES))
         self.aad_sp = self.add_service_principal(
             resource_principal("sp-aad", AAD_GRAPH_APP_ID, "Windows Azure Active Directory",
-                               {"Directory.Read.All": "5778995a-e1bf-45b8-affa-663a9f3f4d04"},
-                               {"User.Read": "311a71cc-e848-46a1-bdf8-97ff7156d8e6"}))
+                               catalog.AAD_GRAPH_APP_ROLES, catalog.AAD_GRAPH_SCOPES))
 
     # Seeding and inspection
 

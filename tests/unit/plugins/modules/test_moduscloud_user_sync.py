@@ -17,6 +17,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, SECRET_VALUE_PLACEHOLDER
 from ansible_collections.moduscloud.azure_sync.plugins.modules import moduscloud_user_sync as module
 
+from ..builders import entra_group, entra_user, org_user
 from ..fake_time import FakeTime
 from ..module_utils.fake_transport import JSON_HEADERS, make_response
 from .module_runner import route_requests, run_main, warning_texts
@@ -45,54 +46,37 @@ SAVED_SETTINGS = {
     "secret_expiry": "2099-01-01", "last_successful_sync": "2026-01-01T00:00:00Z",
 }
 GRAPH_USER_TYPE = "#microsoft.graph.user"
-LICENSE = [{"skuId": "c7df2760-2c81-4ef7-b578-5b5392b571df", "disabledPlans": []}]
-
-
-def entra_user(nick, first, last, aliases=(), domain=ORG, **fields):
-    address = "%s@%s" % (nick, domain)
-    user = {"id": "id-" + nick, "userPrincipalName": address, "givenName": first, "surname": last, "mail": address,
-            "proxyAddresses": ["SMTP:" + address] + ["smtp:" + alias for alias in aliases],
-            "accountEnabled": True, "userType": "Member", "assignedLicenses": LICENSE}
-    user.update(fields)
-    return user
-
-
-def org_user(address, first, last, aliases=(), user_type="end_user", **fields):
-    user = {"primary_email": address, "uid": abs(hash(address)) % 100000, "firstname": first, "surname": last,
-            "alias_emails": list(aliases), "is_active": True, "type": user_type, "is_billable": True,
-            "white_list_senders": ["partner@fabrikam.example"], "odin_settings": {"can_impersonate": False}}
-    user.update(fields)
-    return user
+# Fields of every organization user that the sync never changes (a PUT must send them back).
+KEPT = {"white_list_senders": ["partner@fabrikam.example"], "odin_settings": {"can_impersonate": False}}
 
 
 def directory():
     """Entra: adds, an update, a guest, an unlicensed user, a disabled one, a user on a foreign domain."""
     return [
-        entra_user("adele", "Adele", "Vance", aliases=("adele.vance@" + ORG, "adele@" + INITIAL)),
-        entra_user("alex", "Alex", "Wilber"),
-        entra_user("megan", "Megan", "Bowen"),
-        entra_user("pat", "Pat", "Partner", domain="fabrikam.example", userType="Guest", assignedLicenses=[]),
-        entra_user("isaiah", "Isaiah", "Langer", assignedLicenses=[]),
-        entra_user("diego", "Diego", "Siciliani", accountEnabled=False),
-        entra_user("lynne", "Lynne", "Robbins", domain="contoso.net"),
+        entra_user("adele@" + ORG, "Adele", "Vance", aliases=("adele.vance@" + ORG, "adele@" + INITIAL)),
+        entra_user("alex@" + ORG, "Alex", "Wilber"),
+        entra_user("megan@" + ORG, "Megan", "Bowen"),
+        entra_user("pat@fabrikam.example", "Pat", "Partner", user_type="Guest", licensed=False),
+        entra_user("isaiah@" + ORG, "Isaiah", "Langer", licensed=False),
+        entra_user("diego@" + ORG, "Diego", "Siciliani", enabled=False),
+        entra_user("lynne@contoso.net", "Lynne", "Robbins"),
     ]
 
 
 def organization_users():
     """modusCloud: Megan with an old surname, one leaver, the local admin (never touched)."""
     return [
-        org_user("megan@" + ORG, "Megan", "Bowen-Smith"),
-        org_user("left@" + ORG, "Left", "Company"),
-        org_user("admin@" + ORG, "Org", "Admin", user_type="organization_admin"),
+        org_user("megan@" + ORG, firstname="Megan", surname="Bowen-Smith", uid=1001, **KEPT),
+        org_user("left@" + ORG, firstname="Left", surname="Company", uid=1002, **KEPT),
+        org_user("admin@" + ORG, "organization_admin", firstname="Org", surname="Admin", uid=1003, **KEPT),
     ]
 
 
 def groups():
     return [
-        {"id": "g-sales", "displayName": "Sales", "mail": "sales@" + ORG, "mailEnabled": True,
-         "securityEnabled": False, "members": ["id-adele", "id-alex", "g-it"]},
-        {"id": "g-it", "displayName": "IT Admins", "mail": None, "mailEnabled": False, "securityEnabled": True,
-         "members": ["id-megan"]},
+        entra_group("Sales", mail="sales@" + ORG, mail_enabled=True, security_enabled=False,
+                    members=["id-adele", "id-alex", "g-it"], object_id="g-sales"),
+        entra_group("IT Admins", members=["id-megan"], object_id="g-it"),
     ]
 
 
@@ -581,7 +565,8 @@ def synced(services, at="2030-01-01T00:00:00Z", apply_users=True):
             services.org_users["megan@" + ORG]["surname"] = "Bowen"
             for nick, first, last, aliases in (("adele", "Adele", "Vance", ["adele.vance@" + ORG, "adele@" + INITIAL]),
                                                ("alex", "Alex", "Wilber", [])):
-                services.org_users["%s@%s" % (nick, ORG)] = org_user("%s@%s" % (nick, ORG), first, last, aliases)
+                address = "%s@%s" % (nick, ORG)
+                services.org_users[address] = org_user(address, firstname=first, surname=last, aliases=aliases, **KEPT)
         services.settings["last_successful_sync"] = at
     module.time.on_sleep = sync
 
