@@ -47,6 +47,7 @@ from . import directory
 from .directory import USER_FIELDS, GROUP_FIELDS, iso, new_id, utcnow
 from .faults import FaultError
 from .latency import LatencyError
+from .seeding import generate_directory
 from .web import Request, Response, json_response
 
 TENANT_NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}$")
@@ -173,7 +174,7 @@ class ControlService:
         started = time.monotonic()
         with self.sandbox.lock:
             tenant = self._tenant(body.get("tenant"))
-            directory.generate_directory(tenant, options["users"] or 0, options["groups"] or 0, options["seed"])
+            generate_directory(tenant, options["users"] or 0, options["groups"] or 0, options["seed"])
             counts = tenant.counts()
         return json_response(200, {"tenant_id": tenant.id, "users": counts["users"], "groups": counts["groups"],
                                    "seconds": round(time.monotonic() - started, 3)})

@@ -29,6 +29,7 @@ from .graph import GraphService
 from .latency import LatencyModel
 from .login import LoginService
 from .odata import PageTokens
+from .seeding import build_tenant
 from .web import Request, Response, json_response
 
 LOG = logging.getLogger("sandbox")
@@ -224,7 +225,7 @@ class Sandbox:
                         os.unlink(identity.admin_certificate_path)
                     del self.identities[tenant_id]
             identity = self.identities[self.default_tenant_id]
-            self.tenants = {identity.tenant_id: directory.build_tenant(identity, users=users, groups=groups,
+            self.tenants = {identity.tenant_id: build_tenant(identity, users=users, groups=groups,
                                                                        seed=seed)}
             self.faults.clear()
             self.journal.clear()
@@ -243,7 +244,7 @@ class Sandbox:
         """A new tenant and its modusCloud organization; moduscloud_variants: that organization's own variants."""
         with self.lock:
             identity = self.new_identity(name)
-            self.tenants[identity.tenant_id] = directory.build_tenant(identity, users=users, groups=groups, seed=seed)
+            self.tenants[identity.tenant_id] = build_tenant(identity, users=users, groups=groups, seed=seed)
             self._add_org(identity)
             self.write_secretless_files()
             if moduscloud_variants and self.moduscloud is not None:
