@@ -1,8 +1,10 @@
 """A small in-memory Microsoft Graph behind a requests adapter, for tests that run a module's main().
 
 It keeps state between runs (so a second run can prove "no change") and records every request
-(so a test can prove check mode wrote nothing). It answers only what the collection's Graph modules
-call, with Graph's shapes and status codes; anything else is an AssertionError, not a silent 404.
+(so a test can prove check mode wrote nothing). It answers only what the collection calls, with
+Graph's shapes and status codes: app registrations and consent objects (read and written), and a
+read-only directory (organization, domains, users, groups and their members). Anything else is an
+AssertionError, not a silent 404.
 """
 
 import copy
@@ -18,6 +20,9 @@ from sandbox import catalog
 from ..module_utils.fake_transport import JSON_HEADERS, make_response
 
 GRAPH_APP_ID = catalog.GRAPH_APP_ID
+TENANT_ID = "8d2b4e8a-61f1-4c3e-9a4e-0f8f3d6b2c10"
+USER_TYPE = "#microsoft.graph.user"
+GROUP_TYPE = "#microsoft.graph.group"
 AAD_GRAPH_APP_ID = catalog.AAD_GRAPH_APP_ID
 
 # Permission name -> id, from the one catalogue of real Microsoft ids the sandbox seeds its tenants with.
@@ -46,6 +51,10 @@ class FakeGraph(BaseAdapter):
         self.service_principals = {}
         self.assignments = {}
         self.grants = {}
+        # The read-only directory: Graph users, Graph groups each with "members" (object ids), domains.
+        self.users = []
+        self.groups = []
+        self.tenant_domains = []
         self.calls = []
         self.faults = []
         self._ids = ("%08d-0000-4000-8000-%012d" % (n, n) for n in itertools.count(1))
@@ -146,13 +155,19 @@ class FakeGraph(BaseAdapter):
         (r"/servicePrincipals/([^/]+)/appRoleAssignments/([^/]+)", {"DELETE": "delete_assignment"}),
         (r"/oauth2PermissionGrants", {"GET": "list_grants", "POST": "create_grant"}),
         (r"/oauth2PermissionGrants/([^/]+)", {"PATCH": "update_grant", "DELETE": "delete_grant"}),
+        (r"/organization", {"GET": "get_organization"}),
+        (r"/domains", {"GET": "list_domains"}),
+        (r"/users", {"GET": "list_users"}),
+        (r"/groups", {"GET": "list_groups"}),
+        (r"/groups/([^/]+)/members", {"GET": "list_members"}),
     ]
 
     def _page(self, items, query, path):
         start = int(query.get("$skiptoken", 0))
-        page = {"value": copy.deepcopy(items[start:start + self.page_size])}
-        if start + self.page_size < len(items):
-            page["@odata.nextLink"] = "%s%s?$skiptoken=%d" % (self.BASE, path, start + self.page_size)
+        size = min(int(query.get("$top", self.page_size)), self.page_size)
+        page = {"value": copy.deepcopy(items[start:start + size])}
+        if start + size < len(items):
+            page["@odata.nextLink"] = "%s%s?$skiptoken=%d" % (self.BASE, path, start + size)
         return 200, page
 
     @staticmethod
@@ -258,3 +273,28 @@ class FakeGraph(BaseAdapter):
     def delete_grant(self, grant_id, **_):
         self.grants.pop(grant_id)
         return 204, None
+
+    # The read-only directory
+
+    def get_organization(self, **_):
+        verified = [{"name": domain["id"]} for domain in self.tenant_domains if domain["isVerified"]]
+        return 200, {"value": [{"id": TENANT_ID, "verifiedDomains": verified}]}
+
+    def list_domains(self, query, **_):
+        return self._page(self.tenant_domains, query, "/domains")
+
+    def list_users(self, query, **_):
+        return self._page(self.users, query, "/users")
+
+    def list_groups(self, query, **_):
+        groups = [dict((k, v) for k, v in group.items() if k != "members") for group in self.groups]
+        return self._page(groups, query, "/groups")
+
+    def list_members(self, group_id, query, **_):
+        group = next((g for g in self.groups if g["id"] == group_id), None)
+        if group is None:
+            return error(404, "Request_ResourceNotFound", "Resource '%s' does not exist." % group_id)
+        group_ids = set(g["id"] for g in self.groups)
+        members = [{"@odata.type": GROUP_TYPE if member in group_ids else USER_TYPE, "id": member}
+                   for member in group["members"]]
+        return self._page(members, query, "/groups/%s/members" % group_id)

@@ -4,7 +4,6 @@ FakeServices keeps state between runs (so "apply, then apply again" means someth
 every request (so "writes nothing" is checked on the wire, not on the module's word).
 """
 
-import copy
 import json
 import os
 import threading
@@ -20,6 +19,8 @@ from ansible_collections.moduscloud.azure_sync.plugins.modules import moduscloud
 from ..builders import entra_group, entra_user, org_user
 from ..fake_time import FakeTime
 from ..module_utils.fake_transport import JSON_HEADERS, make_response
+from .fake_graph import FakeGraph
+from .fake_moduscloud import FakeModusCloud
 from .module_runner import route_requests, run_main, warning_texts
 
 ORG = "contoso.example"
@@ -84,24 +85,39 @@ def graph_error(status, code, message):
     return status, {"error": {"code": code, "message": message, "innerError": {"request-id": "rid-%d" % status}}}
 
 
+def delegated(fake, name):
+    """An attribute of FakeServices that is the attribute `name` of its fake `fake`."""
+    return property(lambda self: getattr(getattr(self, fake), name),
+                    lambda self, value: setattr(getattr(self, fake), name, value))
+
+
 class FakeServices(BaseAdapter):
-    """Entra sign-in, a read-only Graph directory and the modusCloud API, in memory."""
+    """Entra sign-in, the tenant's Graph (FakeGraph) and the organization's modusCloud (FakeModusCloud),
+    by host; which token may read what; one record of every request, $batch inner requests included."""
 
     def __init__(self, page_size=2):
         super().__init__()
-        self.page_size = page_size
-        self.users = directory()
-        self.groups = groups()
-        self.tenant_domains = [{"id": ORG, "isVerified": True}, {"id": INITIAL, "isVerified": True}]
+        self.graph = FakeGraph(page_size=page_size)
+        self.graph.users = directory()
+        self.graph.groups = groups()
+        self.graph.tenant_domains = [{"id": ORG, "isVerified": True}, {"id": INITIAL, "isVerified": True}]
+        self.moduscloud = FakeModusCloud(ORG, SAVED_SETTINGS, [ORG, INITIAL], organization_users())
         self.consented = True  # the sync app may read the directory
         self.token_may_read = True  # so may the automation identity of ACCESS_TOKEN
-        self.settings = dict(SAVED_SETTINGS)
-        self.org_domains = [ORG, INITIAL]
-        self.exemptions = []
-        self.org_users = dict((user["primary_email"], user) for user in organization_users())
         self.calls = []
         self.failures = {}  # (method, path) -> (status, body), answered once
         self._lock = threading.Lock()
+
+    # The directory and the organization, as the tests change them
+
+    users = delegated("graph", "users")
+    groups = delegated("graph", "groups")
+    tenant_domains = delegated("graph", "tenant_domains")
+    page_size = delegated("graph", "page_size")
+    settings = delegated("moduscloud", "settings")
+    org_domains = delegated("moduscloud", "org_domains")
+    exemptions = delegated("moduscloud", "exemptions")
+    org_users = delegated("moduscloud", "org_users")
 
     # What tests look at
 
@@ -159,7 +175,7 @@ class FakeServices(BaseAdapter):
         if host == "graph.test":
             return self._graph(path[len("/v1.0"):], call["query"], call["headers"])
         if host == "mc.test":
-            return self._moduscloud(method, path[len("/api/v1"):], call["body"])
+            return self.moduscloud.answer(method, path[len("/api/v1"):], call["body"])
         raise AssertionError("unexpected request %s %s" % (method, path))
 
     def _login(self, method, path, body):
@@ -185,59 +201,7 @@ class FakeServices(BaseAdapter):
             return graph_error(401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
         if not (self.consented if token == SYNC_APP_TOKEN else self.token_may_read):
             return graph_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
-        if path == "/organization":
-            return 200, {"value": [{"id": TENANT_ID, "verifiedDomains": [
-                {"name": domain["id"]} for domain in self.tenant_domains if domain["isVerified"]]}]}
-        if path == "/domains":
-            return self._page(path, self.tenant_domains, query)
-        if path == "/users":
-            return self._page(path, self.users, query)
-        if path == "/groups":
-            return self._page(path, [dict((k, v) for k, v in g.items() if k != "members") for g in self.groups],
-                              query)
-        if path.startswith("/groups/") and path.endswith("/members"):
-            group = next(g for g in self.groups if g["id"] == path.split("/")[2])
-            members = [{"@odata.type": GRAPH_USER_TYPE if member.startswith("id-") else "#microsoft.graph.group",
-                        "id": member} for member in group["members"]]
-            return self._page(path, members, query)
-        raise AssertionError("unexpected Graph path %s" % path)
-
-    def _page(self, path, items, query):
-        start = int(query.get("$skiptoken", 0))
-        size = min(int(query.get("$top", 100)), self.page_size)
-        page = {"value": copy.deepcopy(items[start:start + size])}
-        if start + size < len(items):
-            page["@odata.nextLink"] = "%s/v1.0%s?$skiptoken=%d" % (GRAPH, path, start + size)
-        return 200, page
-
-    def _moduscloud(self, method, path, body):
-        parts = path.strip("/").split("/")
-        assert parts[:2] == ["orgs", ORG], path
-        rest = "/".join(parts[2:])
-        body = json.loads(body) if body else None
-        if (method, rest) == ("GET", "settings/azure"):
-            return (200, dict(self.settings)) if self.settings else (404, {"errors": [{"error_message": "not set"}]})
-        if (method, rest) == ("GET", "settings/azure/exemptions"):
-            return 200, [{"email": email} for email in self.exemptions]
-        if (method, rest) == ("GET", "domains"):
-            return 200, {"domains": [{"name": name, "is_active": True} for name in self.org_domains]}
-        if (method, rest) == ("GET", "users"):
-            return 200, {"users": copy.deepcopy(list(self.org_users.values()))}
-        if (method, rest) == ("POST", "users"):
-            for user in body:
-                self.org_users[user["primary_email"]] = dict(user, uid=len(self.org_users) + 1000)
-            return 201, body
-        if rest.startswith("users/"):
-            address = rest[len("users/"):]
-            if method == "GET":
-                return 200, copy.deepcopy(self.org_users[address])
-            if method == "PUT":
-                self.org_users[address] = body
-                return 204, None
-            if method == "DELETE":
-                del self.org_users[address]
-                return 204, None
-        raise AssertionError("unexpected modusCloud request %s %s" % (method, path))
+        return self.graph._route("GET", path, query, None, headers)
 
 
 @pytest.fixture
