@@ -28,7 +28,7 @@ class SandboxStartError(RuntimeError):
 
 
 class RunningSandbox:
-    """A sandbox child process: its info document (the contract in docs/architecture.md) and its control API."""
+    """A sandbox child process: its info document (Sandbox.info in sandbox/server.py) and its control API."""
 
     def __init__(self, process: subprocess.Popen, info: dict) -> None:
         self.process = process

@@ -1,8 +1,7 @@
 """The sandbox fixture shared by every pytest suite (sandbox, integration, role).
 
-Starts `python -m sandbox serve` (the emulator of Entra login, Graph and modusCloud, per the
-contract in DESIGN.md) once per test session and worker, through sandbox.launch, and stops it
-with SIGTERM.
+Starts `python -m sandbox serve` (the emulator of Entra login, Graph and modusCloud in sandbox/)
+once per test session and worker, through sandbox.launch, and stops it with SIGTERM.
 """
 
 import pytest
