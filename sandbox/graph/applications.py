@@ -29,6 +29,8 @@ APPLICATION_SCHEMA = Schema("application", frozenset({"id", "appId", "displayNam
 
 
 class Applications(GraphResource):
+    """/applications, by object id or the alternate keys appId and uniqueName."""
+
     SEGMENTS = {"applications": "applications"}
 
     def applications(self, call: Call, key, rest) -> Response:

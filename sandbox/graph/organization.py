@@ -16,6 +16,8 @@ DOMAIN_SCHEMA = Schema("domain", frozenset(), frozenset(), DOMAIN_PROPERTIES)
 
 
 class Organization(GraphResource):
+    """/organization and /domains: read-only."""
+
     SEGMENTS = {"domains": "domains", "organization": "organization"}
 
     def domains(self, call: Call, key, rest) -> Response:

@@ -33,6 +33,9 @@ GRANT_SCHEMA = Schema("oAuth2PermissionGrant", frozenset({"id", "clientId", "con
 
 
 class ServicePrincipals(GraphResource):
+    """/servicePrincipals (by id or appId) with their appRoleAssignments, appRoleAssignedTo and
+    oauth2PermissionGrants, and /oauth2PermissionGrants."""
+
     SEGMENTS = {"servicePrincipals": "service_principals", "oauth2PermissionGrants": "grants"}
 
     def service_principals(self, call: Call, key, rest) -> Response:

@@ -33,6 +33,8 @@ RESOURCES = (Applications, Policies, ServicePrincipals, Users, Organization)
 
 
 class GraphService:
+    """The Graph server's handler: one instance of each resource, found by the first path segment."""
+
     def __init__(self, sandbox):
         self.sandbox = sandbox
         self._handlers = {}

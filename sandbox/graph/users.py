@@ -23,6 +23,8 @@ MEMBER_SCHEMA = Schema("directoryObject", frozenset(), frozenset(),
 
 
 class Users(GraphResource):
+    """/users, /me (delegated tokens only), /groups and /groups/{id}/members: read-only."""
+
     SEGMENTS = {"users": "users", "me": "me", "groups": "groups"}
 
     def users(self, call: Call, key, rest) -> Response:
