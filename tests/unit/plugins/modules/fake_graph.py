@@ -20,14 +20,14 @@ from sandbox import catalog
 from ..module_utils.fake_transport import JSON_HEADERS, make_response
 
 GRAPH_APP_ID = catalog.GRAPH_APP_ID
+AAD_GRAPH_APP_ID = catalog.AAD_GRAPH_APP_ID
 TENANT_ID = "8d2b4e8a-61f1-4c3e-9a4e-0f8f3d6b2c10"
 USER_TYPE = "#microsoft.graph.user"
 GROUP_TYPE = "#microsoft.graph.group"
-AAD_GRAPH_APP_ID = catalog.AAD_GRAPH_APP_ID
 
 # Permission name -> id, from the one catalogue of real Microsoft ids the sandbox seeds its tenants with.
-GRAPH_ROLES = dict((value, role_id) for value, role_id, _ in catalog.GRAPH_APP_ROLES)
-GRAPH_SCOPES = dict((value, scope_id) for value, scope_id, _, _ in catalog.GRAPH_SCOPES)
+GRAPH_ROLES = dict((entry[0], entry[1]) for entry in catalog.GRAPH_APP_ROLES)
+GRAPH_SCOPES = dict((entry[0], entry[1]) for entry in catalog.GRAPH_SCOPES)
 
 
 def resource_principal(object_id, app_id, name, roles, scopes):

@@ -19,7 +19,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.modules import moduscloud
 from ..builders import entra_group, entra_user, org_user
 from ..fake_time import FakeTime
 from ..module_utils.fake_transport import JSON_HEADERS, make_response
-from .fake_graph import FakeGraph
+from .fake_graph import TENANT_ID, FakeGraph
 from .fake_moduscloud import FakeModusCloud
 from .module_runner import route_requests, run_main, warning_texts
 
@@ -33,7 +33,6 @@ PASSWORD = "Pw-0f-the-Admin-7731"
 SYNC_APP_TOKEN = "sync-app-token"
 ACCESS_TOKEN = "eyJ0eXAiOiJKV1Qi.automation-identity-token.c2ln"
 FOREIGN_TOKEN = "eyJ0eXAiOiJKV1Qi.fabrikam-tenant-token.c2ln"
-TENANT_ID = "8d2b4e8a-61f1-4c3e-9a4e-0f8f3d6b2c10"
 LOGIN = "https://login.test"
 GRAPH = "https://graph.test"
 MODUSCLOUD = "https://mc.test/api/v1"
