@@ -46,6 +46,7 @@ def load_msal():
 
     return msal
 
+
 # A token request changes nothing, so a transient answer of the sign-in host is asked again: bounded in
 # attempts and in total wait (seconds), like _http's retries.
 TOKEN_MAX_RETRIES = 4
