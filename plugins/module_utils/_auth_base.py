@@ -17,8 +17,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import importlib.util
 import time
-import traceback
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import (
     ApiError,
@@ -29,14 +29,23 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import
     retry_after,
 )
 
+# msal is imported by the first sign-in that needs it (load_msal), not when a module starts: a module
+# given an access token (the role's modules) never signs in, and saves the import. Whether msal is there
+# at all is known without importing it, so that modules and the lookup still fail early without it.
 try:
+    _MSAL_FOUND = importlib.util.find_spec("msal") is not None
+except (ImportError, ValueError):  # pragma: no cover - a broken installation
+    _MSAL_FOUND = False
+MSAL_IMPORT_ERROR = None if _MSAL_FOUND else "No module named 'msal'"
+
+
+def load_msal():
+    """The msal package, imported on first use (a sign-in)."""
     import msal
-    import msal.exceptions
-except ImportError:  # reported by the module or lookup through missing_required_lib
-    msal = None
-    MSAL_IMPORT_ERROR = traceback.format_exc()
-else:
-    MSAL_IMPORT_ERROR = None
+    import msal.exceptions  # noqa: F401 (signed_in catches msal.exceptions.MsalError)
+
+    return msal
+
 
 # A token request changes nothing, so a transient answer of the sign-in host is asked again: bounded in
 # attempts and in total wait (seconds), like _http's retries.
@@ -128,8 +137,9 @@ class AuthMethod(object):
         client_id = self.options["client_id"]
 
         def sign_in(http):
-            app = msal.ConfidentialClientApplication(client_id, client_credential=credential, authority=self.authority,
-                                                     instance_discovery=False, http_client=http)
+            app = load_msal().ConfidentialClientApplication(client_id, client_credential=credential,
+                                                            authority=self.authority, instance_discovery=False,
+                                                            http_client=http)
             return app.acquire_token_for_client(scopes=[self.scope])
 
         return self.signed_in(sign_in, client_id, **kwargs)
@@ -183,7 +193,7 @@ def signed_in(sign_in, client_id, tenant_id, transport, max_retries, sleep, secr
         http = LoginHttp(transport)
         try:
             result = sign_in(http)
-        except (msal.exceptions.MsalError, ValueError, requests.exceptions.RequestException) as exc:
+        except (load_msal().exceptions.MsalError, ValueError, requests.exceptions.RequestException) as exc:
             # msal raises for a 5xx (MsalServiceError), an unusable authority or a body that is not JSON
             # (ValueError), and lets transport errors through.
             failure = token_failure(client_id, tenant_id, http.last_response, attempt, secret, transport, exc=exc,

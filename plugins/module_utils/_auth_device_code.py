@@ -12,7 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import AuthMethod, msal
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import AuthMethod, load_msal
 
 # What an administrator's delegated token needs for every module of the collection. Named, not
 # "/.default": a public client such as Microsoft Graph Command Line Tools has no configured
@@ -47,8 +47,8 @@ class DeviceCodeAuth(AuthMethod):
         show = self.connection.show
 
         def sign_in(http):
-            app = msal.PublicClientApplication(client_id, authority=self.authority, instance_discovery=False,
-                                               http_client=http)
+            app = load_msal().PublicClientApplication(client_id, authority=self.authority, instance_discovery=False,
+                                                      http_client=http)
             flow = app.initiate_device_flow(scopes=requested)
             if "user_code" not in flow:
                 return flow  # Entra's refusal

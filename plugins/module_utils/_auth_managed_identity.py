@@ -21,7 +21,7 @@ __metaclass__ = type
 import contextlib
 import os
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import AuthMethod, GraphError, msal
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import AuthMethod, GraphError, load_msal
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._transport import env_value
 
 # The variables msal reads to find the managed identity endpoint.
@@ -56,6 +56,7 @@ class ManagedIdentityAuth(AuthMethod):
                 "metadata service cannot be detected without asking it, set auth=managed_identity)")
 
     def problems(self):
+        msal = load_msal()
         if not hasattr(msal, "ManagedIdentityClient"):
             return ["auth=managed_identity needs msal 1.29.0 or later on the controller (found %s)"
                     % getattr(msal, "__version__", "an older one")]
@@ -71,6 +72,7 @@ class ManagedIdentityAuth(AuthMethod):
         resource = self.connection.graph_url
 
         def sign_in(http):
+            msal = load_msal()
             endpoint = env_value("IDENTITY_ENDPOINT", "MSI_ENDPOINT") or IMDS_HOST
             http.direct = IMDS_HOST in endpoint
             identity = (msal.UserAssignedManagedIdentity(client_id=client_id) if client_id
