@@ -19,7 +19,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import (
     BOOLEAN,
     BOOLEAN_FORMS,
     EXEMPTIONS_FORMS,

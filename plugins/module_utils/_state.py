@@ -105,6 +105,23 @@ class ChangeSet(object):
             warn(assumption)
         return found
 
+    def live(self, action, *args, dry=None, **kwargs):
+        """Call a step that only means something after real writes (waiting for a service, checking that it
+        converged) unless in check mode, where `dry` stands for its answer."""
+        if self.check_mode:
+            return dry
+        return action(*args, **kwargs)
+
+    def tolerates_missing_prerequisites(self):
+        """Whether something an earlier task of the run creates (a domain, an application) may be missing: in
+        check mode that task only predicted it, so its absence is a warning, not an error."""
+        return self.check_mode
+
+    def planned(self, value, otherwise=None):
+        """What earlier tasks of the run would have created (`value`), where a dry run must count it as done
+        because those tasks only predicted it; `otherwise` in a real run, which reads the real state."""
+        return value if self.tolerates_missing_prerequisites() else otherwise
+
     def result(self, diff_mode=True):
         """`changed` and, in diff mode, the diff: a dict for exit_json(**...)."""
         out = {"changed": self.changed}
@@ -116,3 +133,20 @@ class ChangeSet(object):
 def _compact(states):
     # Absent resources show as an empty mapping rather than null, which Ansible renders as "state: absent".
     return dict((label, value if value is not None else {"state": "absent"}) for label, value in states.items())
+
+
+def without_placeholders(options, check_mode):
+    """(`options` with each PLACEHOLDER value set to None, the problems those placeholders are).
+
+    A placeholder stands for the id of an application an earlier task creates; in check mode that task
+    only predicted it, so the placeholder is taken for it; in a real run it is a mistake.
+    """
+    known = dict(options)
+    problems = []
+    for name, value in sorted(options.items()):
+        if value == PLACEHOLDER:
+            known[name] = None
+            if not check_mode:
+                problems.append("%s is %s, the check-mode placeholder of an application an earlier task would "
+                                "create; outside check mode it must be the application's id" % (name, PLACEHOLDER))
+    return known, problems

@@ -118,12 +118,12 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._contract import ContractCheck
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
-    ModusCloudClient,
     client_from_module,
-    is_domain_name,
     moduscloud_argument_spec,
-    normalize_domain,
 )
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_client import ModusCloudClient
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import is_domain_name
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import normalize_domain
 
 
 def main():

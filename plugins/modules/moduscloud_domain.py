@@ -137,9 +137,13 @@ import ipaddress
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
     ModusCloudModule,
+    moduscloud_argument_spec,
+)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import (
     is_domain_name,
     missing_domains,
-    moduscloud_argument_spec,
+)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import (
     normalize_domain,
     org_primary_domain,
 )

@@ -354,17 +354,21 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph impor
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
-    SETTINGS_FIELDS,
-    WIRE,
     ModusCloudModule,
-    UNKNOWNS_DOC,
-    WIRE_FORMAT_SPEC,
-    invalid_settings,
-    is_domain_name,
-    normalize_domain,
     moduscloud_argument_spec,
 )
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import (
+    invalid_settings,
+    is_domain_name,
+)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import (
+    SETTINGS_FIELDS,
+    UNKNOWNS_DOC,
+    WIRE,
+    WIRE_FORMAT_SPEC,
+    normalize_domain,
+)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet, without_placeholders
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import MANAGED_USER_TYPES, USER_ROLES
 
 # Shown in the diff in place of the key, only when the run sends it.
@@ -420,7 +424,8 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    problems = invalid_settings(params, module.check_mode)
+    known, problems = without_placeholders(params, module.check_mode)
+    problems += invalid_settings(known)
     bad_domains = [name for name in params["synced_domains"] or [] if not is_domain_name(name)]
     if bad_domains:
         problems.append("synced_domains must be domain names such as example.com; not valid: %s"

@@ -163,11 +163,13 @@ users:
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
+    ModusCloudModule,
+    moduscloud_argument_spec,
+)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import is_domain_name
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import (
     UNKNOWNS_DOC,
     WIRE,
-    ModusCloudModule,
-    is_domain_name,
-    moduscloud_argument_spec,
     normalize_domain,
     sync_health,
     unreadable_status,

@@ -3,7 +3,7 @@
 import json
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _contract as contract
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import WIRE_TABLE
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import WIRE_TABLE
 
 ANSWER = {
     "users": [{"primary_email": "jane@contoso.example", "uid": 100002, "alias_emails": ["j@contoso.example"],

@@ -4,7 +4,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _moduscloud as mc
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _moduscloud_client as mc_client
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _moduscloud_values as mc_values
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _moduscloud_wire as mc_wire
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _sync_apply as sync_apply
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
 
 from .fake_transport import attach
@@ -27,39 +30,39 @@ class Scripted(object):
 
     def __init__(self, answers):
         self.sleeps = []
-        self.client = mc.ModusCloudClient(BASE, "admin@contoso.example", PASSWORD, sleep=self.sleeps.append)
+        self.client = mc_client.ModusCloudClient(BASE, "admin@contoso.example", PASSWORD, sleep=self.sleeps.append)
         self.adapter = attach(self.client.http, answers)
 
 
 # -- connection options --------------------------------------------------------------------------
 
 def test_stack_names_the_documented_host():
-    assert mc.connection_base(stack="eu1") == ("https://eu1.proofpointessentials.com/api/v1", False)
+    assert mc_client.connection_base(stack="eu1") == ("https://eu1.proofpointessentials.com/api/v1", False)
 
 
 def test_api_url_overrides_the_stack_for_branded_hosts_and_test_services():
-    assert mc.connection_base("https://moduscloud.cloud-protect.net/api/v1/", "us2") == (
+    assert mc_client.connection_base("https://moduscloud.cloud-protect.net/api/v1/", "us2") == (
         "https://moduscloud.cloud-protect.net/api/v1", False)
 
 
 @pytest.mark.parametrize("stack", ["us9", "au1", "US1"])
 def test_an_invalid_stack_is_refused_listing_the_allowed_ones(stack):
-    with pytest.raises(mc.ConnectionOptionsError) as caught:
-        mc.connection_base(stack=stack)
+    with pytest.raises(mc_client.ConnectionOptionsError) as caught:
+        mc_client.connection_base(stack=stack)
     assert repr(stack) in str(caught.value)
     assert "us1, us2, us3, us4, us5, eu1" in str(caught.value)
 
 
 def test_neither_api_url_nor_stack_is_refused_naming_both_and_the_stacks():
-    with pytest.raises(mc.ConnectionOptionsError) as caught:
-        mc.connection_base()
+    with pytest.raises(mc_client.ConnectionOptionsError) as caught:
+        mc_client.connection_base()
     for part in ("api_url", "MODUSCLOUD_API_URL", "stack", "MODUSCLOUD_STACK", "us1, us2, us3, us4, us5, eu1"):
         assert part in str(caught.value)
 
 
 def test_plain_http_is_refused_because_the_password_travels_in_a_header():
-    with pytest.raises(mc.ConnectionOptionsError, match="https://"):
-        mc.connection_base("http://mc.example/api/v1")
+    with pytest.raises(mc_client.ConnectionOptionsError, match="https://"):
+        mc_client.connection_base("http://mc.example/api/v1")
 
 
 # -- authentication and errors --------------------------------------------------------------------
@@ -113,7 +116,7 @@ def test_throttling_is_retried_after_the_advertised_wait():
 # -- wire mapping ---------------------------------------------------------------------------------
 
 def test_settings_map_to_the_wire_keys_of_the_reference():
-    body = mc.settings_to_wire(KB_SETTINGS, key="the-key")
+    body = mc_wire.settings_to_wire(KB_SETTINGS, key="the-key")
     assert body == {
         "primary_domain": "contoso.example", "application_id": "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21",
         "ad_key": "the-key", "disable_login": False, "default_user_role_name": "end_user", "sync_frequency": 1,
@@ -126,9 +129,9 @@ def test_settings_map_to_the_wire_keys_of_the_reference():
 
 def test_settings_round_trip_through_the_wire_including_the_inverted_switch():
     settings = dict(KB_SETTINGS, allow_microsoft_sign_in=False, remove_users=True, sync_frequency_hours=24)
-    wire = mc.settings_to_wire(settings)
+    wire = mc_wire.settings_to_wire(settings)
     assert wire["disable_login"] is True and "ad_key" not in wire
-    assert mc.settings_from_wire(wire) == settings
+    assert mc_wire.settings_from_wire(wire) == settings
 
 
 def test_reading_settings_never_keeps_a_key_and_skips_what_the_service_omits():
@@ -136,10 +139,10 @@ def test_reading_settings_never_keeps_a_key_and_skips_what_the_service_omits():
     wire = {"primary_domain": "Contoso.Example", "application_id": "4F1C0A7E-3B1D-4C55-9A61-2F7D0C5E8B21",
             "ad_key": "leaked?", "sync_active_users": "true", "disable_login": "false",
             "secret_expiry": "2027-05-01", "last_successful_sync": None}
-    assert mc.settings_from_wire(wire) == {"primary_domain": "contoso.example",
+    assert mc_wire.settings_from_wire(wire) == {"primary_domain": "contoso.example",
                                            "application_id": "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21",
                                            "sync_active_users": True, "allow_microsoft_sign_in": True}
-    assert mc.status_from_wire(wire) == {"secret_expiry": "2027-05-01", "last_successful_sync": None}
+    assert mc_wire.status_from_wire(wire) == {"secret_expiry": "2027-05-01", "last_successful_sync": None}
 
 
 def test_unconfigured_settings_read_as_none():
@@ -156,7 +159,7 @@ def test_exemptions_are_added_as_one_comma_separated_string():
 
 
 def test_exemptions_are_read_from_objects_or_bare_strings_lowercased_and_sorted():
-    assert mc.exemptions_from_wire([{"email": "B@x.example"}, "a@x.example"]) == ["a@x.example", "b@x.example"]
+    assert mc_wire.exemptions_from_wire([{"email": "B@x.example"}, "a@x.example"]) == ["a@x.example", "b@x.example"]
 
 
 def test_user_update_sends_back_the_whole_object():
@@ -185,7 +188,7 @@ def test_user_update_refuses_another_user_or_a_field_the_sync_does_not_own():
                                        "bob@contoso.com instead of its object, so nothing was written"):
         api.client.update_user("contoso.com", "ann@contoso.com", {"surname": "Smith"})
     with pytest.raises(ValueError, match="changes type; only firstname, surname, alias_emails, is_active may change"):
-        api.client.update_user("contoso.com", "ann@contoso.com", {"type": "organization_admin"})
+        sync_apply.update_user(api.client, "contoso.com", "ann@contoso.com", {"type": "organization_admin"})
     assert [call["method"] for call in api.adapter.calls] == ["GET"]  # no PUT, and no request for the refused field
 
 
@@ -214,7 +217,7 @@ def test_discovery_moves_the_client_to_the_stack_the_service_names():
     ("https://127.0.0.1:8443/api/v1/", "https://127.0.0.1:8443/api/v1"),
 ])
 def test_endpoint_items_of_any_plausible_form_become_base_urls(item, url):
-    assert mc.endpoint_url(item) == url
+    assert mc_client.endpoint_url(item) == url
 
 
 def test_discovery_without_an_endpoint_fails_clearly():
@@ -226,44 +229,44 @@ def test_discovery_without_an_endpoint_fails_clearly():
 def test_every_wire_name_is_documented_for_users_holding_the_specification():
     with open(DOCS) as handle:
         docs = handle.read()
-    undocumented = [entry.wire for entry in mc.WIRE_TABLE if entry.wire not in docs]
+    undocumented = [entry.wire for entry in mc_wire.WIRE_TABLE if entry.wire not in docs]
     assert not undocumented
 
 
 # -- validation, preflight, status ----------------------------------------------------------------
 
 def test_invalid_settings_are_named_with_what_is_allowed():
-    problems = mc.invalid_settings({"org": "contoso.example", "primary_domain": "not a domain",
-                                    "application_id": "modusCloud", "sync_frequency_hours": 200,
-                                    "exemptions": ["ok@contoso.example", "nobody"]})
+    problems = mc_values.invalid_settings({"org": "contoso.example", "primary_domain": "not a domain",
+                                       "app_id": "modusCloud", "sync_frequency_hours": 200,
+                                       "exemptions": ["ok@contoso.example", "nobody"]})
     text = "; ".join(problems)
     assert "primary_domain must be a domain name" in text
-    assert "application_id must be the Entra application (client) id, a GUID" in text
+    assert "app_id must be the Entra application (client) id, a GUID" in text
     assert "from 0 (never) to 168, got 200" in text
     assert "not valid: nobody" in text
     assert len(problems) == 4
 
 
 def test_kb_settings_are_valid():
-    assert mc.invalid_settings(dict(KB_SETTINGS, org="contoso.example", key="k", exemptions=[])) == []
+    assert mc_values.invalid_settings(dict(KB_SETTINGS, org="contoso.example", key="k", exemptions=[])) == []
 
 
 def test_missing_domains_are_exactly_the_tenant_domains_the_org_lacks():
     tenant = ["contoso.example", "Fabrikam.Example.", "contoso.onmicrosoft.com"]
-    assert mc.missing_domains(tenant, ["CONTOSO.example", "other.example"]) == [
+    assert mc_values.missing_domains(tenant, ["CONTOSO.example", "other.example"]) == [
         "contoso.onmicrosoft.com", "fabrikam.example"]
 
 
 @pytest.mark.parametrize("text", ["2026-06-30T18:15:00Z", "2026-06-30 18:15:00", "2026-06-30T18:15:00+00:00"])
 def test_timestamps_in_the_plausible_formats_are_read(text):
-    assert mc.parse_timestamp(text) == datetime(2026, 6, 30, 18, 15, tzinfo=timezone.utc)
+    assert mc_wire.parse_timestamp(text) == datetime(2026, 6, 30, 18, 15, tzinfo=timezone.utc)
 
 
 def test_sync_health_counts_days_to_expiry_and_hours_since_the_last_sync():
     now = datetime(2026, 7, 1, 12, 0, tzinfo=timezone.utc)
-    health = mc.sync_health({"secret_expiry": "2026-07-31", "last_successful_sync": "2026-07-01T09:30:00Z"}, now)
+    health = mc_wire.sync_health({"secret_expiry": "2026-07-31", "last_successful_sync": "2026-07-01T09:30:00Z"}, now)
     assert health == {"secret_days_remaining": 30, "last_sync_age_hours": 2.5}
-    assert mc.sync_health({"secret_expiry": "soon", "last_successful_sync": None}, now) == {
+    assert mc_wire.sync_health({"secret_expiry": "soon", "last_successful_sync": None}, now) == {
         "secret_days_remaining": None, "last_sync_age_hours": None}
 
 
@@ -301,14 +304,14 @@ def test_known_state_of_an_unconfigured_org_reads_as_no_settings():
     (dict(KNOWN, exemptions="a@b.example"), "known_state.exemptions"),
 ])
 def test_a_known_state_that_is_not_a_sync_info_result_is_refused_by_name(known, fragment):
-    assert fragment in mc.known_state_problem(known)
-    assert mc.known_state_problem(KNOWN) is None
+    assert fragment in mc_values.known_state_problem(known)
+    assert mc_values.known_state_problem(KNOWN) is None
 
 
 @pytest.mark.parametrize("stack", ["usg1", "usg2"])
 def test_the_stacks_public_scripts_list_besides_us1_to_us5_and_eu1_are_known(stack):
-    assert mc.stack_url(stack) == "https://%s.proofpointessentials.com/api/v1" % stack
-    assert mc.endpoint_url(stack.upper()) == mc.stack_url(stack)
+    assert mc_client.stack_url(stack) == "https://%s.proofpointessentials.com/api/v1" % stack
+    assert mc_client.endpoint_url(stack.upper()) == mc_client.stack_url(stack)
 
 
 @pytest.mark.parametrize("expiry, last_sync", [
@@ -318,16 +321,16 @@ def test_the_stacks_public_scripts_list_besides_us1_to_us5_and_eu1_are_known(sta
     ("1830297600", 1782843300000),
 ], ids=["iso", "space", "epoch", "epoch-text-and-milliseconds"])
 def test_status_dates_in_every_plausible_form_read_as_one_form(expiry, last_sync):
-    status = mc.status_from_wire({"secret_expiry": expiry, "last_successful_sync": last_sync})
+    status = mc_wire.status_from_wire({"secret_expiry": expiry, "last_successful_sync": last_sync})
     assert status == {"secret_expiry": "2028-01-01", "last_successful_sync": "2026-06-30T18:15:00Z"}
-    assert mc.unreadable_status(status) == []
+    assert mc_wire.unreadable_status(status) == []
 
 
 def test_a_date_form_nobody_expected_is_kept_as_sent_and_named_as_unreadable():
-    status = mc.status_from_wire({"secret_expiry": "next year", "last_successful_sync": None})
+    status = mc_wire.status_from_wire({"secret_expiry": "next year", "last_successful_sync": None})
     assert status == {"secret_expiry": "next year", "last_successful_sync": None}
-    assert mc.unreadable_status(status) == ["secret_expiry"]
-    assert mc.sync_health(status)["secret_days_remaining"] is None
+    assert mc_wire.unreadable_status(status) == ["secret_expiry"]
+    assert mc_wire.sync_health(status)["secret_days_remaining"] is None
 
 
 def test_every_open_question_of_the_known_unknowns_table_has_its_wire_table_row():
@@ -336,4 +339,4 @@ def test_every_open_question_of_the_known_unknowns_table_has_its_wire_table_row(
     section = docs.split("## Known unknowns", 1)[1].split("\n## ", 1)[0]
     for term in ("settings.put_without_key", "settings.absent_status", "exemptions.add_key", "settings.booleans",
                  "auth.failed_status", "status.secret_expiry", "status.last_successful_sync"):
-        assert term in mc.WIRE and term in section
+        assert term in mc_wire.WIRE and term in section

@@ -12,8 +12,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 from requests.adapters import BaseAdapter
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import settings_from_wire
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import settings_from_wire
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, SECRET_VALUE_PLACEHOLDER
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _sync_apply as sync_apply
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _sync_wait as sync_wait
 from ansible_collections.moduscloud.azure_sync.plugins.modules import moduscloud_user_sync as module
 
 from ..builders import entra_group, entra_user, org_user
@@ -207,7 +209,7 @@ class FakeServices(BaseAdapter):
 def services(monkeypatch):
     fake = FakeServices()
     route_requests(monkeypatch, fake)
-    monkeypatch.setattr(module, "time", FakeTime())
+    monkeypatch.setattr(sync_wait, "time", FakeTime())
     return fake
 
 
@@ -423,7 +425,7 @@ def test_outside_check_mode_planned_domains_do_not_hide_a_missing_domain(run, se
     ({"report_path": "/tmp/report.md"}, "report_path names the JSON file"),
     ({"report_path": "/no/such/dir/report.json"}, "the directory /no/such/dir does not exist"),
     ({"max_removals": -1}, "max_removals must be 0 or more"),
-    ({"application_id": "modusCloud"}, "application_id must be the Entra application (client) id"),
+    ({"application_id": "modusCloud"}, "app_id must be the Entra application (client) id"),
     ({"since": "yesterday"}, "since must be a UTC date and time"),
     ({"wait_interval": 0}, "wait_interval must be at least 1 second"),
     ({"key": None, "access_token": ""}, "access_token must not be empty"),
@@ -492,7 +494,7 @@ def test_apply_in_check_mode_predicts_the_same_report_and_writes_nothing(run, se
 
 
 def test_additions_are_created_in_batches(run, services, monkeypatch):
-    monkeypatch.setattr(module, "CREATE_BATCH_SIZE", 1)
+    monkeypatch.setattr(sync_apply, "CREATE_BATCH_SIZE", 1)
     run(mode="apply")
     posts = [call for call in services.calls if call["method"] == "POST" and call["host"] == "mc.test"]
     assert [[user["primary_email"] for user in json.loads(call["body"])] for call in posts] == [
@@ -531,7 +533,7 @@ def synced(services, at="2030-01-01T00:00:00Z", apply_users=True):
                 address = "%s@%s" % (nick, ORG)
                 services.org_users[address] = org_user(address, firstname=first, surname=last, aliases=aliases, **KEPT)
         services.settings["last_successful_sync"] = at
-    module.time.on_sleep = sync
+    sync_wait.time.on_sleep = sync
 
 
 def test_wait_returns_once_the_service_synced_and_the_users_match(run, services):
@@ -539,7 +541,7 @@ def test_wait_returns_once_the_service_synced_and_the_users_match(run, services)
     result = run(mode="wait", since="2029-12-31T23:00:00Z", wait_interval=30)
     assert "failed" not in result and result["changed"] is False
     assert result["sync_status"]["last_successful_sync"] == "2030-01-01T00:00:00Z"
-    assert result["waited_seconds"] == 30 and module.time.sleeps == [30]
+    assert result["waited_seconds"] == 30 and sync_wait.time.sleeps == [30]
     assert result["report"]["counts"]["add"] == 0 and services.writes == []
     assert len(services.token_requests()) == 1  # one sign-in for the checks before waiting and the report after
 
@@ -556,21 +558,21 @@ def test_wait_times_out_saying_what_to_check(run, services):
     result = run(mode="wait", wait_timeout=120, wait_interval=50)
     assert result["failed"] is True and "did not succeed" in result["msg"] and "within 120 seconds" in result["msg"]
     assert "key saved in modusCloud" in result["msg"] or "stores this same key" in result["msg"]
-    assert module.time.sleeps == [50, 50, 20]
+    assert sync_wait.time.sleeps == [50, 50, 20]
 
 
 def test_wait_fails_at_once_when_a_tenant_domain_is_missing(run, services):
     services.org_domains = [ORG]
     result = run(mode="wait")
     assert result["failed"] is True and INITIAL in result["msg"] and result["missing_domains"] == [INITIAL]
-    assert module.time.sleeps == []
+    assert sync_wait.time.sleeps == []
 
 
 def test_wait_fails_at_once_without_consent(run, services):
     services.consented = False
     result = run(mode="wait")
     assert result["failed"] is True and "Authorization_RequestDenied" in result["msg"]
-    assert module.time.sleeps == []
+    assert sync_wait.time.sleeps == []
 
 
 def test_wait_needs_a_sync_frequency(run, services):
@@ -582,7 +584,7 @@ def test_wait_needs_a_sync_frequency(run, services):
 def test_wait_in_check_mode_does_not_wait(run, services):
     result = run(mode="wait", check_mode=True)
     assert result["changed"] is False and result["waited_seconds"] == 0
-    assert module.time.sleeps == [] and result["report"]["counts"]["add"] == 2
+    assert sync_wait.time.sleeps == [] and result["report"]["counts"]["add"] == 2
 
 
 # access_token instead of key

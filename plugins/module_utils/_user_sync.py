@@ -1,0 +1,159 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the moduscloud.azure_sync collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""One moduscloud_user_sync task: check its options, then report, apply or wait, and exit with the result.
+
+Private to this collection: no compatibility promise outside it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from datetime import datetime, timezone
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_query import (
+    JMESPATH_IMPORT_ERROR,
+    QueryError,
+    check as check_exemption_query,
+    given as query_given,
+)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import MSAL_IMPORT_ERROR, GraphError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import connection_problem
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import (
+    invalid_settings,
+    is_domain_name,
+    is_guid,
+)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import (
+    normalize_domain,
+    parse_timestamp,
+)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet, without_placeholders
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import removals_over_limit, trim_report
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_apply import SyncApply, refuse_mass_removal
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_files import report_path_problem, write_report
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_report import SyncReader
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_wait import SyncWait
+
+
+def invalid_options(params, check_mode):
+    """Every problem with the options, each naming the option and what is allowed."""
+    options, problems = without_placeholders(dict((name, params[name]) for name in ("org", "app_id", "key")),
+                                             check_mode)
+    problems += invalid_settings(options)
+    if params["access_token"] is not None and not params["access_token"].strip():
+        problems.append("access_token must not be empty")
+    tenant_id = params["tenant_id"]
+    if tenant_id is not None and not (is_guid(tenant_id) or is_domain_name(tenant_id)):
+        problems.append("tenant_id must be the tenant id (a GUID) or one of its domains, got %r" % tenant_id)
+    for name in ("max_removals", "report_limit", "wait_timeout"):
+        if params[name] < 0:
+            problems.append("%s must be 0 or more, got %d" % (name, params[name]))
+    if params["wait_interval"] < 1:
+        problems.append("wait_interval must be at least 1 second, got %d" % params["wait_interval"])
+    if params["tenant_domains"] is not None and not params["access_token"]:
+        problems.append("tenant_domains needs access_token (they must have been read with the same token); with "
+                        "key the sync app reads the tenant's domains itself")
+    not_domains = [name for name in params["planned_domains"] if not is_domain_name(name)]
+    if not_domains:
+        problems.append("planned_domains must be domain names such as contoso.com, got %s" % ", ".join(not_domains))
+    if params["since"] is not None and parse_timestamp(params["since"]) is None:
+        problems.append("since must be a UTC date and time such as 2026-07-01T10:00:00Z, got %r" % params["since"])
+    if query_given(params["exemption_query"]):
+        try:
+            check_exemption_query(params["exemption_query"])
+        except QueryError as error:
+            problems.append(str(error))
+    if params["report_path"] is not None:
+        problem = report_path_problem(params["report_path"])
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def run_user_sync(module):
+    """The whole task for a ModusCloudModule with moduscloud_user_sync's options: exits or fails the module."""
+    libraries = [("requests", REQUESTS_IMPORT_ERROR), ("msal", MSAL_IMPORT_ERROR)]
+    if query_given(module.params["exemption_query"]):
+        libraries.append(("jmespath", JMESPATH_IMPORT_ERROR))
+    for library, error in libraries:
+        if error:
+            module.fail_json(msg=missing_required_lib(library), exception=error)
+    problems = invalid_options(module.params, module.check_mode)
+    if problems:
+        module.fail_json(msg="Invalid options: " + "; ".join(problems))
+    if module.params["validate_only"]:
+        problem = connection_problem(module.params)
+        if problem:
+            module.fail_json(msg=problem)
+        module.exit_json(changed=False, validated=True)
+
+    started = datetime.now(timezone.utc)
+    org = normalize_domain(module.params["org"])
+    sync = UserSync(module, module.client(org), org)
+    try:
+        result = sync.run(started)
+    except (ApiError, GraphError) as error:
+        module.fail_json(msg=str(error), **dict(error.to_result(), **sync.progress()))
+    result.update(sync.changes.result(module._diff))
+    module.exit_json(**result)
+
+
+class UserSync(object):
+    """One task: read both sides and compute the report (SyncReader), then write its files, apply it
+    (SyncApply) or wait for the service's sync (SyncWait), as the mode says."""
+
+    def __init__(self, module, client, org):
+        self.module = module
+        self.params = module.params
+        self.org = org
+        self.changes = ChangeSet(module.check_mode)
+        self.reader = SyncReader(module.params, client, org, self.changes)
+        self.applier = SyncApply(client, org, self.changes)
+        self.waiter = SyncWait(self.reader, module.warn)
+
+    def progress(self):
+        """What a failed run had already written, for fail_json."""
+        applied = self.applier.applied
+        if applied is None:
+            return {}
+        return {"changed": any(applied.values()), "applied": dict(applied)}
+
+    def run(self, started):
+        params, reader = self.params, self.reader
+        saved, status = reader.client.read_import_settings(self.org)
+        settings = reader.effective_settings(saved)
+        tenant_id, app_id = reader.sync_app(saved)
+        result = {"settings": settings, "tenant_id": tenant_id, "app_id": app_id, "application_id": app_id}
+        mode = params["mode"]
+
+        if mode == "wait":
+            since = parse_timestamp(params["since"]) if params["since"] else started
+            status, result["waited_seconds"] = self.changes.live(self.waiter.wait, saved, tenant_id, app_id, since,
+                                                                 dry=(status, 0.0))
+        result["sync_status"] = status or {"secret_expiry": None, "last_successful_sync": None}
+
+        report = reader.compute_report(settings, tenant_id, app_id)
+        if reader.query_exemptions is not None:
+            result["query_exemptions"] = reader.query_exemptions
+        result["report"] = trim_report(report, params["report_limit"])
+        result["removals_over_limit"] = [user["primary_email"]
+                                         for user in removals_over_limit(report, params["max_removals"])]
+        if params["report_path"]:
+            result["report_files"] = write_report(params["report_path"], report, settings, self.org, tenant_id,
+                                                  started, params["report_limit"], self.module.atomic_move)
+        if report["missing_domains"] and mode != "wait":
+            self.module.warn("modusCloud's scheduled sync fails until these Entra domains are added to organization "
+                             "%s: %s" % (self.org, ", ".join(report["missing_domains"])))
+
+        if mode == "apply":
+            refuse_mass_removal(report, params["max_removals"], params["report_limit"])
+            result["applied"] = self.applier.apply(report)
+        elif mode == "wait":
+            self.changes.live(self.waiter.require_converged, report, result)
+        return result
