@@ -69,12 +69,16 @@ class SyncReader(object):
     # -- inputs
 
     def effective_settings(self, saved):
-        """The saved import settings, overridden by the options set; every one must be known."""
-        settings = dict((name, (saved or {}).get(name)) for name in SETTING_OPTIONS)
+        """The saved import settings (in check mode the planned ones), overridden by the options set; every one
+        must be known."""
+        # An earlier task of the run saves the planned settings; a dry run of that task only predicted it.
+        planned = self.changes.planned(self.params["planned_settings"])
+        source = dict(saved or {}, **planned) if planned is not None else saved
+        settings = dict((name, (source or {}).get(name)) for name in SETTING_OPTIONS)
         settings.update((name, self.params[name]) for name in SETTING_OPTIONS if self.params[name] is not None)
         unknown = [name for name in SETTING_OPTIONS if settings[name] is None]
         if unknown:
-            reason = ("organization %s has no Azure AD import settings" % self.org if saved is None
+            reason = ("organization %s has no Azure AD import settings" % self.org if source is None
                       else "the saved import settings of %s do not include %s" % (self.org, ", ".join(unknown)))
             raise SyncFailure("%s, so the sync they describe is unknown: set %s, or save the settings with "
                               "moduscloud.azure_sync.moduscloud_import_settings" % (reason, ", ".join(unknown)))

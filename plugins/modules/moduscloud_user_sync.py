@@ -185,6 +185,14 @@ options:
       - Used in check mode only. Otherwise the organization's saved exemptions are read.
     type: list
     elements: str
+  planned_settings:
+    description:
+      - The import settings an earlier task of the same run saves, for example the C(settings) that
+        M(moduscloud.azure_sync.moduscloud_import_settings) returns; in check mode the report uses them instead of
+        the organization's saved settings (the options set here still win), so that a dry run predicts what the
+        real run syncs.
+      - Used in check mode only. Otherwise the saved settings are read, as the service reads them.
+    type: dict
   planned_domains:
     description:
       - Domains an earlier task of the same run adds to the organization, for example
@@ -520,6 +528,7 @@ def argument_spec():
         since=dict(type="str"),
         planned_domains=dict(type="list", elements="str", default=[]),
         planned_exemptions=dict(type="list", elements="str"),
+        planned_settings=dict(type="dict"),
         tenant_domains=dict(type="list", elements="str"),
         known_state=dict(type="dict"),
         exemption_query=dict(type="str"),

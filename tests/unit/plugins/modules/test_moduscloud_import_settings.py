@@ -92,7 +92,7 @@ def test_creating_without_a_key_fails_before_writing(run):
 def test_invalid_input_fails_naming_what_is_allowed_before_any_request(run):
     outcome = run(dict(KB_ARGS, application_id="modusCloud", sync_frequency_hours=500), [])
     assert outcome.result["failed"] is True and outcome.calls == []
-    assert "application_id must be the Entra application (client) id, a GUID" in outcome.result["msg"]
+    assert "app_id must be the Entra application (client) id, a GUID" in outcome.result["msg"]
     assert "from 0 (never) to 168, got 500" in outcome.result["msg"]
 
 
@@ -383,3 +383,21 @@ def test_a_refused_exemptions_body_names_the_assumption_and_every_form(run):
     outcome = run(dict(KB_ARGS, exemptions=["a@contoso.example"]), [DOMAINS, STORED, (200, []), refused])
     assert outcome.result["failed"] is True and outcome.writes == [("PUT", EXEMPTIONS)]
     assert "exemptions.add_key" in outcome.result["msg"] and "json_list" in outcome.result["msg"]
+
+
+def test_changed_settings_names_what_differs_from_the_saved_settings_in_check_mode_too(run):
+    args = dict(KB_ARGS, sync_frequency_hours=24, allow_microsoft_sign_in=False, update_key="always")
+    for check_mode in (True, False):
+        answers = [DOMAINS, STORED] if check_mode else [DOMAINS, STORED, (204, None)]
+        outcome = run(args, answers, check_mode=check_mode)
+        assert outcome.result["changed_settings"] == ["allow_microsoft_sign_in", "sync_frequency_hours"]
+    assert run(KB_ARGS, [DOMAINS, STORED]).result["changed_settings"] == []
+
+
+def test_changed_settings_of_a_first_save_are_every_setting_and_app_id_is_the_option(run):
+    args = dict(KB_ARGS, app_id=APP_ID.upper())
+    del args["application_id"]
+    outcome = run(args, [DOMAINS, NOT_CONFIGURED], check_mode=True)
+    assert outcome.writes == [] and "key" not in outcome.result["changed_settings"]
+    assert "application_id" in outcome.result["changed_settings"] and "sync_frequency_hours" in outcome.result["changed_settings"]
+    assert outcome.result["settings"]["application_id"] == APP_ID

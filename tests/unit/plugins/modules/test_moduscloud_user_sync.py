@@ -421,6 +421,16 @@ def test_outside_check_mode_planned_domains_do_not_hide_a_missing_domain(run, se
     assert any("contoso.net" in warning for warning in warning_texts(result))
 
 
+def test_planned_settings_stand_for_the_saved_ones_in_check_mode_only(run, services):
+    planned = {"sync_active_users": False, "application_id": APP_ID, "sync_frequency_hours": 1}
+    dry = run(mode="apply", check_mode=True, planned_settings=planned)
+    assert dry["settings"]["sync_active_users"] is False and dry["report"]["counts"]["add"] == 0
+    assert services.writes == []
+    real = run(mode="report", planned_settings=planned)
+    assert real["settings"]["sync_active_users"] is True and real["report"]["counts"]["add"] == 2
+    assert real["app_id"] == real["application_id"] == APP_ID
+
+
 @pytest.mark.parametrize("args, expected", [
     ({"report_path": "/tmp/report.md"}, "report_path names the JSON file"),
     ({"report_path": "/no/such/dir/report.json"}, "the directory /no/such/dir does not exist"),

@@ -1,0 +1,226 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the moduscloud.azure_sync collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""One moduscloud_import_settings task: the Azure AD import settings and the sync exemptions of an
+organization, ensured through _state's ChangeSet (or cleared, with the users the sync imported).
+
+Private to this collection: no compatibility promise outside it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_query import (
+    JMESPATH_IMPORT_ERROR,
+    QUERY_USER_FIELDS,
+    QueryError,
+    check as check_exemption_query,
+    given as query_given,
+    matching_addresses,
+)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GraphConnection, GraphError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import (
+    invalid_settings,
+    is_domain_name,
+)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import (
+    SETTINGS_FIELDS,
+    UNKNOWNS_DOC,
+    WIRE,
+    normalize_domain,
+)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import (
+    ChangeSet,
+    differences,
+    without_placeholders,
+)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import MANAGED_USER_TYPES
+
+# Shown in the diff in place of the key, only when the run sends it.
+KEY_SENT = "(sent)"
+SETTINGS_LABEL = "azure_ad_import"
+EXEMPTIONS_LABEL = "sync_exemptions"
+
+
+def desired_settings(params):
+    """The import settings by their names in WIRE_TABLE (the app's id is `application_id` there, the console's
+    word, and option app_id here)."""
+    settings = dict((option, params[option]) for option in SETTINGS_FIELDS if option != "application_id")
+    settings["primary_domain"] = normalize_domain(settings["primary_domain"])
+    settings["application_id"] = params["app_id"].strip().lower()
+    return settings
+
+
+def run_import_settings(module):
+    """The whole task for a ModusCloudModule with moduscloud_import_settings' options: exits or fails the module."""
+    params = module.params
+    options, problems = without_placeholders(params, module.check_mode)
+    problems += invalid_settings(options)
+    bad_domains = [name for name in params["synced_domains"] or [] if not is_domain_name(name)]
+    if bad_domains:
+        problems.append("synced_domains must be domain names such as example.com; not valid: %s"
+                        % ", ".join(bad_domains))
+    if query_given(params["exemption_query"]) and params["state"] == "present":
+        if JMESPATH_IMPORT_ERROR:
+            module.fail_json(msg=missing_required_lib("jmespath"), exception=JMESPATH_IMPORT_ERROR)
+        try:
+            check_exemption_query(params["exemption_query"])
+        except QueryError as error:
+            problems.append(str(error))
+        if not (params["access_token"] or "").strip():
+            problems.append("exemption_query needs access_token, a Microsoft Graph token that may read the users of "
+                            "the tenant of primary_domain (for example from the moduscloud.azure_sync.graph_token "
+                            "lookup)")
+    if problems:
+        module.fail_json(msg="Invalid import settings: " + "; ".join(problems))
+
+    org = normalize_domain(params["org"])
+    client = module.client(org)
+    changes = ChangeSet(module.check_mode)
+    try:
+        if params["state"] == "present":
+            result = ensure_present(module, client, org, changes)
+        else:
+            result = ensure_absent(client, org, changes, params)
+    except (ApiError, GraphError) as error:
+        module.fail_json(msg=str(error), **error.to_result())
+    except QueryError as error:
+        module.fail_json(msg=str(error))
+    result.update(changes.result(module._diff))
+    module.exit_json(**result)
+
+
+def ensure_present(module, client, org, changes):
+    params = module.params
+    settings = desired_settings(params)
+    org_domains = [domain["name"] for domain in client.list_domains(org)]
+    if settings["primary_domain"] not in org_domains:
+        problem = ("primary_domain %s is not a domain of organization %s (its domains: %s): add it first, for "
+                   "example with moduscloud.azure_sync.moduscloud_domain"
+                   % (settings["primary_domain"], org, ", ".join(sorted(org_domains))))
+        # A dry run of a whole play may add the domain in an earlier task that did not really run.
+        if not changes.tolerates_missing_prerequisites():
+            module.fail_json(msg=problem)
+        module.warn(problem)
+    current, status = client.read_import_settings(org)
+    # Read (and the rule applied) before anything is written: a rule that fails writes nothing.
+    query_exemptions = None
+    if query_given(params["exemption_query"]):
+        query_exemptions = read_query_exemptions(params, settings["primary_domain"])
+    managed_exemptions = params["exemptions"] is not None or query_exemptions is not None
+    current_exemptions = client.list_exemptions(org) if managed_exemptions else None
+
+    send_key = current is None or params["update_key"] == "always"
+    if send_key and params["key"] is None:
+        module.fail_json(msg="key is required: the Azure AD settings of %s do not exist yet and the API never "
+                             "returns the stored key" % org)
+    desired = dict(settings)
+    if current is not None:
+        # Only what the service returns can be compared; the rest is sent on each write.
+        unreadable = sorted(option for option in settings if option not in current)
+        for option in unreadable:
+            module.warn("modusCloud does not return %s, so it is sent on every write but not compared" % option)
+            desired.pop(option)
+    # Names of the settings whose saved value differs from the wanted one (the key aside: never returned).
+    changed_settings = sorted(differences(current, desired)) if current is not None else sorted(desired)
+    if send_key:
+        desired["key"] = KEY_SENT
+
+    def update(_changed):
+        # PUT replaces the whole object: always send every setting, not only the changed ones.
+        client.put_import_settings(org, settings, params["key"] if send_key else None)
+        if not send_key and client.key_dropped(org, (status or {}).get("secret_expiry")):
+            module.fail_json(
+                changed=True, wire_assumption="settings.put_without_key",
+                msg="modusCloud saved the Azure AD settings of %s without the key and no longer reports a key expiry: "
+                    "it seems to have dropped the stored key, so its sync stops until it gets one. This contradicts "
+                    "the assumption settings.put_without_key (a change without the key keeps the stored key; see %s). "
+                    "Send a new key now (update_key: always with a new secret's value)." % (org, UNKNOWNS_DOC))
+
+    def create(view):
+        update(view)
+        return view
+
+    after = changes.ensure(SETTINGS_LABEL, current, desired, create=create, update=update)
+    after = dict((option, value) for option, value in after.items() if option != "key")
+    # Sending the key always makes the settings differ (the service never returns it), so it is sent.
+    result = {"settings": after, "key_sent": send_key, "changed_settings": changed_settings}
+
+    if managed_exemptions:
+        wanted = set(email.strip().lower() for email in params["exemptions"] or ())
+        wanted.update(query_exemptions or ())
+        result["exemptions"] = ensure_exemptions(client, org, changes, current_exemptions, sorted(wanted))
+    if query_exemptions is not None:
+        result["query_exemptions"] = query_exemptions
+    return result
+
+
+def read_query_exemptions(params, primary_domain):
+    """The addresses exemption_query selects from the users of the tenant of `primary_domain`."""
+    # The token's connection, through the same TLS trust and proxy as the modusCloud API.
+    options = dict((name, params.get(name)) for name in ("cloud", "graph_url", "ca_path", "validate_certs", "proxy_url"))
+    options.update(auth="access_token", access_token=params["access_token"])
+    graph = GraphConnection(options, environment=False).client()
+    names = graph.tenant_names()
+    if primary_domain not in names:
+        # Another tenant's users would exempt the wrong people.
+        raise GraphError("exemption_query: the access_token given belongs to another tenant (%s) than the one of "
+                         "primary_domain %s: give a token of that tenant" % (", ".join(sorted(names)), primary_domain))
+    return matching_addresses(params["exemption_query"], graph.list_users(",".join(QUERY_USER_FIELDS)))
+
+
+def ensure_absent(client, org, changes, params):
+    """Stop the sync first (the settings), then the users it imported (if asked), then the exemptions.
+
+    A refused deletion raises before anything further is removed; a run stopped in between leaves
+    what the next run still finds and removes (the users are found by domain, not by the settings).
+    """
+    client.list_domains(org)  # a clear error for an unknown org before anything else
+    current = client.read_import_settings(org)[0]
+    current_exemptions = client.list_exemptions(org)
+    synced = []
+    if params["remove_synced_users"]:
+        synced = synced_users(client.list_users(org), params["synced_domains"], current_exemptions)
+    changes.ensure(SETTINGS_LABEL, current, None, delete=lambda: client.delete_import_settings(org))
+    for user in synced:
+        changes.ensure("users/%s" % user["primary_email"], user, None,
+                       delete=lambda email=user["primary_email"]: client.delete_user(org, email))
+    exemptions = ensure_exemptions(client, org, changes, current_exemptions, [])
+    return {"settings": None, "key_sent": False, "changed_settings": sorted(current or ()), "exemptions": exemptions,
+            "removed_users": [user["primary_email"] for user in synced]}
+
+
+def synced_users(org_users, domains, exemptions):
+    """The users the sync owns on `domains` (sorted views): sync-managed types only, never exempt ones."""
+    domains = set(normalize_domain(name) for name in domains)
+    exempt = set(exemptions)
+    found = []
+    for user in org_users:
+        email = str(user.get(WIRE["user.primary_email"]) or "").strip().lower()
+        if (user.get("type") in MANAGED_USER_TYPES and email not in exempt
+                and email.rpartition("@")[2] in domains):
+            found.append({"primary_email": email, "type": user.get("type")})
+    return sorted(found, key=lambda user: user["primary_email"])
+
+
+def ensure_exemptions(client, org, changes, current, wanted):
+    """Make the exemption list exactly `wanted`: add the missing, delete the extra (shown in the diff)."""
+
+    def apply(_changes):
+        extra = [email for email in current if email not in wanted]
+        missing = [email for email in wanted if email not in current]
+        if not wanted and extra:
+            client.delete_all_exemptions(org)
+        else:
+            for email in extra:
+                client.delete_exemption(org, email)
+        if missing:
+            client.add_exemptions(org, missing)
+
+    after = changes.ensure(EXEMPTIONS_LABEL, {"emails": current}, {"emails": wanted}, update=apply)
+    return after["emails"]
