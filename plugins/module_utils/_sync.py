@@ -7,8 +7,10 @@
 Private to this collection: no compatibility promise outside it.
 
 Pure functions over plain data: Microsoft Graph user and group dicts and modusCloud user dicts
-in, a JSON-able report out. No I/O and no Ansible imports, so modules, the sandbox's emulated
-sync service and the tests all share one implementation of the rules in docs/sync-rules.md.
+in, a JSON-able report out. No I/O and no imports of the collection or of Ansible: the one
+implementation of the rules in docs/sync-rules.md that the modules use. The sandbox's emulated
+sync service (sandbox/moduscloud.py) implements the same rules again on purpose, independently, and
+a sandbox test (tests/sandbox/test_moduscloud_service.py) checks that the two agree.
 Every address is compared case-insensitively and reported in lower case. The work is linear in
 the number of objects (dict and set lookups, one pass per input), then each list is sorted.
 
@@ -43,7 +45,7 @@ DEFAULT_USER_ROLE = "end_user"
 # (and any type this code does not know) are never updated or removed.
 MANAGED_USER_TYPES = frozenset(USER_ROLES)
 
-# The only fields an update may change (the modusCloud client refuses any other): never type, uid or anything else.
+# The only fields an update may change (_sync_apply.update_user refuses any other): never type, uid or anything else.
 UPDATABLE_FIELDS = ("firstname", "surname", "alias_emails", "is_active")
 
 # Reasons in report["skipped"].

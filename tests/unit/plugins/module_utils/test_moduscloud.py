@@ -115,7 +115,7 @@ def test_throttling_is_retried_after_the_advertised_wait():
 
 # -- wire mapping ---------------------------------------------------------------------------------
 
-def test_settings_map_to_the_wire_keys_of_the_reference():
+def test_settings_map_to_the_wire_keys_of_the_wire_table():
     body = mc_wire.settings_to_wire(KB_SETTINGS, key="the-key")
     assert body == {
         "primary_domain": "contoso.example", "application_id": "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21",

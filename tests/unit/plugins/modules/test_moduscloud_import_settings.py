@@ -12,7 +12,7 @@ DOMAINS = (200, {"domains": [{"name": ORG, "is_active": True, "is_relay": True, 
 NOT_CONFIGURED = (404, {"errors": [{"status": 404, "error_message": "Azure Active Directory sync is not configured",
                                     "identifier": ORG}]})
 KB_ARGS = {"org": ORG, "primary_domain": ORG, "application_id": APP_ID, "key": KEY}
-# The PUT body the KB's values make (reference 5.3 keys, real JSON booleans, integer hours).
+# The PUT body the KB's values make (the keys of docs/moduscloud-api.md, real JSON booleans, integer hours).
 KB_WIRE = {
     "primary_domain": ORG, "application_id": APP_ID, "disable_login": False,
     "default_user_role_name": "end_user", "sync_frequency": 1,
