@@ -146,6 +146,7 @@ STATUS_FIELDS = dict((entry.term[len("status."):], entry.wire) for entry in WIRE
 
 
 def normalize_domain(value):
+    """A domain name as the service compares it: lower case, without spaces or a trailing dot."""
     return (value or "").strip().rstrip(".").lower()
 
 

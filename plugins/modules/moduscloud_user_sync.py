@@ -279,7 +279,8 @@ attributes:
         (and refuses it the same way when it removes more than O(max_removals)); nothing is written.
       - With O(mode=wait), check mode does not wait; it returns the current report.
       - O(report_path) is written in check mode too, so a dry run leaves the plan for review.
-      - The O(planned_domains) count as domains of the organization in check mode only.
+      - The O(planned_domains) count as domains of the organization, and the O(planned_settings) as its saved
+        settings, in check mode only.
   diff_mode:
     support: full
     details:

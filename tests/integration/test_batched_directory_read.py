@@ -18,7 +18,7 @@ from graph_client import app_token  # noqa: E402  (tests/sandbox, on the path ab
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GraphClient  # noqa: E402
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import (  # noqa: E402
     reconcile, render_markdown)
-from ansible_collections.moduscloud.azure_sync.plugins.modules.moduscloud_user_sync import (  # noqa: E402
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_report import (  # noqa: E402
     GROUP_FIELDS, USER_FIELDS, read_directory)
 
 SETTINGS = {"sync_active_users": True, "sync_distribution_groups": True, "sync_security_groups": True,
