@@ -131,43 +131,11 @@ missing:
   sample: [contoso.onmicrosoft.com]
 """
 
-import ipaddress
-
-
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._domains import run_domains
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
     ModusCloudModule,
     moduscloud_argument_spec,
 )
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import (
-    is_domain_name,
-    missing_domains,
-)
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import (
-    normalize_domain,
-    org_primary_domain,
-)
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet
-
-
-def is_host(value):
-    try:
-        ipaddress.ip_address(value)
-        return True
-    except ValueError:
-        return is_domain_name(value)
-
-
-def invalid_input(params):
-    problems = []
-    names = [params["org"]] + (params["domains"] or []) + (params["required_domains"] or [])
-    bad = [name for name in names if not is_domain_name(name)]
-    if bad:
-        problems.append("not a domain name (expected something like example.com): %s" % ", ".join(bad))
-    destination = params["destination"]
-    if destination is not None and not is_host(destination):
-        problems.append("destination must be a host name or IP address, got %r" % destination)
-    return problems
 
 
 def main():
@@ -185,69 +153,7 @@ def main():
         required_one_of=[("domains", "required_domains")],
         supports_check_mode=True,
     )
-    params = module.params
-    problems = invalid_input(params)
-    if problems:
-        module.fail_json(msg="Invalid input: " + "; ".join(problems))
-
-    org = normalize_domain(params["org"])
-    client = module.client(org)
-    try:
-        if params["required_domains"] is not None:
-            preflight(module, client, org)
-        else:
-            ensure_domains(module, client, org)
-    except ApiError as error:
-        module.fail_json(msg=str(error), **error.to_result())
-
-
-def preflight(module, client, org):
-    org_domains = client.list_domains(org)
-    missing = missing_domains(module.params["required_domains"], [domain["name"] for domain in org_domains])
-    result = {"changed": False, "domains": sorted(org_domains, key=lambda d: d["name"]), "missing": missing}
-    if missing and module.params["fail_on_missing"]:
-        module.fail_json(msg="Organization %s lacks %d domain(s) of the Entra tenant, so modusCloud's Azure AD "
-                             "sync would fail: %s. Add them (moduscloud.azure_sync.moduscloud_domain with "
-                             "domains) before enabling the sync." % (org, len(missing), ", ".join(missing)),
-                         **result)
-    module.exit_json(**result)
-
-
-def ensure_domains(module, client, org):
-    params = module.params
-    present = params["state"] == "present"
-    names = sorted(set(normalize_domain(name) for name in params["domains"]))
-    existing = dict((domain["name"], domain) for domain in client.list_domains(org))
-    if not present:
-        primary = org_primary_domain(client.get_org(org))
-        if primary in names:
-            module.fail_json(msg="%s is the primary domain of organization %s and cannot be removed" % (primary, org))
-
-    managed = dict((field, params[field]) for field in ("is_relay", "destination") if params[field] is not None)
-    changes = ChangeSet(module.check_mode)
-    after = dict(existing)
-    for name in names:
-        current = existing.get(name)
-        if current is not None:
-            current = dict((field, current[field]) for field in ["name"] + sorted(managed))
-        view = changes.ensure(
-            name, current, dict(managed, name=name) if present else None,
-            create=lambda domain: add_domain(client, org, domain),
-            update=lambda changed, name=name: client.update_domain(org, name, changed),
-            delete=lambda name=name: client.delete_domain(org, name),
-        )
-        if view is None:
-            after.pop(name, None)
-        else:
-            after[name] = dict(existing.get(name) or {}, **view)
-    result = {"domains": [after[name] for name in sorted(after)]}
-    result.update(changes.result(module._diff))
-    module.exit_json(**result)
-
-
-def add_domain(client, org, domain):
-    client.add_domain(org, domain)
-    return domain
+    run_domains(module)
 
 
 if __name__ == "__main__":

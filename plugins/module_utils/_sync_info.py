@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the moduscloud.azure_sync collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""One moduscloud_sync_info task: an organization's domains, import settings, sync status and health,
+exemptions and (optionally) users, read only.
+
+Private to this collection: no compatibility promise outside it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import is_domain_name
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import (
+    UNKNOWNS_DOC,
+    WIRE,
+    normalize_domain,
+    sync_health,
+    unreadable_status,
+)
+
+
+def run_sync_info(module):
+    """The whole task for a ModusCloudModule with moduscloud_sync_info's options: exits or fails the module."""
+    org = normalize_domain(module.params["org"])
+    if not is_domain_name(org):
+        module.fail_json(msg="org must be a domain of the organization, such as example.com, got %r"
+                             % module.params["org"])
+    client = module.client(org)
+    try:
+        result = read_state(client, org, module.params["include_users"])
+    except ApiError as error:
+        module.fail_json(msg=str(error), **error.to_result())
+    warning = expiry_warning(result, module.params["warn_secret_expiry_days"])
+    if warning:
+        module.warn(warning)
+    for name in unreadable_status(result):
+        module.warn("modusCloud answered %s in a form the collection cannot read, so the days and hours derived "
+                    "from it are unknown (an open question: see %s)" % (name, UNKNOWNS_DOC))
+    module.exit_json(changed=False, **result)
+
+
+def read_state(client, org, include_users):
+    domains = sorted(client.list_domains(org), key=lambda domain: domain["name"])
+    settings, status = client.read_import_settings(org)
+    status = status or {"secret_expiry": None, "last_successful_sync": None}
+    result = {"configured": settings is not None, "settings": settings, "domains": domains,
+              "exemptions": client.list_exemptions(org)}
+    result.update(status)
+    result.update(sync_health(status))
+    if include_users:
+        email = WIRE["user.primary_email"]
+        result["users"] = sorted(client.list_users(org), key=lambda user: str(user.get(email, "")).lower())
+    return result
+
+
+def expiry_warning(state, warn_days):
+    days = state["secret_days_remaining"]
+    if days is None or days > warn_days:
+        return None
+    advice = ("rotate it with moduscloud.azure_sync.azure_app_secret and send the new value with "
+              "moduscloud.azure_sync.moduscloud_import_settings (update_key: always)")
+    if days < 0:
+        return "The Azure AD key stored in modusCloud expired on %s (%d days ago): the sync has stopped; %s" % (
+            state["secret_expiry"], -days, advice)
+    return "The Azure AD key stored in modusCloud expires on %s (in %d days): %s" % (
+        state["secret_expiry"], days, advice)
