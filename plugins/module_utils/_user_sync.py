@@ -129,7 +129,7 @@ class UserSync(object):
         saved, status = reader.client.read_import_settings(self.org)
         settings = reader.effective_settings(saved)
         tenant_id, app_id = reader.sync_app(saved)
-        result = {"settings": settings, "tenant_id": tenant_id, "app_id": app_id, "application_id": app_id}
+        result = {"settings": settings, "tenant_id": tenant_id, "app_id": app_id}
         mode = params["mode"]
 
         if mode == "wait":

@@ -460,11 +460,6 @@ app_id:
   returned: always
   type: str
   sample: 4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21
-application_id:
-  description: The same as RV(app_id), under the console's name.
-  returned: always
-  type: str
-  sample: 4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21
 sync_status:
   description:
     - The service's sync status as it returned it; in O(mode=wait), as read when the wait ended.

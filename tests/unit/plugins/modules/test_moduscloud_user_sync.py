@@ -254,7 +254,7 @@ def test_report_predicts_the_sync_and_writes_nothing(run, services):
     assert report["counts"] == {"add": 2, "change": 1, "remove": 1, "unchanged": 0, "groups": 2, "skipped": 5,
                                 "missing_domains": 0}
     assert result["settings"]["remove_users"] is True and result["tenant_id"] == ORG
-    assert result["application_id"] == APP_ID
+    assert result["app_id"] == APP_ID
     assert result["sync_status"] == {"secret_expiry": "2099-01-01", "last_successful_sync": "2026-01-01T00:00:00Z"}
 
 
@@ -428,7 +428,7 @@ def test_planned_settings_stand_for_the_saved_ones_in_check_mode_only(run, servi
     assert services.writes == []
     real = run(mode="report", planned_settings=planned)
     assert real["settings"]["sync_active_users"] is True and real["report"]["counts"]["add"] == 2
-    assert real["app_id"] == real["application_id"] == APP_ID
+    assert real["app_id"] == APP_ID and "application_id" not in real
 
 
 @pytest.mark.parametrize("args, expected", [
@@ -610,7 +610,7 @@ def test_a_report_with_an_access_token_equals_the_report_with_the_key(run, servi
     services.calls = []
     with_token = run(key=None, access_token=ACCESS_TOKEN)
     assert read_with_token(services) and services.writes == []
-    for name in ("report", "settings", "tenant_id", "application_id", "sync_status", "changed"):
+    for name in ("report", "settings", "tenant_id", "app_id", "sync_status", "changed"):
         assert with_token[name] == with_key[name], name
 
 
@@ -661,7 +661,7 @@ def test_in_check_mode_an_access_token_reports_on_an_application_still_to_be_cre
     flags = dict((name, True) for name in module.SWITCHES)
     result = run(key=None, access_token=ACCESS_TOKEN, tenant_id=ORG, application_id=PLACEHOLDER,
                  default_user_role="end_user", mode="apply", check_mode=True, **flags)
-    assert result["changed"] is True and result["application_id"] == PLACEHOLDER
+    assert result["changed"] is True and result["app_id"] == PLACEHOLDER
     assert addresses(result["report"]["users"]["add"]) == ["adele@" + ORG, "alex@" + ORG]
     assert read_with_token(services) and services.writes == []
 
