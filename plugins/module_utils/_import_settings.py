@@ -22,8 +22,8 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_q
     given as query_given,
     matching_addresses,
 )
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GraphConnection, GraphError
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import GraphConnection, GraphError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError, ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import (
     invalid_settings,
     is_domain_name,
@@ -87,7 +87,7 @@ def run_import_settings(module):
             result = ensure_present(module, client, org, changes)
         else:
             result = ensure_absent(client, org, changes, params)
-    except (ApiError, GraphError) as error:
+    except (ApiError, ServiceError) as error:
         module.fail_json(msg=str(error), **error.to_result())
     except QueryError as error:
         module.fail_json(msg=str(error))
@@ -99,14 +99,15 @@ def ensure_present(module, client, org, changes):
     params = module.params
     settings = desired_settings(params)
     org_domains = [domain["name"] for domain in client.list_domains(org)]
-    if settings["primary_domain"] not in org_domains:
-        problem = ("primary_domain %s is not a domain of organization %s (its domains: %s): add it first, for "
-                   "example with moduscloud.azure_sync.moduscloud_domain"
-                   % (settings["primary_domain"], org, ", ".join(sorted(org_domains))))
-        # A dry run of a whole play may add the domain in an earlier task that did not really run.
-        if not changes.tolerates_missing_prerequisites():
-            module.fail_json(msg=problem)
-        module.warn(problem)
+
+    def primary_domain():
+        return settings["primary_domain"] if settings["primary_domain"] in org_domains else None
+
+    problem = ("primary_domain %s is not a domain of organization %s (its domains: %s): add it first, for "
+               "example with moduscloud.azure_sync.moduscloud_domain"
+               % (settings["primary_domain"], org, ", ".join(sorted(org_domains))))
+    # A dry run of a whole play may add the domain in an earlier task that did not really run.
+    changes.prerequisite(primary_domain, primary_domain, ServiceError(problem), problem, module.warn)
     current, status = client.read_import_settings(org)
     # Read (and the rule applied) before anything is written: a rule that fails writes nothing.
     query_exemptions = None

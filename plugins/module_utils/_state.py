@@ -112,15 +112,10 @@ class ChangeSet(object):
             return dry
         return action(*args, **kwargs)
 
-    def tolerates_missing_prerequisites(self):
-        """Whether something an earlier task of the run creates (a domain, an application) may be missing: in
-        check mode that task only predicted it, so its absence is a warning, not an error."""
-        return self.check_mode
-
     def planned(self, value, otherwise=None):
         """What earlier tasks of the run would have created (`value`), where a dry run must count it as done
         because those tasks only predicted it; `otherwise` in a real run, which reads the real state."""
-        return value if self.tolerates_missing_prerequisites() else otherwise
+        return value if self.check_mode else otherwise
 
     def result(self, diff_mode=True):
         """`changed` and, in diff mode, the diff: a dict for exit_json(**...)."""

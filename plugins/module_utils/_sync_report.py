@@ -14,15 +14,15 @@ __metaclass__ = type
 
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import GraphConnection, TokenError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_query import (
     QueryError,
     given as query_given,
     matching_addresses,
     user_fields,
 )
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GraphConnection, GraphError, TokenError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_directory import with_members
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError, ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import normalize_domain
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, SECRET_VALUE_PLACEHOLDER
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import SWITCHES, reconcile
@@ -47,7 +47,7 @@ SIGN_IN_HINT = ("Entra ID refused the sync app's credentials, so modusCloud's sc
                 "with moduscloud.azure_sync.moduscloud_import_settings)")
 
 
-class SyncFailure(GraphError):
+class SyncFailure(ServiceError):
     """A reason to stop that is not a failed API call; `result` goes into fail_json beside the message."""
 
 

@@ -21,8 +21,8 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_q
     check as check_exemption_query,
     given as query_given,
 )
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import MSAL_IMPORT_ERROR, GraphError
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import MSAL_IMPORT_ERROR
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, ApiError, ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import connection_problem
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import (
     invalid_settings,
@@ -98,7 +98,7 @@ def run_user_sync(module):
     sync = UserSync(module, module.client(org), org)
     try:
         result = sync.run(started)
-    except (ApiError, GraphError) as error:
+    except (ApiError, ServiceError) as error:
         module.fail_json(msg=str(error), **dict(error.to_result(), **sync.progress()))
     result.update(sync.changes.result(module._diff))
     module.exit_json(**result)

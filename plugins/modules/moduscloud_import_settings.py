@@ -349,7 +349,7 @@ changed_settings:
   sample: [remove_users, sync_frequency_hours]
 """
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GRAPH_CONNECTION_SPEC
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import GRAPH_CONNECTION_SPEC
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._import_settings import run_import_settings
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
     ModusCloudModule,

@@ -499,7 +499,7 @@ removals:
   sample: [a@contoso.com, b@contoso.com]
 """
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GRAPH_CONNECTION_SPEC
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import GRAPH_CONNECTION_SPEC
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
     ModusCloudModule,
     moduscloud_argument_spec,

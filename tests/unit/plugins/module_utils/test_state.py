@@ -1,6 +1,10 @@
 import pytest
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, ChangeSet
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import (
+    PLACEHOLDER,
+    ChangeSet,
+    without_placeholders,
+)
 
 
 class Writes(object):
@@ -74,3 +78,21 @@ def test_a_missing_prerequisite_is_looked_up_once_and_assumed_in_check_mode():
     assert changes.prerequisite(lambda: None, lambda: waited.append(1), ValueError("none"), "assumed",
                                 warnings.append) is None
     assert warnings == ["assumed"] and waited == [] and not changes.changed
+
+
+def test_live_steps_and_planned_values_count_only_in_the_mode_they_belong_to():
+    calls = []
+    real, dry = ChangeSet(check_mode=False), ChangeSet(check_mode=True)
+    assert real.live(lambda value: calls.append(value) or "waited", 1, dry="skipped") == "waited"
+    assert dry.live(lambda value: calls.append(value), 2, dry="skipped") == "skipped"
+    assert calls == [1]
+    assert real.planned(["a"], []) == [] and dry.planned(["a"], []) == ["a"]
+
+
+def test_a_placeholder_id_is_taken_out_and_refused_outside_check_mode_only():
+    options = {"app_id": PLACEHOLDER, "org": "contoso.example"}
+    known, problems = without_placeholders(options, check_mode=True)
+    assert known == {"app_id": None, "org": "contoso.example"} and problems == []
+    known, problems = without_placeholders(options, check_mode=False)
+    assert known["app_id"] is None and len(problems) == 1
+    assert problems[0].startswith("app_id is (known after apply), the check-mode placeholder of an application")
