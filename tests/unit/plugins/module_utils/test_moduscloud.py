@@ -140,8 +140,8 @@ def test_reading_settings_never_keeps_a_key_and_skips_what_the_service_omits():
             "ad_key": "leaked?", "sync_active_users": "true", "disable_login": "false",
             "secret_expiry": "2027-05-01", "last_successful_sync": None}
     assert mc_wire.settings_from_wire(wire) == {"primary_domain": "contoso.example",
-                                           "application_id": "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21",
-                                           "sync_active_users": True, "allow_microsoft_sign_in": True}
+                                                "application_id": "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21",
+                                                "sync_active_users": True, "allow_microsoft_sign_in": True}
     assert mc_wire.status_from_wire(wire) == {"secret_expiry": "2027-05-01", "last_successful_sync": None}
 
 
@@ -237,8 +237,8 @@ def test_every_wire_name_is_documented_for_users_holding_the_specification():
 
 def test_invalid_settings_are_named_with_what_is_allowed():
     problems = mc_values.invalid_settings({"org": "contoso.example", "primary_domain": "not a domain",
-                                       "app_id": "modusCloud", "sync_frequency_hours": 200,
-                                       "exemptions": ["ok@contoso.example", "nobody"]})
+                                           "app_id": "modusCloud", "sync_frequency_hours": 200,
+                                           "exemptions": ["ok@contoso.example", "nobody"]})
     text = "; ".join(problems)
     assert "primary_domain must be a domain name" in text
     assert "app_id must be the Entra application (client) id, a GUID" in text

@@ -84,7 +84,7 @@ def test_live_steps_and_planned_values_count_only_in_the_mode_they_belong_to():
     calls = []
     real, dry = ChangeSet(check_mode=False), ChangeSet(check_mode=True)
     assert real.live(lambda value: calls.append(value) or "waited", 1, dry="skipped") == "waited"
-    assert dry.live(lambda value: calls.append(value), 2, dry="skipped") == "skipped"
+    assert dry.live(calls.append, 2, dry="skipped") == "skipped"
     assert calls == [1]
     assert real.planned(["a"], []) == [] and dry.planned(["a"], []) == ["a"]
 
