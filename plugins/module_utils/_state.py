@@ -117,6 +117,17 @@ class ChangeSet(object):
         because those tasks only predicted it; `otherwise` in a real run, which reads the real state."""
         return value if self.check_mode else otherwise
 
+    def tense(self, done, planned):
+        """The wording of what a run did: `done` ("created"), or `planned` ("would create") in check mode."""
+        return planned if self.check_mode else done
+
+    def placeholder_refused(self, name, value, what):
+        """Why option `name` cannot take `value`, or None: PLACEHOLDER stands for the `what` of an earlier task's
+        predicted create, which only check mode accepts."""
+        if value == PLACEHOLDER and not self.check_mode:
+            return "%s is the check mode placeholder %r: pass the %s a real run returned" % (name, PLACEHOLDER, what)
+        return None
+
     def result(self, diff_mode=True):
         """`changed` and, in diff mode, the diff: a dict for exit_json(**...)."""
         out = {"changed": self.changed}

@@ -19,8 +19,9 @@ description:
     in the run that creates the secret, and never again. Register the result with C(no_log: true)
     and hand the value on (for example to M(moduscloud.azure_sync.moduscloud_import_settings)) in the same play."
   - A run creates a new secret only when one is needed - none exists, the one in use expires within
-    O(rotate_before_days), O(force_rotate) is set, or the module cannot tell which secret is in use
-    (see O(keep_key_id)) - and otherwise reports C(changed=false) and returns no value.
+    O(rotate_before_days), O(force_rotate) is set, the module cannot tell which secret is in use
+    (see O(keep_key_id)), or O(consumer) says that modusCloud needs a new one - and otherwise reports
+    C(changed=false) and returns no value. RV(new_key_reason) says why.
   - The new secret is proven to obtain a token (O(wait_usable)) before it is returned, because Entra
     rejects new secrets for seconds to minutes.
   - Entra ID secrets always expire; tenants can limit their lifetime with an app management policy.
@@ -98,8 +99,10 @@ options:
       - Removal happens only after a new secret proved usable, so a failure leaves the old secret in place.
       - Set it to V(false) on the task that creates the secret when the old one must stay until its
         consumer has the new value, and remove the old one afterwards with O(keep_key_id) (see the examples).
+      - Defaults to V(true); with O(consumer), to V(false) while modusCloud uses this application (the secret it
+        holds must keep working until it has the new one) and V(true) otherwise (no secret of this application is
+        in use, so orphans of a stopped first run may go at once).
     type: bool
-    default: true
   keep_key_id:
     description:
       - Key id of the secret whose value the caller holds and uses, for example the RV(key_id) that was
@@ -120,6 +123,52 @@ options:
       - Only with O(state=present).
     type: bool
     default: false
+  consumer:
+    description:
+      - What modusCloud, the consumer of the secret, holds, as M(moduscloud.azure_sync.moduscloud_sync_info) reads it
+        before the run. The module then decides whether modusCloud needs a new secret, and why (RV(new_key_reason)),
+        and whether older secrets may go at once (O(exclusive)).
+      - A secret's value exists only in the run that creates it, so modusCloud gets a new secret whenever it does not
+        hold a usable key of this application - it is not configured, it uses another application, its key expires
+        within O(rotate_before_days) - and, with O(consumer.new_key_with_settings_change), whenever its import
+        settings change.
+      - The decision is the same in check mode, which predicts the new secret without writing.
+      - Only with O(state=present).
+    type: dict
+    suboptions:
+      configured:
+        description:
+          - Whether modusCloud has Azure AD import settings (RV(moduscloud.azure_sync.moduscloud_sync_info#module:configured)).
+        type: bool
+        required: true
+      app_id:
+        description:
+          - The application id modusCloud uses (its C(application_id) setting, the KB's B(Application ID)).
+        type: str
+        aliases: [application_id]
+      secret_expiry:
+        description:
+          - When the key modusCloud holds expires
+            (RV(moduscloud.azure_sync.moduscloud_sync_info#module:secret_expiry)), for the message.
+        type: str
+      secret_days_remaining:
+        description:
+          - Whole days until that key expires
+            (RV(moduscloud.azure_sync.moduscloud_sync_info#module:secret_days_remaining)); unknown (V(null)) counts as
+            not expiring.
+        type: int
+      settings_changes:
+        description:
+          - The names of the import settings this run changes (empty when none).
+        type: list
+        elements: str
+        default: []
+      new_key_with_settings_change:
+        description:
+          - Give modusCloud a new secret whenever O(consumer.settings_changes) is not empty. Whether modusCloud keeps its
+            key through a settings change saved without it is an open question of its API.
+        type: bool
+        default: true
   wait_usable:
     description:
       - Before returning a new secret, prove that it obtains a token (client credentials for the application
@@ -182,7 +231,8 @@ attributes:
   check_mode:
     support: full
     details: Predicts a creation or rotation (RV(key_id) is then C(\(known after apply\)) and RV(value)
-      C(\(new secret value, known after apply\))) and the removals, and writes nothing.
+      C(\(new secret value, known after apply\))), its reason (RV(new_key_reason), decided as in a real run)
+      and the removals, and writes nothing. It neither takes the hand-over lease nor proves a new secret.
   diff_mode:
     support: full
     details: Shows each secret by key id, description and end date; never a value.
@@ -245,14 +295,17 @@ EXAMPLES = r"""
     org: contoso.example
   register: moduscloud
 
-- name: Create or rotate the secret, keeping the old one for now
+- name: Create or rotate the secret when modusCloud needs a new one, keeping the one it uses for now
   moduscloud.azure_sync.azure_app_secret:
     app_id: "{{ app.app_id }}"
     description: modusCloud
-    exclusive: false
-    # modusCloud has no key yet (first run, or a first run that stopped after creating the secret):
-    # a secret already in place may be an orphan whose value nobody holds.
-    force_rotate: "{{ not moduscloud.configured }}"
+    # The module decides from this whether modusCloud needs a new key (new_key_reason) and whether the
+    # older secrets may go at once (exclusive): not while modusCloud uses one of them.
+    consumer:
+      configured: "{{ moduscloud.configured }}"
+      app_id: "{{ (moduscloud.settings or {}).application_id | default(none) }}"
+      secret_expiry: "{{ moduscloud.secret_expiry }}"
+      secret_days_remaining: "{{ moduscloud.secret_days_remaining }}"
   register: secret
   no_log: true
 
@@ -322,6 +375,14 @@ days_remaining:
   returned: when a secret with the description remains
   type: int
   sample: 729
+new_key_reason:
+  description:
+    - Why a new secret was (or, in check mode, would be) created, as RV(msg) says it too; V(null) when none was.
+    - For example C(no secret carries the description), C(force_rotate is set), C(modusCloud has no Azure AD settings
+      yet) or C(the key modusCloud holds expires on 2026-07-01) (see O(consumer)).
+  returned: always
+  type: str
+  sample: modusCloud uses another application (0b5e7a52-6f21-4c1e-8a44-1d9f3e2c7b60)
 rotated:
   description: Whether a new secret replaced (or, in check mode, would replace) an existing one with the description.
   returned: always
@@ -368,24 +429,10 @@ msg:
     carries the description)."
 """
 
-import base64
-import json
-
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import acquire_token
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_module import GraphModule, connection_params
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secrets import (
-    DEFAULT_LEASE_SECONDS,
-    DEFAULT_ROTATE_BEFORE_DAYS,
-    SecretError,
-    check_options,
-    ensure_secret,
-    release_lease,
-    utc_now,
-    wait_until_usable,
-)
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, ChangeSet
-
-IDENTITY = ("app_id", "unique_name", "display_name")
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_module import GraphModule
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_lease import DEFAULT_LEASE_SECONDS
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_plan import DEFAULT_ROTATE_BEFORE_DAYS
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secrets import IDENTITY, manage_secret
 
 
 def argument_spec():
@@ -399,9 +446,17 @@ def argument_spec():
         end_date=dict(type="str"),
         never_expires=dict(type="bool", default=False),
         rotate_before_days=dict(type="int", default=DEFAULT_ROTATE_BEFORE_DAYS),
-        exclusive=dict(type="bool", default=True),
+        exclusive=dict(type="bool"),
         keep_key_id=dict(type="str", no_log=False),
         force_rotate=dict(type="bool", default=False),
+        consumer=dict(type="dict", options=dict(
+            configured=dict(type="bool", required=True),
+            app_id=dict(type="str", aliases=["application_id"]),
+            secret_expiry=dict(type="str", no_log=False),
+            secret_days_remaining=dict(type="int", no_log=False),
+            settings_changes=dict(type="list", elements="str", default=[]),
+            new_key_with_settings_change=dict(type="bool", default=True, no_log=False),
+        )),
         wait_usable=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=180),
         clamp_to_policy=dict(type="bool", default=True),
@@ -411,103 +466,10 @@ def argument_spec():
     )
 
 
-def token_tenant(access_token):
-    """The tenant id (`tid` claim) of a JWT access token, or None; the signature is not checked (not needed)."""
-    try:
-        payload = access_token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode("utf-8"))
-    except (IndexError, ValueError, TypeError, UnicodeDecodeError):
-        return None
-    return claims.get("tid") if isinstance(claims, dict) else None
-
-
-def prover(params, app_id, module_token=None):
-    """prove(value): wait until the new secret obtains a token for the application.
-
-    Without tenant_id, the tenant is the one of the module's own token (`module_token()`).
-    """
-    tenant_id = params["tenant_id"] or (params["access_token"] and token_tenant(params["access_token"])) \
-        or (module_token and token_tenant(module_token()))
-    if not tenant_id:
-        raise SecretError("wait_usable needs tenant_id to request a token with the new secret (the module's token "
-                          "does not name its tenant); set tenant_id, or wait_usable: false")
-    connection = connection_params(params)
-    names = ("cloud", "authority_host", "graph_url", "ca_path", "validate_certs", "proxy_url", "timeout")
-    transport = dict((name, connection[name]) for name in names)
-
-    def prove(value):
-        # The wait retries every transient answer within wait_timeout, so the sign-in itself does not.
-        wait_until_usable(lambda: acquire_token(tenant_id, app_id, client_secret=value, max_retries=0, **transport),
-                          params["wait_timeout"])
-    return prove
-
-
-def described_identity(params):
-    return ", ".join("%s %s" % (name, params[name]) for name in IDENTITY if params[name])
-
-
-def find_application(module):
-    """The application, else an empty stand-in: with state=absent when there is none, and in check mode when an
-    earlier task would create it."""
-    params = module.params
-    identity = dict((name, params[name]) for name in IDENTITY)
-    if params["app_id"] == PLACEHOLDER:
-        application = None
-    elif module.check_mode or params["state"] == "absent":
-        application = module.graph.find_application(**identity)
-    else:  # an earlier task may just have created it: Graph can take a few seconds to show it
-        application = module.graph.wait_for_application(**identity)
-    if application is not None:
-        return application
-    if params["state"] == "absent":  # no application, so none of its secrets to remove
-        return {"id": None, "appId": params["app_id"], "passwordCredentials": []}
-    if not module.check_mode:
-        raise SecretError("No application with %s exists in the tenant" % described_identity(params))
-    if params["app_id"] != PLACEHOLDER:  # the placeholder itself says that an earlier task creates it
-        module.warn("No application with %s exists; check mode assumes an earlier task creates it"
-                    % described_identity(params))
-    return {"id": PLACEHOLDER, "appId": params["app_id"] or PLACEHOLDER, "passwordCredentials": []}
-
-
-def run(module):
-    params = module.params
-    now = utc_now().replace(microsecond=0)
-    end_date = check_options(params, now, module.check_mode)
-    application = find_application(module)
-    if params["release_lease"]:
-        released = release_lease(module.graph, application, params["lease_holder"], module.check_mode)
-        return {"changed": released, "app_id": application["appId"],
-                "msg": "Released the hand-over lease of %s." % params["lease_holder"] if released
-                else "%s holds no hand-over lease." % params["lease_holder"]}
-
-    prove = None
-    if params["state"] == "present" and params["wait_usable"] and not module.check_mode:
-        prove = prover(params, application["appId"], module.connection.token)
-    changes = ChangeSet(module.check_mode)
-    # A new value is masked in any failure message from the moment it exists; it is unmasked only to be
-    # returned, as the result's `value`.
-    issued = []
-
-    def hide(value):
-        issued.append(value)
-        module.no_log_values.add(value)
-
-    result, warnings = ensure_secret(module.graph, application, params, end_date, changes, now, prove=prove, hide=hide)
-    for value in issued:
-        module.no_log_values.discard(value)
-    for warning in warnings:
-        module.warn(warning)
-    result.update(changes.result(module._diff))
-    result["app_id"] = application["appId"]
-    if application["id"] is None:
-        result["msg"] = "No application with %s exists, so no client secret to remove." % described_identity(params)
-    return result
-
-
 def main():
     module = GraphModule(argument_spec(), required_one_of=[IDENTITY],
                          required_if=[("release_lease", True, ("lease_holder",))])
-    module.run(run)
+    module.run(manage_secret)
 
 
 if __name__ == "__main__":

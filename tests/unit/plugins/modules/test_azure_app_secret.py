@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _graph
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _secret_lease, _secret_plan
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _secrets as secrets
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, SECRET_VALUE_PLACEHOLDER
 from ansible_collections.moduscloud.azure_sync.plugins.modules import azure_app_secret as module
@@ -100,7 +101,9 @@ class SecretRun(ScriptedRun):
 
 @pytest.fixture
 def run(monkeypatch, capsys):
-    monkeypatch.setattr(secrets, "time", FakeTime())
+    clock = FakeTime()
+    monkeypatch.setattr(secrets, "time", clock)
+    monkeypatch.setattr(_secret_lease, "time", clock)
 
     def runner(args, answers, check_mode=False, diff=True):
         return run_scripted(module, dict(CONNECTION, **dict(BASE, **args)), answers, monkeypatch, capsys,
@@ -110,7 +113,7 @@ def run(monkeypatch, capsys):
 
 def lifetime_sent(run_result, index=0):
     body = run_result.graph_body("/addPassword")[index]["passwordCredential"]
-    return secrets.parse_datetime(body["endDateTime"]) - secrets.parse_datetime(body["startDateTime"])
+    return _secret_plan.parse_datetime(body["endDateTime"]) - _secret_plan.parse_datetime(body["startDateTime"])
 
 
 # Create, rerun, check mode ---------------------------------------------------------------------------
@@ -264,7 +267,7 @@ def test_a_sign_in_host_that_keeps_failing_past_wait_timeout_leaves_no_new_secre
 def test_any_failure_of_the_proof_removes_the_new_secret(run, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("the proof broke")
-    monkeypatch.setattr(module, "acquire_token", broken)
+    monkeypatch.setattr(secrets, "acquire_token", broken)
     outcome = run({}, [application(credential(OLD_KEY, 20)), NO_POLICY, PRINCIPAL, created(), REMOVED])
     result = outcome.result
     assert result["failed"] is True and result["changed"] is False

@@ -5,19 +5,21 @@ from datetime import timedelta
 
 import pytest
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _secrets as secrets
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secrets import (
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _secret_plan as secrets
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_lease import (
     HANDED_OVER_TAG,
     LEASE_TAG,
-    SecretError,
     check_lease,
     finish_hand_over,
     handed_over_key_id,
     lease_of,
-    plan_present,
     release_lease,
-    secrets_of,
     take_lease,
+)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_plan import (
+    SecretError,
+    plan_present,
+    secrets_of,
     utc_now,
 )
 
