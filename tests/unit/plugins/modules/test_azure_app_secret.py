@@ -428,3 +428,65 @@ def test_a_secret_removed_meanwhile_by_another_run_counts_as_removed(run):
     outcome = run({"keep_key_id": OLD_KEY}, [application(credential(OLD_KEY, 600), credential(ORPHAN_KEY, 729)),
                                              gone])
     assert outcome.result["changed"] is True and outcome.result["removed_key_ids"] == [ORPHAN_KEY]
+
+
+# What the consumer (modusCloud) holds decides a new key ------------------------------------------------------
+
+def consumer(**overrides):
+    held = {"configured": True, "application_id": APP_ID, "secret_expiry": "2028-01-01",
+            "secret_days_remaining": 600}
+    held.update(overrides)
+    return held
+
+
+def test_a_consumer_without_settings_gets_a_new_key_and_unused_secrets_go_at_once(run):
+    outcome = run({"consumer": consumer(configured=False, application_id=None)},
+                  [application(credential(ORPHAN_KEY, 700)), NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN, REMOVED])
+    result = outcome.result
+    assert result["value"] == NEW_VALUE and result["removed_key_ids"] == [ORPHAN_KEY]
+    assert result["new_key_reason"] == "modusCloud has no Azure AD settings yet"
+    assert "(modusCloud has no Azure AD settings yet)" in result["msg"]
+
+
+def test_a_settings_change_hands_over_a_new_key_keeping_the_one_in_use_for_now(run):
+    outcome = run({"consumer": consumer(settings_changes=["sync_frequency_hours"])},
+                  [application(credential(OLD_KEY, 600)), NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN])
+    result = outcome.result
+    assert result["value"] == NEW_VALUE and result["removed_key_ids"] == []
+    assert "the import settings change (sync_frequency_hours)" in result["new_key_reason"]
+    assert "the import settings change (sync_frequency_hours)" in result["msg"]
+
+
+def test_a_consumer_holding_a_usable_key_of_this_application_gets_none(run):
+    outcome = run({"consumer": consumer(application_id=APP_ID.upper(), settings_changes=["add_users"],
+                                        new_key_with_settings_change=False)},
+                  [application(credential(OLD_KEY, 600))])
+    result = outcome.result
+    assert result["changed"] is False and "value" not in result and result["new_key_reason"] is None
+
+
+def test_check_mode_predicts_the_consumers_new_key_with_its_reason(run):
+    other = "0b5e7a52-6f21-4c1e-8a44-1d9f3e2c7b60"
+    outcome = run({"consumer": consumer(application_id=other)}, [application(credential(OLD_KEY, 600)), NO_POLICY],
+                  check_mode=True)
+    result = outcome.result
+    assert outcome.writes == [] and result["key_id"] == PLACEHOLDER and result["removed_key_ids"] == [OLD_KEY]
+    assert result["new_key_reason"] == "modusCloud uses another application (%s)" % other
+    assert result["msg"].startswith("Would create client secret")
+
+
+def test_the_consumer_only_applies_to_state_present(run):
+    outcome = run({"state": "absent", "consumer": consumer()}, [])
+    assert outcome.result["failed"] is True and "consumer only apply to state=present" in outcome.result["msg"]
+
+
+def test_releasing_the_lease_shows_it_in_the_diff(run):
+    lease = "%sholder-a,%s" % (_secret_lease.LEASE_TAG, iso(now() + timedelta(seconds=600)))
+    status, body = application()
+    body["value"][0]["tags"] = ["HideApp", lease]
+    outcome = run({"lease_holder": "holder-a", "release_lease": True}, [(status, body), (204, None)])
+    result = outcome.result
+    assert result["changed"] is True and outcome.graph_body("/applications/%s" % OBJECT_ID) == [{"tags": ["HideApp"]}]
+    assert result["diff"]["before"] == {"hand-over lease of application %s" % APP_ID: {"holder": "holder-a"}}
+    again = run({"lease_holder": "holder-a", "release_lease": True}, [application()])
+    assert again.result["changed"] is False and again.writes == []
