@@ -373,8 +373,8 @@ def ensure_secret(graph, application, params, end_date, changes, now, prove=None
         if waited_for is not None:
             # The other run has just handed over a new secret: the reasons this run had to force one are stale.
             ours, plan = planned(application, False, None)
-            if not plan.create:
-                release_lease(graph, application, holder)
+            if not plan.create:  # only a real run waits (it took the lease above), so it gives it up again
+                changes.run(release_lease, graph, application, holder)
                 lease_notes.append("Another run (%s) handed over a new client secret of this application while this "
                                    "run waited for its lease, so this run keeps that secret instead of creating one."
                                    % waited_for)

@@ -245,8 +245,8 @@ notes:
   - "Crash safety: a secret whose value was lost (the run stopped after Graph created it) is an orphan.
     If another secret with the description exists, the next run sees several and rotates as above. If the
     orphan is the only one, nothing shows that its value was lost: whoever does not hold a value (for example
-    modusCloud has no key yet, or no record says which key id it got) runs with O(force_rotate=true), which
-    creates a new secret and, with O(exclusive), removes the orphan."
+    modusCloud has no key yet, or no record says which key id it got) runs with O(force_rotate=true), or passes
+    O(consumer), which then decides the same; a new secret is created and, with O(exclusive), the orphan removed."
   - Lifetimes are measured from the time of the run, which is sent as the secret's start date.
   - Reading the tenant policy (C(GET /policies/defaultAppManagementPolicy)) needs C(Policy.Read.All);
     without it the module relies on Graph refusing a lifetime that is too long. A policy assigned to the
