@@ -96,3 +96,15 @@ def test_a_placeholder_id_is_taken_out_and_refused_outside_check_mode_only():
     known, problems = without_placeholders(options, check_mode=False)
     assert known["app_id"] is None and len(problems) == 1
     assert problems[0].startswith("app_id is (known after apply), the check-mode placeholder of an application")
+
+
+def test_messages_are_worded_for_what_was_done_or_would_be():
+    assert ChangeSet().tense("created", "would create") == "created"
+    assert ChangeSet(check_mode=True).tense("created", "would create") == "would create"
+
+
+def test_a_placeholder_is_refused_outside_check_mode_only():
+    assert "keep_key_id is the check mode placeholder" in ChangeSet().placeholder_refused("keep_key_id", PLACEHOLDER,
+                                                                                          "key_id")
+    assert ChangeSet(check_mode=True).placeholder_refused("keep_key_id", PLACEHOLDER, "key_id") is None
+    assert ChangeSet().placeholder_refused("keep_key_id", "6a0c1ad2-3a47-4f0e-9d57-2e9c38a1f0c4", "key_id") is None
