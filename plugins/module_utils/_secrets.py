@@ -78,6 +78,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state impor
 # The options that identify the application, in the order they are tried.
 IDENTITY = ("app_id", "unique_name", "display_name")
 
+
 # ---------------------------------------------------------------------------------------------
 # The module's run
 # ---------------------------------------------------------------------------------------------
