@@ -36,9 +36,11 @@ options:
       - Application (client) id of the app registration, for example
         RV(moduscloud.azure_sync.azure_app_registration#module:app_id). It identifies the application first.
       - One of O(app_id), O(unique_name) and O(display_name) is required.
+      - The KB article and the portal call it the Application ID, hence the alias.
       - In check mode, the placeholder C(\(known after apply\)) (an application an earlier task would create)
         predicts a new secret.
     type: str
+    aliases: [application_id]
   unique_name:
     description:
       - The application's unique name (Graph C(uniqueName)); identifies it when O(app_id) is not given.
@@ -437,7 +439,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secrets imp
 
 def argument_spec():
     return dict(
-        app_id=dict(type="str"),
+        app_id=dict(type="str", aliases=["application_id"]),
         unique_name=dict(type="str"),
         display_name=dict(type="str"),
         description=dict(type="str", required=True),

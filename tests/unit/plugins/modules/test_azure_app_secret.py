@@ -423,6 +423,12 @@ def test_the_application_is_found_by_app_id(run):
     assert parse_qs(urlsplit(outcome.calls[0]["url"]).query)["$filter"] == ["appId eq '%s'" % APP_ID]
 
 
+def test_the_kb_name_application_id_is_an_alias_of_app_id(run):
+    outcome = run({"app_id": None, "application_id": APP_ID}, [application(credential(OLD_KEY, 700))])
+    assert outcome.result["key_id"] == OLD_KEY
+    assert parse_qs(urlsplit(outcome.calls[0]["url"]).query)["$filter"] == ["appId eq '%s'" % APP_ID]
+
+
 def test_a_secret_removed_meanwhile_by_another_run_counts_as_removed(run):
     gone = (404, {"error": {"code": "Request_ResourceNotFound", "message": "No password credential with keyId."}})
     outcome = run({"keep_key_id": OLD_KEY}, [application(credential(OLD_KEY, 600), credential(ORPHAN_KEY, 729)),
