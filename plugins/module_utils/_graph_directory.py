@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
@@ -25,6 +26,14 @@ LARGEST_PAGE = 999
 # Concurrent batches of group member reads: 4 x 20 inner requests in flight hide Graph's round trips, while a
 # members read costs 2 of the documented resource units, so a large tenant's 8,000 per 10 s last ~4,000 reads.
 MEMBER_READERS = 4
+# Graph's directory-read budgets are resource units per application and tenant per 10 s; the smallest is 3,500
+# (bench/README.md). A 429 after fewer of our own member reads than LEARN_AFTER in a window is not those reads
+# spending the budget (another caller, a busy service): asked again after Retry-After, nothing learned from it.
+BUDGET_WINDOW = 10.0
+LEARN_AFTER = 500
+# Once Graph has throttled them, member reads keep to this share of what it admitted in a window, leaving the
+# rest of the budget to the users' and groups' pages, which are the longer chain in a large tenant.
+MEMBER_SHARE = 0.9
 
 
 class DirectoryReads(object):
@@ -82,13 +91,16 @@ def with_members(new_client, groups, readers=MEMBER_READERS):
     to be shared. A group with more members than a page continues from its nextLink in the next batch. An inner
     request Graph throttles or cannot serve now (429, 503, 502, 504 inside the batch's 200) is asked again after
     its Retry-After, bounded like _http's retries; any other inner failure fails the read, naming the group.
+    Once Graph throttles them, the member reads pace themselves below its budget (MemberPace), so that the
+    users' pages, read meanwhile and usually the longer chain, are not throttled behind them.
     """
     local = threading.local()
+    pace = MemberPace()
 
     def read(chunk):
         if not hasattr(local, "graph"):
             local.graph = new_client()
-        _read_members(local.graph, chunk)
+        _read_members(local.graph, chunk, pace)
 
     listed, chunk, futures = [], [], []
     with ThreadPoolExecutor(max_workers=readers) as pool:
@@ -117,8 +129,64 @@ _INNER_RETRY = frozenset((429, 502, 503, 504))
 MEMBERS_OPERATION = "list members of group"
 
 
-def _read_members(graph, groups):
-    """Fill in `members` of up to BATCH_LIMIT groups with as few batches as their pages allow."""
+class MemberPace(object):
+    """The member reads' share of Graph's throttling budget, shared by the reading threads.
+
+    Graph does not say what a tenant's budget is, only when it is spent (429). The first 429 after at least
+    LEARN_AFTER of our reads in a BUDGET_WINDOW sets the limit to MEMBER_SHARE of the reads Graph admitted in
+    that window (a later one lowers it); from then on a batch waits until its reads fit in the window.
+    """
+
+    def __init__(self, clock=time.monotonic):
+        self._clock = clock
+        self._turn = threading.Lock()
+        self._lock = threading.Lock()
+        self._reads = []  # [time, count]: reads sent (and, once answered, admitted) in the window
+        self.limit = None  # reads per window; None until Graph has throttled them
+
+    def admit(self, count, sleep):
+        """Wait (with `sleep`) until `count` more reads fit under the limit; return their entry for answered()."""
+        with self._turn:  # held while waiting: the batches go out in the order they asked
+            with self._lock:
+                wait = self._wait(self._clock(), count) if self.limit is not None else 0.0
+            if wait > 0:
+                sleep(wait)
+            with self._lock:
+                entry = [self._clock(), count]
+                self._reads.append(entry)
+            return entry
+
+    def answered(self, entry, admitted, throttled):
+        """Record what Graph admitted of a batch's reads; after a 429, learn (or lower) the limit."""
+        with self._lock:
+            entry[0], entry[1] = self._clock(), admitted
+            if throttled:
+                used = self._in_window(self._clock())
+                if used >= LEARN_AFTER:
+                    learned = int(used * MEMBER_SHARE)
+                    self.limit = learned if self.limit is None else min(self.limit, learned)
+
+    def _in_window(self, now):
+        self._reads = [entry for entry in self._reads if entry[0] > now - BUDGET_WINDOW]
+        return sum(count for _when, count in self._reads)
+
+    def _wait(self, now, count):
+        """Seconds until enough of the window's reads have left it for `count` more to fit under the limit."""
+        used = self._in_window(now)
+        if used + count <= self.limit:
+            return 0.0
+        freed = 0
+        for when, admitted in sorted(self._reads):
+            freed += admitted
+            if used - freed + count <= self.limit:
+                return when + BUDGET_WINDOW - now
+        return BUDGET_WINDOW
+
+
+def _read_members(graph, groups, pace=None):
+    """Fill in `members` of up to BATCH_LIMIT groups with as few batches as their pages allow (paced by `pace`,
+    a MemberPace shared with the other reading threads)."""
+    pace = pace or MemberPace()
     http = graph.http
     pending = []
     for group in groups:
@@ -127,7 +195,10 @@ def _read_members(graph, groups):
     attempts = {}
     waited = 0.0
     while pending:
+        entry = pace.admit(len(pending), graph._sleep)
         answers = graph.batch_get([url for _group, url in pending], "list members of groups")
+        statuses = [status for status, _headers, _body in answers]
+        pace.answered(entry, len(statuses) - statuses.count(429), 429 in statuses)
         again, pause, last_error = [], 0.0, None
         for (group, url), (status, headers, body) in zip(pending, answers):
             if status == 200 and isinstance(body, dict):
