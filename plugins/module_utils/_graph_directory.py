@@ -31,9 +31,11 @@ MEMBER_READERS = 4
 # spending the budget (another caller, a busy service): asked again after Retry-After, nothing learned from it.
 BUDGET_WINDOW = 10.0
 LEARN_AFTER = 500
-# Once Graph has throttled them, member reads keep to this share of what it admitted in a window, leaving the
-# rest of the budget to the users' and groups' pages, which are the longer chain in a large tenant.
+# Once Graph has throttled them (or warned that it will), member reads keep to this share of what it admits in
+# a window, leaving the rest of the budget to the users' and groups' pages, the longer chain in a large tenant.
 MEMBER_SHARE = 0.9
+# Graph's warning before it throttles: the share of the budget spent, sent only above 0.8 (throttling-limits).
+NEAR_LIMIT_HEADER = "x-ms-throttle-limit-percentage"
 
 
 class DirectoryReads(object):
@@ -132,9 +134,10 @@ MEMBERS_OPERATION = "list members of group"
 class MemberPace(object):
     """The member reads' share of Graph's throttling budget, shared by the reading threads.
 
-    Graph does not say what a tenant's budget is, only when it is spent (429). The first 429 after at least
-    LEARN_AFTER of our reads in a BUDGET_WINDOW sets the limit to MEMBER_SHARE of the reads Graph admitted in
-    that window (a later one lowers it); from then on a batch waits until its reads fit in the window.
+    Graph does not say what a tenant's budget is, only when most of it is spent (x-ms-throttle-limit-percentage,
+    the share spent, above 0.8) and when all of it is (429). The first of these after at least LEARN_AFTER of
+    our reads in a BUDGET_WINDOW sets the limit to MEMBER_SHARE of the reads the whole budget holds, estimated
+    from that window (a later 429 lowers it); from then on a batch waits until its reads fit in the window.
     """
 
     def __init__(self, clock=time.monotonic):
@@ -156,15 +159,18 @@ class MemberPace(object):
                 self._reads.append(entry)
             return entry
 
-    def answered(self, entry, admitted, throttled):
-        """Record what Graph admitted of a batch's reads; after a 429, learn (or lower) the limit."""
+    def answered(self, entry, admitted, throttled, spent=None):
+        """Record what Graph admitted of a batch's reads; learn the limit from a 429 (`throttled`) or from the
+        share of the budget Graph says is `spent`, and lower it after a later 429."""
         with self._lock:
             entry[0], entry[1] = self._clock(), admitted
-            if throttled:
-                used = self._in_window(self._clock())
-                if used >= LEARN_AFTER:
-                    learned = int(used * MEMBER_SHARE)
-                    self.limit = learned if self.limit is None else min(self.limit, learned)
+            if not throttled and (spent is None or self.limit is not None):
+                return
+            used = self._in_window(self._clock())
+            if used < LEARN_AFTER:
+                return
+            learned = int(used * MEMBER_SHARE / (1.0 if throttled else max(spent, 0.8)))
+            self.limit = learned if self.limit is None else min(self.limit, learned)
 
     def _in_window(self, now):
         self._reads = [entry for entry in self._reads if entry[0] > now - BUDGET_WINDOW]
@@ -198,7 +204,7 @@ def _read_members(graph, groups, pace=None):
         entry = pace.admit(len(pending), graph._sleep)
         answers = graph.batch_get([url for _group, url in pending], "list members of groups")
         statuses = [status for status, _headers, _body in answers]
-        pace.answered(entry, len(statuses) - statuses.count(429), 429 in statuses)
+        pace.answered(entry, len(statuses) - statuses.count(429), 429 in statuses, _spent(answers))
         again, pause, last_error = [], 0.0, None
         for (group, url), (status, headers, body) in zip(pending, answers):
             if status == 200 and isinstance(body, dict):
@@ -224,6 +230,17 @@ def _read_members(graph, groups, pace=None):
             graph._sleep(pause)
             waited += pause
         pending = again
+
+
+def _spent(answers):
+    """The largest share of the throttling budget spent that the inner answers report, or None."""
+    shares = []
+    for _status, headers, _body in answers:
+        try:
+            shares.append(float(headers[NEAR_LIMIT_HEADER]))
+        except (KeyError, TypeError, ValueError):
+            pass
+    return max(shares) if shares else None
 
 
 def _inner_retry_after(headers):

@@ -30,6 +30,8 @@ from .users import Users
 
 SEGMENT = re.compile(r"^([A-Za-z0-9_.]+)\((?:(\w+)=)?'((?:[^']|'')*)'\)$")
 RESOURCES = (Applications, Policies, ServicePrincipals, Users, Organization)
+# x-ms-throttle-limit-percentage is sent once the share of the budget spent is above this.
+NEAR_LIMIT = 0.8
 
 
 class GraphService:
@@ -71,6 +73,11 @@ class GraphService:
             response = self._route(Call(request, tenant, caller))
             if units is not None:
                 response.headers["x-ms-resource-unit"] = str(units)
+                if model.settings["throttle"]["enabled"]:
+                    # Graph's warning before it throttles: sent only above 0.8 of the budget (throttling-limits).
+                    share = model.usage(caller.app_id, tenant.id, len(tenant.users))
+                    if share > NEAR_LIMIT:
+                        response.headers["x-ms-throttle-limit-percentage"] = "%.2f" % share
         except GraphError as error:
             response = self._error(error, request)
         return response

@@ -243,3 +243,17 @@ def test_latency_model_times_a_batch_by_its_slowest_inner_request_or_their_sum_i
     assert all(model.admit("app", "tenant", 1000, 2, now=0.0) is None for _ in range(4000))
     assert model.admit("app", "tenant", 1000, 2, now=3.0) == 7
     assert model.admit("app", "other-tenant", 1000, 2, now=3.0) is None  # per application and tenant
+
+
+def test_answers_say_the_share_of_the_budget_spent_once_it_is_above_0_8(directory_graph, fresh_sandbox):
+    """A budget of 10 units, members at 2 each: 0.2, 0.4, 0.6, 0.8 spent go unmentioned, 1.0 is said."""
+    graph, groups = directory_graph
+    fresh_sandbox.control("PUT", "/latency", {"enabled": True, "rtt_ms": {"graph": 0, "moduscloud": 0, "login": 0},
+                                              "per_object_ms": {"graph": 0}, "inner_ms": {"graph": 0},
+                                              "throttle": {"budgets": {"M": 10}, "window_seconds": 60}})
+    try:
+        answers = post_batch(graph, [members_request(str(index), group) for index, group in enumerate(groups[:5])])
+        shares = [answer["headers"].get("x-ms-throttle-limit-percentage") for answer in answers.json()["responses"]]
+        assert shares == [None, None, None, None, "1.00"]
+    finally:
+        fresh_sandbox.reset()

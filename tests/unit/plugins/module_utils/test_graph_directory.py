@@ -75,3 +75,20 @@ def test_a_later_429_lowers_the_limit_and_never_raises_it():
     clock.now += BUDGET_WINDOW + 1
     send(pace, clock, LEARN_AFTER * 3, throttled=True)
     assert pace.limit == int(LEARN_AFTER * MEMBER_SHARE)
+
+
+def test_graph_saying_most_of_the_budget_is_spent_sets_the_limit_before_any_429():
+    clock = Clock()
+    pace = MemberPace(clock)
+    send(pace, clock, 20)
+    pace.answered(pace.admit(20, clock.sleep), 20, False, spent=0.9)
+    assert pace.limit is None  # 40 of our reads: someone else spent the budget
+    pace.answered(pace.admit(LEARN_AFTER, clock.sleep), LEARN_AFTER, False, spent=0.85)
+    used = 40 + LEARN_AFTER
+    assert pace.limit == int(used * MEMBER_SHARE / 0.85)
+    first = pace.limit
+    pace.answered(pace.admit(20, clock.sleep), 20, False, spent=1.5)
+    assert pace.limit == first  # the warning sets the limit once; only a 429 lowers it
+    clock.now += BUDGET_WINDOW + 1
+    send(pace, clock, LEARN_AFTER, throttled=True)
+    assert pace.limit == int(LEARN_AFTER * MEMBER_SHARE) < first
