@@ -27,14 +27,14 @@ LARGEST_PAGE = 999
 # members read costs 2 of the documented resource units, so a large tenant's 8,000 per 10 s last ~4,000 reads.
 MEMBER_READERS = 4
 # Graph's directory-read budgets are resource units per application and tenant per 10 s; the smallest is 3,500
-# (bench/README.md). A 429 after fewer of our own member reads than LEARN_AFTER in a window is not those reads
-# spending the budget (another caller, a busy service): asked again after Retry-After, nothing learned from it.
+# (bench/README.md). A warning or a 429 after fewer of our own member reads than LEARN_AFTER in a window is not
+# those reads spending the budget (another caller, a busy service): nothing is learned from it.
 BUDGET_WINDOW = 10.0
 LEARN_AFTER = 500
 # Once Graph has throttled them (or warned that it will), member reads keep to this share of what it admits in
 # a window, leaving the rest of the budget to the users' and groups' pages, the longer chain in a large tenant.
 MEMBER_SHARE = 0.9
-# Graph's warning before it throttles: the share of the budget spent, sent only above 0.8 (throttling-limits).
+# Graph's warning before it throttles: the share of the budget spent, sent only above 0.8 (bench/README.md).
 NEAR_LIMIT_HEADER = "x-ms-throttle-limit-percentage"
 
 
@@ -93,8 +93,8 @@ def with_members(new_client, groups, readers=MEMBER_READERS):
     to be shared. A group with more members than a page continues from its nextLink in the next batch. An inner
     request Graph throttles or cannot serve now (429, 503, 502, 504 inside the batch's 200) is asked again after
     its Retry-After, bounded like _http's retries; any other inner failure fails the read, naming the group.
-    Once Graph throttles them, the member reads pace themselves below its budget (MemberPace), so that the
-    users' pages, read meanwhile and usually the longer chain, are not throttled behind them.
+    Once Graph says most of its budget is spent (or throttles them), the member reads pace themselves below it
+    (MemberPace), so that the users' pages, read meanwhile and usually the longer chain, are not throttled.
     """
     local = threading.local()
     pace = MemberPace()
@@ -145,7 +145,7 @@ class MemberPace(object):
         self._turn = threading.Lock()
         self._lock = threading.Lock()
         self._reads = []  # [time, count]: reads sent (and, once answered, admitted) in the window
-        self.limit = None  # reads per window; None until Graph has throttled them
+        self.limit = None  # reads per window; None until Graph has warned or throttled
 
     def admit(self, count, sleep):
         """Wait (with `sleep`) until `count` more reads fit under the limit; return their entry for answered()."""

@@ -74,7 +74,7 @@ class GraphService:
             if units is not None:
                 response.headers["x-ms-resource-unit"] = str(units)
                 if model.settings["throttle"]["enabled"]:
-                    # Graph's warning before it throttles: sent only above 0.8 of the budget (throttling-limits).
+                    # Graph's warning before it throttles: sent only above 0.8 of the budget (bench/README.md).
                     share = model.usage(caller.app_id, tenant.id, len(tenant.users))
                     if share > NEAR_LIMIT:
                         response.headers["x-ms-throttle-limit-percentage"] = "%.2f" % share
