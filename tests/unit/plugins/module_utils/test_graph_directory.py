@@ -29,7 +29,7 @@ def send(pace, clock, count, admitted=None, throttled=False):
 def test_reads_are_not_paced_before_graph_throttles_them():
     clock = Clock()
     pace = MemberPace(clock)
-    for _ in range(100):
+    for _batch in range(100):
         send(pace, clock, 20)
     assert pace.limit is None and clock.slept == []
 
@@ -46,7 +46,7 @@ def test_a_429_after_few_of_our_reads_teaches_nothing():
 def test_after_graph_throttles_them_the_reads_wait_for_room_under_a_share_of_what_it_admitted():
     clock = Clock()
     pace = MemberPace(clock)
-    for _ in range(LEARN_AFTER // 20):
+    for _batch in range(LEARN_AFTER // 20):
         send(pace, clock, 20)
         clock.now += 0.1
     send(pace, clock, 20, admitted=10, throttled=True)
