@@ -147,7 +147,7 @@ class MemberPace(object):
         self._reads = []  # [time, count]: reads sent (and, once answered, admitted) in the window
         self.limit = None  # reads per window; None until Graph has warned or throttled
 
-    def admit(self, count, sleep):
+    def admit(self, count: int, sleep) -> list:
         """Wait (with `sleep`) until `count` more reads fit under the limit; return their entry for answered()."""
         with self._turn:  # held while waiting: the batches go out in the order they asked
             with self._lock:
@@ -159,7 +159,7 @@ class MemberPace(object):
                 self._reads.append(entry)
             return entry
 
-    def answered(self, entry, admitted, throttled, spent=None):
+    def answered(self, entry: list, admitted: int, throttled: bool, spent=None) -> None:
         """Record what Graph admitted of a batch's reads; learn the limit from a 429 (`throttled`) or from the
         share of the budget Graph says is `spent`, and lower it after a later 429."""
         with self._lock:
@@ -172,11 +172,11 @@ class MemberPace(object):
             learned = int(used * MEMBER_SHARE / (1.0 if throttled else max(spent, 0.8)))
             self.limit = learned if self.limit is None else min(self.limit, learned)
 
-    def _in_window(self, now):
+    def _in_window(self, now: float) -> int:
         self._reads = [entry for entry in self._reads if entry[0] > now - BUDGET_WINDOW]
         return sum(count for _when, count in self._reads)
 
-    def _wait(self, now, count):
+    def _wait(self, now: float, count: int) -> float:
         """Seconds until enough of the window's reads have left it for `count` more to fit under the limit."""
         used = self._in_window(now)
         if used + count <= self.limit:
@@ -232,7 +232,7 @@ def _read_members(graph, groups, pace=None):
         pending = again
 
 
-def _spent(answers):
+def _spent(answers: list):
     """The largest share of the throttling budget spent that the inner answers report, or None."""
     shares = []
     for _status, headers, _body in answers:
