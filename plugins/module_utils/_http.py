@@ -161,7 +161,7 @@ def parse_error_body(response):
     Graph/OData: {"error": {"code", "message", "details", "innerError": {"request-id"}}};
     Entra login: {"error": "invalid_client", "error_description": "AADSTS...", "error_codes": [..]};
     Proofpoint Essentials: {"errors": [{"status", "error_message", "identifier"}]}, or a plain
-    {"message"} / {"error"} / {"detail"} (reference 3.3 lists every shape seen).
+    {"message"} / {"error"} / {"detail"} (docs/moduscloud-api.md, Connection, lists every shape seen).
     """
     request_id = response.headers.get("request-id") or response.headers.get("client-request-id")
     try:

@@ -1,5 +1,5 @@
-"""The emulated modusCloud API's account handlers: /me, /endpoints, organizations (ref 4.1),
-domains (ref 4.2) and users (ref 4.3). A mixin of ModusCloudService (service.py), which routes to
+"""The emulated modusCloud API's account handlers: /me, /endpoints, organizations,
+domains and users (docs/moduscloud-api.md, Endpoints). A mixin of ModusCloudService (service.py), which routes to
 these methods by name and holds the state they change.
 """
 
@@ -17,7 +17,7 @@ class AccountsApi:
         return 200, me_body(caller, caller_org)
 
     def _get_endpoints(self, params, headers, **_):
-        """ref 2: {"endpoints": [...]}; items are this service's base URL (scheme + Host header)."""
+        """docs/moduscloud-api.md, Connection: {"endpoints": [...]}; items are this service's base URL (scheme + Host header)."""
         if self._org_owning_domain(params["domain"]) is None:
             raise ApiError(404, f"domain {params['domain']} not found", params["domain"])
         return 200, {"endpoints": [f"https://{headers.get('Host')}"]}
@@ -26,7 +26,7 @@ class AccountsApi:
         return 200, self._org_body(org)
 
     def _org_body(self, org):
-        """ref 4.1 organization object."""
+        """The organization object (docs/moduscloud-api.md, List envelopes and objects)."""
         active = sum(1 for u in org.users.values() if u["is_active"])
         return {
             "name": org.profile["name"], "primary_domain": org.primary_domain, "eid": org.eid,

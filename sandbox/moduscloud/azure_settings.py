@@ -1,5 +1,5 @@
-"""The emulated modusCloud API's Azure AD import settings (ref 5.2, 5.3, "Clear and reset" 5.1) and
-sync exemptions (ref 5.4), answering each open question the way the active variant says. A mixin
+"""The emulated modusCloud API's Azure AD import settings (with "Clear and reset") and sync exemptions
+(docs/moduscloud-api.md has both), answering each open question the way the active variant says. A mixin
 of ModusCloudService (service.py), which routes to these methods by name.
 """
 
@@ -18,7 +18,7 @@ class AzureSettingsApi:
         return org.azure
 
     def _get_azure(self, org, **_):
-        """ref 5.2: the PUT keys except ad_key, plus secret_expiry and last_successful_sync.
+        """GET: the PUT keys except ad_key, plus secret_expiry and last_successful_sync.
 
         Not configured: 404, 200 with {} or with every key null, or 204 (variant "unconfigured").
         Booleans and dates as the variants "booleans" and "dates" say.
@@ -50,7 +50,7 @@ class AzureSettingsApi:
         }
 
     def _put_azure(self, org, body, **_):
-        """ref 5.3: the full body; ad_key required until one is stored, then optional (= keep)."""
+        """PUT: the full body; ad_key required until one is stored, then optional (= keep)."""
         identifier = org.primary_domain
         if not isinstance(body, dict):
             raise ApiError(400, "body must be a JSON object", identifier)
@@ -105,7 +105,7 @@ class AzureSettingsApi:
         return 204, None
 
     def _delete_azure(self, org, **_):
-        """ref 5.1 "Clear and reset": settings, key and sync status go; exemptions and groups stay.
+        """DELETE, "Clear and reset": settings, key and sync status go; exemptions and groups stay.
 
         Nothing configured: 404 where GET answers 404, else 204 (nothing to clear)."""
         if org.azure is None and self.answer(org, "unconfigured") != "404":

@@ -88,7 +88,7 @@ class ScheduledSync:
         return Directory(verified_domains=verified, users=users, groups=groups)
 
     def _acquire_token(self, session, settings, key):
-        """Client credentials against the tenant named by primary_domain (ref 7: no tenant id is stored)."""
+        """Client credentials against the tenant named by primary_domain (the settings store no tenant id)."""
         response = session.post(
             f"{self._login_url}/{settings['primary_domain']}/oauth2/v2.0/token",
             data={"grant_type": "client_credentials", "client_id": settings["application_id"],

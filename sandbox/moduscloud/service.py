@@ -31,7 +31,7 @@ class _Org:
     eid: int
     primary_domain: str
     profile: dict
-    credentials: dict  # admin email -> local password (ref 3.1 X-User / X-Password)
+    credentials: dict  # admin email -> local password (X-User / X-Password, docs/moduscloud-api.md, Connection)
     domains: dict = field(default_factory=dict)  # lowercase name -> domain object
     users: dict = field(default_factory=dict)  # lowercase primary_email -> user object
     azure: dict | None = None  # stored settings, wire names, without ad_key
@@ -161,7 +161,7 @@ class ModusCloudService(AccountsApi, AzureSettingsApi, ScheduledSync):
         raise ApiError(404, "no such resource", path)
 
     def _authenticate(self, headers):
-        """ref 3.1: X-User / X-Password of a local org admin. The password is never echoed."""
+        """docs/moduscloud-api.md, Connection: X-User / X-Password of a local org admin. The password is never echoed."""
         user_header = headers.get("X-User") or ""
         password = headers.get("X-Password") or ""
         email = user_header.strip().lower()

@@ -1,4 +1,4 @@
-"""The emulated modusCloud API's wire vocabulary: the choices made where the reference leaves a
+"""The emulated modusCloud API's wire vocabulary: the choices made where docs/moduscloud-api.md leaves a
 point open (change them here only), the field lists and defaults of organizations, domains,
 users and Azure settings, the {"errors": [...]} envelope and the small parsers every handler uses.
 
@@ -13,25 +13,25 @@ import re
 from datetime import timedelta
 
 # ---------------------------------------------------------------------------------------------
-# Wire choices for points the reference leaves open. Change them here only. The open questions
+# Wire choices for points docs/moduscloud-api.md leaves open. Change them here only. The open questions
 # that matter to the collection are answered every plausible way by the variants below; the
 # constants here are their default answers (the collection's assumptions) and the smaller choices.
 # ---------------------------------------------------------------------------------------------
 
 # An admin asking for an org that exists but is not its own: [?]. We answer 403.
 FOREIGN_ORG_STATUS = 403
-# ref 10 question 2: GET /settings/azure when nothing is configured [?]: variant "unconfigured"
+# Known unknowns: GET /settings/azure when nothing is configured [?]: variant "unconfigured"
 # (default 404, CTG handles it and {}); DELETE of absent settings then answers 404 too, for symmetry.
 AZURE_SETTINGS_ABSENT_STATUS = 404
-# ref 4 (PATCH on orgs is confirmed, its success status is not): we answer 204 like PUT (ref 3.3).
+# PATCH on orgs is confirmed, its success status is not: we answer 204 like PUT.
 ORG_PATCH_STATUS = 204
-# ref 5.7: Vircom tracks the 2-year expiry of the secret. Assumption: secret_expiry = the date the
+# Vircom tracks the 2-year expiry of the secret. Assumption: secret_expiry = the date the
 # key was stored (first stored, or last changed) + 730 days; re-sending the same key keeps it.
 SECRET_LIFETIME = timedelta(days=730)
-# ref 5.2: formats of secret_expiry and last_successful_sync are [?]: variant "dates" (default
+# The formats of secret_expiry and last_successful_sync are [?]: variant "dates" (default
 # ISO 8601 UTC, as in CTG's mock). The control API's own times use this form too.
 LAST_SYNC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-# ref 5.4: PUT /settings/azure/exemptions takes a "List of comma separated emails"; the exact JSON
+# Sync exemptions: PUT /settings/azure/exemptions takes a "List of comma separated emails"; the exact JSON
 # is [?]: variant "exemptions-body" (default {"exemptions": "a@x.example,b@x.example"}).
 EXEMPTIONS_BODY_KEY = "exemptions"
 # The key fingerprint shown by snapshot(): "sha256:" + the first 16 hex digits of SHA-256(key).
@@ -39,13 +39,13 @@ KEY_FINGERPRINT_DIGITS = 16
 
 
 API_PREFIX = "/api/v1/"
-# ref 4.3: every user type; the partner-level ones do not exist inside an organization.
+# Every user type; the partner-level ones do not exist inside an organization.
 ORG_USER_TYPES = ("organization_admin", "end_user", "silent_user", "functional_account")
 ADMIN_USER_TYPES = ("organization_admin", "channel_admin", "strategic_partner_admin", "oem_partner_admin")
 SYNCED_USER_TYPES = ("end_user", "silent_user")  # docs/sync-rules.md: the only types sync removes
-SYNC_ROLES = ("end_user", "silent_user")  # ref 5.3 default_user_role_name
+SYNC_ROLES = ("end_user", "silent_user")  # default_user_role_name
 
-# ref 5.3: the PUT body (ad_key handled apart: write-only). Order = the GET response order.
+# The PUT body (ad_key handled apart: write-only). Order = the GET response order.
 AZURE_STRING_KEYS = ("primary_domain", "application_id")
 AZURE_BOOL_KEYS = (
     "disable_login",
@@ -55,7 +55,7 @@ AZURE_BOOL_KEYS = (
 )
 AZURE_SETTING_KEYS = AZURE_STRING_KEYS + ("default_user_role_name", "sync_frequency") + AZURE_BOOL_KEYS
 
-# ref 4.1 / 4.2 / 4.3: writable fields and defaults.
+# Organizations, domains, users: writable fields and defaults.
 ORG_TEXT_FIELDS = ("name", "www", "address", "postcode", "stateprov", "country", "phone")
 ORG_FLAG_FIELDS = ("is_active", "is_smtp_discovery_enabled", "send_welcome_email")
 DOMAIN_DEFAULTS = {"is_active": True, "is_relay": True, "destination": None, "failovers": []}
@@ -68,7 +68,7 @@ USER_BOOL_FIELDS = ("is_active", "is_billable", "read_only_user")
 USER_TEXT_FIELDS = ("firstname", "surname")
 USER_SENDER_LIST_FIELDS = ("white_list_senders", "black_list_senders")
 # Accepted in a request but never stored or returned: send_welcome_email is POST-only and sends no
-# mail here; password is write-only (ref 4.3).
+# mail here; password is write-only .
 USER_WRITE_ONLY_FIELDS = ("send_welcome_email", "password")
 USER_FIELDS = (("primary_email", "uid") + tuple(USER_DEFAULTS) + USER_WRITE_ONLY_FIELDS)
 
@@ -101,7 +101,7 @@ def type_name(value):
 
 
 class ApiError(Exception):
-    """One or more errors answered in the ref 3.3 envelope {"errors": [{status, error_message, identifier}]}."""
+    """One or more errors answered in the envelope {"errors": [{status, error_message, identifier}]}."""
 
     def __init__(self, status, message, identifier=""):
         super().__init__(message)
@@ -124,7 +124,7 @@ def compact_json(payload) -> bytes:
 
 
 def created_response_body(created, request_was_list):
-    """ref 4.3: POST takes one object or a list (batch); the 201 body is [?].
+    """Users: POST takes one object or a list (batch); the 201 body is [?].
 
     We echo the created objects in the form they were sent: one object, or a bare list.
     """
@@ -132,7 +132,7 @@ def created_response_body(created, request_was_list):
 
 
 def me_body(user, org):
-    """ref 3.1: GET /me. Field shape per ISVC (synthetic) [S], plus the caller's primary_email."""
+    """GET /me. Field shape per ISVC (synthetic) [S], plus the caller's primary_email."""
     return {
         "primary_email": user["primary_email"],
         "type": user["type"],
@@ -154,7 +154,7 @@ def parse_json(body):
 
 
 def one_or_many(body, noun):
-    """ref 4: POST takes a single object or a list for batch creation."""
+    """POST takes a single object or a list for batch creation."""
     if isinstance(body, dict):
         return [body], False
     if isinstance(body, list) and body:

@@ -205,7 +205,7 @@ def test_bad_or_missing_credentials_get_401_without_echoing_the_password(service
 
 
 def test_end_user_credentials_are_refused(service):
-    """Only admins may use the API (ref 3.1): an admin demoted to end_user loses access."""
+    """Only admins may use the API (docs/moduscloud-api.md, Connection): an admin demoted to end_user loses access."""
     status, admin = call(service, "GET", f"/orgs/{ORG}/users/{ADMIN}")
     assert call(service, "PUT", f"/orgs/{ORG}/users/{ADMIN}", {**admin, "type": "end_user"})[0] == 204
     assert call(service, "GET", "/me")[0] == 401
