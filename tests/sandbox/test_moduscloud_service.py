@@ -3,6 +3,13 @@
 The API is driven through ModusCloudService.handle() with fabricated requests. The scheduled sync
 talks HTTP to a small fake of the Entra token endpoint and Graph (plain http on 127.0.0.1; the
 service takes the scheme from the URLs it is given).
+
+FakeEntra stays, rather than the sandbox's own login and Graph, on purpose: these tests isolate the
+modusCloud emulator, so each one sets the directory, the stored key and the consent in one line and
+reads back the exact token request and Graph queries (pages of two, $select, $top) the service made.
+The sandbox's Graph would need a signed-in tenant, an app with a secret and consent per test, and its
+paging and journal would decide what can be asserted. The whole chain against the sandbox's Graph is
+covered by tests/integration/test_user_sync_scenarios.py.
 """
 
 import json

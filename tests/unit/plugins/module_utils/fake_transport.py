@@ -9,7 +9,13 @@ JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 class ScriptedAdapter(BaseAdapter):
-    """Answers each request with the next scripted (status, body, headers) and records the calls."""
+    """Answers each request with the next scripted (status, body, headers) and records the calls.
+
+    For tests whose point is the exact conversation: which requests, in which order, with which headers,
+    TLS and proxy settings (the HTTP client, sign-in, the modusCloud modules, one Graph call at a time).
+    A test about what a Graph module ends up doing to the tenant uses FakeGraph
+    (tests/unit/plugins/modules/fake_graph.py) instead: it keeps state and answers in any order.
+    """
 
     def __init__(self, answers):
         super().__init__()

@@ -1,5 +1,6 @@
 """The secret orchestration's parts that need no module run: option checks, the proof's wait, addPassword's
-fallback lifetimes (the module's tests in tests/unit/plugins/modules/test_azure_app_secret.py cover the rest)."""
+fallback lifetimes against FakeGraph (the module's tests in tests/unit/plugins/modules/test_azure_app_secret.py
+cover the rest)."""
 
 from datetime import datetime, timedelta, timezone
 
@@ -8,11 +9,11 @@ import pytest
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _secret_plan as plan
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _secrets as secrets
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import TokenError
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_plan import SecretError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet
 
 from ..fake_time import FakeTime
+from ..modules.fake_graph import FakeGraph, client_of
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 DAY = timedelta(days=1)
@@ -105,34 +106,31 @@ def test_an_error_that_is_not_propagation_ends_the_wait_at_once():
 
 # Creating against a tenant policy that could not be read --------------------------------------------------
 
-class PolicyGraph(object):
-    """addPassword that refuses lifetimes over `max_days` as Graph does, and records each try."""
+def policy_graph(max_days):
+    """FakeGraph whose addPassword refuses lifetimes over `max_days` as Graph does, with one application."""
+    fake = FakeGraph()
+    fake.password_max_days = max_days
+    return fake, fake.add_application("modusCloud")["id"]
 
-    def __init__(self, max_days):
-        self.max_days = max_days
-        self.tries = []
 
-    def add_password(self, object_id, body):
-        start = plan.parse_datetime(body["startDateTime"])
-        end = plan.parse_datetime(body["endDateTime"])
-        self.tries.append((end - start).days)
-        if end - start > timedelta(days=self.max_days):
-            raise ApiError("add client secret to application", object_id, 400, plan.POLICY_ERROR_CODE,
-                           "Credential lifetime exceeds the max value allowed as per assigned policy 'p1'.")
-        return dict(body, keyId="new", secretText="s3cr3t-value", hint="s3c")
+def lifetimes_tried(fake):
+    """The lifetime in days of each addPassword request, in order."""
+    bodies = [call["body"]["passwordCredential"] for call in fake.calls if call["path"].endswith("/addPassword")]
+    return [(plan.parse_datetime(body["endDateTime"]) - plan.parse_datetime(body["startDateTime"])).days
+            for body in bodies]
 
 
 def test_a_refused_lifetime_is_shortened_to_the_longest_usual_limit_accepted():
-    graph = PolicyGraph(max_days=200)
-    credential, warnings = secrets.add_secret(graph, "obj", "modusCloud", NOW, NOW + 730 * DAY)
-    assert graph.tries == [730, 365, 180]
+    fake, object_id = policy_graph(max_days=200)
+    credential, warnings = secrets.add_secret(client_of(fake), object_id, "modusCloud", NOW, NOW + 730 * DAY)
+    assert lifetimes_tried(fake) == [730, 365, 180]
     assert credential["endDateTime"] == "2026-08-28T12:00:00Z"
     assert "lifetime of 730 days was refused" in warnings[0] and "got 180 days" in warnings[0]
     assert "could not be read" in warnings[0]
 
 
 def test_a_refused_lifetime_fails_clearly_when_shortening_is_off():
-    graph = PolicyGraph(max_days=200)
+    fake, object_id = policy_graph(max_days=200)
     with pytest.raises(SecretError, match="refuses a secret lifetime of 730 days.*clamp_to_policy"):
-        secrets.add_secret(graph, "obj", "modusCloud", NOW, NOW + 730 * DAY, shorten=False)
-    assert graph.tries == [730]
+        secrets.add_secret(client_of(fake), object_id, "modusCloud", NOW, NOW + 730 * DAY, shorten=False)
+    assert lifetimes_tried(fake) == [730]

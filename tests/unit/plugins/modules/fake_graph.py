@@ -2,20 +2,24 @@
 
 It keeps state between runs (so a second run can prove "no change") and records every request
 (so a test can prove check mode wrote nothing). It answers only what the collection calls, with
-Graph's shapes and status codes: app registrations and consent objects (read and written), and a
-read-only directory (organization, domains, users, groups and their members). Anything else is an
-AssertionError, not a silent 404.
+Graph's shapes and status codes: app registrations with their client secrets and consent objects
+(read and written), and a read-only directory (organization, domains, users, groups and their
+members). Anything else is an AssertionError, not a silent 404. `client_of` gives a GraphClient
+over it, for tests of module_utils code that takes the client rather than a module run.
 """
 
 import copy
 import itertools
 import json
 import re
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from requests.adapters import BaseAdapter
 
 from sandbox import catalog
+
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GraphClient
 
 from ..module_utils.fake_transport import JSON_HEADERS, make_response
 
@@ -34,6 +38,17 @@ def resource_principal(object_id, app_id, name, roles, scopes):
     """A resource API's service principal with the catalogue's appRoles and oauth2PermissionScopes."""
     return {"id": object_id, "appId": app_id, "displayName": name, "appRoles": catalog.app_roles(roles),
             "oauth2PermissionScopes": catalog.permission_scopes(scopes)}
+
+
+def client_of(fake, token="unit-test-token"):
+    """A GraphClient whose every request `fake` answers; its retries do not sleep."""
+    client = GraphClient(token, FakeGraph.BASE[:-len("/v1.0")], sleep=lambda seconds: None)
+    client.http.session.mount("https://", fake)
+    return client
+
+
+def parse_datetime(text):
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
 
 
 def error(status, code, message):
@@ -55,6 +70,8 @@ class FakeGraph(BaseAdapter):
         self.users = []
         self.groups = []
         self.tenant_domains = []
+        # The longest client secret lifetime addPassword accepts, in days (a tenant policy); None: any.
+        self.password_max_days = None
         self.calls = []
         self.faults = []
         self._ids = ("%08d-0000-4000-8000-%012d" % (n, n) for n in itertools.count(1))
@@ -149,6 +166,8 @@ class FakeGraph(BaseAdapter):
         (r"/applications", {"GET": "list_applications", "POST": "create_application"}),
         (r"/applications\(uniqueName='(.*)'\)", {"GET": "get_by_unique_name", "PATCH": "upsert_application"}),
         (r"/applications/([^/]+)", {"PATCH": "update_application", "DELETE": "delete_application"}),
+        (r"/applications/([^/]+)/addPassword", {"POST": "add_password"}),
+        (r"/applications/([^/]+)/removePassword", {"POST": "remove_password"}),
         (r"/servicePrincipals", {"GET": "list_service_principals", "POST": "create_service_principal"}),
         (r"/servicePrincipals/([^/]+)", {"GET": "get_service_principal", "DELETE": "delete_service_principal"}),
         (r"/servicePrincipals/([^/]+)/appRoleAssignments", {"GET": "list_assignments", "POST": "create_assignment"}),
@@ -213,6 +232,24 @@ class FakeGraph(BaseAdapter):
 
     def delete_application(self, object_id, **_):
         self.applications.pop(object_id)
+        return 204, None
+
+    def add_password(self, object_id, body, **_):
+        if object_id not in self.applications:
+            return error(404, "Request_ResourceNotFound", "not found")
+        wanted = body["passwordCredential"]
+        lifetime = parse_datetime(wanted["endDateTime"]) - parse_datetime(wanted["startDateTime"])
+        if self.password_max_days is not None and lifetime > timedelta(days=self.password_max_days):
+            return error(400, "CredentialInvalidLifetimeAsPerAppPolicy",
+                         "Credential lifetime exceeds the max value allowed as per assigned policy 'p1'.")
+        value = "s3cr3t-value-%d" % len(self.calls)
+        credential = dict(wanted, keyId=self.new_id(), hint=value[:3], customKeyIdentifier=None)
+        self.applications[object_id]["passwordCredentials"].append(dict(credential, secretText=None))
+        return 200, dict(credential, secretText=value)
+
+    def remove_password(self, object_id, body, **_):
+        app = self.applications[object_id]
+        app["passwordCredentials"] = [c for c in app["passwordCredentials"] if c["keyId"] != body["keyId"]]
         return 204, None
 
     def list_service_principals(self, query, **_):
