@@ -2,14 +2,14 @@
 # Copyright: contributors to the moduscloud.azure_sync collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The modusCloud API contract check: what the service answers, compared with WIRE_TABLE.
+"""The modusCloud API contract check's reads: what the service answers, compared with WIRE_TABLE.
 
 Private to this collection: no compatibility promise outside it.
 
 Every read the collection uses is made once and each WIRE_TABLE row is judged "as assumed",
 "differs" (with the keys and JSON types seen) or "not checked" (with why). The report holds shapes,
-never values: no address, id, key or date (a date is shown as its form, digits as 9). Opt-in write
-probes on a test organization settle the write questions and restore what they changed.
+never values (_contract_report.py). Opt-in write probes on a test organization (_contract_probes.py)
+settle the write questions and restore what they changed.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,132 +18,31 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._contract_probes import WriteProbes
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._contract_report import (
+    NOT_CHECKED,
+    Report,
+    date_form,
+    expected_type,
+    list_envelope_shape,
+    shape,
+    status_of,
+)
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import (
     BOOLEAN,
-    BOOLEAN_FORMS,
-    EXEMPTIONS_FORMS,
-    HOURS,
     INVERTED,
     SETTINGS_FIELDS,
-    TEXT,
     WIRE,
     WIRE_TABLE,
     parse_timestamp,
     settings_absent,
 )
 
-AS_ASSUMED = "as assumed"
-DIFFERS = "differs"
-NOT_CHECKED = "not checked"
-# Object keys that are field names (shown) rather than data (an address or an id used as a key: hidden).
-_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-_MAX_DEPTH = 4
-# What the write probes save, made up: nothing real signs in with them.
-PROBE_APPLICATION_ID = "00000000-0000-4000-8000-000000000000"
-PROBE_KEY = "contract-check-probe-not-a-real-key"
-PROBE_LOCAL_PART = "contract-check-probe"
 
-
-def shape(value, depth=0):
-    """The JSON type of a value, with the keys of objects and the types of list items; never a value."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        if not value:
-            return "list[]"
-        if depth >= _MAX_DEPTH:
-            return "list[...]"
-        return "list[%s]" % " | ".join(sorted(set(shape(item, depth + 1) for item in value)))
-    if isinstance(value, dict):
-        if depth >= _MAX_DEPTH:
-            return "object{...}"
-        hidden = sum(1 for key in value if not _FIELD_NAME.match(str(key)))
-        parts = ["%s: %s" % (key, shape(value[key], depth + 1)) for key in sorted(value, key=str)
-                 if _FIELD_NAME.match(str(key))]
-        if hidden:
-            parts.append("<%d keys that are not field names>" % hidden)
-        return "object{%s}" % ", ".join(parts)
-    return type(value).__name__
-
-
-def date_form(value):
-    """The form of a date value: its digits as 9 and its letters as A (T and Z kept), or its JSON type."""
-    if isinstance(value, str):
-        return "string %s" % re.sub(r"[A-SU-Ya-z]", "A", re.sub(r"[0-9]", "9", value))[:40]
-    return shape(value)
-
-
-def _expected_type(encoding):
-    if encoding in (BOOLEAN, INVERTED):
-        return "boolean"
-    if encoding == HOURS:
-        return "integer"
-    if encoding == TEXT:
-        return "string"
-    return None
-
-
-class Report(object):
-    """Per WIRE_TABLE row: result and what was seen (a shape), in table order."""
-
-    def __init__(self):
-        self.rows = dict((entry.term, (NOT_CHECKED, "no read of the check reaches it")) for entry in WIRE_TABLE)
-        self.probes = []
-
-    def judge(self, term, ok, seen):
-        self.rows[term] = (AS_ASSUMED if ok else DIFFERS, seen)
-
-    def skip(self, term, why):
-        self.rows[term] = (NOT_CHECKED, why)
-
-    def as_data(self):
-        rows = []
-        for entry in WIRE_TABLE:
-            result, seen = self.rows[entry.term]
-            rows.append({"row": entry.term, "wire": entry.wire, "assumed": entry.encoding, "mark": entry.confidence,
-                         "result": result, "seen": seen})
-        counts = dict((name, sum(1 for row in rows if row["result"] == name)) for name in (AS_ASSUMED, DIFFERS,
-                                                                                           NOT_CHECKED))
-        return {"rows": rows, "counts": counts, "write_probes": list(self.probes),
-                "differing_rows": [row["row"] for row in rows if row["result"] == DIFFERS]}
-
-    def markdown(self):
-        data = self.as_data()
-        lines = ["# modusCloud API contract check", "",
-                 "Compared with WIRE_TABLE of moduscloud.azure_sync. Shapes only: no value of the service appears "
-                 "here.", "",
-                 "%(as assumed)d as assumed, %(differs)d differ, %(not checked)d not checked." % data["counts"], "",
-                 "| Row | Assumed | Result | Seen |", "|---|---|---|---|"]
-        for row in data["rows"]:
-            assumed = "`%s` %s" % (row["wire"], row["assumed"]) if row["assumed"] else "`%s`" % row["wire"]
-            lines.append("| %s | %s | %s | %s |" % (row["row"], _cell(assumed), row["result"], _cell(row["seen"])))
-        lines += ["", "## Write probes", ""]
-        if not data["write_probes"]:
-            lines.append("None ran (they need write_probe_org naming the checked organization).")
-        for probe in data["write_probes"]:
-            lines.append("- **%s**: %s; restored: %s" % (probe["question"], probe["answer"], probe["restored"]))
-        return "\n".join(lines) + "\n"
-
-
-def _cell(text):
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def _status(error):
-    return "HTTP %s" % error.status if error.status is not None else "no answer (%s)" % type(error).__name__
-
-
-class ContractCheck(object):
-    """Runs the reads (and, if asked, the write probes) on one organization and fills a Report."""
+class ContractCheck(WriteProbes):
+    """Runs the reads (and, if asked, the write probes of _contract_probes.py) on one organization and fills a
+    Report."""
 
     def __init__(self, client, org, via_api_url=False):
         self.client = client
@@ -157,7 +56,7 @@ class ContractCheck(object):
             return True, call()
         except ApiError as error:
             for term in terms:
-                self.report.judge(term, False, "the read failed: %s" % _status(error))
+                self.report.judge(term, False, "the read failed: %s" % status_of(error))
             return False, None
 
     def run_reads(self, bad_password_client=None):
@@ -211,7 +110,7 @@ class ContractCheck(object):
         if ok:
             report.judge("path.users", True, "answered")
             items = answer.get(WIRE["envelope.users"]) if isinstance(answer, dict) else None
-            report.judge("envelope.users", isinstance(items, list), _list_envelope_shape(answer))
+            report.judge("envelope.users", isinstance(items, list), list_envelope_shape(answer))
             first = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else None
             if first is not None:
                 self._fields(first, ("user.primary_email", "user.alias_emails"))
@@ -239,7 +138,7 @@ class ContractCheck(object):
                 self.report.judge(term, False, "no key %s; keys seen: %s" % (entry.wire, shape(body)))
                 continue
             seen = shape(body[entry.wire])
-            expected = _expected_type(entry.encoding)
+            expected = expected_type(entry.encoding)
             if term == "domain.destination":
                 ok = seen in ("string", "null")
             elif term == "user.alias_emails":
@@ -257,7 +156,7 @@ class ContractCheck(object):
             status, body = error.status, None
             if status != 404:
                 for term in ("path.settings",):
-                    report.judge(term, False, "the read failed: %s" % _status(error))
+                    report.judge(term, False, "the read failed: %s" % status_of(error))
                 return None
         except ValueError:
             report.judge("path.settings", False, "the answer is not JSON")
@@ -289,7 +188,7 @@ class ContractCheck(object):
                 report.judge(term, False, "not returned")
                 continue
             seen = shape(body[wire_key])
-            expected = _expected_type(encoding)
+            expected = expected_type(encoding)
             if encoding in (BOOLEAN, INVERTED):
                 booleans.append(seen if seen != "string" else "string %s" % (
                     "true/false" if body[wire_key] in ("true", "false") else "other"))
@@ -339,146 +238,3 @@ class ContractCheck(object):
                               "HTTP %s" % error.status)
             return
         self.report.judge("auth.failed_status", False, "a wrong password was accepted")
-
-    # -------------------------------------------------------------- write probes (test organization only)
-
-    def run_write_probes(self):
-        self._probe_exemptions()
-        self._probe_settings()
-        return self.report
-
-    def _probe(self, question, answer, restored):
-        self.report.probes.append({"question": question, "answer": answer, "restored": restored})
-
-    def _probe_exemptions(self):
-        client, org = self.client, self.org
-        probe = "%s@%s" % (PROBE_LOCAL_PART, org)
-        try:
-            before = client.list_exemptions(org)
-        except ApiError as error:
-            self._probe("exemptions.add_key", "not run: reading the exemptions failed (%s)" % _status(error), "n/a")
-            return
-        if probe in before:
-            self._probe("exemptions.add_key", "not run: the probe address is already exempt", "n/a")
-            return
-        taken, refused = None, []
-        saved_form = client.wire_format["exemptions"]
-        try:
-            for form in EXEMPTIONS_FORMS:
-                client.wire_format["exemptions"] = form
-                try:
-                    client.add_exemptions(org, [probe])
-                except ApiError as error:
-                    refused.append("%s: %s" % (form, _status(error)))
-                    continue
-                if probe in client.list_exemptions(org):
-                    taken = form
-                    self._read_exemptions()  # the list holds an item now: its shape can be judged
-                    break
-                refused.append("%s: accepted but not added" % form)
-        finally:
-            client.wire_format["exemptions"] = saved_form
-            restored = self._remove_probe_exemption(probe, before)
-        if taken:
-            answer = "the service took %s" % taken + (" (refused: %s)" % "; ".join(refused) if refused else "")
-        else:
-            answer = "none of the forms was taken (%s)" % "; ".join(refused)
-        self.report.judge("exemptions.add_key", taken == EXEMPTIONS_FORMS[0], answer)
-        self._probe("exemptions.add_key", answer, restored)
-
-    def _remove_probe_exemption(self, probe, before):
-        try:
-            if probe in self.client.list_exemptions(self.org):
-                self.client.delete_exemption(self.org, probe)
-                self.report.judge("path.exemption", True, "DELETE of one exemption worked")
-            after = self.client.list_exemptions(self.org)
-        except ApiError as error:
-            return "no: %s; remove the exemption %s@ your organization's domain by hand" % (
-                _status(error), PROBE_LOCAL_PART)
-        return "yes" if sorted(after) == sorted(before) else "no: the exemptions differ from before"
-
-    def _probe_settings(self):
-        client, org = self.client, self.org
-        try:
-            if client.get_azure_settings(org) is not None:
-                self._probe("settings (booleans, put_without_key, absent_status)", "not run: the test organization "
-                            "has Azure AD settings; use one without, the probes create and clear them", "n/a")
-                return
-        except ApiError as error:
-            self._probe("settings", "not run: reading the settings failed (%s)" % _status(error), "n/a")
-            return
-        settings = dict((option, False) for option, (_w, encoding) in SETTINGS_FIELDS.items()
-                        if encoding in (BOOLEAN, INVERTED))
-        settings.update(primary_domain=org, application_id=PROBE_APPLICATION_ID, default_user_role="end_user",
-                        sync_frequency_hours=0)  # 0 = never: the service does not try to sync with the probe
-        created, form, refused = False, None, []
-        saved_form = client.wire_format["booleans"]
-        try:
-            for form in BOOLEAN_FORMS:
-                client.wire_format["booleans"] = form
-                try:
-                    client.put_import_settings(org, settings, PROBE_KEY)
-                    created = True
-                    break
-                except ApiError as error:
-                    refused.append("%s: %s" % (form, _status(error)))
-            if not created:
-                answer = "the service refused both forms (%s): it may check the application and key" % "; ".join(
-                    refused)
-                self.report.judge("settings.booleans", False, answer)
-                self._probe("settings.booleans", answer, "yes (nothing was saved)")
-                return
-            answer = "the service took %s booleans" % form + (" (refused: %s)" % "; ".join(refused) if refused else "")
-            self._probe("settings.booleans", answer, "see absent_status")
-            body = self._read_settings(after_probe=True)
-            read_result, read_seen = self.report.rows["settings.booleans"]
-            self.report.judge("settings.booleans", form == BOOLEAN_FORMS[0] and read_result == AS_ASSUMED,
-                              "%s on PUT; %s" % (answer, read_seen))
-            expiry = (body or {}).get(WIRE["status.secret_expiry"])
-            try:
-                client.put_import_settings(org, dict(settings, add_users=True))
-                after = client.get_azure_settings(org)
-                still = after is not None and after.get(WIRE["status.secret_expiry"]) not in (None, "")
-                if not expiry:
-                    answer = "accepted; the service reports no key expiry, so whether it kept the key is unknown"
-                    ok = None
-                else:
-                    answer = "kept the key" if still else "accepted, then reported no key expiry: it dropped the key"
-                    ok = still
-            except ApiError as error:
-                answer, ok = "refused without the key (%s)" % _status(error), False
-            if ok is None:
-                self.report.skip("settings.put_without_key", answer)
-            else:
-                self.report.judge("settings.put_without_key", ok, answer)
-            self._probe("settings.put_without_key", answer, "see absent_status")
-        finally:
-            client.wire_format["booleans"] = saved_form
-            if created:
-                restored = self._clear_probe_settings()
-                self._probe("settings.absent_status", self.report.rows["settings.absent_status"][1], restored)
-
-    def _clear_probe_settings(self):
-        try:
-            self.client.delete_import_settings(self.org)
-        except ApiError as error:
-            return "no: clearing the probe settings failed (%s); clear them in the console" % _status(error)
-        self._read_settings(after_probe=True)
-        try:
-            return "yes" if self.client.get_azure_settings(self.org) is None else "no: settings remain"
-        except ApiError as error:
-            return "unknown: %s" % _status(error)
-
-
-def _list_envelope_shape(answer):
-    """The envelope and the keys of its first item only (a users list can be long)."""
-    if isinstance(answer, dict):
-        items = answer.get(WIRE["envelope.users"])
-        if isinstance(items, list):
-            return "object{%s: list[%s]}" % (WIRE["envelope.users"], shape(items[0], 1) if items else "")
-    return shape(answer)
-
-
-def bad_password_client(client_class, base_url, username, **options):
-    """A client with a deliberately wrong password (the contract check's auth.failed_status probe)."""
-    return client_class(base_url, username, "contract-check-wrong-password", **options)

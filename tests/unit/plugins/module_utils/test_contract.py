@@ -2,7 +2,7 @@
 
 import json
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _contract as contract
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _contract_report as contract
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import WIRE_TABLE
 
 ANSWER = {
