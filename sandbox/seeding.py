@@ -9,9 +9,9 @@ import gc
 import random
 
 from . import catalog
-from .directory import (Group, Ordered, Tenant, TenantIdentity, User, add_years, certificate_credential, new_application,
-                        new_assignment, new_id, new_service_principal, password_credential, secret_digest,
-                        service_principal_for)
+from .directory import Group, Ordered, Tenant, TenantIdentity, User, add_years, new_id, secret_digest
+from .shapes import (certificate_credential, new_application, new_assignment, new_service_principal, password_credential,
+                     service_principal_for)
 
 FOREIGN_DOMAIN = "fabrikam.example"  # where the guests come from
 

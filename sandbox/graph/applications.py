@@ -9,7 +9,7 @@ import copy
 from functools import partial
 from urllib.parse import urlsplit
 
-from .. import directory
+from .. import directory, shapes
 from ..directory import utcnow
 from ..odata import GraphError, Schema, bad_request, not_found
 from ..web import Response
@@ -22,7 +22,7 @@ from .validate import (GUID, any_list, boolean, check_properties, guid, guid_or_
 
 SIGN_IN_AUDIENCES = ("AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount",
                      "PersonalMicrosoftAccount")
-_APP_TEMPLATE = directory.new_application("example.onmicrosoft.com", "template", utcnow())
+_APP_TEMPLATE = shapes.new_application("example.onmicrosoft.com", "template", utcnow())
 APPLICATION_SCHEMA = Schema("application", frozenset({"id", "appId", "displayName", "uniqueName", "publisherDomain",
                                                       "signInAudience"}),
                             frozenset({"identifierUris", "tags"}), tuple(_APP_TEMPLATE))
@@ -110,7 +110,7 @@ class Applications(GraphResource):
         tenant = call.tenant
         if not isinstance(body.get("displayName"), str) or not body["displayName"].strip():
             raise required("displayName", "Application")
-        app = directory.new_application(tenant.identity.initial_domain, body["displayName"], utcnow())
+        app = shapes.new_application(tenant.identity.initial_domain, body["displayName"], utcnow())
         app, new_secrets = self._apply_application(tenant, app, body, creating=True)
         tenant.applications.add(app["id"], app)
         store_secrets(tenant, new_secrets)

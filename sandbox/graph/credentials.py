@@ -12,7 +12,7 @@ import datetime
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from .. import directory
+from .. import directory, shapes
 from ..directory import add_years, iso, new_id, parse_time, utcnow
 from ..odata import GraphError, bad_request
 from ..tls import thumbprint
@@ -81,7 +81,7 @@ def new_password(tenant, app: dict, spec):
     check_lifetime(tenant, app, start, end)
     secret = directory.new_secret_text()
     display_name = string(spec.get("displayName"), "displayName", resource)
-    return directory.password_credential(display_name, start, end, secret), secret
+    return shapes.password_credential(display_name, start, end, secret), secret
 
 
 def check_lifetime(tenant, app: dict, start, end) -> None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 import copy
 from functools import partial
 
-from .. import directory
-from ..directory import new_assignment, new_id, opaque_id, utcnow
+from .. import shapes
+from ..directory import new_id, opaque_id, utcnow
+from ..shapes import new_assignment
 from ..odata import GraphError, Schema, bad_request, not_found
 from ..web import Response
 from .access import Call
@@ -17,7 +18,7 @@ from .resource import (DIRECTORY_PAGE_SIZE, GraphResource, get_field, graph_json
                        no_content, pick, prefers_create, unknown_segment)
 from .validate import GUID, boolean, check_properties, guid, invalid, required, string, strings, url_or_null
 
-_SP_TEMPLATE = directory.new_service_principal(new_id(), "template", owner_tenant_id=new_id(),
+_SP_TEMPLATE = shapes.new_service_principal(new_id(), "template", owner_tenant_id=new_id(),
                                                sign_in_audience="AzureADMyOrg")
 ASSIGNMENT_PROPERTIES = ("id", "deletedDateTime", "appRoleId", "createdDateTime", "principalDisplayName",
                          "principalId", "principalType", "resourceDisplayName", "resourceId")
@@ -118,7 +119,7 @@ class ServicePrincipals(GraphResource):
             message = f"The appId '{app_id}' of the service principal does not reference a valid application object."
             raise bad_request(message, details=[{"code": "NoBackingApplicationObject", "message": message,
                                                  "target": "appId"}])
-        sp = directory.service_principal_for(tenant, app)
+        sp = shapes.service_principal_for(tenant, app)
         sp.update(changes)
         tenant.service_principals.add(sp["id"], sp)
         self._start_lag(tenant, sp["id"])

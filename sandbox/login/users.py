@@ -11,7 +11,8 @@ import string
 import time
 
 from .. import catalog
-from ..directory import opaque_id, service_principal_for
+from ..directory import opaque_id
+from ..shapes import service_principal_for
 from ..tls import b64url
 from ..web import json_response
 from .errors import LoginError, invalid_client, missing
