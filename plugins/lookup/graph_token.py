@@ -173,7 +173,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection 
     GraphConnection,
     TokenError,
 )
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ServiceError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ServiceError
 
 display = Display()
 

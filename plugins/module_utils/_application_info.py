@@ -12,8 +12,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_consent import granted_permissions
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_plan import expiring, secret_views, utc_now
 
 

@@ -20,9 +20,8 @@ __metaclass__ = type
 import importlib.util
 import time
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import (
-    ApiError,
-    ServiceError,
     backoff,
     parse_error_body,
     requests,
@@ -51,11 +50,6 @@ def load_msal():
 # attempts and in total wait (seconds), like _http's retries.
 TOKEN_MAX_RETRIES = 4
 TOKEN_MAX_RETRY_WAIT = 60.0
-
-
-class GraphError(ServiceError):
-    """A problem with Graph or Entra ID for the user that is not a failed HTTP call (ambiguous name,
-    unknown permission, options that cannot sign in...)."""
 
 
 class TokenError(ApiError):

@@ -15,7 +15,8 @@ __metaclass__ = type
 import hashlib
 import re
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import AuthMethod, GraphError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import AuthMethod
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError
 
 PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----.+?-----END \1-----", re.S)
 

@@ -21,7 +21,8 @@ __metaclass__ = type
 import contextlib
 import os
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import AuthMethod, GraphError, load_msal
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import AuthMethod, load_msal
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._transport import env_value
 
 # The variables msal reads to find the managed identity endpoint.

@@ -13,7 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import AuthMethod, GraphError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import AuthMethod
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError
 
 
 class WorkloadIdentityAuth(AuthMethod):

@@ -25,11 +25,7 @@ import time
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_access_token import AccessTokenAuth
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_azure_cli import AzureCliAuth
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import (
-    MSAL_IMPORT_ERROR,
-    GraphError,
-    TokenError,
-)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import MSAL_IMPORT_ERROR, TokenError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_certificate import CertificateAuth
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_client_secret import ClientSecretAuth
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_device_code import DeviceCodeAuth
@@ -37,6 +33,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_manage
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_workload_identity import (
     WorkloadIdentityAuth,
 )
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._transport import (
     DEFAULT_TIMEOUT,
@@ -45,7 +42,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._transport i
     env_value,
 )
 
-__all__ = ["GraphConnection", "GraphError", "TokenError", "MSAL_IMPORT_ERROR", "REQUESTS_IMPORT_ERROR"]
+__all__ = ["GraphConnection", "TokenError", "MSAL_IMPORT_ERROR", "REQUESTS_IMPORT_ERROR"]
 
 # Login host and Graph root per national cloud; one `cloud` option picks both, so a token is
 # never requested from one cloud and used against another.

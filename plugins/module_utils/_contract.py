@@ -28,7 +28,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._contract_re
     shape,
     status_of,
 )
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import (
     BOOLEAN,
     INVERTED,

@@ -14,7 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._contract_report import AS_ASSUMED, status_of
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import (
     BOOLEAN,
     BOOLEAN_FORMS,

@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import ipaddress
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import (
     is_domain_name,
     missing_domains,

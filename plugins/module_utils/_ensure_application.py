@@ -14,9 +14,8 @@ __metaclass__ = type
 
 from urllib.parse import urlsplit
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GraphError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError, ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import application_body, required_resource_access
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, ChangeSet
 
 SIGN_IN_AUDIENCES = ["AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount",

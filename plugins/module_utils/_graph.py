@@ -7,8 +7,8 @@ it manages; permission names, consent and directory reads come from the _graph_*
 
 Private to this collection: no compatibility promise outside it.
 
-Modules never talk HTTP themselves: they call GraphClient methods. Errors are ApiError (an HTTP call
-failed, from _http) or GraphError (a _http.ServiceError: anything else worth telling the user about Graph,
+Modules never talk HTTP themselves: they call GraphClient methods. Errors (_errors.py) are ApiError (an HTTP call
+failed) or GraphError (a ServiceError: anything else worth telling the user about Graph,
 such as an ambiguous name).
 """
 
@@ -21,19 +21,7 @@ import json
 import time
 from urllib.parse import quote
 
-# The connection (options, endpoints, sign-in) lives in _connection; these names stay importable from here.
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import (  # noqa: F401 pylint: disable=unused-import
-    CLOUDS,
-    GRAPH_CONNECTION_SPEC,
-    MSAL_IMPORT_ERROR,
-    GraphConnection,
-    GraphError,
-    TokenError,
-    acquire_token,
-    connection_options,
-    endpoints,
-    sign_in_host_unknown,
-)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError, GraphError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_consent import AdminConsent
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_consistency import (
     VISIBILITY_WAITS,
@@ -44,7 +32,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_consi
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_directory import DirectoryReads
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_permissions import PermissionCatalogue
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import APPLICATION_FIELDS, application_view, odata_literal
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError, HttpClient
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import HttpClient
 
 
 def token_client_id(access_token):

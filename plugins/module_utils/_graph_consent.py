@@ -12,13 +12,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import GraphError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError, GraphError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_consistency import (
     object_not_yet_visible,
     reference_not_yet_visible,
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import odata_literal
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
 
 
 class AdminConsent(object):

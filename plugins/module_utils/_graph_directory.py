@@ -17,8 +17,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import BATCH_LIMIT
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError, backoff
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import backoff
 
 
 # Graph's largest page for directory lists: fewer round trips in a large tenant.

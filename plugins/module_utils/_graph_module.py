@@ -22,12 +22,8 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection 
     GraphConnection,
     connection_options,
 )
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, ApiError, ServiceError
-
-
-def connection_params(params):
-    """The Graph connection options out of a module's params."""
-    return connection_options(params)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError, ServiceError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
 
 
 class GraphModule(AnsibleModule):

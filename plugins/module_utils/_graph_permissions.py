@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import difflib
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import GraphError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import (
     GUID,
     PERMISSION_KINDS,

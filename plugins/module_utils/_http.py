@@ -16,7 +16,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
 import socket
 import time
 import traceback
@@ -31,6 +30,7 @@ except ImportError:  # reported by the module through missing_required_lib
 else:
     REQUESTS_IMPORT_ERROR = None
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._transport import Transport
 
 DEFAULT_TIMEOUT = 30
@@ -91,68 +91,6 @@ def quiet_insecure_warnings():
     except ImportError:
         return
     warnings.simplefilter("ignore", InsecureRequestWarning)
-
-
-def ca_path_problem(ca_path, validate_certs=True):
-    """Why `ca_path` cannot be the CA bundle of a connection, or None.
-
-    Checked before any request: requests only finds out inside its TLS layer, with an OSError that
-    names no option.
-    """
-    if ca_path and validate_certs is not False and not os.access(ca_path, os.R_OK):
-        return ("ca_path %s does not exist (or is not readable): give the CA bundle file (PEM) that signed the "
-                "service's certificate, or leave ca_path unset to trust the system's certificate authorities"
-                % ca_path)
-    return None
-
-
-class ServiceError(Exception):
-    """A failure to tell the user in one message that is not a failed HTTP call (that is ApiError): an
-    ambiguous name, an option the service would refuse, a state it cannot be brought to. `result` holds
-    extra fields for fail_json. GraphError and the other services' errors derive from it."""
-
-    def __init__(self, message, **result):
-        super(ServiceError, self).__init__(message)
-        self.result = result
-
-    def to_result(self):
-        return dict(self.result)
-
-
-class ApiError(Exception):
-    """A failed API call, described for a person: operation, resource, status, code, message, request id."""
-
-    def __init__(self, operation, resource=None, status=None, code=None, message=None, request_id=None, details=None):
-        self.operation = operation
-        self.resource = resource
-        self.status = status
-        self.code = code
-        self.api_message = message
-        self.request_id = request_id
-        self.details = details
-        super(ApiError, self).__init__(self._describe())
-
-    def _describe(self):
-        text = self.operation
-        if self.resource:
-            text += " " + self.resource
-        parts = []
-        if self.status is not None:
-            parts.append("HTTP %s" % self.status)
-        if self.code:
-            parts.append(str(self.code))
-        text += " failed"
-        if parts:
-            text += ": " + " ".join(parts)
-        if self.api_message:
-            text += ": " + self.api_message
-        if self.request_id:
-            text += " (request-id %s)" % self.request_id
-        return text
-
-    def to_result(self):
-        """Fields for fail_json, so playbooks can branch on them."""
-        return dict(status=self.status, error_code=self.code, request_id=self.request_id)
 
 
 def parse_error_body(response):

@@ -14,6 +14,7 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError, GraphError, ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_query import (
     JMESPATH_IMPORT_ERROR,
     QUERY_USER_FIELDS,
@@ -22,8 +23,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_q
     given as query_given,
     matching_addresses,
 )
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import GraphConnection, GraphError
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError, ServiceError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import GraphConnection
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import (
     invalid_settings,
     is_domain_name,

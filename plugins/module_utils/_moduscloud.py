@@ -14,7 +14,8 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_client import (
     AUTO_STACK,
     STACKS,

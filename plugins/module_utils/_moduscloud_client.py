@@ -14,7 +14,8 @@ __metaclass__ = type
 
 from urllib.parse import quote, urlsplit
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError, HttpClient
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import HttpClient
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import (
     BOOLEAN_FORMS,
     DEFAULT_WIRE_FORMAT,

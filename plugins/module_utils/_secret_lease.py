@@ -15,8 +15,8 @@ import time
 from collections import namedtuple
 from datetime import timedelta
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import SecretError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_plan import (
-    SecretError,
     format_datetime,
     parse_datetime,
     utc_now,

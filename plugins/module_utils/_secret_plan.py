@@ -20,6 +20,8 @@ import re
 from collections import namedtuple
 from datetime import datetime, timedelta, timezone
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import SecretError
+
 DAY = timedelta(days=1)
 DEFAULT_LIFETIME_DAYS = 730
 DEFAULT_ROTATE_BEFORE_DAYS = 30
@@ -34,18 +36,6 @@ POLICY_ERROR_CODE = "CredentialInvalidLifetimeAsPerAppPolicy"
 # Token errors that mean "not propagated yet" right after a create: invalid secret, expired secret,
 # application not found in the directory, service principal missing (checked in Graph before).
 PROPAGATION_ERROR_CODES = frozenset((7000215, 7000222, 700016, 7000229))
-
-
-class SecretError(Exception):
-    """A request that cannot be met, explained for the person who wrote the task; `result` holds extra
-    fields for the failed task's result (changed, removed_key_ids, the API's status and code)."""
-
-    def __init__(self, message, **result):
-        super(SecretError, self).__init__(message)
-        self.result = result
-
-    def to_result(self):
-        return dict(self.result)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -25,11 +25,11 @@ from functools import partial
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import TokenError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import (
     acquire_token,
+    connection_options,
     sign_in_host_unknown,
 )
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_module import connection_params
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError, SecretError, ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import GUID
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError, ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_lease import (
     DEFAULT_LEASE_SECONDS,
     check_lease,
@@ -45,7 +45,6 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_plan
     POLICY_ERROR_CODE,
     UNKNOWN_POLICY,
     Secret,
-    SecretError,
     check_rotation_window,
     consumer_reason,
     days_remaining,
@@ -84,14 +83,7 @@ IDENTITY = ("app_id", "unique_name", "display_name")
 # ---------------------------------------------------------------------------------------------
 
 def manage_secret(module):
-    """The module's run: the result for exit_json. A SecretError becomes the module's clean failure."""
-    try:
-        return _manage(module)
-    except SecretError as err:
-        raise ServiceError(str(err), **err.to_result())
-
-
-def _manage(module):
+    """The module's run: the result for exit_json."""
     params = module.params
     changes = ChangeSet(module.check_mode)
     now = utc_now().replace(microsecond=0)
@@ -182,7 +174,7 @@ def prover(params, app_id, module_token=None):
     if not tenant_id:
         raise SecretError("wait_usable needs tenant_id to request a token with the new secret (the module's token "
                           "does not name its tenant); set tenant_id, or wait_usable: false")
-    connection = connection_params(params)
+    connection = connection_options(params)
     names = ("cloud", "authority_host", "graph_url", "ca_path", "validate_certs", "proxy_url", "timeout")
     transport = dict((name, connection[name]) for name in names)
 
@@ -491,7 +483,7 @@ def _add_and_prove(graph, application, params, now, end, policy, warnings, prove
         removed, outcome = _discard(graph, application, credential.get("keyId"))
         if not isinstance(err, Exception):  # interrupted: cleaned up, and the interruption goes on
             raise
-        reason = err if isinstance(err, (ApiError, ServiceError, SecretError)) else "%s: %s" % (type(err).__name__, err)
+        reason = err if isinstance(err, (ApiError, ServiceError)) else "%s: %s" % (type(err).__name__, err)
         raise SecretError("Client secret %s was created but %s; %s" % (credential.get("keyId"), reason, outcome),
                           changed=not removed)
     return created, value, warnings

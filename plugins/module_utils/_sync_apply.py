@@ -12,12 +12,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import SyncFailure
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import (
     UPDATABLE_FIELDS,
     removals_over_limit,
     trim_report,
 )
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_report import SyncFailure
 
 # The API documents batch creation but no batch limit; modest batches keep each request small.
 CREATE_BATCH_SIZE = 100

@@ -12,7 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import is_domain_name
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import (
     UNKNOWNS_DOC,

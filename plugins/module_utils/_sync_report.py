@@ -15,6 +15,7 @@ __metaclass__ = type
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import GraphConnection, TokenError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError, SyncFailure
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_query import (
     QueryError,
     given as query_given,
@@ -22,7 +23,6 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_q
     user_fields,
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_directory import with_members
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError, ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import normalize_domain
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, SECRET_VALUE_PLACEHOLDER
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import SWITCHES, reconcile
@@ -45,10 +45,6 @@ SIGN_IN_HINT = ("Entra ID refused the sync app's credentials, so modusCloud's sc
                 "check app_id and tenant_id, and that key is the value (not the id) of a client secret of "
                 "that app that has not expired (rotate it with moduscloud.azure_sync.azure_app_secret and save it "
                 "with moduscloud.azure_sync.moduscloud_import_settings)")
-
-
-class SyncFailure(ServiceError):
-    """A reason to stop that is not a failed API call; `result` goes into fail_json beside the message."""
 
 
 class SyncReader(object):

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError, ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_query import (
     JMESPATH_IMPORT_ERROR,
     QueryError,
@@ -22,7 +23,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_q
     given as query_given,
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import MSAL_IMPORT_ERROR
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, ApiError, ServiceError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import connection_problem
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import (
     invalid_settings,

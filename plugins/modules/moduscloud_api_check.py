@@ -114,7 +114,7 @@ markdown:
 """
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._contract import ContractCheck
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import ModusCloudModule
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_client import ModusCloudClient
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import is_domain_name

@@ -17,11 +17,11 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_certif
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import (
     GraphConnection,
-    GraphError,
     TokenError,
     acquire_token,
     endpoints,
 )
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError
 
 from ..fake_time import FakeTime
 from .fake_transport import ScriptedAdapter

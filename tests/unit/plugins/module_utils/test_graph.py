@@ -5,7 +5,8 @@ import pytest
 import requests
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _graph
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GraphClient, GraphError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GraphClient
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_consistency import (
     backing_application_not_yet_visible,
     reference_not_yet_visible,
@@ -221,7 +222,7 @@ def test_the_signed_in_client_is_read_from_the_tokens_claims_when_it_says(token,
 
 
 def test_graph_errors_are_service_errors_carrying_their_result_fields():
-    from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ServiceError
+    from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ServiceError
 
     error = GraphError("two apps", app_ids=["a", "b"])
     assert isinstance(error, ServiceError) and str(error) == "two apps"

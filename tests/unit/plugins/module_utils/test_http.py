@@ -1,7 +1,8 @@
 import pytest
 import requests
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError, HttpClient
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import HttpClient
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._transport import Transport
 
 from .fake_transport import ScriptedAdapter, attach

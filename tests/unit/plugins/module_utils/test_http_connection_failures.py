@@ -7,7 +7,8 @@ import warnings
 
 import pytest
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError, HttpClient
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import HttpClient
 
 
 def client(url, **kwargs):

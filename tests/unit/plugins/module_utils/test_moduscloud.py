@@ -8,7 +8,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _modu
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _moduscloud_values as mc_values
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _moduscloud_wire as mc_wire
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _sync_apply as sync_apply
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError
 
 from .fake_transport import attach
 

@@ -15,8 +15,8 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_leas
     release_lease,
     take_lease,
 )
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import SecretError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_plan import (
-    SecretError,
     plan_present,
     secrets_of,
     utc_now,

@@ -5,10 +5,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _secret_plan as secrets
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import SecretError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_plan import (
     PasswordPolicy,
     Secret,
-    SecretError,
     consumer_reason,
     plan_keep_predicted,
 )

@@ -8,8 +8,8 @@ import pytest
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _secret_plan as plan
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _secrets as secrets
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import TokenError
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_plan import SecretError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import TokenError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import SecretError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet
 
 from ..fake_time import FakeTime

@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the moduscloud.azure_sync collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The errors a module reports as its clean failure: ApiError (a failed API call) and ServiceError (anything
+else worth telling the user) with its subclasses. Pure: it imports nothing of this collection.
+
+Private to this collection: no compatibility promise outside it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ServiceError(Exception):
+    """A failure to tell the user in one message that is not a failed HTTP call (that is ApiError): an
+    ambiguous name, an option the service would refuse, a state it cannot be brought to. `result` holds
+    extra fields for fail_json. GraphError and the other services' errors derive from it."""
+
+    def __init__(self, message, **result):
+        super(ServiceError, self).__init__(message)
+        self.result = result
+
+    def to_result(self):
+        return dict(self.result)
+
+
+class GraphError(ServiceError):
+    """A problem with Graph or Entra ID for the user that is not a failed HTTP call (ambiguous name,
+    unknown permission, options that cannot sign in...)."""
+
+
+class SecretError(ServiceError):
+    """A client secret request that cannot be met, explained for the person who wrote the task; `result` holds
+    extra fields for the failed task's result (changed, removed_key_ids, the API's status and code)."""
+
+
+class SyncFailure(ServiceError):
+    """A reason for moduscloud_user_sync to stop that is not a failed API call; `result` goes into fail_json
+    beside the message."""
+
+
+class ApiError(Exception):
+    """A failed API call, described for a person: operation, resource, status, code, message, request id."""
+
+    def __init__(self, operation, resource=None, status=None, code=None, message=None, request_id=None, details=None):
+        self.operation = operation
+        self.resource = resource
+        self.status = status
+        self.code = code
+        self.api_message = message
+        self.request_id = request_id
+        self.details = details
+        super(ApiError, self).__init__(self._describe())
+
+    def _describe(self):
+        text = self.operation
+        if self.resource:
+            text += " " + self.resource
+        parts = []
+        if self.status is not None:
+            parts.append("HTTP %s" % self.status)
+        if self.code:
+            parts.append(str(self.code))
+        text += " failed"
+        if parts:
+            text += ": " + " ".join(parts)
+        if self.api_message:
+            text += ": " + self.api_message
+        if self.request_id:
+            text += " (request-id %s)" % self.request_id
+        return text
+
+    def to_result(self):
+        """Fields for fail_json, so playbooks can branch on them."""
+        return dict(status=self.status, error_code=self.code, request_id=self.request_id)
