@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError, ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import application_body, required_resource_access
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, ChangeSet
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER
 
 SIGN_IN_AUDIENCES = ["AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount",
                      "PersonalMicrosoftAccount"]
@@ -84,7 +84,7 @@ def ensure_application(module):
     if problems:
         raise ServiceError("Invalid options: " + "; ".join(problems))
     graph = module.graph
-    changes = ChangeSet(module.check_mode)
+    changes = module.changes
     resolved = None
     if params["state"] == "present" and params["api_permissions"] is not None:
         resolved, warnings = graph.resolve_permissions(params["api_permissions"])
@@ -100,9 +100,7 @@ def ensure_application(module):
 
     if params["state"] == "absent":
         changes.ensure(LABEL, current, None, delete=lambda: graph.delete_application(application["id"]))
-        result = {"app_id": current and current["app_id"], "object_id": current and current["object_id"]}
-        result.update(changes.result(module._diff))
-        return result
+        return {"app_id": current and current["app_id"], "object_id": current and current["object_id"]}
 
     if application is None and params["app_id"]:
         raise GraphError("no application has app_id %s; Graph chooses app ids, so omit app_id (and use unique_name "
@@ -131,5 +129,4 @@ def ensure_application(module):
     result = dict(after)
     result["required_resource_access"] = (required_resource_access(resolved) if resolved is not None
                                           else stored["requiredResourceAccess"])
-    result.update(changes.result(module._diff))
     return result

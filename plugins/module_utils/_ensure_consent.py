@@ -15,14 +15,14 @@ __metaclass__ = type
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_consent import grant_scopes, granted_permissions
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_permissions import UnknownApi
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, ChangeSet
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, is_placeholder
 
 
 def find_application(module, changes):
     """The application, or None: with state=absent when there is none, in check mode when an earlier task may
     create it."""
     params = module.params
-    if params["app_id"] == PLACEHOLDER:
+    if is_placeholder(params["app_id"]):  # check mode: an earlier task would create it
         return None
     identity = dict(app_id=params["app_id"], unique_name=params["unique_name"], display_name=params["display_name"])
     if params["state"] == "absent":
@@ -52,7 +52,7 @@ def ensure_consent(module):
     """azure_app_consent: the service principal and exactly the consent declared; the module's result."""
     params = module.params
     graph = module.graph
-    changes = ChangeSet(module.check_mode)
+    changes = module.changes
     requested = None
     if params["api_permissions"] is not None:
         requested, warnings = graph.resolve_permissions(params["api_permissions"])
@@ -62,9 +62,7 @@ def ensure_consent(module):
     application = find_application(module, changes)
     if application is None and params["state"] == "absent":
         # No application, so no consent of it to revoke.
-        result = {"app_id": params["app_id"], "service_principal_id": None, "granted": []}
-        result.update(changes.result(module._diff))
-        return result
+        return {"app_id": params["app_id"], "service_principal_id": None, "granted": []}
     app_id = application["appId"] if application else (params["app_id"] or PLACEHOLDER)
     if requested is None:
         if application is not None:
@@ -107,10 +105,7 @@ def ensure_consent(module):
                        delete=lambda: graph.delete_service_principal(principal_id))
         principal_id = None
 
-    result = {"app_id": app_id, "service_principal_id": principal_id,
-              "granted": graph.permission_view(desired)}
-    result.update(changes.result(module._diff))
-    return result
+    return {"app_id": app_id, "service_principal_id": principal_id, "granted": graph.permission_view(desired)}
 
 
 def ensure_app_roles(changes, graph, api, principal_id, assignments, wanted, role_ids):

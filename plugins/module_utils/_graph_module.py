@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """GraphModule: the AnsibleModule base of every Graph module (connection options, dependency check,
-the client on first use, failures reported without a traceback).
+check-mode placeholders, the client on first use, `changed` and the diff on exit, failures reported
+without a traceback).
 
 Private to this collection: no compatibility promise outside it.
 """
@@ -24,13 +25,19 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection 
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError, ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet
 
 
 class GraphModule(AnsibleModule):
     """AnsibleModule with the Graph connection options, check mode, the dependency check, and a
-    run() that reports ApiError/ServiceError (GraphError among them) as a clean failure."""
+    run() that reports ApiError/ServiceError (GraphError among them) as a clean failure.
 
-    def __init__(self, argument_spec, **kwargs):
+    `placeholders`: the options that may hold a check-mode placeholder (of an earlier task's predicted create),
+    refused in a real run before any request. `reports_changes`: the result's `changed` and diff are those
+    of `changes`, the run's one ChangeSet (an info module, which changes nothing, says False).
+    """
+
+    def __init__(self, argument_spec, placeholders=(), reports_changes=True, **kwargs):
         spec = copy.deepcopy(GRAPH_CONNECTION_SPEC)
         spec.update(argument_spec)
         kwargs.setdefault("supports_check_mode", True)
@@ -40,6 +47,9 @@ class GraphModule(AnsibleModule):
                 self.fail_json(msg=missing_required_lib(library), exception=error)
         self._graph = None
         self._connection = None
+        self._placeholders = placeholders
+        self._reports_changes = reports_changes
+        self.changes = ChangeSet(self.check_mode)
 
     @property
     def connection(self):
@@ -47,10 +57,6 @@ class GraphModule(AnsibleModule):
         if self._connection is None:
             self._connection = GraphConnection(connection_options(self.params))
         return self._connection
-
-    def check_connection(self):
-        """Options that cannot make a connection fail before any request."""
-        return self.connection
 
     @property
     def graph(self):
@@ -60,10 +66,14 @@ class GraphModule(AnsibleModule):
         return self._graph
 
     def run(self, action):
-        """exit_json(**action(self)); a failed call or a user error becomes fail_json, without traceback."""
+        """exit_json(**action(self)) with `changed` and the diff of `changes`; a failed call or a user error becomes
+        fail_json, without traceback."""
         try:
-            self.check_connection()
+            self.changes.refuse_placeholders(dict((name, self.params[name]) for name in self._placeholders))
+            _ = self.connection  # options that cannot make a connection fail before any request
             result = action(self)
         except (ApiError, ServiceError) as err:
             self.fail_json(msg=str(err), **err.to_result())
+        if self._reports_changes:
+            result.update(self.changes.result(self._diff))
         self.exit_json(**result)

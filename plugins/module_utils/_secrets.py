@@ -71,7 +71,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_plan
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import (
     PLACEHOLDER,
     SECRET_VALUE_PLACEHOLDER,
-    ChangeSet,
+    is_placeholder,
 )
 
 # The options that identify the application, in the order they are tried.
@@ -85,19 +85,18 @@ IDENTITY = ("app_id", "unique_name", "display_name")
 def manage_secret(module):
     """The module's run: the result for exit_json."""
     params = module.params
-    changes = ChangeSet(module.check_mode)
+    changes = module.changes
     now = utc_now().replace(microsecond=0)
-    end_date = check_options(params, now, changes)
+    end_date = check_options(params, now)
     application, warnings = find_application(module.graph, params, changes)
     if params["release_lease"]:
         holder = params["lease_holder"]
         released = changes.live(release_lease, module.graph, application, holder, dry=holds_lease(application, holder))
         if released:
             changes.record("hand-over lease of application %s" % application["appId"], {"holder": holder}, None)
-        result = changes.result(module._diff)
-        result.update(app_id=application["appId"], msg="Released the hand-over lease of %s." % params["lease_holder"]
-                      if released else "%s holds no hand-over lease." % params["lease_holder"])
-        return result
+        return {"app_id": application["appId"],
+                "msg": "Released the hand-over lease of %s." % holder if released else "%s holds no hand-over lease."
+                % holder}
 
     prove = None
     if params["state"] == "present" and params["wait_usable"]:
@@ -115,7 +114,6 @@ def manage_secret(module):
         module.no_log_values.discard(value)
     for warning in warnings + notes:
         module.warn(warning)
-    result.update(changes.result(module._diff))
     result["app_id"] = application["appId"]
     if application["id"] is None:
         result["msg"] = "No application with %s exists, so no client secret to remove." % described_identity(params)
@@ -131,10 +129,10 @@ def find_application(graph, params, changes):
     in check mode, a placeholder for an application an earlier task would create."""
     identity = dict((name, params[name]) for name in IDENTITY)
     if params["state"] == "absent":
-        application = None if params["app_id"] == PLACEHOLDER else graph.find_application(**identity)
+        application = None if is_placeholder(params["app_id"]) else graph.find_application(**identity)
         # No application, so none of its secrets to remove.
         return application or {"id": None, "appId": params["app_id"], "passwordCredentials": []}, []
-    if params["app_id"] == PLACEHOLDER:  # an application an earlier task would create: nothing to look for
+    if is_placeholder(params["app_id"]):  # an application an earlier task would create: nothing to look for
         find = wait_for = _nothing
         assumption = None  # the placeholder itself says that an earlier task creates it
     else:  # an earlier task may just have created it: Graph can take a few seconds to show it
@@ -189,7 +187,7 @@ def prover(params, app_id, module_token=None):
 # Options
 # ---------------------------------------------------------------------------------------------
 
-def check_options(params, now, changes):
+def check_options(params, now):
     """Refuse contradictory or impossible options before any request; return end_date parsed (or None)."""
     if not (params.get("description") or "").strip():
         raise SecretError("description must not be empty: it is the marker that tells this module's secrets apart")
@@ -205,10 +203,9 @@ def check_options(params, now, changes):
                           "Graph and authority_host is not set, so the sign-in host that issues tokens for it is "
                           "unknown: set authority_host (or AZURE_AUTHORITY_HOST) to it, or set wait_usable: false"
                           % params["graph_url"])
-    refused = changes.placeholder_refused("keep_key_id", params.get("keep_key_id"), "key_id")
-    if refused:
-        raise SecretError(refused)
-    if params.get("keep_key_id") not in (None, PLACEHOLDER) and not GUID.match(params["keep_key_id"]):
+    # A placeholder (check mode only: GraphModule refuses it in a real run) stands for the key_id of a predicted secret.
+    if params.get("keep_key_id") is not None and not is_placeholder(params["keep_key_id"]) \
+            and not GUID.match(params["keep_key_id"]):
         raise SecretError("keep_key_id %r is not a key id: expected a GUID such as the key_id this module returned"
                           % params["keep_key_id"])
     # Checked here rather than by mutually_exclusive, which also counts never_expires: false.
@@ -351,7 +348,7 @@ def ensure_secret(graph, application, params, end_date, changes, now, prove=None
         ours = with_description(secrets_of(application), description)
         if params["state"] == "absent":
             return ours, plan_absent(ours)
-        if params.get("keep_key_id") == PLACEHOLDER:
+        if is_placeholder(params.get("keep_key_id")):
             return ours, plan_keep_predicted(ours, exclusive)
         return ours, plan_present(ours, now, params["rotate_before_days"], params.get("keep_key_id"), force_rotate,
                                   exclusive, handed_over_key_id(application), force_reason)

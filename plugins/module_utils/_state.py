@@ -18,12 +18,23 @@ __metaclass__ = type
 
 import copy
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ServiceError
+
 # Returned in check mode in place of ids the service would have made, so chained tasks keep going.
 PLACEHOLDER = "(known after apply)"
 # Returned in check mode in place of a new secret's value. Its own text: the value is handed on as a
 # no_log option (a key), and Ansible masks every occurrence of such a value in the task's output, so
 # sharing PLACEHOLDER's text would turn each predicted id into ********.
 SECRET_VALUE_PLACEHOLDER = "(new secret value, known after apply)"
+
+
+# Options whose PLACEHOLDER stands for a client secret's key id (any other for an application's id).
+KEY_ID_OPTIONS = ("keep_key_id",)
+
+
+def is_placeholder(value):
+    """Whether `value` is a check-mode placeholder: what an earlier task of a dry run only predicted."""
+    return value in (PLACEHOLDER, SECRET_VALUE_PLACEHOLDER)
 
 
 def differences(current, desired):
@@ -121,12 +132,12 @@ class ChangeSet(object):
         """The wording of what a run did: `done` ("created"), or `planned` ("would create") in check mode."""
         return planned if self.check_mode else done
 
-    def placeholder_refused(self, name, value, what):
-        """Why option `name` cannot take `value`, or None: PLACEHOLDER stands for the `what` of an earlier task's
-        predicted create, which only check mode accepts."""
-        if value == PLACEHOLDER and not self.check_mode:
-            return "%s is the check mode placeholder %r: pass the %s a real run returned" % (name, PLACEHOLDER, what)
-        return None
+    def refuse_placeholders(self, options):
+        """The one check of check-mode placeholders in options: check mode takes them (an earlier task only
+        predicted what they stand for); a real run fails with ServiceError, before any request."""
+        _known, problems = without_placeholders(options, self.check_mode)
+        if problems:
+            raise ServiceError("; ".join(problems))
 
     def result(self, diff_mode=True):
         """`changed` and, in diff mode, the diff: a dict for exit_json(**...)."""
@@ -142,17 +153,27 @@ def _compact(states):
 
 
 def without_placeholders(options, check_mode):
-    """(`options` with each PLACEHOLDER value set to None, the problems those placeholders are).
+    """(`options` with each placeholder value set to None, the problems those placeholders are).
 
-    A placeholder stands for the id of an application an earlier task creates; in check mode that task
-    only predicted it, so the placeholder is taken for it; in a real run it is a mistake.
+    A placeholder stands for the id of an application (or a secret's key id or value) an earlier task
+    creates; in check mode that task only predicted it, so the placeholder is taken for it; in a real run
+    it is a mistake.
     """
     known = dict(options)
     problems = []
     for name, value in sorted(options.items()):
-        if value == PLACEHOLDER:
-            known[name] = None
-            if not check_mode:
-                problems.append("%s is %s, the check-mode placeholder of an application an earlier task would "
-                                "create; outside check mode it must be the application's id" % (name, PLACEHOLDER))
+        if not is_placeholder(value):
+            continue
+        known[name] = None
+        if check_mode:
+            continue
+        if value == SECRET_VALUE_PLACEHOLDER:
+            problems.append("%s is the check-mode placeholder of a client secret an earlier task would create; "
+                            "outside check mode it must be the secret's value" % name)
+        elif name in KEY_ID_OPTIONS:
+            problems.append("%s is the check mode placeholder %r: pass the key_id a real run returned"
+                            % (name, PLACEHOLDER))
+        else:
+            problems.append("%s is %s, the check-mode placeholder of an application an earlier task would "
+                            "create; outside check mode it must be the application's id" % (name, PLACEHOLDER))
     return known, problems

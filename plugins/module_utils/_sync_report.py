@@ -24,7 +24,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_q
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_directory import with_members
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import normalize_domain
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, SECRET_VALUE_PLACEHOLDER
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import is_placeholder
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import SWITCHES, reconcile
 
 # The import settings the report depends on, by option name; None in params = the saved value.
@@ -121,7 +121,7 @@ class SyncReader(object):
     def graph_connection(self, tenant_id, app_id):
         """The sync app's Graph connection (its key), or the access_token's, through the module's transport."""
         params = self.params
-        if not params["access_token"] and (app_id == PLACEHOLDER or params["key"] == SECRET_VALUE_PLACEHOLDER):
+        if not params["access_token"] and (is_placeholder(app_id) or is_placeholder(params["key"])):
             raise SyncFailure("the sync app cannot sign in with a check-mode placeholder (of an application or a "
                               "secret an earlier task would create): give access_token instead of key to compute the "
                               "report in a dry run")

@@ -196,7 +196,7 @@ def argument_spec():
 
 
 def main():
-    module = GraphModule(argument_spec(), required_one_of=[("app_id", "unique_name", "display_name")])
+    module = GraphModule(argument_spec(), placeholders=("app_id",), required_one_of=[("app_id", "unique_name", "display_name")])
     module.run(ensure_consent)
 
 

@@ -222,7 +222,7 @@ def argument_spec():
 
 
 def main():
-    module = GraphModule(argument_spec(), mutually_exclusive=[("app_id", "unique_name", "display_name")])
+    module = GraphModule(argument_spec(), reports_changes=False, mutually_exclusive=[("app_id", "unique_name", "display_name")])
     module.run(application_info)
 
 

@@ -469,7 +469,7 @@ def argument_spec():
 
 
 def main():
-    module = GraphModule(argument_spec(), required_one_of=[IDENTITY],
+    module = GraphModule(argument_spec(), placeholders=("app_id", "keep_key_id"), required_one_of=[IDENTITY],
                          required_if=[("release_lease", True, ("lease_holder",))])
     module.run(manage_secret)
 

@@ -60,7 +60,7 @@ def run(module):
 
 
 def main():
-    module = GraphModule({})
+    module = GraphModule({}, reports_changes=False)
     module.run(run)
 
 

@@ -10,7 +10,6 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _secr
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _secrets as secrets
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import TokenError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import SecretError
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet
 
 from ..fake_time import FakeTime
 from ..modules.fake_graph import FakeGraph, client_of
@@ -41,17 +40,16 @@ def options(**overrides):
     ({"end_date": "next year"}, "end_date: 'next year' is not an ISO 8601 date"),
     ({"keep_key_id": "k1"}, "keep_key_id 'k1' is not a key id"),
     ({"state": "absent", "force_rotate": True}, "force_rotate only apply to state=present"),
-    ({"keep_key_id": "(known after apply)"}, "check mode placeholder"),
 ])
 def test_bad_options_are_refused_before_any_request(overrides, message):
     with pytest.raises(SecretError) as caught:
-        secrets.check_options(options(**overrides), NOW, ChangeSet())
+        secrets.check_options(options(**overrides), NOW)
     assert message in str(caught.value)
 
 
 def test_never_expires_false_does_not_conflict_with_a_lifetime():
-    assert secrets.check_options(options(lifetime_days=365, never_expires=False), NOW, ChangeSet()) is None
-    assert secrets.check_options(options(end_date="2027-01-01"), NOW, ChangeSet()) == datetime(2027, 1, 1, tzinfo=timezone.utc)
+    assert secrets.check_options(options(lifetime_days=365, never_expires=False), NOW) is None
+    assert secrets.check_options(options(end_date="2027-01-01"), NOW) == datetime(2027, 1, 1, tzinfo=timezone.utc)
 
 
 # Proving a new secret works ---------------------------------------------------------------------------

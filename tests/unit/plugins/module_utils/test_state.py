@@ -1,7 +1,9 @@
 import pytest
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import (
     PLACEHOLDER,
+    SECRET_VALUE_PLACEHOLDER,
     ChangeSet,
     without_placeholders,
 )
@@ -104,7 +106,16 @@ def test_messages_are_worded_for_what_was_done_or_would_be():
 
 
 def test_a_placeholder_is_refused_outside_check_mode_only():
-    assert "keep_key_id is the check mode placeholder" in ChangeSet().placeholder_refused("keep_key_id", PLACEHOLDER,
-                                                                                          "key_id")
-    assert ChangeSet(check_mode=True).placeholder_refused("keep_key_id", PLACEHOLDER, "key_id") is None
-    assert ChangeSet().placeholder_refused("keep_key_id", "6a0c1ad2-3a47-4f0e-9d57-2e9c38a1f0c4", "key_id") is None
+    with pytest.raises(ServiceError) as refused:
+        ChangeSet().refuse_placeholders({"keep_key_id": PLACEHOLDER})
+    assert "keep_key_id is the check mode placeholder" in str(refused.value)
+    assert ChangeSet(check_mode=True).refuse_placeholders({"keep_key_id": PLACEHOLDER}) is None
+    assert ChangeSet().refuse_placeholders({"keep_key_id": "6a0c1ad2-3a47-4f0e-9d57-2e9c38a1f0c4"}) is None
+
+
+def test_a_new_secret_value_placeholder_is_taken_out_and_refused_outside_check_mode_only():
+    options = {"key": SECRET_VALUE_PLACEHOLDER}
+    assert without_placeholders(options, check_mode=True) == ({"key": None}, [])
+    known, problems = without_placeholders(options, check_mode=False)
+    assert known == {"key": None} and problems[0].startswith("key is the check-mode placeholder of a client secret")
+    assert SECRET_VALUE_PLACEHOLDER not in problems[0]

@@ -58,6 +58,13 @@ def test_check_mode_for_a_planned_app_predicts_everything_with_no_write_and_no_f
     assert result["diff"]["after"]["delegated_grants/Microsoft Graph"]["scopes"] == KB_SCOPES.split()
 
 
+def test_outside_check_mode_the_placeholder_application_is_refused_before_any_request(graph, run_module):
+    result = run_module(module, {"app_id": "(known after apply)", "api_permissions": KB_PERMISSIONS})
+    assert result["failed"] is True
+    assert "the check-mode placeholder of an application" in result["msg"]
+    assert graph.calls == [] and graph.writes == []
+
+
 def test_check_mode_on_an_existing_app_without_principal_writes_nothing(graph, run_module):
     registered_app(graph)
     result = run_module(module, {"unique_name": "moduscloud-sync"}, check_mode=True)

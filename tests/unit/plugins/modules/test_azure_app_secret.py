@@ -412,6 +412,16 @@ def test_check_mode_chains_from_an_application_an_earlier_task_would_create(run)
     assert outcome.warnings == []
 
 
+@pytest.mark.parametrize("placeholder, message", [
+    ({"keep_key_id": PLACEHOLDER}, "keep_key_id is the check mode placeholder"),
+    ({"app_id": PLACEHOLDER}, "app_id is (known after apply), the check-mode placeholder of an application"),
+])
+def test_outside_check_mode_a_placeholder_is_refused_before_any_request(run, placeholder, message):
+    outcome = run(placeholder, [])
+    assert outcome.result["failed"] is True and message in outcome.result["msg"]
+    assert outcome.writes == []
+
+
 def test_check_mode_finishing_a_planned_hand_over_predicts_removing_the_others(run):
     outcome = run({"keep_key_id": PLACEHOLDER}, [application(credential(OLD_KEY, 600))], check_mode=True)
     assert outcome.result["changed"] is True and outcome.result["removed_key_ids"] == [OLD_KEY]
