@@ -77,4 +77,4 @@ def application_info(module):
                            "requested): set include_consent to false as well")
     applications = [describe(module, application) for application in find_applications(module.graph, module.params)]
     applications.sort(key=lambda info: ((info["display_name"] or "").lower(), info["app_id"] or ""))
-    return {"changed": False, "applications": applications, "signed_in_app_id": module.graph.signed_in_client_id}
+    return {"changed": False, "applications": applications, "signed_in_app_id": module.graph.signed_in_app_id}

@@ -213,14 +213,16 @@ class GraphConnection(object):
 
         return GraphClient(self.token(), self.graph_url, transport=self.transport, sleep=sleep)
 
-    def derive(self, **options):
-        """Another connection to the same endpoints through the same transport, signing in differently
-        (the sync app, a new secret's proof): the transport options are kept, the credentials are not."""
-        merged = dict((name, self.options.get(name)) for name in TRANSPORT_OPTIONS)
-        merged.update(options)
-        for name in GRAPH_CONNECTION_SPEC:  # given as None, never taken from the environment
-            merged.setdefault(name, None)
-        return GraphConnection(merged, sleep=self.sleep, environment=False)
+
+
+def signing_in_as(options, sleep=None, **credentials):
+    """A connection to the endpoints and through the transport that `options` give (a module's params), signing
+    in with `credentials` only (another identity than the module's: the sync app, a new secret's proof)."""
+    merged = dict((name, options.get(name)) for name in TRANSPORT_OPTIONS)
+    merged.update(credentials)
+    for name in GRAPH_CONNECTION_SPEC:  # given as None, never taken from the environment
+        merged.setdefault(name, None)
+    return GraphConnection(merged, sleep=sleep, environment=False)
 
 
 def connection_options(params):
@@ -236,10 +238,8 @@ def acquire_token(tenant_id, client_id, client_secret=None, client_certificate_p
     proxy_url, timeout). `max_retries` overrides the repetition of transient answers (0: ask once).
     """
     auth = "certificate" if client_certificate_path and not client_secret else "client_secret"
-    options = dict((name, connection.get(name)) for name in TRANSPORT_OPTIONS)
-    options.update(auth=auth, tenant_id=tenant_id, client_id=client_id, client_secret=client_secret,
-                   client_certificate_path=client_certificate_path)
-    graph = GraphConnection(options, sleep=sleep, environment=False)
+    graph = signing_in_as(connection, sleep=sleep, auth=auth, tenant_id=tenant_id, client_id=client_id,
+                          client_secret=client_secret, client_certificate_path=client_certificate_path)
     if max_retries is not None and auth == "client_secret":
         return graph.method.token(max_retries=max_retries, sleep=sleep)
     return graph.token()

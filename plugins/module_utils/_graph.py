@@ -16,11 +16,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
-import json
 import time
 from urllib.parse import quote
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_access_token import token_client_id
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError, GraphError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_consent import AdminConsent
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_consistency import (
@@ -35,19 +34,6 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import HttpClient
 
 
-def token_client_id(access_token):
-    """The client (application) id an access token was issued to: its `appid` claim (v1 tokens) or `azp`
-    (v2), read without checking the signature (it only tells who this run is, it grants nothing); None
-    when the token is not a JWT that says."""
-    try:
-        payload = str(access_token).split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode("utf-8"))
-    except (IndexError, ValueError, TypeError):  # binascii.Error and UnicodeDecodeError are ValueErrors
-        return None
-    client_id = (claims.get("appid") or claims.get("azp")) if isinstance(claims, dict) else None
-    return client_id if isinstance(client_id, str) and client_id else None
-
-
 class GraphClient(PermissionCatalogue, AdminConsent, DirectoryReads):
     """Microsoft Graph v1.0 with one access token: the resources this collection manages."""
 
@@ -55,7 +41,7 @@ class GraphClient(PermissionCatalogue, AdminConsent, DirectoryReads):
         self.graph_url = graph_url.rstrip("/")
         self._sleep = sleep or time.sleep
         # The application (client) id this client signs in as, when the token says (token_client_id).
-        self.signed_in_client_id = token_client_id(access_token)
+        self.signed_in_app_id = token_client_id(access_token)
         self.http = HttpClient(self.graph_url + "/v1.0", headers={"Authorization": "Bearer " + access_token},
                                ca_path=ca_path, validate_certs=validate_certs, sleep=self._sleep, transport=transport)
         self._apis = {}

@@ -62,31 +62,32 @@ class AdminConsent(object):
                           "revoke app role assignment %s of service principal" % assignment_id, principal_id,
                           expected=(204,))
 
-    def list_admin_grants(self, client_id):
-        """The tenant-wide (AllPrincipals) delegated grants of a client service principal."""
+    def list_admin_grants(self, principal_id):
+        """The tenant-wide (AllPrincipals) delegated grants of a client service principal (its object id: Graph's
+        clientId)."""
         grants = self.http.paged("/oauth2PermissionGrants", "list delegated permission grants",
-                                 "of service principal %s" % client_id,
-                                 params={"$filter": "clientId eq %s" % odata_literal(client_id)})
+                                 "of service principal %s" % principal_id,
+                                 params={"$filter": "clientId eq %s" % odata_literal(principal_id)})
         return [grant for grant in grants if grant.get("consentType") == "AllPrincipals"]
 
-    def create_admin_grant(self, client_id, resource_id, scopes):
+    def create_admin_grant(self, principal_id, resource_id, scopes):
         """Grant delegated scopes for all users; Graph allows one such grant per client and API, so an
         existing one (409) is adopted and set to these scopes."""
-        body = {"clientId": client_id, "consentType": "AllPrincipals", "resourceId": resource_id,
+        body = {"clientId": principal_id, "consentType": "AllPrincipals", "resourceId": resource_id,
                 "scope": " ".join(scopes)}
         try:
             return self.http.json("POST", "/oauth2PermissionGrants", "grant delegated permissions",
-                                  "to service principal %s" % client_id, json=body, expected=(201, 200),
+                                  "to service principal %s" % principal_id, json=body, expected=(201, 200),
                                   retry_when=reference_not_yet_visible)
         except ApiError as err:
             if err.status != 409:
                 raise
-        for grant in self.list_admin_grants(client_id):
+        for grant in self.list_admin_grants(principal_id):
             if grant["resourceId"] == resource_id:
                 self.update_admin_grant(grant["id"], scopes)
                 return dict(grant, scope=body["scope"])
         raise GraphError("Graph says service principal %s already has a delegated grant for %s but does not list it"
-                         % (client_id, resource_id))
+                         % (principal_id, resource_id))
 
     def update_admin_grant(self, grant_id, scopes):
         self.http.request("PATCH", "/oauth2PermissionGrants/%s" % grant_id, "update delegated permission grant",

@@ -22,7 +22,6 @@ from datetime import datetime, timedelta, timezone
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import SecretError
 
-DAY = timedelta(days=1)
 DEFAULT_LIFETIME_DAYS = 730
 DEFAULT_ROTATE_BEFORE_DAYS = 30
 # "Never" in the old portal was a date about 99 years ahead; the API still takes it where no policy applies.

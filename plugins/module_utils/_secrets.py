@@ -16,16 +16,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
-import json
 import time
 from datetime import timedelta
 from functools import partial
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_access_token import token_tenant
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import TokenError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import (
+    TRANSPORT_OPTIONS,
     acquire_token,
-    connection_options,
     sign_in_host_unknown,
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError, SecretError, ServiceError
@@ -152,16 +151,6 @@ def _nothing():
     return None
 
 
-def token_tenant(access_token):
-    """The tenant id (`tid` claim) of a JWT access token, or None; the signature is not checked (not needed)."""
-    try:
-        payload = access_token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode("utf-8"))
-    except (IndexError, ValueError, TypeError, UnicodeDecodeError):
-        return None
-    return claims.get("tid") if isinstance(claims, dict) else None
-
-
 def prover(params, app_id, module_token=None):
     """prove(value): wait until the new secret obtains a token for the application.
 
@@ -172,9 +161,7 @@ def prover(params, app_id, module_token=None):
     if not tenant_id:
         raise SecretError("wait_usable needs tenant_id to request a token with the new secret (the module's token "
                           "does not name its tenant); set tenant_id, or wait_usable: false")
-    connection = connection_options(params)
-    names = ("cloud", "authority_host", "graph_url", "ca_path", "validate_certs", "proxy_url", "timeout")
-    transport = dict((name, connection[name]) for name in names)
+    transport = dict((name, params.get(name)) for name in TRANSPORT_OPTIONS)
 
     def prove(value):
         # The wait retries every transient answer within wait_timeout, so the sign-in itself does not.

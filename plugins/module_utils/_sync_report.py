@@ -14,7 +14,7 @@ __metaclass__ = type
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import GraphConnection, TokenError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import TokenError, signing_in_as
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError, SyncFailure
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_query import (
     QueryError,
@@ -125,14 +125,10 @@ class SyncReader(object):
             raise SyncFailure("the sync app cannot sign in with a check-mode placeholder (of an application or a "
                               "secret an earlier task would create): give access_token instead of key to compute the "
                               "report in a dry run")
-        names = ("cloud", "authority_host", "graph_url", "ca_path", "validate_certs", "proxy_url")
-        options = dict((name, params[name]) for name in names)
         if params["access_token"]:
-            options.update(auth="access_token", access_token=params["access_token"])
-        else:
-            options.update(auth="client_secret", tenant_id=tenant_id, client_id=app_id,
-                           client_secret=params["key"])
-        return GraphConnection(options, environment=False)
+            return signing_in_as(params, auth="access_token", access_token=params["access_token"])
+        return signing_in_as(params, auth="client_secret", tenant_id=tenant_id, client_id=app_id,
+                             client_secret=params["key"])
 
     def _check_token_tenant(self, graph, tenant_id):
         # The service reads the tenant of its primary domain; a token of another tenant would report on

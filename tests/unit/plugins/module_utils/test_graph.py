@@ -5,6 +5,7 @@ import pytest
 import requests
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _graph
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_access_token import token_client_id
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GraphClient
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_consistency import (
@@ -216,9 +217,9 @@ def _jwt(claims):
     (None, None),
 ])
 def test_the_signed_in_client_is_read_from_the_tokens_claims_when_it_says(token, client_id):
-    assert _graph.token_client_id(token) == client_id
+    assert token_client_id(token) == client_id
     if token:
-        assert _graph.GraphClient(token, "https://graph.example").signed_in_client_id == client_id
+        assert _graph.GraphClient(token, "https://graph.example").signed_in_app_id == client_id
 
 
 def test_graph_errors_are_service_errors_carrying_their_result_fields():
