@@ -15,25 +15,7 @@ __metaclass__ = type
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_consent import grant_scopes, granted_permissions
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_permissions import UnknownApi
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, is_placeholder
-
-
-def find_application(module, changes):
-    """The application, or None: with state=absent when there is none, in check mode when an earlier task may
-    create it."""
-    params = module.params
-    if is_placeholder(params["app_id"]):  # check mode: an earlier task would create it
-        return None
-    identity = dict(app_id=params["app_id"], unique_name=params["unique_name"], display_name=params["display_name"])
-    if params["state"] == "absent":
-        return module.graph.find_application(**identity)
-    described = ", ".join("%s %s" % (key, value) for key, value in identity.items() if value)
-    # An earlier task may just have created it: Graph can take a few seconds to show it.
-    return changes.prerequisite(lambda: module.graph.find_application(**identity),
-                                lambda: module.graph.wait_for_application(**identity),
-                                GraphError("no application with %s" % described),
-                                "no application with %s exists; check mode assumes an earlier task creates it"
-                                % described, module.warn)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER
 
 
 def desired_consent(params, requested, current):
@@ -59,7 +41,7 @@ def ensure_consent(module):
         for warning in warnings:
             module.warn(warning)
 
-    application = find_application(module, changes)
+    application = module.named_application()
     if application is None and params["state"] == "absent":
         # No application, so no consent of it to revoke.
         return {"app_id": params["app_id"], "service_principal_id": None, "granted": []}

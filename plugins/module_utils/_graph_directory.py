@@ -65,23 +65,9 @@ class DirectoryReads(object):
         return list(self.http.paged("/users", "list users of the tenant",
                                     params={"$select": select, "$top": LARGEST_PAGE}))
 
-    def list_groups(self, select):
-        """Every group of the tenant, with the fields named in `select` (comma-separated)."""
-        return list(self.iter_groups(select))
-
     def iter_groups(self, select):
         """The groups of the tenant as their pages arrive (so their members can be read meanwhile)."""
         return self.http.paged("/groups", "list groups of the tenant", params={"$select": select, "$top": LARGEST_PAGE})
-
-    def list_group_members(self, group_id):
-        """The direct members of a group (id and @odata.type); None when the group no longer exists."""
-        try:
-            return list(self.http.paged("/groups/%s/members" % group_id, "list members of group", group_id,
-                                        params={"$select": "id", "$top": LARGEST_PAGE}))
-        except ApiError as error:
-            if error.status == 404:
-                return None
-            raise
 
 
 def with_members(new_client, groups, readers=MEMBER_READERS):

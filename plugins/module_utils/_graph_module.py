@@ -23,9 +23,9 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection 
     GraphConnection,
     connection_options,
 )
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError, ServiceError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError, GraphError, ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet, is_placeholder
 
 
 class GraphModule(AnsibleModule):
@@ -64,6 +64,26 @@ class GraphModule(AnsibleModule):
         if self._graph is None:
             self._graph = self.connection.client()
         return self._graph
+
+    def named_application(self):
+        """The application the task names by app_id, unique_name or display_name (tried in this order), or None.
+
+        None when there is none and state=absent, or in check mode when an earlier task would create it: an app_id
+        placeholder says so, and a missing one is warned about. A real run with state=present waits for it (an
+        earlier task may just have created it: Graph can take a few seconds to show it), and fails without it.
+        """
+        params = self.params
+        if is_placeholder(params["app_id"]):
+            return None
+        identity = dict((name, params[name]) for name in ("app_id", "unique_name", "display_name"))
+        if params["state"] == "absent":
+            return self.graph.find_application(**identity)
+        described = ", ".join("%s %s" % (name, value) for name, value in identity.items() if value)
+        return self.changes.prerequisite(lambda: self.graph.find_application(**identity),
+                                         lambda: self.graph.wait_for_application(**identity),
+                                         GraphError("no application with %s" % described),
+                                         "no application with %s exists; check mode assumes an earlier task creates "
+                                         "it" % described, self.warn)
 
     def run(self, action):
         """exit_json(**action(self)) with `changed` and the diff of `changes`; a failed call or a user error becomes

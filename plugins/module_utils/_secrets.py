@@ -18,7 +18,6 @@ __metaclass__ = type
 
 import time
 from datetime import timedelta
-from functools import partial
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_access_token import token_tenant
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import TokenError
@@ -87,7 +86,7 @@ def manage_secret(module):
     changes = module.changes
     now = utc_now().replace(microsecond=0)
     end_date = check_options(params, now)
-    application, warnings = find_application(module.graph, params, changes)
+    application = find_application(module)
     if params["release_lease"]:
         holder = params["lease_holder"]
         released = changes.live(release_lease, module.graph, application, holder, dry=holds_lease(application, holder))
@@ -111,7 +110,7 @@ def manage_secret(module):
     result, notes = ensure_secret(module.graph, application, params, end_date, changes, now, prove=prove, hide=hide)
     for value in issued:
         module.no_log_values.discard(value)
-    for warning in warnings + notes:
+    for warning in notes:
         module.warn(warning)
     result["app_id"] = application["appId"]
     if application["id"] is None:
@@ -123,32 +122,16 @@ def described_identity(params):
     return ", ".join("%s %s" % (name, params[name]) for name in IDENTITY if params[name])
 
 
-def find_application(graph, params, changes):
-    """(the application, warnings): with state=absent an empty stand-in when there is none; with state=present,
-    in check mode, a placeholder for an application an earlier task would create."""
-    identity = dict((name, params[name]) for name in IDENTITY)
-    if params["state"] == "absent":
-        application = None if is_placeholder(params["app_id"]) else graph.find_application(**identity)
+def find_application(module):
+    """The application, or a stand-in: with state=absent an empty one when there is none; with state=present, in
+    check mode, a placeholder for an application an earlier task would create."""
+    application = module.named_application()
+    if application is None and module.params["state"] == "absent":
         # No application, so none of its secrets to remove.
-        return application or {"id": None, "appId": params["app_id"], "passwordCredentials": []}, []
-    if is_placeholder(params["app_id"]):  # an application an earlier task would create: nothing to look for
-        find = wait_for = _nothing
-        assumption = None  # the placeholder itself says that an earlier task creates it
-    else:  # an earlier task may just have created it: Graph can take a few seconds to show it
-        find = partial(graph.find_application, **identity)
-        wait_for = partial(graph.wait_for_application, **identity)
-        assumption = ("No application with %s exists; check mode assumes an earlier task creates it"
-                      % described_identity(params))
-    missing = SecretError("No application with %s exists in the tenant" % described_identity(params))
-    warnings = []
-    application = changes.prerequisite(find, wait_for, missing, assumption, warnings.append)
+        return {"id": None, "appId": module.params["app_id"], "passwordCredentials": []}
     if application is None:  # check mode: the application an earlier task would create
-        application = {"id": PLACEHOLDER, "appId": params["app_id"] or PLACEHOLDER, "passwordCredentials": []}
-    return application, warnings
-
-
-def _nothing():
-    return None
+        return {"id": PLACEHOLDER, "appId": module.params["app_id"] or PLACEHOLDER, "passwordCredentials": []}
+    return application
 
 
 def prover(params, app_id, module_token=None):

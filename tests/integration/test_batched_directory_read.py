@@ -15,6 +15,7 @@ if os.path.abspath(_COLLECTIONS) not in sys.path:
     sys.path.insert(0, os.path.abspath(_COLLECTIONS))
 
 from graph_client import app_token  # noqa: E402  (tests/sandbox, on the path above)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError  # noqa: E402
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GraphClient  # noqa: E402
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import (  # noqa: E402
     reconcile, render_markdown)
@@ -32,13 +33,19 @@ def per_group_reader(new_client, settings):
     graph = new_client()
     domains = graph.verified_domains()
     users = graph.list_users(USER_FIELDS)
-    groups = graph.list_groups(GROUP_FIELDS)
+    groups = list(graph.iter_groups(GROUP_FIELDS))
     local = threading.local()
 
     def members_of(group):
         if not hasattr(local, "graph"):
             local.graph = new_client()
-        return local.graph.list_group_members(group["id"])
+        try:
+            return list(local.graph.http.paged("/groups/%s/members" % group["id"], "list members of group",
+                                               group["id"], params={"$select": "id", "$top": "999"}))
+        except ApiError as error:
+            if error.status == 404:  # deleted since it was listed
+                return None
+            raise
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         for group, members in zip(groups, list(pool.map(members_of, groups))):
