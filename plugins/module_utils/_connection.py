@@ -214,7 +214,6 @@ class GraphConnection(object):
         return GraphClient(self.token(), self.graph_url, transport=self.transport, sleep=sleep)
 
 
-
 def signing_in_as(options, sleep=None, **credentials):
     """A connection to the endpoints and through the transport that `options` give (a module's params), signing
     in with `credentials` only (another identity than the module's: the sync app, a new secret's proof)."""

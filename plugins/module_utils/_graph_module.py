@@ -90,7 +90,8 @@ class GraphModule(AnsibleModule):
         fail_json, without traceback."""
         try:
             self.changes.refuse_placeholders(dict((name, self.params[name]) for name in self._placeholders))
-            _ = self.connection  # options that cannot make a connection fail before any request
+            # Options that cannot make a connection fail here, before any request.
+            self._connection = self._connection or GraphConnection(connection_options(self.params))
             result = action(self)
         except (ApiError, ServiceError) as err:
             self.fail_json(msg=str(err), **err.to_result())
