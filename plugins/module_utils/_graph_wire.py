@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Graph's wire as this collection speaks it: APPLICATION_WIRE, the one table between an application's
-options and its Graph properties (read and write), permission kinds, OData literals and $batch's size.
+options and its Graph properties (read and write), CREDENTIAL_WIRE for its client secrets, permission kinds,
+OData literals and $batch's size.
 Pure code, no I/O.
 
 Private to this collection: no compatibility promise outside it.
@@ -68,6 +69,19 @@ APPLICATION_WIRE = (
     # (PermissionCatalogue.requested_permissions); writing takes resolve_permissions()' ids.
     AppField("api_permissions", "requiredResourceAccess", None, required_resource_access),
 )
+
+# A client secret's fields (_secret_plan.Secret) and the passwordCredential properties they travel as, both ways
+# (the dates as ISO 8601 text on the wire). The value (secretText) is none of them: it is only in addPassword's
+# answer, and this collection never reads it back.
+CREDENTIAL_WIRE = (
+    ("key_id", "keyId"),
+    ("description", "displayName"),
+    ("hint", "hint"),
+    ("start", "startDateTime"),
+    ("end", "endDateTime"),
+)
+# What addPassword takes: startDateTime too, so that the lifetime a policy measures is exactly end - start.
+CREDENTIAL_WRITTEN = ("description", "start", "end")
 
 # Properties of a complex value that Graph derives from the ones written: never sent back.
 DERIVED = {"web": ("redirectUriSettings",)}

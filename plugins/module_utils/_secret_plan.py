@@ -21,6 +21,7 @@ from collections import namedtuple
 from datetime import datetime, timedelta, timezone
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import SecretError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import CREDENTIAL_WIRE, CREDENTIAL_WRITTEN
 
 DEFAULT_LIFETIME_DAYS = 730
 DEFAULT_ROTATE_BEFORE_DAYS = 30
@@ -117,16 +118,17 @@ def secrets_of(application):
     """The application's password credentials as Secrets, oldest first."""
     found = []
     for credential in application.get("passwordCredentials") or []:
-        end = credential.get("endDateTime")
-        start = credential.get("startDateTime")
-        found.append(Secret(
-            key_id=credential.get("keyId"),
-            description=credential.get("displayName"),
-            hint=credential.get("hint"),
-            start=parse_datetime(start) if start else None,
-            end=parse_datetime(end) if end else None,
-        ))
+        fields = dict((field, credential.get(name)) for field, name in CREDENTIAL_WIRE)
+        for date in ("start", "end"):
+            fields[date] = parse_datetime(fields[date]) if fields[date] else None
+        found.append(Secret(**fields))
     return sorted(found, key=_age_order)
+
+
+def credential_body(description, start, end):
+    """addPassword's passwordCredential for a new secret (CREDENTIAL_WRITTEN)."""
+    fields = {"description": description, "start": format_datetime(start), "end": format_datetime(end)}
+    return dict((name, fields[field]) for field, name in CREDENTIAL_WIRE if field in CREDENTIAL_WRITTEN)
 
 
 def _age_order(secret):

@@ -45,6 +45,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_plan
     Secret,
     check_rotation_window,
     consumer_reason,
+    credential_body,
     days_remaining,
     describe_lifetime,
     diff_view,
@@ -264,7 +265,7 @@ def add_secret(graph, object_id, description, start, end, shorten=True, policy_k
     A refused call creates nothing, so retrying cannot leave an orphan.
     """
     try:
-        return graph.add_password(object_id, _credential_body(description, start, end)), []
+        return graph.add_password(object_id, credential_body(description, start, end)), []
     except ApiError as err:
         if err.code != POLICY_ERROR_CODE:
             raise
@@ -276,7 +277,7 @@ def add_secret(graph, object_id, description, start, end, shorten=True, policy_k
                           % (describe_lifetime(rejected), refusal))
     for lifetime in fallback_lifetimes(rejected):
         try:
-            credential = graph.add_password(object_id, _credential_body(description, start, start + lifetime))
+            credential = graph.add_password(object_id, credential_body(description, start, start + lifetime))
         except ApiError as err:
             if err.code != POLICY_ERROR_CODE:
                 raise
@@ -288,11 +289,6 @@ def add_secret(graph, object_id, description, start, end, shorten=True, policy_k
                             % (describe_lifetime(rejected), unread, describe_lifetime(lifetime),
                                ", ".join(str(days) for days in FALLBACK_LIFETIME_DAYS))]
     raise SecretError("The tenant's app management policy refuses every secret lifetime down to 1 day (%s)." % refusal)
-
-
-def _credential_body(description, start, end):
-    # startDateTime is sent so that the lifetime the policy measures is exactly end - start.
-    return {"displayName": description, "startDateTime": format_datetime(start), "endDateTime": format_datetime(end)}
 
 
 # ---------------------------------------------------------------------------------------------
