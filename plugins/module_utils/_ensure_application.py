@@ -100,7 +100,8 @@ def ensure_application(module):
 
     if params["state"] == "absent":
         changes.ensure(LABEL, current, None, delete=lambda: graph.delete_application(application["id"]))
-        return {"app_id": current and current["app_id"], "object_id": current and current["object_id"]}
+        return {"app_id": current and current["app_id"], "object_id": current and current["object_id"],
+                "app_id_known": current is not None}
 
     if application is None and params["app_id"]:
         raise GraphError("no application has app_id %s; Graph chooses app ids, so omit app_id (and use unique_name "
@@ -127,6 +128,8 @@ def ensure_application(module):
                    "redirect_uris": [], "home_page_url": None, "api_permissions": []}
     after = changes.ensure(LABEL, current, desired, create=create, update=update, placeholder=placeholder)
     result = dict(after)
+    # Whether app_id is a real id, rather than check mode's placeholder for an application a run would create.
+    result["app_id_known"] = result["app_id"] != PLACEHOLDER
     result["required_resource_access"] = (required_resource_access(resolved) if resolved is not None
                                           else stored["requiredResourceAccess"])
     return result

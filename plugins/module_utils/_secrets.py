@@ -87,6 +87,8 @@ def manage_secret(module):
     changes = module.changes
     now = utc_now().replace(microsecond=0)
     end_date = check_options(params, now)
+    if params["validate_only"]:  # the options are checked; nothing is read or written
+        return {"validated": True, "value_held": False, "msg": "The client secret's options are valid."}
     application = find_application(module)
     if params["release_lease"]:
         holder = params["lease_holder"]
@@ -114,6 +116,8 @@ def manage_secret(module):
     for warning in notes:
         module.warn(warning)
     result["app_id"] = application["appId"]
+    # Whether `value` is a new secret's real value (check mode returns a placeholder for it).
+    result["value_held"] = result.get("value") not in (None, SECRET_VALUE_PLACEHOLDER)
     if application["id"] is None:
         result["msg"] = "No application with %s exists, so no client secret to remove." % described_identity(params)
     return result

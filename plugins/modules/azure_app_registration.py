@@ -174,6 +174,14 @@ app_id:
   returned: always
   type: str
   sample: 4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21
+app_id_known:
+  description:
+    - Whether RV(app_id) is a real application id, which later tasks can use.
+    - V(false) when check mode predicts a create (RV(app_id) is then the placeholder), or when O(state=absent) found
+      no application.
+  returned: always
+  type: bool
+  sample: true
 object_id:
   description: The application object id (Graph's C(id)); V((known after apply)) when check mode predicts a create.
   returned: always

@@ -171,6 +171,13 @@ options:
             key through a settings change saved without it is an open question of its API.
         type: bool
         default: true
+  validate_only:
+    description:
+      - Only check the options (as every run does before its first request), then return without reading or writing
+        anything; RV(validated) is then V(true) and nothing else about the secret is returned.
+      - For a preflight that checks every input before a play writes anything, when the application may not exist yet.
+    type: bool
+    default: false
   wait_usable:
     description:
       - Before returning a new secret, prove that it obtains a token (client credentials for the application
@@ -355,6 +362,18 @@ app_id:
   returned: always
   type: str
   sample: 4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21
+value_held:
+  description:
+    - Whether RV(value) holds the value of a secret this run created, to hand over to its consumer.
+    - V(false) in check mode (RV(value) is then a placeholder) and whenever no secret was created.
+  returned: unless O(release_lease=true)
+  type: bool
+  sample: true
+validated:
+  description: Whether the options were only checked (O(validate_only=true)); nothing else about the secret is returned then.
+  returned: when O(validate_only=true)
+  type: bool
+  sample: true
 key_id:
   description:
     - Key id of the secret in use after the run - the new one, or the one kept.
@@ -459,6 +478,7 @@ def argument_spec():
             settings_changes=dict(type="list", elements="str", default=[]),
             new_key_with_settings_change=dict(type="bool", default=True, no_log=False),
         )),
+        validate_only=dict(type="bool", default=False),
         wait_usable=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=180),
         clamp_to_policy=dict(type="bool", default=True),
