@@ -14,7 +14,7 @@ rerun that should change nothing. For each run it prints:
   trips; requests inside a JSON batch count once, as the batch), and the write requests in total;
 - **changed** and **failed**: totals over the play recap's hosts.
 
-`--breakdown` also prints the requests of the rerun of one tenant by method and path, to see what is read
+`--breakdown` also prints the requests of each run (converge, rerun) of one tenant by method and path, to see what is read
 more than once. `--profile` prints where the rerun's CPU goes: per task (all hosts), split into the
 controller's own process, its forks and the module processes (their interpreter is wrapped to time them).
 The figures are printed, not asserted (targets: a rerun of 100 tenants in 150 s with no write and
@@ -71,7 +71,7 @@ def main():
     parser.add_argument("--forks", type=int, default=20, help="ansible-playbook --forks (default 20)")
     parser.add_argument("--latency-model", choices=("default", "off"), default="default",
                         help="the sandbox's latency and throttling model (default: on)")
-    parser.add_argument("--breakdown", action="store_true", help="print one tenant's rerun requests by endpoint")
+    parser.add_argument("--breakdown", action="store_true", help="print one tenant's requests by endpoint, for each run")
     parser.add_argument("--profile", action="store_true", help="print where the rerun's CPU goes, per task")
     parser.add_argument("--settings", choices=("fleet", "ansible"), default="fleet",
                         help="controller settings: FLEET_SETTINGS (default) or ansible-core's defaults")
@@ -106,8 +106,8 @@ def main():
                         row["writes"], row["changed"], row["failed"]), flush=True)
                     if row["failed"] or row["returncode"]:
                         print(row["tail"])
-                    if options.breakdown and run == "rerun":
-                        print_breakdown(sandbox, since)
+                    if options.breakdown:
+                        print_breakdown(sandbox, since, run)
                     if profile:
                         print_profile(row["profile"], count)
             print("load average at the end: %s" % " ".join("%.1f" % load for load in os.getloadavg()))
@@ -190,8 +190,8 @@ def print_profile(profile, tenants):
         print("  %8.2f %8.3f  %s [%s]" % (cpu, cpu / tenants, row["task"][:90], row["action"].split(".")[-1]))
 
 
-def print_breakdown(sandbox, since):
-    """One tenant's share of the rerun: requests by service, method and path (ids replaced by {id})."""
+def print_breakdown(sandbox, since, run):
+    """One tenant's share of a run: requests by service, method and path (ids replaced by {id})."""
     entries = sandbox.control("GET", "/journal?since=%d" % since)["entries"]
     tenant_paths = collections.Counter()
     for entry in entries:
@@ -201,7 +201,7 @@ def print_breakdown(sandbox, since):
         path = re.sub(r"/orgs/[^/]+", "/orgs/{org}", path)
         tenant_paths[(entry["service"], entry["method"], path)] += 1
     tenants = len(sandbox.state()["tenants"])
-    print("  rerun requests per tenant by endpoint:")
+    print("  %s requests per tenant by endpoint:" % run)
     for (service, method, path), number in sorted(tenant_paths.items(), key=lambda item: -item[1]):
         print("  %6.1f  %-10s %-6s %s" % (number / tenants, service, method, path))
 

@@ -105,6 +105,10 @@ def ensure_domains(module, client, org):
             after[name] = dict(existing.get(name) or {}, **view)
     result = {"domains": [after[name] for name in sorted(after)]}
     result.update(changes.result(module._diff))
+    known = params["known_state"]
+    # What the organization holds now, for a later task's known_state; a dry run's predicted domains it does not hold.
+    if known is not None and not (module.check_mode and result["changed"]):
+        result["known_state"] = dict(known, domains=result["domains"])
     module.exit_json(**result)
 
 

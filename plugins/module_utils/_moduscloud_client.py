@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 from urllib.parse import quote, urlsplit
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError
@@ -131,6 +132,8 @@ class WireAssumptionRefused(ApiError):
 
 # Statuses with which a service refuses a request body it does not understand.
 _REFUSED_BODY = (400, 415, 422)
+# The paths whose writes change the organization's users only (not its domains, import settings or exemptions).
+USER_PATHS = ("path.users", "path.user")
 _CHECK_ADVICE = ("Run playbooks/check_moduscloud_api.yml (read-only; its opt-in write probes use a test "
                  "organization) to see which form your service takes, and report it")
 
@@ -156,6 +159,7 @@ class ModusCloudClient(object):
         self._http_options = http_options
         self.http = self._connect(base_url)
         self._known = {}  # org -> what an earlier task read (see prime); dropped at the first write
+        self._seen = {}  # org -> {part: value} this task knows of the organization (see seen)
 
     def prime(self, org, state):
         """Answer the reads of `org`'s domains, import settings and exemptions from `state` (what
@@ -166,10 +170,22 @@ class ModusCloudClient(object):
     def forget(self):
         """Read from the API again from now on (for polling)."""
         self._known.clear()
+        self._seen.clear()
 
     def _known_part(self, org, name):
         state = self._known.get(normalize_domain(org))
         return None if state is None else state[name]
+
+    def _saw(self, org, part, value):
+        self._seen.setdefault(normalize_domain(org), {})[part] = copy.deepcopy(value)
+        return value
+
+    def seen(self, org):
+        """{"domains", "settings" (settings, status), "exemptions"}: what this client read of the organization (or was
+        primed with), none of it changed since by a write through it (writing users changes none of it); None unless
+        all three are known. Reads are never answered from it: a later task may take it as its known_state."""
+        seen = self._seen.get(normalize_domain(org), {})
+        return dict(seen) if len(seen) == 3 else None
 
     def _connect(self, base_url):
         headers = {WIRE["header.username"]: self.username, WIRE["header.password"]: self._password}
@@ -182,6 +198,8 @@ class ModusCloudClient(object):
     def _call(self, method, path_term, operation, resource=None, json=None, **path_values):
         if method != "GET":
             self._known.clear()
+            if path_term not in USER_PATHS:
+                self._seen.clear()
         path = WIRE[path_term].format(**dict((k, quote(str(v), safe="@")) for k, v in path_values.items()))
         try:
             return self.http.json(method, path, operation, resource, json=json)
@@ -236,10 +254,10 @@ class ModusCloudClient(object):
         """The org's domains (normalised dicts); also the cheapest check that the org exists."""
         known = self._known_part(org, "domains")
         if known is not None:
-            return [dict(domain) for domain in known]
+            return self._saw(org, "domains", [dict(domain) for domain in known])
         answer = self._org_call("path.domains", "list domains of organization", org) or {}
         items = answer.get(WIRE["envelope.domains"], []) if isinstance(answer, dict) else answer
-        return [domain_from_wire(item) for item in items]
+        return self._saw(org, "domains", [domain_from_wire(item) for item in items])
 
     def add_domain(self, org, domain):
         return self._call("POST", "path.domains", "add domain", normalize_domain(domain["name"]),
@@ -309,6 +327,11 @@ class ModusCloudClient(object):
 
     def read_import_settings(self, org):
         """(settings by option name, status) or (None, None) when not configured. Never the key."""
+        settings, status = self._read_import_settings(org)
+        self._saw(org, "settings", (settings, status))
+        return settings, status
+
+    def _read_import_settings(self, org):
         known = self._known.get(normalize_domain(org))
         if known is not None:
             if not known["configured"]:
@@ -354,8 +377,9 @@ class ModusCloudClient(object):
     def list_exemptions(self, org):
         known = self._known_part(org, "exemptions")
         if known is not None:
-            return list(known)
-        return exemptions_from_wire(self._call("GET", "path.exemptions", "list sync exemptions of", org, org=org))
+            return self._saw(org, "exemptions", list(known))
+        return self._saw(org, "exemptions", exemptions_from_wire(
+            self._call("GET", "path.exemptions", "list sync exemptions of", org, org=org)))
 
     def add_exemptions(self, org, emails):
         form = self.wire_format["exemptions"]

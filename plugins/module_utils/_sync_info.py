@@ -44,16 +44,24 @@ def run_sync_info(module):
 
 
 def read_state(client, org, include_users):
-    domains = sorted(client.list_domains(org), key=lambda domain: domain["name"])
+    domains = client.list_domains(org)
     settings, status = client.read_import_settings(org)
-    status = status or {"secret_expiry": None, "last_successful_sync": None}
-    result = {"configured": settings is not None, "settings": settings, "domains": domains,
-              "exemptions": client.list_exemptions(org)}
-    result.update(status)
-    result.update(sync_health(status))
+    result = state_view(domains, (settings, status), client.list_exemptions(org))
     if include_users:
         email = WIRE["user.primary_email"]
         result["users"] = sorted(client.list_users(org), key=lambda user: str(user.get(email, "")).lower())
+    return result
+
+
+def state_view(domains, settings, exemptions):
+    """moduscloud_sync_info's result (without users) from the organization's domains, (import settings, status) and
+    exemptions: also what a task that read them returns as known_state for a later one."""
+    settings, status = settings
+    status = status or {"secret_expiry": None, "last_successful_sync": None}
+    result = {"configured": settings is not None, "settings": settings,
+              "domains": sorted(domains, key=lambda domain: domain["name"]), "exemptions": exemptions}
+    result.update(status)
+    result.update(sync_health(status))
     return result
 
 

@@ -38,6 +38,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state impor
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import removals_over_limit, trim_report
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_apply import SyncApply, refuse_mass_removal
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_files import report_path_problem, write_report
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_info import state_view
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_report import SyncReader
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_wait import SyncWait
 
@@ -157,4 +158,8 @@ class UserSync(object):
             result["applied"] = self.applier.apply(report)
         elif mode == "wait":
             self.changes.live(self.waiter.require_converged, report, result)
+        # What this run read of the organization, for a later task's known_state (not while waiting: the status moves).
+        seen = reader.client.seen(self.org) if mode != "wait" else None
+        if seen:
+            result["known_state"] = state_view(**seen)
         return result

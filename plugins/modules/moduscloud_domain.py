@@ -123,6 +123,13 @@ domains:
       description: The host that receives the domain's mail.
       type: str
       sample: contoso-com.mail.protection.outlook.com
+known_state:
+  description:
+    - The O(known_state) given, with the organization's domains as this task leaves them, for a later task's
+      O(known_state) (the organization's settings and exemptions are as O(known_state) says: this module does not
+      change them).
+  returned: when O(known_state) and O(domains) are given, except in check mode when a domain would change
+  type: dict
 missing:
   description: The O(required_domains) the organization lacks, lower case and sorted.
   returned: when O(required_domains) is given

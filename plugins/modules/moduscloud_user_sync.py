@@ -460,6 +460,14 @@ app_id:
   returned: always
   type: str
   sample: 4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21
+known_state:
+  description:
+    - The organization's import settings, domains and exemptions as this task read them (or took them from
+      O(known_state)), in the form of M(moduscloud.azure_sync.moduscloud_sync_info)'s result without users: what a
+      later task may pass as its O(known_state) while nothing else changes the organization. Applying the report
+      writes users only, so it leaves them as they are.
+  returned: in O(mode=report) and O(mode=apply), unless O(validate_only=true)
+  type: dict
 sync_status:
   description:
     - The service's sync status as it returned it; in O(mode=wait), as read when the wait ended.

@@ -155,7 +155,7 @@ def test_plan_on_an_empty_tenant_shows_every_phase_writes_nothing_and_predicts_t
 # batches, which grow with the directory): each thing is read once and passed on.
 # The preflight's checks (registration and settings in check mode, the domains, the guard's reads) and the
 # secret hand-over lease (write, read back, record) cost about ten of them; see issue 11.
-CONVERGE_BUDGET = 40
+CONVERGE_BUDGET = 35
 RERUN_BUDGET = 15
 DIRECTORY_PAGES = {("GET", "/v1.0/users"), ("GET", "/v1.0/groups"), ("POST", "/v1.0/$batch")}
 
