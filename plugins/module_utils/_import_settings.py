@@ -158,7 +158,17 @@ def ensure_present(module, client, org, changes):
         result["exemptions"] = ensure_exemptions(client, org, changes, current_exemptions, sorted(wanted))
     if query_exemptions is not None:
         result["query_exemptions"] = query_exemptions
+    result["msg"] = present_message(org, changes, current is None, changed_settings, send_key)
     return result
+
+
+def present_message(org, changes, created, changed_settings, key_sent):
+    """One sentence: what the task did (or, in check mode, would do) to the organization's import settings."""
+    if not changes.changed:
+        return "The Azure AD import settings of %s are as wanted." % org
+    what = "new" if created else "changed: %s" % (", ".join(changed_settings) or "sync exemptions")
+    return "The Azure AD import settings of %s %s (%s)%s." % (
+        org, changes.tense("were saved", "would be saved"), what, ", with a new key" if key_sent else "")
 
 
 def read_query_exemptions(params, primary_domain):

@@ -293,6 +293,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+msg:
+  description:
+    - What the task did to the import settings, or in check mode would do (with O(state=present)), for the task's
+      output and a summary; never the key.
+  returned: when O(state=present)
+  type: str
+  sample: The Azure AD import settings of contoso.com were saved (changed: sync_frequency_hours), with a new key.
 settings:
   description:
     - The import settings after the run (predicted in check mode), by option name. Never the key.
