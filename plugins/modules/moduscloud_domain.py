@@ -126,8 +126,8 @@ domains:
 known_state:
   description:
     - The O(known_state) given, with the organization's domains as this task leaves them, for a later task's
-      O(known_state) (the organization's settings and exemptions are as O(known_state) says: this module does not
-      change them).
+      O(known_state); the organization's settings and exemptions are as O(known_state) says, since this module does
+      not change them.
   returned: when O(known_state) and O(domains) are given, except in check mode when a domain would change
   type: dict
 missing:

@@ -299,7 +299,7 @@ msg:
       output and a summary; never the key.
   returned: when O(state=present)
   type: str
-  sample: The Azure AD import settings of contoso.com were saved (changed: sync_frequency_hours), with a new key.
+  sample: "The Azure AD import settings of contoso.com were saved (changed: sync_frequency_hours), with a new key."
 settings:
   description:
     - The import settings after the run (predicted in check mode), by option name. Never the key.

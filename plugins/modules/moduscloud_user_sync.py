@@ -463,7 +463,7 @@ app_id:
 known_state:
   description:
     - The organization's import settings, domains and exemptions as this task read them (or took them from
-      O(known_state)), in the form of M(moduscloud.azure_sync.moduscloud_sync_info)'s result without users: what a
+      O(known_state)), in the form of M(moduscloud.azure_sync.moduscloud_sync_info)'s result without users, which a
       later task may pass as its O(known_state) while nothing else changes the organization. Applying the report
       writes users only, so it leaves them as they are.
   returned: in O(mode=report) and O(mode=apply), unless O(validate_only=true)
