@@ -156,3 +156,10 @@ def test_local_http_redirect_uris_are_allowed_for_development(graph, run_module)
     result = run_module(module, dict(KB_APP, redirect_uris=local, home_page_url="http://intranet.example/"),
                         check_mode=True)
     assert result["changed"] is True and result["redirect_uris"] == sorted(local)
+
+
+def test_app_id_known_says_whether_app_id_is_a_real_id(graph, run_module):
+    assert run_module(module, KB_APP, check_mode=True)["app_id_known"] is False
+    created = run_module(module, KB_APP)
+    assert created["app_id_known"] is True and created["app_id"] != "(known after apply)"
+    assert run_module(module, KB_APP, check_mode=True)["app_id_known"] is True

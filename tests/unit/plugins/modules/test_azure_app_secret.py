@@ -506,3 +506,21 @@ def test_releasing_the_lease_shows_it_in_the_diff(run):
     assert result["diff"]["before"] == {"hand-over lease of application %s" % APP_ID: {"holder": "holder-a"}}
     again = run({"lease_holder": "holder-a", "release_lease": True}, [application()])
     assert again.result["changed"] is False and again.writes == []
+
+
+# What a role asks of the result ------------------------------------------------------------------------
+
+def test_value_held_says_whether_value_is_a_new_secret_s_real_value(run):
+    assert run({}, [application(), NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN]).result["value_held"] is True
+    # In check mode the value is a placeholder; without a new secret there is no value.
+    assert run({}, [application(), NO_POLICY], check_mode=True).result["value_held"] is False
+    assert run({}, [application(credential(OLD_KEY, 700))]).result["value_held"] is False
+
+
+def test_validate_only_checks_the_options_and_makes_no_request(run):
+    outcome = run({"validate_only": True, "app_id": PLACEHOLDER}, [])
+    assert outcome.result["validated"] is True and outcome.result["changed"] is False
+    assert outcome.calls == []
+    refused = run({"validate_only": True, "description": " "}, [])
+    assert refused.result["failed"] is True and "description must not be empty" in refused.result["msg"]
+    assert refused.calls == []

@@ -110,3 +110,20 @@ def test_a_ca_path_is_not_needed_when_certificates_are_not_verified(run, tmp_pat
     outcome = run({"required_domains": [ORG], "ca_path": str(tmp_path / "no-such-ca.pem"), "validate_certs": False},
                   [org_domains(ORG)])
     assert outcome.result.get("failed") is not True
+
+
+KNOWN = {"configured": False, "settings": None, "domains": [{"name": ORG}], "exemptions": [],
+         "secret_expiry": None, "last_successful_sync": None}
+
+
+def test_known_state_comes_back_with_the_domains_the_task_leaves(run):
+    outcome = run({"domains": ["fabrikam.example", ORG], "known_state": KNOWN}, [(201, {"name": "fabrikam.example"})])
+    assert outcome.writes == [("POST", DOMAINS_PATH)]
+    known = outcome.result["known_state"]
+    assert [d["name"] for d in known["domains"]] == [ORG, "fabrikam.example"]
+    assert dict(known, domains=None) == dict(KNOWN, domains=None)
+
+
+def test_a_dry_run_that_would_add_a_domain_returns_no_known_state(run):
+    outcome = run({"domains": ["fabrikam.example"], "known_state": KNOWN}, [], check_mode=True)
+    assert outcome.result["changed"] is True and "known_state" not in outcome.result

@@ -776,3 +776,12 @@ def test_validate_only_checks_the_options_and_sends_nothing(run, services):
     empty = run(validate_only=True, username="")
     assert empty["failed"] is True and empty["msg"].startswith("modusCloud connection: missing username")
     assert services.calls == []
+
+
+def test_apply_returns_what_it_read_of_the_organization_for_a_later_task(run, services):
+    result = run(mode="apply")
+    assert result["changed"] is True  # users were written, which leaves settings, domains and exemptions as read
+    known = result["known_state"]
+    assert known["configured"] is True and known["settings"]["primary_domain"] == result["tenant_id"]
+    assert ORG in [domain["name"] for domain in known["domains"]] and isinstance(known["exemptions"], list)
+    assert set(known) >= {"secret_expiry", "last_successful_sync", "secret_days_remaining"}
