@@ -518,7 +518,7 @@ def test_value_held_says_whether_value_is_a_new_secret_s_real_value(run):
 
 
 def test_validate_only_checks_the_options_and_makes_no_request(run):
-    outcome = run({"validate_only": True, "app_id": PLACEHOLDER}, [])
+    outcome = run({"validate_only": True, "app_id": PLACEHOLDER}, [], check_mode=True)
     assert outcome.result["validated"] is True and outcome.result["changed"] is False
     assert outcome.calls == []
     refused = run({"validate_only": True, "description": " "}, [])
