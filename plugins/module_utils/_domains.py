@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import ipaddress
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import (
     is_domain_name,
     missing_domains,
@@ -23,7 +23,6 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_
     normalize_domain,
     org_primary_domain,
 )
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet
 
 
 def is_host(value):
@@ -35,8 +34,9 @@ def is_host(value):
 
 
 def invalid_input(params):
+    """Problems with moduscloud_domain's own options (org is the base's), each naming what is allowed."""
     problems = []
-    names = [params["org"]] + (params["domains"] or []) + (params["required_domains"] or [])
+    names = (params["domains"] or []) + (params["required_domains"] or [])
     bad = [name for name in names if not is_domain_name(name)]
     if bad:
         problems.append("not a domain name (expected something like example.com): %s" % ", ".join(bad))
@@ -47,53 +47,41 @@ def invalid_input(params):
 
 
 def run_domains(module):
-    """The whole task for a ModusCloudModule with moduscloud_domain's options: exits or fails the module."""
-    params = module.params
-    problems = invalid_input(params)
-    if problems:
-        module.fail_json(msg="Invalid input: " + "; ".join(problems))
-
-    org = normalize_domain(params["org"])
-    client = module.client(org)
-    try:
-        if params["required_domains"] is not None:
-            preflight(module, client, org)
-        else:
-            ensure_domains(module, client, org)
-    except ApiError as error:
-        module.fail_json(msg=str(error), **error.to_result())
+    """The whole task for a ModusCloudModule with moduscloud_domain's options."""
+    module.run(lambda module: preflight(module) if module.params["required_domains"] is not None
+               else ensure_domains(module), invalid_input)
 
 
-def preflight(module, client, org):
-    org_domains = client.list_domains(org)
+def preflight(module):
+    """The org's domains and those of required_domains it lacks; read only (a lack fails with fail_on_missing)."""
+    org_domains = module.client.list_domains(module.org)
     missing = missing_domains(module.params["required_domains"], [domain["name"] for domain in org_domains])
-    result = {"changed": False, "domains": sorted(org_domains, key=lambda d: d["name"]), "missing": missing}
+    result = {"domains": sorted(org_domains, key=lambda d: d["name"]), "missing": missing}
     if missing and module.params["fail_on_missing"]:
-        module.fail_json(msg="Organization %s lacks %d domain(s) of the Entra tenant, so modusCloud's Azure AD "
-                             "sync would fail: %s. Add them (moduscloud.azure_sync.moduscloud_domain with "
-                             "domains) before enabling the sync." % (org, len(missing), ", ".join(missing)),
-                         **result)
-    module.exit_json(**result)
+        raise ServiceError("Organization %s lacks %d domain(s) of the Entra tenant, so modusCloud's Azure AD sync "
+                           "would fail: %s. Add them (moduscloud.azure_sync.moduscloud_domain with domains) before "
+                           "enabling the sync." % (module.org, len(missing), ", ".join(missing)),
+                           changed=False, **result)
+    return result
 
 
-def ensure_domains(module, client, org):
-    params = module.params
+def ensure_domains(module):
+    params, client, org = module.params, module.client, module.org
     present = params["state"] == "present"
     names = sorted(set(normalize_domain(name) for name in params["domains"]))
     existing = dict((domain["name"], domain) for domain in client.list_domains(org))
     if not present:
         primary = org_primary_domain(client.get_org(org))
         if primary in names:
-            module.fail_json(msg="%s is the primary domain of organization %s and cannot be removed" % (primary, org))
+            raise ServiceError("%s is the primary domain of organization %s and cannot be removed" % (primary, org))
 
     managed = dict((field, params[field]) for field in ("is_relay", "destination") if params[field] is not None)
-    changes = ChangeSet(module.check_mode)
     after = dict(existing)
     for name in names:
         current = existing.get(name)
         if current is not None:
             current = dict((field, current[field]) for field in ["name"] + sorted(managed))
-        view = changes.ensure(
+        view = module.changes.ensure(
             name, current, dict(managed, name=name) if present else None,
             create=lambda domain: add_domain(client, org, domain),
             update=lambda changed, name=name: client.update_domain(org, name, changed),
@@ -104,12 +92,11 @@ def ensure_domains(module, client, org):
         else:
             after[name] = dict(existing.get(name) or {}, **view)
     result = {"domains": [after[name] for name in sorted(after)]}
-    result.update(changes.result(module._diff))
     known = params["known_state"]
     # What the organization holds now, for a later task's known_state; a dry run's predicted domains it does not hold.
-    if known is not None and not (module.check_mode and result["changed"]):
+    if known is not None and not (module.changes.check_mode and module.changes.changed):
         result["known_state"] = dict(known, domains=result["domains"])
-    module.exit_json(**result)
+    return result
 
 
 def add_domain(client, org, domain):

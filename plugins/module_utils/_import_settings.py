@@ -12,9 +12,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.module_utils.basic import missing_required_lib
-
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError, GraphError, ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_query import (
     JMESPATH_IMPORT_ERROR,
     QUERY_USER_FIELDS,
@@ -24,21 +21,15 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_q
     matching_addresses,
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import GraphConnection
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import (
-    invalid_settings,
-    is_domain_name,
-)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError, ServiceError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import is_domain_name
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import (
     SETTINGS_FIELDS,
     UNKNOWNS_DOC,
     WIRE,
     normalize_domain,
 )
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import (
-    ChangeSet,
-    differences,
-    without_placeholders,
-)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import differences
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import MANAGED_USER_TYPES
 
 # Shown in the diff in place of the key, only when the run sends it.
@@ -57,17 +48,19 @@ def desired_settings(params):
 
 
 def run_import_settings(module):
-    """The whole task for a ModusCloudModule with moduscloud_import_settings' options: exits or fails the module."""
-    params = module.params
-    options, problems = without_placeholders(params, module.check_mode)
-    problems += invalid_settings(options)
+    """The whole task for a ModusCloudModule with moduscloud_import_settings' options."""
+    needs_query = query_given(module.params["exemption_query"]) and module.params["state"] == "present"
+    module.run(import_settings, invalid_input, libraries=[("jmespath", JMESPATH_IMPORT_ERROR)] if needs_query else [])
+
+
+def invalid_input(params):
+    """Problems with the options the base does not check (synced_domains, exemption_query), each naming the option."""
+    problems = []
     bad_domains = [name for name in params["synced_domains"] or [] if not is_domain_name(name)]
     if bad_domains:
         problems.append("synced_domains must be domain names such as example.com; not valid: %s"
                         % ", ".join(bad_domains))
     if query_given(params["exemption_query"]) and params["state"] == "present":
-        if JMESPATH_IMPORT_ERROR:
-            module.fail_json(msg=missing_required_lib("jmespath"), exception=JMESPATH_IMPORT_ERROR)
         try:
             check_exemption_query(params["exemption_query"])
         except QueryError as error:
@@ -76,23 +69,13 @@ def run_import_settings(module):
             problems.append("exemption_query needs access_token, a Microsoft Graph token that may read the users of "
                             "the tenant of primary_domain (for example from the moduscloud.azure_sync.graph_token "
                             "lookup)")
-    if problems:
-        module.fail_json(msg="Invalid import settings: " + "; ".join(problems))
+    return problems
 
-    org = normalize_domain(params["org"])
-    client = module.client(org)
-    changes = ChangeSet(module.check_mode)
-    try:
-        if params["state"] == "present":
-            result = ensure_present(module, client, org, changes)
-        else:
-            result = ensure_absent(client, org, changes, params)
-    except (ApiError, ServiceError) as error:
-        module.fail_json(msg=str(error), **error.to_result())
-    except QueryError as error:
-        module.fail_json(msg=str(error))
-    result.update(changes.result(module._diff))
-    module.exit_json(**result)
+
+def import_settings(module):
+    if module.params["state"] == "present":
+        return ensure_present(module, module.client, module.org, module.changes)
+    return ensure_absent(module.client, module.org, module.changes, module.params)
 
 
 def ensure_present(module, client, org, changes):
@@ -118,8 +101,8 @@ def ensure_present(module, client, org, changes):
 
     send_key = current is None or params["update_key"] == "always"
     if send_key and params["key"] is None:
-        module.fail_json(msg="key is required: the Azure AD settings of %s do not exist yet and the API never "
-                             "returns the stored key" % org)
+        raise ServiceError("key is required: the Azure AD settings of %s do not exist yet and the API never "
+                           "returns the stored key" % org)
     desired = dict(settings)
     if current is not None:
         # Only what the service returns can be compared; the rest is sent on each write.
@@ -136,12 +119,12 @@ def ensure_present(module, client, org, changes):
         # PUT replaces the whole object: always send every setting, not only the changed ones.
         client.put_import_settings(org, settings, params["key"] if send_key else None)
         if not send_key and client.key_dropped(org, (status or {}).get("secret_expiry")):
-            module.fail_json(
-                changed=True, wire_assumption="settings.put_without_key",
-                msg="modusCloud saved the Azure AD settings of %s without the key and no longer reports a key expiry: "
-                    "it seems to have dropped the stored key, so its sync stops until it gets one. This contradicts "
-                    "the assumption settings.put_without_key (a change without the key keeps the stored key; see %s). "
-                    "Send a new key now (update_key: always with a new secret's value)." % (org, UNKNOWNS_DOC))
+            raise ServiceError(
+                "modusCloud saved the Azure AD settings of %s without the key and no longer reports a key expiry: "
+                "it seems to have dropped the stored key, so its sync stops until it gets one. This contradicts "
+                "the assumption settings.put_without_key (a change without the key keeps the stored key; see %s). "
+                "Send a new key now (update_key: always with a new secret's value)." % (org, UNKNOWNS_DOC),
+                changed=True, wire_assumption="settings.put_without_key")
 
     def create(view):
         update(view)

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """The base of every modusCloud module: the connection options, their checks before any request, and
-ModusCloudModule.client(), the one way a module gets a ModusCloudClient.
+ModusCloudModule.run(action), the one path from a module's options to its exit (client, changes, errors).
 
 Private to this collection: no compatibility promise outside it.
 """
@@ -14,7 +14,8 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_query import QueryError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError, ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_client import (
     AUTO_STACK,
@@ -24,20 +25,24 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_
     connection_base,
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import (
+    invalid_settings,
     is_email,
     known_state_problem,
 )
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import normalize_domain
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet, without_placeholders
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._transport import Transport, env_fallback
 
-# ---------------------------------------------------------------------------------------------
-# Connection options and base URL
-# ---------------------------------------------------------------------------------------------
+# Options an earlier task's check-mode create may leave as _state.PLACEHOLDER: the application's id (by either
+# name: a message names the one the task used too) and its key.
+PLACEHOLDER_OPTIONS = ("app_id", "application_id", "key")
+
 
 # Environment variables set but empty count as unset (AWX injects every key of a credential type).
 MODUSCLOUD_CONNECTION_SPEC = dict(
     api_url=dict(type="str", fallback=(env_fallback, ["MODUSCLOUD_API_URL"])),
     stack=dict(type="str", choices=list(STACKS) + [AUTO_STACK], fallback=(env_fallback, ["MODUSCLOUD_STACK"])),
-    # Required, but checked by client_from_module, whose message names the environment and role variables.
+    # Required, but checked by connection_problem, whose message names the environment and role variables.
     username=dict(type="str", fallback=(env_fallback, ["MODUSCLOUD_USERNAME"])),
     password=dict(type="str", no_log=True, fallback=(env_fallback, ["MODUSCLOUD_PASSWORD"])),
     ca_path=dict(type="path", fallback=(env_fallback, ["MODUSCLOUD_CA_PATH", "AZURE_SYNC_CA_PATH"])),
@@ -88,60 +93,92 @@ def connection_problem(params):
         connection_base(params.get("api_url"), params.get("stack"))
     except ConnectionOptionsError as error:
         return str(error)
-    problems = Transport(params.get("ca_path"), params.get("validate_certs", True),
-                         proxy_url=params.get("proxy_url")).problems()
-    return "; ".join(problems) if problems else credentials_problem(params)
-
-
-def client_from_module(module, org=None, **http_options):
-    """A client for the module's connection options (fails the module with a clear message otherwise).
-
-    With stack=auto the org's stack is discovered first, which needs `org`.
-    """
-    if REQUESTS_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
-    params = module.params
-    try:
-        base_url, discover = connection_base(params.get("api_url"), params.get("stack"))
-    except ConnectionOptionsError as error:
-        module.fail_json(msg=str(error))
     problem = credentials_problem(params)
     if problem:
-        module.fail_json(msg=problem)
+        return problem
+    problems = Transport(params.get("ca_path"), params.get("validate_certs", True),
+                         proxy_url=params.get("proxy_url")).problems()
+    return "; ".join(problems) if problems else None
+
+
+def connect(params, org):
+    """The client of connection options that connection_problem() accepted, for organization `org`: primed with
+    known_state when given, its stack discovered first with stack=auto. Raises ServiceError or ApiError."""
+    base_url, discover = connection_base(params.get("api_url"), params.get("stack"))
     transport = Transport(params.get("ca_path"), params.get("validate_certs", True), proxy_url=params.get("proxy_url"))
-    problems = transport.problems()
-    if problems:
-        module.fail_json(msg="; ".join(problems))
     client = ModusCloudClient(base_url, params["username"], params["password"], transport=transport,
-                              wire_format=params.get("wire_format"), **http_options)
+                              wire_format=params.get("wire_format"))
     known = params.get("known_state")
-    if known is not None and org:
+    if known is not None:
         problem = known_state_problem(known)
         if problem:
-            module.fail_json(msg=problem)
+            raise ServiceError(problem)
         client.prime(org, known)
     if discover:
-        if not org:
-            module.fail_json(msg="stack=%s needs the organization's domain to discover its stack" % AUTO_STACK)
-        try:
-            client.discover(org)
-        except ApiError as error:
-            module.fail_json(msg=str(error), **error.to_result())
+        client.discover(org)
     return client
 
 
 class ModusCloudModule(AnsibleModule):
-    """The base of every modusCloud module: the connection options and org (added when the module's own spec
-    leaves them out), check mode, the dependency check, and client(org), the one way to a ModusCloudClient."""
+    """The base of every modusCloud module: the connection options and org (a module's spec holds only its own
+    options), check mode, the dependency checks, and run(action), the one path from options to exit:
+    checks, then module.org, module.client and module.changes for the action, then one exit or failure."""
 
     def __init__(self, argument_spec, **kwargs):
-        spec = moduscloud_argument_spec()
-        spec.update(argument_spec)
-        kwargs.setdefault("supports_check_mode", True)
-        super(ModusCloudModule, self).__init__(argument_spec=spec, **kwargs)
+        super(ModusCloudModule, self).__init__(argument_spec=moduscloud_argument_spec(**argument_spec),
+                                               supports_check_mode=True, **kwargs)
         if REQUESTS_IMPORT_ERROR:
             self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+        self.org = None
+        # What a failed action had already done, for its failure: set by an action that writes in steps.
+        self.progress = dict
+        self._client = None
+        self._changes = None
 
-    def client(self, org=None, **http_options):
-        """The client of the module's connection options (fails the module with a clear message otherwise)."""
-        return client_from_module(self, org, **http_options)
+    @property
+    def client(self):
+        """The ModusCloudClient of the module's options for module.org, made on first use."""
+        if self._client is None:
+            self._client = connect(self.params, self.org)
+        return self._client
+
+    @property
+    def changes(self):
+        """The run's ChangeSet, made on first use. A run that never uses it only reads: it exits with
+        changed=False and no diff."""
+        if self._changes is None:
+            self._changes = ChangeSet(self.check_mode)
+        return self._changes
+
+    def run(self, action, problems=None, libraries=()):
+        """exit_json(**action(self)) with changed and diff from module.changes.
+
+        Before any request: the `libraries` ((name, import error) pairs) the options need, the options
+        (placeholders of app_id and key, the import settings, org, and problems(params) -> list of a module's
+        own), the connection options. A failed call or a refused state becomes fail_json, without traceback.
+        """
+        for library, error in libraries:
+            if error:
+                self.fail_json(msg=missing_required_lib(library), exception=error)
+        options, found = without_placeholders(dict((name, self.params.get(name)) for name in PLACEHOLDER_OPTIONS),
+                                              self.check_mode)
+        found += invalid_settings(dict(self.params, **options))
+        if problems is not None:
+            found += problems(self.params)
+        if found:
+            self.fail_json(msg="Invalid options: " + "; ".join(found))
+        problem = connection_problem(self.params)
+        if problem:
+            self.fail_json(msg=problem)
+        self.org = normalize_domain(self.params["org"])
+        try:
+            result = action(self)
+        except (ApiError, ServiceError) as error:
+            self.fail_json(msg=str(error), **dict(error.to_result(), **self.progress()))
+        except QueryError as error:
+            self.fail_json(msg=str(error))
+        if self._changes is not None:
+            result.update(self._changes.result(self._diff))
+        else:
+            result["changed"] = False
+        self.exit_json(**result)

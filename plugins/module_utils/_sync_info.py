@@ -12,35 +12,28 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import is_domain_name
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import (
     UNKNOWNS_DOC,
     WIRE,
-    normalize_domain,
     sync_health,
     unreadable_status,
 )
 
 
 def run_sync_info(module):
-    """The whole task for a ModusCloudModule with moduscloud_sync_info's options: exits or fails the module."""
-    org = normalize_domain(module.params["org"])
-    if not is_domain_name(org):
-        module.fail_json(msg="org must be a domain of the organization, such as example.com, got %r"
-                             % module.params["org"])
-    client = module.client(org)
-    try:
-        result = read_state(client, org, module.params["include_users"])
-    except ApiError as error:
-        module.fail_json(msg=str(error), **error.to_result())
+    """The whole task for a ModusCloudModule with moduscloud_sync_info's options: read only."""
+    module.run(sync_info)
+
+
+def sync_info(module):
+    result = read_state(module.client, module.org, module.params["include_users"])
     warning = expiry_warning(result, module.params["warn_secret_expiry_days"])
     if warning:
         module.warn(warning)
     for name in unreadable_status(result):
         module.warn("modusCloud answered %s in a form the collection cannot read, so the days and hours derived "
                     "from it are unknown (an open question: see %s)" % (name, UNKNOWNS_DOC))
-    module.exit_json(changed=False, **result)
+    return result
 
 
 def read_state(client, org, include_users):

@@ -13,9 +13,6 @@ __metaclass__ = type
 
 from datetime import datetime, timezone
 
-from ansible.module_utils.basic import missing_required_lib
-
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError, ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_query import (
     JMESPATH_IMPORT_ERROR,
     QueryError,
@@ -23,18 +20,8 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_q
     given as query_given,
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import MSAL_IMPORT_ERROR
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import connection_problem
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import (
-    invalid_settings,
-    is_domain_name,
-    is_guid,
-)
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import (
-    normalize_domain,
-    parse_timestamp,
-)
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet, without_placeholders
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import is_domain_name, is_guid
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import parse_timestamp
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import removals_over_limit, trim_report
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_apply import SyncApply, refuse_mass_removal
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_files import report_path_problem, write_report
@@ -43,11 +30,9 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_report
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_wait import SyncWait
 
 
-def invalid_options(params, check_mode):
-    """Every problem with the options, each naming the option and what is allowed."""
-    options, problems = without_placeholders(dict((name, params[name]) for name in ("org", "app_id", "key")),
-                                             check_mode)
-    problems += invalid_settings(options)
+def invalid_options(params):
+    """Every problem with the options the base does not check, each naming the option and what is allowed."""
+    problems = []
     if params["access_token"] is not None and not params["access_token"].strip():
         problems.append("access_token must not be empty")
     tenant_id = params["tenant_id"]
@@ -79,44 +64,34 @@ def invalid_options(params, check_mode):
 
 
 def run_user_sync(module):
-    """The whole task for a ModusCloudModule with moduscloud_user_sync's options: exits or fails the module."""
-    libraries = [("requests", REQUESTS_IMPORT_ERROR), ("msal", MSAL_IMPORT_ERROR)]
+    """The whole task for a ModusCloudModule with moduscloud_user_sync's options."""
+    libraries = [("msal", MSAL_IMPORT_ERROR)]
     if query_given(module.params["exemption_query"]):
         libraries.append(("jmespath", JMESPATH_IMPORT_ERROR))
-    for library, error in libraries:
-        if error:
-            module.fail_json(msg=missing_required_lib(library), exception=error)
-    problems = invalid_options(module.params, module.check_mode)
-    if problems:
-        module.fail_json(msg="Invalid options: " + "; ".join(problems))
-    if module.params["validate_only"]:
-        problem = connection_problem(module.params)
-        if problem:
-            module.fail_json(msg=problem)
-        module.exit_json(changed=False, validated=True)
+    module.run(user_sync, invalid_options, libraries)
 
+
+def user_sync(module):
+    """Options only checked (validate_only, after the base's checks), or the report computed and acted on."""
+    if module.params["validate_only"]:
+        return {"validated": True}
     started = datetime.now(timezone.utc)
-    org = normalize_domain(module.params["org"])
-    sync = UserSync(module, module.client(org), org)
-    try:
-        result = sync.run(started)
-    except (ApiError, ServiceError) as error:
-        module.fail_json(msg=str(error), **dict(error.to_result(), **sync.progress()))
-    result.update(sync.changes.result(module._diff))
-    module.exit_json(**result)
+    sync = UserSync(module)
+    module.progress = sync.progress
+    return sync.execute(started)
 
 
 class UserSync(object):
     """One task: read both sides and compute the report (SyncReader), then write its files, apply it
     (SyncApply) or wait for the service's sync (SyncWait), as the mode says."""
 
-    def __init__(self, module, client, org):
+    def __init__(self, module):
         self.module = module
         self.params = module.params
-        self.org = org
-        self.changes = ChangeSet(module.check_mode)
-        self.reader = SyncReader(module.params, client, org, self.changes)
-        self.applier = SyncApply(client, org, self.changes)
+        self.org = org = module.org
+        self.changes = module.changes
+        self.reader = SyncReader(module.params, module.client, org, self.changes)
+        self.applier = SyncApply(module.client, org, self.changes)
         self.waiter = SyncWait(self.reader, module.warn)
 
     def progress(self):
@@ -126,7 +101,7 @@ class UserSync(object):
             return {}
         return {"changed": any(applied.values()), "applied": dict(applied)}
 
-    def run(self, started):
+    def execute(self, started):
         params, reader = self.params, self.reader
         saved, status = reader.client.read_import_settings(self.org)
         settings = reader.effective_settings(saved)

@@ -113,13 +113,8 @@ markdown:
   type: str
 """
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._contract import ContractCheck
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._api_check import run_api_check
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import ModusCloudModule
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_client import ModusCloudClient
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import is_domain_name
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import normalize_domain
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet
 
 
 def main():
@@ -127,29 +122,7 @@ def main():
         probe_bad_password=dict(type="bool", default=True, no_log=False),
         write_probe_org=dict(type="str"),
     ))
-    params = module.params
-    org = normalize_domain(params["org"])
-    if not is_domain_name(org):
-        module.fail_json(msg="org must be a domain of the organization, such as example.com")
-    probe_org = params["write_probe_org"]
-    if probe_org is not None and normalize_domain(probe_org) != org:
-        module.fail_json(msg="write_probe_org must name the checked organization (org) again, to run the write "
-                             "probes on it; it names another one. Give a test organization as both, or leave "
-                             "write_probe_org out for a read-only check")
-    client = module.client(org)
-    check = ContractCheck(client, org, via_api_url=bool(params.get("api_url")))
-    wrong = None
-    if params["probe_bad_password"]:
-        wrong = ModusCloudClient(client.base_url, params["username"], "contract-check-wrong-password",
-                                 ca_path=params.get("ca_path"), validate_certs=params["validate_certs"])
-    try:
-        check.run_reads(wrong)
-        if probe_org is not None:
-            # The probes write (and restore): check mode skips them like any write.
-            ChangeSet(module.check_mode).run(check.run_write_probes)
-    except ApiError as error:
-        module.fail_json(msg="the contract check stopped: %s" % error, **error.to_result())
-    module.exit_json(changed=False, report=check.report.as_data(), markdown=check.report.markdown())
+    run_api_check(module)
 
 
 if __name__ == "__main__":

@@ -139,15 +139,12 @@ missing:
 """
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._domains import run_domains
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
-    ModusCloudModule,
-    moduscloud_argument_spec,
-)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import ModusCloudModule
 
 
 def main():
     module = ModusCloudModule(
-        argument_spec=moduscloud_argument_spec(
+        argument_spec=dict(
             domains=dict(type="list", elements="str"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
             is_relay=dict(type="bool"),
@@ -158,7 +155,6 @@ def main():
         ),
         mutually_exclusive=[("domains", "required_domains")],
         required_one_of=[("domains", "required_domains")],
-        supports_check_mode=True,
     )
     run_domains(module)
 

@@ -358,16 +358,13 @@ changed_settings:
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import GRAPH_CONNECTION_SPEC
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._import_settings import run_import_settings
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
-    ModusCloudModule,
-    moduscloud_argument_spec,
-)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import ModusCloudModule
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import WIRE_FORMAT_SPEC
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import USER_ROLES
 
 
 def argument_spec():
-    spec = moduscloud_argument_spec(
+    spec = dict(
         state=dict(type="str", default="present", choices=["present", "absent"]),
         known_state=dict(type="dict"),
         primary_domain=dict(type="str"),
@@ -403,7 +400,6 @@ def main():
         required_if=[("state", "present", ("primary_domain", "app_id")),
                      ("update_key", "always", ("key",)),
                      ("remove_synced_users", True, ("synced_domains",))],
-        supports_check_mode=True,
     )
     run_import_settings(module)
 

@@ -161,21 +161,17 @@ users:
 """
 
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
-    ModusCloudModule,
-    moduscloud_argument_spec,
-)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import ModusCloudModule
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_info import run_sync_info
 
 
 def main():
     module = ModusCloudModule(
-        argument_spec=moduscloud_argument_spec(
+        argument_spec=dict(
             include_users=dict(type="bool", default=False),
             warn_secret_expiry_days=dict(type="int", default=30, no_log=False),
             known_state=dict(type="dict"),
         ),
-        supports_check_mode=True,
     )
     run_sync_info(module)
 

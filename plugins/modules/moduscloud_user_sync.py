@@ -508,16 +508,13 @@ removals:
 """
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import GRAPH_CONNECTION_SPEC
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import (
-    ModusCloudModule,
-    moduscloud_argument_spec,
-)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import ModusCloudModule
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import SWITCHES, USER_ROLES
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._user_sync import run_user_sync
 
 
 def argument_spec():
-    spec = moduscloud_argument_spec(
+    spec = dict(
         mode=dict(type="str", default="report", choices=["report", "apply", "wait"]),
         tenant_id=dict(type="str"),
         app_id=dict(type="str", aliases=["application_id"]),
