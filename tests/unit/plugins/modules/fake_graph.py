@@ -148,6 +148,11 @@ class FakeGraph(BaseAdapter):
     def close(self):
         pass
 
+    def reply(self, path):
+        """Graph's answer (status, body) to GET `path` (below /v1.0, no query), for a test that scripts a whole
+        conversation in turn and takes Graph's part of it from here."""
+        return self._route("GET", path, {}, None, {})
+
     def _fault(self, method, path):
         for fault in self.faults:
             if fault[0] == method and fault[1].search(path) and fault[2] > 0:

@@ -1,8 +1,11 @@
 import pytest
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _moduscloud_wire as mc_wire
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, SECRET_VALUE_PLACEHOLDER
 from ansible_collections.moduscloud.azure_sync.plugins.modules import moduscloud_import_settings as module
 
+from ..builders import entra_user
+from .fake_graph import FakeGraph
 from .moduscloud_harness import PASSWORD, run_module
 
 ORG = "contoso.example"
@@ -13,13 +16,18 @@ NOT_CONFIGURED = (404, {"errors": [{"status": 404, "error_message": "Azure Activ
                                     "identifier": ORG}]})
 KB_ARGS = {"org": ORG, "primary_domain": ORG, "application_id": APP_ID, "key": KEY}
 # The PUT body the KB's values make (the keys of docs/moduscloud-api.md, real JSON booleans, integer hours).
-KB_WIRE = {
+KB_VALUES = {
     "primary_domain": ORG, "application_id": APP_ID, "disable_login": False,
     "default_user_role_name": "end_user", "sync_frequency": 1,
     "sync_active_users": True, "sync_distribution_groups": True, "sync_security_groups": True,
     "add_users": True, "update_users": True, "remove_deleted_users": False,
     "add_groups": True, "update_groups": True, "remove_deleted_groups": False,
 }
+# Every settings row of WIRE_TABLE at the option's default, then the KB's values: a setting added to the table
+# with a default joins the expected bodies by itself.
+DEFAULTS = dict((option, spec.get("default")) for option, spec in module.argument_spec().items()
+                if option in mc_wire.SETTINGS_FIELDS)
+KB_WIRE = dict(mc_wire.settings_to_wire(DEFAULTS), **KB_VALUES)
 STORED = (200, dict(KB_WIRE, secret_expiry="2028-07-01", last_successful_sync="2026-07-01T10:00:00Z"))
 SETTINGS = "/orgs/%s/settings/azure" % ORG
 EXEMPTIONS = SETTINGS + "/exemptions"
@@ -232,20 +240,23 @@ def test_removing_synced_users_needs_their_domains_and_valid_names_before_any_re
 
 GRAPH_URL = "https://graph.example"
 TOKEN = "eyJ0eXAiOiJKV1Qi.graph-token-of-contoso.c2ln"
-TENANT = (200, {"value": [{"id": "8d2b4e8a-61f1-4c3e-9a4e-0f8f3d6b2c10", "verifiedDomains": [{"name": ORG}]}]})
 
 
-def graph_users(*users):
-    return (200, {"value": [dict({"id": "id-%s" % mail, "mail": mail, "userPrincipalName": mail}, **fields)
-                            for mail, fields in users]})
+def graph(*users, domain=ORG):
+    """The tenant of `domain` in FakeGraph, with `users` (builders.entra_user)."""
+    fake = FakeGraph()
+    fake.tenant_domains = [{"id": domain, "isVerified": True}]
+    fake.users = list(users)
+    return fake
 
 
-DIRECTORY = graph_users(
-    ("svc-scanner@" + ORG, {"department": "IT"}),
-    ("shared.sales@" + ORG, {"department": "Shared mailboxes"}),
-    ("Adele@" + ORG, {"department": "Retail"}),
-    (None, {"department": "Shared mailboxes", "userPrincipalName": "nomail@" + ORG}),
-)
+TENANT = graph().reply("/organization")
+DIRECTORY = graph(
+    entra_user("svc-scanner@" + ORG, department="IT"),
+    entra_user("shared.sales@" + ORG, department="Shared mailboxes"),
+    entra_user("Adele@" + ORG, department="Retail"),
+    entra_user(None, upn="nomail@" + ORG, department="Shared mailboxes"),
+).reply("/users")
 RULE = "[?starts_with(userPrincipalName, 'svc-') || department == 'Shared mailboxes']"
 RULE_ARGS = dict(KB_ARGS, exemption_query=RULE, access_token=TOKEN, graph_url=GRAPH_URL)
 
@@ -295,7 +306,7 @@ def test_a_bad_rule_fails_with_jmespaths_message_before_any_request(run, query, 
     ("[].accountEnabled", "must select users or addresses, got a boolean"),
 ])
 def test_a_rule_that_fails_on_the_directory_writes_nothing(run, query, expected):
-    users = graph_users(("a@" + ORG, {"department": None, "accountEnabled": True}))
+    users = graph(entra_user("a@" + ORG, department=None)).reply("/users")
     outcome = run(dict(RULE_ARGS, exemption_query=query), [DOMAINS, STORED, TENANT, users])
     assert outcome.result["failed"] is True and outcome.writes == []
     assert expected in outcome.result["msg"]
@@ -304,8 +315,7 @@ def test_a_rule_that_fails_on_the_directory_writes_nothing(run, query, expected)
 def test_a_rule_needs_a_token_and_a_token_of_another_tenant_is_refused(run):
     outcome = run(dict(KB_ARGS, exemption_query=RULE), [])
     assert outcome.result["failed"] is True and "exemption_query needs access_token" in outcome.result["msg"]
-    foreign = (200, {"value": [{"id": "0c8f6a9e-5d3b-4f21-8e7a-2b9c4d1e6f70",
-                                "verifiedDomains": [{"name": "fabrikam.example"}]}]})
+    foreign = graph(domain="fabrikam.example").reply("/organization")
     outcome = run(RULE_ARGS, [DOMAINS, STORED, foreign])
     assert outcome.result["failed"] is True and outcome.writes == []
     assert "belongs to another tenant" in outcome.result["msg"]
