@@ -294,6 +294,10 @@ def exemptions_to_wire(emails, form="comma_string"):
     return {WIRE["exemptions.add_key"]: ",".join(emails)}
 
 
+# The UTC date and time the collection writes (report files, messages, the since option's example).
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
 def parse_timestamp(value):
     """An aware UTC datetime from the service's date or date-time text, or Unix seconds (a number, or
     digits), or None if unreadable."""

@@ -15,12 +15,12 @@ import json
 import os
 import tempfile
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import TIMESTAMP_FORMAT
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import render_csv, render_markdown, trim_report
 
 MARKDOWN_EXTENSION = ".md"
 CSV_EXTENSION = ".csv"
 REPORT_FILE_MODE = 0o600
-TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def report_path_problem(path):

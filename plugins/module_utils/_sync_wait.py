@@ -16,8 +16,7 @@ import time
 from datetime import datetime, timezone
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError, SyncFailure
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import parse_timestamp
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_files import TIMESTAMP_FORMAT
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import TIMESTAMP_FORMAT, parse_timestamp
 
 
 class SyncWait(object):
