@@ -165,7 +165,10 @@ def read_query_exemptions(params, primary_domain):
         # Another tenant's users would exempt the wrong people.
         raise GraphError("exemption_query: the access_token given belongs to another tenant (%s) than the one of "
                          "primary_domain %s: give a token of that tenant" % (", ".join(sorted(names)), primary_domain))
-    return matching_addresses(params["exemption_query"], graph.list_users(",".join(QUERY_USER_FIELDS)))
+    try:
+        return matching_addresses(params["exemption_query"], graph.list_users(",".join(QUERY_USER_FIELDS)))
+    except QueryError as error:
+        raise ServiceError(str(error))
 
 
 def ensure_absent(client, org, changes, params):

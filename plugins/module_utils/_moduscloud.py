@@ -14,7 +14,6 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_query import QueryError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError, ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_client import (
@@ -175,8 +174,6 @@ class ModusCloudModule(AnsibleModule):
             result = action(self)
         except (ApiError, ServiceError) as error:
             self.fail_json(msg=str(error), **dict(error.to_result(), **self.progress()))
-        except QueryError as error:
-            self.fail_json(msg=str(error))
         if self._changes is not None:
             result.update(self._changes.result(self._diff))
         else:
