@@ -14,7 +14,6 @@ __metaclass__ = type
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._contract import ContractCheck
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError, ServiceError
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_client import ModusCloudClient
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import normalize_domain
 
 
@@ -36,10 +35,7 @@ def invalid_input(params):
 def api_check(module):
     params, client = module.params, module.client
     check = ContractCheck(client, module.org, via_api_url=bool(params.get("api_url")))
-    wrong = None
-    if params["probe_bad_password"]:
-        wrong = ModusCloudClient(client.base_url, params["username"], "contract-check-wrong-password",
-                                 ca_path=params.get("ca_path"), validate_certs=params["validate_certs"])
+    wrong = client.with_password("contract-check-wrong-password") if params["probe_bad_password"] else None
     try:
         check.run_reads(wrong)
         if params["write_probe_org"] is not None:

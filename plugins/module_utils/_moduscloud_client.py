@@ -161,6 +161,12 @@ class ModusCloudClient(object):
         self._known = {}  # org -> what an earlier task read (see prime); dropped at the first write
         self._seen = {}  # org -> {part: value} this task knows of the organization (see seen)
 
+    def with_password(self, password):
+        """A client of the same service, admin, TLS trust and proxy signing in with `password` (the contract
+        check's wrong-password probe)."""
+        return ModusCloudClient(self.base_url, self.username, password, transport=self._transport,
+                                wire_format=self.wire_format, **self._http_options)
+
     def prime(self, org, state):
         """Answer the reads of `org`'s domains, import settings and exemptions from `state` (what
         moduscloud_sync_info returned earlier in the run) instead of asking the API again. The role passes it
