@@ -60,6 +60,7 @@ sanity: setup
 
 lint: setup
 	$(BIN)/ruff check $(CURDIR)
+	$(BIN)/ruff format --check $(CURDIR)
 	$(BIN)/ansible-lint --profile production --offline
 
 changelog-lint: setup

@@ -66,15 +66,16 @@ GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tenants", type=int, action="append", metavar="N",
-                        help="fleet size to measure (repeatable; default: %s)" % " and ".join(map(str, DEFAULT_TENANTS)))
+    parser.add_argument(
+        "--tenants", type=int, action="append", metavar="N", help="fleet size to measure (repeatable; default: %s)" % " and ".join(map(str, DEFAULT_TENANTS))
+    )
     parser.add_argument("--forks", type=int, default=20, help="ansible-playbook --forks (default 20)")
-    parser.add_argument("--latency-model", choices=("default", "off"), default="default",
-                        help="the sandbox's latency and throttling model (default: on)")
+    parser.add_argument("--latency-model", choices=("default", "off"), default="default", help="the sandbox's latency and throttling model (default: on)")
     parser.add_argument("--breakdown", action="store_true", help="print one tenant's requests by endpoint, for each run")
     parser.add_argument("--profile", action="store_true", help="print where the rerun's CPU goes, per task")
-    parser.add_argument("--settings", choices=("fleet", "ansible"), default="fleet",
-                        help="controller settings: FLEET_SETTINGS (default) or ansible-core's defaults")
+    parser.add_argument(
+        "--settings", choices=("fleet", "ansible"), default="fleet", help="controller settings: FLEET_SETTINGS (default) or ansible-core's defaults"
+    )
     options = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-fleet-") as workdir:
@@ -86,24 +87,39 @@ def main():
             with open(os.path.join(workdir, "ansible.cfg"), "w") as handle:
                 handle.write(FLEET_SETTINGS)
         with sandbox:
-            print("latency model: %s; forks %d; controller settings: %s; load average %s" % (
-                options.latency_model, options.forks, options.settings, " ".join("%.1f" % load for load in os.getloadavg())))
-            print("\n%-7s %-8s %7s %13s %12s %16s %7s %8s %7s" % (
-                "tenants", "run", "wall s", "wall s/tenant", "CPU s/tenant", "requests/tenant", "writes", "changed",
-                "failed"), flush=True)
+            print(
+                "latency model: %s; forks %d; controller settings: %s; load average %s"
+                % (options.latency_model, options.forks, options.settings, " ".join("%.1f" % load for load in os.getloadavg()))
+            )
+            print(
+                "\n%-7s %-8s %7s %13s %12s %16s %7s %8s %7s"
+                % ("tenants", "run", "wall s", "wall s/tenant", "CPU s/tenant", "requests/tenant", "writes", "changed", "failed"),
+                flush=True,
+            )
             for count in options.tenants or DEFAULT_TENANTS:
                 sandbox.reset()
-                tenants = [sandbox.info] + [sandbox.control("POST", "/tenants", {"name": "t%03d" % index})
-                                            for index in range(1, count)]
+                tenants = [sandbox.info] + [sandbox.control("POST", "/tenants", {"name": "t%03d" % index}) for index in range(1, count)]
                 inventory = os.path.join(workdir, "inventory-%d.json" % count)
                 write_inventory(inventory, tenants)
                 for run in ("converge", "rerun"):
                     since = last_journal_seq(sandbox)
                     profile = options.profile and run == "rerun"
                     row = measure(sandbox, inventory, options.forks, workdir, profile)
-                    print("%-7d %-8s %7.1f %13.2f %12.2f %16.1f %7d %8d %7d" % (
-                        count, run, row["wall"], row["wall"] / count, row["cpu"] / count, row["requests"] / count,
-                        row["writes"], row["changed"], row["failed"]), flush=True)
+                    print(
+                        "%-7d %-8s %7.1f %13.2f %12.2f %16.1f %7d %8d %7d"
+                        % (
+                            count,
+                            run,
+                            row["wall"],
+                            row["wall"] / count,
+                            row["cpu"] / count,
+                            row["requests"] / count,
+                            row["writes"],
+                            row["changed"],
+                            row["failed"],
+                        ),
+                        flush=True,
+                    )
                     if row["failed"] or row["returncode"]:
                         print(row["tail"])
                     if options.breakdown:
@@ -128,10 +144,8 @@ def last_journal_seq(sandbox):
 
 
 def measure(sandbox, inventory, forks, workdir, profile=False):
-    environment = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1",
-                       ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_HOST_KEY_CHECKING="0")
-    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory, "--forks",
-               str(forks), PLAYBOOK]
+    environment = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_HOST_KEY_CHECKING="0")
+    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory, "--forks", str(forks), PLAYBOOK]
     timings = os.path.join(workdir, "module-cpu.txt")
     tasks = os.path.join(workdir, "task-cpu.json")
     if profile:
@@ -140,8 +154,7 @@ def measure(sandbox, inventory, forks, workdir, profile=False):
     before = sandbox.stats()
     usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    run = subprocess.run(command, cwd=workdir, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         universal_newlines=True)
+    run = subprocess.run(command, cwd=workdir, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
     wall = time.monotonic() - started
     usage_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     after = sandbox.stats()
@@ -152,13 +165,17 @@ def measure(sandbox, inventory, forks, workdir, profile=False):
         with open(timings) as handle:
             modules = [float(line.split()[0]) + float(line.split()[1]) for line in handle if line.strip()]
         os.remove(timings)
-    return {"profile": profile and {"tasks": task_rows, "modules": modules},
-            "wall": wall,
-            "cpu": (usage_after.ru_utime - usage_before.ru_utime) + (usage_after.ru_stime - usage_before.ru_stime),
-            "requests": after["requests"] - before["requests"], "writes": after["writes"] - before["writes"],
-            "changed": sum(int(host[2]) for host in recap),
-            "failed": sum(int(host[3]) + int(host[4]) for host in recap), "returncode": run.returncode,
-            "tail": run.stdout[-4000:]}
+    return {
+        "profile": profile and {"tasks": task_rows, "modules": modules},
+        "wall": wall,
+        "cpu": (usage_after.ru_utime - usage_before.ru_utime) + (usage_after.ru_stime - usage_before.ru_stime),
+        "requests": after["requests"] - before["requests"],
+        "writes": after["writes"] - before["writes"],
+        "changed": sum(int(host[2]) for host in recap),
+        "failed": sum(int(host[3]) + int(host[4]) for host in recap),
+        "returncode": run.returncode,
+        "tail": run.stdout[-4000:],
+    }
 
 
 def timed_interpreter(workdir, timings):
@@ -175,15 +192,21 @@ def print_profile(profile, tenants):
     rows = profile["tasks"]
     total = sum(row["controller"] + row["children"] for row in rows)
     modules = sum(profile["modules"])
-    module_tasks = [row for row in rows if row["action"].startswith("moduscloud.azure_sync.")
-                    and row["children"] > 0.05 * tenants]
-    print("  rerun CPU per tenant: %.2f s in tasks; module processes %.2f s (%d, %.3f s each); the controller "
-          "and its forks %.2f s" % (total / tenants, modules / tenants, len(profile["modules"]),
-                                    modules / max(len(profile["modules"]), 1), (total - modules) / tenants))
-    print("  module tasks that ran: %d, %.2f s per tenant; other tasks: %d, %.2f s per tenant" % (
-        len(module_tasks), sum(row["controller"] + row["children"] for row in module_tasks) / tenants,
-        len(rows) - len(module_tasks),
-        sum(row["controller"] + row["children"] for row in rows if row not in module_tasks) / tenants))
+    module_tasks = [row for row in rows if row["action"].startswith("moduscloud.azure_sync.") and row["children"] > 0.05 * tenants]
+    print(
+        "  rerun CPU per tenant: %.2f s in tasks; module processes %.2f s (%d, %.3f s each); the controller "
+        "and its forks %.2f s"
+        % (total / tenants, modules / tenants, len(profile["modules"]), modules / max(len(profile["modules"]), 1), (total - modules) / tenants)
+    )
+    print(
+        "  module tasks that ran: %d, %.2f s per tenant; other tasks: %d, %.2f s per tenant"
+        % (
+            len(module_tasks),
+            sum(row["controller"] + row["children"] for row in module_tasks) / tenants,
+            len(rows) - len(module_tasks),
+            sum(row["controller"] + row["children"] for row in rows if row not in module_tasks) / tenants,
+        )
+    )
     print("  %8s %8s  %s" % ("CPU s", "per host", "task"))
     for row in sorted(rows, key=lambda row: -(row["controller"] + row["children"]))[:25]:
         cpu = row["controller"] + row["children"]

@@ -32,15 +32,19 @@ def tenant_vars(info):
 
 
 def playbook(name, inventory, workdir, forks, extra=None):
-    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
-               os.path.join(PLAYBOOKS, name + ".yml"), "--forks", str(forks)]
+    command = [
+        os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+        "-i",
+        inventory,
+        os.path.join(PLAYBOOKS, name + ".yml"),
+        "--forks",
+        str(forks),
+    ]
     if extra:
         command += ["-e", json.dumps(extra)]
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1",
-               ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_RETRY_FILES_ENABLED="0")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_RETRY_FILES_ENABLED="0")
     started = time.monotonic()
-    completed = subprocess.run(command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               universal_newlines=True)
+    completed = subprocess.run(command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
     seconds = time.monotonic() - started
     if completed.returncode != 0:
         raise SystemExit("%s failed:\n%s" % (name, completed.stdout[-4000:]))
@@ -60,27 +64,25 @@ def main():
         except SandboxStartError as error:
             raise SystemExit(str(error))
         with sandbox:
-            infos = [sandbox.info] + [sandbox.control("POST", "/tenants", json={"name": "bench%d" % number})
-                                      for number in range(1, options.tenants)]
+            infos = [sandbox.info] + [sandbox.control("POST", "/tenants", json={"name": "bench%d" % number}) for number in range(1, options.tenants)]
             inventory = os.path.join(workdir, "inventory.json")
             with open(inventory, "w") as handle:
-                json.dump({"all": {"hosts": dict(("tenant%02d" % number, tenant_vars(info))
-                                                 for number, info in enumerate(infos))}}, handle)
+                json.dump({"all": {"hosts": dict(("tenant%02d" % number, tenant_vars(info)) for number, info in enumerate(infos))}}, handle)
             print("Configuring %d tenants in one run (not timed) ..." % len(infos), flush=True)
             playbook("configure_azure_sync", inventory, workdir, max(forks_list))
             sandbox.advance_clock(1)  # every organization's scheduled sync runs once
 
-            print("\n%-6s %8s %8s %15s %15s %15s" % ("forks", "seconds", "s/tenant", "Graph req/tenant",
-                                                     "sign-in/tenant", "modusCloud/tenant"))
+            print("\n%-6s %8s %8s %15s %15s %15s" % ("forks", "seconds", "s/tenant", "Graph req/tenant", "sign-in/tenant", "modusCloud/tenant"))
             for forks in forks_list:
                 before = sandbox.stats()["by_service"]
-                seconds = playbook("fleet_health", inventory, workdir, forks,
-                                   {"fleet_health_dir": os.path.join(workdir, "reports")})
+                seconds = playbook("fleet_health", inventory, workdir, forks, {"fleet_health_dir": os.path.join(workdir, "reports")})
                 after = sandbox.stats()["by_service"]
-                per = dict((service, (after[service]["requests"] - before[service]["requests"]) / float(len(infos)))
-                           for service in ("graph", "login", "moduscloud"))
-                print("%-6d %8.1f %8.2f %15.1f %15.1f %15.1f" % (forks, seconds, seconds / len(infos), per["graph"],
-                                                                per["login"], per["moduscloud"]), flush=True)
+                per = dict(
+                    (service, (after[service]["requests"] - before[service]["requests"]) / float(len(infos))) for service in ("graph", "login", "moduscloud")
+                )
+                print(
+                    "%-6d %8.1f %8.2f %15.1f %15.1f %15.1f" % (forks, seconds, seconds / len(infos), per["graph"], per["login"], per["moduscloud"]), flush=True
+                )
             print("\n%d tenants, %d CPU cores on this machine." % (len(infos), os.cpu_count() or 0))
 
 

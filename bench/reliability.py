@@ -33,9 +33,10 @@ from test_role import org_state, run_role, scheduled_sync, user_addresses  # noq
 
 def print_sweep(sandbox, workdir, strict):
     figures, cases = sweep(sandbox, workdir, strict=strict, log=lambda text: print("  " + text, flush=True))
-    print("\nFault sweep (%s): %d tenants, %d playbook runs, %.0f s" % (
-        "strict" if strict else "429 and 503 paired per tenant", figures["tenants"], figures["runs"],
-        figures["seconds"]["total"]))
+    print(
+        "\nFault sweep (%s): %d tenants, %d playbook runs, %.0f s"
+        % ("strict" if strict else "429 and 503 paired per tenant", figures["tenants"], figures["runs"], figures["seconds"]["total"])
+    )
     print("%-10s %-6s %9s %6s %9s %6s" % ("job", "fault", "positions", "cases", "converged", "failed"))
     for job, kinds in sorted(counts(cases).items()):
         for kind, (total, good) in sorted(kinds.items()):
@@ -49,13 +50,14 @@ def print_sweep(sandbox, workdir, strict):
 def print_bad_inputs(sandbox, workdir):
     started = time.monotonic()
     _, rows = run_bad_inputs(sandbox, workdir, prefix="bench")
-    print("\nBad inputs: %d, %d refused before any write naming the variable (%.0f s)" % (
-        len(rows), sum(not row["problems"] for row in rows), time.monotonic() - started))
+    print(
+        "\nBad inputs: %d, %d refused before any write naming the variable (%.0f s)"
+        % (len(rows), sum(not row["problems"] for row in rows), time.monotonic() - started)
+    )
     print("%-52s %6s  %s" % ("input", "writes", "error"))
     for row in rows:
         text = row["message"].replace("Preflight refused the run before any write: ", "")
-        print("%-52s %6d  %s%s" % (row["case"][:52], row["writes"], text[:150],
-                                   "" if not row["problems"] else "  <- " + "; ".join(row["problems"])))
+        print("%-52s %6d  %s%s" % (row["case"][:52], row["writes"], text[:150], "" if not row["problems"] else "  <- " + "; ".join(row["problems"])))
 
 
 def guard_case(sandbox, workdir, name, already_on, action):
@@ -72,16 +74,17 @@ def guard_case(sandbox, workdir, name, already_on, action):
     sync = scheduled_sync(sandbox)
     removed = len(set(leavers) - user_addresses(org_state(sandbox)))
     outcome = "refused" if run.returncode else "completed"
-    return (name, "%s, %d writes" % (outcome, written), "ok" if sync["ok"] else "failed: %s" % sync["error"],
-            "%d of %d" % (removed, LEAVERS))
+    return (name, "%s, %d writes" % (outcome, written), "ok" if sync["ok"] else "failed: %s" % sync["error"], "%d of %d" % (removed, LEAVERS))
 
 
 def print_guard(sandbox, workdir):
     print("\nRemoval guard: %d users gone from Entra, azure_user_sync_max_removals %d" % (LEAVERS, LEAVERS - 1))
     print("%-44s %-24s %-16s %s" % ("case", "role run", "scheduled sync", "removed by the service"))
-    for name, already_on, action in (("remove_users not yet saved", False, "fail"),
-                                     ("remove_users already on, guard fail", True, "fail"),
-                                     ("remove_users already on, guard disable", True, "disable")):
+    for name, already_on, action in (
+        ("remove_users not yet saved", False, "fail"),
+        ("remove_users already on, guard fail", True, "fail"),
+        ("remove_users already on, guard disable", True, "disable"),
+    ):
         print("%-44s %-24s %-16s %s" % guard_case(sandbox, workdir, name, already_on, action))
 
 

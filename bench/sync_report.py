@@ -56,11 +56,16 @@ SEED_TIMEOUT = 300
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", action="append", metavar="USERS:GROUPS",
-                        help="directory size to measure (repeatable; default: %s)" % " and ".join(DEFAULT_SIZES))
+    parser.add_argument(
+        "--size", action="append", metavar="USERS:GROUPS", help="directory size to measure (repeatable; default: %s)" % " and ".join(DEFAULT_SIZES)
+    )
     parser.add_argument("--keep-reports", metavar="DIR", help="write each full report (JSON and Markdown) here")
-    parser.add_argument("--latency-model", choices=("default", "off"), default="default",
-                        help="the sandbox's latency and throttling model (default: on, with the documented numbers)")
+    parser.add_argument(
+        "--latency-model",
+        choices=("default", "off"),
+        default="default",
+        help="the sandbox's latency and throttling model (default: on, with the documented numbers)",
+    )
     options = parser.parse_args()
     sizes = [parse_size(text) for text in options.size or DEFAULT_SIZES]
 
@@ -74,19 +79,33 @@ def main():
             args_file = prepare(sandbox, workdir)
             model = sandbox.control("GET", "/latency")
             print("latency model: %s" % ("on" if model["enabled"] else "off"))
-            print("\n%-8s %-7s %8s %9s %8s %8s %6s %6s %7s %7s  %s" % (
-                "users", "groups", "seconds", "requests", "batched", "RSS MiB", "bound", "ratio", "adds", "skipped",
-                "target"))
+            print(
+                "\n%-8s %-7s %8s %9s %8s %8s %6s %6s %7s %7s  %s"
+                % ("users", "groups", "seconds", "requests", "batched", "RSS MiB", "bound", "ratio", "adds", "skipped", "target")
+            )
             for users, groups in sizes:
                 sandbox.control("POST", "/seed", {"users": users, "groups": groups}, timeout=SEED_TIMEOUT)
                 report_dir = options.keep_reports or workdir
                 row = measure(sandbox, args_file, os.path.join(report_dir, "report-%d-%d.json" % (users, groups)))
                 bound = lower_bound(model, users, groups) if model["enabled"] else None
                 ratio = row["seconds"] / bound if bound else None
-                print("%-8d %-7d %8.1f %9d %8d %8.0f %6s %6s %7d %7d  %s" % (
-                    users, groups, row["seconds"], row["graph_requests"], row["graph_batched"],
-                    row["peak_rss"] / 2.0 ** 20, "%.1f" % bound if bound else "-", "%.2f" % ratio if ratio else "-",
-                    row["counts"]["add"], row["counts"]["skipped"], verdict(users, row, ratio)), flush=True)
+                print(
+                    "%-8d %-7d %8.1f %9d %8d %8.0f %6s %6s %7d %7d  %s"
+                    % (
+                        users,
+                        groups,
+                        row["seconds"],
+                        row["graph_requests"],
+                        row["graph_batched"],
+                        row["peak_rss"] / 2.0**20,
+                        "%.1f" % bound if bound else "-",
+                        "%.2f" % ratio if ratio else "-",
+                        row["counts"]["add"],
+                        row["counts"]["skipped"],
+                        verdict(users, row, ratio),
+                    ),
+                    flush=True,
+                )
 
 
 def verdict(users, row, ratio):
@@ -141,49 +160,94 @@ def prepare(sandbox, workdir):
     info = sandbox.info
     args_file = os.path.join(workdir, "module-args.json")
     tasks = [
-        {"name": "Register the sync app", "moduscloud.azure_sync.azure_app_registration": {
-            "unique_name": "moduscloud-bench", "display_name": "modusCloud",
-            "api_permissions": [{"api": "Microsoft Graph", "application": ["Directory.Read.All"]}]},
-         "register": "app"},
-        {"name": "Grant admin consent", "moduscloud.azure_sync.azure_app_consent": {"app_id": "{{ app.app_id }}"}},
-        {"name": "Create its secret", "moduscloud.azure_sync.azure_app_secret": {
-            "app_id": "{{ app.app_id }}", "description": "modusCloud"}, "register": "secret", "no_log": True},
-        {"name": "Add the tenant's onmicrosoft domain to the organization",
-         "moduscloud.azure_sync.moduscloud_domain": {"org": info["moduscloud_org"],
-                                                     "domains": [info["tenant_initial_domain"]]}},
-        {"name": "Save the import settings", "moduscloud.azure_sync.moduscloud_import_settings": {
-            "org": info["moduscloud_org"], "primary_domain": info["tenant_domain"],
-            "application_id": "{{ app.app_id }}", "key": "{{ secret.value }}"}},
-        {"name": "Write the module's arguments", "no_log": True, "ansible.builtin.copy": {
-            "dest": args_file, "mode": "0600", "content": "{{ {'ANSIBLE_MODULE_ARGS': module_args} | to_json }}"},
-         "vars": {"module_args": {
-             "org": info["moduscloud_org"], "mode": "report", "key": "{{ secret.value }}",
-             "api_url": info["moduscloud_url"], "username": info["moduscloud_user"],
-             "password": info["moduscloud_password"], "ca_path": info["ca_bundle"],
-             "authority_host": info["authority_host"], "graph_url": info["graph_url"]}}},
-    ]
-    play = [{
-        "name": "Prepare the benchmark", "hosts": "localhost", "connection": "local", "gather_facts": False,
-        "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-        "module_defaults": {
-            "group/moduscloud.azure_sync.graph": {
-                "tenant_id": info["tenant_id"], "client_id": info["admin_client_id"],
-                "client_secret": info["admin_client_secret"], "authority_host": info["authority_host"],
-                "graph_url": info["graph_url"], "ca_path": info["ca_bundle"]},
-            "group/moduscloud.azure_sync.moduscloud": {
-                "api_url": info["moduscloud_url"], "username": info["moduscloud_user"],
-                "password": info["moduscloud_password"], "ca_path": info["ca_bundle"]},
+        {
+            "name": "Register the sync app",
+            "moduscloud.azure_sync.azure_app_registration": {
+                "unique_name": "moduscloud-bench",
+                "display_name": "modusCloud",
+                "api_permissions": [{"api": "Microsoft Graph", "application": ["Directory.Read.All"]}],
+            },
+            "register": "app",
         },
-        "tasks": tasks,
-    }]
+        {"name": "Grant admin consent", "moduscloud.azure_sync.azure_app_consent": {"app_id": "{{ app.app_id }}"}},
+        {
+            "name": "Create its secret",
+            "moduscloud.azure_sync.azure_app_secret": {"app_id": "{{ app.app_id }}", "description": "modusCloud"},
+            "register": "secret",
+            "no_log": True,
+        },
+        {
+            "name": "Add the tenant's onmicrosoft domain to the organization",
+            "moduscloud.azure_sync.moduscloud_domain": {"org": info["moduscloud_org"], "domains": [info["tenant_initial_domain"]]},
+        },
+        {
+            "name": "Save the import settings",
+            "moduscloud.azure_sync.moduscloud_import_settings": {
+                "org": info["moduscloud_org"],
+                "primary_domain": info["tenant_domain"],
+                "application_id": "{{ app.app_id }}",
+                "key": "{{ secret.value }}",
+            },
+        },
+        {
+            "name": "Write the module's arguments",
+            "no_log": True,
+            "ansible.builtin.copy": {"dest": args_file, "mode": "0600", "content": "{{ {'ANSIBLE_MODULE_ARGS': module_args} | to_json }}"},
+            "vars": {
+                "module_args": {
+                    "org": info["moduscloud_org"],
+                    "mode": "report",
+                    "key": "{{ secret.value }}",
+                    "api_url": info["moduscloud_url"],
+                    "username": info["moduscloud_user"],
+                    "password": info["moduscloud_password"],
+                    "ca_path": info["ca_bundle"],
+                    "authority_host": info["authority_host"],
+                    "graph_url": info["graph_url"],
+                }
+            },
+        },
+    ]
+    play = [
+        {
+            "name": "Prepare the benchmark",
+            "hosts": "localhost",
+            "connection": "local",
+            "gather_facts": False,
+            "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+            "module_defaults": {
+                "group/moduscloud.azure_sync.graph": {
+                    "tenant_id": info["tenant_id"],
+                    "client_id": info["admin_client_id"],
+                    "client_secret": info["admin_client_secret"],
+                    "authority_host": info["authority_host"],
+                    "graph_url": info["graph_url"],
+                    "ca_path": info["ca_bundle"],
+                },
+                "group/moduscloud.azure_sync.moduscloud": {
+                    "api_url": info["moduscloud_url"],
+                    "username": info["moduscloud_user"],
+                    "password": info["moduscloud_password"],
+                    "ca_path": info["ca_bundle"],
+                },
+            },
+            "tasks": tasks,
+        }
+    ]
     playbook = os.path.join(workdir, "prepare.yml")
     with open(playbook, "w") as handle:
         json.dump(play, handle)
-    environment = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1",
-                       ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
-    run = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
-                          playbook], cwd=workdir, env=environment, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, universal_newlines=True)
+    environment = dict(
+        os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0"
+    )
+    run = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", playbook],
+        cwd=workdir,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+    )
     if run.returncode != 0:
         raise SystemExit("the set-up playbook failed:\n%s" % run.stdout[-6000:])
     return args_file
@@ -202,8 +266,7 @@ def measure(sandbox, args_file, report_path):
     before = sandbox.stats()["by_service"]["graph"]
     output, errors = tempfile.TemporaryFile(), tempfile.TemporaryFile()
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", MODULE, run_args], cwd=ROOT, stdout=output, stderr=errors,
-                               env=dict(os.environ, PYTHONPATH=COLLECTIONS))
+    process = subprocess.Popen([sys.executable, "-m", MODULE, run_args], cwd=ROOT, stdout=output, stderr=errors, env=dict(os.environ, PYTHONPATH=COLLECTIONS))
     # wait4 rather than wait: it returns the resource usage of this one child, peak RSS included.
     usage = os.wait4(process.pid, 0)[2]
     seconds = time.monotonic() - started
@@ -216,10 +279,14 @@ def measure(sandbox, args_file, report_path):
         result = {"failed": True, "msg": errors.read().decode("utf-8", "replace")[-3000:]}
     if result.get("failed"):
         raise SystemExit("the module failed: %s" % result.get("msg"))
-    return {"seconds": seconds, "graph_requests": after["requests"] - before["requests"],
-            "graph_batched": after["batched"] - before["batched"], "counts": result["report"]["counts"],
-            # ru_maxrss is in KiB on Linux: the peak of this one child process.
-            "peak_rss": usage.ru_maxrss * 1024 if sys.platform.startswith("linux") else usage.ru_maxrss}
+    return {
+        "seconds": seconds,
+        "graph_requests": after["requests"] - before["requests"],
+        "graph_batched": after["batched"] - before["batched"],
+        "counts": result["report"]["counts"],
+        # ru_maxrss is in KiB on Linux: the peak of this one child process.
+        "peak_rss": usage.ru_maxrss * 1024 if sys.platform.startswith("linux") else usage.ru_maxrss,
+    }
 
 
 if __name__ == "__main__":

@@ -44,21 +44,29 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--users", type=_non_negative, help="generate a directory of N users instead of the default 8")
     serve.add_argument("--groups", type=_non_negative, help="generate M groups (with --users)")
     serve.add_argument("--seed", type=_non_negative, default=0, help="seed of the generated directory (default 0)")
-    serve.add_argument("--page-size", type=_page_size, default=5,
-                       help="default page size of applications and servicePrincipals (default 5; Graph uses 100)")
-    serve.add_argument("--latency-model", choices=("off", "default"), default="off",
-                       help="answer as slowly as the real services and throttle Graph as Microsoft documents "
-                            "(default: off; the control API's /latency changes it)")
-    serve.add_argument("--moduscloud-variant", action="append", default=[], type=_variant, metavar="NAME",
-                       help="answer an open modusCloud API question this way (repeatable; see `variants`)")
+    serve.add_argument("--page-size", type=_page_size, default=5, help="default page size of applications and servicePrincipals (default 5; Graph uses 100)")
+    serve.add_argument(
+        "--latency-model",
+        choices=("off", "default"),
+        default="off",
+        help="answer as slowly as the real services and throttle Graph as Microsoft documents (default: off; the control API's /latency changes it)",
+    )
+    serve.add_argument(
+        "--moduscloud-variant",
+        action="append",
+        default=[],
+        type=_variant,
+        metavar="NAME",
+        help="answer an open modusCloud API question this way (repeatable; see `variants`)",
+    )
     serve.add_argument("--verbose", action="store_true", help="log every request to stderr")
-    commands.add_parser("variants", help="list the modusCloud variants (question:answer), one per line; the "
-                                         "first answer of each question is the default")
+    commands.add_parser("variants", help="list the modusCloud variants (question:answer), one per line; the first answer of each question is the default")
     return parser
 
 
 def _variant(text: str) -> str:
     from .moduscloud import parse_variants
+
     try:
         parse_variants([text])
     except ValueError as error:
@@ -84,21 +92,25 @@ def main(argv=None) -> int:
     options = _parser().parse_args(argv)
     if options.command == "variants":
         from .moduscloud import VARIANTS
+
         print("\n".join(VARIANTS))
         return 0
-    logging.basicConfig(level=logging.DEBUG if options.verbose else logging.WARNING,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(level=logging.DEBUG if options.verbose else logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    sandbox = Sandbox(page_size=options.page_size, users=options.users, groups=options.groups, seed=options.seed,
-                      latency_model=options.latency_model,
-                      moduscloud_variants=options.moduscloud_variant)
+    sandbox = Sandbox(
+        page_size=options.page_size,
+        users=options.users,
+        groups=options.groups,
+        seed=options.seed,
+        latency_model=options.latency_model,
+        moduscloud_variants=options.moduscloud_variant,
+    )
     try:
         sandbox.start()
         _write_atomically(options.info_file, sandbox.info())
-        print(f"sandbox ready: control {sandbox.control_url}, info in {options.info_file}", file=sys.stderr,
-              flush=True)
+        print(f"sandbox ready: control {sandbox.control_url}, info in {options.info_file}", file=sys.stderr, flush=True)
         stop.wait()
     finally:
         sandbox.stop()

@@ -48,8 +48,7 @@ def parse(body: bytes) -> list:
     if not requests:
         raise _malformed("Invalid batch payload format: the batch has no requests.")
     if len(requests) > MAX_REQUESTS:
-        raise _malformed(f"The number of requests in the batch ({len(requests)}) exceeds the limit of "
-                         f"{MAX_REQUESTS}.")
+        raise _malformed(f"The number of requests in the batch ({len(requests)}) exceeds the limit of {MAX_REQUESTS}.")
     seen = set()
     for item in requests:
         if not isinstance(item, dict):
@@ -64,8 +63,7 @@ def parse(body: bytes) -> list:
         if item["method"].upper() not in METHODS:
             raise _malformed(f"Invalid method '{item['method']}' in request '{item['id']}'.")
         headers = item.get("headers")
-        if headers is not None and (not isinstance(headers, dict)
-                                    or not all(isinstance(v, str) for v in headers.values())):
+        if headers is not None and (not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values())):
             raise _malformed(f"Invalid headers in request '{item['id']}': an object of string values is expected.")
         if "body" in item and not any(name.lower() == "content-type" for name in (headers or {})):
             raise _malformed(f"Write request id : {item['id']}, does not contain Content-Type header or body.")
@@ -120,16 +118,13 @@ def inner_request(outer: Request, item: dict) -> Request:
 
 
 def failed_dependency(item: dict, request_id: str, date: str) -> dict:
-    error = GraphError(424, "FailedDependency",
-                       f"The request '{item['id']}' was not run: a request it depends on failed.")
-    return {"id": item["id"], "status": 424, "headers": {"Content-Type": "application/json"},
-            "body": error.body(date, request_id, request_id)}
+    error = GraphError(424, "FailedDependency", f"The request '{item['id']}' was not run: a request it depends on failed.")
+    return {"id": item["id"], "status": 424, "headers": {"Content-Type": "application/json"}, "body": error.body(date, request_id, request_id)}
 
 
 def entry(item: dict, response: Response) -> dict:
     """One element of `responses`: the inner answer's status, headers and parsed body."""
-    headers = {name: value for name, value in response.headers.items()
-               if name.lower() not in ("content-length", "request-id", "client-request-id")}
+    headers = {name: value for name, value in response.headers.items() if name.lower() not in ("content-length", "request-id", "client-request-id")}
     result = {"id": item["id"], "status": response.status, "headers": headers}
     if response.body:
         try:

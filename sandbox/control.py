@@ -68,13 +68,22 @@ class ControlService:
     def handle(self, request: Request) -> Response:
         segments = [unquote(part) for part in request.path.strip("/").split("/") if part]
         routes = {
-            ("GET", "info"): self._info, ("GET", "stats"): self._stats, ("GET", "state"): self._state,
-            ("GET", "journal"): self._journal, ("POST", "reset"): self._reset, ("POST", "seed"): self._seed,
-            ("GET", "faults"): self._get_faults, ("POST", "faults"): self._set_faults,
-            ("DELETE", "faults"): self._clear_faults, ("PUT", "policy"): self._policy,
-            ("POST", "tenants"): self._add_tenant, ("POST", "clock"): self._clock,
-            ("GET", "latency"): self._get_latency, ("PUT", "latency"): self._set_latency,
-            ("GET", "moduscloud/variants"): self._get_variants, ("PUT", "moduscloud/variants"): self._set_variants,
+            ("GET", "info"): self._info,
+            ("GET", "stats"): self._stats,
+            ("GET", "state"): self._state,
+            ("GET", "journal"): self._journal,
+            ("POST", "reset"): self._reset,
+            ("POST", "seed"): self._seed,
+            ("GET", "faults"): self._get_faults,
+            ("POST", "faults"): self._set_faults,
+            ("DELETE", "faults"): self._clear_faults,
+            ("PUT", "policy"): self._policy,
+            ("POST", "tenants"): self._add_tenant,
+            ("POST", "clock"): self._clock,
+            ("GET", "latency"): self._get_latency,
+            ("PUT", "latency"): self._set_latency,
+            ("GET", "moduscloud/variants"): self._get_variants,
+            ("PUT", "moduscloud/variants"): self._set_variants,
         }
         try:
             if len(segments) >= 2 and segments[0] == "directory":
@@ -82,8 +91,9 @@ class ControlService:
             route = routes.get((request.method, "/".join(segments)))
             if route is None:
                 known = sorted(f"{method} /{path}" for method, path in routes)
-                raise ControlError(f"no control endpoint {request.method} {request.path}; known: {', '.join(known)}, "
-                                   "POST|PATCH|DELETE /directory/users|groups[/{id}]", 404)
+                raise ControlError(
+                    f"no control endpoint {request.method} {request.path}; known: {', '.join(known)}, POST|PATCH|DELETE /directory/users|groups[/{{id}}]", 404
+                )
             return route(request)
         except ControlError as error:
             return json_response(error.status, {"error": str(error)})
@@ -124,9 +134,11 @@ class ControlService:
         return tenant
 
     def _directory_options(self, body: dict) -> dict:
-        return {"users": self._count(body, "users", MAX_SEED_USERS),
-                "groups": self._count(body, "groups", MAX_SEED_GROUPS),
-                "seed": self._count(body, "seed", 2**31) or 0}
+        return {
+            "users": self._count(body, "users", MAX_SEED_USERS),
+            "groups": self._count(body, "groups", MAX_SEED_GROUPS),
+            "seed": self._count(body, "seed", 2**31) or 0,
+        }
 
     # ------------------------------------------------------------------ read-outs
 
@@ -150,8 +162,9 @@ class ControlService:
         with self.sandbox.lock:
             tenants = {tenant.id: _tenant_state(tenant) for tenant in self.sandbox.tenants.values()}
         moduscloud = self.sandbox.moduscloud
-        return json_response(200, {"tenants": tenants, "faults": self.sandbox.faults.describe(),
-                                   "moduscloud": moduscloud.snapshot() if moduscloud is not None else None})
+        return json_response(
+            200, {"tenants": tenants, "faults": self.sandbox.faults.describe(), "moduscloud": moduscloud.snapshot() if moduscloud is not None else None}
+        )
 
     # ------------------------------------------------------------------ changes
 
@@ -162,8 +175,7 @@ class ControlService:
         options = {**self.sandbox.initial_directory, **{name: given[name] for name in body}}
         started = time.monotonic()
         self.sandbox.reset(**options)
-        return json_response(200, {"reset": True, "seconds": round(time.monotonic() - started, 3),
-                                   **self.sandbox.default_tenant.counts()})
+        return json_response(200, {"reset": True, "seconds": round(time.monotonic() - started, 3), **self.sandbox.default_tenant.counts()})
 
     def _seed(self, request):
         body = self._body(request, required=True)
@@ -176,8 +188,9 @@ class ControlService:
             tenant = self._tenant(body.get("tenant"))
             generate_directory(tenant, options["users"] or 0, options["groups"] or 0, options["seed"])
             counts = tenant.counts()
-        return json_response(200, {"tenant_id": tenant.id, "users": counts["users"], "groups": counts["groups"],
-                                   "seconds": round(time.monotonic() - started, 3)})
+        return json_response(
+            200, {"tenant_id": tenant.id, "users": counts["users"], "groups": counts["groups"], "seconds": round(time.monotonic() - started, 3)}
+        )
 
     def _get_faults(self, request):
         return json_response(200, self.sandbox.faults.describe())
@@ -218,8 +231,7 @@ class ControlService:
             raise ControlError("restrict_for_apps_created_after must be an ISO 8601 date-time") from None
         with self.sandbox.lock:
             tenant = self._tenant(body.get("tenant_id"))
-            tenant.password_policy = None if days is None else {"max_lifetime_days": days,
-                                                                "restrict_after": restrict_after}
+            tenant.password_policy = None if days is None else {"max_lifetime_days": days, "restrict_after": restrict_after}
             return json_response(200, {"tenant_id": tenant.id, "policy": tenant.password_policy})
 
     def _add_tenant(self, request):
@@ -243,6 +255,7 @@ class ControlService:
 
     def _variant_names(self, names):
         from .moduscloud import parse_variants  # the rest of the control API works without the emulator
+
         if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
             raise ControlError("moduscloud variants must be a list of variant names (python -m sandbox variants)")
         try:
@@ -281,16 +294,18 @@ class ControlService:
     def _directory(self, request: Request, segments: list) -> Response:
         kind = segments[0]
         if kind not in ("users", "groups") or len(segments) > 2:
-            raise ControlError("directory edits: POST /directory/users|groups, PATCH|DELETE "
-                               "/directory/users|groups/{id}", 404)
+            raise ControlError("directory edits: POST /directory/users|groups, PATCH|DELETE /directory/users|groups/{id}", 404)
         tenant_key = request.query.get("tenant", [None])[0]
         with self.sandbox.lock:
             tenant = self._tenant(tenant_key)
             if len(segments) == 1:
                 if request.method != "POST":
                     raise ControlError(f"{request.method} is not allowed on /directory/{kind}; use POST", 405)
-                obj = self._new_user(tenant, self._body(request, required=True)) if kind == "users" else \
-                    self._new_group(tenant, self._body(request, required=True))
+                obj = (
+                    self._new_user(tenant, self._body(request, required=True))
+                    if kind == "users"
+                    else self._new_group(tenant, self._body(request, required=True))
+                )
                 return json_response(201, _render(obj))
             store = tenant.users if kind == "users" else tenant.groups
             obj = store.get(segments[1]) or (tenant.user(segments[1]) if kind == "users" else None)
@@ -302,17 +317,22 @@ class ControlService:
             if request.method == "PATCH":
                 self._edit(tenant, obj, self._body(request, required=True))
                 return json_response(200, _render(obj))
-            raise ControlError(f"{request.method} is not allowed on /directory/{kind}/{{id}}; use PATCH or DELETE",
-                               405)
+            raise ControlError(f"{request.method} is not allowed on /directory/{kind}/{{id}}; use PATCH or DELETE", 405)
 
     def _new_user(self, tenant, body: dict):
         if not isinstance(body.get("userPrincipalName"), str) or "@" not in body["userPrincipalName"]:
             raise ControlError("userPrincipalName (an address) is required")
         if tenant.user(body["userPrincipalName"]) is not None:
             raise ControlError(f"a user {body['userPrincipalName']!r} exists already", 409)
-        user = directory.User(id=new_id(), user_principal_name=body["userPrincipalName"],
-                              display_name=body.get("displayName") or body["userPrincipalName"], given_name=None,
-                              surname=None, mail=None, created=iso(utcnow()))
+        user = directory.User(
+            id=new_id(),
+            user_principal_name=body["userPrincipalName"],
+            display_name=body.get("displayName") or body["userPrincipalName"],
+            given_name=None,
+            surname=None,
+            mail=None,
+            created=iso(utcnow()),
+        )
         self._edit(tenant, user, {k: v for k, v in body.items() if k != "userPrincipalName"})
         tenant.add_user(user)
         return user
@@ -320,8 +340,7 @@ class ControlService:
     def _new_group(self, tenant, body: dict):
         if not isinstance(body.get("displayName"), str) or not body["displayName"]:
             raise ControlError("displayName is required")
-        group = directory.Group(id=new_id(), display_name=body["displayName"], mail=None, mail_enabled=False,
-                                security_enabled=True, created=iso(utcnow()))
+        group = directory.Group(id=new_id(), display_name=body["displayName"], mail=None, mail_enabled=False, security_enabled=True, created=iso(utcnow()))
         self._edit(tenant, group, {k: v for k, v in body.items() if k != "displayName"})
         tenant.groups.add(group.id, group)
         return group
@@ -342,8 +361,7 @@ class ControlService:
                 if not isinstance(value, bool):
                     raise ControlError(f"{name} must be true or false")
             elif name == "members":
-                if not isinstance(value, list) or any(tenant.users.get(i) is None and tenant.groups.get(i) is None
-                                                      for i in value):
+                if not isinstance(value, list) or any(tenant.users.get(i) is None and tenant.groups.get(i) is None for i in value):
                     raise ControlError("members must be a list of ids of users or groups in the tenant")
                 value = list(dict.fromkeys(value))
             elif name == "userType":
@@ -374,11 +392,15 @@ def _tenant_state(tenant) -> dict:
             credential["key"] = None
         applications.append(data)
     return {
-        "id": tenant.id, "name": tenant.identity.name, "displayName": tenant.display_name, "domains": tenant.domains,
+        "id": tenant.id,
+        "name": tenant.identity.name,
+        "displayName": tenant.display_name,
+        "domains": tenant.domains,
         "applications": applications,
-        "servicePrincipals": [{key: sp[key] for key in ("id", "appId", "displayName", "appOwnerOrganizationId",
-                                                        "accountEnabled", "servicePrincipalNames", "tags")}
-                              for sp in tenant.service_principals.values()],
+        "servicePrincipals": [
+            {key: sp[key] for key in ("id", "appId", "displayName", "appOwnerOrganizationId", "accountEnabled", "servicePrincipalNames", "tags")}
+            for sp in tenant.service_principals.values()
+        ],
         "appRoleAssignments": list(tenant.app_role_assignments.values()),
         "oauth2PermissionGrants": list(tenant.grants.values()),
         "passwordPolicy": tenant.password_policy,

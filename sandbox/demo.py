@@ -61,13 +61,16 @@ def write_inventory(workdir: str, info: dict) -> str:
 
 def run_playbook(inventory: str, workdir: str, *options: str) -> dict:
     """Run the main playbook with its output shown as it comes; return the recap per host."""
-    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory, PLAYBOOK,
-               *options]
+    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory, PLAYBOOK, *options]
     print("$ ansible-playbook -i <inventory> playbooks/configure_azure_sync.yml " + " ".join(options), flush=True)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_DISPLAY_SKIPPED_HOSTS="false",
-               ANSIBLE_RETRY_FILES_ENABLED="false", ANSIBLE_FORCE_COLOR=os.environ.get("ANSIBLE_FORCE_COLOR", "0"))
-    process = subprocess.Popen(command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               universal_newlines=True)
+    env = dict(
+        os.environ,
+        ANSIBLE_COLLECTIONS_PATH=COLLECTIONS,
+        ANSIBLE_DISPLAY_SKIPPED_HOSTS="false",
+        ANSIBLE_RETRY_FILES_ENABLED="false",
+        ANSIBLE_FORCE_COLOR=os.environ.get("ANSIBLE_FORCE_COLOR", "0"),
+    )
+    process = subprocess.Popen(command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
     output = []
     for line in process.stdout:
         sys.stdout.write(line)
@@ -75,8 +78,10 @@ def run_playbook(inventory: str, workdir: str, *options: str) -> dict:
     sys.stdout.flush()
     if process.wait() != 0:
         raise DemoFailure("ansible-playbook %s failed (exit status %d)" % (" ".join(options), process.returncode))
-    recap = {host: {"ok": int(ok), "changed": int(changed), "unreachable": int(unreachable), "failed": int(failed)}
-             for host, ok, changed, unreachable, failed in RECAP_LINE.findall("".join(output))}
+    recap = {
+        host: {"ok": int(ok), "changed": int(changed), "unreachable": int(unreachable), "failed": int(failed)}
+        for host, ok, changed, unreachable, failed in RECAP_LINE.findall("".join(output))
+    }
     if not recap:
         raise DemoFailure("ansible-playbook %s printed no play recap" % " ".join(options))
     return recap
@@ -91,9 +96,10 @@ def run_scheduled_sync(sandbox: RunningSandbox) -> None:
         if not sync["ok"]:
             raise DemoFailure("modusCloud's scheduled sync of %s failed: %s" % (sync["org"], sync["error"]))
         groups = sync["groups"]
-        print("%s: scheduled sync succeeded at %s - users added %d, updated %d, removed %d; groups added %d, "
-              "updated %d" % (sync["org"], sync["time"], sync["added"], sync["updated"], sync["removed"],
-                              groups["added"], groups["updated"]))
+        print(
+            "%s: scheduled sync succeeded at %s - users added %d, updated %d, removed %d; groups added %d, "
+            "updated %d" % (sync["org"], sync["time"], sync["added"], sync["updated"], sync["removed"], groups["added"], groups["updated"])
+        )
 
 
 def demo() -> None:

@@ -28,6 +28,7 @@ SECRET_ALPHABET = string.ascii_letters + string.digits + "~._-"
 
 # ----------------------------------------------------------------------------------- time
 
+
 def utcnow() -> datetime.datetime:
     return datetime.datetime.now(UTC).replace(microsecond=0)
 
@@ -65,8 +66,7 @@ def opaque_id() -> str:
 def new_secret_text() -> str:
     """40 characters, like Entra's: 3 random, the "8Q~" marker, 34 random."""
     pick = secrets.choice
-    return "".join(pick(SECRET_ALPHABET) for _ in range(3)) + "8Q~" + \
-        "".join(pick(SECRET_ALPHABET) for _ in range(34))
+    return "".join(pick(SECRET_ALPHABET) for _ in range(3)) + "8Q~" + "".join(pick(SECRET_ALPHABET) for _ in range(34))
 
 
 def secret_digest(secret_text: str) -> str:
@@ -74,6 +74,7 @@ def secret_digest(secret_text: str) -> str:
 
 
 # ----------------------------------------------------------------------------------- ordered store
+
 
 class Ordered:
     """Objects by id, in creation order, with stable positions for paging: a $skiptoken remembers
@@ -121,14 +122,41 @@ class Ordered:
 
 # ----------------------------------------------------------------------------------- users and groups
 
-class User:
-    __slots__ = ("id", "user_principal_name", "display_name", "given_name", "surname", "mail",
-                 "mail_nickname", "proxy_addresses", "account_enabled", "user_type", "licensed",
-                 "job_title", "created")
 
-    def __init__(self, *, id, user_principal_name, display_name, given_name, surname, mail,
-                 proxy_addresses=(), account_enabled=True, user_type="Member", licensed=True,
-                 job_title=None, created="2024-01-15T09:00:00Z", mail_nickname=None):
+class User:
+    __slots__ = (
+        "id",
+        "user_principal_name",
+        "display_name",
+        "given_name",
+        "surname",
+        "mail",
+        "mail_nickname",
+        "proxy_addresses",
+        "account_enabled",
+        "user_type",
+        "licensed",
+        "job_title",
+        "created",
+    )
+
+    def __init__(
+        self,
+        *,
+        id,
+        user_principal_name,
+        display_name,
+        given_name,
+        surname,
+        mail,
+        proxy_addresses=(),
+        account_enabled=True,
+        user_type="Member",
+        licensed=True,
+        job_title=None,
+        created="2024-01-15T09:00:00Z",
+        mail_nickname=None,
+    ):
         self.id = id
         self.user_principal_name = user_principal_name
         self.display_name = display_name
@@ -172,21 +200,65 @@ USER_PROPERTIES = {
     "usageLocation": lambda u: "US" if u.user_type == "Member" else None,
 }
 # What GET /users returns without $select (Graph v1.0 default set).
-USER_DEFAULT = ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
-                "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id")
-USER_FIELDS = {"displayName": "display_name", "givenName": "given_name", "surname": "surname",
-               "mail": "mail", "userPrincipalName": "user_principal_name", "proxyAddresses": "proxy_addresses",
-               "accountEnabled": "account_enabled", "userType": "user_type", "jobTitle": "job_title",
-               "mailNickname": "mail_nickname"}
+USER_DEFAULT = (
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+    "id",
+)
+USER_FIELDS = {
+    "displayName": "display_name",
+    "givenName": "given_name",
+    "surname": "surname",
+    "mail": "mail",
+    "userPrincipalName": "user_principal_name",
+    "proxyAddresses": "proxy_addresses",
+    "accountEnabled": "account_enabled",
+    "userType": "user_type",
+    "jobTitle": "job_title",
+    "mailNickname": "mail_nickname",
+}
 
 
 class Group:
-    __slots__ = ("id", "display_name", "description", "mail", "mail_enabled", "security_enabled",
-                 "group_types", "mail_nickname", "proxy_addresses", "members", "created", "visibility")
+    __slots__ = (
+        "id",
+        "display_name",
+        "description",
+        "mail",
+        "mail_enabled",
+        "security_enabled",
+        "group_types",
+        "mail_nickname",
+        "proxy_addresses",
+        "members",
+        "created",
+        "visibility",
+    )
 
-    def __init__(self, *, id, display_name, mail, mail_enabled, security_enabled, group_types=(),
-                 mail_nickname=None, proxy_addresses=(), members=(), description=None,
-                 created="2024-01-15T09:00:00Z", visibility=None):
+    def __init__(
+        self,
+        *,
+        id,
+        display_name,
+        mail,
+        mail_enabled,
+        security_enabled,
+        group_types=(),
+        mail_nickname=None,
+        proxy_addresses=(),
+        members=(),
+        description=None,
+        created="2024-01-15T09:00:00Z",
+        visibility=None,
+    ):
         self.id = id
         self.display_name = display_name
         self.description = description
@@ -228,10 +300,17 @@ GROUP_PROPERTIES = {
     "visibility": lambda g: g.visibility,
 }
 GROUP_DEFAULT = tuple(GROUP_PROPERTIES)
-GROUP_FIELDS = {"displayName": "display_name", "description": "description", "mail": "mail",
-                "mailEnabled": "mail_enabled", "securityEnabled": "security_enabled",
-                "groupTypes": "group_types", "mailNickname": "mail_nickname",
-                "proxyAddresses": "proxy_addresses", "visibility": "visibility"}
+GROUP_FIELDS = {
+    "displayName": "display_name",
+    "description": "description",
+    "mail": "mail",
+    "mailEnabled": "mail_enabled",
+    "securityEnabled": "security_enabled",
+    "groupTypes": "group_types",
+    "mailNickname": "mail_nickname",
+    "proxyAddresses": "proxy_addresses",
+    "visibility": "visibility",
+}
 
 
 def render(obj, properties: dict, default: tuple, select) -> dict:
@@ -239,6 +318,7 @@ def render(obj, properties: dict, default: tuple, select) -> dict:
 
 
 # ----------------------------------------------------------------------------------- tenant
+
 
 @dataclass
 class TenantIdentity:
@@ -321,8 +401,7 @@ class Tenant:
         return next((app for app in self.applications.values() if app["appId"].lower() == app_id.lower()), None)
 
     def app_by_unique_name(self, unique_name: str):
-        return next((app for app in self.applications.values()
-                     if (app.get("uniqueName") or "").lower() == unique_name.lower()), None)
+        return next((app for app in self.applications.values() if (app.get("uniqueName") or "").lower() == unique_name.lower()), None)
 
     def sp_by_app_id(self, app_id: str):
         return next((sp for sp in self.service_principals.values() if sp["appId"].lower() == app_id.lower()), None)
@@ -394,9 +473,13 @@ class Tenant:
         if resource is None:
             return []
         values = {role["id"]: role["value"] for role in self.sp_app_roles(resource)}
-        return sorted({values[a["appRoleId"]] for a in self.app_role_assignments.values()
-                       if a["principalId"] == sp_id and a["resourceId"] == resource_sp_id
-                       and a["appRoleId"] in values})
+        return sorted(
+            {
+                values[a["appRoleId"]]
+                for a in self.app_role_assignments.values()
+                if a["principalId"] == sp_id and a["resourceId"] == resource_sp_id and a["appRoleId"] in values
+            }
+        )
 
     def sp_app_roles(self, sp: dict) -> list:
         """An app-backed service principal shows the app roles its application defines."""
@@ -408,14 +491,22 @@ class Tenant:
         return app["api"]["oauth2PermissionScopes"] if app is not None else sp["oauth2PermissionScopes"]
 
     def counts(self) -> dict:
-        return {"users": len(self.users), "groups": len(self.groups), "applications": len(self.applications),
-                "servicePrincipals": len(self.service_principals),
-                "appRoleAssignments": len(self.app_role_assignments),
-                "oauth2PermissionGrants": len(self.grants)}
+        return {
+            "users": len(self.users),
+            "groups": len(self.groups),
+            "applications": len(self.applications),
+            "servicePrincipals": len(self.service_principals),
+            "appRoleAssignments": len(self.app_role_assignments),
+            "oauth2PermissionGrants": len(self.grants),
+        }
 
 
 def mirrored_app_properties(app: dict) -> dict:
     """What a service principal shows of its application (kept in step by Tenant.sync_service_principal)."""
-    return {"appDisplayName": app["displayName"], "signInAudience": app["signInAudience"],
-            "servicePrincipalNames": [app["appId"], *app["identifierUris"]],
-            "replyUrls": list(app["web"]["redirectUris"]), "homepage": app["web"]["homePageUrl"]}
+    return {
+        "appDisplayName": app["displayName"],
+        "signInAudience": app["signInAudience"],
+        "servicePrincipalNames": [app["appId"], *app["identifierUris"]],
+        "replyUrls": list(app["web"]["redirectUris"]),
+        "homepage": app["web"]["homePageUrl"],
+    }

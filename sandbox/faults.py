@@ -47,8 +47,7 @@ class FaultRule:
     def parse(cls, spec) -> "FaultRule":
         if not isinstance(spec, dict):
             raise FaultError("each fault rule must be an object")
-        allowed = {"service", "method", "path", "status", "retry_after", "times", "skip", "code", "message",
-                   "tenant", "kill"}
+        allowed = {"service", "method", "path", "status", "retry_after", "times", "skip", "code", "message", "tenant", "kill"}
         unknown = sorted(set(spec) - allowed)
         if unknown:
             raise FaultError(f"unknown fault rule keys {unknown}; allowed: {sorted(allowed)}")
@@ -76,17 +75,24 @@ class FaultRule:
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
                 raise FaultError(f"{name} must be a non-negative integer or null")
             numbers[name] = value
-        return cls(service=service, method=str(spec.get("method", "*")).upper(), path=path, status=status,
-                   code=spec.get("code"), message=spec.get("message"), tenant=tenant and tenant.lower(), kill=kill,
-                   **numbers)
+        return cls(
+            service=service,
+            method=str(spec.get("method", "*")).upper(),
+            path=path,
+            status=status,
+            code=spec.get("code"),
+            message=spec.get("message"),
+            tenant=tenant and tenant.lower(),
+            kill=kill,
+            **numbers,
+        )
 
     def applies(self, service: str, method: str, path: str, tenant: str | None = None) -> bool:
         if self.tenant is not None and self.tenant != tenant:
             return False
         if self.killed:  # the client is dead: nothing of this tenant reaches the service any more
             return True
-        if self.service != "*" and service not in (self.service if isinstance(self.service, tuple)
-                                                   else (self.service,)):
+        if self.service != "*" and service not in (self.service if isinstance(self.service, tuple) else (self.service,)):
             return False
         if self.method not in ("*", method):
             return False
@@ -99,11 +105,22 @@ class FaultRule:
         return True
 
     def describe(self) -> dict:
-        return {"service": list(self.service) if isinstance(self.service, tuple) else self.service,
-                "method": self.method, "path": self.path.pattern, "status": self.status,
-                "retry_after": self.retry_after, "times": self.times, "skip": self.skip, "code": self.code,
-                "message": self.message, "tenant": self.tenant, "kill": self.kill, "seen": self.seen,
-                "fired": self.fired, "killed": self.killed}
+        return {
+            "service": list(self.service) if isinstance(self.service, tuple) else self.service,
+            "method": self.method,
+            "path": self.path.pattern,
+            "status": self.status,
+            "retry_after": self.retry_after,
+            "times": self.times,
+            "skip": self.skip,
+            "code": self.code,
+            "message": self.message,
+            "tenant": self.tenant,
+            "kill": self.kill,
+            "seen": self.seen,
+            "fired": self.fired,
+            "killed": self.killed,
+        }
 
 
 class Faults:
@@ -159,9 +176,12 @@ class Faults:
 
     def describe(self) -> dict:
         with self._lock:
-            return {"rules": [rule.describe() for rule in self.rules], "lag": self.lag,
-                    "secret_delay_seconds": self.secret_delay_seconds,
-                    "token_lifetime_seconds": self.token_lifetime_seconds}
+            return {
+                "rules": [rule.describe() for rule in self.rules],
+                "lag": self.lag,
+                "secret_delay_seconds": self.secret_delay_seconds,
+                "token_lifetime_seconds": self.token_lifetime_seconds,
+            }
 
 
 class Journal:
@@ -176,27 +196,49 @@ class Journal:
         with self._lock:
             self._entries.clear()
 
-    def record(self, service: str, method: str, path: str, query: str, status: int, fault: bool,
-               request_id: str, peer: str = "", batch: str | None = None, tenant: str | None = None) -> None:
+    def record(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        query: str,
+        status: int,
+        fault: bool,
+        request_id: str,
+        peer: str = "",
+        batch: str | None = None,
+        tenant: str | None = None,
+    ) -> None:
         """One request; `batch` is the request id of the JSON batch an inner request came in; `tenant` the id
         of the tenant the request was for (or None)."""
         now = time.time()
         with self._lock:
             self._sequence += 1
             entry = {
-                "seq": self._sequence, "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
-                + f".{int(now % 1 * 1000):03d}Z", "ts": round(now, 3), "service": service, "method": method,
-                "path": path, "query": query, "status": status, "fault": fault, "request_id": request_id,
-                "peer": peer, "tenant": tenant}
+                "seq": self._sequence,
+                "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z",
+                "ts": round(now, 3),
+                "service": service,
+                "method": method,
+                "path": path,
+                "query": query,
+                "status": status,
+                "fault": fault,
+                "request_id": request_id,
+                "peer": peer,
+                "tenant": tenant,
+            }
             if batch is not None:
                 entry["batch"] = batch
             self._entries.append(entry)
 
     def entries(self, service: str | None = None, since: int = 0, tenant: str | None = None) -> list:
         with self._lock:
-            return [dict(entry) for entry in self._entries
-                    if entry["seq"] > since and (service is None or entry["service"] == service)
-                    and (tenant is None or entry["tenant"] == tenant)]
+            return [
+                dict(entry)
+                for entry in self._entries
+                if entry["seq"] > since and (service is None or entry["service"] == service) and (tenant is None or entry["tenant"] == tenant)
+            ]
 
 
 class Stats:
@@ -235,7 +277,10 @@ class Stats:
     def snapshot(self) -> dict:
         with self._lock:
             by_service = {name: dict(counters) for name, counters in self._by_service.items()}
-            return {"requests": sum(by_service[name]["requests"] for name in COUNTED_SERVICES),
-                    "writes": sum(by_service[name]["writes"] for name in COUNTED_SERVICES),
-                    "batched": sum(by_service[name]["batched"] for name in COUNTED_SERVICES),
-                    "by_service": by_service, "faults_fired": self._faults}
+            return {
+                "requests": sum(by_service[name]["requests"] for name in COUNTED_SERVICES),
+                "writes": sum(by_service[name]["writes"] for name in COUNTED_SERVICES),
+                "batched": sum(by_service[name]["batched"] for name in COUNTED_SERVICES),
+                "by_service": by_service,
+                "faults_fired": self._faults,
+            }

@@ -23,8 +23,7 @@ def moduscloud_class():
 
 def _moduscloud_error(status: int, message: str, identifier: str, headers: dict | None = None) -> Response:
     """An error in modusCloud's envelope, as compact JSON like every modusCloud answer."""
-    body = json.dumps({"errors": [{"status": status, "error_message": message, "identifier": identifier}]},
-                      separators=(",", ":")).encode()
+    body = json.dumps({"errors": [{"status": status, "error_message": message, "identifier": identifier}]}, separators=(",", ":")).encode()
     return Response(status, body, {"Content-Type": "application/json", **(headers or {})})
 
 
@@ -40,8 +39,7 @@ class ModusCloudGateway:
             return _moduscloud_error(503, "the modusCloud emulator (sandbox/moduscloud/) is not installed", "")
         if not (request.path + "/").startswith(MODUSCLOUD_PREFIX + "/"):
             return _moduscloud_error(404, "not found", request.path)
-        status, headers, body = service.handle(request.method, request.path, request.query, request.headers,
-                                               request.body)
+        status, headers, body = service.handle(request.method, request.path, request.query, request.headers, request.body)
         return Response(status, body, dict(headers))
 
     def fault_response(self, rule, request: Request) -> Response:

@@ -38,15 +38,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self):
         started = time.monotonic()
         parts = urlsplit(self.path)
-        request = Request(self.command, parts.path, parts.query, self.headers, self._read_body(),
-                          peer=self.client_address[0])
+        request = Request(self.command, parts.path, parts.query, self.headers, self._read_body(), peer=self.client_address[0])
         sandbox = self.server.sandbox
         response = sandbox.dispatch(self.server.service, request)
         if sandbox.latency.enabled:
             # The model's time is the whole answer's: what the sandbox itself spent counts towards it. The wait
             # is outside the world's lock, so slow answers do not hold up others.
-            delay = sandbox.latency.delay(self.server.service, response.objects or _objects(response),
-                                          response.inner, response.sequential) - (time.monotonic() - started)
+            delay = sandbox.latency.delay(self.server.service, response.objects or _objects(response), response.inner, response.sequential) - (
+                time.monotonic() - started
+            )
             if delay > 0:
                 time.sleep(delay)
         self.send_response(response.status)

@@ -162,7 +162,7 @@ class LatencyModel:
         per_object = settings["per_object_ms"].get(service, 0.0)
         if inner is not None:
             costs = [settings["inner_ms"].get(service, 0.0) + count * per_object for count in inner]
-            seconds += (sum(costs) if sequential else max(costs, default=0.0))
+            seconds += sum(costs) if sequential else max(costs, default=0.0)
         else:
             seconds += objects * per_object
         return seconds / 1000.0

@@ -46,8 +46,9 @@ class RunningSandbox:
         info_file = os.path.join(str(workdir), "sandbox.json")
         log_file = os.path.join(str(workdir), "sandbox.log")
         with open(log_file, "wb") as log:
-            process = subprocess.Popen([sys.executable, "-m", "sandbox", "serve", "--info-file", info_file,
-                                        *serve_args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "sandbox", "serve", "--info-file", info_file, *serve_args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + timeout
         while not os.path.exists(info_file):
             status = process.poll()
@@ -56,16 +57,14 @@ class RunningSandbox:
                 process.wait()
                 reason = "exited with status %d" % status if status is not None else "was not ready in %g s" % timeout
                 with open(log_file, errors="replace") as log:
-                    raise SandboxStartError("the sandbox %s; the end of %s:\n%s"
-                                            % (reason, log_file, log.read()[-LOG_TAIL_CHARS:]))
+                    raise SandboxStartError("the sandbox %s; the end of %s:\n%s" % (reason, log_file, log.read()[-LOG_TAIL_CHARS:]))
             time.sleep(0.1)
         with open(info_file) as handle:
             return cls(process, json.load(handle))
 
     def control(self, method: str, path: str, json: dict | None = None, timeout: float = 120):
         """Call the control API (e.g. "GET", "/stats"); return the parsed answer, or None if it has no body."""
-        response = self._session.request(method, self.info["control_url"] + path, json=json,
-                                         verify=self.info["ca_bundle"], timeout=timeout)
+        response = self._session.request(method, self.info["control_url"] + path, json=json, verify=self.info["ca_bundle"], timeout=timeout)
         response.raise_for_status()
         return response.json() if response.content else None
 

@@ -22,8 +22,7 @@ UNSUPPORTED_OPTIONS = ("$orderby", "$search", "$expand", "$skip", "$format", "$a
 class GraphError(Exception):
     """An error answered in Graph's envelope: {"error": {"code", "message", "details"?, "innerError"}}."""
 
-    def __init__(self, status: int, code: str, message: str, details: list | None = None,
-                 headers: dict | None = None):
+    def __init__(self, status: int, code: str, message: str, details: list | None = None, headers: dict | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
@@ -48,20 +47,23 @@ def unsupported(message: str) -> GraphError:
 
 
 def not_found(object_id: str) -> GraphError:
-    return GraphError(404, "Request_ResourceNotFound",
-                      f"Resource '{object_id}' does not exist or one of its queried reference-property "
-                      "objects are not present.")
+    return GraphError(
+        404, "Request_ResourceNotFound", f"Resource '{object_id}' does not exist or one of its queried reference-property objects are not present."
+    )
 
 
 # ----------------------------------------------------------------------------------- $filter
 
-_TOKEN = re.compile(r"""\s*(?:
+_TOKEN = re.compile(
+    r"""\s*(?:
     (?P<string>'(?:[^']|'')*')
   | (?P<guid>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})
   | (?P<number>-?\d+(?:\.\d+)?)
   | (?P<punct>[(),:])
   | (?P<word>[A-Za-z_$][A-Za-z0-9_./$]*)
-)""", re.VERBOSE)
+)""",
+    re.VERBOSE,
+)
 
 _COMPARISONS = ("ne", "gt", "ge", "lt", "le", "in", "has")
 _FUNCTIONS = ("endswith", "contains", "substringof", "tolower", "toupper", "length", "indexof")
@@ -91,8 +93,7 @@ def _tokens(text: str) -> list:
     while position < len(text):
         match = _TOKEN.match(text, position)
         if not match or match.end() == position:
-            raise bad_request(f"Invalid filter clause: syntax error at position {position} in '{text}'.",
-                              code="BadRequest")
+            raise bad_request(f"Invalid filter clause: syntax error at position {position} in '{text}'.", code="BadRequest")
         kind = match.lastgroup
         tokens.append((kind, match.group(kind)))
         position = match.end()
@@ -144,8 +145,7 @@ class _FilterParser:
             self._take("punct", ")")
             return inner
         if kind != "word":
-            raise bad_request(f"Invalid filter clause: expected a property or function in '{self.text}'.",
-                              code="BadRequest")
+            raise bad_request(f"Invalid filter clause: expected a property or function in '{self.text}'.", code="BadRequest")
         lowered = value.lower()
         if lowered == "not":
             raise unsupported("Operator 'not' is not supported.")
@@ -173,8 +173,7 @@ class _FilterParser:
     def _lambda(self, path: str) -> Condition:
         prop, _, operator = path.partition("/")
         if operator != "any" or prop not in self.schema.collections:
-            raise unsupported(f"Unsupported or invalid query filter clause specified for property '{path}' "
-                              f"of resource '{_resource(self.schema)}'.")
+            raise unsupported(f"Unsupported or invalid query filter clause specified for property '{path}' of resource '{_resource(self.schema)}'.")
         self._take("punct", "(")
         variable = self._take("word")
         self._take("punct", ":")
@@ -188,8 +187,7 @@ class _FilterParser:
 
     def _property(self, name: str) -> str:
         if name not in self.schema.filterable:
-            raise unsupported(f"Unsupported or invalid query filter clause specified for property '{name}' "
-                              f"of resource '{_resource(self.schema)}'.")
+            raise unsupported(f"Unsupported or invalid query filter clause specified for property '{name}' of resource '{_resource(self.schema)}'.")
         return name
 
     def _literal(self):
@@ -231,6 +229,7 @@ def matches(conditions: list, get: Callable[[object, str], object], obj) -> bool
 
 # ----------------------------------------------------------------------------------- options
 
+
 @dataclass
 class Query:
     params: dict  # the request's query parameters, first value of each
@@ -249,8 +248,7 @@ def parse_query(raw: dict, schema: Schema | None, headers, collection: bool) -> 
     for name in params:
         lowered = name.lower()
         if lowered in UNSUPPORTED_OPTIONS:
-            raise unsupported(f"The query option '{name}' is not supported by this sandbox; "
-                              f"supported: {', '.join(SUPPORTED_OPTIONS)}.")
+            raise unsupported(f"The query option '{name}' is not supported by this sandbox; supported: {', '.join(SUPPORTED_OPTIONS)}.")
         if lowered.startswith("$") and lowered not in SUPPORTED_OPTIONS:
             raise bad_request(f"Query option '{name}' is not allowed.", code="BadRequest")
     if "$select" in params:
@@ -263,8 +261,7 @@ def parse_query(raw: dict, schema: Schema | None, headers, collection: bool) -> 
     if "$top" in params:
         text = params["$top"]
         if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE_SIZE:
-            raise bad_request(f"Invalid page size specified: '{text}'. Must be between 1 and "
-                              f"{MAX_PAGE_SIZE} inclusive.")
+            raise bad_request(f"Invalid page size specified: '{text}'. Must be between 1 and {MAX_PAGE_SIZE} inclusive.")
         query.top = int(text)
     if "$filter" in params:
         if schema is None or not schema.filterable:
@@ -292,6 +289,7 @@ def _parse_select(text: str, schema: Schema | None) -> list:
 
 # ----------------------------------------------------------------------------------- paging
 
+
 class PageTokens:
     """Opaque, signed $skiptoken values: only ones this server issued are accepted, each only for
     the collection and query it was issued for."""
@@ -305,8 +303,7 @@ class PageTokens:
         return _b64(data) + "." + _b64(self._mac(data))
 
     def position(self, token: str, scope: str, query: Query) -> int:
-        invalid = bad_request("The specified page token value is invalid. Follow @odata.nextLink as "
-                              "returned; do not build or change $skiptoken yourself.")
+        invalid = bad_request("The specified page token value is invalid. Follow @odata.nextLink as returned; do not build or change $skiptoken yourself.")
         encoded, _, mac = token.partition(".")
         try:
             data = _unb64(encoded)
@@ -347,8 +344,9 @@ class Page:
     count: int | None = None
 
 
-def paginate(entries: Callable[[int], Iterator[tuple]], keep: Callable[[object], bool],
-             start: int, size: int, count_all: Callable[[], int] | None = None) -> Page:
+def paginate(
+    entries: Callable[[int], Iterator[tuple]], keep: Callable[[object], bool], start: int, size: int, count_all: Callable[[], int] | None = None
+) -> Page:
     """Take `size` kept objects from entries(start) (pairs of position, object); look one kept object
     ahead so a next page is announced only when it has something on it."""
     items, last = [], None

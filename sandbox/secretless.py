@@ -25,14 +25,20 @@ def write_secretless_files(sandbox) -> None:
         tenants = list(sandbox.tenants.values())
         login = sandbox.services["login"]
         for tenant in tenants:
-            _write_private(federated_token_file(sandbox.state_dir, tenant.id),
-                           login.federated_token(tenant, FEDERATED_TOKEN_LIFETIME_SECONDS))
-        accounts = {"authority_host": sandbox.authority_host, "ca_bundle": sandbox.ca_bundle,
-                    "default_tenant": sandbox.default_tenant_id,
-                    "tenants": {tenant.id: {"names": sorted([tenant.id, *tenant.domain_names()]),
-                                            "client_id": tenant.identity.admin_app_id,
-                                            "client_secret": tenant.identity.admin_secret}
-                                for tenant in tenants}}
+            _write_private(federated_token_file(sandbox.state_dir, tenant.id), login.federated_token(tenant, FEDERATED_TOKEN_LIFETIME_SECONDS))
+        accounts = {
+            "authority_host": sandbox.authority_host,
+            "ca_bundle": sandbox.ca_bundle,
+            "default_tenant": sandbox.default_tenant_id,
+            "tenants": {
+                tenant.id: {
+                    "names": sorted([tenant.id, *tenant.domain_names()]),
+                    "client_id": tenant.identity.admin_app_id,
+                    "client_secret": tenant.identity.admin_secret,
+                }
+                for tenant in tenants
+            },
+        }
     os.makedirs(sandbox.az_path, exist_ok=True)
     _write_private(os.path.join(sandbox.az_path, "accounts.json"), json.dumps(accounts))
     script = os.path.join(sandbox.az_path, "az")

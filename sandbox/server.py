@@ -36,8 +36,9 @@ DEFAULT_TENANT = "contoso"
 class Sandbox:
     """The whole emulator. One lock guards the world (tenants and everything in them)."""
 
-    def __init__(self, *, page_size: int = 5, users: int | None = None, groups: int | None = None, seed: int = 0,
-                 latency_model: str = "off", moduscloud_variants=()):
+    def __init__(
+        self, *, page_size: int = 5, users: int | None = None, groups: int | None = None, seed: int = 0, latency_model: str = "off", moduscloud_variants=()
+    ):
         self.lock = threading.RLock()
         self.latency = LatencyModel()
         self.latency_mode = latency_model
@@ -67,8 +68,7 @@ class Sandbox:
         self.identity_header = secrets.token_urlsafe(24)  # the App Service form's IDENTITY_HEADER
         self.az_path = os.path.join(self.state_dir, "az")
         self._refresher = threading.Event()
-        self.services = {"login": LoginService(self), "graph": GraphService(self),
-                         "moduscloud": ModusCloudGateway(self), "control": ControlService(self)}
+        self.services = {"login": LoginService(self), "graph": GraphService(self), "moduscloud": ModusCloudGateway(self), "control": ControlService(self)}
         self.identities = {}
         self.tenants = {}
         self.moduscloud = None
@@ -83,11 +83,17 @@ class Sandbox:
         path = os.path.join(self.state_dir, f"admin-{name}.pem")
         tls.write_private(path, certificate.key_pem + certificate.cert_pem)
         identity = directory.TenantIdentity(
-            name=name, tenant_id=directory.new_id(), admin_app_id=directory.new_id(),
-            admin_app_object_id=directory.new_id(), admin_sp_id=directory.new_id(),
-            admin_secret=directory.new_secret_text(), admin_secret_key_id=directory.new_id(),
-            admin_certificate=certificate, admin_certificate_path=path,
-            moduscloud_password=directory.new_secret_text())
+            name=name,
+            tenant_id=directory.new_id(),
+            admin_app_id=directory.new_id(),
+            admin_app_object_id=directory.new_id(),
+            admin_sp_id=directory.new_id(),
+            admin_secret=directory.new_secret_text(),
+            admin_secret_key_id=directory.new_id(),
+            admin_certificate=certificate,
+            admin_certificate_path=path,
+            moduscloud_password=directory.new_secret_text(),
+        )
         self.identities[identity.tenant_id] = identity
         return identity
 
@@ -113,22 +119,22 @@ class Sandbox:
                         os.unlink(identity.admin_certificate_path)
                     del self.identities[tenant_id]
             identity = self.identities[self.default_tenant_id]
-            self.tenants = {identity.tenant_id: build_tenant(identity, users=users, groups=groups,
-                                                                       seed=seed)}
+            self.tenants = {identity.tenant_id: build_tenant(identity, users=users, groups=groups, seed=seed)}
             self.faults.clear()
             self.journal.clear()
             self.stats.clear()
             # The model the sandbox was started with (--latency-model), its usage forgotten.
             self.latency.configure({"preset": self.latency_mode})
             service_class = moduscloud_class()
-            self.moduscloud = service_class(login_url=self.authority_host, graph_url=self.graph_url,
-                                            ca_bundle=self.ca_bundle,
-                                            variants=self.moduscloud_variants) if service_class else None
+            self.moduscloud = (
+                service_class(login_url=self.authority_host, graph_url=self.graph_url, ca_bundle=self.ca_bundle, variants=self.moduscloud_variants)
+                if service_class
+                else None
+            )
             self._add_org(identity)
             write_secretless_files(self)
 
-    def add_tenant(self, name: str, users: int | None = None, groups: int | None = None, seed: int = 0,
-                   moduscloud_variants=None) -> dict:
+    def add_tenant(self, name: str, users: int | None = None, groups: int | None = None, seed: int = 0, moduscloud_variants=None) -> dict:
         """A new tenant and its modusCloud organization; moduscloud_variants: that organization's own variants."""
         with self.lock:
             identity = self.new_identity(name)
@@ -141,8 +147,12 @@ class Sandbox:
 
     def _add_org(self, identity: directory.TenantIdentity) -> None:
         if self.moduscloud is not None:
-            self.moduscloud.add_org(domain=identity.default_domain, admin_user=identity.moduscloud_admin,
-                                    admin_password=identity.moduscloud_password, domains=[identity.default_domain])
+            self.moduscloud.add_org(
+                domain=identity.default_domain,
+                admin_user=identity.moduscloud_admin,
+                admin_password=identity.moduscloud_password,
+                domains=[identity.default_domain],
+            )
 
     def info(self, tenant_id: str | None = None) -> dict:
         identity = self.identities[tenant_id or self.default_tenant_id]
@@ -165,8 +175,7 @@ class Sandbox:
             "moduscloud_password": identity.moduscloud_password,
             "moduscloud_org": identity.default_domain,
             "moduscloud_available": self.moduscloud is not None,
-            "managed_identity_env": {"IDENTITY_ENDPOINT": f"{self.authority_host}/msi/token",
-                                     "IDENTITY_HEADER": self.identity_header},
+            "managed_identity_env": {"IDENTITY_ENDPOINT": f"{self.authority_host}/msi/token", "IDENTITY_HEADER": self.identity_header},
             "managed_identity_client_id": identity.managed_identity_app_id,
             "federated_client_id": identity.federated_app_id,
             "federated_token_file": federated_token_file(self.state_dir, identity.tenant_id),
@@ -190,8 +199,7 @@ class Sandbox:
                 return str(claims.get("tid") or "").lower() or None
             if service_name == "moduscloud":
                 user = (request.headers.get("X-User") or "").lower()
-                return next((tenant_id for tenant_id, identity in list(self.identities.items())
-                             if identity.moduscloud_admin.lower() == user), None)
+                return next((tenant_id for tenant_id, identity in list(self.identities.items()) if identity.moduscloud_admin.lower() == user), None)
         except (IndexError, ValueError, TypeError, AttributeError):
             return None
         return None
@@ -199,8 +207,7 @@ class Sandbox:
     def dispatch(self, service_name: str, request: Request) -> Response:
         service = self.services[service_name]
         tenant_id = self.tenant_of(service_name, request) if service_name in FAULT_SERVICES else None
-        rule = self.faults.match(service_name, request.method, request.path, tenant_id) \
-            if service_name in FAULT_SERVICES else None
+        rule = self.faults.match(service_name, request.method, request.path, tenant_id) if service_name in FAULT_SERVICES else None
         if rule is not None and self.faults.kill_point(rule):
             self._handle(service_name, service, request)  # the request reaches the service; its answer is lost
             response = service.fault_response(rule, request)
@@ -212,9 +219,17 @@ class Sandbox:
         response.headers.setdefault("client-request-id", request.client_request_id)
         if service_name in FAULT_SERVICES:
             self.stats.count(service_name, request.method, rule is not None, batch=response.inner is not None)
-            self.journal.record(service_name, request.method, request.path, request.query_string,
-                                response.status, rule is not None, request.request_id, peer=request.peer,
-                                tenant=tenant_id)
+            self.journal.record(
+                service_name,
+                request.method,
+                request.path,
+                request.query_string,
+                response.status,
+                rule is not None,
+                request.request_id,
+                peer=request.peer,
+                tenant=tenant_id,
+            )
         return response
 
     @staticmethod
@@ -223,21 +238,18 @@ class Sandbox:
             return service.handle(request)
         except Exception:  # a sandbox bug: answer 500 and say so on stderr
             LOG.exception("%s: unhandled error for %s %s", service_name, request.method, request.path)
-            return json_response(500, {"error": {"code": "InternalServerError",
-                                                 "message": "sandbox internal error; see its log"}})
+            return json_response(500, {"error": {"code": "InternalServerError", "message": "sandbox internal error; see its log"}})
 
     # ------------------------------------------------------------------ life cycle
 
     def start(self) -> None:
         for name, server in self.servers.items():
-            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"sandbox-{name}",
-                             daemon=True).start()
+            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"sandbox-{name}", daemon=True).start()
             self._serving.append(server)
         for server in self.servers.values():  # every port answers before anyone is told about it
             with socket.create_connection(server.server_address, timeout=5):
                 pass
-        threading.Thread(target=refresh_federated_tokens, args=(self, self._refresher), name="sandbox-federated-tokens",
-                         daemon=True).start()
+        threading.Thread(target=refresh_federated_tokens, args=(self, self._refresher), name="sandbox-federated-tokens", daemon=True).start()
 
     def stop(self) -> None:
         self._refresher.set()
@@ -246,5 +258,3 @@ class Sandbox:
         for server in self.servers.values():
             server.server_close()
         shutil.rmtree(self.state_dir, ignore_errors=True)
-
-

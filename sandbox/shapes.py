@@ -10,8 +10,7 @@ from .directory import iso, mirrored_app_properties, new_id, opaque_id
 from .tls import KeyPair
 
 
-def new_application(publisher_domain: str, display_name: str, created: datetime.datetime, *,
-                    object_id: str | None = None, app_id: str | None = None) -> dict:
+def new_application(publisher_domain: str, display_name: str, created: datetime.datetime, *, object_id: str | None = None, app_id: str | None = None) -> dict:
     """A v1.0 application with every property Graph returns, at its default value."""
     return {
         "id": object_id or new_id(),
@@ -41,27 +40,35 @@ def new_application(publisher_domain: str, display_name: str, created: datetime.
         "servicePrincipalLockConfiguration": None,
         "requestSignatureVerification": None,
         "addIns": [],
-        "api": {"acceptMappedClaims": None, "knownClientApplications": [], "requestedAccessTokenVersion": None,
-                "oauth2PermissionScopes": [], "preAuthorizedApplications": []},
+        "api": {
+            "acceptMappedClaims": None,
+            "knownClientApplications": [],
+            "requestedAccessTokenVersion": None,
+            "oauth2PermissionScopes": [],
+            "preAuthorizedApplications": [],
+        },
         "appRoles": [],
-        "info": {"logoUrl": None, "marketingUrl": None, "privacyStatementUrl": None, "supportUrl": None,
-                 "termsOfServiceUrl": None},
+        "info": {"logoUrl": None, "marketingUrl": None, "privacyStatementUrl": None, "supportUrl": None, "termsOfServiceUrl": None},
         "keyCredentials": [],
         "parentalControlSettings": {"countriesBlockedForMinors": [], "legalAgeGroupRule": "Allow"},
         "passwordCredentials": [],
         "publicClient": {"redirectUris": []},
         "requiredResourceAccess": [],
         "verifiedPublisher": {"displayName": None, "verifiedPublisherId": None, "addedDateTime": None},
-        "web": {"homePageUrl": None, "logoutUrl": None, "redirectUris": [],
-                "implicitGrantSettings": {"enableAccessTokenIssuance": False, "enableIdTokenIssuance": False},
-                "redirectUriSettings": []},
+        "web": {
+            "homePageUrl": None,
+            "logoutUrl": None,
+            "redirectUris": [],
+            "implicitGrantSettings": {"enableAccessTokenIssuance": False, "enableIdTokenIssuance": False},
+            "redirectUriSettings": [],
+        },
         "spa": {"redirectUris": []},
     }
 
 
-def new_service_principal(app_id: str, display_name: str, *, owner_tenant_id: str,
-                          sign_in_audience: str, object_id: str | None = None, app_roles=(), scopes=(),
-                          names=()) -> dict:
+def new_service_principal(
+    app_id: str, display_name: str, *, owner_tenant_id: str, sign_in_audience: str, object_id: str | None = None, app_roles=(), scopes=(), names=()
+) -> dict:
     return {
         "id": object_id or new_id(),
         "deletedDateTime": None,
@@ -92,8 +99,7 @@ def new_service_principal(app_id: str, display_name: str, *, owner_tenant_id: st
         "samlSingleSignOnSettings": None,
         "addIns": [],
         "appRoles": list(app_roles),
-        "info": {"logoUrl": None, "marketingUrl": None, "privacyStatementUrl": None, "supportUrl": None,
-                 "termsOfServiceUrl": None},
+        "info": {"logoUrl": None, "marketingUrl": None, "privacyStatementUrl": None, "supportUrl": None, "termsOfServiceUrl": None},
         "keyCredentials": [],
         "oauth2PermissionScopes": list(scopes),
         "passwordCredentials": [],
@@ -104,30 +110,48 @@ def new_service_principal(app_id: str, display_name: str, *, owner_tenant_id: st
 
 def service_principal_for(tenant, app: dict) -> dict:
     """The enterprise app of one of the tenant's own app registrations."""
-    sp = new_service_principal(app["appId"], app["displayName"], owner_tenant_id=tenant.id,
-                               sign_in_audience=app["signInAudience"])
+    sp = new_service_principal(app["appId"], app["displayName"], owner_tenant_id=tenant.id, sign_in_audience=app["signInAudience"])
     sp.update(mirrored_app_properties(app))
     sp["tags"] = list(app["tags"])
     return sp
 
 
-def new_assignment(principal, principal_type: str, resource: dict, app_role_id: str,
-                   created: datetime.datetime) -> dict:
+def new_assignment(principal, principal_type: str, resource: dict, app_role_id: str, created: datetime.datetime) -> dict:
     principal_name = principal["displayName"] if isinstance(principal, dict) else principal.display_name
     principal_id = principal["id"] if isinstance(principal, dict) else principal.id
-    return {"id": opaque_id(), "deletedDateTime": None, "appRoleId": app_role_id, "createdDateTime": iso(created),
-            "principalDisplayName": principal_name, "principalId": principal_id, "principalType": principal_type,
-            "resourceDisplayName": resource["displayName"], "resourceId": resource["id"]}
+    return {
+        "id": opaque_id(),
+        "deletedDateTime": None,
+        "appRoleId": app_role_id,
+        "createdDateTime": iso(created),
+        "principalDisplayName": principal_name,
+        "principalId": principal_id,
+        "principalType": principal_type,
+        "resourceDisplayName": resource["displayName"],
+        "resourceId": resource["id"],
+    }
 
 
-def password_credential(display_name, start: datetime.datetime, end: datetime.datetime, secret_text: str,
-                        key_id: str | None = None) -> dict:
-    return {"customKeyIdentifier": None, "displayName": display_name, "endDateTime": iso(end),
-            "hint": secret_text[:3], "keyId": key_id or new_id(), "secretText": None, "startDateTime": iso(start)}
+def password_credential(display_name, start: datetime.datetime, end: datetime.datetime, secret_text: str, key_id: str | None = None) -> dict:
+    return {
+        "customKeyIdentifier": None,
+        "displayName": display_name,
+        "endDateTime": iso(end),
+        "hint": secret_text[:3],
+        "keyId": key_id or new_id(),
+        "secretText": None,
+        "startDateTime": iso(start),
+    }
 
 
 def certificate_credential(cert: KeyPair, display_name: str) -> dict:
-    return {"customKeyIdentifier": cert.sha1_thumbprint, "displayName": display_name,
-            "endDateTime": iso(cert.cert.not_valid_after_utc), "key": base64.b64encode(cert.cert_der).decode(),
-            "keyId": new_id(), "startDateTime": iso(cert.cert.not_valid_before_utc),
-            "type": "AsymmetricX509Cert", "usage": "Verify"}
+    return {
+        "customKeyIdentifier": cert.sha1_thumbprint,
+        "displayName": display_name,
+        "endDateTime": iso(cert.cert.not_valid_after_utc),
+        "key": base64.b64encode(cert.cert_der).decode(),
+        "keyId": new_id(),
+        "startDateTime": iso(cert.cert.not_valid_before_utc),
+        "type": "AsymmetricX509Cert",
+        "usage": "Verify",
+    }

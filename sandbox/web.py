@@ -39,6 +39,5 @@ class Response:
     sequential: bool = False
 
 
-def json_response(status: int, payload, headers: dict | None = None,
-                  content_type: str = "application/json; charset=utf-8") -> Response:
+def json_response(status: int, payload, headers: dict | None = None, content_type: str = "application/json; charset=utf-8") -> Response:
     return Response(status, json.dumps(payload).encode(), {"Content-Type": content_type, **(headers or {})})

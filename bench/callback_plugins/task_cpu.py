@@ -46,8 +46,15 @@ class CallbackModule(CallbackBase):
     def _close(self):
         if self.task is not None:
             now = self._now()
-            self.rows.append({"task": self.task[0], "action": self.task[1], "controller": now[0] - self.mark[0],
-                              "children": now[1] - self.mark[1], "wall": now[2] - self.mark[2]})
+            self.rows.append(
+                {
+                    "task": self.task[0],
+                    "action": self.task[1],
+                    "controller": now[0] - self.mark[0],
+                    "children": now[1] - self.mark[1],
+                    "wall": now[2] - self.mark[2],
+                }
+            )
         self.task = None
 
     def v2_playbook_on_task_start(self, task, is_conditional):

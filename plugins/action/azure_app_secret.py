@@ -17,7 +17,6 @@ from ansible.plugins.action import ActionBase
 
 
 class ActionModule(ActionBase):
-
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         result.update(self._execute_module(module_name=self._task.resolved_action, task_vars=task_vars))

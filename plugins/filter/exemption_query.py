@@ -19,8 +19,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_q
 def exemption_query_matches(users, query):
     """The addresses `query` (an exemption_query) selects from `users`, as the modules compute them."""
     if not isinstance(users, list):
-        raise AnsibleFilterError("exemption_query_matches takes a list of users (dicts with Graph user fields), "
-                                 "got %s" % type(users).__name__)
+        raise AnsibleFilterError("exemption_query_matches takes a list of users (dicts with Graph user fields), got %s" % type(users).__name__)
     if not isinstance(query, str) or not query.strip():
         raise AnsibleFilterError("exemption_query_matches needs the exemption_query expression as its argument")
     try:

@@ -27,6 +27,7 @@ def fleet_health_rows(hosts, hostvars, fact="azure_user_sync_health_row"):
 
     A host that has no row (it failed before its reads) gets one that says so.
     """
+
     def row_of(host):
         try:
             variables = hostvars[host]
@@ -34,6 +35,7 @@ def fleet_health_rows(hosts, hostvars, fact="azure_user_sync_health_row"):
             return None
         row = variables.get(fact) if hasattr(variables, "get") else None
         return dict(row) if row else None
+
     return _health.rows_for_hosts(list(hosts or []), row_of)
 
 

@@ -177,24 +177,41 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors impo
 
 display = Display()
 
-OPTIONS = ("auth", "tenant_id", "client_id", "client_secret", "client_certificate_path", "federated_token_file",
-           "device_code", "scopes", "cloud", "authority_host", "graph_url", "ca_path", "validate_certs", "proxy_url")
+OPTIONS = (
+    "auth",
+    "tenant_id",
+    "client_id",
+    "client_secret",
+    "client_certificate_path",
+    "federated_token_file",
+    "device_code",
+    "scopes",
+    "cloud",
+    "authority_host",
+    "graph_url",
+    "ca_path",
+    "validate_certs",
+    "proxy_url",
+)
 
 
 class LookupModule(LookupBase):
-
     def run(self, terms, variables=None, **kwargs):
         if REQUESTS_IMPORT_ERROR or MSAL_IMPORT_ERROR:
-            raise AnsibleError("The moduscloud.azure_sync.graph_token lookup needs the Python libraries msal and "
-                               "requests on the controller: %s" % (REQUESTS_IMPORT_ERROR or MSAL_IMPORT_ERROR))
+            raise AnsibleError(
+                "The moduscloud.azure_sync.graph_token lookup needs the Python libraries msal and "
+                "requests on the controller: %s" % (REQUESTS_IMPORT_ERROR or MSAL_IMPORT_ERROR)
+            )
         if terms:
             raise AnsibleLookupError("graph_token takes no terms, only options (got %d terms)" % len(terms))
         self.set_options(var_options=variables, direct=kwargs)
         options = dict((name, self.get_option(name)) for name in OPTIONS)
         if options["auth"] == "access_token":
-            raise AnsibleLookupError("graph_token: auth=access_token is not a way to obtain a token; choose one of "
-                                     "auto, client_secret, certificate, workload_identity, managed_identity, "
-                                     "azure_cli, device_code")
+            raise AnsibleLookupError(
+                "graph_token: auth=access_token is not a way to obtain a token; choose one of "
+                "auto, client_secret, certificate, workload_identity, managed_identity, "
+                "azure_cli, device_code"
+            )
         try:
             return [GraphConnection(options, show=display.display).token()]
         except (TokenError, ServiceError) as exc:

@@ -26,9 +26,11 @@ def invalid_input(params):
     """write_probe_org, if given, must repeat org: the probes write, so they run only where asked twice."""
     probe_org = params["write_probe_org"]
     if probe_org is not None and normalize_domain(probe_org) != normalize_domain(params["org"]):
-        return ["write_probe_org must name the checked organization (org) again, to run the write probes on it; it "
-                "names another one. Give a test organization as both, or leave write_probe_org out for a read-only "
-                "check"]
+        return [
+            "write_probe_org must name the checked organization (org) again, to run the write probes on it; it "
+            "names another one. Give a test organization as both, or leave write_probe_org out for a read-only "
+            "check"
+        ]
     return []
 
 

@@ -26,10 +26,12 @@ def find_applications(graph, params):
 
 def difference(graph, left, right):
     """Permissions in `left` and not in `right` (both {api app id: {kind: names}}), as a by-name view."""
-    return graph.permission_view(dict(
-        (app_id, dict((kind, set(names) - set((right.get(app_id) or {}).get(kind) or ()))
-                      for kind, names in kinds.items()))
-        for app_id, kinds in left.items()))
+    return graph.permission_view(
+        dict(
+            (app_id, dict((kind, set(names) - set((right.get(app_id) or {}).get(kind) or ())) for kind, names in kinds.items()))
+            for app_id, kinds in left.items()
+        )
+    )
 
 
 def consent_status(graph, application, requested):
@@ -64,17 +66,25 @@ def warn_expiring(module, info):
     within = module.params["expiring_within_days"]
     if within is not None:
         for secret in expiring(info["secrets"], within):
-            module.warn("client secret %s (%s) of application %s (%s) %s on %s"
-                        % (secret["key_id"], secret["description"] or "no description", info["display_name"],
-                           info["app_id"], "expired" if secret["expired"]
-                           else "expires in %d days" % secret["days_remaining"], secret["end_date"]))
+            module.warn(
+                "client secret %s (%s) of application %s (%s) %s on %s"
+                % (
+                    secret["key_id"],
+                    secret["description"] or "no description",
+                    info["display_name"],
+                    info["app_id"],
+                    "expired" if secret["expired"] else "expires in %d days" % secret["days_remaining"],
+                    secret["end_date"],
+                )
+            )
 
 
 def application_info(module):
     """azure_app_registration_info: the matching applications, their secrets and consent; the module's result."""
     if module.params["include_consent"] and not module.params["include_permissions"]:
-        raise ServiceError("include_consent needs include_permissions (consent is compared with the permissions "
-                           "requested): set include_consent to false as well")
+        raise ServiceError(
+            "include_consent needs include_permissions (consent is compared with the permissions requested): set include_consent to false as well"
+        )
     applications = [describe(module, application) for application in find_applications(module.graph, module.params)]
     applications.sort(key=lambda info: ((info["display_name"] or "").lower(), info["app_id"] or ""))
     return {"changed": False, "applications": applications, "signed_in_app_id": module.graph.signed_in_app_id}

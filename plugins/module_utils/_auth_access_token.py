@@ -31,8 +31,7 @@ class AccessTokenAuth(AuthMethod):
     def problems(self):
         token = self.options.get("access_token")
         if not token or not token.strip():
-            return ["auth=access_token needs access_token (a Microsoft Graph token, for example from the "
-                    "moduscloud.azure_sync.graph_token lookup)"]
+            return ["auth=access_token needs access_token (a Microsoft Graph token, for example from the moduscloud.azure_sync.graph_token lookup)"]
         return []
 
     def token(self):

@@ -37,26 +37,24 @@ class AzureCliAuth(AuthMethod):
         return []
 
     def failure(self, message):
-        return TokenError(None, self.options.get("tenant_id"), message=message, method=self.NAME,
-                          subject="the account signed in to the Azure CLI")
+        return TokenError(None, self.options.get("tenant_id"), message=message, method=self.NAME, subject="the account signed in to the Azure CLI")
 
     def token(self):
-        command = [shutil.which("az") or "az", "account", "get-access-token", "--resource", self.connection.graph_url,
-                   "--output", "json"]
+        command = [shutil.which("az") or "az", "account", "get-access-token", "--resource", self.connection.graph_url, "--output", "json"]
         if self.options.get("tenant_id"):
             command += ["--tenant", self.options["tenant_id"]]
         try:
-            done = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  timeout=CLI_TIMEOUT, check=False)
+            done = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=CLI_TIMEOUT, check=False)
         except (OSError, subprocess.SubprocessError) as exc:
             raise self.failure("the Azure CLI could not be run: %s" % exc)
         errors = done.stderr.decode("utf-8", "replace").strip().rstrip(".")
         if done.returncode != 0:
-            hint = (" Sign in first with: az login%s" % (" --tenant %s" % self.options["tenant_id"]
-                                                         if self.options.get("tenant_id") else "")
-                    if "az login" in errors else "")
-            raise self.failure("az account get-access-token failed (exit status %d): %s.%s"
-                               % (done.returncode, errors[-500:] or "no message", hint))
+            hint = (
+                " Sign in first with: az login%s" % (" --tenant %s" % self.options["tenant_id"] if self.options.get("tenant_id") else "")
+                if "az login" in errors
+                else ""
+            )
+            raise self.failure("az account get-access-token failed (exit status %d): %s.%s" % (done.returncode, errors[-500:] or "no message", hint))
         try:
             token = json.loads(done.stdout.decode("utf-8"))["accessToken"]
         except (ValueError, KeyError, TypeError):

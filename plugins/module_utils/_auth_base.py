@@ -55,8 +55,21 @@ TOKEN_MAX_RETRY_WAIT = 60.0
 class TokenError(ApiError):
     """Entra ID issued no token: its HTTP status, error code and description, or why it could not be asked."""
 
-    def __init__(self, client_id, tenant_id, status=None, code=None, message=None, request_id=None, error_codes=None,
-                 transient=False, retry_after=None, attempts=1, method=None, subject=None):
+    def __init__(
+        self,
+        client_id,
+        tenant_id,
+        status=None,
+        code=None,
+        message=None,
+        request_id=None,
+        error_codes=None,
+        transient=False,
+        retry_after=None,
+        attempts=1,
+        method=None,
+        subject=None,
+    ):
         self.error_codes = list(error_codes or [])
         # Throttled (429), a server failure (5xx) or no answer at all: asking again later may work.
         self.transient = transient
@@ -70,8 +83,9 @@ class TokenError(ApiError):
             who.append("for client_id %s" % client_id)
         if tenant_id:
             who.append("in tenant %s" % tenant_id)
-        super(TokenError, self).__init__("acquire a Microsoft Graph token", " ".join(who) or None, status=status,
-                                         code=code, message=message, request_id=request_id)
+        super(TokenError, self).__init__(
+            "acquire a Microsoft Graph token", " ".join(who) or None, status=status, code=code, message=message, request_id=request_id
+        )
 
     def _describe(self):
         text = super(TokenError, self)._describe()
@@ -131,17 +145,25 @@ class AuthMethod(object):
         client_id = self.options["client_id"]
 
         def sign_in(http):
-            app = load_msal().ConfidentialClientApplication(client_id, client_credential=credential,
-                                                            authority=self.authority, instance_discovery=False,
-                                                            http_client=http)
+            app = load_msal().ConfidentialClientApplication(
+                client_id, client_credential=credential, authority=self.authority, instance_discovery=False, http_client=http
+            )
             return app.acquire_token_for_client(scopes=[self.scope])
 
         return self.signed_in(sign_in, client_id, **kwargs)
 
     def signed_in(self, sign_in, client_id, max_retries=TOKEN_MAX_RETRIES, sleep=None, secret=None, subject=None):
-        return signed_in(sign_in, client_id, self.options.get("tenant_id"), self.connection.transport,
-                         max_retries, sleep or self.connection.sleep, secret=secret, method=self.NAME,
-                         subject=subject)
+        return signed_in(
+            sign_in,
+            client_id,
+            self.options.get("tenant_id"),
+            self.connection.transport,
+            max_retries,
+            sleep or self.connection.sleep,
+            secret=secret,
+            method=self.NAME,
+            subject=subject,
+        )
 
 
 class LoginHttp(object):
@@ -190,13 +212,11 @@ def signed_in(sign_in, client_id, tenant_id, transport, max_retries, sleep, secr
         except (load_msal().exceptions.MsalError, ValueError, requests.exceptions.RequestException) as exc:
             # msal raises for a 5xx (MsalServiceError), an unusable authority or a body that is not JSON
             # (ValueError), and lets transport errors through.
-            failure = token_failure(client_id, tenant_id, http.last_response, attempt, secret, transport, exc=exc,
-                                    method=method, subject=subject)
+            failure = token_failure(client_id, tenant_id, http.last_response, attempt, secret, transport, exc=exc, method=method, subject=subject)
         else:
             if "access_token" in result:
                 return result["access_token"]
-            failure = token_failure(client_id, tenant_id, http.last_response, attempt, secret, transport,
-                                    result=result, method=method, subject=subject)
+            failure = token_failure(client_id, tenant_id, http.last_response, attempt, secret, transport, result=result, method=method, subject=subject)
         finally:
             http.close()
         if not failure.transient or attempt > max_retries:
@@ -208,8 +228,7 @@ def signed_in(sign_in, client_id, tenant_id, transport, max_retries, sleep, secr
         waited += delay
 
 
-def token_failure(client_id, tenant_id, response, attempt, secret, transport, exc=None, result=None, method=None,
-                  subject=None):
+def token_failure(client_id, tenant_id, response, attempt, secret, transport, exc=None, result=None, method=None, subject=None):
     """The TokenError for one failed sign-in: msal's error `result`, or the exception it raised.
 
     `response` is the sign-in host's last answer (None when none came): its status tells a transient
@@ -235,11 +254,20 @@ def token_failure(client_id, tenant_id, response, attempt, secret, transport, ex
     # a server failure; a TLS failure will not.
     no_answer = isinstance(exc, requests.exceptions.RequestException) and not tls
     transient = no_answer or status == 429 or (status or 0) >= 500
-    return TokenError(client_id, tenant_id, status=status, code=code,
-                      message=transport.redact(without(message, secret)), request_id=request_id,
-                      error_codes=result.get("error_codes"), transient=transient,
-                      retry_after=retry_after(response) if status is not None else None, attempts=attempt,
-                      method=method, subject=subject)
+    return TokenError(
+        client_id,
+        tenant_id,
+        status=status,
+        code=code,
+        message=transport.redact(without(message, secret)),
+        request_id=request_id,
+        error_codes=result.get("error_codes"),
+        transient=transient,
+        retry_after=retry_after(response) if status is not None else None,
+        attempts=attempt,
+        method=method,
+        subject=subject,
+    )
 
 
 def _json_object(response):

@@ -35,14 +35,15 @@ def load_certificate_credential(path):
     key_pem = next((pem for kind, pem in blocks.items() if kind.endswith("PRIVATE KEY")), None)
     cert_pem = blocks.get("CERTIFICATE")
     if key_pem is None or cert_pem is None:
-        raise GraphError("client_certificate_path %s must be a PEM file holding both the private key and the "
-                         "certificate (found: %s)" % (path, ", ".join(sorted(blocks)) or "no PEM blocks"))
+        raise GraphError(
+            "client_certificate_path %s must be a PEM file holding both the private key and the "
+            "certificate (found: %s)" % (path, ", ".join(sorted(blocks)) or "no PEM blocks")
+        )
     try:
         serialization.load_pem_private_key(key_pem.encode("ascii"), password=None)
         certificate = x509.load_pem_x509_certificate(cert_pem.encode("ascii"))
     except (TypeError, ValueError) as exc:
-        raise GraphError("client_certificate_path %s: the key or certificate cannot be loaded (an encrypted "
-                         "private key is not supported): %s" % (path, exc))
+        raise GraphError("client_certificate_path %s: the key or certificate cannot be loaded (an encrypted private key is not supported): %s" % (path, exc))
     thumbprint = hashlib.sha1(certificate.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
     return {"private_key": key_pem, "thumbprint": thumbprint}
 
@@ -50,8 +51,11 @@ def load_certificate_credential(path):
 class CertificateAuth(AuthMethod):
     NAME = "certificate"
     DESCRIPTION = "tenant_id, client_id and client_certificate_path"
-    REQUIRED = (("tenant_id", ("AZURE_TENANT_ID", "AZURE_TENANT")), ("client_id", ("AZURE_CLIENT_ID",)),
-                ("client_certificate_path", ("AZURE_CLIENT_CERTIFICATE_PATH",)))
+    REQUIRED = (
+        ("tenant_id", ("AZURE_TENANT_ID", "AZURE_TENANT")),
+        ("client_id", ("AZURE_CLIENT_ID",)),
+        ("client_certificate_path", ("AZURE_CLIENT_CERTIFICATE_PATH",)),
+    )
 
     @classmethod
     def available(cls, options):

@@ -17,8 +17,11 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base i
 class ClientSecretAuth(AuthMethod):
     NAME = "client_secret"
     DESCRIPTION = "tenant_id, client_id and client_secret"
-    REQUIRED = (("tenant_id", ("AZURE_TENANT_ID", "AZURE_TENANT")), ("client_id", ("AZURE_CLIENT_ID",)),
-                ("client_secret", ("AZURE_CLIENT_SECRET", "AZURE_SECRET")))
+    REQUIRED = (
+        ("tenant_id", ("AZURE_TENANT_ID", "AZURE_TENANT")),
+        ("client_id", ("AZURE_CLIENT_ID",)),
+        ("client_secret", ("AZURE_CLIENT_SECRET", "AZURE_SECRET")),
+    )
 
     @classmethod
     def available(cls, options):
@@ -31,8 +34,10 @@ class ClientSecretAuth(AuthMethod):
         if missing:
             return missing
         if self.options.get("client_certificate_path") and self.connection.auth_option == "auto":
-            return ["client_secret and client_certificate_path are mutually exclusive (either may come from "
-                    "AZURE_CLIENT_SECRET / AZURE_SECRET or AZURE_CLIENT_CERTIFICATE_PATH): set auth to choose one"]
+            return [
+                "client_secret and client_certificate_path are mutually exclusive (either may come from "
+                "AZURE_CLIENT_SECRET / AZURE_SECRET or AZURE_CLIENT_CERTIFICATE_PATH): set auth to choose one"
+            ]
         return []
 
     def token(self, max_retries=None, sleep=None):

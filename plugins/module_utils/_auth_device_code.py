@@ -17,8 +17,13 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base i
 # What an administrator's delegated token needs for every module of the collection. Named, not
 # "/.default": a public client such as Microsoft Graph Command Line Tools has no configured
 # permissions, so ".default" would carry only what was consented before (nothing, at first).
-DEVICE_CODE_SCOPES = ("Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All",
-                      "DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All", "Policy.Read.All")
+DEVICE_CODE_SCOPES = (
+    "Application.ReadWrite.All",
+    "AppRoleAssignment.ReadWrite.All",
+    "DelegatedPermissionGrant.ReadWrite.All",
+    "Directory.Read.All",
+    "Policy.Read.All",
+)
 
 
 class DeviceCodeAuth(AuthMethod):
@@ -32,8 +37,7 @@ class DeviceCodeAuth(AuthMethod):
     def problems(self):
         found = [name for name in ("tenant_id", "client_id") if not self.options.get(name)]
         if found:
-            return ["auth=device_code needs %s (client_id: a public client application that allows the device "
-                    "code flow)" % " and ".join(found)]
+            return ["auth=device_code needs %s (client_id: a public client application that allows the device code flow)" % " and ".join(found)]
         if self.connection.show is None:
             return ["auth=device_code is only possible in the moduscloud.azure_sync.graph_token lookup"]
         return []
@@ -42,13 +46,11 @@ class DeviceCodeAuth(AuthMethod):
         """Blocks until the person finishes or the code expires. Not repeated on a transient failure: the
         person would be asked for a new code."""
         client_id = self.options["client_id"]
-        requested = ["%s/%s" % (self.connection.graph_url, name)
-                     for name in (self.options.get("scopes") or DEVICE_CODE_SCOPES)]
+        requested = ["%s/%s" % (self.connection.graph_url, name) for name in (self.options.get("scopes") or DEVICE_CODE_SCOPES)]
         show = self.connection.show
 
         def sign_in(http):
-            app = load_msal().PublicClientApplication(client_id, authority=self.authority, instance_discovery=False,
-                                                      http_client=http)
+            app = load_msal().PublicClientApplication(client_id, authority=self.authority, instance_discovery=False, http_client=http)
             flow = app.initiate_device_flow(scopes=requested)
             if "user_code" not in flow:
                 return flow  # Entra's refusal

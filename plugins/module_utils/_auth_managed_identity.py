@@ -26,8 +26,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors impo
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._transport import env_value
 
 # The variables msal reads to find the managed identity endpoint.
-SOURCE_ENV = ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT", "MSI_ENDPOINT",
-              "MSI_SECRET")
+SOURCE_ENV = ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT", "MSI_ENDPOINT", "MSI_SECRET")
 # The instance metadata service answers only on the machine itself: never through a proxy.
 IMDS_HOST = "169.254.169.254"
 
@@ -53,14 +52,15 @@ class ManagedIdentityAuth(AuthMethod):
     def available(cls, options):
         if env_value("IDENTITY_ENDPOINT", "MSI_ENDPOINT"):
             return None
-        return ("no IDENTITY_ENDPOINT or MSI_ENDPOINT in the environment (on an Azure virtual machine, whose instance "
-                "metadata service cannot be detected without asking it, set auth=managed_identity)")
+        return (
+            "no IDENTITY_ENDPOINT or MSI_ENDPOINT in the environment (on an Azure virtual machine, whose instance "
+            "metadata service cannot be detected without asking it, set auth=managed_identity)"
+        )
 
     def problems(self):
         msal = load_msal()
         if not hasattr(msal, "ManagedIdentityClient"):
-            return ["auth=managed_identity needs msal 1.29.0 or later on the controller (found %s)"
-                    % getattr(msal, "__version__", "an older one")]
+            return ["auth=managed_identity needs msal 1.29.0 or later on the controller (found %s)" % getattr(msal, "__version__", "an older one")]
         return []
 
     @property
@@ -76,8 +76,7 @@ class ManagedIdentityAuth(AuthMethod):
             msal = load_msal()
             endpoint = env_value("IDENTITY_ENDPOINT", "MSI_ENDPOINT") or IMDS_HOST
             http.direct = IMDS_HOST in endpoint
-            identity = (msal.UserAssignedManagedIdentity(client_id=client_id) if client_id
-                        else msal.SystemAssignedManagedIdentity())
+            identity = msal.UserAssignedManagedIdentity(client_id=client_id) if client_id else msal.SystemAssignedManagedIdentity()
             with _without_empty_source_variables():
                 client = msal.ManagedIdentityClient(identity, http_client=http, token_cache=msal.TokenCache())
                 return client.acquire_token_for_client(resource=resource)

@@ -20,8 +20,11 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors impo
 class WorkloadIdentityAuth(AuthMethod):
     NAME = "workload_identity"
     DESCRIPTION = "tenant_id, client_id and federated_token_file"
-    REQUIRED = (("tenant_id", ("AZURE_TENANT_ID", "AZURE_TENANT")), ("client_id", ("AZURE_CLIENT_ID",)),
-                ("federated_token_file", ("AZURE_FEDERATED_TOKEN_FILE",)))
+    REQUIRED = (
+        ("tenant_id", ("AZURE_TENANT_ID", "AZURE_TENANT")),
+        ("client_id", ("AZURE_CLIENT_ID",)),
+        ("federated_token_file", ("AZURE_FEDERATED_TOKEN_FILE",)),
+    )
 
     @classmethod
     def available(cls, options):

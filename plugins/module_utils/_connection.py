@@ -67,8 +67,7 @@ ENVIRONMENT = {
 }
 
 # auth=auto tries these in this order; the first the options and the environment make possible is used.
-AUTO_ORDER = (AccessTokenAuth, ClientSecretAuth, CertificateAuth, WorkloadIdentityAuth, ManagedIdentityAuth,
-              AzureCliAuth)
+AUTO_ORDER = (AccessTokenAuth, ClientSecretAuth, CertificateAuth, WorkloadIdentityAuth, ManagedIdentityAuth, AzureCliAuth)
 METHODS = dict((method.NAME, method) for method in AUTO_ORDER + (DeviceCodeAuth,))
 # What a module offers (device_code needs a person at the controller's screen: the lookup only).
 MODULE_AUTH_CHOICES = ["auto"] + [method.NAME for method in AUTO_ORDER]
@@ -149,15 +148,16 @@ class GraphConnection(object):
             self.auth_option = AccessTokenAuth.NAME
         if self.auth_option == "auto" and self.options.get("device_code"):
             self.auth_option = DeviceCodeAuth.NAME
-        cloud, authority_host, graph_url = (self.options.get(name)
-                                            for name in ("cloud", "authority_host", "graph_url"))
+        cloud, authority_host, graph_url = (self.options.get(name) for name in ("cloud", "authority_host", "graph_url"))
         self.authority_host, self.graph_url = endpoints(cloud, authority_host, graph_url)
         if not self.graph_url.startswith("https://"):
-            raise GraphError("graph_url must be an https:// URL (the token travels in a header), got %s"
-                             % self.graph_url)
-        self.transport = Transport(self.options.get("ca_path"), self.options.get("validate_certs", True),
-                                   proxy_url=self.options.get("proxy_url"),
-                                   timeout=self.options.get("timeout") or DEFAULT_TIMEOUT)
+            raise GraphError("graph_url must be an https:// URL (the token travels in a header), got %s" % self.graph_url)
+        self.transport = Transport(
+            self.options.get("ca_path"),
+            self.options.get("validate_certs", True),
+            proxy_url=self.options.get("proxy_url"),
+            timeout=self.options.get("timeout") or DEFAULT_TIMEOUT,
+        )
         problems = self.transport.problems()
         if problems:
             raise GraphError("; ".join(problems))
@@ -171,9 +171,11 @@ class GraphConnection(object):
 
     def _check_sign_in_host(self, cloud, authority_host, graph_url):
         if sign_in_host_unknown(cloud, authority_host, graph_url):
-            raise GraphError("graph_url %s is not Microsoft Graph and authority_host is not set, so the sign-in host "
-                             "that issues tokens for it is unknown: set authority_host (or AZURE_AUTHORITY_HOST), or "
-                             "cloud for a national cloud" % graph_url)
+            raise GraphError(
+                "graph_url %s is not Microsoft Graph and authority_host is not set, so the sign-in host "
+                "that issues tokens for it is unknown: set authority_host (or AZURE_AUTHORITY_HOST), or "
+                "cloud for a national cloud" % graph_url
+            )
         if not self.authority_host.startswith("https://"):
             raise GraphError("authority_host must be an https:// URL, got %s" % self.authority_host)
 
@@ -189,11 +191,13 @@ class GraphConnection(object):
             if reason is None:
                 return method(self)
             tried.append("%s: %s" % (method.NAME, reason))
-        raise GraphError("Graph connection: no sign-in method is possible with the options and environment given "
-                         "(auth=auto tried, in order: %s). Set access_token, or tenant_id and client_id with "
-                         "client_secret, client_certificate_path or federated_token_file (environment: "
-                         "AZURE_TENANT_ID or AZURE_TENANT, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET or AZURE_SECRET, "
-                         "AZURE_CLIENT_CERTIFICATE_PATH, AZURE_FEDERATED_TOKEN_FILE), or set auth." % "; ".join(tried))
+        raise GraphError(
+            "Graph connection: no sign-in method is possible with the options and environment given "
+            "(auth=auto tried, in order: %s). Set access_token, or tenant_id and client_id with "
+            "client_secret, client_certificate_path or federated_token_file (environment: "
+            "AZURE_TENANT_ID or AZURE_TENANT, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET or AZURE_SECRET, "
+            "AZURE_CLIENT_CERTIFICATE_PATH, AZURE_FEDERATED_TOKEN_FILE), or set auth." % "; ".join(tried)
+        )
 
     @property
     def auth(self):
@@ -229,16 +233,22 @@ def connection_options(params):
     return dict((name, params.get(name)) for name in GRAPH_CONNECTION_SPEC)
 
 
-def acquire_token(tenant_id, client_id, client_secret=None, client_certificate_path=None, max_retries=None,
-                  sleep=None, **connection):
+def acquire_token(tenant_id, client_id, client_secret=None, client_certificate_path=None, max_retries=None, sleep=None, **connection):
     """An app-only token for one credential set: a GraphConnection with auth client_secret or certificate.
 
     `connection` holds the transport options (cloud, authority_host, graph_url, ca_path, validate_certs,
     proxy_url, timeout). `max_retries` overrides the repetition of transient answers (0: ask once).
     """
     auth = "certificate" if client_certificate_path and not client_secret else "client_secret"
-    graph = signing_in_as(connection, sleep=sleep, auth=auth, tenant_id=tenant_id, client_id=client_id,
-                          client_secret=client_secret, client_certificate_path=client_certificate_path)
+    graph = signing_in_as(
+        connection,
+        sleep=sleep,
+        auth=auth,
+        tenant_id=tenant_id,
+        client_id=client_id,
+        client_secret=client_secret,
+        client_certificate_path=client_certificate_path,
+    )
     if max_retries is not None and auth == "client_secret":
         return graph.method.token(max_retries=max_retries, sleep=sleep)
     return graph.token()

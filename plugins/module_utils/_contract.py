@@ -63,12 +63,10 @@ class ContractCheck(WriteProbes):
         report = self.report
         http = self.client.http
         org = self.org
-        ok, org_body = self._get(["path.org"], lambda: http.json("GET", WIRE["path.org"].format(org=org),
-                                                                 "read organization"))
+        ok, org_body = self._get(["path.org"], lambda: http.json("GET", WIRE["path.org"].format(org=org), "read organization"))
         if not ok:
             return report
-        report.judge("path.org", isinstance(org_body, dict), shape(org_body) if not isinstance(org_body, dict)
-                     else "an object")
+        report.judge("path.org", isinstance(org_body, dict), shape(org_body) if not isinstance(org_body, dict) else "an object")
         for term in ("header.username", "header.password"):
             report.judge(term, True, "the service accepted the admin's headers")
         if self.via_api_url:
@@ -77,20 +75,19 @@ class ContractCheck(WriteProbes):
             report.judge("base_url", True, "the stack's URL answered")
         self._fields(org_body, ("org.primary_domain", "org.name"))
 
-        ok, answer = self._get(["path.endpoints", "envelope.endpoints"], lambda: http.json(
-            "GET", WIRE["path.endpoints"].format(domain=org), "discover the stack of"))
+        ok, answer = self._get(
+            ["path.endpoints", "envelope.endpoints"], lambda: http.json("GET", WIRE["path.endpoints"].format(domain=org), "discover the stack of")
+        )
         if ok:
             report.judge("path.endpoints", True, "answered")
             items = answer.get(WIRE["envelope.endpoints"]) if isinstance(answer, dict) else None
-            report.judge("envelope.endpoints", isinstance(items, list) and all(isinstance(i, str) for i in items),
-                         shape(answer))
+            report.judge("envelope.endpoints", isinstance(items, list) and all(isinstance(i, str) for i in items), shape(answer))
 
         ok, me = self._get(["path.me"], lambda: http.json("GET", WIRE["path.me"], "read the calling admin"))
         if ok:
             report.judge("path.me", isinstance(me, dict), "an object" if isinstance(me, dict) else shape(me))
 
-        ok, answer = self._get(["path.domains", "envelope.domains"], lambda: http.json(
-            "GET", WIRE["path.domains"].format(org=org), "list domains"))
+        ok, answer = self._get(["path.domains", "envelope.domains"], lambda: http.json("GET", WIRE["path.domains"].format(org=org), "list domains"))
         if ok:
             report.judge("path.domains", True, "answered")
             items = answer.get(WIRE["envelope.domains"]) if isinstance(answer, dict) else None
@@ -99,14 +96,11 @@ class ContractCheck(WriteProbes):
             if first is not None:
                 self._fields(first, ("domain.name", "domain.is_active", "domain.is_relay", "domain.destination"))
                 name = first.get(WIRE["domain.name"])
-                ok, one = self._get(["path.domain"], lambda: http.json(
-                    "GET", WIRE["path.domain"].format(org=org, domain=name), "read domain"))
+                ok, one = self._get(["path.domain"], lambda: http.json("GET", WIRE["path.domain"].format(org=org, domain=name), "read domain"))
                 if ok:
-                    report.judge("path.domain", isinstance(one, dict), "an object" if isinstance(one, dict)
-                                 else shape(one))
+                    report.judge("path.domain", isinstance(one, dict), "an object" if isinstance(one, dict) else shape(one))
 
-        ok, answer = self._get(["path.users", "envelope.users"], lambda: http.json(
-            "GET", WIRE["path.users"].format(org=org), "list users"))
+        ok, answer = self._get(["path.users", "envelope.users"], lambda: http.json("GET", WIRE["path.users"].format(org=org), "list users"))
         if ok:
             report.judge("path.users", True, "answered")
             items = answer.get(WIRE["envelope.users"]) if isinstance(answer, dict) else None
@@ -118,8 +112,7 @@ class ContractCheck(WriteProbes):
                 if isinstance(email, str):
                     ok, one = self._get(["path.user"], lambda: self.client.get_user(org, email))
                     if ok:
-                        report.judge("path.user", isinstance(one, dict), "an object" if isinstance(one, dict)
-                                     else shape(one))
+                        report.judge("path.user", isinstance(one, dict), "an object" if isinstance(one, dict) else shape(one))
 
         self._read_settings()
         self._read_exemptions()
@@ -165,17 +158,17 @@ class ContractCheck(WriteProbes):
         if status == 404 or settings_absent(body):
             seen = "HTTP %s, %s" % (status, shape(body) if body is not None else "no body")
             report.judge("settings.absent_status", str(status) == WIRE["settings.absent_status"], seen)
-            why = "the organization has no Azure AD settings" + ("" if after_probe else
-                                                                 " (the write probes read some)")
+            why = "the organization has no Azure AD settings" + ("" if after_probe else " (the write probes read some)")
             for entry in WIRE_TABLE:
-                if entry.term.startswith(("settings.", "status.")) and entry.term not in (
-                        "settings.absent_status", "settings.put_without_key") and \
-                        report.rows[entry.term][0] == NOT_CHECKED:
+                if (
+                    entry.term.startswith(("settings.", "status."))
+                    and entry.term not in ("settings.absent_status", "settings.put_without_key")
+                    and report.rows[entry.term][0] == NOT_CHECKED
+                ):
                     report.skip(entry.term, why)
             return None
         if report.rows["settings.absent_status"][0] == NOT_CHECKED:
-            report.skip("settings.absent_status", "the organization has Azure AD settings (a write probe on a test "
-                                                  "organization reads the answer without them)")
+            report.skip("settings.absent_status", "the organization has Azure AD settings (a write probe on a test organization reads the answer without them)")
         self._judge_settings(body)
         return body
 
@@ -190,18 +183,15 @@ class ContractCheck(WriteProbes):
             seen = shape(body[wire_key])
             expected = expected_type(encoding)
             if encoding in (BOOLEAN, INVERTED):
-                booleans.append(seen if seen != "string" else "string %s" % (
-                    "true/false" if body[wire_key] in ("true", "false") else "other"))
+                booleans.append(seen if seen != "string" else "string %s" % ("true/false" if body[wire_key] in ("true", "false") else "other"))
                 if body[wire_key] in ("true", "false"):
                     seen = 'string "true"/"false" (read as a boolean; the form is row settings.booleans)'
-            report.judge(term, seen == expected or (expected == "boolean" and body[wire_key] in ("true", "false")),
-                         seen)
+            report.judge(term, seen == expected or (expected == "boolean" and body[wire_key] in ("true", "false")), seen)
         if booleans:
             kinds = sorted(set(booleans))
             report.judge("settings.booleans", kinds == ["boolean"], "read: " + ", ".join(kinds))
         key = WIRE["settings.key"]
-        report.judge("settings.key", key not in body, "not returned" if key not in body else
-                     "returned (%s): the service returns the key" % shape(body[key]))
+        report.judge("settings.key", key not in body, "not returned" if key not in body else "returned (%s): the service returns the key" % shape(body[key]))
         for term in ("status.secret_expiry", "status.last_successful_sync"):
             wire_key = WIRE[term]
             if wire_key not in body:
@@ -212,29 +202,31 @@ class ContractCheck(WriteProbes):
                 report.judge(term, True, "null (none yet)")
                 continue
             form = date_form(value)
-            assumed = (re.match(r"^string 9999-99-99$", form) if term == "status.secret_expiry"
-                       else re.match(r"^string 9999-99-99T99:99:99Z$", form))
-            report.judge(term, bool(assumed) and parse_timestamp(value) is not None,
-                         form + ("" if parse_timestamp(value) is not None else " (the collection cannot read it)"))
+            assumed = re.match(r"^string 9999-99-99$", form) if term == "status.secret_expiry" else re.match(r"^string 9999-99-99T99:99:99Z$", form)
+            report.judge(
+                term,
+                bool(assumed) and parse_timestamp(value) is not None,
+                form + ("" if parse_timestamp(value) is not None else " (the collection cannot read it)"),
+            )
 
     def _read_exemptions(self):
-        ok, answer = self._get(["path.exemptions", "exemptions.item_email"], lambda: self.client.http.json(
-            "GET", WIRE["path.exemptions"].format(org=self.org), "list sync exemptions of"))
+        ok, answer = self._get(
+            ["path.exemptions", "exemptions.item_email"],
+            lambda: self.client.http.json("GET", WIRE["path.exemptions"].format(org=self.org), "list sync exemptions of"),
+        )
         if not ok:
             return
         self.report.judge("path.exemptions", True, "answered")
         if isinstance(answer, list) and not answer:
             self.report.skip("exemptions.item_email", "the list is empty (list[])")
             return
-        item_ok = isinstance(answer, list) and all(
-            isinstance(item, dict) and isinstance(item.get(WIRE["exemptions.item_email"]), str) for item in answer)
+        item_ok = isinstance(answer, list) and all(isinstance(item, dict) and isinstance(item.get(WIRE["exemptions.item_email"]), str) for item in answer)
         self.report.judge("exemptions.item_email", item_ok, shape(answer))
 
     def _bad_password(self, client):
         try:
             client.http.json("GET", WIRE["path.domains"].format(org=self.org), "list domains")
         except ApiError as error:
-            self.report.judge("auth.failed_status", str(error.status) == WIRE["auth.failed_status"],
-                              "HTTP %s" % error.status)
+            self.report.judge("auth.failed_status", str(error.status) == WIRE["auth.failed_status"], "HTTP %s" % error.status)
             return
         self.report.judge("auth.failed_status", False, "a wrong password was accepted")

@@ -85,24 +85,26 @@ class WriteProbes(object):
                 self.report.judge("path.exemption", True, "DELETE of one exemption worked")
             after = self.client.list_exemptions(self.org)
         except ApiError as error:
-            return "no: %s; remove the exemption %s@ your organization's domain by hand" % (
-                status_of(error), PROBE_LOCAL_PART)
+            return "no: %s; remove the exemption %s@ your organization's domain by hand" % (status_of(error), PROBE_LOCAL_PART)
         return "yes" if sorted(after) == sorted(before) else "no: the exemptions differ from before"
 
     def _probe_settings(self):
         client, org = self.client, self.org
         try:
             if client.get_azure_settings(org) is not None:
-                self._probe("settings (booleans, put_without_key, absent_status)", "not run: the test organization "
-                            "has Azure AD settings; use one without, the probes create and clear them", "n/a")
+                self._probe(
+                    "settings (booleans, put_without_key, absent_status)",
+                    "not run: the test organization has Azure AD settings; use one without, the probes create and clear them",
+                    "n/a",
+                )
                 return
         except ApiError as error:
             self._probe("settings", "not run: reading the settings failed (%s)" % status_of(error), "n/a")
             return
-        settings = dict((option, False) for option, (_w, encoding) in SETTINGS_FIELDS.items()
-                        if encoding in (BOOLEAN, INVERTED))
-        settings.update(primary_domain=org, application_id=PROBE_APPLICATION_ID, default_user_role="end_user",
-                        sync_frequency_hours=0)  # 0 = never: the service does not try to sync with the probe
+        settings = dict((option, False) for option, (_w, encoding) in SETTINGS_FIELDS.items() if encoding in (BOOLEAN, INVERTED))
+        settings.update(
+            primary_domain=org, application_id=PROBE_APPLICATION_ID, default_user_role="end_user", sync_frequency_hours=0
+        )  # 0 = never: the service does not try to sync with the probe
         created, form, refused = False, None, []
         saved_form = client.wire_format["booleans"]
         try:
@@ -115,8 +117,7 @@ class WriteProbes(object):
                 except ApiError as error:
                     refused.append("%s: %s" % (form, status_of(error)))
             if not created:
-                answer = "the service refused both forms (%s): it may check the application and key" % "; ".join(
-                    refused)
+                answer = "the service refused both forms (%s): it may check the application and key" % "; ".join(refused)
                 self.report.judge("settings.booleans", False, answer)
                 self._probe("settings.booleans", answer, "yes (nothing was saved)")
                 return
@@ -124,8 +125,7 @@ class WriteProbes(object):
             self._probe("settings.booleans", answer, "see absent_status")
             body = self._read_settings(after_probe=True)
             read_result, read_seen = self.report.rows["settings.booleans"]
-            self.report.judge("settings.booleans", form == BOOLEAN_FORMS[0] and read_result == AS_ASSUMED,
-                              "%s on PUT; %s" % (answer, read_seen))
+            self.report.judge("settings.booleans", form == BOOLEAN_FORMS[0] and read_result == AS_ASSUMED, "%s on PUT; %s" % (answer, read_seen))
             expiry = (body or {}).get(WIRE["status.secret_expiry"])
             try:
                 client.put_import_settings(org, dict(settings, add_users=True))

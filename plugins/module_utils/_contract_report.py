@@ -53,8 +53,7 @@ def shape(value, depth=0):
         if depth >= _MAX_DEPTH:
             return "object{...}"
         hidden = sum(1 for key in value if not _FIELD_NAME.match(str(key)))
-        parts = ["%s: %s" % (key, shape(value[key], depth + 1)) for key in sorted(value, key=str)
-                 if _FIELD_NAME.match(str(key))]
+        parts = ["%s: %s" % (key, shape(value[key], depth + 1)) for key in sorted(value, key=str) if _FIELD_NAME.match(str(key))]
         if hidden:
             parts.append("<%d keys that are not field names>" % hidden)
         return "object{%s}" % ", ".join(parts)
@@ -96,20 +95,22 @@ class Report(object):
         rows = []
         for entry in WIRE_TABLE:
             result, seen = self.rows[entry.term]
-            rows.append({"row": entry.term, "wire": entry.wire, "assumed": entry.encoding, "mark": entry.confidence,
-                         "result": result, "seen": seen})
-        counts = dict((name, sum(1 for row in rows if row["result"] == name)) for name in (AS_ASSUMED, DIFFERS,
-                                                                                           NOT_CHECKED))
-        return {"rows": rows, "counts": counts, "write_probes": list(self.probes),
-                "differing_rows": [row["row"] for row in rows if row["result"] == DIFFERS]}
+            rows.append({"row": entry.term, "wire": entry.wire, "assumed": entry.encoding, "mark": entry.confidence, "result": result, "seen": seen})
+        counts = dict((name, sum(1 for row in rows if row["result"] == name)) for name in (AS_ASSUMED, DIFFERS, NOT_CHECKED))
+        return {"rows": rows, "counts": counts, "write_probes": list(self.probes), "differing_rows": [row["row"] for row in rows if row["result"] == DIFFERS]}
 
     def markdown(self):
         data = self.as_data()
-        lines = ["# modusCloud API contract check", "",
-                 "Compared with WIRE_TABLE of moduscloud.azure_sync. Shapes only: no value of the service appears "
-                 "here.", "",
-                 "%(as assumed)d as assumed, %(differs)d differ, %(not checked)d not checked." % data["counts"], "",
-                 "| Row | Assumed | Result | Seen |", "|---|---|---|---|"]
+        lines = [
+            "# modusCloud API contract check",
+            "",
+            "Compared with WIRE_TABLE of moduscloud.azure_sync. Shapes only: no value of the service appears here.",
+            "",
+            "%(as assumed)d as assumed, %(differs)d differ, %(not checked)d not checked." % data["counts"],
+            "",
+            "| Row | Assumed | Result | Seen |",
+            "|---|---|---|---|",
+        ]
         for row in data["rows"]:
             assumed = "`%s` %s" % (row["wire"], row["assumed"]) if row["assumed"] else "`%s`" % row["wire"]
             lines.append("| %s | %s | %s | %s |" % (row["row"], _cell(assumed), row["result"], _cell(row["seen"])))

@@ -48,8 +48,7 @@ def invalid_input(params):
 
 def run_domains(module):
     """The whole task for a ModusCloudModule with moduscloud_domain's options."""
-    module.run(lambda module: preflight(module) if module.params["required_domains"] is not None
-               else ensure_domains(module), invalid_input)
+    module.run(lambda module: preflight(module) if module.params["required_domains"] is not None else ensure_domains(module), invalid_input)
 
 
 def preflight(module):
@@ -58,10 +57,13 @@ def preflight(module):
     missing = missing_domains(module.params["required_domains"], [domain["name"] for domain in org_domains])
     result = {"domains": sorted(org_domains, key=lambda d: d["name"]), "missing": missing}
     if missing and module.params["fail_on_missing"]:
-        raise ServiceError("Organization %s lacks %d domain(s) of the Entra tenant, so modusCloud's Azure AD sync "
-                           "would fail: %s. Add them (moduscloud.azure_sync.moduscloud_domain with domains) before "
-                           "enabling the sync." % (module.org, len(missing), ", ".join(missing)),
-                           changed=False, **result)
+        raise ServiceError(
+            "Organization %s lacks %d domain(s) of the Entra tenant, so modusCloud's Azure AD sync "
+            "would fail: %s. Add them (moduscloud.azure_sync.moduscloud_domain with domains) before "
+            "enabling the sync." % (module.org, len(missing), ", ".join(missing)),
+            changed=False,
+            **result,
+        )
     return result
 
 
@@ -82,7 +84,9 @@ def ensure_domains(module):
         if current is not None:
             current = dict((field, current[field]) for field in ["name"] + sorted(managed))
         view = module.changes.ensure(
-            name, current, dict(managed, name=name) if present else None,
+            name,
+            current,
+            dict(managed, name=name) if present else None,
             create=lambda domain: add_domain(client, org, domain),
             update=lambda changed, name=name: client.update_domain(org, name, changed),
             delete=lambda name=name: client.delete_domain(org, name),

@@ -18,8 +18,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors impo
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import application_body, required_resource_access
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER
 
-SIGN_IN_AUDIENCES = ["AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount",
-                     "PersonalMicrosoftAccount"]
+SIGN_IN_AUDIENCES = ["AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount", "PersonalMicrosoftAccount"]
 LABEL = "application"
 # Entra ID's rules for web redirect URIs: https, or plain http to this machine for local development.
 LOCAL_HOSTS = ("localhost", "127.0.0.1")
@@ -34,12 +33,12 @@ def invalid_urls(params):
         if len(uri) > REDIRECT_URI_MAX_LENGTH:
             problems.append("redirect_uris: %r is longer than %d characters" % (uri, REDIRECT_URI_MAX_LENGTH))
         elif "#" in uri:
-            problems.append("redirect_uris: %r has a fragment (#...), which Entra ID does not allow in a redirect URI"
-                            % uri)
-        elif not (parts and parts.netloc and (parts.scheme == "https"
-                                              or (parts.scheme == "http" and parts.hostname in LOCAL_HOSTS))):
-            problems.append("redirect_uris: %r is not an absolute https:// URL (plain http is allowed only for "
-                            "http://localhost and http://127.0.0.1, for local development)" % uri)
+            problems.append("redirect_uris: %r has a fragment (#...), which Entra ID does not allow in a redirect URI" % uri)
+        elif not (parts and parts.netloc and (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOCAL_HOSTS))):
+            problems.append(
+                "redirect_uris: %r is not an absolute https:// URL (plain http is allowed only for "
+                "http://localhost and http://127.0.0.1, for local development)" % uri
+            )
     home_page_url = params["home_page_url"]
     if home_page_url:
         parts = _url_parts(home_page_url)
@@ -73,8 +72,11 @@ def desired_view(graph, params, resolved):
 
 
 def identify(params):
-    return dict(app_id=params["app_id"], unique_name=None if params["app_id"] else params["unique_name"],
-                display_name=None if (params["app_id"] or params["unique_name"]) else params["display_name"])
+    return dict(
+        app_id=params["app_id"],
+        unique_name=None if params["app_id"] else params["unique_name"],
+        display_name=None if (params["app_id"] or params["unique_name"]) else params["display_name"],
+    )
 
 
 def ensure_application(module):
@@ -93,19 +95,20 @@ def ensure_application(module):
 
     application = graph.find_application(**identify(params))
     if application is not None and params["unique_name"] and application.get("uniqueName") != params["unique_name"]:
-        raise GraphError("application %s has unique_name %r, not %r: a unique name can only be set when the "
-                         "application is created" % (application["appId"], application.get("uniqueName"),
-                                                     params["unique_name"]))
+        raise GraphError(
+            "application %s has unique_name %r, not %r: a unique name can only be set when the "
+            "application is created" % (application["appId"], application.get("uniqueName"), params["unique_name"])
+        )
     current = graph.describe_application(application) if application is not None else None
 
     if params["state"] == "absent":
         changes.ensure(LABEL, current, None, delete=lambda: graph.delete_application(application["id"]))
-        return {"app_id": current and current["app_id"], "object_id": current and current["object_id"],
-                "app_id_known": current is not None}
+        return {"app_id": current and current["app_id"], "object_id": current and current["object_id"], "app_id_known": current is not None}
 
     if application is None and params["app_id"]:
-        raise GraphError("no application has app_id %s; Graph chooses app ids, so omit app_id (and use unique_name "
-                         "or display_name) to create one" % params["app_id"])
+        raise GraphError(
+            "no application has app_id %s; Graph chooses app ids, so omit app_id (and use unique_name or display_name) to create one" % params["app_id"]
+        )
     if application is None and not params["display_name"]:
         raise ServiceError("display_name is required to create the application")
     desired = desired_view(graph, params, resolved)
@@ -124,12 +127,17 @@ def ensure_application(module):
     def update(fields):
         graph.update_application(application["id"], application_body(fields, resolved, application))
 
-    placeholder = {"app_id": PLACEHOLDER, "object_id": PLACEHOLDER, "unique_name": params["unique_name"],
-                   "redirect_uris": [], "home_page_url": None, "api_permissions": []}
+    placeholder = {
+        "app_id": PLACEHOLDER,
+        "object_id": PLACEHOLDER,
+        "unique_name": params["unique_name"],
+        "redirect_uris": [],
+        "home_page_url": None,
+        "api_permissions": [],
+    }
     after = changes.ensure(LABEL, current, desired, create=create, update=update, placeholder=placeholder)
     result = dict(after)
     # Whether app_id is a real id, rather than check mode's placeholder for an application a run would create.
     result["app_id_known"] = result["app_id"] != PLACEHOLDER
-    result["required_resource_access"] = (required_resource_access(resolved) if resolved is not None
-                                          else stored["requiredResourceAccess"])
+    result["required_resource_access"] = required_resource_access(resolved) if resolved is not None else stored["requiredResourceAccess"]
     return result

@@ -21,13 +21,12 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state impor
 def desired_consent(params, requested, current):
     """What must be granted after the run, by API and name."""
     if params["state"] == "present":
-        return dict((app_id, dict((kind, set(names)) for kind, names in kinds.items()))
-                    for app_id, kinds in requested.items())
+        return dict((app_id, dict((kind, set(names)) for kind, names in kinds.items())) for app_id, kinds in requested.items())
     if params["api_permissions"] is None:
         return {}
-    return dict((app_id, dict((kind, names - set((requested.get(app_id) or {}).get(kind) or {}))
-                              for kind, names in kinds.items()))
-                for app_id, kinds in current.items())
+    return dict(
+        (app_id, dict((kind, names - set((requested.get(app_id) or {}).get(kind) or {})) for kind, names in kinds.items())) for app_id, kinds in current.items()
+    )
 
 
 def ensure_consent(module):
@@ -52,13 +51,13 @@ def ensure_consent(module):
         else:
             requested = {}
             if params["state"] == "present":
-                module.warn("the permissions to consent to are known once the application exists; give "
-                            "api_permissions to predict them in check mode")
+                module.warn("the permissions to consent to are known once the application exists; give api_permissions to predict them in check mode")
     if params["state"] == "present":
         for resource_app_id, kinds in requested.items():
             if isinstance(graph.resource_api(resource_app_id), UnknownApi) and any(kinds.values()):
-                raise GraphError("the application requests permissions of API %s, which has no service principal "
-                                 "in this tenant, so they cannot be granted" % resource_app_id)
+                raise GraphError(
+                    "the application requests permissions of API %s, which has no service principal in this tenant, so they cannot be granted" % resource_app_id
+                )
 
     principal = graph.get_service_principal(app_id) if application is not None else None
     consent = graph.read_consent(principal["id"]) if principal else {}
@@ -67,24 +66,42 @@ def ensure_consent(module):
 
     principal_id = principal["id"] if principal else None
     if params["state"] == "present":
+
         def create_principal(_fields):
             created = graph.create_service_principal(app_id)
             return {"app_id": app_id, "id": created["id"]}
-        view = changes.ensure("service_principal", {"app_id": app_id, "id": principal_id} if principal else None,
-                              {"app_id": app_id}, create=create_principal, placeholder={"id": PLACEHOLDER})
+
+        view = changes.ensure(
+            "service_principal",
+            {"app_id": app_id, "id": principal_id} if principal else None,
+            {"app_id": app_id},
+            create=create_principal,
+            placeholder={"id": PLACEHOLDER},
+        )
         principal_id = view["id"]
 
     for resource_app_id in sorted(set(current) | set(desired)):
         api = graph.resource_api(resource_app_id)
         wanted = desired.get(resource_app_id) or {}
         held = consent.get(resource_app_id) or {"application": {}, "grants": []}
-        ensure_app_roles(changes, graph, api, principal_id, held["application"], wanted.get("application") or set(),
-                         (requested.get(resource_app_id) or {}).get("application") or {})
+        ensure_app_roles(
+            changes,
+            graph,
+            api,
+            principal_id,
+            held["application"],
+            wanted.get("application") or set(),
+            (requested.get(resource_app_id) or {}).get("application") or {},
+        )
         ensure_admin_grant(changes, graph, api, principal_id, held["grants"], wanted.get("delegated") or set())
 
     if params["state"] == "absent" and params["remove_service_principal"]:
-        changes.ensure("service_principal", {"app_id": app_id, "id": principal_id} if principal else None, None,
-                       delete=lambda: graph.delete_service_principal(principal_id))
+        changes.ensure(
+            "service_principal",
+            {"app_id": app_id, "id": principal_id} if principal else None,
+            None,
+            delete=lambda: graph.delete_service_principal(principal_id),
+        )
         principal_id = None
 
     return {"app_id": app_id, "service_principal_id": principal_id, "granted": graph.permission_view(desired)}
@@ -95,12 +112,15 @@ def ensure_app_roles(changes, graph, api, principal_id, assignments, wanted, rol
     for name in sorted(set(assignments) | wanted):
         assignment = assignments.get(name)
         view = {"api": api.display_name, "permission": name}
-        changes.ensure("app_role_assignments/%s/%s" % (api.display_name, name),
-                       view if assignment else None, view if name in wanted else None,
-                       create=lambda _fields, role_id=role_ids.get(name) or api.ids["application"].get(name):
-                       graph.add_app_role_assignment(principal_id, api.object_id, role_id),
-                       delete=lambda assignment_id=(assignment or {}).get("id"):
-                       graph.remove_app_role_assignment(principal_id, assignment_id))
+        changes.ensure(
+            "app_role_assignments/%s/%s" % (api.display_name, name),
+            view if assignment else None,
+            view if name in wanted else None,
+            create=lambda _fields, role_id=role_ids.get(name) or api.ids["application"].get(name): graph.add_app_role_assignment(
+                principal_id, api.object_id, role_id
+            ),
+            delete=lambda assignment_id=(assignment or {}).get("id"): graph.remove_app_role_assignment(principal_id, assignment_id),
+        )
 
 
 def ensure_admin_grant(changes, graph, api, principal_id, grants, wanted):
@@ -112,10 +132,18 @@ def ensure_admin_grant(changes, graph, api, principal_id, grants, wanted):
     def view(names):
         return {"api": api.display_name, "consent_type": "AllPrincipals", "scopes": sorted(names)}
 
-    changes.ensure(label, view(grant_scopes(primary)) if primary else None, view(scopes) if scopes else None,
-                   create=lambda _fields: graph.create_admin_grant(principal_id, api.object_id, scopes),
-                   update=lambda _changes: graph.update_admin_grant(primary["id"], scopes),
-                   delete=lambda: graph.delete_admin_grant(primary["id"]))
+    changes.ensure(
+        label,
+        view(grant_scopes(primary)) if primary else None,
+        view(scopes) if scopes else None,
+        create=lambda _fields: graph.create_admin_grant(principal_id, api.object_id, scopes),
+        update=lambda _changes: graph.update_admin_grant(primary["id"], scopes),
+        delete=lambda: graph.delete_admin_grant(primary["id"]),
+    )
     for duplicate in grants[1:]:
-        changes.ensure("%s (duplicate %s)" % (label, duplicate["id"]), view(grant_scopes(duplicate)), None,
-                       delete=lambda grant_id=duplicate["id"]: graph.delete_admin_grant(grant_id))
+        changes.ensure(
+            "%s (duplicate %s)" % (label, duplicate["id"]),
+            view(grant_scopes(duplicate)),
+            None,
+            delete=lambda grant_id=duplicate["id"]: graph.delete_admin_grant(grant_id),
+        )

@@ -33,14 +33,14 @@ OPTION = "exemption_query"
 
 # The Graph user fields the sync rules read (docs/sync-rules.md), plus those a rule commonly needs. They
 # are read only when an expression is given, so the plain sync reads no more than it must.
-SYNC_USER_FIELDS = ("id", "userPrincipalName", "givenName", "surname", "mail", "proxyAddresses", "accountEnabled",
-                    "userType", "assignedLicenses")
-RULE_USER_FIELDS = ("displayName", "mailNickname", "jobTitle", "department", "companyName", "officeLocation",
-                    "usageLocation", "createdDateTime")
+SYNC_USER_FIELDS = ("id", "userPrincipalName", "givenName", "surname", "mail", "proxyAddresses", "accountEnabled", "userType", "assignedLicenses")
+RULE_USER_FIELDS = ("displayName", "mailNickname", "jobTitle", "department", "companyName", "officeLocation", "usageLocation", "createdDateTime")
 QUERY_USER_FIELDS = SYNC_USER_FIELDS + RULE_USER_FIELDS
 
-ALLOWED = ("a JMESPath expression that selects users (or their addresses) from the list of the directory's users, "
-           "such as [?department=='Shared mailboxes'] or [?starts_with(userPrincipalName, 'svc-')]")
+ALLOWED = (
+    "a JMESPath expression that selects users (or their addresses) from the list of the directory's users, "
+    "such as [?department=='Shared mailboxes'] or [?starts_with(userPrincipalName, 'svc-')]"
+)
 
 
 class QueryError(ValueError):
@@ -67,8 +67,7 @@ def check(expression):
     try:
         return jmespath.compile(expression.strip())
     except JMESPathError as error:
-        raise QueryError("%s %r is not a valid JMESPath expression: %s. Give %s"
-                         % (OPTION, expression, _one_line(error), ALLOWED))
+        raise QueryError("%s %r is not a valid JMESPath expression: %s. Give %s" % (OPTION, expression, _one_line(error), ALLOWED))
 
 
 def matching_addresses(expression, users):
@@ -80,14 +79,14 @@ def matching_addresses(expression, users):
     try:
         result = compiled.search(list(users))
     except JMESPathError as error:
-        raise QueryError("%s %r failed on the directory's users: %s. A field that some users do not have is null "
-                         "for them; guard it, as in [?jobTitle && contains(jobTitle, 'Shared')]"
-                         % (OPTION, expression, _one_line(error)))
+        raise QueryError(
+            "%s %r failed on the directory's users: %s. A field that some users do not have is null "
+            "for them; guard it, as in [?jobTitle && contains(jobTitle, 'Shared')]" % (OPTION, expression, _one_line(error))
+        )
     if result is None:
         return []
     if not isinstance(result, list):
-        raise QueryError("%s %r must select a list of users or addresses, got %s. Give %s"
-                         % (OPTION, expression, _describe(result), ALLOWED))
+        raise QueryError("%s %r must select a list of users or addresses, got %s. Give %s" % (OPTION, expression, _describe(result), ALLOWED))
     addresses = set()
     for item in result:
         if isinstance(item, Mapping):
@@ -95,8 +94,7 @@ def matching_addresses(expression, users):
             if item is None:
                 continue
         if not isinstance(item, str):
-            raise QueryError("%s %r must select users or addresses, got %s in its result. Give %s"
-                             % (OPTION, expression, _describe(item), ALLOWED))
+            raise QueryError("%s %r must select users or addresses, got %s in its result. Give %s" % (OPTION, expression, _describe(item), ALLOWED))
         address = item.strip().lower()
         local, at, domain = address.rpartition("@")
         if local and at and domain:

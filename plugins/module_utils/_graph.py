@@ -42,8 +42,14 @@ class GraphClient(PermissionCatalogue, AdminConsent, DirectoryReads):
         self._sleep = sleep or time.sleep
         # The application (client) id this client signs in as, when the token says (token_client_id).
         self.signed_in_app_id = token_client_id(access_token)
-        self.http = HttpClient(self.graph_url + "/v1.0", headers={"Authorization": "Bearer " + access_token},
-                               ca_path=ca_path, validate_certs=validate_certs, sleep=self._sleep, transport=transport)
+        self.http = HttpClient(
+            self.graph_url + "/v1.0",
+            headers={"Authorization": "Bearer " + access_token},
+            ca_path=ca_path,
+            validate_certs=validate_certs,
+            sleep=self._sleep,
+            transport=transport,
+        )
         self._apis = {}
 
     # Applications
@@ -54,16 +60,17 @@ class GraphClient(PermissionCatalogue, AdminConsent, DirectoryReads):
         Display names are not unique in Entra: several matches fail, listing their app ids.
         """
         if app_id:
-            return self._first("/applications", "find application", "with app_id %s" % app_id,
-                               "appId eq %s" % odata_literal(app_id))
+            return self._first("/applications", "find application", "with app_id %s" % app_id, "appId eq %s" % odata_literal(app_id))
         if unique_name:
             return self.get_application_by_unique_name(unique_name)
         if display_name:
             matches = self.list_applications(display_name=display_name)
             if len(matches) > 1:
-                raise GraphError("%d applications are named %r (app ids: %s); set app_id or unique_name to choose one"
-                                 % (len(matches), display_name, ", ".join(sorted(app["appId"] for app in matches))),
-                                 app_ids=sorted(app["appId"] for app in matches))
+                raise GraphError(
+                    "%d applications are named %r (app ids: %s); set app_id or unique_name to choose one"
+                    % (len(matches), display_name, ", ".join(sorted(app["appId"] for app in matches))),
+                    app_ids=sorted(app["appId"] for app in matches),
+                )
             return matches[0] if matches else None
         raise GraphError("one of app_id, unique_name or display_name is required to identify the application")
 
@@ -95,57 +102,72 @@ class GraphClient(PermissionCatalogue, AdminConsent, DirectoryReads):
         return list(self.http.paged("/applications", "list applications", resource, params=params))
 
     def create_application(self, body):
-        return self.http.json("POST", "/applications", "create application", repr(body.get("displayName")),
-                              json=body, expected=(201,))
+        return self.http.json("POST", "/applications", "create application", repr(body.get("displayName")), json=body, expected=(201,))
 
     def upsert_application(self, unique_name, body):
         """Create the application with this uniqueName, or update it if it exists (idempotent to repeat)."""
         path = "/applications(uniqueName=%s)" % quote(odata_literal(unique_name), safe="'")
         resource = "with unique_name %r" % unique_name
-        response = self.http.request("PATCH", path, "create or update application", resource, json=body,
-                                     headers={"Prefer": "create-if-missing"}, expected=(200, 201, 204))
+        response = self.http.request(
+            "PATCH", path, "create or update application", resource, json=body, headers={"Prefer": "create-if-missing"}, expected=(200, 201, 204)
+        )
         if response.status_code == 204 or not response.content:
             # It already existed and Graph answers without a body: read it back for its ids.
             return self.http.json("GET", path, "read application", resource, retry_when=object_not_yet_visible)
         return response.json()
 
     def update_application(self, object_id, body):
-        self.http.request("PATCH", "/applications/%s" % object_id, "update application", object_id, json=body,
-                          expected=(204, 200), retry_when=application_not_yet_consistent)
+        self.http.request(
+            "PATCH", "/applications/%s" % object_id, "update application", object_id, json=body, expected=(204, 200), retry_when=application_not_yet_consistent
+        )
 
     def delete_application(self, object_id):
-        self.http.request("DELETE", "/applications/%s" % object_id, "delete application", object_id,
-                          expected=(204,), retry_when=object_not_yet_visible)
+        self.http.request("DELETE", "/applications/%s" % object_id, "delete application", object_id, expected=(204,), retry_when=object_not_yet_visible)
 
     def add_password(self, object_id, password_credential):
         """addPassword: the response is the only place Graph ever shows the secret text."""
-        return self.http.json("POST", "/applications/%s/addPassword" % object_id, "add client secret to application",
-                              object_id, json={"passwordCredential": password_credential}, expected=(200, 201),
-                              retry_when=object_not_yet_visible)
+        return self.http.json(
+            "POST",
+            "/applications/%s/addPassword" % object_id,
+            "add client secret to application",
+            object_id,
+            json={"passwordCredential": password_credential},
+            expected=(200, 201),
+            retry_when=object_not_yet_visible,
+        )
 
     def remove_password(self, object_id, key_id):
-        self.http.request("POST", "/applications/%s/removePassword" % object_id,
-                          "remove client secret %s from application" % key_id, object_id,
-                          json={"keyId": key_id}, expected=(200, 204))
+        self.http.request(
+            "POST",
+            "/applications/%s/removePassword" % object_id,
+            "remove client secret %s from application" % key_id,
+            object_id,
+            json={"keyId": key_id},
+            expected=(200, 204),
+        )
 
     def get_default_app_management_policy(self):
         """The tenant default app management policy (lifetime limits of new credentials); needs Policy.Read.All."""
-        return self.http.json("GET", "/policies/defaultAppManagementPolicy", "read",
-                              "the tenant default app management policy")
+        return self.http.json("GET", "/policies/defaultAppManagementPolicy", "read", "the tenant default app management policy")
 
     # Service principals
 
     def get_service_principal(self, app_id):
         """The service principal (enterprise application) of an app id in this tenant, or None."""
-        return self._first("/servicePrincipals", "find service principal", "for app_id %s" % app_id,
-                           "appId eq %s" % odata_literal(app_id))
+        return self._first("/servicePrincipals", "find service principal", "for app_id %s" % app_id, "appId eq %s" % odata_literal(app_id))
 
     def create_service_principal(self, app_id):
         """Create the app's service principal; adopt it if another writer got there first."""
         try:
-            return self.http.json("POST", "/servicePrincipals", "create service principal", "for app_id %s" % app_id,
-                                  json={"appId": app_id}, expected=(201,),
-                                  retry_when=backing_application_not_yet_visible)
+            return self.http.json(
+                "POST",
+                "/servicePrincipals",
+                "create service principal",
+                "for app_id %s" % app_id,
+                json={"appId": app_id},
+                expected=(201,),
+                retry_when=backing_application_not_yet_visible,
+            )
         except ApiError as err:
             if err.status != 409:
                 raise
@@ -156,8 +178,7 @@ class GraphClient(PermissionCatalogue, AdminConsent, DirectoryReads):
             self._sleep(wait)
 
     def delete_service_principal(self, object_id):
-        self.http.request("DELETE", "/servicePrincipals/%s" % object_id, "delete service principal", object_id,
-                          expected=(204,))
+        self.http.request("DELETE", "/servicePrincipals/%s" % object_id, "delete service principal", object_id, expected=(204,))
 
     def describe_application(self, application, permissions=True):
         """An application's identity and the fields this collection manages, by option name (without
@@ -173,10 +194,8 @@ class GraphClient(PermissionCatalogue, AdminConsent, DirectoryReads):
         its inner answers are the caller's to judge (a 429 inside a 200 batch is normal)."""
         requests_ = [{"id": str(index), "method": "GET", "url": url} for index, url in enumerate(urls)]
         # A batch of reads may be repeated, so a gateway timeout is retried as for a GET.
-        page = self.http.json("POST", "/$batch", operation, json={"requests": requests_},
-                              retry_when=lambda response: response.status_code in (502, 504)) or {}
-        answers = dict((str(answer.get("id")), answer) for answer in page.get("responses") or ()
-                       if isinstance(answer, dict))
+        page = self.http.json("POST", "/$batch", operation, json={"requests": requests_}, retry_when=lambda response: response.status_code in (502, 504)) or {}
+        answers = dict((str(answer.get("id")), answer) for answer in page.get("responses") or () if isinstance(answer, dict))
         result = []
         for index in range(len(urls)):
             answer = answers.get(str(index))
@@ -190,10 +209,10 @@ class GraphClient(PermissionCatalogue, AdminConsent, DirectoryReads):
         """A nextLink Graph gave (absolute) as the relative URL a batch request takes."""
         root = self.http.base_url + "/"
         if link.startswith(root):
-            return "/" + link[len(root):]
+            return "/" + link[len(root) :]
         path = link.split("://", 1)[-1]
-        path = path[path.find("/"):] if "/" in path else "/"
-        return path[len("/v1.0"):] if path.startswith("/v1.0/") else path
+        path = path[path.find("/") :] if "/" in path else "/"
+        return path[len("/v1.0") :] if path.startswith("/v1.0/") else path
 
     def _first(self, path, operation, resource, odata_filter, select=None):
         params = {"$filter": odata_filter}

@@ -38,9 +38,9 @@ def application_not_yet_consistent(response) -> bool:
 def backing_application_not_yet_visible(response) -> bool:
     """Creating a service principal before Graph shows its application."""
     text = _error_text(response)
-    return ((response.status_code == 400 and ("NoBackingApplicationObject" in text
-                                              or "does not reference a valid application object" in text))
-            or (response.status_code == 403 and "backing application of the service principal" in text))
+    return (response.status_code == 400 and ("NoBackingApplicationObject" in text or "does not reference a valid application object" in text)) or (
+        response.status_code == 403 and "backing application of the service principal" in text
+    )
 
 
 def reference_not_yet_visible(response) -> bool:

@@ -62,8 +62,7 @@ class DirectoryReads(object):
 
     def list_users(self, select):
         """Every user of the tenant, with the fields named in `select` (comma-separated)."""
-        return list(self.http.paged("/users", "list users of the tenant",
-                                    params={"$select": select, "$top": LARGEST_PAGE}))
+        return list(self.http.paged("/users", "list users of the tenant", params={"$select": select, "$top": LARGEST_PAGE}))
 
     def iter_groups(self, select):
         """The groups of the tenant as their pages arrive (so their members can be read meanwhile)."""
@@ -246,5 +245,4 @@ def _inner_error(operation, resource, status, headers, body):
     if isinstance(message, dict):
         message = message.get("value")
     inner = error.get("innerError") or error.get("innererror") or {}
-    return ApiError(operation, resource, status, error.get("code"), message,
-                    inner.get("request-id") or headers.get("request-id"), error.get("details") or None)
+    return ApiError(operation, resource, status, error.get("code"), message, inner.get("request-id") or headers.get("request-id"), error.get("details") or None)

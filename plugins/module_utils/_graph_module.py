@@ -79,11 +79,13 @@ class GraphModule(AnsibleModule):
         if params["state"] == "absent":
             return self.graph.find_application(**identity)
         described = ", ".join("%s %s" % (name, value) for name, value in identity.items() if value)
-        return self.changes.prerequisite(lambda: self.graph.find_application(**identity),
-                                         lambda: self.graph.wait_for_application(**identity),
-                                         GraphError("no application with %s" % described),
-                                         "no application with %s exists; check mode assumes an earlier task creates "
-                                         "it" % described, self.warn)
+        return self.changes.prerequisite(
+            lambda: self.graph.find_application(**identity),
+            lambda: self.graph.wait_for_application(**identity),
+            GraphError("no application with %s" % described),
+            "no application with %s exists; check mode assumes an earlier task creates it" % described,
+            self.warn,
+        )
 
     def run(self, action):
         """exit_json(**action(self)) with `changed` and the diff of `changes`; a failed call or a user error becomes

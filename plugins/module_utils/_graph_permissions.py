@@ -45,11 +45,12 @@ class ResourceApi(object):
         scopes = service_principal.get("oauth2PermissionScopes") or []
         # Name -> id for what may be requested; id -> name for naming whatever is already there.
         self.ids = {
-            "application": dict((role["value"], role["id"]) for role in roles
-                                if role.get("value") and "Application" in (role.get("allowedMemberTypes") or [])
-                                and role.get("isEnabled", True)),
-            "delegated": dict((scope["value"], scope["id"]) for scope in scopes
-                              if scope.get("value") and scope.get("isEnabled", True)),
+            "application": dict(
+                (role["value"], role["id"])
+                for role in roles
+                if role.get("value") and "Application" in (role.get("allowedMemberTypes") or []) and role.get("isEnabled", True)
+            ),
+            "delegated": dict((scope["value"], scope["id"]) for scope in scopes if scope.get("value") and scope.get("isEnabled", True)),
         }
         self.names = {
             "application": dict((role["id"], role.get("value") or role["id"]) for role in roles),
@@ -74,8 +75,7 @@ class PermissionCatalogue(object):
     def resource_api(self, app_id):
         """The permissions an API offers, from its service principal in this tenant (cached)."""
         if app_id not in self._apis:
-            found = self._first("/servicePrincipals", "read API", app_id, "appId eq %s" % odata_literal(app_id),
-                                select=SERVICE_PRINCIPAL_FIELDS)
+            found = self._first("/servicePrincipals", "read API", app_id, "appId eq %s" % odata_literal(app_id), select=SERVICE_PRINCIPAL_FIELDS)
             self._apis[app_id] = ResourceApi(found) if found else UnknownApi(app_id)
         return self._apis[app_id]
 
@@ -84,8 +84,7 @@ class PermissionCatalogue(object):
         for api in self._apis.values():
             if api.object_id == object_id:
                 return api
-        found = self.http.json("GET", "/servicePrincipals/%s" % object_id, "read API", object_id,
-                               params={"$select": SERVICE_PRINCIPAL_FIELDS})
+        found = self.http.json("GET", "/servicePrincipals/%s" % object_id, "read API", object_id, params={"$select": SERVICE_PRINCIPAL_FIELDS})
         api = ResourceApi(found)
         self._apis[api.app_id] = api
         return api
@@ -96,15 +95,23 @@ class PermissionCatalogue(object):
             return api.lower()
         if api.lower() in WELL_KNOWN_APIS:
             return WELL_KNOWN_APIS[api.lower()]
-        matches = list(self.http.paged("/servicePrincipals", "find API", repr(api),
-                                       params={"$filter": "displayName eq %s" % odata_literal(api),
-                                               "$select": "id,appId,displayName"}))
+        matches = list(
+            self.http.paged(
+                "/servicePrincipals", "find API", repr(api), params={"$filter": "displayName eq %s" % odata_literal(api), "$select": "id,appId,displayName"}
+            )
+        )
         app_ids = sorted(set(match["appId"] for match in matches))
         if len(app_ids) != 1:
-            raise GraphError("api %r: %s; use the API's app id (for example %s for Microsoft Graph)"
-                             % (api, "%d APIs have this name (app ids: %s)" % (len(app_ids), ", ".join(app_ids))
-                                if app_ids else "no service principal in the tenant has this name",
-                                MICROSOFT_GRAPH_APP_ID))
+            raise GraphError(
+                "api %r: %s; use the API's app id (for example %s for Microsoft Graph)"
+                % (
+                    api,
+                    "%d APIs have this name (app ids: %s)" % (len(app_ids), ", ".join(app_ids))
+                    if app_ids
+                    else "no service principal in the tenant has this name",
+                    MICROSOFT_GRAPH_APP_ID,
+                )
+            )
         return app_ids[0]
 
     def resolve_permissions(self, api_permissions):
@@ -120,8 +127,9 @@ class PermissionCatalogue(object):
             app_id = self.find_api(entry["api"])
             api = self.resource_api(app_id)
             if isinstance(api, UnknownApi):
-                raise GraphError("api %r: the tenant has no service principal for app id %s, so its permission "
-                                 "names cannot be resolved" % (entry["api"], app_id))
+                raise GraphError(
+                    "api %r: the tenant has no service principal for app id %s, so its permission names cannot be resolved" % (entry["api"], app_id)
+                )
             wanted = resolved.setdefault(app_id, {"application": {}, "delegated": {}})
             for kind, _type in PERMISSION_KINDS:
                 for name in entry.get(kind) or []:
@@ -144,8 +152,10 @@ class PermissionCatalogue(object):
             missing.extend("%s %s" % (kind, name) for name in names if name not in graph.ids[kind])
             if available:
                 equivalents.append("%s: [%s]" % (kind, ", ".join(available)))
-        text = ("api %r is Azure AD Graph (%s), which Microsoft retired in 2025: it no longer serves tokens for "
-                "apps. Request the Microsoft Graph permissions instead" % (entry["api"], AAD_GRAPH_APP_ID))
+        text = (
+            "api %r is Azure AD Graph (%s), which Microsoft retired in 2025: it no longer serves tokens for "
+            "apps. Request the Microsoft Graph permissions instead" % (entry["api"], AAD_GRAPH_APP_ID)
+        )
         if equivalents:
             text += ": {api: Microsoft Graph, %s}" % ", ".join(equivalents)
         if missing:

@@ -87,8 +87,7 @@ CREDENTIAL_WRITTEN = ("description", "start", "end")
 DERIVED = {"web": ("redirectUriSettings",)}
 
 # What an application read selects: the table's properties, and the credentials and tags of its secrets.
-APPLICATION_FIELDS = ",".join(sorted(set(field.graph.split(".")[0] for field in APPLICATION_WIRE))
-                              + ["passwordCredentials", "tags"])
+APPLICATION_FIELDS = ",".join(sorted(set(field.graph.split(".")[0] for field in APPLICATION_WIRE)) + ["passwordCredentials", "tags"])
 SERVICE_PRINCIPAL_FIELDS = "id,appId,displayName,appRoles,oauth2PermissionScopes"
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")

@@ -47,8 +47,10 @@ _REASON_NOISE = (
     re.compile(r"Task failed: (?:Finalization of task args for '[^']*' failed: |Action failed: |Module failed: )?"),
     re.compile(r"Error while resolving value for '[^']*': "),
     re.compile(r"The lookup plugin '[^']*' failed: "),
-    re.compile(r"An unhandled exception occurred while running the lookup plugin '[^']*'\. "
-               r"Error was a <class '[^']*'>, original message: "),
+    re.compile(
+        r"An unhandled exception occurred while running the lookup plugin '[^']*'\. "
+        r"Error was a <class '[^']*'>, original message: "
+    ),
     re.compile(r"\s*\b(?:Trace ID|Correlation ID): [0-9A-Fa-f-]+"),
     re.compile(r"\s*\bTimestamp: \d{4}-\d\d-\d\d[ T][\d:.]+Z?"),
     re.compile(r"\s*\((?:request-id|client-request-id) [^)]*\)"),
@@ -74,7 +76,7 @@ def short_reason(text, limit=REASON_LIMIT):
         text = noise.sub("", text)
     text = " ".join(text.split())
     if len(text) > limit:
-        text = text[:limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "\u2026"
+        text = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "\u2026"
     return text
 
 
@@ -128,11 +130,25 @@ def health_row(host, reads, thresholds=None):
     """
     limits = thresholds_from(thresholds)
     reads = reads or {}
-    row = {"host": host, "org": reads.get("org"), "error": short_reason(reads.get("error")), "problems": [],
-           "app_id": None, "consent_complete": None, "secrets": [], "secret_days_remaining": None,
-           "moduscloud_configured": None, "moduscloud_application_id": None, "moduscloud_secret_expiry": None,
-           "moduscloud_secret_days_remaining": None, "last_successful_sync": None, "last_sync_age_hours": None,
-           "missing_domains": [], "drift": [], "report_counts": reads.get("report_counts") or None}
+    row = {
+        "host": host,
+        "org": reads.get("org"),
+        "error": short_reason(reads.get("error")),
+        "problems": [],
+        "app_id": None,
+        "consent_complete": None,
+        "secrets": [],
+        "secret_days_remaining": None,
+        "moduscloud_configured": None,
+        "moduscloud_application_id": None,
+        "moduscloud_secret_expiry": None,
+        "moduscloud_secret_days_remaining": None,
+        "last_successful_sync": None,
+        "last_sync_age_hours": None,
+        "missing_domains": [],
+        "drift": [],
+        "report_counts": reads.get("report_counts") or None,
+    }
     problems = row["problems"]
     if row["error"]:
         problems.append(_problem(READ_ERROR, ERROR, "reads failed: %s" % row["error"]))
@@ -143,8 +159,7 @@ def health_row(host, reads, thresholds=None):
     if reads.get("settings_diff") is not None:
         row["drift"] = drift_from_diff(reads["settings_diff"])
         if row["drift"]:
-            problems.append(_problem(DRIFT, WARNING, "settings differ from the inventory: %s"
-                                     % ", ".join(item["setting"] for item in row["drift"])))
+            problems.append(_problem(DRIFT, WARNING, "settings differ from the inventory: %s" % ", ".join(item["setting"] for item in row["drift"])))
 
     problems.sort(key=_problem_order)
     row["status"] = min((problem["level"] for problem in problems), key=LEVELS.index) if problems else OK
@@ -165,10 +180,8 @@ def _application(row, reads, limits, problems):
     if consent and not consent.get("complete"):
         problems.append(_problem(APPLICATION, CRITICAL, "admin consent incomplete"))
     description = reads.get("secret_description")
-    secrets = [secret for secret in application.get("secrets") or []
-               if description is None or secret.get("description") == description]
-    row["secrets"] = [dict((key, secret.get(key)) for key in ("key_id", "end_date", "days_remaining"))
-                      for secret in secrets]
+    secrets = [secret for secret in application.get("secrets") or [] if description is None or secret.get("description") == description]
+    row["secrets"] = [dict((key, secret.get(key)) for key in ("key_id", "end_date", "days_remaining")) for secret in secrets]
     days = [secret["days_remaining"] for secret in secrets if secret.get("days_remaining") is not None]
     row["secret_days_remaining"] = max(days) if days else None
     if not secrets:
@@ -193,20 +206,16 @@ def _moduscloud(row, reads, limits, problems):
     age = info.get("last_sync_age_hours")
     row["last_sync_age_hours"] = max(age, 0) if age is not None else None
     _expiry(row["moduscloud_secret_days_remaining"], "the key modusCloud holds", limits, problems)
-    if row["app_id"] and row["moduscloud_application_id"] and \
-            row["app_id"].lower() != row["moduscloud_application_id"].lower():
-        problems.append(_problem(APPLICATION, CRITICAL, "modusCloud syncs with another application (%s)"
-                                 % row["moduscloud_application_id"]))
+    if row["app_id"] and row["moduscloud_application_id"] and row["app_id"].lower() != row["moduscloud_application_id"].lower():
+        problems.append(_problem(APPLICATION, CRITICAL, "modusCloud syncs with another application (%s)" % row["moduscloud_application_id"]))
     if settings.get("sync_frequency_hours") == 0:
         problems.append(_problem(SYNC, WARNING, "the scheduled sync is off (sync frequency 0)"))
     elif row["last_successful_sync"] is None:
         problems.append(_problem(SYNC, CRITICAL, "failing sync: it never succeeded"))
     elif row["last_sync_age_hours"] is not None and row["last_sync_age_hours"] > limits["sync_failing_hours"]:
-        problems.append(_problem(SYNC, CRITICAL, "failing sync: last success %s hours ago"
-                                 % _number(row["last_sync_age_hours"])))
+        problems.append(_problem(SYNC, CRITICAL, "failing sync: last success %s hours ago" % _number(row["last_sync_age_hours"])))
     elif row["last_sync_age_hours"] is not None and row["last_sync_age_hours"] > limits["sync_stale_hours"]:
-        problems.append(_problem(SYNC, WARNING, "stale sync: last success %s hours ago"
-                                 % _number(row["last_sync_age_hours"])))
+        problems.append(_problem(SYNC, WARNING, "stale sync: last success %s hours ago" % _number(row["last_sync_age_hours"])))
 
 
 def _domains(row, reads, problems):
@@ -216,8 +225,7 @@ def _domains(row, reads, problems):
     have = set(str(domain.get("name") or "").lower() for domain in info.get("domains") or [])
     row["missing_domains"] = sorted(set(str(name).lower() for name in tenant_domains) - have)
     if row["missing_domains"]:
-        problems.append(_problem(DOMAINS, CRITICAL, "domains missing on the organization (the sync fails): %s"
-                                 % ", ".join(row["missing_domains"])))
+        problems.append(_problem(DOMAINS, CRITICAL, "domains missing on the organization (the sync fails): %s" % ", ".join(row["missing_domains"])))
 
 
 def _expiry(days, what, limits, problems):
@@ -271,12 +279,29 @@ def markdown(rows, title="modusCloud Azure AD sync: fleet health", generated=Non
     lines = ["# %s" % title, ""]
     if generated:
         lines += ["Generated %s." % generated, ""]
-    lines += ["%d tenants: %s. Thresholds: keys expiring within %d days, syncs stale after %d hours and failing "
-              "after %d hours." % (len(rows), ", ".join("%d %s" % (counts[level], level) for level in LEVELS),
-                                   limits["secret_warn_days"], limits["sync_stale_hours"],
-                                   limits["sync_failing_hours"]), ""]
-    header = ["Tenant", "Status", "Problems", "App secret (days left)", "modusCloud key expires",
-              "Last successful sync", "Missing domains", "Drift", "Sync report (add/change/remove)"]
+    lines += [
+        "%d tenants: %s. Thresholds: keys expiring within %d days, syncs stale after %d hours and failing "
+        "after %d hours."
+        % (
+            len(rows),
+            ", ".join("%d %s" % (counts[level], level) for level in LEVELS),
+            limits["secret_warn_days"],
+            limits["sync_stale_hours"],
+            limits["sync_failing_hours"],
+        ),
+        "",
+    ]
+    header = [
+        "Tenant",
+        "Status",
+        "Problems",
+        "App secret (days left)",
+        "modusCloud key expires",
+        "Last successful sync",
+        "Missing domains",
+        "Drift",
+        "Sync report (add/change/remove)",
+    ]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "---|" * len(header))
     for row in rows:
@@ -289,14 +314,12 @@ def markdown(rows, title="modusCloud Azure AD sync: fleet health", generated=Non
             row.get("status"),
             "; ".join(problem["text"] for problem in row.get("problems") or []) or "-",
             _or_dash(row.get("secret_days_remaining")),
-            "%s (%s days)" % (row["moduscloud_secret_expiry"], row.get("moduscloud_secret_days_remaining"))
-            if row.get("moduscloud_secret_expiry") else "-",
+            "%s (%s days)" % (row["moduscloud_secret_expiry"], row.get("moduscloud_secret_days_remaining")) if row.get("moduscloud_secret_expiry") else "-",
             "%s (%s h ago)" % (row["last_successful_sync"], _number(row["last_sync_age_hours"]))
             if row.get("last_successful_sync") and row.get("last_sync_age_hours") is not None
             else (row.get("last_successful_sync") or "-"),
             ", ".join(row.get("missing_domains") or []) or "-",
-            ", ".join("%s: %s -> %s" % (item["setting"], item["saved"], item["desired"])
-                      for item in row.get("drift") or []) or "-",
+            ", ".join("%s: %s -> %s" % (item["setting"], item["saved"], item["desired"]) for item in row.get("drift") or []) or "-",
             counts_text,
         ]
         lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")

@@ -73,14 +73,17 @@ def connection_advice(kind, url):
     """What to check for a connection failure retrying cannot fix."""
     host = urlsplit(url).netloc or url
     if kind == "tls":
-        return ("the TLS certificate of %s could not be verified: check ca_path (the CA bundle that signed the "
-                "service's certificate; a TLS-inspecting proxy has its own CA), or the system's trust store; "
-                "validate_certs=false turns verification off (not recommended)" % host)
+        return (
+            "the TLS certificate of %s could not be verified: check ca_path (the CA bundle that signed the "
+            "service's certificate; a TLS-inspecting proxy has its own CA), or the system's trust store; "
+            "validate_certs=false turns verification off (not recommended)" % host
+        )
     if kind == "dns":
-        return ("the host name of %s does not resolve: check the URL option (graph_url, authority_host, api_url or "
-                "stack) and the controller's DNS" % host)
-    return ("%s refused the connection: check the URL option (graph_url, api_url or stack), its port, and that "
-            "the service or proxy is reachable from the controller" % host)
+        return "the host name of %s does not resolve: check the URL option (graph_url, authority_host, api_url or stack) and the controller's DNS" % host
+    return (
+        "%s refused the connection: check the URL option (graph_url, api_url or stack), its port, and that "
+        "the service or proxy is reachable from the controller" % host
+    )
 
 
 def quiet_insecure_warnings():
@@ -149,8 +152,19 @@ class HttpClient(object):
     validate_certs.
     """
 
-    def __init__(self, base_url, headers=None, ca_path=None, validate_certs=True, timeout=DEFAULT_TIMEOUT,
-                 max_retries=6, max_retry_wait=120.0, sleep=time.sleep, clock=time.monotonic, transport=None):
+    def __init__(
+        self,
+        base_url,
+        headers=None,
+        ca_path=None,
+        validate_certs=True,
+        timeout=DEFAULT_TIMEOUT,
+        max_retries=6,
+        max_retry_wait=120.0,
+        sleep=time.sleep,
+        clock=time.monotonic,
+        transport=None,
+    ):
         self.base_url = base_url.rstrip("/")
         self.transport = transport or Transport(ca_path, validate_certs, timeout=timeout)
         self.timeout = self.transport.timeout
@@ -172,8 +186,7 @@ class HttpClient(object):
             return path
         return self.base_url + "/" + path.lstrip("/")
 
-    def request(self, method, path, operation, resource=None, params=None, json=None, headers=None,
-                expected=(200, 201, 204), retry_when=None):
+    def request(self, method, path, operation, resource=None, params=None, json=None, headers=None, expected=(200, 201, 204), retry_when=None):
         """Send one call and return the response, or raise ApiError.
 
         `retry_when(response)` lets a caller retry a known transient answer (Graph's eventual
@@ -186,8 +199,9 @@ class HttpClient(object):
         while True:
             attempt += 1
             try:
-                response = self.session.request(method, url, params=params, json=json, headers=headers,
-                                                **self.transport.request_options(url, timeout=self.timeout))
+                response = self.session.request(
+                    method, url, params=params, json=json, headers=headers, **self.transport.request_options(url, timeout=self.timeout)
+                )
                 self.request_count += 1
             except requests.exceptions.RequestException as exc:
                 failure = connection_failure(exc)
@@ -201,8 +215,7 @@ class HttpClient(object):
                         self._sleep(REFUSED_DELAY)
                         waited += REFUSED_DELAY
                         continue
-                    raise ApiError(operation, resource, message="%s (%d attempts)" % (
-                        connection_advice(failure, url), attempt))
+                    raise ApiError(operation, resource, message="%s (%d attempts)" % (connection_advice(failure, url), attempt))
                 delay = backoff(attempt)
                 if method in IDEMPOTENT_METHODS and attempt <= self.max_retries and waited + delay <= self.max_retry_wait:
                     self._sleep(delay)
@@ -211,9 +224,11 @@ class HttpClient(object):
                 raise ApiError(operation, resource, message=self.transport.redact(_short(exc)))
             if response.status_code in expected:
                 return response
-            retryable = (response.status_code in RETRY_ALWAYS
-                         or (response.status_code in RETRY_IF_IDEMPOTENT and method in IDEMPOTENT_METHODS)
-                         or (retry_when is not None and retry_when(response)))
+            retryable = (
+                response.status_code in RETRY_ALWAYS
+                or (response.status_code in RETRY_IF_IDEMPOTENT and method in IDEMPOTENT_METHODS)
+                or (retry_when is not None and retry_when(response))
+            )
             if retryable and attempt <= self.max_retries:
                 delay = self._retry_after(response, attempt)
                 if waited + delay <= self.max_retry_wait:

@@ -58,17 +58,18 @@ def invalid_input(params):
     problems = []
     bad_domains = [name for name in params["synced_domains"] or [] if not is_domain_name(name)]
     if bad_domains:
-        problems.append("synced_domains must be domain names such as example.com; not valid: %s"
-                        % ", ".join(bad_domains))
+        problems.append("synced_domains must be domain names such as example.com; not valid: %s" % ", ".join(bad_domains))
     if query_given(params["exemption_query"]) and params["state"] == "present":
         try:
             check_exemption_query(params["exemption_query"])
         except QueryError as error:
             problems.append(str(error))
         if not (params["access_token"] or "").strip():
-            problems.append("exemption_query needs access_token, a Microsoft Graph token that may read the users of "
-                            "the tenant of primary_domain (for example from the moduscloud.azure_sync.graph_token "
-                            "lookup)")
+            problems.append(
+                "exemption_query needs access_token, a Microsoft Graph token that may read the users of "
+                "the tenant of primary_domain (for example from the moduscloud.azure_sync.graph_token "
+                "lookup)"
+            )
     return problems
 
 
@@ -86,9 +87,10 @@ def ensure_present(module, client, org, changes):
     def primary_domain():
         return settings["primary_domain"] if settings["primary_domain"] in org_domains else None
 
-    problem = ("primary_domain %s is not a domain of organization %s (its domains: %s): add it first, for "
-               "example with moduscloud.azure_sync.moduscloud_domain"
-               % (settings["primary_domain"], org, ", ".join(sorted(org_domains))))
+    problem = (
+        "primary_domain %s is not a domain of organization %s (its domains: %s): add it first, for "
+        "example with moduscloud.azure_sync.moduscloud_domain" % (settings["primary_domain"], org, ", ".join(sorted(org_domains)))
+    )
     # A dry run of a whole play may add the domain in an earlier task that did not really run.
     changes.prerequisite(primary_domain, primary_domain, ServiceError(problem), problem, module.warn)
     current, status = client.read_import_settings(org)
@@ -101,8 +103,7 @@ def ensure_present(module, client, org, changes):
 
     send_key = current is None or params["update_key"] == "always"
     if send_key and params["key"] is None:
-        raise ServiceError("key is required: the Azure AD settings of %s do not exist yet and the API never "
-                           "returns the stored key" % org)
+        raise ServiceError("key is required: the Azure AD settings of %s do not exist yet and the API never returns the stored key" % org)
     desired = dict(settings)
     if current is not None:
         # Only what the service returns can be compared; the rest is sent on each write.
@@ -124,7 +125,9 @@ def ensure_present(module, client, org, changes):
                 "it seems to have dropped the stored key, so its sync stops until it gets one. This contradicts "
                 "the assumption settings.put_without_key (a change without the key keeps the stored key; see %s). "
                 "Send a new key now (update_key: always with a new secret's value)." % (org, UNKNOWNS_DOC),
-                changed=True, wire_assumption="settings.put_without_key")
+                changed=True,
+                wire_assumption="settings.put_without_key",
+            )
 
     def create(view):
         update(view)
@@ -150,8 +153,7 @@ def present_message(org, changes, created, changed_settings, key_sent):
     if not changes.changed:
         return "The Azure AD import settings of %s are as wanted." % org
     what = "new" if created else "changed: %s" % (", ".join(changed_settings) or "sync exemptions")
-    return "The Azure AD import settings of %s %s (%s)%s." % (
-        org, changes.tense("were saved", "would be saved"), what, ", with a new key" if key_sent else "")
+    return "The Azure AD import settings of %s %s (%s)%s." % (org, changes.tense("were saved", "would be saved"), what, ", with a new key" if key_sent else "")
 
 
 def read_query_exemptions(params, primary_domain):
@@ -163,8 +165,10 @@ def read_query_exemptions(params, primary_domain):
     names = graph.tenant_names()
     if primary_domain not in names:
         # Another tenant's users would exempt the wrong people.
-        raise GraphError("exemption_query: the access_token given belongs to another tenant (%s) than the one of "
-                         "primary_domain %s: give a token of that tenant" % (", ".join(sorted(names)), primary_domain))
+        raise GraphError(
+            "exemption_query: the access_token given belongs to another tenant (%s) than the one of "
+            "primary_domain %s: give a token of that tenant" % (", ".join(sorted(names)), primary_domain)
+        )
     try:
         return matching_addresses(params["exemption_query"], graph.list_users(",".join(QUERY_USER_FIELDS)))
     except QueryError as error:
@@ -185,11 +189,15 @@ def ensure_absent(client, org, changes, params):
         synced = synced_users(client.list_users(org), params["synced_domains"], current_exemptions)
     changes.ensure(SETTINGS_LABEL, current, None, delete=lambda: client.delete_import_settings(org))
     for user in synced:
-        changes.ensure("users/%s" % user["primary_email"], user, None,
-                       delete=lambda email=user["primary_email"]: client.delete_user(org, email))
+        changes.ensure("users/%s" % user["primary_email"], user, None, delete=lambda email=user["primary_email"]: client.delete_user(org, email))
     exemptions = ensure_exemptions(client, org, changes, current_exemptions, [])
-    return {"settings": None, "key_sent": False, "changed_settings": sorted(current or ()), "exemptions": exemptions,
-            "removed_users": [user["primary_email"] for user in synced]}
+    return {
+        "settings": None,
+        "key_sent": False,
+        "changed_settings": sorted(current or ()),
+        "exemptions": exemptions,
+        "removed_users": [user["primary_email"] for user in synced],
+    }
 
 
 def synced_users(org_users, domains, exemptions):
@@ -199,8 +207,7 @@ def synced_users(org_users, domains, exemptions):
     found = []
     for user in org_users:
         email = str(user.get(WIRE["user.primary_email"]) or "").strip().lower()
-        if (user.get("type") in MANAGED_USER_TYPES and email not in exempt
-                and email.rpartition("@")[2] in domains):
+        if user.get("type") in MANAGED_USER_TYPES and email not in exempt and email.rpartition("@")[2] in domains:
             found.append({"primary_email": email, "type": user.get("type")})
     return sorted(found, key=lambda user: user["primary_email"])
 

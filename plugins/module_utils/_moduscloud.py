@@ -56,11 +56,14 @@ def missing_credentials(params):
     if not missing:
         return None
     variables = dict(username="MODUSCLOUD_USERNAME", password="MODUSCLOUD_PASSWORD")
-    return ("modusCloud connection: missing %s. Set the option%s %s, or the environment variable%s %s (in the role "
-            "azure_user_sync: %s)" % (" and ".join(missing), "s" if len(missing) > 1 else "", " and ".join(missing),
-                                      "s" if len(missing) > 1 else "",
-                                      " and ".join(variables[name] for name in missing),
-                                      " and ".join("azure_user_sync_moduscloud_%s" % name for name in missing)))
+    return "modusCloud connection: missing %s. Set the option%s %s, or the environment variable%s %s (in the role azure_user_sync: %s)" % (
+        " and ".join(missing),
+        "s" if len(missing) > 1 else "",
+        " and ".join(missing),
+        "s" if len(missing) > 1 else "",
+        " and ".join(variables[name] for name in missing),
+        " and ".join("azure_user_sync_moduscloud_%s" % name for name in missing),
+    )
 
 
 def moduscloud_argument_spec(**options):
@@ -95,8 +98,7 @@ def connection_problem(params):
     problem = credentials_problem(params)
     if problem:
         return problem
-    problems = Transport(params.get("ca_path"), params.get("validate_certs", True),
-                         proxy_url=params.get("proxy_url")).problems()
+    problems = Transport(params.get("ca_path"), params.get("validate_certs", True), proxy_url=params.get("proxy_url")).problems()
     return "; ".join(problems) if problems else None
 
 
@@ -105,8 +107,7 @@ def connect(params, org):
     known_state when given, its stack discovered first with stack=auto. Raises ServiceError or ApiError."""
     base_url, discover = connection_base(params.get("api_url"), params.get("stack"))
     transport = Transport(params.get("ca_path"), params.get("validate_certs", True), proxy_url=params.get("proxy_url"))
-    client = ModusCloudClient(base_url, params["username"], params["password"], transport=transport,
-                              wire_format=params.get("wire_format"))
+    client = ModusCloudClient(base_url, params["username"], params["password"], transport=transport, wire_format=params.get("wire_format"))
     known = params.get("known_state")
     if known is not None:
         problem = known_state_problem(known)
@@ -124,8 +125,7 @@ class ModusCloudModule(AnsibleModule):
     checks, then module.org, module.client and module.changes for the action, then one exit or failure."""
 
     def __init__(self, argument_spec, **kwargs):
-        super(ModusCloudModule, self).__init__(argument_spec=moduscloud_argument_spec(**argument_spec),
-                                               supports_check_mode=True, **kwargs)
+        super(ModusCloudModule, self).__init__(argument_spec=moduscloud_argument_spec(**argument_spec), supports_check_mode=True, **kwargs)
         if REQUESTS_IMPORT_ERROR:
             self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
         self.org = None
@@ -159,8 +159,7 @@ class ModusCloudModule(AnsibleModule):
         for library, error in libraries:
             if error:
                 self.fail_json(msg=missing_required_lib(library), exception=error)
-        options, found = without_placeholders(dict((name, self.params.get(name)) for name in PLACEHOLDER_OPTIONS),
-                                              self.check_mode)
+        options, found = without_placeholders(dict((name, self.params.get(name)) for name in PLACEHOLDER_OPTIONS), self.check_mode)
         found += invalid_settings(dict(self.params, **options))
         if problems is not None:
             found += problems(self.params)

@@ -49,8 +49,7 @@ class ConnectionOptionsError(ValueError):
 
 def stack_url(stack):
     if stack not in STACKS:
-        raise ConnectionOptionsError("stack must be one of %s (or %s to discover it), got %r"
-                                     % (", ".join(STACKS), AUTO_STACK, stack))
+        raise ConnectionOptionsError("stack must be one of %s (or %s to discover it), got %r" % (", ".join(STACKS), AUTO_STACK, stack))
     return WIRE["base_url"].format(stack=stack)
 
 
@@ -69,9 +68,9 @@ def endpoint_url(value):
 def _checked_api_url(api_url):
     parts = urlsplit(api_url)
     if parts.scheme != "https" or not parts.netloc:
-        raise ConnectionOptionsError("api_url must be an https:// URL such as "
-                                     "https://us1.proofpointessentials.com/api/v1 "
-                                     "(the password travels in a header), got %r" % api_url)
+        raise ConnectionOptionsError(
+            "api_url must be an https:// URL such as https://us1.proofpointessentials.com/api/v1 (the password travels in a header), got %r" % api_url
+        )
     return api_url.rstrip("/")
 
 
@@ -83,13 +82,16 @@ def connection_base(api_url=None, stack=None):
         return stack_url(DISCOVERY_STACK), True
     if stack:
         return stack_url(stack), False
-    raise ConnectionOptionsError("set api_url (MODUSCLOUD_API_URL) or stack (MODUSCLOUD_STACK): stack is one of "
-                                 "%s, or %s to discover the organization's stack" % (", ".join(STACKS), AUTO_STACK))
+    raise ConnectionOptionsError(
+        "set api_url (MODUSCLOUD_API_URL) or stack (MODUSCLOUD_STACK): stack is one of "
+        "%s, or %s to discover the organization's stack" % (", ".join(STACKS), AUTO_STACK)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # The client
 # ---------------------------------------------------------------------------------------------
+
 
 class CredentialsRejected(ApiError):
     """401/403: the service refused the admin's credentials (or this admin's access to the org)."""
@@ -100,9 +102,11 @@ class CredentialsRejected(ApiError):
 
     def _describe(self):
         where = "%s%s" % (self.operation, " " + self.resource if self.resource else "")
-        text = "modusCloud rejected the credentials of %s (HTTP %s on %s): check the admin's local Proofpoint " \
-               "password (not the Microsoft 365 one), that the account is an organization or channel admin " \
-               "that is not read-only, and that it has no 2-step login" % (self.username, self.status, where)
+        text = (
+            "modusCloud rejected the credentials of %s (HTTP %s on %s): check the admin's local Proofpoint "
+            "password (not the Microsoft 365 one), that the account is an organization or channel admin "
+            "that is not read-only, and that it has no 2-step login" % (self.username, self.status, where)
+        )
         if self.status == 403:
             text += "; HTTP 403 can also mean this admin may not manage that organization"
         if self.api_message:
@@ -116,13 +120,15 @@ class WireAssumptionRefused(ApiError):
     def __init__(self, error, assumption, advice):
         self.assumption = assumption
         self.advice = advice
-        super(WireAssumptionRefused, self).__init__(error.operation, error.resource, error.status, error.code,
-                                                    error.api_message, error.request_id)
+        super(WireAssumptionRefused, self).__init__(error.operation, error.resource, error.status, error.code, error.api_message, error.request_id)
 
     def _describe(self):
-        return ("%s. This write rests on an assumption about the modusCloud API that nobody could confirm: %s "
-                "(see %s). %s" % (super(WireAssumptionRefused, self)._describe(), self.assumption, UNKNOWNS_DOC,
-                                  self.advice))
+        return "%s. This write rests on an assumption about the modusCloud API that nobody could confirm: %s (see %s). %s" % (
+            super(WireAssumptionRefused, self)._describe(),
+            self.assumption,
+            UNKNOWNS_DOC,
+            self.advice,
+        )
 
     def to_result(self):
         result = super(WireAssumptionRefused, self).to_result()
@@ -134,8 +140,9 @@ class WireAssumptionRefused(ApiError):
 _REFUSED_BODY = (400, 415, 422)
 # The paths whose writes change the organization's users only (not its domains, import settings or exemptions).
 USER_PATHS = ("path.users", "path.user")
-_CHECK_ADVICE = ("Run playbooks/check_moduscloud_api.yml (read-only; its opt-in write probes use a test "
-                 "organization) to see which form your service takes, and report it")
+_CHECK_ADVICE = (
+    "Run playbooks/check_moduscloud_api.yml (read-only; its opt-in write probes use a test organization) to see which form your service takes, and report it"
+)
 
 
 def _assumption(term, text):
@@ -149,9 +156,7 @@ class ModusCloudClient(object):
     wire_format: the forms of the writes whose format is an open question (WIRE_FORMAT_SPEC).
     """
 
-    def __init__(self, base_url, username, password, ca_path=None, validate_certs=True, transport=None,
-                 wire_format=None,
-                 **http_options):
+    def __init__(self, base_url, username, password, ca_path=None, validate_certs=True, transport=None, wire_format=None, **http_options):
         self.username = username
         self.wire_format = dict(DEFAULT_WIRE_FORMAT, **dict((k, v) for k, v in (wire_format or {}).items() if v))
         self._password = password
@@ -164,8 +169,7 @@ class ModusCloudClient(object):
     def with_password(self, password):
         """A client of the same service, admin, TLS trust and proxy signing in with `password` (the contract
         check's wrong-password probe)."""
-        return ModusCloudClient(self.base_url, self.username, password, transport=self._transport,
-                                wire_format=self.wire_format, **self._http_options)
+        return ModusCloudClient(self.base_url, self.username, password, transport=self._transport, wire_format=self.wire_format, **self._http_options)
 
     def prime(self, org, state):
         """Answer the reads of `org`'s domains, import settings and exemptions from `state` (what
@@ -217,8 +221,7 @@ class ModusCloudClient(object):
         if message and self._password and self._password in message:
             message = message.replace(self._password, "********")
         if error.status in (401, 403):
-            return CredentialsRejected(self.username, error.operation, error.resource, error.status, message,
-                                       error.request_id)
+            return CredentialsRejected(self.username, error.operation, error.resource, error.status, message, error.request_id)
         if message is not error.api_message:
             return ApiError(error.operation, error.resource, error.status, error.code, message, error.request_id)
         return error
@@ -230,8 +233,7 @@ class ModusCloudClient(object):
         answer = self._call("GET", "path.endpoints", "discover the modusCloud stack of", domain, domain=domain) or {}
         endpoints = answer.get(WIRE["envelope.endpoints"]) if isinstance(answer, dict) else answer
         if not endpoints:
-            raise ApiError("discover the modusCloud stack of", domain,
-                           message="%s answered no endpoint for this domain" % self.base_url)
+            raise ApiError("discover the modusCloud stack of", domain, message="%s answered no endpoint for this domain" % self.base_url)
         base_url = endpoint_url(endpoints[0])
         if base_url != self.base_url:
             self.http = self._connect(base_url)
@@ -248,9 +250,14 @@ class ModusCloudClient(object):
             return self._call("GET", path_term, operation, org, org=org)
         except ApiError as error:
             if error.status == 404:
-                raise ApiError(operation, org, 404, error.code,
-                               "no organization with the domain %s is visible on %s: check org (any domain of "
-                               "the organization) and api_url/stack" % (org, self.base_url), error.request_id)
+                raise ApiError(
+                    operation,
+                    org,
+                    404,
+                    error.code,
+                    "no organization with the domain %s is visible on %s: check org (any domain of the organization) and api_url/stack" % (org, self.base_url),
+                    error.request_id,
+                )
             raise
 
     def get_org(self, org):
@@ -266,8 +273,7 @@ class ModusCloudClient(object):
         return self._saw(org, "domains", [domain_from_wire(item) for item in items])
 
     def add_domain(self, org, domain):
-        return self._call("POST", "path.domains", "add domain", normalize_domain(domain["name"]),
-                          json=domain_to_wire(domain), org=org)
+        return self._call("POST", "path.domains", "add domain", normalize_domain(domain["name"]), json=domain_to_wire(domain), org=org)
 
     def update_domain(self, org, name, changes):
         """Read-modify-write: PUT replaces the whole domain object."""
@@ -309,8 +315,11 @@ class ModusCloudClient(object):
         address = current.get(WIRE["user.primary_email"]) if isinstance(current, dict) else None
         if (address or "").lower() != email.lower():
             # Writing back anything but this user's full object would replace it with something else.
-            raise ApiError("update user", email, message="reading the user answered %s instead of its object, so "
-                           "nothing was written" % ("user %s" % address if address else "no user"))
+            raise ApiError(
+                "update user",
+                email,
+                message="reading the user answered %s instead of its object, so nothing was written" % ("user %s" % address if address else "no user"),
+            )
         body = dict(current)
         body.update(changes)
         self._call("PUT", "path.user", "update user", email, json=body, org=org, email=email)
@@ -351,23 +360,25 @@ class ModusCloudClient(object):
     def put_import_settings(self, org, settings, key=None):
         booleans = self.wire_format["booleans"]
         try:
-            return self._call("PUT", "path.settings", "save Azure AD settings of", org,
-                              json=settings_to_wire(settings, key, booleans), org=org)
+            return self._call("PUT", "path.settings", "save Azure AD settings of", org, json=settings_to_wire(settings, key, booleans), org=org)
         except ApiError as error:
             if error.status not in _REFUSED_BODY:
                 raise
             message = (error.api_message or "").lower()
             if key is None and WIRE["settings.key"] in message:
-                raise WireAssumptionRefused(error, _assumption(
-                    "settings.put_without_key", "a settings change without %s keeps the stored key"
-                    % WIRE["settings.key"]), "Send the key with the change (update_key: always with a new secret's "
-                    "value; the role azure_user_sync does so by itself)")
+                raise WireAssumptionRefused(
+                    error,
+                    _assumption("settings.put_without_key", "a settings change without %s keeps the stored key" % WIRE["settings.key"]),
+                    "Send the key with the change (update_key: always with a new secret's value; the role azure_user_sync does so by itself)",
+                )
             other = [form for form in BOOLEAN_FORMS if form != booleans][0]
             sent = "JSON true/false" if booleans == "json" else "\"true\"/\"false\" strings"
             wanted = "\"true\"/\"false\" strings" if other == "strings" else "JSON true/false"
             raise WireAssumptionRefused(
-                error, _assumption("settings.booleans", "booleans travel as %s" % sent),
-                "If the service wants them as %s, set wire_format.booleans: %s. %s" % (wanted, other, _CHECK_ADVICE))
+                error,
+                _assumption("settings.booleans", "booleans travel as %s" % sent),
+                "If the service wants them as %s, set wire_format.booleans: %s. %s" % (wanted, other, _CHECK_ADVICE),
+            )
 
     def key_dropped(self, org, expiry_before):
         """After a settings write without the key: whether the service no longer reports a key expiry
@@ -384,21 +395,21 @@ class ModusCloudClient(object):
         known = self._known_part(org, "exemptions")
         if known is not None:
             return self._saw(org, "exemptions", list(known))
-        return self._saw(org, "exemptions", exemptions_from_wire(
-            self._call("GET", "path.exemptions", "list sync exemptions of", org, org=org)))
+        return self._saw(org, "exemptions", exemptions_from_wire(self._call("GET", "path.exemptions", "list sync exemptions of", org, org=org)))
 
     def add_exemptions(self, org, emails):
         form = self.wire_format["exemptions"]
         try:
-            return self._call("PUT", "path.exemptions", "add sync exemptions to", org,
-                              json=exemptions_to_wire(emails, form), org=org)
+            return self._call("PUT", "path.exemptions", "add sync exemptions to", org, json=exemptions_to_wire(emails, form), org=org)
         except ApiError as error:
             if error.status not in _REFUSED_BODY:
                 raise
-            raise WireAssumptionRefused(error, _assumption(
-                "exemptions.add_key", "the body is %s" % _EXEMPTIONS_SHAPES[form]),
+            raise WireAssumptionRefused(
+                error,
+                _assumption("exemptions.add_key", "the body is %s" % _EXEMPTIONS_SHAPES[form]),
                 "Set wire_format.exemptions to the form your service takes (%s). %s"
-                % ("; ".join("%s = %s" % item for item in sorted(_EXEMPTIONS_SHAPES.items())), _CHECK_ADVICE))
+                % ("; ".join("%s = %s" % item for item in sorted(_EXEMPTIONS_SHAPES.items())), _CHECK_ADVICE),
+            )
 
     def delete_exemption(self, org, email):
         return self._call("DELETE", "path.exemption", "remove sync exemption", email, org=org, email=email)

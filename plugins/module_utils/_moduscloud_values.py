@@ -58,13 +58,11 @@ def invalid_settings(options):
             problems.append("%s must be a domain name such as example.com, got %r" % (name, value))
     app_id = options.get("app_id")
     if app_id is not None and not is_guid(app_id):
-        problems.append("app_id must be the Entra application (client) id, a GUID such as "
-                        "00000000-0000-0000-0000-000000000000, got %r" % app_id)
+        problems.append("app_id must be the Entra application (client) id, a GUID such as 00000000-0000-0000-0000-000000000000, got %r" % app_id)
     frequency = options.get("sync_frequency_hours")
     low, high = SYNC_FREQUENCY_HOURS
     if frequency is not None and not low <= frequency <= high:
-        problems.append("sync_frequency_hours must be a whole number of hours from %d (never) to %d, got %s"
-                        % (low, high, frequency))
+        problems.append("sync_frequency_hours must be a whole number of hours from %d (never) to %d, got %s" % (low, high, frequency))
     role = options.get("default_user_role")
     if role is not None and role not in USER_ROLES:
         problems.append("default_user_role must be one of %s, got %r" % (", ".join(USER_ROLES), role))
@@ -94,8 +92,7 @@ def known_state_problem(known):
     """Why a known_state cannot be used (it must be a moduscloud_sync_info result), or None."""
     missing = [key for key in KNOWN_STATE_KEYS + tuple(STATUS_FIELDS) if key not in known]
     if missing:
-        return ("known_state must be the result of moduscloud.azure_sync.moduscloud_sync_info for the same "
-                "organization; it lacks %s" % ", ".join(missing))
+        return "known_state must be the result of moduscloud.azure_sync.moduscloud_sync_info for the same organization; it lacks %s" % ", ".join(missing)
     if not isinstance(known["domains"], list) or not all(isinstance(d, dict) and "name" in d for d in known["domains"]):
         return "known_state.domains must be a list of domains with a name, as moduscloud_sync_info returns them"
     if not isinstance(known["exemptions"], list):

@@ -37,51 +37,85 @@ DATE = "read-only date"
 
 WIRE_TABLE = (
     # Where the API lives and how it authenticates (docs/moduscloud-api.md, Connection).
-    Wire("base_url", "https://{stack}.proofpointessentials.com/api/v1", "", "C",
-         "PP-DOC; PP-STATS stack list (us1-us5, eu1); usg1 and usg2 from CODIEG0's stack list [S]"),
+    Wire(
+        "base_url",
+        "https://{stack}.proofpointessentials.com/api/v1",
+        "",
+        "C",
+        "PP-DOC; PP-STATS stack list (us1-us5, eu1); usg1 and usg2 from CODIEG0's stack list [S]",
+    ),
     Wire("header.username", "X-User", "admin login email", "C", "every client (CODIEG0, PSPP, KRZY, SINGH, MSPB)"),
     Wire("header.password", "X-Password", "local Proofpoint password", "C", "every client"),
-    Wire("auth.failed_status", "401", "status of a wrong X-User / X-Password (403 is read the same way)", "?",
-         "CODIEG0 get_users.sh only shows a 4xx without the users key"),
+    Wire(
+        "auth.failed_status",
+        "401",
+        "status of a wrong X-User / X-Password (403 is read the same way)",
+        "?",
+        "CODIEG0 get_users.sh only shows a 4xx without the users key",
+    ),
     Wire("path.endpoints", "/endpoints/{domain}", "", "C", "PP-DOC via MIEARLS; MSPB"),
-    Wire("envelope.endpoints", "endpoints", "list of base URLs (a bare host gets /api/v1 appended)", "S",
-         "KRZY Get-ProofPointEndpoint reads .endpoints; the item format is unknown [?]"),
+    Wire(
+        "envelope.endpoints",
+        "endpoints",
+        "list of base URLs (a bare host gets /api/v1 appended)",
+        "S",
+        "KRZY Get-ProofPointEndpoint reads .endpoints; the item format is unknown [?]",
+    ),
     Wire("path.me", "/me", "", "C", "PSPP Connect-Proofpoint; MSPB"),
     # The organization and its domains (docs/moduscloud-api.md, Endpoints).
     Wire("path.org", "/orgs/{org}", "", "C", "MSPB; PSPP; KRZY"),
     Wire("org.primary_domain", "primary_domain", TEXT, "S", "KRZY ClassDefinition"),
     Wire("org.name", "name", TEXT, "S", "KRZY ClassDefinition"),
     Wire("path.domains", "/orgs/{org}/domains", "", "C", "MSPB; PSPP; KRZY"),
-    Wire("path.domain", "/orgs/{org}/domains/{domain}", "PUT replaces the object: read-modify-write", "C",
-         "MSPB; PSPP Set-ProofpointDomain"),
+    Wire("path.domain", "/orgs/{org}/domains/{domain}", "PUT replaces the object: read-modify-write", "C", "MSPB; PSPP Set-ProofpointDomain"),
     Wire("envelope.domains", "domains", "GET wraps the list", "S", "KRZY"),
     Wire("domain.name", "name", TEXT, "S", "PSPP New-ProofpointDomain; KRZY"),
     Wire("domain.is_active", "is_active", BOOLEAN, "S", "PSPP New-ProofpointDomain"),
     Wire("domain.is_relay", "is_relay", BOOLEAN, "S", "PSPP New-ProofpointDomain"),
-    Wire("domain.destination", "destination", "relay host name or null", "S",
-         "PSPP New-ProofpointDomain (sends it wrongly as a boolean)"),
+    Wire("domain.destination", "destination", "relay host name or null", "S", "PSPP New-ProofpointDomain (sends it wrongly as a boolean)"),
     # Users (docs/moduscloud-api.md, List envelopes and objects). POST takes one object or a bare list (batch).
     Wire("path.users", "/orgs/{org}/users", "POST: one object, or a list for a batch", "C", "all clients; MSPB"),
-    Wire("path.user", "/orgs/{org}/users/{email}", "PUT replaces the object: read-modify-write", "C",
-         "PSPP; KRZY; SINGH; CODIEG0 not_billable.sh"),
+    Wire("path.user", "/orgs/{org}/users/{email}", "PUT replaces the object: read-modify-write", "C", "PSPP; KRZY; SINGH; CODIEG0 not_billable.sh"),
     Wire("envelope.users", "users", "GET wraps the list", "C", "CODIEG0, KRZY, PSPP, SINGH"),
     Wire("user.primary_email", "primary_email", TEXT, "C", "SINGH, KRZY, CODIEG0"),
     Wire("user.alias_emails", "alias_emails", "list of addresses", "S", "SINGH, KRZY"),
     # Azure AD import settings (docs/moduscloud-api.md, Azure AD import settings). Keys from PSPP Set-ProofpointAzureSync only.
-    Wire("path.settings", "/orgs/{org}/settings/azure", "GET / PUT (whole body) / DELETE", "C",
-         "MSPB essentials_settings (generated from the spec); PSPP; CODIEG0"),
-    Wire("settings.delete_scope", "DELETE /orgs/{org}/settings/azure",
-         "clears the settings, the key and the sync status; the exemptions and the users stay (the "
-         "collection removes exemptions, and synced users when asked, itself)", "?",
-         "MSPB: \"Clear and reset\"; what the reset covers is our assumption"),
-    Wire("settings.absent_status", "404", "GET answer when nothing is configured; 204, and 200 with {} or "
-         "without a primary_domain and application_id, are read the same way", "?", "CTG handles 404 and {}"),
-    Wire("settings.put_without_key", "ad_key left out", "PUT without ad_key keeps the stored key (the role "
-         "hands over a new key with every settings change all the same)", "?",
-         "no source; PSPP always sends ad_key"),
-    Wire("settings.booleans", "JSON boolean", "how the boolean settings travel on PUT (wire_format.booleans); "
-         "\"true\"/\"false\" strings are read too", "?",
-         "PSPP's first version sent JSON booleans, its current one strings"),
+    Wire(
+        "path.settings",
+        "/orgs/{org}/settings/azure",
+        "GET / PUT (whole body) / DELETE",
+        "C",
+        "MSPB essentials_settings (generated from the spec); PSPP; CODIEG0",
+    ),
+    Wire(
+        "settings.delete_scope",
+        "DELETE /orgs/{org}/settings/azure",
+        "clears the settings, the key and the sync status; the exemptions and the users stay (the "
+        "collection removes exemptions, and synced users when asked, itself)",
+        "?",
+        "MSPB: \"Clear and reset\"; what the reset covers is our assumption",
+    ),
+    Wire(
+        "settings.absent_status",
+        "404",
+        "GET answer when nothing is configured; 204, and 200 with {} or without a primary_domain and application_id, are read the same way",
+        "?",
+        "CTG handles 404 and {}",
+    ),
+    Wire(
+        "settings.put_without_key",
+        "ad_key left out",
+        "PUT without ad_key keeps the stored key (the role hands over a new key with every settings change all the same)",
+        "?",
+        "no source; PSPP always sends ad_key",
+    ),
+    Wire(
+        "settings.booleans",
+        "JSON boolean",
+        "how the boolean settings travel on PUT (wire_format.booleans); \"true\"/\"false\" strings are read too",
+        "?",
+        "PSPP's first version sent JSON booleans, its current one strings",
+    ),
     Wire("settings.primary_domain", "primary_domain", TEXT, "C", "CODIEG0 get_azure_details.sh; PSPP"),
     Wire("settings.application_id", "application_id", TEXT, "C", "CODIEG0 get_azure_details.sh; PSPP"),
     Wire("settings.key", "ad_key", SECRET, "S", "PSPP Set-ProofpointAzureSync"),
@@ -97,18 +131,25 @@ WIRE_TABLE = (
     Wire("settings.add_groups", "add_groups", BOOLEAN, "S", "PSPP"),
     Wire("settings.update_groups", "update_groups", BOOLEAN, "S", "PSPP"),
     Wire("settings.remove_groups", "remove_deleted_groups", BOOLEAN, "S", "PSPP"),
-    Wire("status.secret_expiry", "secret_expiry", DATE + " (YYYY-MM-DD assumed [?])", "C",
-         "CODIEG0 get_azure_details.sh"),
-    Wire("status.last_successful_sync", "last_successful_sync", DATE + " and time, UTC (ISO 8601 assumed [?])",
-         "C", "CODIEG0 get_azure_details.sh; CTG mock"),
+    Wire("status.secret_expiry", "secret_expiry", DATE + " (YYYY-MM-DD assumed [?])", "C", "CODIEG0 get_azure_details.sh"),
+    Wire("status.last_successful_sync", "last_successful_sync", DATE + " and time, UTC (ISO 8601 assumed [?])", "C", "CODIEG0 get_azure_details.sh; CTG mock"),
     # Sync exemptions (docs/moduscloud-api.md, Sync exemptions).
-    Wire("path.exemptions", "/orgs/{org}/settings/azure/exemptions", "GET list / PUT add / DELETE all", "C",
-         "MSPB essentials_sync_exemptions; CODIEG0 get_exempt_azure.sh"),
+    Wire(
+        "path.exemptions",
+        "/orgs/{org}/settings/azure/exemptions",
+        "GET list / PUT add / DELETE all",
+        "C",
+        "MSPB essentials_sync_exemptions; CODIEG0 get_exempt_azure.sh",
+    ),
     Wire("path.exemption", "/orgs/{org}/settings/azure/exemptions/{email}", "DELETE one", "C", "MSPB"),
     Wire("exemptions.item_email", "email", "GET answers a list of objects", "S", "CODIEG0 (.[].email)"),
-    Wire("exemptions.add_key", "exemptions", "PUT {\"exemptions\": \"a@x,b@x\"} (comma-separated string; "
-         "wire_format.exemptions chooses another form)", "?",
-         "the spec says \"list of comma separated emails\"; key and JSON type are our assumption"),
+    Wire(
+        "exemptions.add_key",
+        "exemptions",
+        "PUT {\"exemptions\": \"a@x,b@x\"} (comma-separated string; wire_format.exemptions chooses another form)",
+        "?",
+        "the spec says \"list of comma separated emails\"; key and JSON type are our assumption",
+    ),
 )
 
 WIRE = dict((entry.term, entry.wire) for entry in WIRE_TABLE)
@@ -138,11 +179,13 @@ _EXEMPTIONS_SHAPES = {
 }
 
 # Option name -> (wire key, encoding) for the import settings, derived from the table.
-SETTINGS_FIELDS = dict((entry.term[len("settings."):], (entry.wire, entry.encoding))
-                       for entry in WIRE_TABLE
-                       if entry.term.startswith("settings.") and entry.encoding in (TEXT, BOOLEAN, INVERTED, HOURS))
+SETTINGS_FIELDS = dict(
+    (entry.term[len("settings.") :], (entry.wire, entry.encoding))
+    for entry in WIRE_TABLE
+    if entry.term.startswith("settings.") and entry.encoding in (TEXT, BOOLEAN, INVERTED, HOURS)
+)
 KEY_OPTION = "key"
-STATUS_FIELDS = dict((entry.term[len("status."):], entry.wire) for entry in WIRE_TABLE if entry.term.startswith("status."))
+STATUS_FIELDS = dict((entry.term[len("status.") :], entry.wire) for entry in WIRE_TABLE if entry.term.startswith("status."))
 
 
 def normalize_domain(value):
@@ -153,6 +196,7 @@ def normalize_domain(value):
 # ---------------------------------------------------------------------------------------------
 # Conversions between option names and wire bodies
 # ---------------------------------------------------------------------------------------------
+
 
 def settings_to_wire(settings, key=None, booleans="json"):
     """PUT body for the import settings given by option name; `key` is added only when sent.
@@ -224,8 +268,7 @@ def status_from_wire(body):
 def unreadable_status(status):
     """Names of status fields whose form the collection cannot read (their dates are then unknown)."""
     status = status or {}
-    return sorted(name for name in STATUS_FIELDS
-                  if status.get(name) is not None and parse_timestamp(status[name]) is None)
+    return sorted(name for name in STATUS_FIELDS if status.get(name) is not None and parse_timestamp(status[name]) is None)
 
 
 def sync_health(status, now=None):
@@ -306,7 +349,7 @@ def parse_timestamp(value):
     if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) >= 9:
         value = int(value.strip())
     if isinstance(value, (int, float)):
-        seconds = value / 1000.0 if value > 10 ** 11 else value  # milliseconds, as some APIs send
+        seconds = value / 1000.0 if value > 10**11 else value  # milliseconds, as some APIs send
         try:
             return datetime.fromtimestamp(seconds, timezone.utc)
         except (OverflowError, OSError, ValueError):

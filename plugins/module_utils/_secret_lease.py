@@ -44,7 +44,7 @@ def lease_of(application):
     """The lease recorded on the application, or None."""
     for tag in application.get("tags") or ():
         if tag.startswith(LEASE_TAG):
-            holder, _comma, expires = tag[len(LEASE_TAG):].rpartition(",")
+            holder, _comma, expires = tag[len(LEASE_TAG) :].rpartition(",")
             try:
                 return Lease(holder, parse_datetime(expires))
             except ValueError:
@@ -56,7 +56,7 @@ def handed_over_key_id(application):
     """The key id of the secret last handed over, as recorded on the application, or None."""
     for tag in application.get("tags") or ():
         if tag.startswith(HANDED_OVER_TAG):
-            return tag[len(HANDED_OVER_TAG):] or None
+            return tag[len(HANDED_OVER_TAG) :] or None
     return None
 
 
@@ -83,13 +83,11 @@ def take_lease(graph, application, holder, seconds, wait_timeout, sleep=None, cl
     waited_for = None
     while True:
         current = lease_of(application)
-        held = current is not None and current.holder != holder and (current.expires is None
-                                                                     or current.expires > now())
+        held = current is not None and current.holder != holder and (current.expires is None or current.expires > now())
         if held:
             waited_for = current.holder
         else:
-            _write_tags(graph, application, Lease(holder, now() + timedelta(seconds=seconds)),
-                        handed_over_key_id(application))
+            _write_tags(graph, application, Lease(holder, now() + timedelta(seconds=seconds)), handed_over_key_id(application))
             sleep(LEASE_SETTLE_SECONDS)
             application = graph.find_application(app_id=application["appId"]) or application
             current = lease_of(application)
@@ -97,11 +95,17 @@ def take_lease(graph, application, holder, seconds, wait_timeout, sleep=None, cl
                 return application, waited_for
             waited_for = current.holder if current is not None else waited_for
         if clock() >= deadline:
-            raise SecretError("Another run (%s) is handing a new client secret of application %s over%s; waited %d "
-                              "seconds (wait_timeout). Run again once it has finished; its lease ends by itself if "
-                              "that run stopped." % (current.holder if current else "unknown", application["appId"],
-                                                     " until %s" % format_datetime(current.expires)
-                                                     if current and current.expires else "", wait_timeout))
+            raise SecretError(
+                "Another run (%s) is handing a new client secret of application %s over%s; waited %d "
+                "seconds (wait_timeout). Run again once it has finished; its lease ends by itself if "
+                "that run stopped."
+                % (
+                    current.holder if current else "unknown",
+                    application["appId"],
+                    " until %s" % format_datetime(current.expires) if current and current.expires else "",
+                    wait_timeout,
+                )
+            )
         sleep(LEASE_POLL_SECONDS)
         application = graph.find_application(app_id=application["appId"]) or application
 
@@ -110,9 +114,11 @@ def check_lease(application, holder):
     """Fail unless this run still holds the lease (another run took it over after it expired)."""
     current = lease_of(application)
     if current is None or current.holder != holder:
-        raise SecretError("The hand-over lease of application %s is no longer held by this run (%s) but by %s: "
-                          "another run took it over, so the older client secrets are left for that run to remove."
-                          % (application["appId"], holder, current.holder if current else "nobody"))
+        raise SecretError(
+            "The hand-over lease of application %s is no longer held by this run (%s) but by %s: "
+            "another run took it over, so the older client secrets are left for that run to remove."
+            % (application["appId"], holder, current.holder if current else "nobody")
+        )
 
 
 def holds_lease(application, holder):

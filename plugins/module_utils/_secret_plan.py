@@ -48,9 +48,7 @@ _DATETIME = re.compile(
     r"\s*(Z|z|[+-]\d{2}:?\d{2})?$"
 )
 _NUMBER = r"(\d+(?:[.,]\d+)?)"
-_DURATION = re.compile(
-    r"^P(?=.)(?:{n}Y)?(?:{n}M)?(?:{n}W)?(?:{n}D)?(?:T(?=.)(?:{n}H)?(?:{n}M)?(?:{n}S)?)?$".format(n=_NUMBER)
-)
+_DURATION = re.compile(r"^P(?=.)(?:{n}Y)?(?:{n}M)?(?:{n}W)?(?:{n}D)?(?:T(?=.)(?:{n}H)?(?:{n}M)?(?:{n}S)?)?$".format(n=_NUMBER))
 
 
 def utc_now():
@@ -61,8 +59,7 @@ def parse_datetime(text):
     """An aware UTC datetime from Graph's ISO 8601 text (7-digit fractions, Z) or a plain date."""
     match = _DATETIME.match(str(text).strip())
     if not match:
-        raise ValueError("%r is not an ISO 8601 date or date and time (for example 2027-01-31 or "
-                         "2027-01-31T12:00:00Z)" % (text,))
+        raise ValueError("%r is not an ISO 8601 date or date and time (for example 2027-01-31 or 2027-01-31T12:00:00Z)" % (text,))
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     micro = int((fraction or "0")[:6].ljust(6, "0"))
     value = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micro)
@@ -88,10 +85,8 @@ def parse_duration(text):
     match = _DURATION.match(str(text).strip().upper())
     if not match:
         raise ValueError("%r is not an ISO 8601 duration" % (text,))
-    years, months, weeks, days, hours, minutes, seconds = (
-        float(part.replace(",", ".")) if part else 0.0 for part in match.groups())
-    return timedelta(days=years * 365 + months * 30 + weeks * 7 + days, hours=hours, minutes=minutes,
-                     seconds=seconds)
+    years, months, weeks, days, hours, minutes, seconds = (float(part.replace(",", ".")) if part else 0.0 for part in match.groups())
+    return timedelta(days=years * 365 + months * 30 + weeks * 7 + days, hours=hours, minutes=minutes, seconds=seconds)
 
 
 def describe_lifetime(lifetime):
@@ -205,6 +200,7 @@ def password_policy(document, app_created=None):
 # Lifetime of a new secret
 # ---------------------------------------------------------------------------------------------
 
+
 def requested_end(now, lifetime_days=None, end_date=None, never_expires=False):
     """The end date the options ask for, before any policy (lifetime_days None: the default)."""
     if never_expires:
@@ -226,16 +222,20 @@ def fit_to_policy(now, wanted_end, policy, clamp=True, never_expires=False):
     if limit is not None and wanted > limit:
         end = now + limit
         if never_expires:
-            return end, ["never_expires: the tenant's app management policy allows secrets of at most %s, "
-                         "so this secret ends on %s." % (describe_lifetime(limit), format_datetime(end))]
+            return end, [
+                "never_expires: the tenant's app management policy allows secrets of at most %s, "
+                "so this secret ends on %s." % (describe_lifetime(limit), format_datetime(end))
+            ]
         if not clamp:
             raise SecretError(
                 "The requested secret lifetime of %s exceeds the tenant's app management policy maximum "
                 "of %s. Ask for at most %d days (lifetime_days or end_date), or set clamp_to_policy: true."
-                % (describe_lifetime(wanted), describe_lifetime(limit), int(limit.total_seconds() // 86400)))
-        return end, ["The requested secret lifetime of %s exceeds the tenant's app management policy maximum "
-                     "of %s; the secret ends on %s instead."
-                     % (describe_lifetime(wanted), describe_lifetime(limit), format_datetime(end))]
+                % (describe_lifetime(wanted), describe_lifetime(limit), int(limit.total_seconds() // 86400))
+            )
+        return end, [
+            "The requested secret lifetime of %s exceeds the tenant's app management policy maximum "
+            "of %s; the secret ends on %s instead." % (describe_lifetime(wanted), describe_lifetime(limit), format_datetime(end))
+        ]
     return wanted_end, []
 
 
@@ -244,8 +244,8 @@ def check_rotation_window(lifetime, rotate_before_days):
     if lifetime <= timedelta(days=rotate_before_days):
         raise SecretError(
             "A new secret would live %s, not longer than rotate_before_days (%d), so every run would replace "
-            "it. Lower rotate_before_days or ask for a longer lifetime." % (describe_lifetime(lifetime),
-                                                                            rotate_before_days))
+            "it. Lower rotate_before_days or ask for a longer lifetime." % (describe_lifetime(lifetime), rotate_before_days)
+        )
 
 
 def fallback_lifetimes(rejected):
@@ -263,8 +263,9 @@ def fallback_lifetimes(rejected):
 Plan = namedtuple("Plan", "current create reason rotated remove")
 
 
-def plan_present(secrets, now, rotate_before_days=DEFAULT_ROTATE_BEFORE_DAYS, keep_key_id=None,
-                 force_rotate=False, exclusive=True, handed_over=None, force_reason=None):
+def plan_present(
+    secrets, now, rotate_before_days=DEFAULT_ROTATE_BEFORE_DAYS, keep_key_id=None, force_rotate=False, exclusive=True, handed_over=None, force_reason=None
+):
     """Decide for the secrets that carry our description (oldest first).
 
     The module returns a value only for a secret it creates, so it keeps an existing secret only
@@ -294,13 +295,13 @@ def plan_present(secrets, now, rotate_before_days=DEFAULT_ROTATE_BEFORE_DAYS, ke
     elif keep_key_id and current is None:
         reason = "keep_key_id %s is not among the secrets with the description" % keep_key_id
     elif current is None:
-        reason = ("%d secrets carry the description and keep_key_id does not name the one in use: an earlier "
-                  "run stopped before removing the old one" % len(secrets))
+        reason = "%d secrets carry the description and keep_key_id does not name the one in use: an earlier run stopped before removing the old one" % len(
+            secrets
+        )
     elif current.end is not None and current.end <= now:
         reason = "secret %s expired on %s" % (current.key_id, format_datetime(current.end))
     elif current.end is not None and current.end - now <= timedelta(days=rotate_before_days):
-        reason = "secret %s expires on %s, within rotate_before_days (%d)" % (
-            current.key_id, format_datetime(current.end), rotate_before_days)
+        reason = "secret %s expires on %s, within rotate_before_days (%d)" % (current.key_id, format_datetime(current.end), rotate_before_days)
 
     create = reason is not None
     if create:
@@ -323,6 +324,7 @@ def plan_absent(secrets):
 # What the consumer (modusCloud) holds
 # ---------------------------------------------------------------------------------------------
 
+
 def consumer_reason(consumer, app_id, rotate_before_days):
     """(why modusCloud needs a new secret of application `app_id` or None, whether it uses that application).
 
@@ -343,15 +345,17 @@ def consumer_reason(consumer, app_id, rotate_before_days):
         return "the key modusCloud holds expires on %s" % consumer.get("secret_expiry"), True
     changing = consumer.get("settings_changes") or []
     if consumer.get("new_key_with_settings_change", True) and changing:
-        return ("the import settings change (%s), and whether modusCloud keeps its key through a change saved "
-                "without it is an open question of its API (docs/moduscloud-api.md, Known unknowns)"
-                % ", ".join(changing)), True
+        return (
+            "the import settings change (%s), and whether modusCloud keeps its key through a change saved "
+            "without it is an open question of its API (docs/moduscloud-api.md, Known unknowns)" % ", ".join(changing)
+        ), True
     return None, True
 
 
 # ---------------------------------------------------------------------------------------------
 # Sign-in answers, messages and diff views (ids, hints and dates only)
 # ---------------------------------------------------------------------------------------------
+
 
 def is_propagation_error(error):
     """A TokenError Entra gives for a secret (or app) it does not know yet."""
@@ -370,12 +374,10 @@ def never_expires_note(end, policy, predicted=False):
     if policy.known:
         why = "no tenant lifetime policy limits it"
     elif predicted:
-        why = ("the tenant's lifetime policy could not be read (that needs Policy.Read.All), so applying may "
-               "shorten it")
+        why = "the tenant's lifetime policy could not be read (that needs Policy.Read.All), so applying may shorten it"
     else:
         why = "the tenant's lifetime policy could not be read, and the tenant accepted this date"
-    return "never_expires: Entra ID client secrets always expire; this one %s on %s (%s)." % (
-        "would end" if predicted else "ends", format_datetime(end), why)
+    return "never_expires: Entra ID client secrets always expire; this one %s on %s (%s)." % ("would end" if predicted else "ends", format_datetime(end), why)
 
 
 def label(secret):
@@ -394,11 +396,9 @@ def message(plan, kept, removed, tense):
     """
     parts = []
     if plan.create:
-        parts.append("%s client secret %s ending %s (%s)" % (
-            tense("created", "would create"), kept.key_id, format_datetime(kept.end), plan.reason))
+        parts.append("%s client secret %s ending %s (%s)" % (tense("created", "would create"), kept.key_id, format_datetime(kept.end), plan.reason))
     elif kept is not None:
-        parts.append("client secret %s is in place until %s" % (kept.key_id, format_datetime(kept.end)
-                                                                if kept.end else "no end date"))
+        parts.append("client secret %s is in place until %s" % (kept.key_id, format_datetime(kept.end) if kept.end else "no end date"))
     if removed:
         parts.append("%s %s" % (tense("removed", "would remove"), ", ".join(removed)))
     if not parts:

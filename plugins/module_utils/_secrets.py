@@ -81,6 +81,7 @@ IDENTITY = ("app_id", "unique_name", "display_name")
 # The module's run
 # ---------------------------------------------------------------------------------------------
 
+
 def manage_secret(module):
     """The module's run: the result for exit_json."""
     params = module.params
@@ -95,9 +96,7 @@ def manage_secret(module):
         released = changes.live(release_lease, module.graph, application, holder, dry=holds_lease(application, holder))
         if released:
             changes.record("hand-over lease of application %s" % application["appId"], {"holder": holder}, None)
-        return {"app_id": application["appId"],
-                "msg": "Released the hand-over lease of %s." % holder if released else "%s holds no hand-over lease."
-                % holder}
+        return {"app_id": application["appId"], "msg": "Released the hand-over lease of %s." % holder if released else "%s holds no hand-over lease." % holder}
 
     prove = None
     if params["state"] == "present" and params["wait_usable"]:
@@ -144,23 +143,25 @@ def prover(params, app_id, module_token=None):
 
     Without tenant_id, the tenant is the one of the module's own token (`module_token()`).
     """
-    tenant_id = params["tenant_id"] or (params["access_token"] and token_tenant(params["access_token"])) \
-        or (module_token and token_tenant(module_token()))
+    tenant_id = params["tenant_id"] or (params["access_token"] and token_tenant(params["access_token"])) or (module_token and token_tenant(module_token()))
     if not tenant_id:
-        raise SecretError("wait_usable needs tenant_id to request a token with the new secret (the module's token "
-                          "does not name its tenant); set tenant_id, or wait_usable: false")
+        raise SecretError(
+            "wait_usable needs tenant_id to request a token with the new secret (the module's token "
+            "does not name its tenant); set tenant_id, or wait_usable: false"
+        )
     transport = dict((name, params.get(name)) for name in TRANSPORT_OPTIONS)
 
     def prove(value):
         # The wait retries every transient answer within wait_timeout, so the sign-in itself does not.
-        wait_until_usable(lambda: acquire_token(tenant_id, app_id, client_secret=value, max_retries=0, **transport),
-                          params["wait_timeout"])
+        wait_until_usable(lambda: acquire_token(tenant_id, app_id, client_secret=value, max_retries=0, **transport), params["wait_timeout"])
+
     return prove
 
 
 # ---------------------------------------------------------------------------------------------
 # Options
 # ---------------------------------------------------------------------------------------------
+
 
 def check_options(params, now):
     """Refuse contradictory or impossible options before any request; return end_date parsed (or None)."""
@@ -169,35 +170,32 @@ def check_options(params, now):
     if params["state"] == "absent":
         given = [name for name in ("keep_key_id", "force_rotate", "consumer") if params.get(name)]
         if given:
-            raise SecretError("%s only apply to state=present; state=absent removes every secret with the "
-                              "description" % " and ".join(given))
+            raise SecretError("%s only apply to state=present; state=absent removes every secret with the description" % " and ".join(given))
         return None
-    if params.get("wait_usable") and sign_in_host_unknown(params.get("cloud"), params.get("authority_host"),
-                                                          params.get("graph_url")):
-        raise SecretError("wait_usable proves a new secret by signing in with it, but graph_url %s is not Microsoft "
-                          "Graph and authority_host is not set, so the sign-in host that issues tokens for it is "
-                          "unknown: set authority_host (or AZURE_AUTHORITY_HOST) to it, or set wait_usable: false"
-                          % params["graph_url"])
+    if params.get("wait_usable") and sign_in_host_unknown(params.get("cloud"), params.get("authority_host"), params.get("graph_url")):
+        raise SecretError(
+            "wait_usable proves a new secret by signing in with it, but graph_url %s is not Microsoft "
+            "Graph and authority_host is not set, so the sign-in host that issues tokens for it is "
+            "unknown: set authority_host (or AZURE_AUTHORITY_HOST) to it, or set wait_usable: false" % params["graph_url"]
+        )
     # A placeholder (check mode only: GraphModule refuses it in a real run) stands for the key_id of a predicted secret.
-    if params.get("keep_key_id") is not None and not is_placeholder(params["keep_key_id"]) \
-            and not GUID.match(params["keep_key_id"]):
-        raise SecretError("keep_key_id %r is not a key id: expected a GUID such as the key_id this module returned"
-                          % params["keep_key_id"])
+    if params.get("keep_key_id") is not None and not is_placeholder(params["keep_key_id"]) and not GUID.match(params["keep_key_id"]):
+        raise SecretError("keep_key_id %r is not a key id: expected a GUID such as the key_id this module returned" % params["keep_key_id"])
     # Checked here rather than by mutually_exclusive, which also counts never_expires: false.
     chosen = [name for name in ("lifetime_days", "end_date") if params.get(name) is not None]
     chosen += ["never_expires"] if params.get("never_expires") else []
     if len(chosen) > 1:
-        raise SecretError("%s are mutually exclusive: set one way of choosing the lifetime of a new secret"
-                          % " and ".join(chosen))
+        raise SecretError("%s are mutually exclusive: set one way of choosing the lifetime of a new secret" % " and ".join(chosen))
     for name, lowest in (("rotate_before_days", 0), ("lifetime_days", 1), ("wait_timeout", 0)):
         if params.get(name) is not None and params[name] < lowest:
             raise SecretError("%s must be %d or more, got %d" % (name, lowest, params[name]))
     if params.get("lease_seconds") is not None and params["lease_seconds"] < 1:
         raise SecretError("lease_seconds must be 1 or more, got %d" % params["lease_seconds"])
     if params.get("lifetime_days") is not None and params["lifetime_days"] > MAX_LIFETIME_DAYS:
-        raise SecretError("lifetime_days must be at most %d (10 years; the Entra portal offers at most 730), got %d: "
-                          "set never_expires: true for the longest lifetime the tenant allows"
-                          % (MAX_LIFETIME_DAYS, params["lifetime_days"]))
+        raise SecretError(
+            "lifetime_days must be at most %d (10 years; the Entra portal offers at most 730), got %d: "
+            "set never_expires: true for the longest lifetime the tenant allows" % (MAX_LIFETIME_DAYS, params["lifetime_days"])
+        )
     end_date = None
     if params.get("end_date"):
         try:
@@ -207,14 +205,14 @@ def check_options(params, now):
         if end_date <= now:
             raise SecretError("end_date %s is not in the future" % format_datetime(end_date))
     if not params.get("never_expires"):
-        check_rotation_window(requested_end(now, params["lifetime_days"], end_date) - now,
-                              params["rotate_before_days"])
+        check_rotation_window(requested_end(now, params["lifetime_days"], end_date) - now, params["rotate_before_days"])
     return end_date
 
 
 # ---------------------------------------------------------------------------------------------
 # Proving a new secret works
 # ---------------------------------------------------------------------------------------------
+
 
 def wait_until_usable(acquire, timeout, sleep=None, clock=None, first_delay=1.0, max_delay=15.0):
     """Call acquire() until it returns a token; return the number of attempts.
@@ -239,8 +237,7 @@ def wait_until_usable(acquire, timeout, sleep=None, clock=None, first_delay=1.0,
                 raise SecretError("it does not obtain a token: %s" % err)
             remaining = deadline - clock()
             if remaining <= 0:
-                raise SecretError("it was still rejected after %d attempts in %d seconds (wait_timeout): %s"
-                                  % (attempts, timeout, err))
+                raise SecretError("it was still rejected after %d attempts in %d seconds (wait_timeout): %s" % (attempts, timeout, err))
             pause = max(delay, err.retry_after or 0)
         sleep(min(pause, remaining))
         delay = min(delay * 2, max_delay)
@@ -249,6 +246,7 @@ def wait_until_usable(acquire, timeout, sleep=None, clock=None, first_delay=1.0,
 # ---------------------------------------------------------------------------------------------
 # Graph calls
 # ---------------------------------------------------------------------------------------------
+
 
 def read_password_policy(graph, application):
     """The tenant default policy for this app's secrets; UNKNOWN_POLICY when it may not be read."""
@@ -276,9 +274,10 @@ def add_secret(graph, object_id, description, start, end, shorten=True, policy_k
         refusal = err
     rejected = end - start
     if not shorten:
-        raise SecretError("The tenant's app management policy refuses a secret lifetime of %s (%s). Ask for a "
-                          "shorter lifetime_days or end_date, or set clamp_to_policy: true."
-                          % (describe_lifetime(rejected), refusal))
+        raise SecretError(
+            "The tenant's app management policy refuses a secret lifetime of %s (%s). Ask for a "
+            "shorter lifetime_days or end_date, or set clamp_to_policy: true." % (describe_lifetime(rejected), refusal)
+        )
     for lifetime in fallback_lifetimes(rejected):
         try:
             credential = graph.add_password(object_id, credential_body(description, start, start + lifetime))
@@ -286,18 +285,23 @@ def add_secret(graph, object_id, description, start, end, shorten=True, policy_k
             if err.code != POLICY_ERROR_CODE:
                 raise
             continue
-        unread = ("a policy assigned to the application, stricter than the tenant default" if policy_known
-                  else "the tenant's app management policy, which could not be read (that needs Policy.Read.All)")
-        return credential, ["A secret lifetime of %s was refused by %s; the secret got %s, the longest of the usual "
-                            "limits (%s days) that was accepted."
-                            % (describe_lifetime(rejected), unread, describe_lifetime(lifetime),
-                               ", ".join(str(days) for days in FALLBACK_LIFETIME_DAYS))]
+        unread = (
+            "a policy assigned to the application, stricter than the tenant default"
+            if policy_known
+            else "the tenant's app management policy, which could not be read (that needs Policy.Read.All)"
+        )
+        return credential, [
+            "A secret lifetime of %s was refused by %s; the secret got %s, the longest of the usual "
+            "limits (%s days) that was accepted."
+            % (describe_lifetime(rejected), unread, describe_lifetime(lifetime), ", ".join(str(days) for days in FALLBACK_LIFETIME_DAYS))
+        ]
     raise SecretError("The tenant's app management policy refuses every secret lifetime down to 1 day (%s)." % refusal)
 
 
 # ---------------------------------------------------------------------------------------------
 # Carrying the plan out
 # ---------------------------------------------------------------------------------------------
+
 
 def ensure_secret(graph, application, params, end_date, changes, now, prove=None, hide=None):
     """Bring the secrets that carry params["description"] to the state the options ask for.
@@ -309,8 +313,7 @@ def ensure_secret(graph, application, params, end_date, changes, now, prove=None
     """
     description = params["description"]
     holder = params.get("lease_holder")
-    force_reason, uses_app = consumer_reason(params.get("consumer"), application["appId"],
-                                             params["rotate_before_days"])
+    force_reason, uses_app = consumer_reason(params.get("consumer"), application["appId"], params["rotate_before_days"])
     # With what modusCloud holds (consumer), the secret it uses stays until it has the new one; others may go.
     exclusive = params["exclusive"] if params.get("exclusive") is not None else not uses_app
 
@@ -320,24 +323,33 @@ def ensure_secret(graph, application, params, end_date, changes, now, prove=None
             return ours, plan_absent(ours)
         if is_placeholder(params.get("keep_key_id")):
             return ours, plan_keep_predicted(ours, exclusive)
-        return ours, plan_present(ours, now, params["rotate_before_days"], params.get("keep_key_id"), force_rotate,
-                                  exclusive, handed_over_key_id(application), force_reason)
+        return ours, plan_present(
+            ours, now, params["rotate_before_days"], params.get("keep_key_id"), force_rotate, exclusive, handed_over_key_id(application), force_reason
+        )
 
     ours, plan = planned(application, params.get("force_rotate"), force_reason)
     lease_notes = []
     if plan.create and holder:
         # Another run may be handing over a secret of this application: wait for it, then plan again.
         application, waited_for = changes.live(
-            take_lease, graph, application, holder, params.get("lease_seconds") or DEFAULT_LEASE_SECONDS,
-            params.get("wait_timeout") or 0, sleep=getattr(graph, "_sleep", None), dry=(application, None))
+            take_lease,
+            graph,
+            application,
+            holder,
+            params.get("lease_seconds") or DEFAULT_LEASE_SECONDS,
+            params.get("wait_timeout") or 0,
+            sleep=getattr(graph, "_sleep", None),
+            dry=(application, None),
+        )
         if waited_for is not None:
             # The other run has just handed over a new secret: the reasons this run had to force one are stale.
             ours, plan = planned(application, False, None)
             if not plan.create:  # only a real run waits (it took the lease above), so it gives it up again
                 changes.run(release_lease, graph, application, holder)
-                lease_notes.append("Another run (%s) handed over a new client secret of this application while this "
-                                   "run waited for its lease, so this run keeps that secret instead of creating one."
-                                   % waited_for)
+                lease_notes.append(
+                    "Another run (%s) handed over a new client secret of this application while this "
+                    "run waited for its lease, so this run keeps that secret instead of creating one." % waited_for
+                )
         else:
             ours, plan = planned(application, params.get("force_rotate"), force_reason)
     hand_over = holder and params.get("keep_key_id") and params["state"] == "present"
@@ -360,14 +372,18 @@ def ensure_secret(graph, application, params, end_date, changes, now, prove=None
         except ApiError as err:
             if err.status != 404:  # 404: removed meanwhile by another run, so gone as asked
                 if value is None and removed:
-                    raise SecretError("%s; client secret%s %s had been removed before" % (
-                        err, "s" if len(removed) > 1 else "", ", ".join(removed)),
-                        changed=True, removed_key_ids=removed, **err.to_result())
+                    raise SecretError(
+                        "%s; client secret%s %s had been removed before" % (err, "s" if len(removed) > 1 else "", ", ".join(removed)),
+                        changed=True,
+                        removed_key_ids=removed,
+                        **err.to_result(),
+                    )
                 if value is None:
                     raise
                 # The new secret exists and works: return it; the next run with keep_key_id finishes the cleanup.
-                warnings.append("Could not remove the older client secret %s (%s); pass keep_key_id: %s on the "
-                                "next run to remove it." % (key_id, err, kept.key_id))
+                warnings.append(
+                    "Could not remove the older client secret %s (%s); pass keep_key_id: %s on the next run to remove it." % (key_id, err, kept.key_id)
+                )
                 continue
         changes.record(label(by_id[key_id]), diff_view(by_id[key_id]), None)
         removed.append(key_id)
@@ -399,9 +415,10 @@ def _create(graph, application, params, end_date, changes, now, prove, hide):
     never_expires = params.get("never_expires")
     policy = read_password_policy(graph, application)
     if policy.additions_blocked:
-        raise SecretError("The tenant's app management policy forbids new client secrets on application %s "
-                          "(passwordAddition restriction); use a certificate credential instead."
-                          % application.get("appId"))
+        raise SecretError(
+            "The tenant's app management policy forbids new client secrets on application %s "
+            "(passwordAddition restriction); use a certificate credential instead." % application.get("appId")
+        )
     wanted = requested_end(now, params["lifetime_days"], end_date, never_expires)
     end, warnings = fit_to_policy(now, wanted, policy, params["clamp_to_policy"], never_expires)
     check_rotation_window(end - now, params["rotate_before_days"])
@@ -410,8 +427,9 @@ def _create(graph, application, params, end_date, changes, now, prove, hide):
         predicted_warnings = [never_expires_note(end, policy, predicted=True)]
     else:
         predicted_warnings = warnings
-    created, value, warnings = changes.live(_add_and_prove, graph, application, params, now, end, policy, warnings,
-                                            prove, hide, dry=(predicted, SECRET_VALUE_PLACEHOLDER, predicted_warnings))
+    created, value, warnings = changes.live(
+        _add_and_prove, graph, application, params, now, end, policy, warnings, prove, hide, dry=(predicted, SECRET_VALUE_PLACEHOLDER, predicted_warnings)
+    )
     changes.record(label(created), None, diff_view(created))
     return created, value, warnings
 
@@ -421,12 +439,15 @@ def _add_and_prove(graph, application, params, now, end, policy, warnings, prove
     Returns (the new Secret, its value, `warnings` and what the creation adds to them)."""
     never_expires = params.get("never_expires")
     if prove is not None and graph.get_service_principal(application["appId"]) is None:
-        raise SecretError("Application %s has no service principal (enterprise application) in the tenant, and Entra "
-                          "issues no token to an application without one, so a new secret could not be proven: run "
-                          "moduscloud.azure_sync.azure_app_consent first (it creates the service principal), or set "
-                          "wait_usable: false." % application["appId"])
-    credential, notes = add_secret(graph, application["id"], params["description"], now, end,
-                                   shorten=params["clamp_to_policy"] or never_expires, policy_known=policy.known)
+        raise SecretError(
+            "Application %s has no service principal (enterprise application) in the tenant, and Entra "
+            "issues no token to an application without one, so a new secret could not be proven: run "
+            "moduscloud.azure_sync.azure_app_consent first (it creates the service principal), or set "
+            "wait_usable: false." % application["appId"]
+        )
+    credential, notes = add_secret(
+        graph, application["id"], params["description"], now, end, shorten=params["clamp_to_policy"] or never_expires, policy_known=policy.known
+    )
     value = credential.pop("secretText", None)
     if value and hide is not None:
         hide(value)
@@ -438,9 +459,10 @@ def _add_and_prove(graph, application, params, now, end, policy, warnings, prove
             warnings.append(never_expires_note(created.end, policy))
         # The lifetime was checked against the window before the write; a shortened one may still fall inside it.
         if notes and created.end - now <= timedelta(days=params["rotate_before_days"]):
-            warnings.append("The new secret lives %s, not longer than rotate_before_days (%d): the next run will "
-                            "replace it. Lower rotate_before_days."
-                            % (describe_lifetime(created.end - now), params["rotate_before_days"]))
+            warnings.append(
+                "The new secret lives %s, not longer than rotate_before_days (%d): the next run will "
+                "replace it. Lower rotate_before_days." % (describe_lifetime(created.end - now), params["rotate_before_days"])
+            )
         if not value:
             raise SecretError("Graph returned no secret text")
         if prove is not None:
@@ -451,8 +473,7 @@ def _add_and_prove(graph, application, params, now, end, policy, warnings, prove
         if not isinstance(err, Exception):  # interrupted: cleaned up, and the interruption goes on
             raise
         reason = err if isinstance(err, (ApiError, ServiceError)) else "%s: %s" % (type(err).__name__, err)
-        raise SecretError("Client secret %s was created but %s; %s" % (credential.get("keyId"), reason, outcome),
-                          changed=not removed)
+        raise SecretError("Client secret %s was created but %s; %s" % (credential.get("keyId"), reason, outcome), changed=not removed)
     return created, value, warnings
 
 

@@ -168,12 +168,14 @@ def without_placeholders(options, check_mode):
         if check_mode:
             continue
         if value == SECRET_VALUE_PLACEHOLDER:
-            problems.append("%s is the check-mode placeholder of a client secret an earlier task would create; "
-                            "outside check mode it must be the secret's value" % name)
+            problems.append(
+                "%s is the check-mode placeholder of a client secret an earlier task would create; outside check mode it must be the secret's value" % name
+            )
         elif name in KEY_ID_OPTIONS:
-            problems.append("%s is the check mode placeholder %r: pass the key_id a real run returned"
-                            % (name, PLACEHOLDER))
+            problems.append("%s is the check mode placeholder %r: pass the key_id a real run returned" % (name, PLACEHOLDER))
         else:
-            problems.append("%s is %s, the check-mode placeholder of an application an earlier task would "
-                            "create; outside check mode it must be the application's id" % (name, PLACEHOLDER))
+            problems.append(
+                "%s is %s, the check-mode placeholder of an application an earlier task would "
+                "create; outside check mode it must be the application's id" % (name, PLACEHOLDER)
+            )
     return known, problems

@@ -71,8 +71,7 @@ GRAPH_USER_TYPE = "#microsoft.graph.user"
 DEFAULT_TITLE = "modusCloud Azure AD sync report"
 
 
-def reconcile(*, entra_users, entra_groups, tenant_domains, settings, exemptions, org_domains, org_users,
-              rule_exemptions=()):
+def reconcile(*, entra_users, entra_groups, tenant_domains, settings, exemptions, org_domains, org_users, rule_exemptions=()):
     """Compare an Entra directory with a modusCloud organization under the given import settings.
 
     All arguments are keyword-only: seven lists and dicts are too easy to pass in the wrong order.
@@ -107,8 +106,7 @@ def reconcile(*, entra_users, entra_groups, tenant_domains, settings, exemptions
     skipped = []
     users = {"add": [], "change": [], "remove": [], "unchanged": 0}
     if switches["sync_active_users"]:
-        users = _reconcile_users(entra_users, switches, default_role, exempt, org_domain_names, org_by_address, skipped,
-                                 by_rule)
+        users = _reconcile_users(entra_users, switches, default_role, exempt, org_domain_names, org_by_address, skipped, by_rule)
 
     groups = []
     if switches["sync_distribution_groups"] or switches["sync_security_groups"]:
@@ -190,8 +188,7 @@ def render_markdown(report, title=DEFAULT_TITLE, files=None):
     users = report["users"]
     lines = ["# " + _inline(title), ""]
     if files:
-        lines += ["The whole report: " + "; ".join("%s in `%s`" % (_inline(what), _inline(name).replace("`", "'"))
-                                                   for what, name in files) + ".", ""]
+        lines += ["The whole report: " + "; ".join("%s in `%s`" % (_inline(what), _inline(name).replace("`", "'")) for what, name in files) + ".", ""]
     lines += _table(
         ["", "Count"],
         [
@@ -235,10 +232,7 @@ def render_markdown(report, title=DEFAULT_TITLE, files=None):
         users["change"],
         counts["change"],
         ["Address", "Field", "Before", "After"],
-        lambda user: [
-            [user["primary_email"], field, change["before"], change["after"]]
-            for field, change in user["changes"].items()
-        ],
+        lambda user: [[user["primary_email"], field, change["before"], change["after"]] for field, change in user["changes"].items()],
     )
     lines += _section(
         "Users to remove",
@@ -264,8 +258,7 @@ def render_markdown(report, title=DEFAULT_TITLE, files=None):
     return "\n".join(lines) + "\n"
 
 
-CSV_COLUMNS = ("action", "address", "firstname", "surname", "alias_emails", "is_active", "type", "changes",
-               "reason", "detail")
+CSV_COLUMNS = ("action", "address", "firstname", "surname", "alias_emails", "is_active", "type", "changes", "reason", "detail")
 
 
 def render_csv(report):
@@ -279,15 +272,15 @@ def render_csv(report):
     for user in users["add"]:
         rows.append(dict(user, action="add"))
     for user in users["change"]:
-        changes = "; ".join("%s: %s -> %s" % (field, _csv_value(change["before"]), _csv_value(change["after"]))
-                            for field, change in sorted(user["changes"].items()))
+        changes = "; ".join(
+            "%s: %s -> %s" % (field, _csv_value(change["before"]), _csv_value(change["after"])) for field, change in sorted(user["changes"].items())
+        )
         rows.append({"action": "change", "address": user["primary_email"], "changes": changes})
     for user in users["remove"]:
         rows.append(dict(user, action="remove"))
     for entry in report["skipped"]:
         if entry["object"] == "user":
-            rows.append({"action": "skip", "address": skip_identifier(entry), "reason": entry["reason"],
-                         "detail": entry.get("detail")})
+            rows.append({"action": "skip", "address": skip_identifier(entry), "reason": entry["reason"], "detail": entry.get("detail")})
     stream = io.StringIO()
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -394,9 +387,7 @@ def _reconcile_users(entra_users, switches, default_role, exempt, org_domains, o
             if address in in_scope or address in reported_exempt:
                 continue
             if address in exempt:
-                skipped.append(
-                    {"object": "user", "address": address, "reason": EXEMPT, "detail": "would otherwise be removed"}
-                )
+                skipped.append({"object": "user", "address": address, "reason": EXEMPT, "detail": "would otherwise be removed"})
             elif org_user.get("type") not in MANAGED_USER_TYPES:
                 detail = "%s; would otherwise be removed" % org_user.get("type")
                 skipped.append({"object": "user", "address": address, "reason": PROTECTED, "detail": detail})
@@ -436,8 +427,7 @@ def _address_in_use(desired, holders, skipped):
     for address in [primary] + desired["alias_emails"]:
         holder = holders.get(address)
         if holder is not None and holder != primary:
-            skipped.append({"object": "user", "address": primary, "reason": ADDRESS_IN_USE,
-                            "detail": "%s belongs to %s" % (address, holder)})
+            skipped.append({"object": "user", "address": primary, "reason": ADDRESS_IN_USE, "detail": "%s belongs to %s" % (address, holder)})
             return True
     return False
 
@@ -468,11 +458,7 @@ def _user_changes(org_user, desired):
         "alias_emails": sorted(set(_lowercase(alias) for alias in org_user.get("alias_emails") or ())),
         "is_active": org_user.get("is_active"),
     }
-    return dict(
-        (field, {"before": current[field], "after": desired[field]})
-        for field in UPDATABLE_FIELDS
-        if current[field] != desired[field]
-    )
+    return dict((field, {"before": current[field], "after": desired[field]}) for field in UPDATABLE_FIELDS if current[field] != desired[field])
 
 
 def _groups_in_scope(entra_groups, switches, user_ids, skipped):
@@ -512,10 +498,7 @@ def _count_user_members(group, user_ids):
         elif isinstance(member, str):
             is_user, member_id = member in user_ids, member
         else:
-            raise ValueError(
-                "members of group %s must be ids or Graph objects, got %r"
-                % (group.get("displayName") or group.get("id"), member)
-            )
+            raise ValueError("members of group %s must be ids or Graph objects, got %r" % (group.get("displayName") or group.get("id"), member))
         if is_user:
             users.add(member_id)
     return len(users)

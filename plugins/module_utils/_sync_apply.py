@@ -32,18 +32,17 @@ def refuse_mass_removal(report, max_removals, report_limit):
     if too_many:
         raise SyncFailure(
             "Refused: the sync would remove %d users, more than max_removals (%d); nothing was written. Review "
-            "them in 'removals', then raise max_removals to at least %d to apply the sync"
-            % (len(too_many), max_removals, len(too_many)),
+            "them in 'removals', then raise max_removals to at least %d to apply the sync" % (len(too_many), max_removals, len(too_many)),
             removals=[user["primary_email"] for user in too_many],
-            report=trim_report(report, report_limit))
+            report=trim_report(report, report_limit),
+        )
 
 
 def update_user(client, org, address, fields):
     """Set the fields the sync owns (UPDATABLE_FIELDS) on a user; any other field is refused before any request."""
     refused = sorted(set(fields) - set(UPDATABLE_FIELDS))
     if refused:
-        raise ValueError("update of user %s changes %s; only %s may change"
-                         % (address, ", ".join(refused), ", ".join(UPDATABLE_FIELDS)))
+        raise ValueError("update of user %s changes %s; only %s may change" % (address, ", ".join(refused), ", ".join(UPDATABLE_FIELDS)))
     # The client reads the whole user, sets these fields and writes it back (PUT replaces the object).
     return client.update_user(org, address, fields)
 
@@ -62,18 +61,16 @@ class SyncApply(object):
         self.applied = {"added": 0, "updated": 0, "removed": 0}
         changes = self.changes
         for user in report["users"]["remove"]:
-            changes.ensure(user_label(user["primary_email"]), user, None,
-                           delete=lambda address=user["primary_email"]: self.remove(address))
+            changes.ensure(user_label(user["primary_email"]), user, None, delete=lambda address=user["primary_email"]: self.remove(address))
         for user in report["users"]["change"]:
             before = dict((field, change["before"]) for field, change in user["changes"].items())
             after = dict((field, change["after"]) for field, change in user["changes"].items())
-            changes.ensure(user_label(user["primary_email"]), before, after,
-                           update=lambda fields, address=user["primary_email"]: self.update(address, fields))
+            changes.ensure(user_label(user["primary_email"]), before, after, update=lambda fields, address=user["primary_email"]: self.update(address, fields))
         additions = report["users"]["add"]
         for user in additions:
             changes.record(user_label(user["primary_email"]), None, user)
         for start in range(0, len(additions), CREATE_BATCH_SIZE):
-            changes.run(self.add, additions[start:start + CREATE_BATCH_SIZE])
+            changes.run(self.add, additions[start : start + CREATE_BATCH_SIZE])
         return self.applied
 
     def remove(self, address):

@@ -26,8 +26,7 @@ REPORT_FILE_MODE = 0o600
 def report_path_problem(path):
     """Why `path` cannot take the report's JSON file (its Markdown and CSV files go next to it), or None."""
     if path.lower().endswith((MARKDOWN_EXTENSION, CSV_EXTENSION)):
-        return ("report_path names the JSON file (the Markdown and CSV files are written next to it), got %s"
-                % path)
+        return "report_path names the JSON file (the Markdown and CSV files are written next to it), got %s" % path
     if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
         return "report_path %s: the directory %s does not exist" % (path, os.path.dirname(os.path.abspath(path)))
     return None
@@ -43,8 +42,7 @@ def write_report(json_path, report, settings, org, tenant_id, started, limit, at
     generated = started.strftime(TIMESTAMP_FORMAT)
     document = dict(report, org=org, tenant_id=tenant_id, generated_at=generated, settings=settings)
     title = "modusCloud Azure AD sync report for %s (%s)" % (org, generated)
-    files = [("JSON", os.path.basename(json_path)),
-             ("every user and action as CSV, for a spreadsheet", os.path.basename(csv_path))]
+    files = [("JSON", os.path.basename(json_path)), ("every user and action as CSV, for a spreadsheet", os.path.basename(csv_path))]
     write_file(json_path, json.dumps(document, indent=1, sort_keys=True) + "\n", atomic_move)
     write_file(csv_path, render_csv(report), atomic_move)
     write_file(markdown_path, render_markdown(trim_report(report, limit), title, files) + "\n", atomic_move)

@@ -31,8 +31,10 @@ def sync_info(module):
     if warning:
         module.warn(warning)
     for name in unreadable_status(result):
-        module.warn("modusCloud answered %s in a form the collection cannot read, so the days and hours derived "
-                    "from it are unknown (an open question: see %s)" % (name, UNKNOWNS_DOC))
+        module.warn(
+            "modusCloud answered %s in a form the collection cannot read, so the days and hours derived "
+            "from it are unknown (an open question: see %s)" % (name, UNKNOWNS_DOC)
+        )
     return result
 
 
@@ -51,8 +53,7 @@ def state_view(domains, settings, exemptions):
     exemptions: also what a task that read them returns as known_state for a later one."""
     settings, status = settings
     status = status or {"secret_expiry": None, "last_successful_sync": None}
-    result = {"configured": settings is not None, "settings": settings,
-              "domains": sorted(domains, key=lambda domain: domain["name"]), "exemptions": exemptions}
+    result = {"configured": settings is not None, "settings": settings, "domains": sorted(domains, key=lambda domain: domain["name"]), "exemptions": exemptions}
     result.update(status)
     result.update(sync_health(status))
     return result
@@ -62,10 +63,10 @@ def expiry_warning(state, warn_days):
     days = state["secret_days_remaining"]
     if days is None or days > warn_days:
         return None
-    advice = ("rotate it with moduscloud.azure_sync.azure_app_secret and send the new value with "
-              "moduscloud.azure_sync.moduscloud_import_settings (update_key: always)")
+    advice = (
+        "rotate it with moduscloud.azure_sync.azure_app_secret and send the new value with "
+        "moduscloud.azure_sync.moduscloud_import_settings (update_key: always)"
+    )
     if days < 0:
-        return "The Azure AD key stored in modusCloud expired on %s (%d days ago): the sync has stopped; %s" % (
-            state["secret_expiry"], -days, advice)
-    return "The Azure AD key stored in modusCloud expires on %s (in %d days): %s" % (
-        state["secret_expiry"], days, advice)
+        return "The Azure AD key stored in modusCloud expired on %s (%d days ago): the sync has stopped; %s" % (state["secret_expiry"], -days, advice)
+    return "The Azure AD key stored in modusCloud expires on %s (in %d days): %s" % (state["secret_expiry"], days, advice)

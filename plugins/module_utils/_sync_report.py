@@ -34,17 +34,25 @@ SETTING_OPTIONS = SWITCHES + ("default_user_role",)
 USER_FIELDS = "id,userPrincipalName,givenName,surname,mail,proxyAddresses,accountEnabled,userType,assignedLicenses"
 GROUP_FIELDS = "id,displayName,mail,mailEnabled,securityEnabled"
 
-CONSENT_HINT = ("the sync app cannot read the directory, so modusCloud's scheduled sync fails the same way: grant it "
-                "admin consent for the Microsoft Graph application permission Directory.Read.All (for example with "
-                "moduscloud.azure_sync.azure_app_consent)")
-TOKEN_READ_HINT = ("the access_token given cannot read the directory: give a token of an identity with the Microsoft "
-                   "Graph permission Directory.Read.All (this says nothing about the sync app's own consent)")
-TOKEN_REFUSED_HINT = ("Graph refused the access_token given (expired, or not a Microsoft Graph token): get a new one, "
-                      "for example with the moduscloud.azure_sync.graph_token lookup")
-SIGN_IN_HINT = ("Entra ID refused the sync app's credentials, so modusCloud's scheduled sync fails the same way: "
-                "check app_id and tenant_id, and that key is the value (not the id) of a client secret of "
-                "that app that has not expired (rotate it with moduscloud.azure_sync.azure_app_secret and save it "
-                "with moduscloud.azure_sync.moduscloud_import_settings)")
+CONSENT_HINT = (
+    "the sync app cannot read the directory, so modusCloud's scheduled sync fails the same way: grant it "
+    "admin consent for the Microsoft Graph application permission Directory.Read.All (for example with "
+    "moduscloud.azure_sync.azure_app_consent)"
+)
+TOKEN_READ_HINT = (
+    "the access_token given cannot read the directory: give a token of an identity with the Microsoft "
+    "Graph permission Directory.Read.All (this says nothing about the sync app's own consent)"
+)
+TOKEN_REFUSED_HINT = (
+    "Graph refused the access_token given (expired, or not a Microsoft Graph token): get a new one, "
+    "for example with the moduscloud.azure_sync.graph_token lookup"
+)
+SIGN_IN_HINT = (
+    "Entra ID refused the sync app's credentials, so modusCloud's scheduled sync fails the same way: "
+    "check app_id and tenant_id, and that key is the value (not the id) of a client secret of "
+    "that app that has not expired (rotate it with moduscloud.azure_sync.azure_app_secret and save it "
+    "with moduscloud.azure_sync.moduscloud_import_settings)"
+)
 
 
 class SyncReader(object):
@@ -74,18 +82,27 @@ class SyncReader(object):
         settings.update((name, self.params[name]) for name in SETTING_OPTIONS if self.params[name] is not None)
         unknown = [name for name in SETTING_OPTIONS if settings[name] is None]
         if unknown:
-            reason = ("organization %s has no Azure AD import settings" % self.org if source is None
-                      else "the saved import settings of %s do not include %s" % (self.org, ", ".join(unknown)))
-            raise SyncFailure("%s, so the sync they describe is unknown: set %s, or save the settings with "
-                              "moduscloud.azure_sync.moduscloud_import_settings" % (reason, ", ".join(unknown)))
+            reason = (
+                "organization %s has no Azure AD import settings" % self.org
+                if source is None
+                else "the saved import settings of %s do not include %s" % (self.org, ", ".join(unknown))
+            )
+            raise SyncFailure(
+                "%s, so the sync they describe is unknown: set %s, or save the settings with "
+                "moduscloud.azure_sync.moduscloud_import_settings" % (reason, ", ".join(unknown))
+            )
         if self.params["mode"] == "wait":
             if saved is None:
-                raise SyncFailure("mode=wait: organization %s has no Azure AD import settings, so the service never "
-                                  "syncs; save them with moduscloud.azure_sync.moduscloud_import_settings" % self.org)
+                raise SyncFailure(
+                    "mode=wait: organization %s has no Azure AD import settings, so the service never "
+                    "syncs; save them with moduscloud.azure_sync.moduscloud_import_settings" % self.org
+                )
             if not saved.get("sync_frequency_hours"):
-                raise SyncFailure("mode=wait: the import settings of %s have no sync frequency (sync_frequency_hours "
-                                  "is 0 or not returned), so the service does not sync on its own; set it with "
-                                  "moduscloud.azure_sync.moduscloud_import_settings" % self.org)
+                raise SyncFailure(
+                    "mode=wait: the import settings of %s have no sync frequency (sync_frequency_hours "
+                    "is 0 or not returned), so the service does not sync on its own; set it with "
+                    "moduscloud.azure_sync.moduscloud_import_settings" % self.org
+                )
         return settings
 
     def sync_app(self, saved):
@@ -94,8 +111,10 @@ class SyncReader(object):
         tenant_id = self.params["tenant_id"] or saved.get("primary_domain")
         app_id = self.params["app_id"] or saved.get("application_id")
         if not tenant_id or not (app_id or self.params["access_token"]):
-            raise SyncFailure("organization %s has no saved Azure AD import settings to take the sync app from: set "
-                              "tenant_id%s" % (self.org, "" if self.params["access_token"] else " and app_id"))
+            raise SyncFailure(
+                "organization %s has no saved Azure AD import settings to take the sync app from: set "
+                "tenant_id%s" % (self.org, "" if self.params["access_token"] else " and app_id")
+            )
         return tenant_id.strip().lower(), (app_id.strip().lower() if app_id else None)
 
     # -- the directory, as the sync app reads it
@@ -122,13 +141,14 @@ class SyncReader(object):
         """The sync app's Graph connection (its key), or the access_token's, through the module's transport."""
         params = self.params
         if not params["access_token"] and (is_placeholder(app_id) or is_placeholder(params["key"])):
-            raise SyncFailure("the sync app cannot sign in with a check-mode placeholder (of an application or a "
-                              "secret an earlier task would create): give access_token instead of key to compute the "
-                              "report in a dry run")
+            raise SyncFailure(
+                "the sync app cannot sign in with a check-mode placeholder (of an application or a "
+                "secret an earlier task would create): give access_token instead of key to compute the "
+                "report in a dry run"
+            )
         if params["access_token"]:
             return signing_in_as(params, auth="access_token", access_token=params["access_token"])
-        return signing_in_as(params, auth="client_secret", tenant_id=tenant_id, client_id=app_id,
-                             client_secret=params["key"])
+        return signing_in_as(params, auth="client_secret", tenant_id=tenant_id, client_id=app_id, client_secret=params["key"])
 
     def _check_token_tenant(self, graph, tenant_id):
         # The service reads the tenant of its primary domain; a token of another tenant would report on
@@ -140,9 +160,10 @@ class SyncReader(object):
         except ApiError as error:
             raise self.explained_graph_error(error)
         if tenant_id not in names:
-            raise SyncFailure("the access_token given belongs to another tenant (%s) than %s, the tenant modusCloud "
-                              "syncs organization %s from: give a token of that tenant"
-                              % (", ".join(sorted(names)), tenant_id, self.org))
+            raise SyncFailure(
+                "the access_token given belongs to another tenant (%s) than %s, the tenant modusCloud "
+                "syncs organization %s from: give a token of that tenant" % (", ".join(sorted(names)), tenant_id, self.org)
+            )
 
     def explained_graph_error(self, error):
         """A Graph failure of the directory read, with what it means (for the service, or for the token given)."""
@@ -163,8 +184,7 @@ class SyncReader(object):
         with ThreadPoolExecutor(max_workers=1) as pool:
             organization = pool.submit(self.read_organization)
             try:
-                domains, users, groups = read_directory(new_graph_client, settings, self.params["tenant_domains"],
-                                                        user_fields(query, USER_FIELDS))
+                domains, users, groups = read_directory(new_graph_client, settings, self.params["tenant_domains"], user_fields(query, USER_FIELDS))
             except ApiError as error:
                 raise self.explained_graph_error(error)
             org_domains, exemptions, org_users = organization.result()
@@ -179,15 +199,21 @@ class SyncReader(object):
         planned_exemptions = self.changes.planned(self.params["planned_exemptions"])
         if planned_exemptions is not None:
             exemptions = planned_exemptions
-        return reconcile(entra_users=users, entra_groups=groups, tenant_domains=domains, settings=settings,
-                         exemptions=exemptions, org_domains=org_domains, org_users=org_users,
-                         rule_exemptions=self.query_exemptions or ())
+        return reconcile(
+            entra_users=users,
+            entra_groups=groups,
+            tenant_domains=domains,
+            settings=settings,
+            exemptions=exemptions,
+            org_domains=org_domains,
+            org_users=org_users,
+            rule_exemptions=self.query_exemptions or (),
+        )
 
     def read_organization(self):
         """The organization's domain names, exemptions and users, as the report compares them."""
         client, org = self.client, self.org
-        return ([domain["name"] for domain in client.list_domains(org)], client.list_exemptions(org),
-                client.list_users(org))
+        return ([domain["name"] for domain in client.list_domains(org)], client.list_exemptions(org), client.list_users(org))
 
 
 def read_directory(new_graph_client, settings, tenant_domains=None, select_users=USER_FIELDS):

@@ -46,14 +46,18 @@ class SyncWait(object):
         org_domains = set(domain["name"] for domain in self.client.list_domains(self.org))
         missing = sorted(set(tenant_domains) - org_domains)
         if missing:
-            raise SyncFailure("modusCloud's scheduled sync fails while these verified Entra domains are missing on "
-                              "organization %s: %s. Add them (for example with moduscloud.azure_sync.moduscloud_domain)"
-                              " before waiting for the sync" % (self.org, ", ".join(missing)), missing_domains=missing)
+            raise SyncFailure(
+                "modusCloud's scheduled sync fails while these verified Entra domains are missing on "
+                "organization %s: %s. Add them (for example with moduscloud.azure_sync.moduscloud_domain)"
+                " before waiting for the sync" % (self.org, ", ".join(missing)),
+                missing_domains=missing,
+            )
         saved_app = (saved.get("primary_domain"), saved.get("application_id"))
         if self.params["key"] and (tenant_id, app_id) != saved_app:
-            self.warn("The sync app given here (tenant %s, application %s) is not the one saved in modusCloud "
-                      "(tenant %s, application %s), so its checks say little about the service's sign-in"
-                      % ((tenant_id, app_id) + saved_app))
+            self.warn(
+                "The sync app given here (tenant %s, application %s) is not the one saved in modusCloud "
+                "(tenant %s, application %s), so its checks say little about the service's sign-in" % ((tenant_id, app_id) + saved_app)
+            )
 
     def wait_for_sync(self, since):
         """Poll the sync status until last_successful_sync is later than `since`; (status, seconds waited)."""
@@ -73,29 +77,43 @@ class SyncWait(object):
             time.sleep(min(interval, timeout - waited))
 
     def timeout_message(self, since, status, saved, waited):
-        text = ("modusCloud's scheduled sync did not succeed after %s within %d seconds (last successful sync: %s; "
-                "the service syncs every %s hour(s))."
-                % (since.strftime(TIMESTAMP_FORMAT), waited, status.get("last_successful_sync") or "never",
-                   saved.get("sync_frequency_hours")))
+        text = "modusCloud's scheduled sync did not succeed after %s within %d seconds (last successful sync: %s; the service syncs every %s hour(s))." % (
+            since.strftime(TIMESTAMP_FORMAT),
+            waited,
+            status.get("last_successful_sync") or "never",
+            saved.get("sync_frequency_hours"),
+        )
         expiry = parse_timestamp(status.get("secret_expiry"))
         if expiry is not None and expiry < datetime.now(timezone.utc):
-            return text + (" The key stored in modusCloud expired on %s: rotate it with "
-                           "moduscloud.azure_sync.azure_app_secret and save the new value with "
-                           "moduscloud.azure_sync.moduscloud_import_settings." % status["secret_expiry"])
+            return text + (
+                " The key stored in modusCloud expired on %s: rotate it with "
+                "moduscloud.azure_sync.azure_app_secret and save the new value with "
+                "moduscloud.azure_sync.moduscloud_import_settings." % status["secret_expiry"]
+            )
         if self.params["access_token"]:
-            return text + (" No Entra domain is missing. This run read the directory with access_token, so it did not "
-                           "check the sync app's own sign-in and consent: check them by running mode=report with key "
-                           "(the value modusCloud holds), and that wait_timeout covers the sync frequency.")
-        return text + (" The key given here signs in, the app may read the directory and no Entra domain is missing, "
-                       "so check that modusCloud stores this same key (save it again with "
-                       "moduscloud.azure_sync.moduscloud_import_settings and update_key=always) and that "
-                       "wait_timeout covers the sync frequency.")
+            return text + (
+                " No Entra domain is missing. This run read the directory with access_token, so it did not "
+                "check the sync app's own sign-in and consent: check them by running mode=report with key "
+                "(the value modusCloud holds), and that wait_timeout covers the sync frequency."
+            )
+        return text + (
+            " The key given here signs in, the app may read the directory and no Entra domain is missing, "
+            "so check that modusCloud stores this same key (save it again with "
+            "moduscloud.azure_sync.moduscloud_import_settings and update_key=always) and that "
+            "wait_timeout covers the sync frequency."
+        )
 
     def require_converged(self, report, result):
         counts, users = report["counts"], report["users"]
         limit = self.params["report_limit"]
-        pending = ["%d to %s (%s)" % (counts[kind], kind, ", ".join(entry["primary_email"] for entry in users[kind][:limit]))
-                   for kind in ("add", "change", "remove") if counts[kind]]
+        pending = [
+            "%d to %s (%s)" % (counts[kind], kind, ", ".join(entry["primary_email"] for entry in users[kind][:limit]))
+            for kind in ("add", "change", "remove")
+            if counts[kind]
+        ]
         if pending:
-            raise SyncFailure("modusCloud's sync succeeded at %s, but the users still differ from the directory: %s"
-                              % (result["sync_status"].get("last_successful_sync"), "; ".join(pending)), **result)
+            raise SyncFailure(
+                "modusCloud's sync succeeded at %s, but the users still differ from the directory: %s"
+                % (result["sync_status"].get("last_successful_sync"), "; ".join(pending)),
+                **result,
+            )

@@ -95,18 +95,20 @@ class Transport(object):
         found = []
         if self.validate_certs and self.ca_source and not os.access(self.verify, os.R_OK):
             if self.ca_source == "ca_path":
-                found.append("ca_path %s does not exist (or is not readable): give the CA bundle file (PEM) that "
-                             "signed the service's certificate, or leave ca_path unset to trust the system's "
-                             "certificate authorities" % self.verify)
+                found.append(
+                    "ca_path %s does not exist (or is not readable): give the CA bundle file (PEM) that "
+                    "signed the service's certificate, or leave ca_path unset to trust the system's "
+                    "certificate authorities" % self.verify
+                )
             else:
-                found.append("the CA bundle %s named by the environment variable %s does not exist (or is not "
-                             "readable): fix or unset %s, or set ca_path"
-                             % (self.verify, self.ca_source, self.ca_source))
+                found.append(
+                    "the CA bundle %s named by the environment variable %s does not exist (or is not "
+                    "readable): fix or unset %s, or set ca_path" % (self.verify, self.ca_source, self.ca_source)
+                )
         if self.proxy_url:
             parts = urlsplit(self.proxy_url)
             if parts.scheme not in ("http", "https", "socks5", "socks5h") or not parts.hostname:
-                found.append("proxy_url must be a URL such as http://proxy.example.com:3128, got %s"
-                             % redact_url(self.proxy_url))
+                found.append("proxy_url must be a URL such as http://proxy.example.com:3128, got %s" % redact_url(self.proxy_url))
         return found
 
     def proxies(self, url, direct=False):
@@ -122,8 +124,7 @@ class Transport(object):
         if self.proxy_url:
             chosen.update(http=self.proxy_url, https=self.proxy_url)
             return chosen
-        chosen.update((scheme, value) for scheme, value in requests.utils.get_environ_proxies(url).items()
-                      if value and scheme in chosen)
+        chosen.update((scheme, value) for scheme, value in requests.utils.get_environ_proxies(url).items() if value and scheme in chosen)
         return chosen
 
     def session(self):
@@ -151,9 +152,12 @@ class Transport(object):
 
     def describe(self):
         """How this transport reaches services, for error messages (never a credential)."""
-        trust = ("TLS verification off" if not self.validate_certs
-                 else "trusting %s (%s)" % (self.verify, self.ca_source) if self.ca_source
-                 else "trusting the default CA store")
-        proxy = ("through proxy %s (proxy_url)" % redact_url(self.proxy_url) if self.proxy_url
-                 else "with the environment's proxy settings")
+        trust = (
+            "TLS verification off"
+            if not self.validate_certs
+            else "trusting %s (%s)" % (self.verify, self.ca_source)
+            if self.ca_source
+            else "trusting the default CA store"
+        )
+        proxy = "through proxy %s (proxy_url)" % redact_url(self.proxy_url) if self.proxy_url else "with the environment's proxy settings"
         return "%s, %s" % (trust, proxy)

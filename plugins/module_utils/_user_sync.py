@@ -44,8 +44,9 @@ def invalid_options(params):
     if params["wait_interval"] < 1:
         problems.append("wait_interval must be at least 1 second, got %d" % params["wait_interval"])
     if params["tenant_domains"] is not None and not params["access_token"]:
-        problems.append("tenant_domains needs access_token (they must have been read with the same token); with "
-                        "key the sync app reads the tenant's domains itself")
+        problems.append(
+            "tenant_domains needs access_token (they must have been read with the same token); with key the sync app reads the tenant's domains itself"
+        )
     not_domains = [name for name in params["planned_domains"] if not is_domain_name(name)]
     if not_domains:
         problems.append("planned_domains must be domain names such as contoso.com, got %s" % ", ".join(not_domains))
@@ -111,22 +112,23 @@ class UserSync(object):
 
         if mode == "wait":
             since = parse_timestamp(params["since"]) if params["since"] else started
-            status, result["waited_seconds"] = self.changes.live(self.waiter.wait, saved, tenant_id, app_id, since,
-                                                                 dry=(status, 0.0))
+            status, result["waited_seconds"] = self.changes.live(self.waiter.wait, saved, tenant_id, app_id, since, dry=(status, 0.0))
         result["sync_status"] = status or {"secret_expiry": None, "last_successful_sync": None}
 
         report = reader.compute_report(settings, tenant_id, app_id)
         if reader.query_exemptions is not None:
             result["query_exemptions"] = reader.query_exemptions
         result["report"] = trim_report(report, params["report_limit"])
-        result["removals_over_limit"] = [user["primary_email"]
-                                         for user in removals_over_limit(report, params["max_removals"])]
+        result["removals_over_limit"] = [user["primary_email"] for user in removals_over_limit(report, params["max_removals"])]
         if params["report_path"]:
-            result["report_files"] = write_report(params["report_path"], report, settings, self.org, tenant_id,
-                                                  started, params["report_limit"], self.module.atomic_move)
+            result["report_files"] = write_report(
+                params["report_path"], report, settings, self.org, tenant_id, started, params["report_limit"], self.module.atomic_move
+            )
         if report["missing_domains"] and mode != "wait":
-            self.module.warn("modusCloud's scheduled sync fails until these Entra domains are added to organization "
-                             "%s: %s" % (self.org, ", ".join(report["missing_domains"])))
+            self.module.warn(
+                "modusCloud's scheduled sync fails until these Entra domains are added to organization "
+                "%s: %s" % (self.org, ", ".join(report["missing_domains"]))
+            )
 
         if mode == "apply":
             refuse_mass_removal(report, params["max_removals"], params["report_limit"])

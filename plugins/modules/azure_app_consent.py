@@ -186,11 +186,15 @@ def argument_spec():
         app_id=dict(type="str", aliases=["application_id"]),
         unique_name=dict(type="str"),
         display_name=dict(type="str"),
-        api_permissions=dict(type="list", elements="dict", options=dict(
-            api=dict(type="str", required=True),
-            application=dict(type="list", elements="str", default=[]),
-            delegated=dict(type="list", elements="str", default=[]),
-        )),
+        api_permissions=dict(
+            type="list",
+            elements="dict",
+            options=dict(
+                api=dict(type="str", required=True),
+                application=dict(type="list", elements="str", default=[]),
+                delegated=dict(type="list", elements="str", default=[]),
+            ),
+        ),
         remove_service_principal=dict(type="bool", default=False),
     )
 

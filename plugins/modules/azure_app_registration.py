@@ -262,11 +262,15 @@ def argument_spec():
         sign_in_audience=dict(type="str", default="AzureADMyOrg", choices=SIGN_IN_AUDIENCES),
         redirect_uris=dict(type="list", elements="str"),
         home_page_url=dict(type="str"),
-        api_permissions=dict(type="list", elements="dict", options=dict(
-            api=dict(type="str", required=True),
-            application=dict(type="list", elements="str", default=[]),
-            delegated=dict(type="list", elements="str", default=[]),
-        )),
+        api_permissions=dict(
+            type="list",
+            elements="dict",
+            options=dict(
+                api=dict(type="str", required=True),
+                application=dict(type="list", elements="str", default=[]),
+                delegated=dict(type="list", elements="str", default=[]),
+            ),
+        ),
     )
 
 

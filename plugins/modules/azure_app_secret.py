@@ -470,14 +470,17 @@ def argument_spec():
         exclusive=dict(type="bool"),
         keep_key_id=dict(type="str", no_log=False),
         force_rotate=dict(type="bool", default=False),
-        consumer=dict(type="dict", options=dict(
-            configured=dict(type="bool", required=True),
-            app_id=dict(type="str", aliases=["application_id"]),
-            secret_expiry=dict(type="str", no_log=False),
-            secret_days_remaining=dict(type="int", no_log=False),
-            settings_changes=dict(type="list", elements="str", default=[]),
-            new_key_with_settings_change=dict(type="bool", default=True, no_log=False),
-        )),
+        consumer=dict(
+            type="dict",
+            options=dict(
+                configured=dict(type="bool", required=True),
+                app_id=dict(type="str", aliases=["application_id"]),
+                secret_expiry=dict(type="str", no_log=False),
+                secret_days_remaining=dict(type="int", no_log=False),
+                settings_changes=dict(type="list", elements="str", default=[]),
+                new_key_with_settings_change=dict(type="bool", default=True, no_log=False),
+            ),
+        ),
         validate_only=dict(type="bool", default=False),
         wait_usable=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=180),
@@ -489,8 +492,9 @@ def argument_spec():
 
 
 def main():
-    module = GraphModule(argument_spec(), placeholders=("app_id", "keep_key_id"), required_one_of=[IDENTITY],
-                         required_if=[("release_lease", True, ("lease_holder",))])
+    module = GraphModule(
+        argument_spec(), placeholders=("app_id", "keep_key_id"), required_one_of=[IDENTITY], required_if=[("release_lease", True, ("lease_holder",))]
+    )
     module.run(manage_secret)
 
 

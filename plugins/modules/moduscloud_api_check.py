@@ -118,10 +118,12 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud 
 
 
 def main():
-    module = ModusCloudModule(dict(
-        probe_bad_password=dict(type="bool", default=True, no_log=False),
-        write_probe_org=dict(type="str"),
-    ))
+    module = ModusCloudModule(
+        dict(
+            probe_bad_password=dict(type="bool", default=True, no_log=False),
+            write_probe_org=dict(type="str"),
+        )
+    )
     run_api_check(module)
 
 

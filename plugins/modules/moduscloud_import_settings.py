@@ -397,9 +397,11 @@ def argument_spec():
 def main():
     module = ModusCloudModule(
         argument_spec=argument_spec(),
-        required_if=[("state", "present", ("primary_domain", "app_id")),
-                     ("update_key", "always", ("key",)),
-                     ("remove_synced_users", True, ("synced_domains",))],
+        required_if=[
+            ("state", "present", ("primary_domain", "app_id")),
+            ("update_key", "always", ("key",)),
+            ("remove_synced_users", True, ("synced_domains",)),
+        ],
     )
     run_import_settings(module)
 

@@ -535,16 +535,14 @@ def argument_spec():
         exemption_query=dict(type="str"),
     )
     # The token and where the sync app signs in, exactly as the Graph modules take them.
-    spec.update((name, dict(GRAPH_CONNECTION_SPEC[name]))
-                for name in ("access_token", "cloud", "authority_host", "graph_url"))
+    spec.update((name, dict(GRAPH_CONNECTION_SPEC[name])) for name in ("access_token", "cloud", "authority_host", "graph_url"))
     for switch in SWITCHES:
         spec[switch] = dict(type="bool")
     return spec
 
 
 def main():
-    module = ModusCloudModule(argument_spec(), mutually_exclusive=[("key", "access_token")],
-                              required_one_of=[("key", "access_token")])
+    module = ModusCloudModule(argument_spec(), mutually_exclusive=[("key", "access_token")], required_one_of=[("key", "access_token")])
     run_user_sync(module)
 
 

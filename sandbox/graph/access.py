@@ -39,8 +39,7 @@ from ..web import Request
 # Delegated tokens use the same names; in addition Directory.AccessAsUser.All satisfies every
 # group, User.ReadBasic.All reads users, and /me needs User.Read (or any users.read scope).
 
-_APPLICATION_READ = ("Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All",
-                     "Directory.ReadWrite.All")
+_APPLICATION_READ = ("Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
 _DIRECTORY_READ = ("Directory.Read.All", "Directory.ReadWrite.All")
 PERMISSIONS = {
     "applications.read": (_APPLICATION_READ,),
@@ -49,8 +48,7 @@ PERMISSIONS = {
     "servicePrincipals.write": (("Application.ReadWrite.All",),),
     "appRoleAssignments.read": (_APPLICATION_READ,),
     "appRoleAssignments.write": (("AppRoleAssignment.ReadWrite.All",), _APPLICATION_READ),
-    "grants.read": (("DelegatedPermissionGrant.Read.All", "DelegatedPermissionGrant.ReadWrite.All",
-                     *_DIRECTORY_READ),),
+    "grants.read": (("DelegatedPermissionGrant.Read.All", "DelegatedPermissionGrant.ReadWrite.All", *_DIRECTORY_READ),),
     "grants.write": (("DelegatedPermissionGrant.ReadWrite.All",),),
     "policies.read": (("Policy.Read.All", "Policy.ReadWrite.ApplicationConfiguration"),),
     "users.read": (("User.Read.All", "User.ReadWrite.All", *_DIRECTORY_READ),),

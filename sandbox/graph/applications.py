@@ -15,17 +15,33 @@ from ..odata import GraphError, Schema, bad_request, not_found
 from ..web import Response
 from .access import Call
 from .credentials import add_password, key_credentials, new_password, remove_password, store_secrets
-from .resource import GraphResource, get_field, graph_json, method_not_allowed, no_content, prefers_create, \
-    unknown_segment
-from .validate import (GUID, any_list, boolean, check_properties, guid, guid_or_null, invalid, merge, object_or_null, one_of,
-                       redirect_uris, required, string, strings, url_or_null)
+from .resource import GraphResource, get_field, graph_json, method_not_allowed, no_content, prefers_create, unknown_segment
+from .validate import (
+    GUID,
+    any_list,
+    boolean,
+    check_properties,
+    guid,
+    guid_or_null,
+    invalid,
+    merge,
+    object_or_null,
+    one_of,
+    redirect_uris,
+    required,
+    string,
+    strings,
+    url_or_null,
+)
 
-SIGN_IN_AUDIENCES = ("AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount",
-                     "PersonalMicrosoftAccount")
+SIGN_IN_AUDIENCES = ("AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount", "PersonalMicrosoftAccount")
 _APP_TEMPLATE = shapes.new_application("example.onmicrosoft.com", "template", utcnow())
-APPLICATION_SCHEMA = Schema("application", frozenset({"id", "appId", "displayName", "uniqueName", "publisherDomain",
-                                                      "signInAudience"}),
-                            frozenset({"identifierUris", "tags"}), tuple(_APP_TEMPLATE))
+APPLICATION_SCHEMA = Schema(
+    "application",
+    frozenset({"id", "appId", "displayName", "uniqueName", "publisherDomain", "signInAudience"}),
+    frozenset({"identifierUris", "tags"}),
+    tuple(_APP_TEMPLATE),
+)
 
 
 class Applications(GraphResource):
@@ -38,9 +54,16 @@ class Applications(GraphResource):
         if key is None:
             if method == "GET":
                 self._require(call, "applications.read")
-                return self._list(call, APPLICATION_SCHEMA, tenant.applications.entries, get_field,
-                                  self._render_app, "applications", page_size=self.sandbox.page_size,
-                                  keep_extra=self._visible(tenant))
+                return self._list(
+                    call,
+                    APPLICATION_SCHEMA,
+                    tenant.applications.entries,
+                    get_field,
+                    self._render_app,
+                    "applications",
+                    page_size=self.sandbox.page_size,
+                    keep_extra=self._visible(tenant),
+                )
             if method == "POST":
                 self._require(call, "applications.write")
                 return self._create_application(call, self._body(call))
@@ -56,8 +79,7 @@ class Applications(GraphResource):
             return add_password(self, call, app) if action == "addPassword" else remove_password(self, call, app)
         if method == "GET":
             self._require(call, "applications.read")
-            return self._entity(call, APPLICATION_SCHEMA, self._find_app(tenant, key), self._render_app,
-                                "applications")
+            return self._entity(call, APPLICATION_SCHEMA, self._find_app(tenant, key), self._render_app, "applications")
         if method == "PATCH":
             self._require(call, "applications.write")
             body = self._body(call)
@@ -119,14 +141,24 @@ class Applications(GraphResource):
         revealed = {credential["keyId"]: secret for credential, secret in new_secrets}
         for credential in rendered["passwordCredentials"]:  # the create response is the only place to read them
             credential["secretText"] = revealed.get(credential["keyId"])
-        return graph_json(201, {"@odata.context": self._context("applications") + "/$entity", **rendered},
-                          {"Location": f"{self._base}/applications/{app['id']}"})
+        return graph_json(
+            201, {"@odata.context": self._context("applications") + "/$entity", **rendered}, {"Location": f"{self._base}/applications/{app['id']}"}
+        )
 
     def _apply_application(self, tenant, app: dict, body: dict, *, creating: bool):
         """Validate every change first, then return the changed copy and any new (credential, secret)."""
         resource = "Application"
-        read_only = ("id", "appId", "createdDateTime", "publisherDomain", "deletedDateTime", "verifiedPublisher",
-                     "applicationTemplateId", "disabledByMicrosoftStatus", "certification")
+        read_only = (
+            "id",
+            "appId",
+            "createdDateTime",
+            "publisherDomain",
+            "deletedDateTime",
+            "verifiedPublisher",
+            "applicationTemplateId",
+            "disabledByMicrosoftStatus",
+            "certification",
+        )
         simple = {
             "displayName": partial(string, nullable=False, max_length=256),
             "description": partial(string, max_length=1024),
@@ -141,12 +173,19 @@ class Applications(GraphResource):
             "signInAudience": one_of(SIGN_IN_AUDIENCES),
             "optionalClaims": object_or_null,
         }
-        url_fields = {"homePageUrl": url_or_null, "logoutUrl": url_or_null, "redirectUris": redirect_uris,
-                      "implicitGrantSettings": lambda v, p, r: merge(
-                          updated["web"]["implicitGrantSettings"], v, p, r,
-                          {"enableAccessTokenIssuance": partial(boolean, nullable=False),
-                           "enableIdTokenIssuance": partial(boolean, nullable=False)}),
-                      "redirectUriSettings": any_list}
+        url_fields = {
+            "homePageUrl": url_or_null,
+            "logoutUrl": url_or_null,
+            "redirectUris": redirect_uris,
+            "implicitGrantSettings": lambda v, p, r: merge(
+                updated["web"]["implicitGrantSettings"],
+                v,
+                p,
+                r,
+                {"enableAccessTokenIssuance": partial(boolean, nullable=False), "enableIdTokenIssuance": partial(boolean, nullable=False)},
+            ),
+            "redirectUriSettings": any_list,
+        }
         updated = copy.deepcopy(app)
         new_secrets = []
         for prop, value in body.items():
@@ -161,21 +200,29 @@ class Applications(GraphResource):
             elif prop == "spa":
                 updated["spa"] = merge(updated["spa"], value, prop, resource, {"redirectUris": redirect_uris})
             elif prop == "publicClient":
-                updated["publicClient"] = merge(updated["publicClient"], value, prop, resource, {
-                    "redirectUris": lambda v, p, r: redirect_uris(v, p, r, any_scheme=True)})
+                updated["publicClient"] = merge(
+                    updated["publicClient"], value, prop, resource, {"redirectUris": lambda v, p, r: redirect_uris(v, p, r, any_scheme=True)}
+                )
             elif prop == "info":
-                updated["info"] = merge(updated["info"], value, prop, resource,
-                                        {name: url_or_null for name in updated["info"]})
+                updated["info"] = merge(updated["info"], value, prop, resource, {name: url_or_null for name in updated["info"]})
             elif prop == "parentalControlSettings":
-                updated[prop] = merge(updated[prop], value, prop, resource, {
-                    "countriesBlockedForMinors": strings,
-                    "legalAgeGroupRule": partial(string, nullable=False)})
+                updated[prop] = merge(
+                    updated[prop], value, prop, resource, {"countriesBlockedForMinors": strings, "legalAgeGroupRule": partial(string, nullable=False)}
+                )
             elif prop == "api":
-                updated["api"] = merge(updated["api"], value, prop, resource, {
-                    "acceptMappedClaims": boolean, "knownClientApplications": strings,
-                    "requestedAccessTokenVersion": one_of((None, 1, 2)),
-                    "oauth2PermissionScopes": partial(_permission_definitions, kind_field="type"),
-                    "preAuthorizedApplications": any_list})
+                updated["api"] = merge(
+                    updated["api"],
+                    value,
+                    prop,
+                    resource,
+                    {
+                        "acceptMappedClaims": boolean,
+                        "knownClientApplications": strings,
+                        "requestedAccessTokenVersion": one_of((None, 1, 2)),
+                        "oauth2PermissionScopes": partial(_permission_definitions, kind_field="type"),
+                        "preAuthorizedApplications": any_list,
+                    },
+                )
             elif prop == "appRoles":
                 updated["appRoles"] = _permission_definitions(value, prop, resource, kind_field="allowedMemberTypes")
             elif prop == "identifierUris":
@@ -188,9 +235,11 @@ class Applications(GraphResource):
                 updated["uniqueName"] = self._unique_name(tenant, app, value, creating)
             elif prop == "passwordCredentials":
                 if not creating:
-                    raise bad_request("Property 'passwordCredentials' cannot be updated with PATCH: new password "
-                                      "credentials must be generated using service actions (addPassword, "
-                                      "removePassword).")
+                    raise bad_request(
+                        "Property 'passwordCredentials' cannot be updated with PATCH: new password "
+                        "credentials must be generated using service actions (addPassword, "
+                        "removePassword)."
+                    )
                 if not isinstance(value, list):
                     raise invalid(prop, resource)
                 new_secrets = [new_password(tenant, updated, spec) for spec in value]
@@ -208,31 +257,29 @@ class Applications(GraphResource):
                 continue
             if parts.scheme in ("http", "https") and parts.hostname and tenant.is_verified_host(parts.hostname):
                 continue
-            message = ("Values of identifierUris property must use a verified domain of the organization or its "
-                       f"subdomain: '{uri}'")
-            raise GraphError(400, "HostNameNotOnVerifiedDomain", message, details=[
-                {"code": "HostNameNotOnVerifiedDomain", "message": message, "target": "identifierUris"}])
-        taken = {uri.lower() for other in tenant.applications.values() if other["id"] != app["id"]
-                 for uri in other["identifierUris"]}
+            message = f"Values of identifierUris property must use a verified domain of the organization or its subdomain: '{uri}'"
+            raise GraphError(
+                400, "HostNameNotOnVerifiedDomain", message, details=[{"code": "HostNameNotOnVerifiedDomain", "message": message, "target": "identifierUris"}]
+            )
+        taken = {uri.lower() for other in tenant.applications.values() if other["id"] != app["id"] for uri in other["identifierUris"]}
         if any(uri.lower() in taken for uri in uris):
             message = "Another object with the same value for property identifierUris already exists."
-            raise bad_request(message, details=[{"code": "ObjectConflict", "message": message,
-                                                 "target": "identifierUris"}])
+            raise bad_request(message, details=[{"code": "ObjectConflict", "message": message, "target": "identifierUris"}])
         return uris
 
     def _unique_name(self, tenant, app: dict, value, creating: bool):
         if not creating:
             if value == app["uniqueName"]:
                 return value
-            raise bad_request("Property 'uniqueName' is read-only and cannot be set: it can only be set when the "
-                              "application is created.")
+            raise bad_request("Property 'uniqueName' is read-only and cannot be set: it can only be set when the application is created.")
         if value is None:
             return None
         if not isinstance(value, str) or not value.strip() or len(value) > 120:
             raise invalid("uniqueName", "Application")
         if tenant.app_by_unique_name(value) is not None:
-            raise GraphError(409, "Request_MultipleObjectsWithSameKeyValue",
-                             f"Another object with the same value for property uniqueName '{value}' already exists.")
+            raise GraphError(
+                409, "Request_MultipleObjectsWithSameKeyValue", f"Another object with the same value for property uniqueName '{value}' already exists."
+            )
         return value
 
 
@@ -241,8 +288,7 @@ def _redirect_uri_settings(web: dict) -> list:
 
     An index set earlier for a URI that stays is kept; settings of URIs no longer listed go.
     """
-    index = {entry.get("uri"): entry.get("index") for entry in web.get("redirectUriSettings") or []
-             if isinstance(entry, dict)}
+    index = {entry.get("uri"): entry.get("index") for entry in web.get("redirectUriSettings") or [] if isinstance(entry, dict)}
     return [{"uri": uri, "index": index.get(uri)} for uri in web.get("redirectUris") or []]
 
 
@@ -252,8 +298,13 @@ def _permission_definitions(value, prop, resource, *, kind_field: str) -> list:
         raise invalid(prop, resource)
     seen = set()
     for item in value:
-        if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not GUID.match(item["id"]) \
-                or kind_field not in item or item["id"].lower() in seen:
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("id"), str)
+            or not GUID.match(item["id"])
+            or kind_field not in item
+            or item["id"].lower() in seen
+        ):
             raise invalid(prop, resource, f" Each entry needs a unique id (GUID), a value and {kind_field}.")
         seen.add(item["id"].lower())
         item.setdefault("isEnabled", True)

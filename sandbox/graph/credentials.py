@@ -38,17 +38,31 @@ class Policies(GraphResource):
         self._require(call, "policies.read")
         self._query(call, None, collection=False)
         policy = call.tenant.password_policy
-        restrictions = [] if policy is None else [{
-            "restrictionType": "passwordLifetime", "maxLifetime": f"P{policy['max_lifetime_days']}D",
-            "restrictForAppsCreatedAfterDateTime": policy["restrict_after"], "state": "enabled"}]
-        return graph_json(200, {
-            "@odata.context": self._context("policies/defaultAppManagementPolicy/$entity"),
-            "id": DEFAULT_POLICY_ID, "deletedDateTime": None,
-            "description": "Default tenant policy for app management restrictions on applications and service "
-                          "principals.",
-            "displayName": "Default app management tenant policy", "isEnabled": bool(restrictions),
-            "applicationRestrictions": {"passwordCredentials": restrictions, "keyCredentials": []},
-            "servicePrincipalRestrictions": {"passwordCredentials": [], "keyCredentials": []}})
+        restrictions = (
+            []
+            if policy is None
+            else [
+                {
+                    "restrictionType": "passwordLifetime",
+                    "maxLifetime": f"P{policy['max_lifetime_days']}D",
+                    "restrictForAppsCreatedAfterDateTime": policy["restrict_after"],
+                    "state": "enabled",
+                }
+            ]
+        )
+        return graph_json(
+            200,
+            {
+                "@odata.context": self._context("policies/defaultAppManagementPolicy/$entity"),
+                "id": DEFAULT_POLICY_ID,
+                "deletedDateTime": None,
+                "description": "Default tenant policy for app management restrictions on applications and service principals.",
+                "displayName": "Default app management tenant policy",
+                "isEnabled": bool(restrictions),
+                "applicationRestrictions": {"passwordCredentials": restrictions, "keyCredentials": []},
+                "servicePrincipalRestrictions": {"passwordCredentials": [], "keyCredentials": []},
+            },
+        )
 
 
 def store_secrets(tenant: directory.Tenant, new_secrets) -> None:
@@ -66,16 +80,17 @@ def new_password(tenant, app: dict, spec):
         raise invalid("passwordCredential", resource)
     for prop in spec:
         if prop in GENERATED_PASSWORD_FIELDS:
-            raise bad_request(f"Property '{prop}' cannot be supplied for a new password credential: Graph "
-                              "generates keyId, secretText and hint; send only displayName, startDateTime and "
-                              "endDateTime.")
+            raise bad_request(
+                f"Property '{prop}' cannot be supplied for a new password credential: Graph "
+                "generates keyId, secretText and hint; send only displayName, startDateTime and "
+                "endDateTime."
+            )
     check_properties(spec, ("displayName", "startDateTime", "endDateTime"), "passwordCredential")
     try:
         start = parse_time(spec["startDateTime"]) if spec.get("startDateTime") is not None else utcnow()
         end = parse_time(spec["endDateTime"]) if spec.get("endDateTime") is not None else add_years(start, 2)
     except ValueError:
-        raise invalid("startDateTime/endDateTime", resource, " Use ISO 8601, e.g. 2027-01-01T00:00:00Z.") \
-            from None
+        raise invalid("startDateTime/endDateTime", resource, " Use ISO 8601, e.g. 2027-01-01T00:00:00Z.") from None
     if end <= start:
         raise invalid("endDateTime", resource, " It must be later than startDateTime.")
     check_lifetime(tenant, app, start, end)
@@ -90,8 +105,9 @@ def check_lifetime(tenant, app: dict, start, end) -> None:
         return
     if end - start > datetime.timedelta(days=policy["max_lifetime_days"]):
         message = f"Credential lifetime exceeds the max value allowed as per assigned policy '{DEFAULT_POLICY_ID}'."
-        raise GraphError(400, "CredentialInvalidLifetimeAsPerAppPolicy", message,
-                         details=[{"code": "InvalidKeyEndDate", "message": message, "target": "EndDate"}])
+        raise GraphError(
+            400, "CredentialInvalidLifetimeAsPerAppPolicy", message, details=[{"code": "InvalidKeyEndDate", "message": message, "target": "EndDate"}]
+        )
 
 
 def add_password(resource: GraphResource, call: Call, app: dict) -> Response:
@@ -101,8 +117,7 @@ def add_password(resource: GraphResource, call: Call, app: dict) -> Response:
     credential, secret = new_password(call.tenant, app, body.get("passwordCredential"))
     app["passwordCredentials"].append(credential)
     store_secrets(call.tenant, [(credential, secret)])
-    return graph_json(200, {"@odata.context": resource._context("microsoft.graph.passwordCredential"),
-                            **credential, "secretText": secret})
+    return graph_json(200, {"@odata.context": resource._context("microsoft.graph.passwordCredential"), **credential, "secretText": secret})
 
 
 def remove_password(resource: GraphResource, call: Call, app: dict) -> Response:
@@ -113,8 +128,7 @@ def remove_password(resource: GraphResource, call: Call, app: dict) -> Response:
     key_id = guid(body["keyId"], "keyId", "PasswordCredential")
     credential = next((c for c in app["passwordCredentials"] if c["keyId"].lower() == key_id), None)
     if credential is None:
-        raise GraphError(404, "Request_ResourceNotFound",
-                         f"No password credential with keyId '{key_id}' exists on application '{app['id']}'.")
+        raise GraphError(404, "Request_ResourceNotFound", f"No password credential with keyId '{key_id}' exists on application '{app['id']}'.")
     app["passwordCredentials"].remove(credential)
     call.tenant.secrets.pop(credential["keyId"], None)
     return no_content()
@@ -154,8 +168,16 @@ def key_credentials(app: dict, value) -> list:
             raise invalid("keyCredentials.endDateTime", resource) from None
         if end > certificate.not_valid_after_utc:
             raise invalid("keyCredentials.endDateTime", resource, " It cannot be later than the certificate's expiry.")
-        result.append({"customKeyIdentifier": thumbprint(der, hashes.SHA1()),
-                       "displayName": string(item.get("displayName"), "displayName", "KeyCredential"),
-                       "endDateTime": iso(end), "key": base64.b64encode(der).decode(), "keyId": key_id,
-                       "startDateTime": iso(start), "type": "AsymmetricX509Cert", "usage": "Verify"})
+        result.append(
+            {
+                "customKeyIdentifier": thumbprint(der, hashes.SHA1()),
+                "displayName": string(item.get("displayName"), "displayName", "KeyCredential"),
+                "endDateTime": iso(end),
+                "key": base64.b64encode(der).decode(),
+                "keyId": key_id,
+                "startDateTime": iso(start),
+                "type": "AsymmetricX509Cert",
+                "usage": "Verify",
+            }
+        )
     return result

@@ -6,12 +6,22 @@ from ..directory import iso
 from ..odata import Schema, not_found
 from ..web import Response
 from .access import Call
-from .resource import DIRECTORY_PAGE_SIZE, GraphResource, get_field, graph_json, indexed, method_not_allowed, pick, \
-    unknown_segment
+from .resource import DIRECTORY_PAGE_SIZE, GraphResource, get_field, graph_json, indexed, method_not_allowed, pick, unknown_segment
 
-DOMAIN_PROPERTIES = ("authenticationType", "availabilityStatus", "id", "isAdminManaged", "isDefault", "isInitial",
-                     "isRoot", "isVerified", "passwordNotificationWindowInDays", "passwordValidityPeriodInDays",
-                     "supportedServices", "state")
+DOMAIN_PROPERTIES = (
+    "authenticationType",
+    "availabilityStatus",
+    "id",
+    "isAdminManaged",
+    "isDefault",
+    "isInitial",
+    "isRoot",
+    "isVerified",
+    "passwordNotificationWindowInDays",
+    "passwordValidityPeriodInDays",
+    "supportedServices",
+    "state",
+)
 DOMAIN_SCHEMA = Schema("domain", frozenset(), frozenset(), DOMAIN_PROPERTIES)
 
 
@@ -26,8 +36,7 @@ class Organization(GraphResource):
         self._require(call, "domains.read")
         domains = [_render_domain(d) for d in call.tenant.domains]
         if key is None:
-            return self._list(call, DOMAIN_SCHEMA, indexed(domains), get_field, pick, "domains",
-                              page_size=DIRECTORY_PAGE_SIZE)
+            return self._list(call, DOMAIN_SCHEMA, indexed(domains), get_field, pick, "domains", page_size=DIRECTORY_PAGE_SIZE)
         if rest:
             raise unknown_segment(rest[0])
         domain = next((d for d in domains if d["id"].lower() == key[1].lower()), None)
@@ -41,12 +50,26 @@ class Organization(GraphResource):
         self._require(call, "organization.read")
         tenant = call.tenant
         organization = {
-            "id": tenant.id, "deletedDateTime": None, "businessPhones": [], "city": None, "country": None,
-            "countryLetterCode": "US", "createdDateTime": iso(tenant.created), "displayName": tenant.display_name,
+            "id": tenant.id,
+            "deletedDateTime": None,
+            "businessPhones": [],
+            "city": None,
+            "country": None,
+            "countryLetterCode": "US",
+            "createdDateTime": iso(tenant.created),
+            "displayName": tenant.display_name,
             "tenantType": "AAD",
-            "verifiedDomains": [{"capabilities": "Email, OfficeCommunicationsOnline", "isDefault": d["isDefault"],
-                                 "isInitial": d["isInitial"], "name": d["id"], "type": "Managed"}
-                                for d in tenant.domains]}
+            "verifiedDomains": [
+                {
+                    "capabilities": "Email, OfficeCommunicationsOnline",
+                    "isDefault": d["isDefault"],
+                    "isInitial": d["isInitial"],
+                    "name": d["id"],
+                    "type": "Managed",
+                }
+                for d in tenant.domains
+            ],
+        }
         if key is not None:
             if rest or key[1] != tenant.id:
                 raise not_found(key[1])
@@ -56,7 +79,17 @@ class Organization(GraphResource):
 
 
 def _render_domain(domain: dict) -> dict:
-    return {"authenticationType": "Managed", "availabilityStatus": None, "id": domain["id"], "isAdminManaged": True,
-            "isDefault": domain["isDefault"], "isInitial": domain["isInitial"], "isRoot": True, "isVerified": True,
-            "passwordNotificationWindowInDays": 14, "passwordValidityPeriodInDays": 2147483647,
-            "supportedServices": ["Email", "OfficeCommunicationsOnline"], "state": None}
+    return {
+        "authenticationType": "Managed",
+        "availabilityStatus": None,
+        "id": domain["id"],
+        "isAdminManaged": True,
+        "isDefault": domain["isDefault"],
+        "isInitial": domain["isInitial"],
+        "isRoot": True,
+        "isVerified": True,
+        "passwordNotificationWindowInDays": 14,
+        "passwordValidityPeriodInDays": 2147483647,
+        "supportedServices": ["Email", "OfficeCommunicationsOnline"],
+        "state": None,
+    }

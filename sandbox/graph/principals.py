@@ -14,23 +14,30 @@ from ..shapes import new_assignment
 from ..odata import GraphError, Schema, bad_request, not_found
 from ..web import Response
 from .access import Call
-from .resource import (DIRECTORY_PAGE_SIZE, GraphResource, get_field, graph_json, indexed, method_not_allowed,
-                       no_content, pick, prefers_create, unknown_segment)
+from .resource import DIRECTORY_PAGE_SIZE, GraphResource, get_field, graph_json, indexed, method_not_allowed, no_content, pick, prefers_create, unknown_segment
 from .validate import GUID, boolean, check_properties, guid, invalid, required, string, strings, url_or_null
 
-_SP_TEMPLATE = shapes.new_service_principal(new_id(), "template", owner_tenant_id=new_id(),
-                                               sign_in_audience="AzureADMyOrg")
-ASSIGNMENT_PROPERTIES = ("id", "deletedDateTime", "appRoleId", "createdDateTime", "principalDisplayName",
-                         "principalId", "principalType", "resourceDisplayName", "resourceId")
+_SP_TEMPLATE = shapes.new_service_principal(new_id(), "template", owner_tenant_id=new_id(), sign_in_audience="AzureADMyOrg")
+ASSIGNMENT_PROPERTIES = (
+    "id",
+    "deletedDateTime",
+    "appRoleId",
+    "createdDateTime",
+    "principalDisplayName",
+    "principalId",
+    "principalType",
+    "resourceDisplayName",
+    "resourceId",
+)
 GRANT_PROPERTIES = ("clientId", "consentType", "id", "principalId", "resourceId", "scope")
-SERVICE_PRINCIPAL_SCHEMA = Schema("servicePrincipal",
-                                  frozenset({"id", "appId", "displayName", "accountEnabled", "servicePrincipalType",
-                                             "appOwnerOrganizationId", "appRoleAssignmentRequired"}),
-                                  frozenset({"servicePrincipalNames", "tags"}), tuple(_SP_TEMPLATE))
-ASSIGNMENT_SCHEMA = Schema("appRoleAssignment", frozenset({"principalId", "resourceId", "appRoleId", "principalType"}),
-                           frozenset(), ASSIGNMENT_PROPERTIES)
-GRANT_SCHEMA = Schema("oAuth2PermissionGrant", frozenset({"id", "clientId", "consentType", "resourceId",
-                                                          "principalId"}), frozenset(), GRANT_PROPERTIES)
+SERVICE_PRINCIPAL_SCHEMA = Schema(
+    "servicePrincipal",
+    frozenset({"id", "appId", "displayName", "accountEnabled", "servicePrincipalType", "appOwnerOrganizationId", "appRoleAssignmentRequired"}),
+    frozenset({"servicePrincipalNames", "tags"}),
+    tuple(_SP_TEMPLATE),
+)
+ASSIGNMENT_SCHEMA = Schema("appRoleAssignment", frozenset({"principalId", "resourceId", "appRoleId", "principalType"}), frozenset(), ASSIGNMENT_PROPERTIES)
+GRANT_SCHEMA = Schema("oAuth2PermissionGrant", frozenset({"id", "clientId", "consentType", "resourceId", "principalId"}), frozenset(), GRANT_PROPERTIES)
 
 
 class ServicePrincipals(GraphResource):
@@ -44,9 +51,16 @@ class ServicePrincipals(GraphResource):
         if key is None:
             if method == "GET":
                 self._require(call, "servicePrincipals.read")
-                return self._list(call, SERVICE_PRINCIPAL_SCHEMA, tenant.service_principals.entries, get_field,
-                                  self._render_sp_for(tenant), "servicePrincipals", page_size=self.sandbox.page_size,
-                                  keep_extra=self._visible(tenant))
+                return self._list(
+                    call,
+                    SERVICE_PRINCIPAL_SCHEMA,
+                    tenant.service_principals.entries,
+                    get_field,
+                    self._render_sp_for(tenant),
+                    "servicePrincipals",
+                    page_size=self.sandbox.page_size,
+                    keep_extra=self._visible(tenant),
+                )
             if method == "POST":
                 self._require(call, "servicePrincipals.write")
                 body = self._body(call)
@@ -58,8 +72,7 @@ class ServicePrincipals(GraphResource):
             return self._sp_navigation(call, key, rest)
         if method == "GET":
             self._require(call, "servicePrincipals.read")
-            return self._entity(call, SERVICE_PRINCIPAL_SCHEMA, self._find_sp(tenant, key),
-                                self._render_sp_for(tenant), "servicePrincipals")
+            return self._entity(call, SERVICE_PRINCIPAL_SCHEMA, self._find_sp(tenant, key), self._render_sp_for(tenant), "servicePrincipals")
         if method == "PATCH":
             self._require(call, "servicePrincipals.write")
             body = self._body(call)
@@ -104,6 +117,7 @@ class ServicePrincipals(GraphResource):
             data["appRoles"] = copy.deepcopy(tenant.sp_app_roles(sp))
             data["oauth2PermissionScopes"] = copy.deepcopy(tenant.sp_scopes(sp))
             return {name: data[name] for name in select} if select else data
+
         return render_sp
 
     def _create_sp(self, call: Call, body: dict) -> Response:
@@ -111,21 +125,24 @@ class ServicePrincipals(GraphResource):
         app_id = guid(body["appId"], "appId", "ServicePrincipal")
         changes = _sp_changes({k: v for k, v in body.items() if k != "appId"}, creating=True)
         if tenant.sp_by_app_id(app_id) is not None:
-            raise GraphError(409, "Request_MultipleObjectsWithSameKeyValue",
-                             "The service principal cannot be created, updated, or restored because the service "
-                             f"principal name {app_id} is already in use.")
+            raise GraphError(
+                409,
+                "Request_MultipleObjectsWithSameKeyValue",
+                f"The service principal cannot be created, updated, or restored because the service principal name {app_id} is already in use.",
+            )
         app = tenant.app_by_app_id(app_id)
         if app is None or tenant.invisible(app["id"]):
             message = f"The appId '{app_id}' of the service principal does not reference a valid application object."
-            raise bad_request(message, details=[{"code": "NoBackingApplicationObject", "message": message,
-                                                 "target": "appId"}])
+            raise bad_request(message, details=[{"code": "NoBackingApplicationObject", "message": message, "target": "appId"}])
         sp = shapes.service_principal_for(tenant, app)
         sp.update(changes)
         tenant.service_principals.add(sp["id"], sp)
         self._start_lag(tenant, sp["id"])
-        return graph_json(201, {"@odata.context": self._context("servicePrincipals") + "/$entity",
-                                **self._render_sp_for(tenant)(sp)},
-                          {"Location": f"{self._base}/servicePrincipals/{sp['id']}"})
+        return graph_json(
+            201,
+            {"@odata.context": self._context("servicePrincipals") + "/$entity", **self._render_sp_for(tenant)(sp)},
+            {"Location": f"{self._base}/servicePrincipals/{sp['id']}"},
+        )
 
     def _sp_navigation(self, call: Call, key, rest) -> Response:
         tenant, method = call.tenant, call.method
@@ -142,10 +159,10 @@ class ServicePrincipals(GraphResource):
             self._require(call, "grants.read")
             sp = self._find_sp(tenant, key)
             grants = [g for g in tenant.grants.values() if g["clientId"] == sp["id"]]
-            return self._list(call, GRANT_SCHEMA, indexed(grants), get_field, pick,
-                              f"servicePrincipals('{sp['id']}')/oauth2PermissionGrants", page_size=DIRECTORY_PAGE_SIZE)
+            return self._list(
+                call, GRANT_SCHEMA, indexed(grants), get_field, pick, f"servicePrincipals('{sp['id']}')/oauth2PermissionGrants", page_size=DIRECTORY_PAGE_SIZE
+            )
         raise unknown_segment(relation)
-
 
     def _assignments(self, call: Call, sp: dict, relation: str, assignment_id) -> Response:
         """appRoleAssignments: the roles `sp` holds (it is the principal); appRoleAssignedTo: the
@@ -156,8 +173,7 @@ class ServicePrincipals(GraphResource):
         if assignment_id is None:
             if method == "GET":
                 items = [a for a in tenant.app_role_assignments.values() if a[side] == sp["id"]]
-                return self._list(call, ASSIGNMENT_SCHEMA, indexed(items), get_field, pick, context,
-                                  page_size=DIRECTORY_PAGE_SIZE)
+                return self._list(call, ASSIGNMENT_SCHEMA, indexed(items), get_field, pick, context, page_size=DIRECTORY_PAGE_SIZE)
             if method == "POST":
                 return self._create_assignment(call, sp, side, context)
             raise method_not_allowed()
@@ -196,17 +212,16 @@ class ServicePrincipals(GraphResource):
         member_type = "Application" if principal_type == "ServicePrincipal" else "User"
         roles = tenant.sp_app_roles(resource)
         default_access = role_id == "00000000-0000-0000-0000-000000000000" and member_type == "User"
-        if not default_access and not any(role["id"] == role_id and role.get("isEnabled", True)
-                                          and member_type in role["allowedMemberTypes"] for role in roles):
+        if not default_access and not any(
+            role["id"] == role_id and role.get("isEnabled", True) and member_type in role["allowedMemberTypes"] for role in roles
+        ):
             raise bad_request(f"Permission being assigned was not found on application '{resource['appId']}'.")
-        if any(a["principalId"] == principal_id and a["resourceId"] == resource_id and a["appRoleId"] == role_id
-               for a in tenant.app_role_assignments.values()):
+        if any(a["principalId"] == principal_id and a["resourceId"] == resource_id and a["appRoleId"] == role_id for a in tenant.app_role_assignments.values()):
             message = "Permission being assigned already exists on the object"
             raise bad_request(message, details=[{"code": "InvalidUpdate", "message": message, "target": "AppRoleId"}])
         assignment = new_assignment(principal, principal_type, resource, role_id, utcnow())
         tenant.app_role_assignments.add(assignment["id"], assignment)
         return graph_json(201, {"@odata.context": self._context(context) + "/$entity", **assignment})
-
 
     def grants(self, call: Call, key, rest) -> Response:
         tenant, method = call.tenant, call.method
@@ -215,8 +230,7 @@ class ServicePrincipals(GraphResource):
         if key is None:
             if method == "GET":
                 self._require(call, "grants.read")
-                return self._list(call, GRANT_SCHEMA, tenant.grants.entries, get_field, pick,
-                                  "oauth2PermissionGrants", page_size=DIRECTORY_PAGE_SIZE)
+                return self._list(call, GRANT_SCHEMA, tenant.grants.entries, get_field, pick, "oauth2PermissionGrants", page_size=DIRECTORY_PAGE_SIZE)
             if method == "POST":
                 self._require(call, "grants.write")
                 return self._create_grant(call, self._body(call))
@@ -231,11 +245,9 @@ class ServicePrincipals(GraphResource):
             return self._entity(call, GRANT_SCHEMA, grant, pick, "oauth2PermissionGrants")
         if method == "PATCH":
             body = self._body(call)
-            check_properties(body, ("scope",), "oAuth2PermissionGrant",
-                             read_only=("id", "clientId", "consentType", "principalId", "resourceId"))
+            check_properties(body, ("scope",), "oAuth2PermissionGrant", read_only=("id", "clientId", "consentType", "principalId", "resourceId"))
             if "scope" in body:
-                grant["scope"] = self._grant_scope(tenant, tenant.service_principals.get(grant["resourceId"]),
-                                                   body["scope"])
+                grant["scope"] = self._grant_scope(tenant, tenant.service_principals.get(grant["resourceId"]), body["scope"])
             return no_content()
         if method == "DELETE":
             tenant.grants.remove(grant["id"])
@@ -244,8 +256,7 @@ class ServicePrincipals(GraphResource):
 
     def _create_grant(self, call: Call, body: dict) -> Response:
         tenant, resource_name = call.tenant, "OAuth2PermissionGrant"
-        check_properties(body, ("clientId", "consentType", "principalId", "resourceId", "scope"),
-                         "oAuth2PermissionGrant", read_only=("id",))
+        check_properties(body, ("clientId", "consentType", "principalId", "resourceId", "scope"), "oAuth2PermissionGrant", read_only=("id",))
         for prop in ("clientId", "consentType", "resourceId"):
             if body.get(prop) is None:
                 raise required(prop, resource_name)
@@ -268,11 +279,12 @@ class ServicePrincipals(GraphResource):
                 raise not_found(object_id)
         resource = tenant.service_principals.get(resource_id)
         scope = self._grant_scope(tenant, resource, body.get("scope", ""))
-        if any(g["clientId"] == client_id and g["resourceId"] == resource_id and g["consentType"] == consent_type
-               and g["principalId"] == principal_id for g in tenant.grants.values()):
+        if any(
+            g["clientId"] == client_id and g["resourceId"] == resource_id and g["consentType"] == consent_type and g["principalId"] == principal_id
+            for g in tenant.grants.values()
+        ):
             raise GraphError(409, "Request_MultipleObjectsWithSameKeyValue", "Permission entry already exists.")
-        grant = {"clientId": client_id, "consentType": consent_type, "id": opaque_id(), "principalId": principal_id,
-                 "resourceId": resource_id, "scope": scope}
+        grant = {"clientId": client_id, "consentType": consent_type, "id": opaque_id(), "principalId": principal_id, "resourceId": resource_id, "scope": scope}
         tenant.grants.add(grant["id"], grant)
         return graph_json(201, {"@odata.context": self._context("oauth2PermissionGrants") + "/$entity", **grant})
 
@@ -285,8 +297,7 @@ class ServicePrincipals(GraphResource):
         known = {item["value"] for item in tenant.sp_scopes(resource)}
         unknown = [name for name in scope.split() if name not in known]
         if unknown:
-            raise invalid("scope", "OAuth2PermissionGrant",
-                          f" {', '.join(unknown)} is not a delegated permission of '{resource['displayName']}'.")
+            raise invalid("scope", "OAuth2PermissionGrant", f" {', '.join(unknown)} is not a delegated permission of '{resource['displayName']}'.")
         return scope
 
 

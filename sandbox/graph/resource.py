@@ -50,12 +50,12 @@ class GraphResource:
         except (ValueError, UnicodeDecodeError):
             body = None
         if not isinstance(body, dict):
-            raise bad_request("Unable to read JSON request payload. Please ensure Content-Type header is set and "
-                              "payload is of valid JSON format.", code="BadRequest")
+            raise bad_request(
+                "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.", code="BadRequest"
+            )
         return body
 
-    def _list(self, call: Call, schema: Schema, entries, get, render_one, context: str, *, page_size: int,
-              keep_extra=None) -> Response:
+    def _list(self, call: Call, schema: Schema, entries, get, render_one, context: str, *, page_size: int, keep_extra=None) -> Response:
         """A collection page: filter, $select, $top, $count and signed $skiptoken paging."""
         query = self._query(call, schema, collection=True)
         scope = f"{call.tenant.id}:{call.request.path}"
@@ -82,8 +82,7 @@ class GraphResource:
 
     def _entity(self, call: Call, schema: Schema, obj, render_one, context: str) -> Response:
         query = self._query(call, schema, collection=False)
-        response = graph_json(200, {"@odata.context": self._context(context, query.select) + "/$entity",
-                                    **render_one(obj, query.select)})
+        response = graph_json(200, {"@odata.context": self._context(context, query.select) + "/$entity", **render_one(obj, query.select)})
         response.objects = 1
         return response
 
@@ -118,8 +117,10 @@ def prefers_create(call: Call) -> bool:
 
 def indexed(items: list):
     """entries() for a plain list: positions are 1-based indexes."""
+
     def entries(after: int):
         return enumerate(items[after:], after + 1)
+
     return entries
 
 

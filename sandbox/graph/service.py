@@ -61,15 +61,19 @@ class GraphService:
         try:
             units = None
             if model.enabled:
-                units = resource_units(request.method, request.path[len("/v1.0"):], request.query)
+                units = resource_units(request.method, request.path[len("/v1.0") :], request.query)
                 wait = model.admit(caller.app_id, tenant.id, len(tenant.users), units)
                 if wait is not None:
-                    raise GraphError(429, "TooManyRequests", "Too many requests. Retry after the interval in the "
-                                     "Retry-After header.", headers={
-                                         "Retry-After": str(wait),
-                                         "x-ms-throttle-scope": f"Tenant_Application/ReadWrite/{caller.app_id}/"
-                                                                f"{tenant.id}",
-                                         "x-ms-throttle-information": "ResourceUnitLimitExceeded"})
+                    raise GraphError(
+                        429,
+                        "TooManyRequests",
+                        "Too many requests. Retry after the interval in the Retry-After header.",
+                        headers={
+                            "Retry-After": str(wait),
+                            "x-ms-throttle-scope": f"Tenant_Application/ReadWrite/{caller.app_id}/{tenant.id}",
+                            "x-ms-throttle-information": "ResourceUnitLimitExceeded",
+                        },
+                    )
             response = self._route(Call(request, tenant, caller))
             if units is not None:
                 response.headers["x-ms-resource-unit"] = str(units)
@@ -105,9 +109,18 @@ class GraphService:
             else:
                 response = self._answer(inner, caller, tenant)
             self.sandbox.stats.count_inner("graph", inner.method, rule is not None)
-            self.sandbox.journal.record("graph", inner.method, inner.path, inner.query_string, response.status,
-                                        rule is not None, inner.request_id, peer=inner.peer,
-                                        batch=request.request_id, tenant=tenant.id)
+            self.sandbox.journal.record(
+                "graph",
+                inner.method,
+                inner.path,
+                inner.query_string,
+                response.status,
+                rule is not None,
+                inner.request_id,
+                peer=inner.peer,
+                batch=request.request_id,
+                tenant=tenant.id,
+            )
             if response.status >= 400:
                 failed.add(key)
             objects.append(response.objects)
@@ -119,26 +132,28 @@ class GraphService:
         return response
 
     def fault_response(self, rule, request: Request) -> Response:
-        codes = {429: ("TooManyRequests", "Too many requests. Retry after the interval in the Retry-After header."),
-                 500: ("InternalServerError", "An internal server error occurred."),
-                 502: ("BadGateway", "The gateway received an invalid response."),
-                 503: ("ServiceUnavailable", "The service is temporarily unavailable."),
-                 504: ("GatewayTimeout", "The gateway timed out."),
-                 409: ("Directory_ConcurrencyViolation", "Another operation is modifying the object; try again.")}
+        codes = {
+            429: ("TooManyRequests", "Too many requests. Retry after the interval in the Retry-After header."),
+            500: ("InternalServerError", "An internal server error occurred."),
+            502: ("BadGateway", "The gateway received an invalid response."),
+            503: ("ServiceUnavailable", "The service is temporarily unavailable."),
+            504: ("GatewayTimeout", "The gateway timed out."),
+            409: ("Directory_ConcurrencyViolation", "Another operation is modifying the object; try again."),
+        }
         code, message = codes.get(rule.status, ("UnknownError", f"HTTP {rule.status}"))
         headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else {}
-        return self._error(GraphError(rule.status, rule.code or code, rule.message or message, headers=headers),
-                           request)
+        return self._error(GraphError(rule.status, rule.code or code, rule.message or message, headers=headers), request)
 
     def _error(self, error: GraphError, request: Request) -> Response:
         date = utcnow().strftime("%Y-%m-%dT%H:%M:%S")
-        return graph_json(error.status, error.body(date, request.request_id, request.client_request_id),
-                          error.headers)
+        return graph_json(error.status, error.body(date, request.request_id, request.client_request_id), error.headers)
 
     def _authenticate(self, request: Request):
-        unauthenticated = {"WWW-Authenticate": f'Bearer realm="", authorization_uri="{self.sandbox.authority_host}'
-                                               f'/common/oauth2/authorize", client_id="00000003-0000-0000-c000-'
-                                               f'000000000000"'}
+        unauthenticated = {
+            "WWW-Authenticate": f'Bearer realm="", authorization_uri="{self.sandbox.authority_host}'
+            f'/common/oauth2/authorize", client_id="00000003-0000-0000-c000-'
+            f'000000000000"'
+        }
 
         def reject(message):
             return GraphError(401, "InvalidAuthenticationToken", message, headers=unauthenticated)
@@ -168,7 +183,7 @@ class GraphService:
         if not path.startswith("/v1.0/"):
             version = path.strip("/").split("/")[0]
             raise bad_request(f"Invalid version: '{version}'. This sandbox serves /v1.0 only.", code="BadRequest")
-        raw = [unquote(part) for part in path[len("/v1.0/"):].strip("/").split("/")]
+        raw = [unquote(part) for part in path[len("/v1.0/") :].strip("/").split("/")]
         first = SEGMENT.match(raw[0])
         if first:
             name, key = first.group(1), (first.group(2) or "id", first.group(3).replace("''", "'"))

@@ -12,14 +12,19 @@ from .access import DELEGATED_ALL, PERMISSIONS, Call, insufficient_privileges
 from .resource import DIRECTORY_PAGE_SIZE, GraphResource, get_field, indexed, method_not_allowed, unknown_segment
 from .validate import GUID
 
-USER_SCHEMA = Schema("user", frozenset({"id", "userPrincipalName", "mail", "displayName", "givenName", "surname",
-                                        "accountEnabled", "userType", "mailNickname"}),
-                     frozenset({"proxyAddresses", "otherMails"}), tuple(USER_PROPERTIES))
-GROUP_SCHEMA = Schema("group", frozenset({"id", "displayName", "mail", "mailEnabled", "securityEnabled",
-                                          "mailNickname"}),
-                      frozenset({"groupTypes", "proxyAddresses"}), tuple(GROUP_PROPERTIES))
-MEMBER_SCHEMA = Schema("directoryObject", frozenset(), frozenset(),
-                       tuple(dict.fromkeys(tuple(USER_PROPERTIES) + tuple(GROUP_PROPERTIES))))
+USER_SCHEMA = Schema(
+    "user",
+    frozenset({"id", "userPrincipalName", "mail", "displayName", "givenName", "surname", "accountEnabled", "userType", "mailNickname"}),
+    frozenset({"proxyAddresses", "otherMails"}),
+    tuple(USER_PROPERTIES),
+)
+GROUP_SCHEMA = Schema(
+    "group",
+    frozenset({"id", "displayName", "mail", "mailEnabled", "securityEnabled", "mailNickname"}),
+    frozenset({"groupTypes", "proxyAddresses"}),
+    tuple(GROUP_PROPERTIES),
+)
+MEMBER_SCHEMA = Schema("directoryObject", frozenset(), frozenset(), tuple(dict.fromkeys(tuple(USER_PROPERTIES) + tuple(GROUP_PROPERTIES))))
 
 
 class Users(GraphResource):
@@ -33,8 +38,7 @@ class Users(GraphResource):
         self._require(call, "users.read")
         tenant = call.tenant
         if key is None:
-            return self._list(call, USER_SCHEMA, tenant.users.entries, _get_user_field, _render_user, "users",
-                              page_size=DIRECTORY_PAGE_SIZE)
+            return self._list(call, USER_SCHEMA, tenant.users.entries, _get_user_field, _render_user, "users", page_size=DIRECTORY_PAGE_SIZE)
         if rest:
             raise unknown_segment(rest[0])
         user = tenant.user(key[1]) if key[0] in ("id", "userPrincipalName") else None
@@ -49,8 +53,7 @@ class Users(GraphResource):
             raise unknown_segment(rest[0] if rest else "me")
         if call.method != "GET":
             raise method_not_allowed()
-        if not {"User.Read", "User.ReadBasic.All", DELEGATED_ALL, *PERMISSIONS["users.read"][0]} & \
-                call.caller.permissions:
+        if not {"User.Read", "User.ReadBasic.All", DELEGATED_ALL, *PERMISSIONS["users.read"][0]} & call.caller.permissions:
             raise insufficient_privileges()
         user = call.tenant.users.get(call.caller.user_id)
         if user is None:
@@ -63,8 +66,7 @@ class Users(GraphResource):
         tenant = call.tenant
         if key is None:
             self._require(call, "groups.read")
-            return self._list(call, GROUP_SCHEMA, tenant.groups.entries, _get_group_field, _render_group, "groups",
-                              page_size=DIRECTORY_PAGE_SIZE)
+            return self._list(call, GROUP_SCHEMA, tenant.groups.entries, _get_group_field, _render_group, "groups", page_size=DIRECTORY_PAGE_SIZE)
         if rest and (rest[0] != "members" or len(rest) > 1):
             raise unknown_segment(rest[-1] if rest[0] == "members" else rest[0])
         self._require(call, "members.read" if rest else "groups.read")
@@ -76,8 +78,7 @@ class Users(GraphResource):
         if not rest:
             return self._entity(call, GROUP_SCHEMA, group, _render_group, "groups")
         members = [m for m in (tenant.users.get(i) or tenant.groups.get(i) for i in group.members) if m is not None]
-        return self._list(call, MEMBER_SCHEMA, indexed(members), get_field, _render_member, "directoryObjects",
-                          page_size=DIRECTORY_PAGE_SIZE)
+        return self._list(call, MEMBER_SCHEMA, indexed(members), get_field, _render_member, "directoryObjects", page_size=DIRECTORY_PAGE_SIZE)
 
 
 def _get_user_field(user, name: str):

@@ -68,6 +68,7 @@ def one_of(allowed: tuple):
         if value not in allowed:
             raise invalid(prop, resource, f" Allowed: {', '.join(str(item) for item in allowed)}.")
         return value
+
     return check
 
 
@@ -103,8 +104,7 @@ def redirect_uris(value, prop, resource, *, any_scheme=False):
         parts = urlsplit(uri)
         if any_scheme and parts.scheme and (parts.netloc or parts.path):
             continue
-        if len(uri) <= 256 and parts.netloc and (
-                parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1"))):
+        if len(uri) <= 256 and parts.netloc and (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1"))):
             continue
         allowed = "an absolute URI" if any_scheme else "an absolute https:// URI or http://localhost"
         raise invalid(prop, resource, f" '{uri}' is not {allowed}.")

@@ -19,5 +19,4 @@ def invalid_client(code: int, description: str) -> LoginError:
 
 
 def missing(parameter: str) -> LoginError:
-    return LoginError(400, "invalid_request", 900144,
-                      f"The request body must contain the following parameter: '{parameter}'.")
+    return LoginError(400, "invalid_request", 900144, f"The request body must contain the following parameter: '{parameter}'.")

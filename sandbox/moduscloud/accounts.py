@@ -7,9 +7,26 @@ from __future__ import annotations
 
 import copy
 
-from .wire import (DOMAIN_DEFAULTS, ORG_FLAG_FIELDS, ORG_PATCH_STATUS, ORG_TEXT_FIELDS, ORG_USER_TYPES, USER_BOOL_FIELDS,
-                   USER_DEFAULTS, USER_FIELDS, USER_SENDER_LIST_FIELDS, USER_TEXT_FIELDS, ApiError,
-                   created_response_body, domain_of, is_domain_name, is_email, me_body, one_or_many, type_name)
+from .wire import (
+    DOMAIN_DEFAULTS,
+    ORG_FLAG_FIELDS,
+    ORG_PATCH_STATUS,
+    ORG_TEXT_FIELDS,
+    ORG_USER_TYPES,
+    USER_BOOL_FIELDS,
+    USER_DEFAULTS,
+    USER_FIELDS,
+    USER_SENDER_LIST_FIELDS,
+    USER_TEXT_FIELDS,
+    ApiError,
+    created_response_body,
+    domain_of,
+    is_domain_name,
+    is_email,
+    me_body,
+    one_or_many,
+    type_name,
+)
 
 
 class AccountsApi:
@@ -29,18 +46,31 @@ class AccountsApi:
         """The organization object (docs/moduscloud-api.md, List envelopes and objects)."""
         active = sum(1 for u in org.users.values() if u["is_active"])
         return {
-            "name": org.profile["name"], "primary_domain": org.primary_domain, "eid": org.eid,
-            "type": "organization", "organization_hierarchy": str(org.eid),
-            "is_active": org.profile["is_active"], "licensing_package": "business", "is_on_trial": False,
-            "user_licenses": 100, "active_users": active, "when_renewal": None,
-            "is_beginner_plus": False, "is_beginner_plus_enabled": False,
+            "name": org.profile["name"],
+            "primary_domain": org.primary_domain,
+            "eid": org.eid,
+            "type": "organization",
+            "organization_hierarchy": str(org.eid),
+            "is_active": org.profile["is_active"],
+            "licensing_package": "business",
+            "is_on_trial": False,
+            "user_licenses": 100,
+            "active_users": active,
+            "when_renewal": None,
+            "is_beginner_plus": False,
+            "is_beginner_plus_enabled": False,
             **{k: org.profile[k] for k in ORG_TEXT_FIELDS if k != "name"},
             "admin_user": [{"primary_email": e} for e in org.credentials if e in org.users],
             "domains": [copy.deepcopy(d) for d in org.domains.values()],
-            "outgoing_servers": [], "safe_list_senders": [], "block_list_senders": [],
-            "ldap_url": None, "ldap_username": None, "ldap_basedn": None,
+            "outgoing_servers": [],
+            "safe_list_senders": [],
+            "block_list_senders": [],
+            "ldap_url": None,
+            "ldap_username": None,
+            "ldap_basedn": None,
             "is_smtp_discovery_enabled": org.profile["is_smtp_discovery_enabled"],
-            "account_template_id": None, "send_welcome_email": org.profile["send_welcome_email"],
+            "account_template_id": None,
+            "send_welcome_email": org.profile["send_welcome_email"],
             "odin_capabilities": [],
         }
 
@@ -56,7 +86,6 @@ class AccountsApi:
                 raise ApiError(400, f"{key} must be a {expected.__name__}, got {type_name(value)}", key)
         org.profile.update(body)
         return ORG_PATCH_STATUS, None
-
 
     def _list_domains(self, org, **_):
         return 200, {"domains": [copy.deepcopy(d) for d in org.domains.values()]}
@@ -103,8 +132,7 @@ class AccountsApi:
                 domain[key] = item[key]
         if "destination" in item:
             if item["destination"] is not None and not isinstance(item["destination"], str):
-                raise ApiError(400, "destination must be a host name or null, got "
-                               f"{type_name(item['destination'])}", identifier)
+                raise ApiError(400, f"destination must be a host name or null, got {type_name(item['destination'])}", identifier)
             domain["destination"] = item["destination"]
         if "failovers" in item:
             if not isinstance(item["failovers"], list) or not all(isinstance(f, str) for f in item["failovers"]):
@@ -130,13 +158,11 @@ class AccountsApi:
         name = self._org_domain(org, params["name"])["name"]
         if name == org.primary_domain:
             raise ApiError(409, "the primary domain cannot be removed", name)
-        holders = [u["primary_email"] for u in org.users.values()
-                   if any(domain_of(a) == name for a in [u["primary_email"], *u["alias_emails"]])]
+        holders = [u["primary_email"] for u in org.users.values() if any(domain_of(a) == name for a in [u["primary_email"], *u["alias_emails"]])]
         if holders:
             raise ApiError(409, f"domain {name} is still used by {len(holders)} user(s), e.g. {holders[0]}", name)
         del org.domains[name]
         return 204, None
-
 
     def _list_users(self, org, **_):
         return 200, {"users": [copy.deepcopy(u) for u in org.users.values()]}
@@ -187,8 +213,11 @@ class AccountsApi:
             if not is_email(email):
                 raise ApiError(400, f"primary_email must be an email address, got {email!r}", identifier)
             if domain_of(email.lower()) not in org.domains:
-                raise ApiError(400, f"primary_email {email}: domain {domain_of(email.lower())} is not on the "
-                               f"organization; its domains: {', '.join(org.domains)}", identifier)
+                raise ApiError(
+                    400,
+                    f"primary_email {email}: domain {domain_of(email.lower())} is not on the organization; its domains: {', '.join(org.domains)}",
+                    identifier,
+                )
         else:
             # PUT replaces the object, but the key fields are fixed (read-modify-write sends them back).
             for key in ("primary_email", "uid"):
@@ -201,8 +230,7 @@ class AccountsApi:
             if key in fields and not isinstance(fields[key], bool):
                 raise ApiError(400, f"{key} must be a boolean, got {type_name(fields[key])}", identifier)
         if "type" in fields and fields["type"] not in ORG_USER_TYPES:
-            raise ApiError(400, f"type {fields['type']!r} is not allowed; allowed: {', '.join(ORG_USER_TYPES)}",
-                           identifier)
+            raise ApiError(400, f"type {fields['type']!r} is not allowed; allowed: {', '.join(ORG_USER_TYPES)}", identifier)
         if "password" in fields and not isinstance(fields["password"], str):
             raise ApiError(400, "password must be a string", identifier)
         for key in USER_SENDER_LIST_FIELDS:
@@ -211,10 +239,8 @@ class AccountsApi:
                 raise ApiError(400, f"{key} must be a list of strings", identifier)
         if "odin_settings" in fields:
             odin = fields["odin_settings"]
-            if (not isinstance(odin, dict) or set(odin) - set(USER_DEFAULTS["odin_settings"])
-                    or not all(isinstance(v, bool) for v in odin.values())):
-                raise ApiError(400, "odin_settings must be an object with boolean can_impersonate and is_imitable",
-                               identifier)
+            if not isinstance(odin, dict) or set(odin) - set(USER_DEFAULTS["odin_settings"]) or not all(isinstance(v, bool) for v in odin.values()):
+                raise ApiError(400, "odin_settings must be an object with boolean can_impersonate and is_imitable", identifier)
             fields["odin_settings"] = {**USER_DEFAULTS["odin_settings"], **odin}
         if "alias_emails" in fields:
             fields["alias_emails"] = self._valid_aliases(org, fields, current, identifier)
@@ -231,8 +257,7 @@ class AccountsApi:
             if alias == primary:
                 raise ApiError(400, f"alias_emails must not contain the primary address {alias}", identifier)
             if domain_of(alias) not in org.domains:
-                raise ApiError(400, f"alias_emails {alias}: domain {domain_of(alias)} is not on the organization",
-                               identifier)
+                raise ApiError(400, f"alias_emails {alias}: domain {domain_of(alias)} is not on the organization", identifier)
             owner = org.address_owner(alias)
             if owner is not None and owner["primary_email"] != primary:
                 raise ApiError(409, f"address {alias} already exists (held by {owner['primary_email']})", identifier)

@@ -6,15 +6,25 @@ of ModusCloudService (service.py), which routes to these methods by name.
 from __future__ import annotations
 
 from .variants import EXEMPTIONS_BODY_SHAPES, wire_date
-from .wire import (AZURE_BOOL_KEYS, AZURE_SETTING_KEYS, AZURE_SETTINGS_ABSENT_STATUS, AZURE_STRING_KEYS,
-                   EXEMPTIONS_BODY_KEY, SECRET_LIFETIME, SYNC_ROLES, ApiError, is_domain_name, is_email, type_name)
+from .wire import (
+    AZURE_BOOL_KEYS,
+    AZURE_SETTING_KEYS,
+    AZURE_SETTINGS_ABSENT_STATUS,
+    AZURE_STRING_KEYS,
+    EXEMPTIONS_BODY_KEY,
+    SECRET_LIFETIME,
+    SYNC_ROLES,
+    ApiError,
+    is_domain_name,
+    is_email,
+    type_name,
+)
 
 
 class AzureSettingsApi:
     def _azure_settings(self, org):
         if org.azure is None:
-            raise ApiError(AZURE_SETTINGS_ABSENT_STATUS, "Azure Active Directory sync is not configured",
-                           org.primary_domain)
+            raise ApiError(AZURE_SETTINGS_ABSENT_STATUS, "Azure Active Directory sync is not configured", org.primary_domain)
         return org.azure
 
     def _get_azure(self, org, **_):
@@ -31,8 +41,7 @@ class AzureSettingsApi:
                 return 204, None
             if absent == "200-empty":
                 return 200, {}
-            return 200, dict.fromkeys(("primary_domain", "application_id", "secret_expiry", "last_successful_sync")
-                                      + AZURE_SETTING_KEYS[2:])
+            return 200, dict.fromkeys(("primary_domain", "application_id", "secret_expiry", "last_successful_sync") + AZURE_SETTING_KEYS[2:])
         body = self._azure_body(org, self.answer(org, "dates"))
         if self.answer(org, "booleans") != "json":
             body.update({k: "true" if body[k] else "false" for k in AZURE_BOOL_KEYS})
@@ -56,8 +65,7 @@ class AzureSettingsApi:
             raise ApiError(400, "body must be a JSON object", identifier)
         unknown = sorted(set(body) - set(AZURE_SETTING_KEYS) - {"ad_key"})
         if unknown:
-            raise ApiError(400, f"unknown key {unknown[0]}; allowed: ad_key, {', '.join(AZURE_SETTING_KEYS)}",
-                           unknown[0])
+            raise ApiError(400, f"unknown key {unknown[0]}; allowed: ad_key, {', '.join(AZURE_SETTING_KEYS)}", unknown[0])
         missing = [k for k in AZURE_SETTING_KEYS if k not in body]
         keep_key = self.answer(org, "put-without-key")
         if "ad_key" not in body and (org.ad_key is None or keep_key == "refused"):
@@ -68,15 +76,14 @@ class AzureSettingsApi:
             if key in body and (not isinstance(body[key], str) or not body[key].strip()):
                 raise ApiError(400, f"{key} must be a non-empty string", key)
         if not is_domain_name(body["primary_domain"]):
-            raise ApiError(400, f"primary_domain must be a domain name, got {body['primary_domain']!r}",
-                           "primary_domain")
+            raise ApiError(400, f"primary_domain must be a domain name, got {body['primary_domain']!r}", "primary_domain")
         if body["default_user_role_name"] not in SYNC_ROLES:
-            raise ApiError(400, f"default_user_role_name must be one of {', '.join(SYNC_ROLES)}, "
-                           f"got {body['default_user_role_name']!r}", "default_user_role_name")
+            raise ApiError(
+                400, f"default_user_role_name must be one of {', '.join(SYNC_ROLES)}, got {body['default_user_role_name']!r}", "default_user_role_name"
+            )
         frequency = body["sync_frequency"]
         if isinstance(frequency, bool) or not isinstance(frequency, int) or frequency < 0:
-            raise ApiError(400, f"sync_frequency must be a whole number of hours (0 = never), got {frequency!r}",
-                           "sync_frequency")
+            raise ApiError(400, f"sync_frequency must be a whole number of hours (0 = never), got {frequency!r}", "sync_frequency")
         booleans = self.answer(org, "booleans")
         for key in AZURE_BOOL_KEYS:
             value = body[key]
@@ -115,20 +122,17 @@ class AzureSettingsApi:
         org.last_successful_sync = org.last_sync_attempt = None
         return 204, None
 
-
     def _list_exemptions(self, org, **_):
         return 200, [{"email": e} for e in org.exemptions]
 
     def _add_exemptions(self, org, body, **_):
         shape = self.answer(org, "exemptions-body")
-        value = body.get(EXEMPTIONS_BODY_KEY) if isinstance(body, dict) and set(body) == {EXEMPTIONS_BODY_KEY} \
-            else None if isinstance(body, dict) else body
+        value = body.get(EXEMPTIONS_BODY_KEY) if isinstance(body, dict) and set(body) == {EXEMPTIONS_BODY_KEY} else None if isinstance(body, dict) else body
         if shape in ("comma-string", "bare-string"):
             ok = isinstance(value, str) and isinstance(body, dict) == (shape == "comma-string")
             emails = value.split(",") if ok else []
         else:
-            ok = (isinstance(value, list) and all(isinstance(e, str) for e in value)
-                  and isinstance(body, dict) == (shape == "json-list"))
+            ok = isinstance(value, list) and all(isinstance(e, str) for e in value) and isinstance(body, dict) == (shape == "json-list")
             emails = value if ok else []
         if not ok:
             raise ApiError(400, f"body must be {EXEMPTIONS_BODY_SHAPES[shape]}", EXEMPTIONS_BODY_KEY)

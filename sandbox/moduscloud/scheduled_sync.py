@@ -14,10 +14,19 @@ from .sync_rules import Directory, SyncFailure, apply_directory
 from .wire import utc_text
 
 # Graph fields the sync reads (docs/sync-rules.md).
-GRAPH_USER_FIELDS = ("id", "userPrincipalName", "displayName", "givenName", "surname", "mail",
-                     "proxyAddresses", "accountEnabled", "userType", "assignedLicenses")
-GRAPH_GROUP_FIELDS = ("id", "displayName", "mail", "mailEnabled", "securityEnabled", "groupTypes",
-                      "proxyAddresses")
+GRAPH_USER_FIELDS = (
+    "id",
+    "userPrincipalName",
+    "displayName",
+    "givenName",
+    "surname",
+    "mail",
+    "proxyAddresses",
+    "accountEnabled",
+    "userType",
+    "assignedLicenses",
+)
+GRAPH_GROUP_FIELDS = ("id", "displayName", "mail", "mailEnabled", "securityEnabled", "groupTypes", "proxyAddresses")
 GRAPH_USER_TYPE = "#microsoft.graph.user"
 HTTP_TIMEOUT_SECONDS = 15
 
@@ -31,18 +40,30 @@ class ScheduledSync:
             with self._lock:
                 self._now = (self._now + timedelta(hours=hours)).replace(microsecond=0)
                 now = self._now
-                due = [(org, dict(org.azure), org.ad_key) for org in self._orgs.values()
-                       if org.azure and org.azure["sync_frequency"] > 0
-                       and (org.last_sync_attempt is None
-                            or now - org.last_sync_attempt >= timedelta(hours=org.azure["sync_frequency"]))]
+                due = [
+                    (org, dict(org.azure), org.ad_key)
+                    for org in self._orgs.values()
+                    if org.azure
+                    and org.azure["sync_frequency"] > 0
+                    and (org.last_sync_attempt is None or now - org.last_sync_attempt >= timedelta(hours=org.azure["sync_frequency"]))
+                ]
             syncs = [self._run_sync(org, settings, key, now) for org, settings, key in due]
         return {"now": utc_text(now), "syncs": syncs}
 
     def _run_sync(self, org, settings, key, now):
         """One scheduled sync: read the directory (no lock held), then check and apply (locked)."""
-        record = {"org": org.primary_domain, "time": utc_text(now), "ok": False, "error": None,
-                  "error_code": None, "added": 0, "updated": 0, "removed": 0,
-                  "groups": {"added": 0, "updated": 0, "removed": 0}, "skipped": []}
+        record = {
+            "org": org.primary_domain,
+            "time": utc_text(now),
+            "ok": False,
+            "error": None,
+            "error_code": None,
+            "added": 0,
+            "updated": 0,
+            "removed": 0,
+            "groups": {"added": 0, "updated": 0, "removed": 0},
+            "skipped": [],
+        }
         try:
             if key is None:  # variant put-without-key:clears dropped it
                 raise SyncFailure("no_key", "no Azure AD key is stored: save the settings with the Key (ad_key)")
@@ -80,8 +101,7 @@ class ScheduledSync:
                     # Graph types every directoryObject in a members list, even under $select.
                     group["user_members"] = len({m["id"] for m in members if m.get("@odata.type") == GRAPH_USER_TYPE})
         except OSError as exc:  # requests' errors, and a missing CA bundle
-            raise SyncFailure("connection_error",
-                              f"could not reach Entra ID / Graph: {type(exc).__name__}: {exc}") from None
+            raise SyncFailure("connection_error", f"could not reach Entra ID / Graph: {type(exc).__name__}: {exc}") from None
         finally:
             session.close()
         verified = [d["id"].lower() for d in domains if d.get("isVerified")]
@@ -91,9 +111,9 @@ class ScheduledSync:
         """Client credentials against the tenant named by primary_domain (the settings store no tenant id)."""
         response = session.post(
             f"{self._login_url}/{settings['primary_domain']}/oauth2/v2.0/token",
-            data={"grant_type": "client_credentials", "client_id": settings["application_id"],
-                  "client_secret": key, "scope": f"{self._graph_url}/.default"},
-            verify=self._ca_bundle, timeout=HTTP_TIMEOUT_SECONDS,
+            data={"grant_type": "client_credentials", "client_id": settings["application_id"], "client_secret": key, "scope": f"{self._graph_url}/.default"},
+            verify=self._ca_bundle,
+            timeout=HTTP_TIMEOUT_SECONDS,
         )
         payload = _json_or_empty(response)
         if response.status_code == 200 and payload.get("access_token"):
@@ -115,8 +135,7 @@ class ScheduledSync:
             if response.status_code != 200:
                 error = payload.get("error") if isinstance(payload.get("error"), dict) else {}
                 code = error.get("code") or f"HTTP {response.status_code}"
-                raise SyncFailure(code, f"{code}: {error.get('message') or 'Graph request failed'} "
-                                  f"(HTTP {response.status_code}, {path.split('?')[0]})")
+                raise SyncFailure(code, f"{code}: {error.get('message') or 'Graph request failed'} (HTTP {response.status_code}, {path.split('?')[0]})")
             items.extend(payload.get("value", []))
             url = payload.get("@odata.nextLink")
         return items

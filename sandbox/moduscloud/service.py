@@ -22,8 +22,19 @@ from .accounts import AccountsApi
 from .azure_settings import AzureSettingsApi
 from .scheduled_sync import ScheduledSync
 from .variants import DEFAULT_ANSWERS, VARIANTS, parse_variants, variant_names
-from .wire import (ADMIN_USER_TYPES, API_PREFIX, DOMAIN_DEFAULTS, FOREIGN_ORG_STATUS, ApiError, compact_json,
-                   domain_of, fingerprint, is_email, parse_json, utc_text)
+from .wire import (
+    ADMIN_USER_TYPES,
+    API_PREFIX,
+    DOMAIN_DEFAULTS,
+    FOREIGN_ORG_STATUS,
+    ApiError,
+    compact_json,
+    domain_of,
+    fingerprint,
+    is_email,
+    parse_json,
+    utc_text,
+)
 
 
 @dataclass
@@ -67,7 +78,6 @@ class ModusCloudService(AccountsApi, AzureSettingsApi, ScheduledSync):
         self._next_eid = itertools.count(500001)
         self._answers = {**DEFAULT_ANSWERS, **parse_variants(variants)}
 
-
     def answer(self, org, question):
         """How this service (or this org, when it has its own variant) answers an open question."""
         return (org.answers.get(question) if org is not None else None) or self._answers[question]
@@ -88,8 +98,11 @@ class ModusCloudService(AccountsApi, AzureSettingsApi, ScheduledSync):
 
     def variants(self) -> dict:
         with self._lock:
-            return {"available": list(VARIANTS), "service": variant_names(self._answers),
-                    "orgs": {name: variant_names({**self._answers, **org.answers}) for name, org in self._orgs.items()}}
+            return {
+                "available": list(VARIANTS),
+                "service": variant_names(self._answers),
+                "orgs": {name: variant_names({**self._answers, **org.answers}) for name, org in self._orgs.items()},
+            }
 
     @staticmethod
     def _initial_clock(clock_start):
@@ -102,7 +115,6 @@ class ModusCloudService(AccountsApi, AzureSettingsApi, ScheduledSync):
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)
         return moment.astimezone(timezone.utc).replace(microsecond=0)
-
 
     def add_org(self, *, domain: str, admin_user: str, admin_password: str, domains: list) -> None:
         """Create an organization whose primary domain is `domain`, with one local admin."""
@@ -117,9 +129,18 @@ class ModusCloudService(AccountsApi, AzureSettingsApi, ScheduledSync):
             org = _Org(
                 eid=next(self._next_eid),
                 primary_domain=primary,
-                profile={"name": primary, "is_active": True, "www": "", "address": "", "postcode": "",
-                         "stateprov": "", "country": "", "phone": "", "is_smtp_discovery_enabled": False,
-                         "send_welcome_email": True},
+                profile={
+                    "name": primary,
+                    "is_active": True,
+                    "www": "",
+                    "address": "",
+                    "postcode": "",
+                    "stateprov": "",
+                    "country": "",
+                    "phone": "",
+                    "is_smtp_discovery_enabled": False,
+                    "send_welcome_email": True,
+                },
                 credentials={admin_user.lower(): admin_password},
             )
             for name in dict.fromkeys(names):
@@ -127,7 +148,6 @@ class ModusCloudService(AccountsApi, AzureSettingsApi, ScheduledSync):
             admin = self._new_user({"primary_email": admin_user, "type": "organization_admin"})
             org.users[admin["primary_email"]] = admin
             self._orgs[primary] = org
-
 
     def handle(self, method: str, path: str, query: dict, headers, body: bytes) -> tuple:
         """Answer one API request: (status, headers, body bytes)."""
@@ -143,7 +163,7 @@ class ModusCloudService(AccountsApi, AzureSettingsApi, ScheduledSync):
     def _dispatch(self, method, path, headers, body):
         if not path.startswith(API_PREFIX):
             raise ApiError(404, "not an API v1 path", path)
-        segments = [urllib.parse.unquote(s) for s in path[len(API_PREFIX):].strip("/").split("/")]
+        segments = [urllib.parse.unquote(s) for s in path[len(API_PREFIX) :].strip("/").split("/")]
         caller_org, caller = self._authenticate(headers)
         for pattern, handlers in _ROUTES:
             params = _match(pattern, segments)
@@ -168,12 +188,10 @@ class ModusCloudService(AccountsApi, AzureSettingsApi, ScheduledSync):
         for org in self._orgs.values():
             stored = org.credentials.get(email)
             user = org.users.get(email)
-            if (stored is not None and user is not None and user["type"] in ADMIN_USER_TYPES
-                    and hmac.compare_digest(stored.encode(), password.encode())):
+            if stored is not None and user is not None and user["type"] in ADMIN_USER_TYPES and hmac.compare_digest(stored.encode(), password.encode()):
                 return org, user
         known = next((o for o in self._orgs.values() if email in o.credentials), None)
-        raise ApiError(int(self.answer(known, "bad-password")),
-                       "Authentication failed: X-User or X-Password is missing or wrong", "X-User")
+        raise ApiError(int(self.answer(known, "bad-password")), "Authentication failed: X-User or X-Password is missing or wrong", "X-User")
 
     def _org_owning_domain(self, name):
         name = name.lower()
@@ -187,19 +205,20 @@ class ModusCloudService(AccountsApi, AzureSettingsApi, ScheduledSync):
             raise ApiError(FOREIGN_ORG_STATUS, f"not allowed to manage organization {name}", name)
         return org
 
-
     def snapshot(self) -> dict:
         """The full state, JSON-able. The key appears only as a fingerprint; passwords never."""
         with self._lock:
-            return {"now": utc_text(self._now),
-                    "orgs": {name: self._org_snapshot(org) for name, org in self._orgs.items()}}
+            return {"now": utc_text(self._now), "orgs": {name: self._org_snapshot(org) for name, org in self._orgs.items()}}
 
     def _org_snapshot(self, org):
         azure = None
         if org.azure is not None:
-            azure = {**self._azure_body(org), "key_fingerprint": fingerprint(org.ad_key) if org.ad_key else None,
-                     "key_stored_at": utc_text(org.key_stored_at) if org.key_stored_at else None,
-                     "last_sync_attempt": utc_text(org.last_sync_attempt) if org.last_sync_attempt else None}
+            azure = {
+                **self._azure_body(org),
+                "key_fingerprint": fingerprint(org.ad_key) if org.ad_key else None,
+                "key_stored_at": utc_text(org.key_stored_at) if org.key_stored_at else None,
+                "last_sync_attempt": utc_text(org.last_sync_attempt) if org.last_sync_attempt else None,
+            }
         return {
             "org": self._org_body(org),
             "domains": [copy.deepcopy(d) for d in org.domains.values()],

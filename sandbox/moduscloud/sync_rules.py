@@ -39,9 +39,11 @@ def apply_directory(org, settings, directory, new_user):
     """
     missing = sorted(d for d in directory.verified_domains if d not in org.domains)
     if missing:
-        raise SyncFailure("domains_missing",
-                          "All domains of the Azure AD directory must be added to the organization; "
-                          f"missing: {', '.join(missing)}", missing_domains=missing)
+        raise SyncFailure(
+            "domains_missing",
+            f"All domains of the Azure AD directory must be added to the organization; missing: {', '.join(missing)}",
+            missing_domains=missing,
+        )
     skipped = []
     counts = {"added": 0, "updated": 0, "removed": 0}
     if settings["sync_active_users"]:
@@ -92,16 +94,20 @@ def _entra_user_scope(org, entra_user, exempt, skipped):
     for proxy in entra_user.get("proxyAddresses") or []:
         if not proxy.startswith("smtp:"):  # lowercase prefix = secondary SMTP address
             continue
-        alias = proxy[len("smtp:"):].strip().lower()
+        alias = proxy[len("smtp:") :].strip().lower()
         if alias == mail or not is_email(alias):
             continue
         if domain_of(alias) in org.domains:
             aliases.add(alias)
         else:
             skipped.append(_skip("user", "alias_domain_missing", alias, detail=f"alias of {mail}"))
-    return {"primary_email": mail, "firstname": entra_user.get("givenName") or "",
-            "surname": entra_user.get("surname") or "", "alias_emails": sorted(aliases),
-            "is_active": entra_user.get("accountEnabled") is not False}
+    return {
+        "primary_email": mail,
+        "firstname": entra_user.get("givenName") or "",
+        "surname": entra_user.get("surname") or "",
+        "alias_emails": sorted(aliases),
+        "is_active": entra_user.get("accountEnabled") is not False,
+    }
 
 
 def _apply_users(org, settings, entra_users, skipped, new_user):
@@ -159,8 +165,7 @@ def _address_in_use(org, fields, skipped):
     for address in [fields["primary_email"], *fields["alias_emails"]]:
         owner = org.address_owner(address)
         if owner is not None and owner["primary_email"] != fields["primary_email"]:
-            skipped.append(_skip("user", "address_in_use", fields["primary_email"],
-                                 detail=f"{address} belongs to {owner['primary_email']}"))
+            skipped.append(_skip("user", "address_in_use", fields["primary_email"], detail=f"{address} belongs to {owner['primary_email']}"))
             return True
     return False
 
@@ -179,8 +184,7 @@ def _apply_groups(org, settings, entra_groups, skipped):
             continue
         if not enabled[kind]:
             continue
-        wanted = {"id": group["id"], "name": group.get("displayName") or "", "kind": kind,
-                  "address": address, "members": group["user_members"]}
+        wanted = {"id": group["id"], "name": group.get("displayName") or "", "kind": kind, "address": address, "members": group["user_members"]}
         current = org.groups.get(group["id"])
         if current is None and settings["add_groups"]:
             org.groups[group["id"]] = wanted

@@ -49,9 +49,15 @@ SYNC_ROLES = ("end_user", "silent_user")  # default_user_role_name
 AZURE_STRING_KEYS = ("primary_domain", "application_id")
 AZURE_BOOL_KEYS = (
     "disable_login",
-    "sync_active_users", "sync_distribution_groups", "sync_security_groups",
-    "add_users", "update_users", "remove_deleted_users",
-    "add_groups", "update_groups", "remove_deleted_groups",
+    "sync_active_users",
+    "sync_distribution_groups",
+    "sync_security_groups",
+    "add_users",
+    "update_users",
+    "remove_deleted_users",
+    "add_groups",
+    "update_groups",
+    "remove_deleted_groups",
 )
 AZURE_SETTING_KEYS = AZURE_STRING_KEYS + ("default_user_role_name", "sync_frequency") + AZURE_BOOL_KEYS
 
@@ -60,8 +66,15 @@ ORG_TEXT_FIELDS = ("name", "www", "address", "postcode", "stateprov", "country",
 ORG_FLAG_FIELDS = ("is_active", "is_smtp_discovery_enabled", "send_welcome_email")
 DOMAIN_DEFAULTS = {"is_active": True, "is_relay": True, "destination": None, "failovers": []}
 USER_DEFAULTS = {
-    "firstname": "", "surname": "", "type": "end_user", "is_active": True, "is_billable": True,
-    "alias_emails": [], "read_only_user": False, "white_list_senders": [], "black_list_senders": [],
+    "firstname": "",
+    "surname": "",
+    "type": "end_user",
+    "is_active": True,
+    "is_billable": True,
+    "alias_emails": [],
+    "read_only_user": False,
+    "white_list_senders": [],
+    "black_list_senders": [],
     "odin_settings": {"can_impersonate": False, "is_imitable": False},
 }
 USER_BOOL_FIELDS = ("is_active", "is_billable", "read_only_user")
@@ -70,7 +83,7 @@ USER_SENDER_LIST_FIELDS = ("white_list_senders", "black_list_senders")
 # Accepted in a request but never stored or returned: send_welcome_email is POST-only and sends no
 # mail here; password is write-only .
 USER_WRITE_ONLY_FIELDS = ("send_welcome_email", "password")
-USER_FIELDS = (("primary_email", "uid") + tuple(USER_DEFAULTS) + USER_WRITE_ONLY_FIELDS)
+USER_FIELDS = ("primary_email", "uid") + tuple(USER_DEFAULTS) + USER_WRITE_ONLY_FIELDS
 
 
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")

@@ -58,14 +58,12 @@ class Case(object):
         return self.info["moduscloud_org"]
 
     def describe(self):
-        return "%s %s at %d (%s %s %s)" % (self.job, self.kind, self.position, self.request["service"],
-                                           self.request["method"], self.request["path"])
+        return "%s %s at %d (%s %s %s)" % (self.job, self.kind, self.position, self.request["service"], self.request["method"], self.request["path"])
 
     def rule(self):
         rule = {"tenant": self.info["tenant_id"], "service": list(COUNTED), "skip": self.position - 1, "times": 1}
         if self.kind == "kill":
-            rule.update(status=KILL_STATUS, code=KILL_CODE, message="the run was killed here (fault sweep)",
-                        kill=True)
+            rule.update(status=KILL_STATUS, code=KILL_CODE, message="the run was killed here (fault sweep)", kill=True)
         else:
             rule.update(status=int(self.kind), retry_after=0)
         return rule
@@ -91,8 +89,14 @@ def inventory_file(tmp_path, name, infos):
 
 
 def run_job(tmp_path, playbook, infos, name, extra=None):
-    run = run_playbook(os.path.join(PLAYBOOKS, playbook + ".yml"), tmp_path, inventory=inventory_file(
-        tmp_path, name, infos), forks=min(FORKS, len(infos)), extra_vars=extra, timeout=RUN_TIMEOUT)
+    run = run_playbook(
+        os.path.join(PLAYBOOKS, playbook + ".yml"),
+        tmp_path,
+        inventory=inventory_file(tmp_path, name, infos),
+        forks=min(FORKS, len(infos)),
+        extra_vars=extra,
+        timeout=RUN_TIMEOUT,
+    )
     return run
 
 
@@ -115,21 +119,23 @@ def normal_state(sandbox, state, info):
         app = apps[0]
         principals = [sp["id"] for sp in tenant["servicePrincipals"] if sp["appId"] == app["appId"]]
         summary.update(
-            display_name=app["displayName"], redirect_uris=sorted(app["web"]["redirectUris"]),
-            permissions=sorted((entry["resourceAppId"], access["type"], access["id"])
-                               for entry in app["requiredResourceAccess"] for access in entry["resourceAccess"]),
+            display_name=app["displayName"],
+            redirect_uris=sorted(app["web"]["redirectUris"]),
+            permissions=sorted(
+                (entry["resourceAppId"], access["type"], access["id"]) for entry in app["requiredResourceAccess"] for access in entry["resourceAccess"]
+            ),
             secrets=sorted(secret["displayName"] or "" for secret in app["passwordCredentials"]),
             principals=len(principals),
-            role_assignments=sorted(a["appRoleId"] for a in tenant["appRoleAssignments"]
-                                    if a["principalId"] in principals),
-            grants=sorted(" ".join(sorted(g["scope"].split())) for g in tenant["oauth2PermissionGrants"]
-                          if g["clientId"] in principals))
+            role_assignments=sorted(a["appRoleId"] for a in tenant["appRoleAssignments"] if a["principalId"] in principals),
+            grants=sorted(" ".join(sorted(g["scope"].split())) for g in tenant["oauth2PermissionGrants"] if g["clientId"] in principals),
+        )
     org = state["moduscloud"]["orgs"][info["moduscloud_org"]]
     azure = org["azure"] or {}
-    summary["settings"] = dict((key, plain(value) if isinstance(value, str) else value)
-                               for key, value in sorted(azure.items())
-                               if key not in ("application_id", "key_fingerprint", "key_stored_at", "secret_expiry",
-                                              "last_sync_attempt", "last_successful_sync"))
+    summary["settings"] = dict(
+        (key, plain(value) if isinstance(value, str) else value)
+        for key, value in sorted(azure.items())
+        if key not in ("application_id", "key_fingerprint", "key_stored_at", "secret_expiry", "last_sync_attempt", "last_successful_sync")
+    )
     summary["settings_app_is_ours"] = bool(apps) and azure.get("application_id") == apps[0]["appId"]
     summary["domains"] = sorted(plain(domain["name"]) for domain in org["domains"])
     summary["users"] = sorted(plain(user["primary_email"]) for user in org["users"])
@@ -137,8 +143,9 @@ def normal_state(sandbox, state, info):
 
 
 def differences(expected, actual):
-    return ["%s: %r, expected %r" % (key, actual.get(key), expected.get(key))
-            for key in sorted(set(expected) | set(actual)) if expected.get(key) != actual.get(key)]
+    return [
+        "%s: %r, expected %r" % (key, actual.get(key), expected.get(key)) for key in sorted(set(expected) | set(actual)) if expected.get(key) != actual.get(key)
+    ]
 
 
 def tenants_for(job, requests, strict=False):
@@ -152,8 +159,7 @@ def tenants_for(job, requests, strict=False):
         else:
             other = (position - 1 + count // 2) % count + 1
             groups.append([throttled, Case(job, "503", other, requests[other - 1])])
-    groups += [[Case(job, "kill", position, request)] for position, request in enumerate(requests, 1)
-               if request["method"] != "GET"]
+    groups += [[Case(job, "kill", position, request)] for position, request in enumerate(requests, 1) if request["method"] != "GET"]
     return groups
 
 
@@ -181,31 +187,33 @@ def sweep(sandbox, tmp_path, jobs=("converge", "rotation"), prefix="sw", strict=
     rotation_requests = job_requests(sandbox, reference["tenant_id"], mark)
     expected_rotated = normal_state(sandbox, sandbox.state(), reference)
     figures["positions"] = {"converge": len(converge_requests), "rotation": len(rotation_requests)}
-    figures["writes"] = {"converge": sum(r["method"] != "GET" for r in converge_requests),
-                         "rotation": sum(r["method"] != "GET" for r in rotation_requests)}
+    figures["writes"] = {"converge": sum(r["method"] != "GET" for r in converge_requests), "rotation": sum(r["method"] != "GET" for r in rotation_requests)}
 
-    groups = {"converge": tenants_for("converge", converge_requests, strict) if "converge" in jobs else [],
-              "rotation": tenants_for("rotation", rotation_requests, strict) if "rotation" in jobs else []}
+    groups = {
+        "converge": tenants_for("converge", converge_requests, strict) if "converge" in jobs else [],
+        "rotation": tenants_for("rotation", rotation_requests, strict) if "rotation" in jobs else [],
+    }
     # A tenant serves a converge group and then a rotation group: both sweeps need that many tenants.
     count = max(len(groups["converge"]), len(groups["rotation"]))
     infos = [sandbox.control("POST", "/tenants", json={"name": "%s%d" % (prefix, index)}) for index in range(count)]
     say("%d converge and %d rotation requests; %d tenants" % (len(converge_requests), len(rotation_requests), count))
 
     # The first converge of every tenant: those of a converge group with their faults, the others undisturbed.
-    _sweep_job(sandbox, tmp_path, figures, "converge", "configure_azure_sync", groups["converge"], infos,
-               expected_converged, say)
+    _sweep_job(sandbox, tmp_path, figures, "converge", "configure_azure_sync", groups["converge"], infos, expected_converged, say)
     if groups["rotation"]:
-        infos = infos[:len(groups["rotation"])]
+        infos = infos[: len(groups["rotation"])]
         before = sandbox.state()["moduscloud"]["orgs"]
-        _sweep_job(sandbox, tmp_path, figures, "rotation", "rotate_secret", groups["rotation"], infos,
-                   expected_rotated, say)
+        _sweep_job(sandbox, tmp_path, figures, "rotation", "rotate_secret", groups["rotation"], infos, expected_rotated, say)
         after = sandbox.state()["moduscloud"]["orgs"]
         # A rotation that was not killed hands over a new key (a killed one is repaired by an ordinary rerun,
         # which rotates only if the kill left something to repair).
         for group in groups["rotation"]:
             org = group[0].host
-            if group[0].kind != "kill" and (after[org]["azure"] or {}).get("key_fingerprint") == (
-                    before[org]["azure"] or {}).get("key_fingerprint") and not group[0].problems:
+            if (
+                group[0].kind != "kill"
+                and (after[org]["azure"] or {}).get("key_fingerprint") == (before[org]["azure"] or {}).get("key_fingerprint")
+                and not group[0].problems
+            ):
                 for case in group:
                     case.problems.append("the rotation handed over no new key")
 

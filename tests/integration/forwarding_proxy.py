@@ -26,10 +26,33 @@ class ForwardingProxy(object):
         for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "ALL_PROXY", "all_proxy"):
             env.pop(name, None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "proxy", "--hostname", "127.0.0.1", "--port", "0", "--port-file", self.port_file,
-             "--plugins", "proxy_source_address.SourceAddress", "--num-acceptors", "1", "--num-workers", "1",
-             "--log-level", "INFO", "--log-file", self.log_file],
-            cwd=self.workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "proxy",
+                "--hostname",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--port-file",
+                self.port_file,
+                "--plugins",
+                "proxy_source_address.SourceAddress",
+                "--num-acceptors",
+                "1",
+                "--num-workers",
+                "1",
+                "--log-level",
+                "INFO",
+                "--log-file",
+                self.log_file,
+            ],
+            cwd=self.workdir,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 30
         while not (os.path.exists(self.port_file) and open(self.port_file).read().strip()):
             if self.process.poll() is not None or time.monotonic() > deadline:

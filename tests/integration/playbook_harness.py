@@ -50,8 +50,9 @@ class PlaybookRun(object):
         return sum(host.get(key, 0) for host in self.recap.values())
 
 
-def run_playbook(playbook, tmp_path, check=False, diff=False, verbosity=0, extra_vars=None, env=None,
-                 inventory="localhost,", tags=None, forks=None, timeout=900):
+def run_playbook(
+    playbook, tmp_path, check=False, diff=False, verbosity=0, extra_vars=None, env=None, inventory="localhost,", tags=None, forks=None, timeout=900
+):
     """Run ansible-playbook on `playbook` (a path); return a PlaybookRun with the full output."""
     record_file = os.path.join(str(tmp_path), "record-%d.json" % len(os.listdir(str(tmp_path))))
     command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory, playbook]
@@ -71,20 +72,23 @@ def run_playbook(playbook, tmp_path, check=False, diff=False, verbosity=0, extra
             json.dump(extra_vars, handle)
         command += ["-e", "@" + vars_file]
     run_env = dict(os.environ)
-    run_env.update({
-        "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
-        "ANSIBLE_CALLBACK_PLUGINS": os.path.join(HERE, "callback_plugins"),
-        "ANSIBLE_CALLBACKS_ENABLED": "task_record",
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_FORCE_COLOR": "0",
-        "ANSIBLE_RETRY_FILES_ENABLED": "0",
-        "ANSIBLE_LOCALHOST_WARNING": "0",
-        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
-        "TASK_RECORD_FILE": record_file,
-    })
+    run_env.update(
+        {
+            "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
+            "ANSIBLE_CALLBACK_PLUGINS": os.path.join(HERE, "callback_plugins"),
+            "ANSIBLE_CALLBACKS_ENABLED": "task_record",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            "ANSIBLE_LOCALHOST_WARNING": "0",
+            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
+            "TASK_RECORD_FILE": record_file,
+        }
+    )
     run_env.update(env or {})
-    completed = subprocess.run(command, cwd=str(tmp_path), env=run_env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, universal_newlines=True, timeout=timeout)
+    completed = subprocess.run(
+        command, cwd=str(tmp_path), env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=timeout
+    )
     record = {}
     if os.path.exists(record_file):
         with open(record_file) as handle:

@@ -23,8 +23,7 @@ NOT_SHIPPED = ("tests/", "sandbox/", "bench/", ".build/", ".venv/", "Makefile", 
 
 def run_tool(name, *args, env=None, cwd=None):
     command = [os.path.join(BIN, name)] + list(args)
-    completed = subprocess.run(command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               universal_newlines=True, timeout=600)
+    completed = subprocess.run(command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=600)
     assert completed.returncode == 0, "%s failed:\n%s" % (" ".join(command), completed.stdout[-4000:])
     return completed.stdout
 
@@ -64,13 +63,10 @@ def test_the_built_tarball_installs_documents_every_plugin_and_runs_the_main_pla
 
     # Every plugin that ships, by type, documented from the installed copy (ansible-doc fails on bad YAML).
     plugins = {
-        "module": sorted(name[:-3] for name in os.listdir(str(installed / "plugins" / "modules"))
-                         if name.endswith(".py") and not name.startswith("_")),
-        "lookup": sorted(name[:-3] for name in os.listdir(str(installed / "plugins" / "lookup"))
-                         if name.endswith(".py") and not name.startswith("_")),
+        "module": sorted(name[:-3] for name in os.listdir(str(installed / "plugins" / "modules")) if name.endswith(".py") and not name.startswith("_")),
+        "lookup": sorted(name[:-3] for name in os.listdir(str(installed / "plugins" / "lookup")) if name.endswith(".py") and not name.startswith("_")),
         # A filter file may hold several filters; each is documented in a YAML file of its name.
-        "filter": sorted(name[:-4] for name in os.listdir(str(installed / "plugins" / "filter"))
-                         if name.endswith(".yml")),
+        "filter": sorted(name[:-4] for name in os.listdir(str(installed / "plugins" / "filter")) if name.endswith(".yml")),
         "role": sorted(os.listdir(str(installed / "roles"))),
     }
     assert "moduscloud_user_sync" in plugins["module"] and plugins["lookup"] == ["graph_token"]
@@ -88,8 +84,14 @@ def test_the_built_tarball_installs_documents_every_plugin_and_runs_the_main_pla
 
     # The main playbook, by its FQCN, from the installed copy only.
     users_before = user_addresses(org_state(fresh_sandbox))
-    run = run_playbook("moduscloud.azure_sync.configure_azure_sync", work_dir, diff=True, verbosity=3,
-                       extra_vars=tenant_vars(fresh_sandbox.info), env={"ANSIBLE_COLLECTIONS_PATH": str(install_dir)})
+    run = run_playbook(
+        "moduscloud.azure_sync.configure_azure_sync",
+        work_dir,
+        diff=True,
+        verbosity=3,
+        extra_vars=tenant_vars(fresh_sandbox.info),
+        env={"ANSIBLE_COLLECTIONS_PATH": str(install_dir)},
+    )
     assert_no_secret(run.output, fresh_sandbox.info["admin_client_secret"], fresh_sandbox.info["moduscloud_password"])
     assert run.returncode == 0, failure_text(run)
     assert "Using module file %s/plugins/modules/" % installed in run.output

@@ -22,10 +22,23 @@ from test_role import assert_converged, assert_no_secret, failure_text, user_add
 CREDENTIAL_TYPES = os.path.join(ROOT, "awx", "credential_types")
 PLAYBOOK = os.path.join(ROOT, "playbooks", "configure_azure_sync.yml")
 # Variables a controller might have that would let a run succeed for the wrong reason.
-UNRELATED = ("AZURE_TENANT_ID", "AZURE_TENANT", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_SECRET",
-             "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_SYNC_AUTH", "IDENTITY_ENDPOINT",
-             "IDENTITY_HEADER", "MSI_ENDPOINT", "MODUSCLOUD_USERNAME", "MODUSCLOUD_PASSWORD", "MODUSCLOUD_STACK",
-             "MODUSCLOUD_API_URL")
+UNRELATED = (
+    "AZURE_TENANT_ID",
+    "AZURE_TENANT",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_SYNC_AUTH",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "MSI_ENDPOINT",
+    "MODUSCLOUD_USERNAME",
+    "MODUSCLOUD_PASSWORD",
+    "MODUSCLOUD_STACK",
+    "MODUSCLOUD_API_URL",
+)
 
 
 def inject(type_file, inputs, tmp_path):
@@ -42,67 +55,122 @@ def inject(type_file, inputs, tmp_path):
         path = tmp_path / ("awx-file-%s" % type_file)
         path.write_text(renderer.from_string(injectors["file"]["template"]).render(**fields))
         context["tower"] = {"filename": str(path)}
-    return dict((name, renderer.from_string(str(template)).render(**context))
-                for name, template in injectors["env"].items())
+    return dict((name, renderer.from_string(str(template)).render(**context)) for name, template in injectors["env"].items())
 
 
 def moduscloud_credential(info, stack, tmp_path):
-    return inject("moduscloud_admin.yml", {"username": info["moduscloud_user"], "password": info["moduscloud_password"],
-                                           "stack": stack, "api_url": info["moduscloud_url"]}, tmp_path)
+    return inject(
+        "moduscloud_admin.yml",
+        {"username": info["moduscloud_user"], "password": info["moduscloud_password"], "stack": stack, "api_url": info["moduscloud_url"]},
+        tmp_path,
+    )
 
 
 def cases(sandbox, tmp_path):
     """(name, tenant info, job environment) for each credential, each on a tenant of its own."""
+
     def tenant(name):
         return sandbox.control("POST", "/tenants", json={"name": name})
 
     found = []
     info = tenant("awx-secret")
-    found.append(("client secret (certificate left empty)", info, dict(
-        inject("entra_automation_identity.yml", {"tenant_id": info["tenant_id"], "client_id": info["admin_client_id"],
-                                                 "client_secret": info["admin_client_secret"]}, tmp_path),
-        # The issue's example: an empty stack must count as unset (api_url is given).
-        **moduscloud_credential(info, "", tmp_path))))
+    found.append(
+        (
+            "client secret (certificate left empty)",
+            info,
+            dict(
+                inject(
+                    "entra_automation_identity.yml",
+                    {"tenant_id": info["tenant_id"], "client_id": info["admin_client_id"], "client_secret": info["admin_client_secret"]},
+                    tmp_path,
+                ),
+                # The issue's example: an empty stack must count as unset (api_url is given).
+                **moduscloud_credential(info, "", tmp_path),
+            ),
+        )
+    )
     info = tenant("awx-certificate")
     with open(info["admin_certificate_path"]) as handle:
         pem = handle.read()
-    found.append(("certificate (secret left empty)", info, dict(
-        inject("entra_automation_identity.yml", {"tenant_id": info["tenant_domain"],
-                                                 "client_id": info["admin_client_id"], "client_certificate": pem},
-               tmp_path),
-        **moduscloud_credential(info, "auto", tmp_path))))
+    found.append(
+        (
+            "certificate (secret left empty)",
+            info,
+            dict(
+                inject(
+                    "entra_automation_identity.yml",
+                    {"tenant_id": info["tenant_domain"], "client_id": info["admin_client_id"], "client_certificate": pem},
+                    tmp_path,
+                ),
+                **moduscloud_credential(info, "auto", tmp_path),
+            ),
+        )
+    )
     info = tenant("awx-managed")
-    found.append(("managed identity", info, dict(
-        info["managed_identity_env"],  # what the platform (App Service, Arc) sets, not the credential
-        **dict(inject("entra_managed_identity.yml", {"client_id": info["managed_identity_client_id"]}, tmp_path),
-               **moduscloud_credential(info, "auto", tmp_path)))))
+    found.append(
+        (
+            "managed identity",
+            info,
+            dict(
+                info["managed_identity_env"],  # what the platform (App Service, Arc) sets, not the credential
+                **dict(
+                    inject("entra_managed_identity.yml", {"client_id": info["managed_identity_client_id"]}, tmp_path),
+                    **moduscloud_credential(info, "auto", tmp_path),
+                ),
+            ),
+        )
+    )
     info = tenant("awx-workload")
-    found.append(("workload identity", info, dict(
-        inject("entra_workload_identity.yml", {"tenant_id": info["tenant_id"], "client_id": info["federated_client_id"],
-                                               "token_file": info["federated_token_file"]}, tmp_path),
-        **moduscloud_credential(info, "auto", tmp_path))))
+    found.append(
+        (
+            "workload identity",
+            info,
+            dict(
+                inject(
+                    "entra_workload_identity.yml",
+                    {"tenant_id": info["tenant_id"], "client_id": info["federated_client_id"], "token_file": info["federated_token_file"]},
+                    tmp_path,
+                ),
+                **moduscloud_credential(info, "auto", tmp_path),
+            ),
+        )
+    )
     info = tenant("awx-azure-rm")
     # AWX's built-in Azure Resource Manager credential (service principal form), as its injector sets it.
-    found.append(("built-in Azure Resource Manager", info, dict(
-        AZURE_SUBSCRIPTION_ID="00000000-0000-0000-0000-000000000000", AZURE_TENANT=info["tenant_id"],
-        AZURE_CLIENT_ID=info["admin_client_id"], AZURE_SECRET=info["admin_client_secret"], AZURE_AD_USER="",
-        AZURE_PASSWORD="", AZURE_CLOUD_ENVIRONMENT="",
-        **moduscloud_credential(info, "auto", tmp_path))))
+    found.append(
+        (
+            "built-in Azure Resource Manager",
+            info,
+            dict(
+                AZURE_SUBSCRIPTION_ID="00000000-0000-0000-0000-000000000000",
+                AZURE_TENANT=info["tenant_id"],
+                AZURE_CLIENT_ID=info["admin_client_id"],
+                AZURE_SECRET=info["admin_client_secret"],
+                AZURE_AD_USER="",
+                AZURE_PASSWORD="",
+                AZURE_CLOUD_ENVIRONMENT="",
+                **moduscloud_credential(info, "auto", tmp_path),
+            ),
+        )
+    )
     return found
 
 
 def job_vars(info):
     """What a job template's inventory carries: where the services are, never a credential."""
-    return {"azure_user_sync_org": info["moduscloud_org"], "azure_user_sync_authority_host": info["authority_host"],
-            "azure_user_sync_graph_url": info["graph_url"], "azure_user_sync_ca_path": info["ca_bundle"],
-            "azure_user_sync_moduscloud_api_url": info["moduscloud_url"]}
+    return {
+        "azure_user_sync_org": info["moduscloud_org"],
+        "azure_user_sync_authority_host": info["authority_host"],
+        "azure_user_sync_graph_url": info["graph_url"],
+        "azure_user_sync_ca_path": info["ca_bundle"],
+        "azure_user_sync_moduscloud_api_url": info["moduscloud_url"],
+    }
 
 
 def run_job(info, env, tmp_path, check=False):
     job_env = dict.fromkeys(UNRELATED, "")
     job_env.update(env)
-    return run_playbook(PLAYBOOK, tmp_path, check=check, diff=True, verbosity=2, extra_vars=job_vars(info),
-                        env=job_env)
+    return run_playbook(PLAYBOOK, tmp_path, check=check, diff=True, verbosity=2, extra_vars=job_vars(info), env=job_env)
 
 
 def test_each_awx_credential_type_and_the_built_in_azure_rm_credential_converge(sandbox, tmp_path):
@@ -118,15 +186,13 @@ def test_each_awx_credential_type_and_the_built_in_azure_rm_credential_converge(
         plans = list(pool.map(lambda job, folder: run_job(job[1], job[2], folder, check=True), jobs, folders))
     for (name, _info, env), plan in zip(jobs, plans):
         assert plan.returncode == 0, "%s, --check: %s" % (name, failure_text(plan))
-        assert_no_secret(plan.output, *[value for key, value in env.items() if "SECRET" in key or "PASSWORD" in key
-                                        if value])
+        assert_no_secret(plan.output, *[value for key, value in env.items() if "SECRET" in key or "PASSWORD" in key if value])
     assert sandbox.stats()["writes"] == writes_before, "a --check run wrote"
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
         runs = list(pool.map(lambda job, folder: run_job(job[1], job[2], folder), jobs, folders))
     for (name, info, env), run in zip(jobs, runs):
         assert run.returncode == 0, "%s: %s" % (name, failure_text(run))
-        assert_no_secret(run.output, *[value for key, value in env.items() if "SECRET" in key or "PASSWORD" in key
-                                       if value])
+        assert_no_secret(run.output, *[value for key, value in env.items() if "SECRET" in key or "PASSWORD" in key if value])
         assert_converged(sandbox, info, users_before=users_before[info["tenant_id"]])
 
 

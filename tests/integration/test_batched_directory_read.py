@@ -18,13 +18,27 @@ from graph_client import app_token  # noqa: E402  (tests/sandbox, on the path ab
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError  # noqa: E402
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GraphClient  # noqa: E402
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import (  # noqa: E402
-    reconcile, render_markdown)
+    reconcile,
+    render_markdown,
+)
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_report import (  # noqa: E402
-    GROUP_FIELDS, USER_FIELDS, read_directory)
+    GROUP_FIELDS,
+    USER_FIELDS,
+    read_directory,
+)
 
-SETTINGS = {"sync_active_users": True, "sync_distribution_groups": True, "sync_security_groups": True,
-            "add_users": True, "update_users": True, "remove_users": True, "add_groups": True, "update_groups": True,
-            "remove_groups": True, "default_user_role": "end_user"}
+SETTINGS = {
+    "sync_active_users": True,
+    "sync_distribution_groups": True,
+    "sync_security_groups": True,
+    "add_users": True,
+    "update_users": True,
+    "remove_users": True,
+    "add_groups": True,
+    "update_groups": True,
+    "remove_groups": True,
+    "default_user_role": "end_user",
+}
 BIG_GROUP = 2100  # members: three pages of 999, continued from nextLinks in later batches
 
 
@@ -40,8 +54,9 @@ def per_group_reader(new_client, settings):
         if not hasattr(local, "graph"):
             local.graph = new_client()
         try:
-            return list(local.graph.http.paged("/groups/%s/members" % group["id"], "list members of group",
-                                               group["id"], params={"$select": "id", "$top": "999"}))
+            return list(
+                local.graph.http.paged("/groups/%s/members" % group["id"], "list members of group", group["id"], params={"$select": "id", "$top": "999"})
+            )
         except ApiError as error:
             if error.status == 404:  # deleted since it was listed
                 return None
@@ -55,10 +70,20 @@ def per_group_reader(new_client, settings):
 
 def report_bytes(directory, info):
     domains, users, groups = directory
-    org_users = [{"primary_email": user["mail"].lower(), "type": "end_user", "firstname": "Old", "surname": "Name",
-                  "alias_emails": [], "is_active": True} for user in users[::7] if user.get("mail")]
-    report = reconcile(entra_users=users, entra_groups=groups, tenant_domains=domains, settings=SETTINGS,
-                       exemptions=[], org_domains=[info["tenant_domain"]], org_users=org_users)
+    org_users = [
+        {"primary_email": user["mail"].lower(), "type": "end_user", "firstname": "Old", "surname": "Name", "alias_emails": [], "is_active": True}
+        for user in users[::7]
+        if user.get("mail")
+    ]
+    report = reconcile(
+        entra_users=users,
+        entra_groups=groups,
+        tenant_domains=domains,
+        settings=SETTINGS,
+        exemptions=[],
+        org_domains=[info["tenant_domain"]],
+        org_users=org_users,
+    )
     return json.dumps(report, sort_keys=True).encode(), render_markdown(report).encode()
 
 
@@ -68,11 +93,12 @@ def seeded(fresh_sandbox):
     info = fresh_sandbox.info
     token = app_token(info, info["admin_client_id"], info["admin_client_secret"])
     # A group with more members than a page holds: its pages must come back whole and in order.
-    users = [user["id"] for user in GraphClient(token, info["graph_url"], ca_path=info["ca_bundle"])
-             .list_users("id")][:BIG_GROUP]
-    fresh_sandbox.control("POST", "/directory/groups", {"displayName": "Everyone", "mail": "everyone@" +
-                                                        info["tenant_domain"], "mailEnabled": True,
-                                                        "securityEnabled": False, "members": users})
+    users = [user["id"] for user in GraphClient(token, info["graph_url"], ca_path=info["ca_bundle"]).list_users("id")][:BIG_GROUP]
+    fresh_sandbox.control(
+        "POST",
+        "/directory/groups",
+        {"displayName": "Everyone", "mail": "everyone@" + info["tenant_domain"], "mailEnabled": True, "securityEnabled": False, "members": users},
+    )
     return info, token
 
 

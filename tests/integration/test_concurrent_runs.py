@@ -12,9 +12,22 @@ import subprocess
 import sys
 
 from playbook_harness import COLLECTIONS, connection_defaults, run_playbook
-from test_role import (PLAYBOOKS, SECRET_DESCRIPTION, assert_converged, assert_no_secret, assert_sync_works,
-                       failure_text, marked_secrets, org_state, our_apps, run_role, scheduled_sync, tenant_state,
-                       tenant_vars, user_addresses)
+from test_role import (
+    PLAYBOOKS,
+    SECRET_DESCRIPTION,
+    assert_converged,
+    assert_no_secret,
+    assert_sync_works,
+    failure_text,
+    marked_secrets,
+    org_state,
+    our_apps,
+    run_role,
+    scheduled_sync,
+    tenant_state,
+    tenant_vars,
+    user_addresses,
+)
 
 
 def start_run(sandbox, tmp_path, name):
@@ -22,12 +35,28 @@ def start_run(sandbox, tmp_path, name):
     vars_file = tmp_path / ("%s-vars.json" % name)
     vars_file.write_text(json.dumps(tenant_vars(sandbox.info)))
     output = open(str(tmp_path / ("%s.log" % name)), "w")
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0",
-               ANSIBLE_INVENTORY_UNPARSED_WARNING="0", ANSIBLE_RETRY_FILES_ENABLED="0")
-    process = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
-                                "localhost,", os.path.join(PLAYBOOKS, "configure_azure_sync.yml"),
-                                "-e", "@" + str(vars_file)], cwd=str(tmp_path), env=env, stdout=output,
-                               stderr=subprocess.STDOUT)
+    env = dict(
+        os.environ,
+        ANSIBLE_COLLECTIONS_PATH=COLLECTIONS,
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_LOCALHOST_WARNING="0",
+        ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
+        ANSIBLE_RETRY_FILES_ENABLED="0",
+    )
+    process = subprocess.Popen(
+        [
+            os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+            "-i",
+            "localhost,",
+            os.path.join(PLAYBOOKS, "configure_azure_sync.yml"),
+            "-e",
+            "@" + str(vars_file),
+        ],
+        cwd=str(tmp_path),
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
     return process, output
 
 
@@ -59,17 +88,41 @@ def test_a_rerun_replaces_a_handed_over_key_that_was_removed(fresh_sandbox, tmp_
     app_id = our_apps(tenant_state(fresh_sandbox))[0]["appId"]
     # Behind the role's back: a second secret with the description, then the one modusCloud holds removed.
     behind = tmp_path / "behind.yml"
-    behind.write_text(json.dumps([{
-        "hosts": "localhost", "connection": "local", "gather_facts": False,
-        "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-        "module_defaults": connection_defaults(fresh_sandbox.info),
-        "tasks": [
-            {"name": "Add a secret", "register": "added", "no_log": True, "moduscloud.azure_sync.azure_app_secret": {
-                "app_id": app_id, "description": SECRET_DESCRIPTION, "force_rotate": True, "exclusive": False,
-                "wait_usable": False}},
-            {"name": "Remove the others", "moduscloud.azure_sync.azure_app_secret": {
-                "app_id": app_id, "description": SECRET_DESCRIPTION, "keep_key_id": "{{ added.key_id }}"}},
-        ]}]))
+    behind.write_text(
+        json.dumps(
+            [
+                {
+                    "hosts": "localhost",
+                    "connection": "local",
+                    "gather_facts": False,
+                    "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+                    "module_defaults": connection_defaults(fresh_sandbox.info),
+                    "tasks": [
+                        {
+                            "name": "Add a secret",
+                            "register": "added",
+                            "no_log": True,
+                            "moduscloud.azure_sync.azure_app_secret": {
+                                "app_id": app_id,
+                                "description": SECRET_DESCRIPTION,
+                                "force_rotate": True,
+                                "exclusive": False,
+                                "wait_usable": False,
+                            },
+                        },
+                        {
+                            "name": "Remove the others",
+                            "moduscloud.azure_sync.azure_app_secret": {
+                                "app_id": app_id,
+                                "description": SECRET_DESCRIPTION,
+                                "keep_key_id": "{{ added.key_id }}",
+                            },
+                        },
+                    ],
+                }
+            ]
+        )
+    )
     assert run_playbook(str(behind), tmp_path).returncode == 0
     remaining = [secret["keyId"] for secret in marked_secrets(our_apps(tenant_state(fresh_sandbox))[0])]
     assert handed not in remaining and len(remaining) == 1

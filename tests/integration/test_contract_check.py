@@ -41,27 +41,51 @@ def check_playbook(tmp_path, tenants, write_probes):
     for index, tenant in enumerate(tenants):
         # Host names that are not the organization's domain, so any domain in the output comes from the check.
         hosts["org%d" % index] = {
-            "ansible_connection": "local", "org": tenant["moduscloud_org"], "api_url": tenant["moduscloud_url"],
-            "username": tenant["moduscloud_user"], "password": tenant["moduscloud_password"],
-            "ca_path": tenant["ca_bundle"]}
+            "ansible_connection": "local",
+            "org": tenant["moduscloud_org"],
+            "api_url": tenant["moduscloud_url"],
+            "username": tenant["moduscloud_user"],
+            "password": tenant["moduscloud_password"],
+            "ca_path": tenant["ca_bundle"],
+        }
     inventory = tmp_path / "check-inventory.json"
     inventory.write_text(json.dumps({"all": {"hosts": hosts}}))
-    args = {"org": "{{ org }}", "api_url": "{{ api_url }}", "username": "{{ username }}",
-            "password": "{{ password }}", "ca_path": "{{ ca_path }}"}
+    args = {"org": "{{ org }}", "api_url": "{{ api_url }}", "username": "{{ username }}", "password": "{{ password }}", "ca_path": "{{ ca_path }}"}
     if write_probes:
         args["write_probe_org"] = "{{ org }}"
     playbook = tmp_path / "check.yml"
-    playbook.write_text(json.dumps([{
-        "hosts": "all", "gather_facts": False, "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-        "tasks": [
-            {"name": "Check the API", "moduscloud.azure_sync.moduscloud_api_check": args, "register": "check"},
-            {"name": "Keep the report", "ansible.builtin.copy": {
-                "content": "{{ check.report | to_json }}", "dest": str(tmp_path) + "/report-{{ inventory_hostname }}.json",
-                "mode": "0600"}, "delegate_to": "localhost"},
-            {"name": "Keep the Markdown", "ansible.builtin.copy": {
-                "content": "{{ check.markdown }}", "dest": str(tmp_path) + "/report-{{ inventory_hostname }}.md",
-                "mode": "0600"}, "delegate_to": "localhost"},
-        ]}]))
+    playbook.write_text(
+        json.dumps(
+            [
+                {
+                    "hosts": "all",
+                    "gather_facts": False,
+                    "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+                    "tasks": [
+                        {"name": "Check the API", "moduscloud.azure_sync.moduscloud_api_check": args, "register": "check"},
+                        {
+                            "name": "Keep the report",
+                            "ansible.builtin.copy": {
+                                "content": "{{ check.report | to_json }}",
+                                "dest": str(tmp_path) + "/report-{{ inventory_hostname }}.json",
+                                "mode": "0600",
+                            },
+                            "delegate_to": "localhost",
+                        },
+                        {
+                            "name": "Keep the Markdown",
+                            "ansible.builtin.copy": {
+                                "content": "{{ check.markdown }}",
+                                "dest": str(tmp_path) + "/report-{{ inventory_hostname }}.md",
+                                "mode": "0600",
+                            },
+                            "delegate_to": "localhost",
+                        },
+                    ],
+                }
+            ]
+        )
+    )
     return run_playbook(str(playbook), tmp_path, inventory=str(inventory), forks=ORG_COUNT)
 
 
@@ -89,11 +113,11 @@ def assert_nothing_to_hide(text, secrets, addresses):
 
 def test_the_contract_check_names_the_rows_each_variant_changes_and_leaks_nothing(fresh_sandbox, tmp_path):
     sets = variant_sets(fresh_sandbox)
-    fresh_sandbox.control("PUT", "/moduscloud/variants", json={"org": fresh_sandbox.info["moduscloud_org"],
-                                                               "variants": sets[0]})
+    fresh_sandbox.control("PUT", "/moduscloud/variants", json={"org": fresh_sandbox.info["moduscloud_org"], "variants": sets[0]})
     tenants = [fresh_sandbox.info] + [
         fresh_sandbox.control("POST", "/tenants", json={"name": "check%d" % index, "moduscloud_variants": names})
-        for index, names in enumerate(sets[1:], start=1)]
+        for index, names in enumerate(sets[1:], start=1)
+    ]
 
     writes = fresh_sandbox.stats()["writes"]
     read_only = check_playbook(tmp_path, tenants, write_probes=False)
@@ -118,8 +142,7 @@ def test_the_contract_check_names_the_rows_each_variant_changes_and_leaks_nothin
         assert set(report["differing_rows"]) == expected, (names, report["differing_rows"])
         for row in expected:
             assert "| %s |" % row in markdown and "| differs |" in markdown
-        assert [probe["restored"] for probe in report["write_probes"] if probe["restored"] != "see absent_status"] \
-            == ["yes", "yes"], report["write_probes"]
+        assert [probe["restored"] for probe in report["write_probes"] if probe["restored"] != "see absent_status"] == ["yes", "yes"], report["write_probes"]
         assert_nothing_to_hide(json.dumps(report) + markdown, secrets, addresses)
         org = org_state(fresh_sandbox, tenant)
         assert org["azure"] is None and org["exemptions"] == [], "the probes left something behind"
@@ -127,9 +150,14 @@ def test_the_contract_check_names_the_rows_each_variant_changes_and_leaks_nothin
 
 def test_the_check_playbook_writes_both_reports(fresh_sandbox, tmp_path):
     info = fresh_sandbox.info
-    extra = {"moduscloud_org": info["moduscloud_org"], "moduscloud_api_url": info["moduscloud_url"],
-             "moduscloud_username": info["moduscloud_user"], "moduscloud_password": info["moduscloud_password"],
-             "moduscloud_ca_path": info["ca_bundle"], "report_dir": str(tmp_path)}
+    extra = {
+        "moduscloud_org": info["moduscloud_org"],
+        "moduscloud_api_url": info["moduscloud_url"],
+        "moduscloud_username": info["moduscloud_user"],
+        "moduscloud_password": info["moduscloud_password"],
+        "moduscloud_ca_path": info["ca_bundle"],
+        "report_dir": str(tmp_path),
+    }
     run = run_playbook(os.path.join(ROOT, "playbooks", "check_moduscloud_api.yml"), tmp_path, extra_vars=extra)
     assert run.returncode == 0, failure_text(run)
     assert "0 differ (none)" in run.output

@@ -13,13 +13,11 @@ from test_offboarding import moduscloud
 from test_role import PLAYBOOKS, assert_no_secret, failure_text, org_state, run_role, tenant_vars
 
 # Inventory name -> sandbox tenant name (None: the default tenant).
-TENANTS = {"healthy": None, "expiring": "expiring", "failing": "failing", "missing": "missing",
-           "drifted": "drifted"}
+TENANTS = {"healthy": None, "expiring": "expiring", "failing": "failing", "missing": "missing", "drifted": "drifted"}
 
 
 def set_up_fleet(sandbox, tmp_path):
-    infos = dict((host, sandbox.info if name is None else sandbox.control("POST", "/tenants", json={"name": name}))
-                 for host, name in TENANTS.items())
+    infos = dict((host, sandbox.info if name is None else sandbox.control("POST", "/tenants", json={"name": name})) for host, name in TENANTS.items())
     hosts = dict((host, dict(tenant_vars(info), ansible_connection="local")) for host, info in infos.items())
     # A key inside the 30-day threshold (the role is told not to rotate it yet).
     hosts["expiring"].update(azure_user_sync_secret_lifetime_days=10, azure_user_sync_secret_rotate_before_days=5)
@@ -64,16 +62,21 @@ def test_the_fleet_page_lists_every_tenant_with_its_state_worst_first(fresh_sand
     infos, inventory, missing_domain = set_up_fleet(fresh_sandbox, tmp_path)
     report_dir = tmp_path / "reports"
     writes = fresh_sandbox.stats()["writes"]
-    run = run_playbook(os.path.join(PLAYBOOKS, "fleet_health.yml"), tmp_path, inventory=inventory, forks=3,
-                       verbosity=4, extra_vars={"fleet_health_dir": str(report_dir)},
-                       env={"ANSIBLE_SHOW_CUSTOM_STATS": "1"})
+    run = run_playbook(
+        os.path.join(PLAYBOOKS, "fleet_health.yml"),
+        tmp_path,
+        inventory=inventory,
+        forks=3,
+        verbosity=4,
+        extra_vars={"fleet_health_dir": str(report_dir)},
+        env={"ANSIBLE_SHOW_CUSTOM_STATS": "1"},
+    )
     secrets = [info[name] for info in infos.values() for name in ("admin_client_secret", "moduscloud_password")]
     assert_no_secret(run.output, *secrets)
     assert run.returncode == 0, failure_text(run)
     assert fresh_sandbox.stats()["writes"] == writes, "the fleet run wrote"
     # Read-only, and it says so: only the page's files on the controller may change.
-    assert [(task["host"], task["task"]) for task in run.changed_tasks()
-            if task["action"] not in ("ansible.builtin.file", "ansible.builtin.copy")] == []
+    assert [(task["host"], task["task"]) for task in run.changed_tasks() if task["action"] not in ("ansible.builtin.file", "ansible.builtin.copy")] == []
 
     page = (report_dir / "fleet_health.md").read_text()
     document = (report_dir / "fleet_health.json").read_text()
@@ -81,8 +84,7 @@ def test_the_fleet_page_lists_every_tenant_with_its_state_worst_first(fresh_sand
     rows = json.loads(document)
     assert sorted(row["host"] for row in rows) == sorted(list(TENANTS) + ["broken", "no-sign-in"])
     # Worst first: severity first (error, critical, warning, ok), then the kind of problem.
-    assert [row["host"] for row in rows] == ["broken", "no-sign-in", "failing", "missing", "expiring", "drifted",
-                                             "healthy"]
+    assert [row["host"] for row in rows] == ["broken", "no-sign-in", "failing", "missing", "expiring", "drifted", "healthy"]
     by_host = dict((row["host"], row) for row in rows)
 
     broken = by_host["broken"]

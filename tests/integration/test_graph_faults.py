@@ -14,8 +14,9 @@ import pytest
 from playbook_harness import connection_defaults
 
 DISPLAY_NAME = "modusCloud faults"
-KB_PERMISSIONS = [{"api": "Microsoft Graph", "application": ["Directory.Read.All"],
-                   "delegated": ["Directory.Read.All", "Group.Read.All", "User.ReadBasic.All"]}]
+KB_PERMISSIONS = [
+    {"api": "Microsoft Graph", "application": ["Directory.Read.All"], "delegated": ["Directory.Read.All", "Group.Read.All", "User.ReadBasic.All"]}
+]
 KB_SCOPES = ["Directory.Read.All", "Group.Read.All", "User.ReadBasic.All"]
 DIRECTORY_READ_ALL_ROLE = "7ab1d382-f21e-4acd-a863-ba3e13f7da61"
 FAULTS = {
@@ -32,24 +33,33 @@ FAULTS = {
 
 def converge_playbook(tmp_path, info, identity):
     tasks = [
-        {"name": "Register the KB application", "register": "app",
-         "moduscloud.azure_sync.azure_app_registration": dict(identity, display_name=DISPLAY_NAME,
-                                                              redirect_uris=["https://us1.proofpointessentials.com/"],
-                                                              api_permissions=KB_PERMISSIONS)},
-        {"name": "Grant admin consent",
-         "moduscloud.azure_sync.azure_app_consent": dict(identity, display_name=DISPLAY_NAME)},
+        {
+            "name": "Register the KB application",
+            "register": "app",
+            "moduscloud.azure_sync.azure_app_registration": dict(
+                identity, display_name=DISPLAY_NAME, redirect_uris=["https://us1.proofpointessentials.com/"], api_permissions=KB_PERMISSIONS
+            ),
+        },
+        {"name": "Grant admin consent", "moduscloud.azure_sync.azure_app_consent": dict(identity, display_name=DISPLAY_NAME)},
     ]
-    play = [{"name": "Converge with faults", "hosts": "localhost", "connection": "local", "gather_facts": False,
-             "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-             "module_defaults": connection_defaults(info), "tasks": tasks}]
+    play = [
+        {
+            "name": "Converge with faults",
+            "hosts": "localhost",
+            "connection": "local",
+            "gather_facts": False,
+            "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+            "module_defaults": connection_defaults(info),
+            "tasks": tasks,
+        }
+    ]
     path = tmp_path / "converge.yml"
     path.write_text(json.dumps(play))
     return str(path)
 
 
 @pytest.mark.parametrize("identity", [{"unique_name": "moduscloud-faults"}, {}], ids=["unique_name", "display_name"])
-def test_converge_under_faults_leaves_one_of_each_and_reruns_unchanged(fresh_sandbox, playbook_runner, tmp_path,
-                                                                       identity):
+def test_converge_under_faults_leaves_one_of_each_and_reruns_unchanged(fresh_sandbox, playbook_runner, tmp_path, identity):
     info = fresh_sandbox.info
     playbook = converge_playbook(tmp_path, info, identity)
     fresh_sandbox.faults(**FAULTS)
@@ -58,8 +68,7 @@ def test_converge_under_faults_leaves_one_of_each_and_reruns_unchanged(fresh_san
     assert first.returncode == 0, first.output[-20000:]
     fired = [rule["fired"] for rule in fresh_sandbox.state()["faults"]["rules"]]
     assert all(fired), "a fault never fired, so the run did not prove it copes with it: %s" % fired
-    lagged = [entry for entry in fresh_sandbox.control("GET", "/journal?service=graph")["entries"]
-              if entry["status"] in (400, 404) and not entry["fault"]]
+    lagged = [entry for entry in fresh_sandbox.control("GET", "/journal?service=graph")["entries"] if entry["status"] in (400, 404) and not entry["fault"]]
     assert lagged, "the lag never hid a new object, so the run did not prove it copes with it"
 
     tenant = fresh_sandbox.state()["tenants"][info["tenant_id"]]

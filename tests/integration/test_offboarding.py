@@ -26,8 +26,7 @@ from test_role import (
 def two_tenant_inventory(sandbox, tmp_path):
     """The default tenant and a second one, as inventory hosts named by their organization."""
     tenants = [sandbox.info, sandbox.control("POST", "/tenants", json={"name": "fabrikam"})]
-    hosts = dict((tenant["moduscloud_org"], dict(tenant_vars(tenant), ansible_connection="local"))
-                 for tenant in tenants)
+    hosts = dict((tenant["moduscloud_org"], dict(tenant_vars(tenant), ansible_connection="local")) for tenant in tenants)
     inventory = tmp_path / "inventory.json"
     inventory.write_text(json.dumps({"all": {"hosts": hosts}}))
     return tenants, str(inventory)
@@ -40,13 +39,13 @@ def nothing_left(sandbox, info):
     left = []
     apps = our_apps(tenant)
     left += ["application %s" % app["appId"] for app in apps]
-    left += ["secret %s" % secret["keyId"] for app in tenant["applications"]
-             for secret in app["passwordCredentials"] if secret["displayName"] == SECRET_DESCRIPTION]
+    left += [
+        "secret %s" % secret["keyId"] for app in tenant["applications"] for secret in app["passwordCredentials"] if secret["displayName"] == SECRET_DESCRIPTION
+    ]
     principals = [sp["id"] for sp in tenant["servicePrincipals"] if sp["displayName"] == "modusCloud"]
     left += ["service principal %s" % sp for sp in principals]
     left += ["grant %s" % grant["id"] for grant in tenant["oauth2PermissionGrants"] if grant["clientId"] in principals]
-    left += ["app role assignment %s" % assignment["id"] for assignment in tenant["appRoleAssignments"]
-             if assignment["principalId"] in principals]
+    left += ["app role assignment %s" % assignment["id"] for assignment in tenant["appRoleAssignments"] if assignment["principalId"] in principals]
     if org["azure"] is not None:
         left.append("modusCloud settings")
     left += ["exemption %s" % email for email in org["exemptions"]]
@@ -55,29 +54,39 @@ def nothing_left(sandbox, info):
 
 def graph_get(info, path):
     """Read Graph directly as the tenant's admin identity (independent of the collection)."""
-    token = requests.post("%s/%s/oauth2/v2.0/token" % (info["authority_host"], info["tenant_id"]), data={
-        "grant_type": "client_credentials", "client_id": info["admin_client_id"],
-        "client_secret": info["admin_client_secret"], "scope": "%s/.default" % info["graph_url"]},
-        verify=info["ca_bundle"], timeout=30).json()["access_token"]
-    answer = requests.get(info["graph_url"] + path, headers={"Authorization": "Bearer " + token},
-                          verify=info["ca_bundle"], timeout=30)
+    token = requests.post(
+        "%s/%s/oauth2/v2.0/token" % (info["authority_host"], info["tenant_id"]),
+        data={
+            "grant_type": "client_credentials",
+            "client_id": info["admin_client_id"],
+            "client_secret": info["admin_client_secret"],
+            "scope": "%s/.default" % info["graph_url"],
+        },
+        verify=info["ca_bundle"],
+        timeout=30,
+    ).json()["access_token"]
+    answer = requests.get(info["graph_url"] + path, headers={"Authorization": "Bearer " + token}, verify=info["ca_bundle"], timeout=30)
     answer.raise_for_status()
     return answer.json()
 
 
 def moduscloud(info, method, path, **kwargs):
     """Call the modusCloud API directly as the organization's admin."""
-    return requests.request(method, "%s/orgs/%s%s" % (info["moduscloud_url"], info["moduscloud_org"], path),
-                            headers={"X-User": info["moduscloud_user"], "X-Password": info["moduscloud_password"]},
-                            verify=info["ca_bundle"], timeout=30, **kwargs)
+    return requests.request(
+        method,
+        "%s/orgs/%s%s" % (info["moduscloud_url"], info["moduscloud_org"], path),
+        headers={"X-User": info["moduscloud_user"], "X-Password": info["moduscloud_password"]},
+        verify=info["ca_bundle"],
+        timeout=30,
+        **kwargs,
+    )
 
 
 def test_offboarding_one_tenant_leaves_nothing_behind_and_the_other_untouched(fresh_sandbox, tmp_path):
     tenants, inventory = two_tenant_inventory(fresh_sandbox, tmp_path)
     gone, kept = tenants
     exemption = "reception@%s" % gone["tenant_domain"]
-    configured = run_role(fresh_sandbox, tmp_path, inventory=inventory, forks=2, tenants=tenants,
-                          extra={"azure_user_sync_exemptions": [exemption]})
+    configured = run_role(fresh_sandbox, tmp_path, inventory=inventory, forks=2, tenants=tenants, extra={"azure_user_sync_exemptions": [exemption]})
     assert configured.returncode == 0, failure_text(configured)
     assert_converged(fresh_sandbox, gone)
     assert_converged(fresh_sandbox, kept)
@@ -87,20 +96,21 @@ def test_offboarding_one_tenant_leaves_nothing_behind_and_the_other_untouched(fr
     limit = {"azure_sync_hosts": gone["moduscloud_org"]}
 
     writes = fresh_sandbox.stats()["writes"]
-    plan = run_role(fresh_sandbox, tmp_path, playbook="remove_azure_sync", check=True, inventory=inventory,
-                    tenants=tenants, extra=limit)
+    plan = run_role(fresh_sandbox, tmp_path, playbook="remove_azure_sync", check=True, inventory=inventory, tenants=tenants, extra=limit)
     assert plan.returncode == 0, failure_text(plan)
     assert fresh_sandbox.stats()["writes"] == writes, "the plan wrote"
     planned = {task["task"].split(" : ", 1)[-1] for task in plan.changed_tasks()}
-    assert planned == {"Stop modusCloud's Azure AD sync (settings and key, then synced users if asked, then exemptions)",
-                       "Revoke the admin consent and delete the service principal",
-                       "Remove the client secrets the role made", "Delete the application registration"}
+    assert planned == {
+        "Stop modusCloud's Azure AD sync (settings and key, then synced users if asked, then exemptions)",
+        "Revoke the admin consent and delete the service principal",
+        "Remove the client secrets the role made",
+        "Delete the application registration",
+    }
     assert "Application %s: would be deleted" % app_id in plan.output
     assert "Client secrets: would remove 1" in plan.output
     assert exemption in plan.output  # the diff shows the exemption going
 
-    removed = run_role(fresh_sandbox, tmp_path, playbook="remove_azure_sync", inventory=inventory,
-                       tenants=tenants, extra=limit)
+    removed = run_role(fresh_sandbox, tmp_path, playbook="remove_azure_sync", inventory=inventory, tenants=tenants, extra=limit)
     assert removed.returncode == 0, failure_text(removed)
     assert "Client secrets: removed 1" in removed.output and "was removed" not in removed.output
     assert nothing_left(fresh_sandbox, gone) == []
@@ -124,8 +134,7 @@ def test_offboarding_one_tenant_leaves_nothing_behind_and_the_other_untouched(fr
     assert_sync_works(fresh_sandbox, kept)
 
     writes = fresh_sandbox.stats()["writes"]
-    again = run_role(fresh_sandbox, tmp_path, playbook="remove_azure_sync", inventory=inventory,
-                     tenants=tenants, extra=limit)
+    again = run_role(fresh_sandbox, tmp_path, playbook="remove_azure_sync", inventory=inventory, tenants=tenants, extra=limit)
     assert again.returncode == 0 and again.total("changed") == 0, failure_text(again)
     assert fresh_sandbox.stats()["writes"] == writes
 
@@ -142,14 +151,13 @@ def test_a_removal_stopped_after_each_step_is_finished_by_the_next_run(fresh_san
     info = fresh_sandbox.info
     assert run_role(fresh_sandbox, tmp_path).returncode == 0
     users = user_addresses(org_state(fresh_sandbox))
-    synced = {address for address in users if address.endswith("@" + info["tenant_domain"])
-              and not address.startswith("admin@")}
+    synced = {address for address in users if address.endswith("@" + info["tenant_domain"]) and not address.startswith("admin@")}
 
     # The settings deletion is refused: the run fails with modusCloud's message and removes nothing else.
-    fresh_sandbox.faults(rules=[{"service": "moduscloud", "method": "DELETE", "path": r"/settings/azure$",
-                                 "status": 409, "message": "Azure sync is running, try again later"}])
-    refused = run_role(fresh_sandbox, tmp_path, playbook="remove_azure_sync",
-                       extra={"azure_user_sync_remove_synced_users": True})
+    fresh_sandbox.faults(
+        rules=[{"service": "moduscloud", "method": "DELETE", "path": r"/settings/azure$", "status": 409, "message": "Azure sync is running, try again later"}]
+    )
+    refused = run_role(fresh_sandbox, tmp_path, playbook="remove_azure_sync", extra={"azure_user_sync_remove_synced_users": True})
     fresh_sandbox.control("DELETE", "/faults")
     assert refused.returncode != 0
     assert "Azure sync is running, try again later" in refused.output
@@ -157,8 +165,7 @@ def test_a_removal_stopped_after_each_step_is_finished_by_the_next_run(fresh_san
 
     for step, rule in STOP_AFTER:
         fresh_sandbox.faults(rules=[dict(rule, status=500)])
-        stopped = run_role(fresh_sandbox, tmp_path, playbook="remove_azure_sync",
-                           extra={"azure_user_sync_remove_synced_users": True})
+        stopped = run_role(fresh_sandbox, tmp_path, playbook="remove_azure_sync", extra={"azure_user_sync_remove_synced_users": True})
         fired = [each["fired"] for each in fresh_sandbox.control("GET", "/faults")["rules"]]
         fresh_sandbox.control("DELETE", "/faults")
         assert fired == [1], "the run never reached the step after %s" % step
@@ -167,15 +174,13 @@ def test_a_removal_stopped_after_each_step_is_finished_by_the_next_run(fresh_san
         assert org_state(fresh_sandbox)["azure"] is None
         assert fresh_sandbox.advance_clock(2)["syncs"] == []
 
-    finished = run_role(fresh_sandbox, tmp_path, playbook="remove_azure_sync",
-                        extra={"azure_user_sync_remove_synced_users": True})
+    finished = run_role(fresh_sandbox, tmp_path, playbook="remove_azure_sync", extra={"azure_user_sync_remove_synced_users": True})
     assert finished.returncode == 0, failure_text(finished)
     assert nothing_left(fresh_sandbox, info) == []
     remaining = user_addresses(org_state(fresh_sandbox))
     assert synced and not synced & remaining, "synced users left: %s" % sorted(synced & remaining)
     assert info["moduscloud_user"].lower() in remaining  # an administrator is never removed
-    again = run_role(fresh_sandbox, tmp_path, playbook="remove_azure_sync",
-                     extra={"azure_user_sync_remove_synced_users": True})
+    again = run_role(fresh_sandbox, tmp_path, playbook="remove_azure_sync", extra={"azure_user_sync_remove_synced_users": True})
     assert again.returncode == 0 and again.total("changed") == 0, failure_text(again)
 
 
@@ -184,7 +189,7 @@ def fatal_message(run, host):
     marker = "fatal: [%s]: FAILED! => " % host
     assert marker in run.output, "%s did not fail" % host
     text = run.output.split(marker, 1)[1]
-    return json.loads(text[:text.index("\n}") + 2])["msg"]
+    return json.loads(text[: text.index("\n}") + 2])["msg"]
 
 
 def test_offboarding_refuses_a_wrong_application_before_any_write(fresh_sandbox, tmp_path):
@@ -205,16 +210,14 @@ def test_offboarding_refuses_a_wrong_application_before_any_write(fresh_sandbox,
     }
     hosts = dict((host, dict(tenant_vars(info), ansible_connection="local", **bad)) for host, bad in hosts.items())
     # A tenant whose organization has no settings to compare with: only the identity guard stands.
-    hosts["own-identity-unconfigured"] = dict(tenant_vars(other), ansible_connection="local",
-                                              azure_user_sync_app_id=other["admin_client_id"])
+    hosts["own-identity-unconfigured"] = dict(tenant_vars(other), ansible_connection="local", azure_user_sync_app_id=other["admin_client_id"])
     inventory = tmp_path / "inventory.json"
     inventory.write_text(json.dumps({"all": {"hosts": hosts}}))
     tenants = [info, other]
     other_before = tenant_state(fresh_sandbox, other)
 
     writes = fresh_sandbox.stats()["writes"]
-    refused = run_role(fresh_sandbox, tmp_path, playbook="remove_azure_sync", inventory=str(inventory), forks=3,
-                       tenants=tenants)
+    refused = run_role(fresh_sandbox, tmp_path, playbook="remove_azure_sync", inventory=str(inventory), forks=3, tenants=tenants)
     assert fresh_sandbox.stats()["writes"] == writes, "a refused offboarding wrote"
     assert refused.returncode != 0
     assert all(refused.recap[host]["failures"] == 1 for host in hosts), refused.recap

@@ -16,9 +16,11 @@ def add_leavers(sandbox):
     domain = sandbox.info["tenant_domain"]
     addresses = ["leaver%d@%s" % (index, domain) for index in range(LEAVERS)]
     for address in addresses:
-        sandbox.control("POST", "/directory/users", json={
-            "userPrincipalName": address, "displayName": address.split("@")[0], "mail": address,
-            "accountEnabled": True, "licensed": True})
+        sandbox.control(
+            "POST",
+            "/directory/users",
+            json={"userPrincipalName": address, "displayName": address.split("@")[0], "mail": address, "accountEnabled": True, "licensed": True},
+        )
     return addresses
 
 
@@ -34,12 +36,10 @@ def test_removals_over_the_limit_are_refused_before_the_switch_is_saved(fresh_sa
     remove_from_entra(fresh_sandbox, leavers)
 
     writes = fresh_sandbox.stats()["writes"]
-    refused = run_role(fresh_sandbox, tmp_path, extra={"azure_user_sync_remove_users": True,
-                                                       "azure_user_sync_max_removals": LEAVERS - 1})
+    refused = run_role(fresh_sandbox, tmp_path, extra={"azure_user_sync_remove_users": True, "azure_user_sync_max_removals": LEAVERS - 1})
     assert refused.returncode != 0
     assert fresh_sandbox.stats()["writes"] == writes, "the refused run wrote"
-    assert "would remove %d users, more than azure_user_sync_max_removals (%d)" % (LEAVERS, LEAVERS - 1) \
-        in refused.output, failure_text(refused)
+    assert "would remove %d users, more than azure_user_sync_max_removals (%d)" % (LEAVERS, LEAVERS - 1) in refused.output, failure_text(refused)
     assert all(address in refused.output for address in leavers)
     assert org_state(fresh_sandbox)["azure"]["remove_deleted_users"] is False
 
@@ -48,8 +48,7 @@ def test_removals_over_the_limit_are_refused_before_the_switch_is_saved(fresh_sa
     assert set(leavers) <= user_addresses(org_state(fresh_sandbox))
 
     # Raised on purpose, the removals go through.
-    allowed = run_role(fresh_sandbox, tmp_path, extra={"azure_user_sync_remove_users": True,
-                                                       "azure_user_sync_max_removals": LEAVERS})
+    allowed = run_role(fresh_sandbox, tmp_path, extra={"azure_user_sync_remove_users": True, "azure_user_sync_max_removals": LEAVERS})
     assert allowed.returncode == 0, failure_text(allowed)
     assert not set(leavers) & user_addresses(org_state(fresh_sandbox))
 
@@ -69,8 +68,7 @@ def test_a_switch_already_on_is_refused_or_turned_off_before_the_service_removes
 
     disabled = run_role(fresh_sandbox, tmp_path, extra=dict(on, azure_user_sync_removal_guard="disable"))
     assert disabled.returncode == 0, failure_text(disabled)
-    assert "WARNING: with remove_users on, modusCloud's next scheduled sync would remove %d users" % LEAVERS \
-        in disabled.output
+    assert "WARNING: with remove_users on, modusCloud's next scheduled sync would remove %d users" % LEAVERS in disabled.output
     assert org_state(fresh_sandbox)["azure"]["remove_deleted_users"] is False
     assert scheduled_sync(fresh_sandbox)["ok"]
     assert set(leavers) <= user_addresses(org_state(fresh_sandbox))

@@ -30,6 +30,7 @@ ACCESS_TOKEN_SHAPE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}")
 
 # ------------------------------------------------------------------------------------ helpers
 
+
 def tenant_vars(info):
     """The role's variables for one sandbox tenant, as an inventory host would carry them."""
     return role_vars(info)
@@ -46,15 +47,22 @@ def assert_no_secret(output, *known_secrets):
             pytest.fail("%s appears at offset %d of the output" % (kind, found.start()), pytrace=False)
 
 
-def run_role(sandbox, tmp_path, playbook="configure_azure_sync", check=False, inventory=None, extra=None, forks=None,
-             tenants=None):
+def run_role(sandbox, tmp_path, playbook="configure_azure_sync", check=False, inventory=None, extra=None, forks=None, tenants=None):
     """Run one of the collection's playbooks at -vvvv (with --diff); check that its output holds no secret."""
     tenants = tenants or [sandbox.info]
     extra_vars = dict(extra or {})
     if inventory is None:
         extra_vars.update(tenant_vars(sandbox.info))
-    run = run_playbook(os.path.join(PLAYBOOKS, playbook + ".yml"), tmp_path, check=check, diff=True, verbosity=4,
-                       extra_vars=extra_vars, inventory=inventory or "localhost,", forks=forks)
+    run = run_playbook(
+        os.path.join(PLAYBOOKS, playbook + ".yml"),
+        tmp_path,
+        check=check,
+        diff=True,
+        verbosity=4,
+        extra_vars=extra_vars,
+        inventory=inventory or "localhost,",
+        forks=forks,
+    )
     known = [tenant[name] for tenant in tenants for name in ("admin_client_secret", "moduscloud_password")]
     assert_no_secret(run.output, *known)
     return run
@@ -123,6 +131,7 @@ def assert_converged(sandbox, info=None, users_before=()):
 
 # -------------------------------------------------------------------------------------- tests
 
+
 def test_plan_on_an_empty_tenant_shows_every_phase_writes_nothing_and_predicts_the_apply(fresh_sandbox, tmp_path):
     before = fresh_sandbox.stats()
     run = run_role(fresh_sandbox, tmp_path, check=True)
@@ -130,10 +139,13 @@ def test_plan_on_an_empty_tenant_shows_every_phase_writes_nothing_and_predicts_t
     assert fresh_sandbox.stats()["writes"] == before["writes"]
     assert our_apps(tenant_state(fresh_sandbox)) == []
     predicted = {task["task"].split(" : ", 1)[-1] for task in run.changed_tasks()}
-    assert {"Create or update the application registration", "Grant admin consent to the Microsoft Graph permissions",
-            "Create or rotate the client secret, keeping the one modusCloud uses for now",
-            "Add the tenant's domains the organization lacks",
-            "Save the import settings (with the new key when there is one)"} <= predicted
+    assert {
+        "Create or update the application registration",
+        "Grant admin consent to the Microsoft Graph permissions",
+        "Create or rotate the client secret, keeping the one modusCloud uses for now",
+        "Add the tenant's domains the organization lacks",
+        "Save the import settings (with the new key when there is one)",
+    } <= predicted
     assert "Would create client secret" in run.output
     # The settings are predicted for the application still to be registered, its id readable in the diff.
     assert '+        "application_id": "(known after apply)",' in run.output
@@ -167,9 +179,11 @@ def journal_mark(sandbox):
 
 def requests_beyond_directory_pages(sandbox, since):
     """(method, path) of the Graph and modusCloud requests since journal entry `since`, directory pages left out."""
-    return [(entry["method"], entry["path"]) for entry in sandbox.control("GET", "/journal?since=%d" % since)["entries"]
-            if entry["service"] != "login" and not entry.get("batch")
-            and (entry["method"], entry["path"]) not in DIRECTORY_PAGES]
+    return [
+        (entry["method"], entry["path"])
+        for entry in sandbox.control("GET", "/journal?since=%d" % since)["entries"]
+        if entry["service"] != "login" and not entry.get("batch") and (entry["method"], entry["path"]) not in DIRECTORY_PAGES
+    ]
 
 
 def test_apply_converges_and_a_second_apply_changes_nothing(fresh_sandbox, tmp_path):
@@ -263,10 +277,8 @@ def test_a_run_that_stops_after_a_phase_is_repaired_by_the_next(fresh_sandbox, t
 
 
 def test_three_tenants_converge_in_one_run(fresh_sandbox, tmp_path):
-    tenants = [fresh_sandbox.info] + [fresh_sandbox.control("POST", "/tenants", json={"name": name})
-                                      for name in ("fabrikam", "tailspin")]
-    hosts = dict((tenant["moduscloud_org"], dict(tenant_vars(tenant), ansible_connection="local"))
-                 for tenant in tenants)
+    tenants = [fresh_sandbox.info] + [fresh_sandbox.control("POST", "/tenants", json={"name": name}) for name in ("fabrikam", "tailspin")]
+    hosts = dict((tenant["moduscloud_org"], dict(tenant_vars(tenant), ansible_connection="local")) for tenant in tenants)
     inventory = tmp_path / "inventory.json"
     inventory.write_text(json.dumps({"all": {"hosts": hosts}}))
     users_before = dict((tenant["tenant_id"], user_addresses(org_state(fresh_sandbox, tenant))) for tenant in tenants)
@@ -282,13 +294,25 @@ def test_three_tenants_converge_in_one_run(fresh_sandbox, tmp_path):
 def test_an_application_made_by_hand_is_adopted_not_duplicated(fresh_sandbox, tmp_path):
     # As a person following the KB would leave it: named modusCloud, without the role's unique name.
     by_hand = tmp_path / "by_hand.yml"
-    by_hand.write_text(json.dumps([{
-        "hosts": "localhost", "connection": "local", "gather_facts": False,
-        "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-        "module_defaults": connection_defaults(fresh_sandbox.info),
-        "tasks": [{"name": "Register the app by hand", "moduscloud.azure_sync.azure_app_registration": {
-            "display_name": APP_NAME, "redirect_uris": [CONSOLE_URL]}}],
-    }]))
+    by_hand.write_text(
+        json.dumps(
+            [
+                {
+                    "hosts": "localhost",
+                    "connection": "local",
+                    "gather_facts": False,
+                    "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+                    "module_defaults": connection_defaults(fresh_sandbox.info),
+                    "tasks": [
+                        {
+                            "name": "Register the app by hand",
+                            "moduscloud.azure_sync.azure_app_registration": {"display_name": APP_NAME, "redirect_uris": [CONSOLE_URL]},
+                        }
+                    ],
+                }
+            ]
+        )
+    )
     made_by_hand = run_playbook(str(by_hand), tmp_path)
     assert made_by_hand.returncode == 0, failure_text(made_by_hand)
     app_id = [app["appId"] for app in tenant_state(fresh_sandbox)["applications"] if app["displayName"] == APP_NAME]

@@ -24,9 +24,12 @@ MARKETING_RULE = "[?jobTitle && starts_with(jobTitle, 'Marketing')]"
 def moduscloud_get(sandbox, path):
     """GET a modusCloud API path of the sandbox's organization, as its administrator."""
     info = sandbox.info
-    response = requests.get("%s/orgs/%s/%s" % (info["moduscloud_url"], info["moduscloud_org"], path),
-                            headers={"X-User": info["moduscloud_user"], "X-Password": info["moduscloud_password"]},
-                            verify=info["ca_bundle"], timeout=30)
+    response = requests.get(
+        "%s/orgs/%s/%s" % (info["moduscloud_url"], info["moduscloud_org"], path),
+        headers={"X-User": info["moduscloud_user"], "X-Password": info["moduscloud_password"]},
+        verify=info["ca_bundle"],
+        timeout=30,
+    )
     response.raise_for_status()
     return response.json()
 
@@ -47,8 +50,7 @@ def test_an_exemption_rule_follows_the_directory_and_the_reports_and_artifacts_s
     domain = fresh_sandbox.info["tenant_domain"]
     alex, megan, adele = ("%s@%s" % (name, domain) for name in ("alexw", "meganb", "adelev"))
     reports = tmp_path / "reports"
-    extra = {"azure_user_sync_exemption_query": MARKETING_RULE, "azure_user_sync_report_dir": str(reports),
-             "azure_user_sync_report_limit": 1}
+    extra = {"azure_user_sync_exemption_query": MARKETING_RULE, "azure_user_sync_report_dir": str(reports), "azure_user_sync_report_limit": 1}
 
     # The plan: nothing written, the rule's users shown, the report files written for review.
     plan = run_role(fresh_sandbox, tmp_path, check=True, extra=extra)
@@ -67,7 +69,9 @@ def test_an_exemption_rule_follows_the_directory_and_the_reports_and_artifacts_s
     assert len(rows) == len(users["add"]) + len(users["change"]) + len(users["remove"]) + len(user_skips)
     assert len(set((row["action"], row["address"]) for row in rows)) == len(rows), "one row per user and action"
     assert {(row["address"], row["reason"], row["detail"]) for row in rows if row["address"] in (alex, megan)} == {
-        (alex, "exempt", "selected by exemption_query"), (megan, "exempt", "selected by exemption_query")}
+        (alex, "exempt", "selected by exemption_query"),
+        (megan, "exempt", "selected by exemption_query"),
+    }
     markdown = files["md"].read_text()
     assert "| Users to add | %d |" % document["counts"]["add"] in markdown
     assert "First 1 of %d." % document["counts"]["add"] in markdown
@@ -85,8 +89,17 @@ def test_an_exemption_rule_follows_the_directory_and_the_reports_and_artifacts_s
     assert adele in synced and alex not in synced and megan not in synced
     artifacts = applied.custom_stats["_run"]["azure_user_sync"]["localhost"]
     assert artifacts["planned"] is False and artifacts["applied"]["added"] == document["counts"]["add"]
-    assert set(artifacts) >= {"org", "application_id", "settings_changed", "new_key_handed_over", "secret_end_date",
-                              "last_successful_sync", "report", "applied", "waited_seconds"}
+    assert set(artifacts) >= {
+        "org",
+        "application_id",
+        "settings_changed",
+        "new_key_handed_over",
+        "secret_end_date",
+        "last_successful_sync",
+        "report",
+        "applied",
+        "waited_seconds",
+    }
 
     # The directory changes: the saved exemptions follow it on the next run.
     writes = fresh_sandbox.stats()["writes"]
@@ -129,8 +142,7 @@ def test_a_wait_for_the_service_shows_a_line_per_look_and_returns_the_time_waite
     sandbox = fresh_sandbox
     org = sandbox.info["moduscloud_org"]
     outcome = {}
-    extra = {"azure_user_sync_sync_mode": "wait", "azure_user_sync_wait_interval": 1,
-             "azure_user_sync_wait_timeout": 600}
+    extra = {"azure_user_sync_sync_mode": "wait", "azure_user_sync_wait_interval": 1, "azure_user_sync_wait_timeout": 600}
     run = threading.Thread(target=lambda: outcome.update(run=run_role(sandbox, tmp_path, extra=extra)))
     run.start()
     try:
@@ -140,10 +152,12 @@ def test_a_wait_for_the_service_shows_a_line_per_look_and_returns_the_time_waite
         while True:
             assert run.is_alive(), "the run ended before it waited"
             entries = journal(sandbox)
-            saved_at = next((entry["seq"] for entry in entries if entry["method"] == "PUT"
-                             and entry["path"].endswith(settings_path)), None)
-            reads = [entry for entry in entries if saved_at is not None and entry["seq"] > saved_at
-                     and entry["method"] == "GET" and entry["path"].endswith(settings_path)]
+            saved_at = next((entry["seq"] for entry in entries if entry["method"] == "PUT" and entry["path"].endswith(settings_path)), None)
+            reads = [
+                entry
+                for entry in entries
+                if saved_at is not None and entry["seq"] > saved_at and entry["method"] == "GET" and entry["path"].endswith(settings_path)
+            ]
             if len(reads) >= 2:
                 break
             time.sleep(0.5)
@@ -154,12 +168,18 @@ def test_a_wait_for_the_service_shows_a_line_per_look_and_returns_the_time_waite
     result = outcome["run"]
     assert result.returncode == 0, failure_text(result)
     # One flat loop (no nesting per look): a line per look, counting down the looks left.
-    looks = re.findall(r"RETRYING: \[localhost\]: Waiting for modusCloud's scheduled sync of %s \(a look every 1 s, "
-                       r"at most 600 s\) \((\d+) retries left\)" % re.escape(org), result.output)
+    looks = re.findall(
+        r"RETRYING: \[localhost\]: Waiting for modusCloud's scheduled sync of %s \(a look every 1 s, "
+        r"at most 600 s\) \((\d+) retries left\)" % re.escape(org),
+        result.output,
+    )
     assert looks, "no line on screen while waiting"
     assert [int(left) for left in looks] == list(range(int(looks[0]), int(looks[0]) - len(looks), -1))
-    waited = re.search(r"modusCloud's scheduled sync succeeded after a wait of ([0-9.]+) s\. Last successful sync: "
-                       r"(\S+)\.", result.output)
+    waited = re.search(
+        r"modusCloud's scheduled sync succeeded after a wait of ([0-9.]+) s\. Last successful sync: "
+        r"(\S+)\.",
+        result.output,
+    )
     assert waited and float(waited.group(1)) > 0 and waited.group(2) != "-"
     assert result.custom_stats["_run"]["azure_user_sync"]["localhost"]["waited_seconds"] == float(waited.group(1))
 

@@ -40,8 +40,7 @@ def host_vars(info, variants, **extra):
     wire_format = {}
     for name in variants:
         wire_format.update(QUESTIONS_FORMS.get(name, {}))
-    values = dict(tenant_vars(info), ansible_connection="local",
-                  azure_user_sync_exemptions=["archive@%s" % info["tenant_domain"]], **extra)
+    values = dict(tenant_vars(info), ansible_connection="local", azure_user_sync_exemptions=["archive@%s" % info["tenant_domain"]], **extra)
     if wire_format:
         values["azure_user_sync_moduscloud_wire_format"] = wire_format
     return values
@@ -54,24 +53,26 @@ def scheduled_syncs_succeed(sandbox, tenants, hours):
         outcome = outcomes.get(tenant["moduscloud_org"])
         assert outcome is not None, "no scheduled sync of %s" % tenant["moduscloud_org"]
         assert outcome["ok"], "the scheduled sync of %s (%s) failed: %s (%s)" % (
-            tenant["moduscloud_org"], org_state(sandbox, tenant)["variants"], outcome["error"], outcome["error_code"])
+            tenant["moduscloud_org"],
+            org_state(sandbox, tenant)["variants"],
+            outcome["error"],
+            outcome["error_code"],
+        )
 
 
 def test_the_role_converges_with_the_key_intact_under_every_variant(fresh_sandbox, tmp_path):
     sets = variant_sets(fresh_sandbox)
-    fresh_sandbox.control("PUT", "/moduscloud/variants", json={"org": fresh_sandbox.info["moduscloud_org"],
-                                                               "variants": sets[0]})
+    fresh_sandbox.control("PUT", "/moduscloud/variants", json={"org": fresh_sandbox.info["moduscloud_org"], "variants": sets[0]})
     tenants = [fresh_sandbox.info] + [
         fresh_sandbox.control("POST", "/tenants", json={"name": "variant%d" % index, "moduscloud_variants": names})
-        for index, names in enumerate(sets[1:], start=1)]
+        for index, names in enumerate(sets[1:], start=1)
+    ]
 
     def run(check=False, **extra):
-        hosts = dict((tenant["moduscloud_org"], host_vars(tenant, names, **extra))
-                     for tenant, names in zip(tenants, sets))
+        hosts = dict((tenant["moduscloud_org"], host_vars(tenant, names, **extra)) for tenant, names in zip(tenants, sets))
         inventory = tmp_path / "inventory.json"
         inventory.write_text(json.dumps({"all": {"hosts": hosts}}))
-        return run_role(fresh_sandbox, tmp_path, check=check, inventory=str(inventory), forks=ORG_COUNT,
-                        tenants=tenants)
+        return run_role(fresh_sandbox, tmp_path, check=check, inventory=str(inventory), forks=ORG_COUNT, tenants=tenants)
 
     plan = run(check=True)
     assert plan.returncode == 0, failure_text(plan)
@@ -118,9 +119,10 @@ REFUSED_FORMS = {
 
 
 def test_a_write_form_the_service_refuses_fails_naming_the_assumption_and_the_doc(fresh_sandbox, tmp_path):
-    tenants = [fresh_sandbox.control("POST", "/tenants", json={"name": "refuses%d" % index,
-                                                               "moduscloud_variants": [variant]})
-               for index, variant in enumerate(REFUSED_FORMS)]
+    tenants = [
+        fresh_sandbox.control("POST", "/tenants", json={"name": "refuses%d" % index, "moduscloud_variants": [variant]})
+        for index, variant in enumerate(REFUSED_FORMS)
+    ]
     hosts = dict((tenant["moduscloud_org"], host_vars(tenant, [])) for tenant in tenants)  # no wire_format given
     inventory = tmp_path / "inventory.json"
     inventory.write_text(json.dumps({"all": {"hosts": hosts}}))

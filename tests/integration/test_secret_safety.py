@@ -27,15 +27,17 @@ WAIT_LIMIT = 120  # seconds to wait for a condition (an orphan to appear); far a
 
 
 def play(info, tasks):
-    return [{
-        "name": "Secret safety",
-        "hosts": "localhost",
-        "connection": "local",
-        "gather_facts": False,
-        "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}", "sandbox": info},
-        "module_defaults": connection_defaults(info),
-        "tasks": tasks,
-    }]
+    return [
+        {
+            "name": "Secret safety",
+            "hosts": "localhost",
+            "connection": "local",
+            "gather_facts": False,
+            "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}", "sandbox": info},
+            "module_defaults": connection_defaults(info),
+            "tasks": tasks,
+        }
+    ]
 
 
 def write_playbook(path, info, tasks):
@@ -44,22 +46,35 @@ def write_playbook(path, info, tasks):
 
 
 def control(info, method, path, body=None):
-    return {"ansible.builtin.uri": {"url": info["control_url"] + path, "method": method, "body_format": "json",
-                                    "body": body or {}, "ca_path": info["ca_bundle"], "status_code": [200, 204]}}
+    return {
+        "ansible.builtin.uri": {
+            "url": info["control_url"] + path,
+            "method": method,
+            "body_format": "json",
+            "body": body or {},
+            "ca_path": info["ca_bundle"],
+            "status_code": [200, 204],
+        }
+    }
 
 
 APP_TASKS = [
-    {"name": "Create the application", "register": "app",
-     "moduscloud.azure_sync.azure_app_registration": {"unique_name": UNIQUE_NAME, "display_name": "Secret safety"}},
+    {
+        "name": "Create the application",
+        "register": "app",
+        "moduscloud.azure_sync.azure_app_registration": {"unique_name": UNIQUE_NAME, "display_name": "Secret safety"},
+    },
     {"name": "Give it a service principal", "moduscloud.azure_sync.azure_app_consent": {"app_id": "{{ app.app_id }}"}},
 ]
 
 
 def keep(name, capture_dir, register):
     """A no_log task that writes a registered value where the scan does not look."""
-    return {"name": "Keep the value of %s for the scan" % register, "no_log": True,
-            "ansible.builtin.copy": {"content": "{{ %s.value }}" % register,
-                                     "dest": os.path.join(str(capture_dir), name), "mode": "0600"}}
+    return {
+        "name": "Keep the value of %s for the scan" % register,
+        "no_log": True,
+        "ansible.builtin.copy": {"content": "{{ %s.value }}" % register, "dest": os.path.join(str(capture_dir), name), "mode": "0600"},
+    }
 
 
 class Graph(object):
@@ -69,26 +84,36 @@ class Graph(object):
         self.info = info
         self.session = requests.Session()
         self.session.trust_env = False
-        login = self.session.post("%s/%s/oauth2/v2.0/token" % (info["authority_host"], info["tenant_id"]), data={
-            "grant_type": "client_credentials", "client_id": info["admin_client_id"],
-            "client_secret": info["admin_client_secret"], "scope": info["graph_url"] + "/.default"},
-            verify=info["ca_bundle"], timeout=30)
+        login = self.session.post(
+            "%s/%s/oauth2/v2.0/token" % (info["authority_host"], info["tenant_id"]),
+            data={
+                "grant_type": "client_credentials",
+                "client_id": info["admin_client_id"],
+                "client_secret": info["admin_client_secret"],
+                "scope": info["graph_url"] + "/.default",
+            },
+            verify=info["ca_bundle"],
+            timeout=30,
+        )
         login.raise_for_status()
         self.session.headers["Authorization"] = "Bearer " + login.json()["access_token"]
 
     def secrets(self, description):
         """keyIds of the secrets with `description` on the test application (none if it does not exist yet)."""
-        response = self.session.get("%s/v1.0/applications(uniqueName='%s')" % (self.info["graph_url"], UNIQUE_NAME),
-                                    params={"$select": "passwordCredentials"}, verify=self.info["ca_bundle"],
-                                    timeout=30)
+        response = self.session.get(
+            "%s/v1.0/applications(uniqueName='%s')" % (self.info["graph_url"], UNIQUE_NAME),
+            params={"$select": "passwordCredentials"},
+            verify=self.info["ca_bundle"],
+            timeout=30,
+        )
         if response.status_code == 404:
             return []
         response.raise_for_status()
-        return [credential["keyId"] for credential in response.json()["passwordCredentials"]
-                if credential["displayName"] == description]
+        return [credential["keyId"] for credential in response.json()["passwordCredentials"] if credential["displayName"] == description]
 
 
 # ------------------------------------------------------------------------------------------------- -vvvv scan
+
 
 def appearances(value, text):
     """Whether `value`, or a form a log could encode it in, appears in `text` (str or bytes)."""
@@ -117,42 +142,66 @@ def test_a_verbose_diff_run_never_shows_a_secret_value(fresh_sandbox, tmp_path):
     capture_dir.mkdir()
     secret = {"app_id": "{{ app.app_id }}", "description": DESCRIPTION}
     tasks = APP_TASKS + [
-        {"name": "Create the secret", "register": "first", "no_log": True,
-         "moduscloud.azure_sync.azure_app_secret": dict(secret)},
+        {"name": "Create the secret", "register": "first", "no_log": True, "moduscloud.azure_sync.azure_app_secret": dict(secret)},
         keep("first", capture_dir, "first"),
-        {"name": "Give the value to modusCloud (its key option is no_log; the task is not)",
-         "moduscloud.azure_sync.moduscloud_import_settings": {
-             "org": info["moduscloud_org"], "primary_domain": info["tenant_domain"],
-             "application_id": "{{ app.app_id }}", "key": "{{ first.value }}", "update_key": "always"}},
-        {"name": "Run again: nothing to do, shown in full", "register": "again",
-         "moduscloud.azure_sync.azure_app_secret": dict(secret)},
-        {"name": "The tenant limits secrets to 180 days", **control(info, "PUT", "/policy",
-                                                                     {"password_max_lifetime_days": 180})},
-        {"name": "Rotate to the longest lifetime allowed, keeping the old secret for the hand-over",
-         "register": "second", "no_log": True,
-         "moduscloud.azure_sync.azure_app_secret": dict(secret, force_rotate=True, never_expires=True,
-                                                        exclusive=False)},
+        {
+            "name": "Give the value to modusCloud (its key option is no_log; the task is not)",
+            "moduscloud.azure_sync.moduscloud_import_settings": {
+                "org": info["moduscloud_org"],
+                "primary_domain": info["tenant_domain"],
+                "application_id": "{{ app.app_id }}",
+                "key": "{{ first.value }}",
+                "update_key": "always",
+            },
+        },
+        {"name": "Run again: nothing to do, shown in full", "register": "again", "moduscloud.azure_sync.azure_app_secret": dict(secret)},
+        {"name": "The tenant limits secrets to 180 days", **control(info, "PUT", "/policy", {"password_max_lifetime_days": 180})},
+        {
+            "name": "Rotate to the longest lifetime allowed, keeping the old secret for the hand-over",
+            "register": "second",
+            "no_log": True,
+            "moduscloud.azure_sync.azure_app_secret": dict(secret, force_rotate=True, never_expires=True, exclusive=False),
+        },
         keep("second", capture_dir, "second"),
-        {"name": "Hand the new value to modusCloud",
-         "moduscloud.azure_sync.moduscloud_import_settings": {
-             "org": info["moduscloud_org"], "primary_domain": info["tenant_domain"],
-             "application_id": "{{ app.app_id }}", "key": "{{ second.value }}", "update_key": "always"}},
-        {"name": "Finish the hand-over: remove the old secret, shown in full", "register": "handed_over",
-         "moduscloud.azure_sync.azure_app_secret": dict(secret, keep_key_id="{{ second.key_id }}")},
-        {"name": "A lifetime over the policy without clamping fails, shown in full", "ignore_errors": True,
-         "moduscloud.azure_sync.azure_app_secret": dict(secret, force_rotate=True, lifetime_days=365,
-                                                        clamp_to_policy=False)},
-        {"name": "Report the app's secrets", "moduscloud.azure_sync.azure_app_registration_info": {
-            "app_id": "{{ app.app_id }}"}},
-        {"name": "Show what the role would log", "ansible.builtin.debug": {
-            "msg": "secret {{ second.key_id }} ends {{ second.end_date }}; warnings: {{ second.warnings }}"}},
+        {
+            "name": "Hand the new value to modusCloud",
+            "moduscloud.azure_sync.moduscloud_import_settings": {
+                "org": info["moduscloud_org"],
+                "primary_domain": info["tenant_domain"],
+                "application_id": "{{ app.app_id }}",
+                "key": "{{ second.value }}",
+                "update_key": "always",
+            },
+        },
+        {
+            "name": "Finish the hand-over: remove the old secret, shown in full",
+            "register": "handed_over",
+            "moduscloud.azure_sync.azure_app_secret": dict(secret, keep_key_id="{{ second.key_id }}"),
+        },
+        {
+            "name": "A lifetime over the policy without clamping fails, shown in full",
+            "ignore_errors": True,
+            "moduscloud.azure_sync.azure_app_secret": dict(secret, force_rotate=True, lifetime_days=365, clamp_to_policy=False),
+        },
+        {"name": "Report the app's secrets", "moduscloud.azure_sync.azure_app_registration_info": {"app_id": "{{ app.app_id }}"}},
+        {
+            "name": "Show what the role would log",
+            "ansible.builtin.debug": {"msg": "secret {{ second.key_id }} ends {{ second.end_date }}; warnings: {{ second.warnings }}"},
+        },
         {"name": "Remove the secrets", "moduscloud.azure_sync.azure_app_secret": dict(secret, state="absent")},
     ]
     playbook = write_playbook(run_dir / "safety.yml", info, tasks)
-    run = run_playbook(playbook, run_dir, diff=True, verbosity=4,
-                       env={"ANSIBLE_LOG_PATH": str(run_dir / "ansible.log"),
-                            "ANSIBLE_LOCAL_TEMP": str(run_dir / "local-tmp"),
-                            "ANSIBLE_REMOTE_TEMP": str(run_dir / "remote-tmp")})
+    run = run_playbook(
+        playbook,
+        run_dir,
+        diff=True,
+        verbosity=4,
+        env={
+            "ANSIBLE_LOG_PATH": str(run_dir / "ansible.log"),
+            "ANSIBLE_LOCAL_TEMP": str(run_dir / "local-tmp"),
+            "ANSIBLE_REMOTE_TEMP": str(run_dir / "remote-tmp"),
+        },
+    )
     assert run.returncode == 0, run.output[-6000:]
     values = [(capture_dir / name).read_text() for name in ("first", "second")]
     assert all(len(value) >= 16 for value in values) and values[0] != values[1]
@@ -161,8 +210,11 @@ def test_a_verbose_diff_run_never_shows_a_secret_value(fresh_sandbox, tmp_path):
     assert leaks(values, run.output, run_dir) == []
 
     # The scan itself: a run that does print a value is caught.
-    leaky = write_playbook(tmp_path / "leaky.yml", info, [{"name": "Print a value", "ansible.builtin.debug": {
-        "msg": "{{ lookup('ansible.builtin.file', '%s') }}" % (capture_dir / "second")}}])
+    leaky = write_playbook(
+        tmp_path / "leaky.yml",
+        info,
+        [{"name": "Print a value", "ansible.builtin.debug": {"msg": "{{ lookup('ansible.builtin.file', '%s') }}" % (capture_dir / "second")}}],
+    )
     caught = run_playbook(leaky, run_dir)
     assert [where for where, _hint in leaks(values, caught.output, run_dir)] == ["output"]
 
@@ -173,8 +225,11 @@ def test_a_new_value_stays_hidden_even_when_the_task_forgot_no_log(fresh_sandbox
     run_dir.mkdir()
     capture_dir.mkdir()
     tasks = APP_TASKS + [
-        {"name": "Create the secret without no_log", "register": "created",
-         "moduscloud.azure_sync.azure_app_secret": {"app_id": "{{ app.app_id }}", "description": DESCRIPTION}},
+        {
+            "name": "Create the secret without no_log",
+            "register": "created",
+            "moduscloud.azure_sync.azure_app_secret": {"app_id": "{{ app.app_id }}", "description": DESCRIPTION},
+        },
         keep("created", capture_dir, "created"),
     ]
     run = run_playbook(write_playbook(run_dir / "forgetful.yml", info, tasks), run_dir, diff=True, verbosity=4)
@@ -188,13 +243,12 @@ def test_a_new_value_stays_hidden_even_when_the_task_forgot_no_log(fresh_sandbox
 
 # ------------------------------------------------------------------------------------------------- crash recovery
 
+
 def start_playbook(playbook, workdir):
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1",
-               ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
     log = open(os.path.join(str(workdir), os.path.basename(playbook) + ".log"), "w")
     command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", playbook]
-    return subprocess.Popen(command, cwd=str(workdir), env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen(command, cwd=str(workdir), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def descendants(pid):
@@ -237,49 +291,76 @@ def test_a_run_killed_after_add_password_is_repaired_by_the_next_run(fresh_sandb
     secret = {"app_id": "{{ app.app_id }}", "description": DESCRIPTION}
     # New secrets are refused for ten minutes, so each killed run is waiting (wait_usable) right after
     # addPassword, holding a value nobody else ever sees.
-    slow_secrets = {"name": "New secrets take ten minutes to work",
-                    **control(info, "POST", "/faults", {"secret_delay_seconds": 600})}
+    slow_secrets = {"name": "New secrets take ten minutes to work", **control(info, "POST", "/faults", {"secret_delay_seconds": 600})}
 
     # A secret in use (the consumer holds it), then a rotation that dies after addPassword.
-    rotation = write_playbook(tmp_path / "rotation.yml", info, APP_TASKS + [
-        {"name": "The secret in use", "register": "in_use", "no_log": True,
-         "moduscloud.azure_sync.azure_app_secret": dict(secret)},
-        {"name": "Record its key id", "ansible.builtin.copy": {"content": "{{ in_use.key_id }}",
-                                                                "dest": str(tmp_path / "in_use")}},
-        slow_secrets,
-        {"name": "Rotate (killed while waiting)", "no_log": True,
-         "moduscloud.azure_sync.azure_app_secret": dict(secret, force_rotate=True, wait_timeout=900)},
-    ])
+    rotation = write_playbook(
+        tmp_path / "rotation.yml",
+        info,
+        APP_TASKS
+        + [
+            {"name": "The secret in use", "register": "in_use", "no_log": True, "moduscloud.azure_sync.azure_app_secret": dict(secret)},
+            {"name": "Record its key id", "ansible.builtin.copy": {"content": "{{ in_use.key_id }}", "dest": str(tmp_path / "in_use")}},
+            slow_secrets,
+            {
+                "name": "Rotate (killed while waiting)",
+                "no_log": True,
+                "moduscloud.azure_sync.azure_app_secret": dict(secret, force_rotate=True, wait_timeout=900),
+            },
+        ],
+    )
     kill_when(start_playbook(rotation, tmp_path), lambda: len(graph.secrets(DESCRIPTION)) == 2)
     in_use = (tmp_path / "in_use").read_text()
-    orphan, = set(graph.secrets(DESCRIPTION)) - {in_use}
+    (orphan,) = set(graph.secrets(DESCRIPTION)) - {in_use}
 
     # A consumer's very first secret, dying the same way: the orphan is then the only secret.
-    first = write_playbook(tmp_path / "first.yml", info, APP_TASKS + [
-        {"name": "First secret (killed while waiting)", "no_log": True,
-         "moduscloud.azure_sync.azure_app_secret": dict(secret, description=SECOND_DESCRIPTION, wait_timeout=900)},
-    ])
+    first = write_playbook(
+        tmp_path / "first.yml",
+        info,
+        APP_TASKS
+        + [
+            {
+                "name": "First secret (killed while waiting)",
+                "no_log": True,
+                "moduscloud.azure_sync.azure_app_secret": dict(secret, description=SECOND_DESCRIPTION, wait_timeout=900),
+            },
+        ],
+    )
     kill_when(start_playbook(first, tmp_path), lambda: len(graph.secrets(SECOND_DESCRIPTION)) == 1)
-    lone_orphan, = graph.secrets(SECOND_DESCRIPTION)
+    (lone_orphan,) = graph.secrets(SECOND_DESCRIPTION)
     fresh_sandbox.control("DELETE", "/faults")
 
     # The next runs: plain for the first case (two secrets are ambiguous), force_rotate for the second
     # (the consumer has no value, so the lone secret cannot be the one it holds).
-    recovery = write_playbook(tmp_path / "recovery.yml", info, APP_TASKS + [
-        {"name": "Rerun after the crashed rotation", "register": "repaired", "no_log": True,
-         "moduscloud.azure_sync.azure_app_secret": dict(secret)},
-        {"name": "Rerun after the crashed first creation", "register": "repaired_first", "no_log": True,
-         "moduscloud.azure_sync.azure_app_secret": dict(secret, description=SECOND_DESCRIPTION, force_rotate=True)},
-        {"name": "Both reruns created a secret, returned its value and removed the others",
-         "ansible.builtin.assert": {"that": [
-             "repaired is changed and repaired.rotated and repaired.value is defined",
-             "repaired.removed_key_ids | sort == %s" % json.dumps(sorted([in_use, orphan])),
-             "repaired_first is changed and repaired_first.value is defined",
-             "repaired_first.removed_key_ids == ['%s']" % lone_orphan]}},
-        {"name": "Record the key ids in use", "ansible.builtin.copy": {
-            "content": "{{ [repaired.key_id, repaired_first.key_id] | to_json }}",
-            "dest": str(tmp_path / "key_ids.json")}},
-    ])
+    recovery = write_playbook(
+        tmp_path / "recovery.yml",
+        info,
+        APP_TASKS
+        + [
+            {"name": "Rerun after the crashed rotation", "register": "repaired", "no_log": True, "moduscloud.azure_sync.azure_app_secret": dict(secret)},
+            {
+                "name": "Rerun after the crashed first creation",
+                "register": "repaired_first",
+                "no_log": True,
+                "moduscloud.azure_sync.azure_app_secret": dict(secret, description=SECOND_DESCRIPTION, force_rotate=True),
+            },
+            {
+                "name": "Both reruns created a secret, returned its value and removed the others",
+                "ansible.builtin.assert": {
+                    "that": [
+                        "repaired is changed and repaired.rotated and repaired.value is defined",
+                        "repaired.removed_key_ids | sort == %s" % json.dumps(sorted([in_use, orphan])),
+                        "repaired_first is changed and repaired_first.value is defined",
+                        "repaired_first.removed_key_ids == ['%s']" % lone_orphan,
+                    ]
+                },
+            },
+            {
+                "name": "Record the key ids in use",
+                "ansible.builtin.copy": {"content": "{{ [repaired.key_id, repaired_first.key_id] | to_json }}", "dest": str(tmp_path / "key_ids.json")},
+            },
+        ],
+    )
     run = run_playbook(recovery, tmp_path)
     assert run.returncode == 0, run.output[-6000:]
     repaired, repaired_first = json.loads((tmp_path / "key_ids.json").read_text())

@@ -32,16 +32,17 @@ def discover_targets():
 @pytest.mark.parametrize("target", discover_targets())
 def test_target(fresh_sandbox, target, tmp_path):
     info = fresh_sandbox.info
-    play = [{
-        "name": "Integration target %s" % target,
-        "hosts": "localhost",
-        "connection": "local",
-        "gather_facts": False,
-        "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}", "sandbox": info},
-        "module_defaults": connection_defaults(info),
-        "tasks": [{"name": "Run the target", "ansible.builtin.include_tasks":
-                   os.path.join(TARGETS_DIR, target, "tasks", "main.yml")}],
-    }]
+    play = [
+        {
+            "name": "Integration target %s" % target,
+            "hosts": "localhost",
+            "connection": "local",
+            "gather_facts": False,
+            "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}", "sandbox": info},
+            "module_defaults": connection_defaults(info),
+            "tasks": [{"name": "Run the target", "ansible.builtin.include_tasks": os.path.join(TARGETS_DIR, target, "tasks", "main.yml")}],
+        }
+    ]
     playbook = tmp_path / "target.yml"
     playbook.write_text(json.dumps(play))
     run = run_playbook(str(playbook), tmp_path)

@@ -34,10 +34,17 @@ class Services(object):
         self.session = requests.Session()
         self.session.trust_env = False  # REQUESTS_CA_BUNDLE would override the sandbox CA
         self.session.verify = info["ca_bundle"]
-        token = self._ok(self.session.post(
-            "%s/%s/oauth2/v2.0/token" % (info["authority_host"], info["tenant_id"]),
-            data={"grant_type": "client_credentials", "client_id": info["admin_client_id"],
-                  "client_secret": info["admin_client_secret"], "scope": info["graph_url"] + "/.default"}))
+        token = self._ok(
+            self.session.post(
+                "%s/%s/oauth2/v2.0/token" % (info["authority_host"], info["tenant_id"]),
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": info["admin_client_id"],
+                    "client_secret": info["admin_client_secret"],
+                    "scope": info["graph_url"] + "/.default",
+                },
+            )
+        )
         self.graph_headers = {"Authorization": "Bearer " + token["access_token"]}
         self.moduscloud_headers = {"X-User": info["moduscloud_user"], "X-Password": info["moduscloud_password"]}
 
@@ -47,12 +54,12 @@ class Services(object):
         return response.json() if response.content else None
 
     def graph(self, method, path, body=None):
-        return self._ok(self.session.request(method, self.info["graph_url"] + "/v1.0" + path, json=body,
-                                             headers=self.graph_headers))
+        return self._ok(self.session.request(method, self.info["graph_url"] + "/v1.0" + path, json=body, headers=self.graph_headers))
 
     def moduscloud(self, method, path, body=None):
-        return self._ok(self.session.request(method, "%s/orgs/%s%s" % (self.info["moduscloud_url"], self.org, path),
-                                             json=body, headers=self.moduscloud_headers))
+        return self._ok(
+            self.session.request(method, "%s/orgs/%s%s" % (self.info["moduscloud_url"], self.org, path), json=body, headers=self.moduscloud_headers)
+        )
 
     def register_app(self, consent):
         """A new app with a client secret and a service principal; admin consent for Directory.Read.All or none."""
@@ -61,16 +68,31 @@ class Services(object):
         principal = self.graph("POST", "/servicePrincipals", {"appId": app["appId"]})
         if consent:
             [graph] = self.graph("GET", "/servicePrincipals?$filter=appId eq '%s'" % GRAPH_APP_ID)["value"]
-            self.graph("POST", "/servicePrincipals/%s/appRoleAssignments" % principal["id"],
-                       {"principalId": principal["id"], "resourceId": graph["id"], "appRoleId": DIRECTORY_READ_ALL})
+            self.graph(
+                "POST",
+                "/servicePrincipals/%s/appRoleAssignments" % principal["id"],
+                {"principalId": principal["id"], "resourceId": graph["id"], "appRoleId": DIRECTORY_READ_ALL},
+            )
         return app["appId"], secret["secretText"]
 
     def save_settings(self, application_id, key, **switches):
-        body = {"primary_domain": self.domain, "application_id": application_id, "ad_key": key,
-                "disable_login": False, "default_user_role_name": "end_user", "sync_frequency": 1,
-                "sync_active_users": True, "sync_distribution_groups": True, "sync_security_groups": True,
-                "add_users": True, "update_users": True, "remove_deleted_users": False, "add_groups": True,
-                "update_groups": True, "remove_deleted_groups": False}
+        body = {
+            "primary_domain": self.domain,
+            "application_id": application_id,
+            "ad_key": key,
+            "disable_login": False,
+            "default_user_role_name": "end_user",
+            "sync_frequency": 1,
+            "sync_active_users": True,
+            "sync_distribution_groups": True,
+            "sync_security_groups": True,
+            "add_users": True,
+            "update_users": True,
+            "remove_deleted_users": False,
+            "add_groups": True,
+            "update_groups": True,
+            "remove_deleted_groups": False,
+        }
         body.update(switches)
         self.moduscloud("PUT", "/settings/azure", body)
 
@@ -79,9 +101,16 @@ class Services(object):
 
     def entra_user(self, nick, domain=None, aliases=(), **fields):
         address = "%s@%s" % (nick, domain or self.domain)
-        body = {"userPrincipalName": address, "mail": address, "givenName": nick.capitalize(), "surname": "Test",
-                "proxyAddresses": ["SMTP:" + address] + list(aliases), "accountEnabled": True, "userType": "Member",
-                "licensed": True}
+        body = {
+            "userPrincipalName": address,
+            "mail": address,
+            "givenName": nick.capitalize(),
+            "surname": "Test",
+            "proxyAddresses": ["SMTP:" + address] + list(aliases),
+            "accountEnabled": True,
+            "userType": "Member",
+            "licensed": True,
+        }
         body.update(fields)
         return self.sandbox.control("POST", "/directory/users", body)["id"]
 
@@ -111,18 +140,26 @@ def user_sync(playbook_runner, tmp_path, fresh_sandbox):
         runs.append(result_path)
         task = dict(org=info["moduscloud_org"], authority_host=info["authority_host"], graph_url=info["graph_url"])
         task.update(args)
-        play = [{"name": "moduscloud_user_sync scenario", "hosts": "localhost", "connection": "local",
-                 "gather_facts": False, "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-                 "module_defaults": connection_defaults(info),
-                 "tasks": [{"name": "Sync", "moduscloud.azure_sync.moduscloud_user_sync": task, "register": "outcome",
-                            "ignore_errors": True},
-                           {"name": "Keep the result", "ansible.builtin.copy": {
-                               "content": "{{ outcome | to_json }}", "dest": str(result_path), "mode": "0600"}}]}]
+        play = [
+            {
+                "name": "moduscloud_user_sync scenario",
+                "hosts": "localhost",
+                "connection": "local",
+                "gather_facts": False,
+                "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+                "module_defaults": connection_defaults(info),
+                "tasks": [
+                    {"name": "Sync", "moduscloud.azure_sync.moduscloud_user_sync": task, "register": "outcome", "ignore_errors": True},
+                    {"name": "Keep the result", "ansible.builtin.copy": {"content": "{{ outcome | to_json }}", "dest": str(result_path), "mode": "0600"}},
+                ],
+            }
+        ]
         playbook = tmp_path / ("play-%d.json" % len(runs))
         playbook.write_text(json.dumps(play))
         completed = playbook_runner(str(playbook))
         assert completed.returncode == 0, completed.output[-20000:]
         return json.loads(result_path.read_text())
+
     return run
 
 
@@ -134,8 +171,9 @@ def test_the_report_names_exactly_what_the_rules_give_and_the_service_then_does_
     sandbox, domain, initial = services.sandbox, services.domain, services.initial
     sandbox.reset(users=0, groups=0)
     services.add_initial_domain()
-    ann = services.entra_user("ann", givenName="Ann", surname="Lee", aliases=[
-        "smtp:ann.lee@" + domain, "smtp:Ann@" + initial, "smtp:ann@elsewhere.example", "SIP:ann@" + domain])
+    ann = services.entra_user(
+        "ann", givenName="Ann", surname="Lee", aliases=["smtp:ann.lee@" + domain, "smtp:Ann@" + initial, "smtp:ann@elsewhere.example", "SIP:ann@" + domain]
+    )
     bob = services.entra_user("bob", givenName="Robert", surname="Brown")
     cy = services.entra_user("cy", givenName="Cy", surname="Young", accountEnabled=False)
     services.entra_user("dee", accountEnabled=False)
@@ -146,48 +184,62 @@ def test_the_report_names_exactly_what_the_rules_give_and_the_service_then_does_
     services.entra_user("oz", domain="other.example")
     services.entra_user("fay", givenName="Fay", surname="Wray")
     it = services.entra_group("IT", securityEnabled=True, mailEnabled=False, members=[cy])
-    services.entra_group("Sales", mail="sales@" + domain, mailEnabled=True, securityEnabled=False,
-                         members=[ann, bob, it])
+    services.entra_group("Sales", mail="sales@" + domain, mailEnabled=True, securityEnabled=False, members=[ann, bob, it])
     services.entra_group("Odd", mailEnabled=False, securityEnabled=False)
 
-    services.moduscloud("POST", "/users", [
-        {"primary_email": "bob@" + domain, "firstname": "Bob", "surname": "Brown"},
-        {"primary_email": "cy@" + domain, "firstname": "Cy", "surname": "Young"},
-        {"primary_email": "fay@" + domain, "firstname": "Fay", "surname": "Wray"},
-        {"primary_email": "gone@" + domain, "firstname": "Gone", "surname": "Away", "type": "silent_user"},
-        {"primary_email": "fn@" + domain, "firstname": "Scanner", "type": "functional_account"},
-    ])
+    services.moduscloud(
+        "POST",
+        "/users",
+        [
+            {"primary_email": "bob@" + domain, "firstname": "Bob", "surname": "Brown"},
+            {"primary_email": "cy@" + domain, "firstname": "Cy", "surname": "Young"},
+            {"primary_email": "fay@" + domain, "firstname": "Fay", "surname": "Wray"},
+            {"primary_email": "gone@" + domain, "firstname": "Gone", "surname": "Away", "type": "silent_user"},
+            {"primary_email": "fn@" + domain, "firstname": "Scanner", "type": "functional_account"},
+        ],
+    )
     services.moduscloud("PUT", "/settings/azure/exemptions", {"exemptions": "ex@" + domain})
-    services.save_settings(services.info["admin_client_id"], services.info["admin_client_secret"],
-                           remove_deleted_users=True)
+    services.save_settings(services.info["admin_client_id"], services.info["admin_client_secret"], remove_deleted_users=True)
     writes = sandbox.stats()["writes"]
 
     result = user_sync(key=services.info["admin_client_secret"])
     report = result["report"]
     assert not result["failed"], result.get("msg")
     assert sandbox.stats()["writes"] == writes
-    assert entries(report, "add") == [{
-        "primary_email": "ann@" + domain, "firstname": "Ann", "surname": "Lee", "is_active": True, "type": "end_user",
-        "alias_emails": ["ann.lee@" + domain, "ann@" + initial]}]
+    assert entries(report, "add") == [
+        {
+            "primary_email": "ann@" + domain,
+            "firstname": "Ann",
+            "surname": "Lee",
+            "is_active": True,
+            "type": "end_user",
+            "alias_emails": ["ann.lee@" + domain, "ann@" + initial],
+        }
+    ]
     assert entries(report, "change") == [
         {"primary_email": "bob@" + domain, "changes": {"firstname": {"before": "Bob", "after": "Robert"}}},
-        {"primary_email": "cy@" + domain, "changes": {"is_active": {"before": True, "after": False}}}]
+        {"primary_email": "cy@" + domain, "changes": {"is_active": {"before": True, "after": False}}},
+    ]
     assert entries(report, "remove") == [{"primary_email": "gone@" + domain, "type": "silent_user"}]
     assert report["users"]["unchanged"] == 1
-    assert sorted((entry["object"], entry.get("address") or entry.get("upn") or entry.get("name"), entry["reason"])
-                  for entry in report["skipped"]) == sorted([
-                      ("user", "ann@elsewhere.example", "alias_domain_missing"),
-                      ("user", "dee@" + domain, "disabled"),
-                      ("user", "eve@" + domain, "unlicensed"),
-                      ("user", "gus@fabrikam.example", "guest"),
-                      ("user", "svc@" + initial, "no_mail"),
-                      ("user", "ex@" + domain, "exempt"),
-                      ("user", "oz@other.example", "domain_missing"),
-                      ("user", "fn@" + domain, "protected"),
-                      ("user", services.info["moduscloud_user"], "protected"),
-                      ("group", "Odd", "not_mail_or_security")])
+    assert sorted((entry["object"], entry.get("address") or entry.get("upn") or entry.get("name"), entry["reason"]) for entry in report["skipped"]) == sorted(
+        [
+            ("user", "ann@elsewhere.example", "alias_domain_missing"),
+            ("user", "dee@" + domain, "disabled"),
+            ("user", "eve@" + domain, "unlicensed"),
+            ("user", "gus@fabrikam.example", "guest"),
+            ("user", "svc@" + initial, "no_mail"),
+            ("user", "ex@" + domain, "exempt"),
+            ("user", "oz@other.example", "domain_missing"),
+            ("user", "fn@" + domain, "protected"),
+            ("user", services.info["moduscloud_user"], "protected"),
+            ("group", "Odd", "not_mail_or_security"),
+        ]
+    )
     assert [(group["name"], group["kind"], group["address"], group["members"]) for group in report["groups"]] == [
-        ("Sales", "distribution", "sales@" + domain, 2), ("IT", "security", None, 1)]
+        ("Sales", "distribution", "sales@" + domain, 2),
+        ("IT", "security", None, 1),
+    ]
     assert report["missing_domains"] == [] and report["truncated"] is False
 
     # The service's own scheduled sync does what the report said; waiting for it then succeeds.
@@ -195,8 +247,7 @@ def test_the_report_names_exactly_what_the_rules_give_and_the_service_then_does_
     [sync] = services.clock(1)["syncs"]
     assert sync["ok"], sync
     assert (sync["added"], sync["updated"], sync["removed"]) == (1, 2, 1)
-    waited = user_sync(key=services.info["admin_client_secret"], mode="wait", since=before_sync, wait_interval=1,
-                       wait_timeout=30)
+    waited = user_sync(key=services.info["admin_client_secret"], mode="wait", since=before_sync, wait_interval=1, wait_timeout=30)
     assert not waited["failed"], waited.get("msg")
     assert waited["sync_status"]["last_successful_sync"] == sync["time"]
     assert waited["report"]["counts"]["add"] == waited["report"]["counts"]["change"] == 0

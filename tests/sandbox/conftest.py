@@ -20,4 +20,5 @@ def control(sandbox):
 
     def call(method, path, json=None):
         return session.request(method, sandbox.info["control_url"] + path, json=json)
+
     return call

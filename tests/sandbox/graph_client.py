@@ -16,13 +16,16 @@ def https_session(info):
 def client_app(info, client_id, credential, tenant=None):
     """A fresh msal confidential client (a new one each time, so its token cache never answers)."""
     return msal.ConfidentialClientApplication(
-        client_id, client_credential=credential, authority=f"{info['authority_host']}/{tenant or info['tenant_id']}",
-        instance_discovery=False, http_client=https_session(info))
+        client_id,
+        client_credential=credential,
+        authority=f"{info['authority_host']}/{tenant or info['tenant_id']}",
+        instance_discovery=False,
+        http_client=https_session(info),
+    )
 
 
 def app_token(info, client_id, secret, tenant=None):
-    result = client_app(info, client_id, secret, tenant).acquire_token_for_client(
-        scopes=[f"{info['graph_url']}/.default"])
+    result = client_app(info, client_id, secret, tenant).acquire_token_for_client(scopes=[f"{info['graph_url']}/.default"])
     assert "access_token" in result, result.get("error_description")
     return result["access_token"]
 

@@ -37,21 +37,41 @@ CLOCK_START = datetime(2026, 1, 1, 8, 0, 0, tzinfo=timezone.utc)
 HOST = "moduscloud.test:8443"
 
 AZURE_SETTINGS = {
-    "primary_domain": ORG, "application_id": APP_ID, "ad_key": AD_KEY, "disable_login": False,
-    "default_user_role_name": "silent_user", "sync_frequency": 24,
-    "sync_active_users": True, "sync_distribution_groups": True, "sync_security_groups": True,
-    "add_users": True, "update_users": True, "remove_deleted_users": True,
-    "add_groups": True, "update_groups": True, "remove_deleted_groups": True,
+    "primary_domain": ORG,
+    "application_id": APP_ID,
+    "ad_key": AD_KEY,
+    "disable_login": False,
+    "default_user_role_name": "silent_user",
+    "sync_frequency": 24,
+    "sync_active_users": True,
+    "sync_distribution_groups": True,
+    "sync_security_groups": True,
+    "add_users": True,
+    "update_users": True,
+    "remove_deleted_users": True,
+    "add_groups": True,
+    "update_groups": True,
+    "remove_deleted_groups": True,
 }
 
 
 # --------------------------------------------------------------------------- fake Entra + Graph
 
+
 def entra_user(local, domain=ORG, **overrides):
     mail = f"{local}@{domain}"
-    user = {"id": f"id-{local}", "userPrincipalName": mail, "displayName": local.title(),
-            "givenName": local.title(), "surname": "Tester", "mail": mail, "proxyAddresses": [f"SMTP:{mail}"],
-            "accountEnabled": True, "userType": "Member", "assignedLicenses": [{"skuId": "sku-1"}]}
+    user = {
+        "id": f"id-{local}",
+        "userPrincipalName": mail,
+        "displayName": local.title(),
+        "givenName": local.title(),
+        "surname": "Tester",
+        "mail": mail,
+        "proxyAddresses": [f"SMTP:{mail}"],
+        "accountEnabled": True,
+        "userType": "Member",
+        "assignedLicenses": [{"skuId": "sku-1"}],
+    }
     user.update(overrides)
     return user
 
@@ -70,8 +90,11 @@ class FakeEntra:
     def reset(self):
         self.consented = True
         self.secret = AD_KEY
-        self.domains = [{"id": ORG, "isVerified": True}, {"id": "contoso.onmicrosoft.com", "isVerified": True},
-                        {"id": "unverified.example", "isVerified": False}]
+        self.domains = [
+            {"id": ORG, "isVerified": True},
+            {"id": "contoso.onmicrosoft.com", "isVerified": True},
+            {"id": "unverified.example", "isVerified": False},
+        ]
         self.users = []
         self.groups = []  # Graph group objects plus "member_ids"
         self.token_requests = []
@@ -80,11 +103,13 @@ class FakeEntra:
     def token(self, tenant, form):
         self.token_requests.append({"tenant": tenant, **form})
         if tenant != ORG or form.get("client_id") != APP_ID:
-            return 400, {"error": "unauthorized_client", "error_codes": [700016],
-                         "error_description": "AADSTS700016: Application not found in the directory."}
+            return 400, {"error": "unauthorized_client", "error_codes": [700016], "error_description": "AADSTS700016: Application not found in the directory."}
         if form.get("client_secret") != self.secret:
-            return 401, {"error": "invalid_client", "error_codes": [7000215],
-                         "error_description": "AADSTS7000215: Invalid client secret provided.\r\nTrace ID: x"}
+            return 401, {
+                "error": "invalid_client",
+                "error_codes": [7000215],
+                "error_description": "AADSTS7000215: Invalid client secret provided.\r\nTrace ID: x",
+            }
         return 200, {"token_type": "Bearer", "expires_in": 3599, "access_token": "fake-token"}
 
     def graph(self, path, query, authorization):
@@ -92,8 +117,7 @@ class FakeEntra:
         if authorization != "Bearer fake-token":
             return 401, {"error": {"code": "InvalidAuthenticationToken", "message": "Access token is empty."}}
         if not self.consented:
-            return 403, {"error": {"code": "Authorization_RequestDenied",
-                                   "message": "Insufficient privileges to complete the operation."}}
+            return 403, {"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."}}
         groups = {g["id"]: g for g in self.groups}
         users = {u["id"]: u for u in self.users}
         parts = path.split("/")
@@ -104,15 +128,14 @@ class FakeEntra:
         elif path == "/v1.0/groups":
             items = [{k: v for k, v in g.items() if k != "member_ids"} for g in self.groups]
         elif len(parts) == 5 and parts[2] == "groups" and parts[4] == "members" and parts[3] in groups:
-            items = [{"@odata.type": "#microsoft.graph.user" if m in users else "#microsoft.graph.group", "id": m}
-                     for m in groups[parts[3]]["member_ids"]]
+            items = [{"@odata.type": "#microsoft.graph.user" if m in users else "#microsoft.graph.group", "id": m} for m in groups[parts[3]]["member_ids"]]
         else:
             return 404, {"error": {"code": "Request_ResourceNotFound", "message": path}}
         if "$select" in query:
             wanted = query["$select"][0].split(",") + ["@odata.type"]
             items = [{k: v for k, v in item.items() if k in wanted} for item in items]
         offset = int(query.get("$skiptoken", ["0"])[0])
-        page = {"value": items[offset:offset + self.PAGE_SIZE]}
+        page = {"value": items[offset : offset + self.PAGE_SIZE]}
         if offset + self.PAGE_SIZE < len(items):
             rest = {k: v[0] for k, v in query.items() if k != "$skiptoken"}
             rest["$skiptoken"] = str(offset + self.PAGE_SIZE)
@@ -137,8 +160,7 @@ class _FakeEntraHandler(BaseHTTPRequestHandler):
         url = urllib.parse.urlsplit(self.path)
         if not url.path.startswith("/graph/"):
             return self._reply(404, {"error": {"code": "NotFound", "message": url.path}})
-        self._reply(*self.server.fake.graph(url.path[len("/graph"):], urllib.parse.parse_qs(url.query),
-                                            self.headers.get("Authorization")))
+        self._reply(*self.server.fake.graph(url.path[len("/graph") :], urllib.parse.parse_qs(url.query), self.headers.get("Authorization")))
 
     def _reply(self, status, payload):
         body = json.dumps(payload).encode()
@@ -165,10 +187,10 @@ def fake_entra():
 @pytest.fixture
 def service(fake_entra):
     fake_entra.reset()
-    svc = ModusCloudService(login_url=f"{fake_entra.base}/login", graph_url=f"{fake_entra.base}/graph",
-                            ca_bundle="/nonexistent/ca.pem", clock_start=CLOCK_START)
-    svc.add_org(domain=ORG, admin_user=ADMIN, admin_password=ADMIN_PASSWORD,
-                domains=["contoso.onmicrosoft.com", "fabrikam.example"])
+    svc = ModusCloudService(
+        login_url=f"{fake_entra.base}/login", graph_url=f"{fake_entra.base}/graph", ca_bundle="/nonexistent/ca.pem", clock_start=CLOCK_START
+    )
+    svc.add_org(domain=ORG, admin_user=ADMIN, admin_password=ADMIN_PASSWORD, domains=["contoso.onmicrosoft.com", "fabrikam.example"])
     svc.add_org(domain=OTHER_ORG, admin_user=OTHER_ADMIN, admin_password=OTHER_PASSWORD, domains=[])
     return svc
 
@@ -195,9 +217,16 @@ def users_by_email(service, org=ORG):
 
 # --------------------------------------------------------------------------- auth and org
 
-@pytest.mark.parametrize("user, password", [
-    (None, None), (ADMIN, None), (ADMIN, "wrong-password"), ("nobody@contoso.example", ADMIN_PASSWORD),
-])
+
+@pytest.mark.parametrize(
+    "user, password",
+    [
+        (None, None),
+        (ADMIN, None),
+        (ADMIN, "wrong-password"),
+        ("nobody@contoso.example", ADMIN_PASSWORD),
+    ],
+)
 def test_bad_or_missing_credentials_get_401_without_echoing_the_password(service, user, password):
     headers = CaseInsensitiveDict({"Host": HOST})
     if user:
@@ -266,29 +295,38 @@ def test_invalid_json_body_is_400(service):
 
 # --------------------------------------------------------------------------- domains
 
+
 def test_domains_list_is_wrapped_and_has_the_reference_fields(service):
     status, body = call(service, "GET", f"/orgs/{ORG}/domains")
     assert status == 200 and list(body) == ["domains"]
-    assert body["domains"][0] == {"name": ORG, "is_active": True, "is_relay": True, "destination": None,
-                                  "failovers": []}
+    assert body["domains"][0] == {"name": ORG, "is_active": True, "is_relay": True, "destination": None, "failovers": []}
 
 
 def test_domain_create_update_delete(service):
-    status, created = call(service, "POST", f"/orgs/{ORG}/domains",
-                           [{"name": "Sales.Contoso.example", "destination": "mx.contoso.example"},
-                            {"name": "hr.contoso.example", "is_relay": False}])
+    status, created = call(
+        service,
+        "POST",
+        f"/orgs/{ORG}/domains",
+        [{"name": "Sales.Contoso.example", "destination": "mx.contoso.example"}, {"name": "hr.contoso.example", "is_relay": False}],
+    )
     assert status == 201 and [d["name"] for d in created] == ["sales.contoso.example", "hr.contoso.example"]
     assert call(service, "POST", f"/orgs/{ORG}/domains", {"name": "hr.contoso.example"})[0] == 409
     assert call(service, "POST", f"/orgs/{ORG}/domains", {"name": OTHER_ORG})[0] == 409
     status, body = call(service, "POST", f"/orgs/{ORG}/domains", {"name": "not a domain"})
     assert status == 400 and "name must be a domain name" in body["errors"][0]["error_message"]
 
-    assert call(service, "PUT", f"/orgs/{ORG}/domains/hr.contoso.example",
-                {"name": "hr.contoso.example", "is_active": False, "destination": "relay.contoso.example"})[0] == 204
+    assert (
+        call(
+            service,
+            "PUT",
+            f"/orgs/{ORG}/domains/hr.contoso.example",
+            {"name": "hr.contoso.example", "is_active": False, "destination": "relay.contoso.example"},
+        )[0]
+        == 204
+    )
     status, domain = call(service, "GET", f"/orgs/{ORG}/domains/HR.contoso.example")
     assert status == 200
-    assert domain == {"name": "hr.contoso.example", "is_active": False, "is_relay": True,
-                      "destination": "relay.contoso.example", "failovers": []}
+    assert domain == {"name": "hr.contoso.example", "is_active": False, "is_relay": True, "destination": "relay.contoso.example", "failovers": []}
 
     assert call(service, "DELETE", f"/orgs/{ORG}/domains/hr.contoso.example")[0] == 204
     assert call(service, "GET", f"/orgs/{ORG}/domains/hr.contoso.example")[0] == 404
@@ -296,6 +334,7 @@ def test_domain_create_update_delete(service):
 
 
 # --------------------------------------------------------------------------- users
+
 
 def test_users_list_is_wrapped_with_reference_fields(service):
     status, body = call(service, "GET", f"/orgs/{ORG}/users")
@@ -309,10 +348,15 @@ def test_users_list_is_wrapped_with_reference_fields(service):
 
 
 def test_batch_create_adds_every_user(service):
-    status, created = call(service, "POST", f"/orgs/{ORG}/users", [
-        {"primary_email": "Ann@contoso.example", "firstname": "Ann", "alias_emails": ["ann@fabrikam.example"]},
-        {"primary_email": "bob@fabrikam.example", "type": "silent_user", "password": "initial-pass"},
-    ])
+    status, created = call(
+        service,
+        "POST",
+        f"/orgs/{ORG}/users",
+        [
+            {"primary_email": "Ann@contoso.example", "firstname": "Ann", "alias_emails": ["ann@fabrikam.example"]},
+            {"primary_email": "bob@fabrikam.example", "type": "silent_user", "password": "initial-pass"},
+        ],
+    )
     assert status == 201 and [u["primary_email"] for u in created] == ["ann@contoso.example", "bob@fabrikam.example"]
     users = users_by_email(service)
     assert users["ann@contoso.example"]["alias_emails"] == ["ann@fabrikam.example"]
@@ -324,15 +368,18 @@ def test_batch_create_adds_every_user(service):
     assert status == 201 and one["primary_email"] == "cy@contoso.example" and one["type"] == "end_user"
 
 
-@pytest.mark.parametrize("item, status, words", [
-    ({"firstname": "No Address"}, 400, "primary_email is required"),
-    ({"primary_email": "x@elsewhere.example"}, 400, "domain elsewhere.example is not on the organization"),
-    ({"primary_email": "x@contoso.example", "type": "admin"}, 400, "type 'admin' is not allowed"),
-    ({"primary_email": "x@contoso.example", "is_active": "true"}, 400, "is_active must be a boolean"),
-    ({"primary_email": "x@contoso.example", "lastname": "Doe"}, 400, "unknown field lastname"),
-    ({"primary_email": ADMIN}, 409, f"address {ADMIN} already exists"),
-    ({"primary_email": "x@contoso.example", "alias_emails": [ADMIN]}, 409, f"address {ADMIN} already exists"),
-])
+@pytest.mark.parametrize(
+    "item, status, words",
+    [
+        ({"firstname": "No Address"}, 400, "primary_email is required"),
+        ({"primary_email": "x@elsewhere.example"}, 400, "domain elsewhere.example is not on the organization"),
+        ({"primary_email": "x@contoso.example", "type": "admin"}, 400, "type 'admin' is not allowed"),
+        ({"primary_email": "x@contoso.example", "is_active": "true"}, 400, "is_active must be a boolean"),
+        ({"primary_email": "x@contoso.example", "lastname": "Doe"}, 400, "unknown field lastname"),
+        ({"primary_email": ADMIN}, 409, f"address {ADMIN} already exists"),
+        ({"primary_email": "x@contoso.example", "alias_emails": [ADMIN]}, 409, f"address {ADMIN} already exists"),
+    ],
+)
 def test_invalid_batch_creates_nothing_and_names_the_problem(service, item, status, words):
     before = users_by_email(service)
     code, body = call(service, "POST", f"/orgs/{ORG}/users", [{"primary_email": "ok@contoso.example"}, item])
@@ -342,8 +389,12 @@ def test_invalid_batch_creates_nothing_and_names_the_problem(service, item, stat
 
 
 def test_put_replaces_the_user_and_read_modify_write_keeps_it(service):
-    call(service, "POST", f"/orgs/{ORG}/users", {"primary_email": "dee@contoso.example", "firstname": "Dee",
-                                                  "surname": "Lee", "alias_emails": ["dee@fabrikam.example"]})
+    call(
+        service,
+        "POST",
+        f"/orgs/{ORG}/users",
+        {"primary_email": "dee@contoso.example", "firstname": "Dee", "surname": "Lee", "alias_emails": ["dee@fabrikam.example"]},
+    )
     status, user = call(service, "GET", f"/orgs/{ORG}/users/DEE@contoso.example")
     assert status == 200
 
@@ -355,8 +406,7 @@ def test_put_replaces_the_user_and_read_modify_write_keeps_it(service):
     assert replaced["surname"] == "Replaced" and replaced["firstname"] == "" and replaced["alias_emails"] == []
     assert replaced["uid"] == user["uid"]
 
-    status, body = call(service, "PUT", f"/orgs/{ORG}/users/dee@contoso.example",
-                        {**user, "primary_email": "other@contoso.example"})
+    status, body = call(service, "PUT", f"/orgs/{ORG}/users/dee@contoso.example", {**user, "primary_email": "other@contoso.example"})
     assert status == 400 and "primary_email cannot be changed" in body["errors"][0]["error_message"]
 
 
@@ -374,8 +424,7 @@ def test_delete_user(service):
 
 def test_concurrent_batch_creates_keep_every_user(service):
     def create(n):
-        call(service, "POST", f"/orgs/{ORG}/users",
-             [{"primary_email": f"t{n}-{i}@contoso.example"} for i in range(10)])
+        call(service, "POST", f"/orgs/{ORG}/users", [{"primary_email": f"t{n}-{i}@contoso.example"} for i in range(10)])
 
     threads = [threading.Thread(target=create, args=(n,)) for n in range(4)]
     for thread in threads:
@@ -388,6 +437,7 @@ def test_concurrent_batch_creates_keep_every_user(service):
 
 # --------------------------------------------------------------------------- Azure settings
 
+
 def test_azure_settings_absent_is_404(service):
     status, body = call(service, "GET", f"/orgs/{ORG}/settings/azure")
     assert status == 404 and "not configured" in body["errors"][0]["error_message"]
@@ -396,8 +446,7 @@ def test_azure_settings_absent_is_404(service):
 
 def test_azure_settings_round_trip_never_returns_the_key(service):
     assert call(service, "PUT", f"/orgs/{ORG}/settings/azure", AZURE_SETTINGS)[0] == 204
-    status, _, raw = service.handle("GET", f"/api/v1/orgs/{ORG}/settings/azure", {},
-                                    CaseInsensitiveDict({"X-User": ADMIN, "X-Password": ADMIN_PASSWORD}), b"")
+    status, _, raw = service.handle("GET", f"/api/v1/orgs/{ORG}/settings/azure", {}, CaseInsensitiveDict({"X-User": ADMIN, "X-Password": ADMIN_PASSWORD}), b"")
     settings = json.loads(raw)
     assert status == 200 and AD_KEY.encode() not in raw and "ad_key" not in settings
     expected = {k: v for k, v in AZURE_SETTINGS.items() if k != "ad_key"}
@@ -424,15 +473,18 @@ def test_azure_key_is_required_once_then_kept(service):
     assert azure["key_fingerprint"] != fingerprint and azure["secret_expiry"] == "2028-01-03"
 
 
-@pytest.mark.parametrize("change, identifier, words", [
-    ({"add_users": "true"}, "add_users", "add_users must be a JSON boolean, got str"),
-    ({"sync_frequency": "1"}, "sync_frequency", "sync_frequency must be a whole number"),
-    ({"sync_frequency": True}, "sync_frequency", "sync_frequency must be a whole number"),
-    ({"default_user_role_name": "silent_User"}, "default_user_role_name", "one of end_user, silent_user"),
-    ({"application_id": ""}, "application_id", "application_id must be a non-empty string"),
-    ({"tenant_id": "x"}, "tenant_id", "unknown key tenant_id"),
-    ({"remove_deleted_groups": None}, "remove_deleted_groups", "got null"),
-])
+@pytest.mark.parametrize(
+    "change, identifier, words",
+    [
+        ({"add_users": "true"}, "add_users", "add_users must be a JSON boolean, got str"),
+        ({"sync_frequency": "1"}, "sync_frequency", "sync_frequency must be a whole number"),
+        ({"sync_frequency": True}, "sync_frequency", "sync_frequency must be a whole number"),
+        ({"default_user_role_name": "silent_User"}, "default_user_role_name", "one of end_user, silent_user"),
+        ({"application_id": ""}, "application_id", "application_id must be a non-empty string"),
+        ({"tenant_id": "x"}, "tenant_id", "unknown key tenant_id"),
+        ({"remove_deleted_groups": None}, "remove_deleted_groups", "got null"),
+    ],
+)
 def test_azure_settings_put_rejects_wrong_keys_and_types(service, change, identifier, words):
     status, body = call(service, "PUT", f"/orgs/{ORG}/settings/azure", {**AZURE_SETTINGS, **change})
     assert status == 400
@@ -450,20 +502,19 @@ def test_azure_settings_delete_clears_them(service):
     call(service, "PUT", f"/orgs/{ORG}/settings/azure", AZURE_SETTINGS)
     assert call(service, "DELETE", f"/orgs/{ORG}/settings/azure")[0] == 204
     assert call(service, "GET", f"/orgs/{ORG}/settings/azure")[0] == 404
-    status, body = call(service, "PUT", f"/orgs/{ORG}/settings/azure",
-                        {k: v for k, v in AZURE_SETTINGS.items() if k != "ad_key"})
+    status, body = call(service, "PUT", f"/orgs/{ORG}/settings/azure", {k: v for k, v in AZURE_SETTINGS.items() if k != "ad_key"})
     assert status == 400 and body["errors"][0]["identifier"] == "ad_key"  # the key went too
 
 
 # --------------------------------------------------------------------------- exemptions
+
 
 def test_exemptions_add_list_and_delete(service):
     path = f"/orgs/{ORG}/settings/azure/exemptions"
     assert call(service, "GET", path) == (200, [])
     assert call(service, "PUT", path, {"exemptions": "Keep@contoso.example, other@fabrikam.example"})[0] == 204
     assert call(service, "PUT", path, {"exemptions": "keep@contoso.example,third@contoso.example"})[0] == 204
-    assert call(service, "GET", path)[1] == [{"email": "keep@contoso.example"}, {"email": "other@fabrikam.example"},
-                                            {"email": "third@contoso.example"}]
+    assert call(service, "GET", path)[1] == [{"email": "keep@contoso.example"}, {"email": "other@fabrikam.example"}, {"email": "third@contoso.example"}]
 
     assert call(service, "DELETE", f"{path}/other@fabrikam.example")[0] == 204
     assert call(service, "DELETE", f"{path}/other@fabrikam.example")[0] == 404
@@ -471,9 +522,14 @@ def test_exemptions_add_list_and_delete(service):
     assert call(service, "GET", path)[1] == []
 
 
-@pytest.mark.parametrize("body", [
-    {"exemptions": ["a@contoso.example"]}, {"emails": "a@contoso.example"}, {"exemptions": "not-an-email"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"exemptions": ["a@contoso.example"]},
+        {"emails": "a@contoso.example"},
+        {"exemptions": "not-an-email"},
+    ],
+)
 def test_exemptions_put_rejects_other_shapes(service, body):
     path = f"/orgs/{ORG}/settings/azure/exemptions"
     status, response = call(service, "PUT", path, body)
@@ -483,10 +539,12 @@ def test_exemptions_put_rejects_other_shapes(service, body):
 
 # --------------------------------------------------------------------------- scheduled sync
 
+
 def seed_directory(fake):
     fake.users = [
-        entra_user("ann", proxyAddresses=["SMTP:ann@contoso.example", "smtp:Ann.Alias@fabrikam.example",
-                                          "smtp:ann@elsewhere.example", "SIP:ann@contoso.example"]),
+        entra_user(
+            "ann", proxyAddresses=["SMTP:ann@contoso.example", "smtp:Ann.Alias@fabrikam.example", "smtp:ann@elsewhere.example", "SIP:ann@contoso.example"]
+        ),
         entra_user("bob", givenName=None),
         entra_user("guest", userType="Guest"),
         entra_user("nolicense", assignedLicenses=[]),
@@ -496,12 +554,36 @@ def seed_directory(fake):
         entra_user("ann-again", mail="ANN@contoso.example"),
     ]
     fake.groups = [
-        {"id": "g-sec", "displayName": "Finance", "mail": None, "mailEnabled": False, "securityEnabled": True,
-         "groupTypes": [], "proxyAddresses": [], "member_ids": ["id-ann", "id-bob", "g-dist"]},
-        {"id": "g-dist", "displayName": "All Staff", "mail": "All@contoso.example", "mailEnabled": True,
-         "securityEnabled": False, "groupTypes": [], "proxyAddresses": [], "member_ids": ["id-ann"]},
-        {"id": "g-none", "displayName": "Plain", "mail": None, "mailEnabled": False, "securityEnabled": False,
-         "groupTypes": [], "proxyAddresses": [], "member_ids": []},
+        {
+            "id": "g-sec",
+            "displayName": "Finance",
+            "mail": None,
+            "mailEnabled": False,
+            "securityEnabled": True,
+            "groupTypes": [],
+            "proxyAddresses": [],
+            "member_ids": ["id-ann", "id-bob", "g-dist"],
+        },
+        {
+            "id": "g-dist",
+            "displayName": "All Staff",
+            "mail": "All@contoso.example",
+            "mailEnabled": True,
+            "securityEnabled": False,
+            "groupTypes": [],
+            "proxyAddresses": [],
+            "member_ids": ["id-ann"],
+        },
+        {
+            "id": "g-none",
+            "displayName": "Plain",
+            "mail": None,
+            "mailEnabled": False,
+            "securityEnabled": False,
+            "groupTypes": [],
+            "proxyAddresses": [],
+            "member_ids": [],
+        },
     ]
 
 
@@ -511,11 +593,13 @@ def configure_sync(service, **overrides):
 
 def test_scheduled_sync_imports_users_and_groups(service, fake_entra):
     seed_directory(fake_entra)
-    call(service, "POST", f"/orgs/{ORG}/users", [{"primary_email": "stale@contoso.example"},
-                                                 {"primary_email": "keep@contoso.example", "firstname": "Mine"},
-                                                 {"primary_email": "held@contoso.example"}])
-    call(service, "PUT", f"/orgs/{ORG}/settings/azure/exemptions",
-         {"exemptions": "keep@contoso.example,held@contoso.example"})
+    call(
+        service,
+        "POST",
+        f"/orgs/{ORG}/users",
+        [{"primary_email": "stale@contoso.example"}, {"primary_email": "keep@contoso.example", "firstname": "Mine"}, {"primary_email": "held@contoso.example"}],
+    )
+    call(service, "PUT", f"/orgs/{ORG}/settings/azure/exemptions", {"exemptions": "keep@contoso.example,held@contoso.example"})
     configure_sync(service)
 
     result = service.advance_clock(1)
@@ -525,15 +609,21 @@ def test_scheduled_sync_imports_users_and_groups(service, fake_entra):
     assert (sync["added"], sync["updated"], sync["removed"]) == (2, 0, 1)
     assert sync["groups"] == {"added": 2, "updated": 0, "removed": 0}
     reasons = {(s.get("address") or s.get("upn") or s.get("name"), s["reason"]) for s in sync["skipped"]}
-    assert reasons == {("guest@contoso.example", "guest"), ("nolicense@contoso.example", "unlicensed"),
-                       ("off@contoso.example", "disabled"), ("nomail@contoso.example", "no_mail"),
-                       ("keep@contoso.example", "exempt"), ("held@contoso.example", "exempt"),
-                       ("ann@contoso.example", "duplicate_mail"), ("ann@elsewhere.example", "alias_domain_missing"),
-                       (ADMIN, "protected"), ("Plain", "not_mail_or_security")}
+    assert reasons == {
+        ("guest@contoso.example", "guest"),
+        ("nolicense@contoso.example", "unlicensed"),
+        ("off@contoso.example", "disabled"),
+        ("nomail@contoso.example", "no_mail"),
+        ("keep@contoso.example", "exempt"),
+        ("held@contoso.example", "exempt"),
+        ("ann@contoso.example", "duplicate_mail"),
+        ("ann@elsewhere.example", "alias_domain_missing"),
+        (ADMIN, "protected"),
+        ("Plain", "not_mail_or_security"),
+    }
 
     users = users_by_email(service)
-    assert set(users) == {ADMIN, "ann@contoso.example", "bob@contoso.example", "keep@contoso.example",
-                          "held@contoso.example"}
+    assert set(users) == {ADMIN, "ann@contoso.example", "bob@contoso.example", "keep@contoso.example", "held@contoso.example"}
     ann = users["ann@contoso.example"]
     assert ann["alias_emails"] == ["ann.alias@fabrikam.example"] and ann["type"] == "silent_user"
     assert (ann["firstname"], ann["surname"], ann["is_active"]) == ("Ann", "Tester", True)
@@ -549,8 +639,13 @@ def test_scheduled_sync_imports_users_and_groups(service, fake_entra):
     assert state["sync_history"] == [sync]
 
     (token_request,) = fake_entra.token_requests
-    assert token_request == {"tenant": ORG, "grant_type": "client_credentials", "client_id": APP_ID,
-                             "client_secret": AD_KEY, "scope": f"{fake_entra.base}/graph/.default"}
+    assert token_request == {
+        "tenant": ORG,
+        "grant_type": "client_credentials",
+        "client_id": APP_ID,
+        "client_secret": AD_KEY,
+        "scope": f"{fake_entra.base}/graph/.default",
+    }
     user_queries = [q for p, q in fake_entra.graph_requests if p == "/v1.0/users"]
     assert len(user_queries) == 4  # 8 users in pages of 2: every nextLink followed
     assert user_queries[0]["$top"] == ["999"] and "assignedLicenses" in user_queries[0]["$select"][0]
@@ -658,18 +753,20 @@ def test_failed_sync_keeps_the_previous_success_and_retries_on_schedule(service,
 
 def collection_report(service, fake_entra, exemptions=()):
     """What plugins/module_utils/_sync.py predicts for the service's org and the fake directory."""
-    groups = [{**g, "members": [{"@odata.type": "#microsoft.graph.user" if m.startswith("id-") else
-                                 "#microsoft.graph.group", "id": m} for m in g["member_ids"]]}
-              for g in fake_entra.groups]
-    wire_to_option = {"remove_deleted_users": "remove_users", "remove_deleted_groups": "remove_groups",
-                      "default_user_role_name": "default_user_role"}
+    groups = [
+        {**g, "members": [{"@odata.type": "#microsoft.graph.user" if m.startswith("id-") else "#microsoft.graph.group", "id": m} for m in g["member_ids"]]}
+        for g in fake_entra.groups
+    ]
+    wire_to_option = {"remove_deleted_users": "remove_users", "remove_deleted_groups": "remove_groups", "default_user_role_name": "default_user_role"}
     return reconcile(
-        entra_users=fake_entra.users, entra_groups=groups,
+        entra_users=fake_entra.users,
+        entra_groups=groups,
         tenant_domains=[d["id"] for d in fake_entra.domains if d["isVerified"]],
         settings={wire_to_option.get(k, k): v for k, v in AZURE_SETTINGS.items()},
         exemptions=list(exemptions),
         org_domains=[d["name"] for d in call(service, "GET", f"/orgs/{ORG}/domains")[1]["domains"]],
-        org_users=list(users_by_email(service).values()))
+        org_users=list(users_by_email(service).values()),
+    )
 
 
 def sync_as_predicted(service, report):
@@ -680,12 +777,10 @@ def sync_as_predicted(service, report):
     assert sync["ok"] is True and report["missing_domains"] == []
     assert set(after) - set(before) == {u["primary_email"] for u in report["users"]["add"]}
     assert set(before) - set(after) == {u["primary_email"] for u in report["users"]["remove"]}
-    assert {e for e in set(before) & set(after) if before[e] != after[e]} == {
-        u["primary_email"] for u in report["users"]["change"]}
+    assert {e for e in set(before) & set(after) if before[e] != after[e]} == {u["primary_email"] for u in report["users"]["change"]}
 
     def identified(entries):
-        return {(e["object"], e["reason"], e.get("address") or e.get("upn") or e.get("name") or e.get("id"))
-                for e in entries}
+        return {(e["object"], e["reason"], e.get("address") or e.get("upn") or e.get("name") or e.get("id")) for e in entries}
 
     assert identified(sync["skipped"]) == identified(report["skipped"])
     return sync
@@ -695,12 +790,18 @@ def test_service_does_what_the_collection_predicts(service, fake_entra):
     """The emulated sync and plugins/module_utils/_sync.py implement the same spec independently."""
     seed_directory(fake_entra)
     fake_entra.users[1]["accountEnabled"] = False  # bob: disabled, already in the org
-    call(service, "POST", f"/orgs/{ORG}/users", [
-        {"primary_email": "bob@contoso.example", "firstname": "Bob"},
-        {"primary_email": "ann@contoso.example", "alias_emails": ["zed@contoso.example", "ann.alias@fabrikam.example"]},
-        {"primary_email": "stale@contoso.example"}, {"primary_email": "held@contoso.example"},
-        {"primary_email": "robot@contoso.example", "type": "functional_account"},
-    ])
+    call(
+        service,
+        "POST",
+        f"/orgs/{ORG}/users",
+        [
+            {"primary_email": "bob@contoso.example", "firstname": "Bob"},
+            {"primary_email": "ann@contoso.example", "alias_emails": ["zed@contoso.example", "ann.alias@fabrikam.example"]},
+            {"primary_email": "stale@contoso.example"},
+            {"primary_email": "held@contoso.example"},
+            {"primary_email": "robot@contoso.example", "type": "functional_account"},
+        ],
+    )
     call(service, "PUT", f"/orgs/{ORG}/settings/azure/exemptions", {"exemptions": "held@contoso.example"})
     configure_sync(service)
     report = collection_report(service, fake_entra, exemptions=["held@contoso.example"])
@@ -709,24 +810,28 @@ def test_service_does_what_the_collection_predicts(service, fake_entra):
     assert (sync["added"], sync["updated"], sync["removed"]) == (1, 2, 1)
     imported = service.snapshot()["orgs"][ORG]["groups"]
     assert sorted((g["name"], g["kind"], g["address"], g["members"]) for g in imported) == sorted(
-        (g["name"], g["kind"], g["address"], g["members"]) for g in report["groups"])
+        (g["name"], g["kind"], g["address"], g["members"]) for g in report["groups"]
+    )
 
 
 @pytest.mark.parametrize("ann_first", [True, False])
-def test_service_and_collection_agree_that_an_address_held_by_another_user_is_not_taken(service, fake_entra,
-                                                                                        ann_first):
+def test_service_and_collection_agree_that_an_address_held_by_another_user_is_not_taken(service, fake_entra, ann_first):
     ann = entra_user("ann")  # gave move@ up in Entra
     bob = entra_user("bob", proxyAddresses=["SMTP:bob@contoso.example", "smtp:move@contoso.example"])
     fake_entra.users = ([ann, bob] if ann_first else [bob, ann]) + [
         entra_user("cy", proxyAddresses=["SMTP:cy@contoso.example", "smtp:sales@contoso.example"]),
-        entra_user("dee", proxyAddresses=["SMTP:dee@contoso.example", "smtp:info@contoso.example"])]
-    call(service, "POST", f"/orgs/{ORG}/users", [
-        {"primary_email": "ann@contoso.example", "firstname": "Ann", "surname": "Tester",
-         "alias_emails": ["move@contoso.example"]},
-        {"primary_email": "desk@contoso.example", "alias_emails": ["sales@contoso.example"]},  # gone from Entra
-        {"primary_email": "scanner@contoso.example", "type": "functional_account",
-         "alias_emails": ["info@contoso.example"]},
-    ])
+        entra_user("dee", proxyAddresses=["SMTP:dee@contoso.example", "smtp:info@contoso.example"]),
+    ]
+    call(
+        service,
+        "POST",
+        f"/orgs/{ORG}/users",
+        [
+            {"primary_email": "ann@contoso.example", "firstname": "Ann", "surname": "Tester", "alias_emails": ["move@contoso.example"]},
+            {"primary_email": "desk@contoso.example", "alias_emails": ["sales@contoso.example"]},  # gone from Entra
+            {"primary_email": "scanner@contoso.example", "type": "functional_account", "alias_emails": ["info@contoso.example"]},
+        ],
+    )
     configure_sync(service)
     report = collection_report(service, fake_entra)
     in_use = {entry["address"] for entry in report["skipped"] if entry["reason"] == "address_in_use"}
@@ -736,8 +841,9 @@ def test_service_and_collection_agree_that_an_address_held_by_another_user_is_no
 
 
 def test_unreachable_login_is_recorded_as_a_failed_sync(fake_entra):
-    service = ModusCloudService(login_url="http://127.0.0.1:9/login", graph_url=f"{fake_entra.base}/graph",
-                                ca_bundle="/nonexistent/ca.pem", clock_start=CLOCK_START)
+    service = ModusCloudService(
+        login_url="http://127.0.0.1:9/login", graph_url=f"{fake_entra.base}/graph", ca_bundle="/nonexistent/ca.pem", clock_start=CLOCK_START
+    )
     service.add_org(domain=ORG, admin_user=ADMIN, admin_password=ADMIN_PASSWORD, domains=[])
     configure_sync(service)
     (sync,) = service.advance_clock(1)["syncs"]
@@ -753,8 +859,13 @@ def test_scheduled_sync_in_the_running_sandbox(fresh_sandbox):
     session.verify = info["ca_bundle"]
     session.headers.update({"X-User": info["moduscloud_user"], "X-Password": info["moduscloud_password"]})
     org_url = f"{info['moduscloud_url']}/orgs/{info['moduscloud_org']}"
-    settings = {**AZURE_SETTINGS, "primary_domain": info["tenant_domain"], "application_id": info["admin_client_id"],
-                "ad_key": info["admin_client_secret"], "sync_frequency": 1}
+    settings = {
+        **AZURE_SETTINGS,
+        "primary_domain": info["tenant_domain"],
+        "application_id": info["admin_client_id"],
+        "ad_key": info["admin_client_secret"],
+        "sync_frequency": 1,
+    }
     assert session.put(f"{org_url}/settings/azure", json=settings).status_code == 204
 
     (failed,) = fresh_sandbox.advance_clock(1)["syncs"]
@@ -780,11 +891,11 @@ def test_answers_are_compact_json_as_public_scripts_grep_them(service):
     _, _, raw = service.handle("GET", f"/api/v1/orgs/{ORG}", {}, headers, b"")
     assert b'": ' not in raw and b", " not in raw.replace(b'", "', b"")  # no space after ':' or ','
     import re
+
     assert re.search(rb'"eid":[0-9]+', raw)  # codieg0 get_eid.sh: grep -o '"eid":[0-9]*'
 
 
-@pytest.mark.parametrize("answer, status, body", [
-    ("404", 404, None), ("200-empty", 200, {}), ("204", 204, None)])
+@pytest.mark.parametrize("answer, status, body", [("404", 404, None), ("200-empty", 200, {}), ("204", 204, None)])
 def test_unconfigured_settings_answer_as_the_variant_says(service, answer, status, body):
     service.set_variants([f"unconfigured:{answer}"])
     got_status, got = call(service, "GET", f"/orgs/{ORG}/settings/azure")
@@ -830,11 +941,14 @@ def test_booleans_as_strings_are_answered_as_strings_and_strings_only_refuses_js
     assert status == 400 and '"true" or "false"' in error["errors"][0]["error_message"]
 
 
-@pytest.mark.parametrize("answer, body, refused", [
-    ("json-list", {"exemptions": ["a@contoso.example", "b@contoso.example"]}, {"exemptions": "a@contoso.example"}),
-    ("bare-list", ["a@contoso.example", "b@contoso.example"], {"exemptions": ["a@contoso.example"]}),
-    ("bare-string", "a@contoso.example,b@contoso.example", ["a@contoso.example"]),
-])
+@pytest.mark.parametrize(
+    "answer, body, refused",
+    [
+        ("json-list", {"exemptions": ["a@contoso.example", "b@contoso.example"]}, {"exemptions": "a@contoso.example"}),
+        ("bare-list", ["a@contoso.example", "b@contoso.example"], {"exemptions": ["a@contoso.example"]}),
+        ("bare-string", "a@contoso.example,b@contoso.example", ["a@contoso.example"]),
+    ],
+)
 def test_exemptions_body_variants_take_their_form_only(service, answer, body, refused):
     service.set_variants([f"exemptions-body:{answer}"])
     path = f"/orgs/{ORG}/settings/azure/exemptions"
@@ -850,8 +964,7 @@ def test_bad_password_status_follows_the_variant_of_the_admins_org(service):
     assert call(service, "GET", f"/orgs/{OTHER_ORG}/users", user=OTHER_ADMIN, password="wrong")[0] == 401
 
 
-@pytest.mark.parametrize("answer, expiry", [("iso", "2028-01-01"), ("space", "2028-01-01 00:00:00"),
-                                            ("epoch", 1830297600)])
+@pytest.mark.parametrize("answer, expiry", [("iso", "2028-01-01"), ("space", "2028-01-01 00:00:00"), ("epoch", 1830297600)])
 def test_dates_answer_in_the_variants_form(service, fake_entra, answer, expiry):
     seed_directory(fake_entra)
     service.set_variants([f"dates:{answer}"])

@@ -80,15 +80,13 @@ def test_depends_on_runs_in_order_and_a_failed_dependency_gives_424(directory_gr
     assert answers["5"]["body"]["error"]["message"]
     journal = fresh_sandbox.control("GET", f"/journal?service=graph&since={since}")["entries"]
     inner = [entry["path"] for entry in journal if entry.get("batch")]
-    assert inner.index(f"/v1.0/groups/{groups[0]}") < inner.index(f"/v1.0/groups/{groups[1]}") \
-        < inner.index("/v1.0/organization")
+    assert inner.index(f"/v1.0/groups/{groups[0]}") < inner.index(f"/v1.0/groups/{groups[1]}") < inner.index("/v1.0/organization")
     assert "/v1.0/domains" not in inner  # never run: its dependency failed
 
 
 def test_a_throttled_inner_request_is_429_inside_a_200_batch(directory_graph, fresh_sandbox):
     graph, groups = directory_graph
-    fresh_sandbox.faults(rules=[{"service": "graph", "method": "GET", "path": f"/groups/{groups[2]}/members$",
-                                 "status": 429, "retry_after": 7}])
+    fresh_sandbox.faults(rules=[{"service": "graph", "method": "GET", "path": f"/groups/{groups[2]}/members$", "status": 429, "retry_after": 7}])
 
     response = post_batch(graph, [members_request(str(index), group_id) for index, group_id in enumerate(groups)])
 
@@ -101,18 +99,19 @@ def test_a_throttled_inner_request_is_429_inside_a_200_batch(directory_graph, fr
     assert fresh_sandbox.stats()["faults_fired"] == 1
 
 
-@pytest.mark.parametrize("payload, fragment", [
-    ({"requests": [{"id": str(index), "method": "GET", "url": "/users"} for index in range(21)]}, "limit of 20"),
-    ({"requests": [{"id": "a", "method": "GET", "url": "/users"}, {"id": "A", "method": "GET", "url": "/groups"}]},
-     "duplicate id"),
-    ({"requests": [{"id": "1", "method": "POST", "url": "/groups", "body": {"displayName": "x"}}]},
-     "Content-Type"),
-    ({"requests": [{"id": "1", "method": "GET", "url": "/users", "dependsOn": ["9"]}]}, "not in the batch"),
-    ({"requests": [{"id": "1", "method": "GET"}]}, "'url'"),
-    ({"requests": []}, "no requests"),
-    ({"calls": []}, "Invalid batch payload format"),
-    ("not json", "Invalid batch payload format"),
-])
+@pytest.mark.parametrize(
+    "payload, fragment",
+    [
+        ({"requests": [{"id": str(index), "method": "GET", "url": "/users"} for index in range(21)]}, "limit of 20"),
+        ({"requests": [{"id": "a", "method": "GET", "url": "/users"}, {"id": "A", "method": "GET", "url": "/groups"}]}, "duplicate id"),
+        ({"requests": [{"id": "1", "method": "POST", "url": "/groups", "body": {"displayName": "x"}}]}, "Content-Type"),
+        ({"requests": [{"id": "1", "method": "GET", "url": "/users", "dependsOn": ["9"]}]}, "not in the batch"),
+        ({"requests": [{"id": "1", "method": "GET"}]}, "'url'"),
+        ({"requests": []}, "no requests"),
+        ({"calls": []}, "Invalid batch payload format"),
+        ("not json", "Invalid batch payload format"),
+    ],
+)
 def test_a_malformed_batch_is_400_as_a_whole(directory_graph, fresh_sandbox, payload, fragment):
     graph, _ = directory_graph
     before = fresh_sandbox.stats()
@@ -126,9 +125,17 @@ def test_a_malformed_batch_is_400_as_a_whole(directory_graph, fresh_sandbox, pay
 def test_latency_model_throttles_directory_reads_by_resource_units(directory_graph, fresh_sandbox):
     """60 users is an M tenant; members cost 3 - 1 ($select) = 2 units: a budget of 10 lets 5 through."""
     graph, groups = directory_graph
-    fresh_sandbox.control("PUT", "/latency", {"enabled": True, "rtt_ms": {"graph": 0, "moduscloud": 0, "login": 0},
-                                              "per_object_ms": {"graph": 0}, "inner_ms": {"graph": 0},
-                                              "throttle": {"budgets": {"M": 10}, "window_seconds": 60}})
+    fresh_sandbox.control(
+        "PUT",
+        "/latency",
+        {
+            "enabled": True,
+            "rtt_ms": {"graph": 0, "moduscloud": 0, "login": 0},
+            "per_object_ms": {"graph": 0},
+            "inner_ms": {"graph": 0},
+            "throttle": {"budgets": {"M": 10}, "window_seconds": 60},
+        },
+    )
     try:
         answers = post_batch(graph, [members_request(str(index), group) for index, group in enumerate(groups)]).json()
         statuses = [answer["status"] for answer in answers["responses"]]
@@ -166,8 +173,7 @@ def test_msgraph_sdk_batch_request_builder_works_unmodified(directory_graph, fre
     """
     httpx = pytest.importorskip("httpx")
     pytest.importorskip("msgraph")
-    from kiota_abstractions.authentication import (AccessTokenProvider, AllowedHostsValidator,
-                                                   BaseBearerTokenAuthenticationProvider)
+    from kiota_abstractions.authentication import AccessTokenProvider, AllowedHostsValidator, BaseBearerTokenAuthenticationProvider
     from kiota_serialization_json.json_parse_node_factory import JsonParseNodeFactory
     from msgraph import GraphRequestAdapter, GraphServiceClient
     from msgraph.generated.models.directory_object_collection_response import DirectoryObjectCollectionResponse
@@ -179,8 +185,7 @@ def test_msgraph_sdk_batch_request_builder_works_unmodified(directory_graph, fre
     graph, groups = directory_graph
     info = fresh_sandbox.info
     token = graph.session.headers["Authorization"].split(" ", 1)[1]
-    fresh_sandbox.faults(rules=[{"service": "graph", "path": f"/groups/{groups[1]}/members$", "status": 429,
-                                 "retry_after": 3}])
+    fresh_sandbox.faults(rules=[{"service": "graph", "path": f"/groups/{groups[1]}/members$", "status": 429, "retry_after": 3}])
 
     class SandboxToken(AccessTokenProvider):
         async def get_authorization_token(self, uri, additional_authentication_context=None):
@@ -196,14 +201,14 @@ def test_msgraph_sdk_batch_request_builder_works_unmodified(directory_graph, fre
         wire["body"] = response.json()
 
     async def run():
-        http = GraphClientFactory.create_with_default_middleware(client=httpx.AsyncClient(
-            verify=info["ca_bundle"], trust_env=False, event_hooks={"response": [keep_body]}))
+        http = GraphClientFactory.create_with_default_middleware(
+            client=httpx.AsyncClient(verify=info["ca_bundle"], trust_env=False, event_hooks={"response": [keep_body]})
+        )
         adapter = GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(SandboxToken()), client=http)
         adapter.base_url = info["graph_url"] + "/v1.0"
         client = GraphServiceClient(request_adapter=adapter)
         content = BatchRequestContent()
-        items = [BatchRequestItem(client.groups.by_group_id(group).members.to_get_request_information())
-                 for group in groups[:3]]
+        items = [BatchRequestItem(client.groups.by_group_id(group).members.to_get_request_information()) for group in groups[:3]]
         for item in items:
             content.add_request(None, item)
         try:
@@ -219,8 +224,7 @@ def test_msgraph_sdk_batch_request_builder_works_unmodified(directory_graph, fre
     assert result.get_response_by_id(items[1].id).headers["Retry-After"] == "3"
     for item, group in ((items[0], groups[0]), (items[2], groups[2])):
         body = next(answer["body"] for answer in wire["body"]["responses"] if answer["id"] == item.id)
-        parsed = JsonParseNodeFactory().get_root_parse_node("application/json", json.dumps(body).encode()) \
-            .get_object_value(DirectoryObjectCollectionResponse)
+        parsed = JsonParseNodeFactory().get_root_parse_node("application/json", json.dumps(body).encode()).get_object_value(DirectoryObjectCollectionResponse)
         expected = [member["id"] for member in graph.get(f"/groups/{group}/members").json()["value"]]
         assert [member.id for member in parsed.value] == expected
 
@@ -248,9 +252,17 @@ def test_latency_model_times_a_batch_by_its_slowest_inner_request_or_their_sum_i
 def test_answers_say_the_share_of_the_budget_spent_once_it_is_above_0_8(directory_graph, fresh_sandbox):
     """A budget of 10 units, members at 2 each: 0.2, 0.4, 0.6, 0.8 spent go unmentioned, 1.0 is said."""
     graph, groups = directory_graph
-    fresh_sandbox.control("PUT", "/latency", {"enabled": True, "rtt_ms": {"graph": 0, "moduscloud": 0, "login": 0},
-                                              "per_object_ms": {"graph": 0}, "inner_ms": {"graph": 0},
-                                              "throttle": {"budgets": {"M": 10}, "window_seconds": 60}})
+    fresh_sandbox.control(
+        "PUT",
+        "/latency",
+        {
+            "enabled": True,
+            "rtt_ms": {"graph": 0, "moduscloud": 0, "login": 0},
+            "per_object_ms": {"graph": 0},
+            "inner_ms": {"graph": 0},
+            "throttle": {"budgets": {"M": 10}, "window_seconds": 60},
+        },
+    )
     try:
         answers = post_batch(graph, [members_request(str(index), group) for index, group in enumerate(groups[:5])])
         shares = [answer["headers"].get("x-ms-throttle-limit-percentage") for answer in answers.json()["responses"]]

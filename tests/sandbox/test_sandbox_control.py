@@ -47,13 +47,13 @@ def test_another_tenant_is_separate(fresh_sandbox):
     created = fresh_sandbox.control("POST", "/tenants", {"name": "fabrikam"})
     assert created["tenant_domain"] == "fabrikam.example" and created["tenant_id"] != fresh_sandbox.info["tenant_id"]
     assert created["graph_url"] == fresh_sandbox.info["graph_url"]
-    fabrikam = Graph(created, app_token(created, created["admin_client_id"], created["admin_client_secret"],
-                                        tenant="fabrikam.example"))
+    fabrikam = Graph(created, app_token(created, created["admin_client_id"], created["admin_client_secret"], tenant="fabrikam.example"))
     admin(fresh_sandbox.info).create_app("contoso only")
     assert [a["displayName"] for a in fabrikam.all("/applications")] == ["Sandbox automation"]
     # the contoso admin app does not exist in fabrikam
-    result = client_app(created, fresh_sandbox.info["admin_client_id"], fresh_sandbox.info["admin_client_secret"]) \
-        .acquire_token_for_client(scopes=[f"{created['graph_url']}/.default"])
+    result = client_app(created, fresh_sandbox.info["admin_client_id"], fresh_sandbox.info["admin_client_secret"]).acquire_token_for_client(
+        scopes=[f"{created['graph_url']}/.default"]
+    )
     assert result["error_codes"] == [700016]
     if created["moduscloud_available"]:
         assert "fabrikam.example" in fresh_sandbox.state()["moduscloud"]["orgs"]
@@ -74,8 +74,8 @@ def test_seeded_directory_is_deterministic_and_mixed(fresh_sandbox):
         "guest": sum(u["userType"] == "Guest" for u in users) / len(users),
         "no mail": sum(u["mail"] is None for u in users) / len(users),
         "disabled": sum(not u["accountEnabled"] for u in users) / len(users),
-        "unlicensed": sum(u["userType"] == "Member" and u["mail"] is not None and u["accountEnabled"]
-                          and not u["assignedLicenses"] for u in users) / len(users),
+        "unlicensed": sum(u["userType"] == "Member" and u["mail"] is not None and u["accountEnabled"] and not u["assignedLicenses"] for u in users)
+        / len(users),
     }
     expected = {"guest": 0.02, "no mail": 0.01, "disabled": 0.05, "unlicensed": 0.05}
     for kind, value in expected.items():
@@ -104,9 +104,16 @@ def test_hundred_thousand_users_seed_fast_and_page_completely(fresh_sandbox):
 def test_directory_edits_show_in_graph(fresh_sandbox, control):
     info = fresh_sandbox.info
     graph = admin(info)
-    created = control("POST", "/directory/users", {"userPrincipalName": "new.hire@contoso.example",
-                                                   "displayName": "New Hire", "mail": "new.hire@contoso.example",
-                                                   "proxyAddresses": ["SMTP:new.hire@contoso.example"]})
+    created = control(
+        "POST",
+        "/directory/users",
+        {
+            "userPrincipalName": "new.hire@contoso.example",
+            "displayName": "New Hire",
+            "mail": "new.hire@contoso.example",
+            "proxyAddresses": ["SMTP:new.hire@contoso.example"],
+        },
+    )
     assert created.status_code == 201, created.text
     user_path = "/users/new.hire@contoso.example?$select=id,accountEnabled,mail"
     assert graph.get(user_path).json()["accountEnabled"] is True
@@ -120,8 +127,7 @@ def test_directory_edits_show_in_graph(fresh_sandbox, control):
     assert graph.get(user_path).status_code == 404
     assert graph.all(f"/groups/{sales['id']}/members") == []
     assert control("PATCH", f"/directory/users/{created.json()['id']}", {}).status_code == 404
-    assert control("POST", "/directory/users", {"userPrincipalName": "x@contoso.example", "colour": 1}) \
-        .status_code == 400
+    assert control("POST", "/directory/users", {"userPrincipalName": "x@contoso.example", "colour": 1}).status_code == 400
 
 
 def test_control_errors_say_what_is_allowed(control):
@@ -153,8 +159,7 @@ def test_moduscloud_variants_switch_per_service_and_per_organization(fresh_sandb
 
     def settings_status(tenant):
         headers = {"X-User": tenant["moduscloud_user"], "X-Password": tenant["moduscloud_password"]}
-        return session.get("%s/orgs/%s/settings/azure" % (tenant["moduscloud_url"], tenant["moduscloud_org"]),
-                           headers=headers).status_code
+        return session.get("%s/orgs/%s/settings/azure" % (tenant["moduscloud_url"], tenant["moduscloud_org"]), headers=headers).status_code
 
     assert (settings_status(info), settings_status(other)) == (404, 204)
     fresh_sandbox.control("PUT", "/moduscloud/variants", json={"variants": ["unconfigured:200-empty"]})
@@ -168,14 +173,18 @@ def test_moduscloud_variants_switch_per_service_and_per_organization(fresh_sandb
 
 def test_cli_lists_every_variant_one_per_line_and_serve_takes_them(tmp_path):
     from sandbox.moduscloud import QUESTIONS, VARIANTS
+
     listed = subprocess.run([sys.executable, "-m", "sandbox", "variants"], cwd=ROOT, capture_output=True, text=True)
     assert listed.returncode == 0 and listed.stdout.split() == list(VARIANTS)
     assert len(VARIANTS) == sum(len(answers) for answers in QUESTIONS.values())
-    bad = subprocess.run([sys.executable, "-m", "sandbox", "serve", "--info-file", str(tmp_path / "x.json"),
-                          "--moduscloud-variant", "booleans:maybe"], cwd=ROOT, capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "sandbox", "serve", "--info-file", str(tmp_path / "x.json"), "--moduscloud-variant", "booleans:maybe"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode != 0 and "booleans:strings-only" in bad.stderr
-    with RunningSandbox.start(tmp_path, "--moduscloud-variant", "booleans:strings",
-                              "--moduscloud-variant", "dates:epoch") as running:
+    with RunningSandbox.start(tmp_path, "--moduscloud-variant", "booleans:strings", "--moduscloud-variant", "dates:epoch") as running:
         assert running.info["moduscloud_variants"] == ["booleans:strings", "dates:epoch"]
         service = running.control("GET", "/moduscloud/variants")["service"]
         assert "booleans:strings" in service and "dates:epoch" in service and "unconfigured:404" in service

@@ -4,8 +4,7 @@ from graph_client import Graph, graph_role_ids, https_session
 
 
 def test_throttling_rule_skips_fires_and_is_journaled(admin_graph, fresh_sandbox):
-    fresh_sandbox.faults(rules=[{"service": "graph", "method": "GET", "path": "^/v1.0/applications$",
-                                 "status": 429, "retry_after": 2, "skip": 1, "times": 2}])
+    fresh_sandbox.faults(rules=[{"service": "graph", "method": "GET", "path": "^/v1.0/applications$", "status": 429, "retry_after": 2, "skip": 1, "times": 2}])
     responses = [admin_graph.get("/applications") for _ in range(4)]
     assert [r.status_code for r in responses] == [200, 429, 429, 200]
     throttled = responses[1]
@@ -24,10 +23,8 @@ def test_throttling_rule_skips_fires_and_is_journaled(admin_graph, fresh_sandbox
 
 def test_login_fault_has_aad_shape(fresh_sandbox):
     info = fresh_sandbox.info
-    fresh_sandbox.faults(rules=[{"service": "login", "method": "POST", "path": "/oauth2/v2.0/token$",
-                                 "status": 503, "retry_after": 1}])
-    response = https_session(info).post(f"{info['authority_host']}/{info['tenant_id']}/oauth2/v2.0/token",
-                                        data={"grant_type": "client_credentials"})
+    fresh_sandbox.faults(rules=[{"service": "login", "method": "POST", "path": "/oauth2/v2.0/token$", "status": 503, "retry_after": 1}])
+    response = https_session(info).post(f"{info['authority_host']}/{info['tenant_id']}/oauth2/v2.0/token", data={"grant_type": "client_credentials"})
     assert response.status_code == 503 and response.headers["Retry-After"] == "1"
     assert response.json()["error"] == "temporarily_unavailable" and response.json()["error_codes"]
 
@@ -73,8 +70,9 @@ def test_stats_count_graph_and_moduscloud_writes_but_not_login(admin_graph, fres
     admin_graph.create_app("counted")
     admin_graph.post("/applications", {"displayName": ""})  # a rejected write is still a write request
     info = fresh_sandbox.info
-    https_session(info).get(info["moduscloud_url"] + "/orgs/" + info["moduscloud_org"],
-                            headers={"X-User": info["moduscloud_user"], "X-Password": info["moduscloud_password"]})
+    https_session(info).get(
+        info["moduscloud_url"] + "/orgs/" + info["moduscloud_org"], headers={"X-User": info["moduscloud_user"], "X-Password": info["moduscloud_password"]}
+    )
     after = fresh_sandbox.stats()
     assert after["by_service"]["graph"] == {"requests": 3, "writes": 2, "batched": 0}
     assert after["by_service"]["moduscloud"] == {"requests": 1, "writes": 0, "batched": 0}
@@ -84,10 +82,15 @@ def test_stats_count_graph_and_moduscloud_writes_but_not_login(admin_graph, fres
 def test_expired_token_is_401(fresh_sandbox):
     info = fresh_sandbox.info
     fresh_sandbox.faults(token_lifetime_seconds=0)
-    response = https_session(info).post(f"{info['authority_host']}/{info['tenant_id']}/oauth2/v2.0/token", data={
-        "grant_type": "client_credentials", "client_id": info["admin_client_id"],
-        "client_secret": info["admin_client_secret"], "scope": f"{info['graph_url']}/.default"})
+    response = https_session(info).post(
+        f"{info['authority_host']}/{info['tenant_id']}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": info["admin_client_id"],
+            "client_secret": info["admin_client_secret"],
+            "scope": f"{info['graph_url']}/.default",
+        },
+    )
     assert response.json()["expires_in"] == 0
     error = Graph(info, response.json()["access_token"]).get("/applications").json()["error"]
-    assert (error["code"], error["message"]) == ("InvalidAuthenticationToken",
-                                                 "Lifetime validation failed, the token is expired.")
+    assert (error["code"], error["message"]) == ("InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")

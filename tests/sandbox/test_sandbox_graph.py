@@ -24,6 +24,7 @@ def parse_time(text):
 
 # ----------------------------------------------------------------------------------- authentication
 
+
 def test_missing_or_forged_token_is_401(fresh_sandbox):
     info = fresh_sandbox.info
     anonymous = Graph(info, "")
@@ -36,25 +37,31 @@ def test_missing_or_forged_token_is_401(fresh_sandbox):
 
 # ----------------------------------------------------------------------------------- applications
 
+
 def test_create_returns_full_object_and_validates_input(admin_graph):
-    app = admin_graph.create_app("modusCloud", signInAudience="AzureADMyOrg",
-                                 web={"redirectUris": ["https://us1.proofpointessentials.com/"],
-                                      "homePageUrl": "https://us1.proofpointessentials.com"},
-                                 requiredResourceAccess=[{"resourceAppId": GRAPH_APP_ID, "resourceAccess": [
-                                     {"id": "7ab1d382-f21e-4acd-a863-ba3e13f7da61", "type": "Role"}]}])
+    app = admin_graph.create_app(
+        "modusCloud",
+        signInAudience="AzureADMyOrg",
+        web={"redirectUris": ["https://us1.proofpointessentials.com/"], "homePageUrl": "https://us1.proofpointessentials.com"},
+        requiredResourceAccess=[{"resourceAppId": GRAPH_APP_ID, "resourceAccess": [{"id": "7ab1d382-f21e-4acd-a863-ba3e13f7da61", "type": "Role"}]}],
+    )
     assert re.fullmatch(r"[0-9a-f-]{36}", app["id"]) and re.fullmatch(r"[0-9a-f-]{36}", app["appId"])
-    assert app["web"]["implicitGrantSettings"] == {"enableAccessTokenIssuance": False,
-                                                   "enableIdTokenIssuance": False}
+    assert app["web"]["implicitGrantSettings"] == {"enableAccessTokenIssuance": False, "enableIdTokenIssuance": False}
     assert app["passwordCredentials"] == [] and app["identifierUris"] == [] and app["uniqueName"] is None
-    assert admin_graph.get(f"/applications/{app['id']}").json()["web"]["redirectUris"] == \
-        ["https://us1.proofpointessentials.com/"]
+    assert admin_graph.get(f"/applications/{app['id']}").json()["web"]["redirectUris"] == ["https://us1.proofpointessentials.com/"]
 
     cases = [
         ({"signInAudience": "Everyone"}, "Request_BadRequest"),
         ({"web": {"redirectUris": ["http://portal.example/callback"]}}, "Request_BadRequest"),
         ({"identifierUris": ["https://unverified.example/app"]}, "HostNameNotOnVerifiedDomain"),
-        ({"requiredResourceAccess": [{"resourceAppId": GRAPH_APP_ID, "resourceAccess": [
-            {"id": "7ab1d382-f21e-4acd-a863-ba3e13f7da61", "type": "Application"}]}]}, "Request_BadRequest"),
+        (
+            {
+                "requiredResourceAccess": [
+                    {"resourceAppId": GRAPH_APP_ID, "resourceAccess": [{"id": "7ab1d382-f21e-4acd-a863-ba3e13f7da61", "type": "Application"}]}
+                ]
+            },
+            "Request_BadRequest",
+        ),
         ({"passwordCredentials": [{"displayName": "x", "secretText": "mine"}]}, "Request_BadRequest"),
         ({"colour": "blue"}, "Request_BadRequest"),
     ]
@@ -66,10 +73,8 @@ def test_create_returns_full_object_and_validates_input(admin_graph):
 
 
 def test_patch_replaces_collections_and_rejects_passwords(admin_graph):
-    app = admin_graph.create_app("patched", web={"redirectUris": ["https://a.example/", "https://b.example/"],
-                                                 "homePageUrl": "https://home.example"})
-    assert admin_graph.patch(f"/applications/{app['id']}", {"web": {"redirectUris": ["https://c.example/"]}}) \
-        .status_code == 204
+    app = admin_graph.create_app("patched", web={"redirectUris": ["https://a.example/", "https://b.example/"], "homePageUrl": "https://home.example"})
+    assert admin_graph.patch(f"/applications/{app['id']}", {"web": {"redirectUris": ["https://c.example/"]}}).status_code == 204
     web = admin_graph.get(f"/applications/{app['id']}").json()["web"]
     assert web["redirectUris"] == ["https://c.example/"] and web["homePageUrl"] == "https://home.example"
     sp = admin_graph.create_sp(app["appId"])
@@ -80,8 +85,9 @@ def test_patch_replaces_collections_and_rejects_passwords(admin_graph):
     assert mirrored["replyUrls"] == ["https://c.example/"]
     error = error_of(admin_graph.patch(f"/applications/{app['id']}", {"passwordCredentials": []}), 400)
     assert "addPassword" in error["message"]
-    assert error_of(admin_graph.patch(f"/applications/{app['id']}", {"appId": MISSING_ID}), 400)["message"] \
-        == "Property 'appId' is read-only and cannot be set."
+    assert (
+        error_of(admin_graph.patch(f"/applications/{app['id']}", {"appId": MISSING_ID}), 400)["message"] == "Property 'appId' is read-only and cannot be set."
+    )
 
 
 def test_duplicate_display_names_are_allowed_and_alternate_keys_work(admin_graph):
@@ -154,6 +160,7 @@ def test_paging_crosses_pages_and_rejects_forged_skiptokens(admin_graph):
 
 # ----------------------------------------------------------------------------------- secrets and policy
 
+
 def test_add_password_shapes_and_secret_never_read_back(admin_graph):
     app = admin_graph.create_app("secrets")
     secret = admin_graph.add_password(f"/applications(appId='{app['appId']}')", displayName="modusCloud key")
@@ -163,14 +170,21 @@ def test_add_password_shapes_and_secret_never_read_back(admin_graph):
     assert (end.year - start.year, end.month, end.day) == (2, start.month, start.day)
 
     listed = admin_graph.get(f"/applications/{app['id']}").json()["passwordCredentials"]
-    assert listed == [{"customKeyIdentifier": None, "displayName": "modusCloud key",
-                       "endDateTime": secret["endDateTime"], "hint": secret["hint"], "keyId": secret["keyId"],
-                       "secretText": None, "startDateTime": secret["startDateTime"]}]
+    assert listed == [
+        {
+            "customKeyIdentifier": None,
+            "displayName": "modusCloud key",
+            "endDateTime": secret["endDateTime"],
+            "hint": secret["hint"],
+            "keyId": secret["keyId"],
+            "secretText": None,
+            "startDateTime": secret["startDateTime"],
+        }
+    ]
     assert secret["secretText"] not in admin_graph.get("/applications").text
 
     for field in ("keyId", "secretText"):
-        response = admin_graph.post(f"/applications/{app['id']}/addPassword",
-                                    {"passwordCredential": {field: MISSING_ID}})
+        response = admin_graph.post(f"/applications/{app['id']}/addPassword", {"passwordCredential": {field: MISSING_ID}})
         assert f"'{field}'" in error_of(response, 400)["message"]
     remove = f"/applications/{app['id']}/removePassword"
     assert admin_graph.post(remove, {"keyId": secret["keyId"]}).status_code == 204
@@ -185,9 +199,9 @@ def test_password_lifetime_policy(admin_graph, fresh_sandbox):
 
     fresh_sandbox.control("PUT", "/policy", {"password_max_lifetime_days": 180})
     restriction = admin_graph.get("/policies/defaultAppManagementPolicy").json()["applicationRestrictions"]
-    assert restriction["passwordCredentials"] == [{"restrictionType": "passwordLifetime", "maxLifetime": "P180D",
-                                                   "restrictForAppsCreatedAfterDateTime": "2015-01-01T00:00:00Z",
-                                                   "state": "enabled"}]
+    assert restriction["passwordCredentials"] == [
+        {"restrictionType": "passwordLifetime", "maxLifetime": "P180D", "restrictForAppsCreatedAfterDateTime": "2015-01-01T00:00:00Z", "state": "enabled"}
+    ]
     app = admin_graph.create_app("limited")
     error = error_of(admin_graph.post(f"/applications/{app['id']}/addPassword", {"passwordCredential": {}}), 400)
     assert error["code"] == "CredentialInvalidLifetimeAsPerAppPolicy"
@@ -197,6 +211,7 @@ def test_password_lifetime_policy(admin_graph, fresh_sandbox):
 
 
 # ----------------------------------------------------------------------------------- service principals and consent
+
 
 def test_service_principal_create_conflict_and_upsert(admin_graph):
     app = admin_graph.create_app("enterprise")
@@ -230,10 +245,8 @@ def test_app_role_assignments(admin_graph):
 
     duplicate = error_of(admin_graph.post(f"/servicePrincipals/{sp['id']}/appRoleAssignments", body), 400)
     assert "already exists" in duplicate["message"]
-    error_of(admin_graph.post(f"/servicePrincipals/{sp['id']}/appRoleAssignments",
-                              {**body, "appRoleId": MISSING_ID}), 400)
-    error_of(admin_graph.post(f"/servicePrincipals/{sp['id']}/appRoleAssignments",
-                              {**body, "principalId": MISSING_ID}), 400)
+    error_of(admin_graph.post(f"/servicePrincipals/{sp['id']}/appRoleAssignments", {**body, "appRoleId": MISSING_ID}), 400)
+    error_of(admin_graph.post(f"/servicePrincipals/{sp['id']}/appRoleAssignments", {**body, "principalId": MISSING_ID}), 400)
 
     held = admin_graph.get(f"/servicePrincipals/{sp['id']}/appRoleAssignments").json()["value"]
     assert [a["id"] for a in held] == [assignment["id"]]
@@ -247,19 +260,16 @@ def test_delegated_permission_grants(admin_graph):
     app = admin_graph.create_app("delegated")
     sp = admin_graph.create_sp(app["appId"])
     graph_sp, _ = graph_role_ids(admin_graph)
-    body = {"clientId": sp["id"], "consentType": "AllPrincipals", "resourceId": graph_sp["id"],
-            "scope": "User.ReadBasic.All Group.Read.All"}
+    body = {"clientId": sp["id"], "consentType": "AllPrincipals", "resourceId": graph_sp["id"], "scope": "User.ReadBasic.All Group.Read.All"}
     created = admin_graph.post("/oauth2PermissionGrants", body)
     assert created.status_code == 201, created.text
     grant = created.json()
     assert grant["principalId"] is None and grant["scope"] == "User.ReadBasic.All Group.Read.All"
     assert error_of(admin_graph.post("/oauth2PermissionGrants", body), 409)
-    assert "Nope.Read" in error_of(admin_graph.post("/oauth2PermissionGrants", {**body, "scope": "Nope.Read"}),
-                                   400)["message"]
+    assert "Nope.Read" in error_of(admin_graph.post("/oauth2PermissionGrants", {**body, "scope": "Nope.Read"}), 400)["message"]
 
     query = f"clientId eq '{sp['id']}' and consentType eq 'AllPrincipals' and resourceId eq '{graph_sp['id']}'"
-    assert [g["id"] for g in admin_graph.get("/oauth2PermissionGrants", params={"$filter": query}).json()["value"]] \
-        == [grant["id"]]
+    assert [g["id"] for g in admin_graph.get("/oauth2PermissionGrants", params={"$filter": query}).json()["value"]] == [grant["id"]]
     path = f"/oauth2PermissionGrants/{grant['id']}"
     assert admin_graph.patch(path, {"scope": "Directory.Read.All"}).status_code == 204
     assert admin_graph.get(path).json()["scope"] == "Directory.Read.All"
@@ -268,6 +278,7 @@ def test_delegated_permission_grants(admin_graph):
 
 
 # ----------------------------------------------------------------------------------- directory
+
 
 def test_directory_shapes(admin_graph):
     users = admin_graph.get("/users").json()["value"]
@@ -282,11 +293,14 @@ def test_directory_shapes(admin_graph):
 
     groups = {g["displayName"]: g for g in admin_graph.get("/groups").json()["value"]}
     kinds = {name: (g["mailEnabled"], g["securityEnabled"], g["groupTypes"]) for name, g in groups.items()}
-    assert kinds == {"Sales": (True, False, []), "IT Admins": (False, True, []),
-                     "Finance Secure": (True, True, []), "Project Falcon": (True, False, ["Unified"])}
+    assert kinds == {
+        "Sales": (True, False, []),
+        "IT Admins": (False, True, []),
+        "Finance Secure": (True, True, []),
+        "Project Falcon": (True, False, ["Unified"]),
+    }
     members = admin_graph.get(f"/groups/{groups['Finance Secure']['id']}/members?$select=id").json()["value"]
-    assert sorted(m["@odata.type"] for m in members) == ["#microsoft.graph.group", "#microsoft.graph.user",
-                                                         "#microsoft.graph.user"]
+    assert sorted(m["@odata.type"] for m in members) == ["#microsoft.graph.group", "#microsoft.graph.user", "#microsoft.graph.user"]
     domains = {d["id"]: d for d in admin_graph.get("/domains").json()["value"]}
     assert domains["contoso.example"]["isDefault"] and domains["contoso.onmicrosoft.com"]["isInitial"]
     assert all(d["isVerified"] for d in domains.values())
@@ -294,8 +308,7 @@ def test_directory_shapes(admin_graph):
 
 def test_redirect_uri_settings_follow_the_redirect_uris_as_graph_returns_them(admin_graph):
     app = admin_graph.create_app("uri settings", web={"redirectUris": ["https://a.example/", "https://b.example/"]})
-    assert app["web"]["redirectUriSettings"] == [{"uri": "https://a.example/", "index": None},
-                                                 {"uri": "https://b.example/", "index": None}]
+    assert app["web"]["redirectUriSettings"] == [{"uri": "https://a.example/", "index": None}, {"uri": "https://b.example/", "index": None}]
     admin_graph.patch(f"/applications/{app['id']}", {"web": {"redirectUris": ["https://b.example/"]}})
     web = admin_graph.get(f"/applications/{app['id']}").json()["web"]
     assert web["redirectUriSettings"] == [{"uri": "https://b.example/", "index": None}]

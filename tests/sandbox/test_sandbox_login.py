@@ -9,8 +9,13 @@ import requests
 
 from graph_client import Graph, app_token, client_app, graph_role_ids, https_session
 
-ADMIN_ROLES = ["AppRoleAssignment.ReadWrite.All", "Application.ReadWrite.All",
-               "DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All", "Policy.Read.All"]
+ADMIN_ROLES = [
+    "AppRoleAssignment.ReadWrite.All",
+    "Application.ReadWrite.All",
+    "DelegatedPermissionGrant.ReadWrite.All",
+    "Directory.Read.All",
+    "Policy.Read.All",
+]
 
 
 def claims(token):
@@ -18,8 +23,7 @@ def claims(token):
 
 
 def token_error(info, client_id, credential, tenant=None):
-    result = client_app(info, client_id, credential, tenant).acquire_token_for_client(
-        scopes=[f"{info['graph_url']}/.default"])
+    result = client_app(info, client_id, credential, tenant).acquire_token_for_client(scopes=[f"{info['graph_url']}/.default"])
     assert "access_token" not in result
     return result
 
@@ -51,19 +55,20 @@ def test_msal_certificate_credential(fresh_sandbox, form):
     if form.startswith("sha1"):
         credential["thumbprint"] = info["admin_certificate_thumbprint"]
     else:
-        credential["public_certificate"] = pem[pem.index("-----BEGIN CERTIFICATE-----"):]
-    result = client_app(info, info["admin_client_id"], credential, tenant=info["tenant_domain"]) \
-        .acquire_token_for_client(scopes=[f"{info['graph_url']}/.default"])
+        credential["public_certificate"] = pem[pem.index("-----BEGIN CERTIFICATE-----") :]
+    result = client_app(info, info["admin_client_id"], credential, tenant=info["tenant_domain"]).acquire_token_for_client(
+        scopes=[f"{info['graph_url']}/.default"]
+    )
     assert "access_token" in result, result.get("error_description")
     assert claims(result["access_token"])["appidacr"] == "2"
 
 
 def test_certificate_not_registered_on_the_app_is_rejected(fresh_sandbox):
     from sandbox.tls import make_self_signed
+
     info = fresh_sandbox.info
     stranger = make_self_signed("not registered")
-    result = token_error(info, info["admin_client_id"],
-                         {"private_key": stranger.key_pem.decode(), "thumbprint": stranger.sha1_thumbprint})
+    result = token_error(info, info["admin_client_id"], {"private_key": stranger.key_pem.decode(), "thumbprint": stranger.sha1_thumbprint})
     assert result["error"] == "invalid_client"
     assert result["error_codes"] == [700027]
 
@@ -82,10 +87,15 @@ def test_errors_have_aad_shape_and_codes(fresh_sandbox):
     assert (unknown_app["error"], unknown_app["error_codes"]) == ("unauthorized_client", [700016])
 
     session = https_session(info)
-    response = session.post(f"{info['authority_host']}/nosuch.example/oauth2/v2.0/token",
-                            data={"grant_type": "client_credentials", "client_id": info["admin_client_id"],
-                                  "client_secret": info["admin_client_secret"],
-                                  "scope": f"{info['graph_url']}/.default"})
+    response = session.post(
+        f"{info['authority_host']}/nosuch.example/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": info["admin_client_id"],
+            "client_secret": info["admin_client_secret"],
+            "scope": f"{info['graph_url']}/.default",
+        },
+    )
     assert response.status_code == 400
     assert response.json()["error_codes"] == [90002]
 
@@ -102,9 +112,9 @@ def test_expired_secret_and_secret_propagation_delay(admin_graph, fresh_sandbox)
     app = admin_graph.create_app("expiring")
     admin_graph.create_sp(app["appId"])
     now = datetime.datetime.now(datetime.timezone.utc)
-    expired = admin_graph.add_password(f"/applications/{app['id']}",
-                                       startDateTime=(now - datetime.timedelta(days=3)).isoformat(),
-                                       endDateTime=(now - datetime.timedelta(days=1)).isoformat())
+    expired = admin_graph.add_password(
+        f"/applications/{app['id']}", startDateTime=(now - datetime.timedelta(days=3)).isoformat(), endDateTime=(now - datetime.timedelta(days=1)).isoformat()
+    )
     result = token_error(info, app["appId"], expired["secretText"])
     assert (result["error"], result["error_codes"]) == ("invalid_client", [7000222])
 
@@ -129,9 +139,10 @@ def test_roles_in_token_follow_app_role_assignments(admin_graph, fresh_sandbox):
     assert denied.json()["error"]["message"] == "Insufficient privileges to complete the operation."
 
     graph_sp, role_ids = graph_role_ids(admin_graph)
-    assigned = admin_graph.post(f"/servicePrincipals/{graph_sp['id']}/appRoleAssignedTo",
-                                {"principalId": sp["id"], "resourceId": graph_sp["id"],
-                                 "appRoleId": role_ids["User.Read.All"]})
+    assigned = admin_graph.post(
+        f"/servicePrincipals/{graph_sp['id']}/appRoleAssignedTo",
+        {"principalId": sp["id"], "resourceId": graph_sp["id"], "appRoleId": role_ids["User.Read.All"]},
+    )
     assert assigned.status_code == 201, assigned.text
 
     after = Graph(info, app_token(info, app["appId"], secret))
@@ -146,8 +157,10 @@ def test_user_readbasic_all_application_role_is_not_enough_for_users(admin_graph
     app = admin_graph.create_app("basic reader")
     sp = admin_graph.create_sp(app["appId"])
     graph_sp, role_ids = graph_role_ids(admin_graph)
-    admin_graph.post(f"/servicePrincipals/{sp['id']}/appRoleAssignments", {
-        "principalId": sp["id"], "resourceId": graph_sp["id"], "appRoleId": role_ids["User.ReadBasic.All"]})
+    admin_graph.post(
+        f"/servicePrincipals/{sp['id']}/appRoleAssignments",
+        {"principalId": sp["id"], "resourceId": graph_sp["id"], "appRoleId": role_ids["User.ReadBasic.All"]},
+    )
     secret = admin_graph.add_password(f"/applications/{app['id']}")["secretText"]
     reader = Graph(info, app_token(info, app["appId"], secret))
     assert reader.get("/users").status_code == 403
@@ -162,11 +175,10 @@ def test_app_without_service_principal_gets_no_token(admin_graph, fresh_sandbox)
 
 def test_device_code_flow_signs_in_the_admin_with_delegated_scopes(fresh_sandbox):
     info = fresh_sandbox.info
-    public = msal.PublicClientApplication(info["public_client_id"], authority=f"{info['authority_host']}/"
-                                          f"{info['tenant_id']}", instance_discovery=False,
-                                          http_client=https_session(info))
-    flow = public.initiate_device_flow(scopes=[f"{info['graph_url']}/Application.ReadWrite.All",
-                                               f"{info['graph_url']}/User.Read"])
+    public = msal.PublicClientApplication(
+        info["public_client_id"], authority=f"{info['authority_host']}/{info['tenant_id']}", instance_discovery=False, http_client=https_session(info)
+    )
+    flow = public.initiate_device_flow(scopes=[f"{info['graph_url']}/Application.ReadWrite.All", f"{info['graph_url']}/User.Read"])
     assert "user_code" in flow, flow
     result = public.acquire_token_by_device_flow(flow)  # pending once, then approved
     assert "access_token" in result, result.get("error_description")

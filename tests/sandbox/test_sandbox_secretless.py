@@ -27,10 +27,8 @@ def identity_env(fresh_sandbox, monkeypatch):
 def test_msal_managed_identity_client_gets_a_graph_token_that_reads_the_directory(identity_env, assigned):
     info = identity_env
     assert "169.254.169.254" not in json.dumps(info["managed_identity_env"])
-    identity = (msal.SystemAssignedManagedIdentity() if assigned == "system"
-                else msal.UserAssignedManagedIdentity(client_id=info["managed_identity_client_id"]))
-    result = msal.ManagedIdentityClient(identity, http_client=https_session(info)).acquire_token_for_client(
-        resource=info["graph_url"])
+    identity = msal.SystemAssignedManagedIdentity() if assigned == "system" else msal.UserAssignedManagedIdentity(client_id=info["managed_identity_client_id"])
+    result = msal.ManagedIdentityClient(identity, http_client=https_session(info)).acquire_token_for_client(resource=info["graph_url"])
     assert "access_token" in result, result
     granted = claims(result["access_token"])
     assert granted["appid"] == info["managed_identity_client_id"] and granted["tid"] == info["tenant_id"]
@@ -44,8 +42,11 @@ def test_the_identity_endpoint_refuses_a_wrong_header_and_an_unknown_identity(fr
     endpoint = info["managed_identity_env"]["IDENTITY_ENDPOINT"]
     query = {"api-version": "2019-08-01", "resource": info["graph_url"]}
     assert session.get(endpoint, params=query, headers={"X-IDENTITY-HEADER": "wrong"}).status_code == 401
-    answer = session.get(endpoint, params=dict(query, client_id="00000000-0000-0000-0000-000000000001"),
-                         headers={"X-IDENTITY-HEADER": info["managed_identity_env"]["IDENTITY_HEADER"]})
+    answer = session.get(
+        endpoint,
+        params=dict(query, client_id="00000000-0000-0000-0000-000000000001"),
+        headers={"X-IDENTITY-HEADER": info["managed_identity_env"]["IDENTITY_HEADER"]},
+    )
     assert answer.status_code == 400 and "No User Assigned" in answer.json()["message"]
 
 
@@ -54,13 +55,15 @@ def test_the_federated_token_file_signs_in_its_identity_and_nothing_else(fresh_s
     with open(info["federated_token_file"]) as handle:
         assertion = handle.read()
     assert claims(assertion)["aud"] == "api://AzureADTokenExchange"
-    result = client_app(info, info["federated_client_id"], {"client_assertion": lambda: assertion}) \
-        .acquire_token_for_client(scopes=[f"{info['graph_url']}/.default"])
+    result = client_app(info, info["federated_client_id"], {"client_assertion": lambda: assertion}).acquire_token_for_client(
+        scopes=[f"{info['graph_url']}/.default"]
+    )
     assert "access_token" in result, result.get("error_description")
     assert claims(result["access_token"])["appid"] == info["federated_client_id"]
     # The same token does not sign in another app: no federated credential of the admin app trusts it.
-    refused = client_app(info, info["admin_client_id"], {"client_assertion": lambda: assertion}) \
-        .acquire_token_for_client(scopes=[f"{info['graph_url']}/.default"])
+    refused = client_app(info, info["admin_client_id"], {"client_assertion": lambda: assertion}).acquire_token_for_client(
+        scopes=[f"{info['graph_url']}/.default"]
+    )
     assert refused.get("error") == "invalid_client" and "AADSTS70021" in refused["error_description"]
 
 

@@ -30,13 +30,15 @@ class CallbackModule(CallbackBase):
         self.tasks = []
 
     def _record(self, result, status):
-        self.tasks.append({
-            "host": result._host.get_name(),
-            "task": result._task.get_name(),
-            "action": result._task.action,
-            "status": status,
-            "changed": bool(result._result.get("changed")),
-        })
+        self.tasks.append(
+            {
+                "host": result._host.get_name(),
+                "task": result._task.get_name(),
+                "action": result._task.action,
+                "status": status,
+                "changed": bool(result._result.get("changed")),
+            }
+        )
 
     def v2_runner_on_ok(self, result):
         self._record(result, "ok")

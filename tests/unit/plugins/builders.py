@@ -6,8 +6,7 @@ from sandbox import catalog
 LICENSE = {"skuId": catalog.OFFICE_365_E3_SKU_ID, "disabledPlans": []}
 
 
-def entra_user(mail, given="Ann", surname="Lee", aliases=(), enabled=True, licensed=True, user_type="Member",
-               upn=None, object_id=None, **fields):
+def entra_user(mail, given="Ann", surname="Lee", aliases=(), enabled=True, licensed=True, user_type="Member", upn=None, object_id=None, **fields):
     """A Graph user; `aliases` become secondary SMTP proxy addresses; `fields` override any property."""
     local = (mail or upn or object_id or "x").split("@")[0]
     user = {
@@ -26,8 +25,7 @@ def entra_user(mail, given="Ann", surname="Lee", aliases=(), enabled=True, licen
     return user
 
 
-def entra_group(name, mail=None, mail_enabled=False, security_enabled=True, unified=False, members=(),
-                object_id=None):
+def entra_group(name, mail=None, mail_enabled=False, security_enabled=True, unified=False, members=(), object_id=None):
     """A Graph group, with `members` (object ids) kept beside it for the fakes that answer /members."""
     return {
         "id": object_id or "group-" + name,
@@ -40,8 +38,7 @@ def entra_group(name, mail=None, mail_enabled=False, security_enabled=True, unif
     }
 
 
-def org_user(address, user_type="end_user", firstname="Ann", surname="Lee", aliases=(), active=True, uid=1000,
-             **fields):
+def org_user(address, user_type="end_user", firstname="Ann", surname="Lee", aliases=(), active=True, uid=1000, **fields):
     """A modusCloud organization user; `fields` add or override any field."""
     user = {
         "primary_email": address,

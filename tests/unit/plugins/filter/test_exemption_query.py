@@ -14,13 +14,16 @@ USERS = [
 matches = FilterModule().filters()["exemption_query_matches"]
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("[?department == 'Shared mailboxes']", ["sales@contoso.com"]),
-    ("[?starts_with(userPrincipalName, 'svc-')]", ["svc-scanner@contoso.com"]),  # the one without mail is left out
-    ("[?department == 'IT'].mail", ["svc-scanner@contoso.com"]),  # addresses, lower-cased; null dropped
-    ("[?department && contains(department, 'mail')] | [0]", None),  # one object is not a list
-    ("[?department == 'Nobody']", []),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("[?department == 'Shared mailboxes']", ["sales@contoso.com"]),
+        ("[?starts_with(userPrincipalName, 'svc-')]", ["svc-scanner@contoso.com"]),  # the one without mail is left out
+        ("[?department == 'IT'].mail", ["svc-scanner@contoso.com"]),  # addresses, lower-cased; null dropped
+        ("[?department && contains(department, 'mail')] | [0]", None),  # one object is not a list
+        ("[?department == 'Nobody']", []),
+    ],
+)
 def test_the_rule_selects_users_or_addresses(query, expected):
     if expected is None:
         with pytest.raises(AnsibleFilterError, match="must select a list of users or addresses, got an object"):

@@ -9,10 +9,12 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_device
 
 from ..module_utils.fake_transport import ScriptedAdapter
 
-DISCOVERY = {"authorization_endpoint": "https://login.test/t1/oauth2/v2.0/authorize",
-             "token_endpoint": "https://login.test/t1/oauth2/v2.0/token",
-             "device_authorization_endpoint": "https://login.test/t1/oauth2/v2.0/devicecode",
-             "issuer": "https://login.test/t1/v2.0"}
+DISCOVERY = {
+    "authorization_endpoint": "https://login.test/t1/oauth2/v2.0/authorize",
+    "token_endpoint": "https://login.test/t1/oauth2/v2.0/token",
+    "device_authorization_endpoint": "https://login.test/t1/oauth2/v2.0/devicecode",
+    "issuer": "https://login.test/t1/v2.0",
+}
 TOKEN = {"access_token": "tok", "token_type": "Bearer", "expires_in": 3600}
 OPTIONS = {"tenant_id": "t1", "client_id": "c1", "authority_host": "https://login.test", "graph_url": "https://graph.test"}
 
@@ -20,9 +22,20 @@ OPTIONS = {"tenant_id": "t1", "client_id": "c1", "authority_host": "https://logi
 @pytest.fixture
 def login(monkeypatch):
     """Script the sign-in host's answers; returns the adapter (its .calls record the requests)."""
-    for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH",
-                 "AZURE_AUTHORITY_HOST", "AZURE_TENANT", "AZURE_SECRET", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_SYNC_AUTH",
-                 "AZURE_SYNC_CA_PATH", "IDENTITY_ENDPOINT", "MSI_ENDPOINT"):
+    for name in (
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_CLIENT_CERTIFICATE_PATH",
+        "AZURE_AUTHORITY_HOST",
+        "AZURE_TENANT",
+        "AZURE_SECRET",
+        "AZURE_FEDERATED_TOKEN_FILE",
+        "AZURE_SYNC_AUTH",
+        "AZURE_SYNC_CA_PATH",
+        "IDENTITY_ENDPOINT",
+        "MSI_ENDPOINT",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PATH", "/nonexistent")  # no az: auth=auto must not find the Azure CLI
 
@@ -30,6 +43,7 @@ def login(monkeypatch):
         adapter = ScriptedAdapter(answers)
         monkeypatch.setattr(requests.Session, "get_adapter", lambda session, url: adapter)
         return adapter
+
     return script
 
 
@@ -53,11 +67,23 @@ def test_client_secret_from_the_environment_gives_one_token(login, monkeypatch):
 def test_device_code_shows_the_sign_in_message_on_the_controller_then_returns_the_token(login, monkeypatch):
     shown = []
     monkeypatch.setattr(graph_token.display, "display", shown.append)
-    adapter = login([(200, DISCOVERY),
-                     (200, {"device_code": "dc", "user_code": "ABCD-EFGH", "verification_uri": "https://login.test/device",
-                            "expires_in": 900, "interval": 0,
-                            "message": "To sign in, open https://login.test/device and enter the code ABCD-EFGH."}),
-                     (200, TOKEN)])
+    adapter = login(
+        [
+            (200, DISCOVERY),
+            (
+                200,
+                {
+                    "device_code": "dc",
+                    "user_code": "ABCD-EFGH",
+                    "verification_uri": "https://login.test/device",
+                    "expires_in": 900,
+                    "interval": 0,
+                    "message": "To sign in, open https://login.test/device and enter the code ABCD-EFGH.",
+                },
+            ),
+            (200, TOKEN),
+        ]
+    )
     assert lookup().run([], variables={}, device_code=True, **OPTIONS) == ["tok"]
     assert shown == ["To sign in, open https://login.test/device and enter the code ABCD-EFGH."]
     assert "device_code=dc" in adapter.calls[2]["body"]
@@ -85,9 +111,13 @@ def test_missing_credentials_are_named_before_any_request(login):
         lookup().run([], variables={}, **OPTIONS)
     message = str(caught.value)
     assert "no sign-in method is possible" in message
-    for tried in ("client_secret: no client_secret", "certificate: no client_certificate_path",
-                  "workload_identity: no federated_token_file", "managed_identity: no IDENTITY_ENDPOINT",
-                  "azure_cli: the Azure CLI (az) is not on PATH"):
+    for tried in (
+        "client_secret: no client_secret",
+        "certificate: no client_certificate_path",
+        "workload_identity: no federated_token_file",
+        "managed_identity: no IDENTITY_ENDPOINT",
+        "azure_cli: the Azure CLI (az) is not on PATH",
+    ):
         assert tried in message
     assert adapter.calls == []
 

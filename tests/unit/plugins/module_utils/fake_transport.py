@@ -23,10 +23,17 @@ class ScriptedAdapter(BaseAdapter):
         self.calls = []
 
     def send(self, request, **kwargs):
-        self.calls.append({"method": request.method, "url": request.url, "body": request.body,
-                           "headers": dict(request.headers),
-                           "verify": kwargs.get("verify"), "timeout": kwargs.get("timeout"),
-                           "proxies": kwargs.get("proxies")})
+        self.calls.append(
+            {
+                "method": request.method,
+                "url": request.url,
+                "body": request.body,
+                "headers": dict(request.headers),
+                "verify": kwargs.get("verify"),
+                "timeout": kwargs.get("timeout"),
+                "proxies": kwargs.get("proxies"),
+            }
+        )
         if not self.answers:
             raise AssertionError("unexpected request %s %s" % (request.method, request.url))
         status, body, headers = (self.answers.pop(0) + ({},))[:3]

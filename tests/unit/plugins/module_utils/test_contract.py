@@ -6,8 +6,17 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _cont
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import WIRE_TABLE
 
 ANSWER = {
-    "users": [{"primary_email": "jane@contoso.example", "uid": 100002, "alias_emails": ["j@contoso.example"],
-               "is_active": True, "odin_settings": {"can_impersonate": False}, "ratio": 0.5, "note": None}],
+    "users": [
+        {
+            "primary_email": "jane@contoso.example",
+            "uid": 100002,
+            "alias_emails": ["j@contoso.example"],
+            "is_active": True,
+            "odin_settings": {"can_impersonate": False},
+            "ratio": 0.5,
+            "note": None,
+        }
+    ],
     "by_address": {"jane@contoso.example": {"uid": 1}},
 }
 

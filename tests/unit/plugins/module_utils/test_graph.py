@@ -17,16 +17,26 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire 
 from .fake_transport import ScriptedAdapter, attach
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
-DISCOVERY = {"authorization_endpoint": "https://login.test/t1/oauth2/v2.0/authorize",
-             "token_endpoint": "https://login.test/t1/oauth2/v2.0/token",
-             "issuer": "https://login.test/t1/v2.0"}
-GRAPH_PRINCIPAL = {"id": "sp-graph", "appId": GRAPH_APP_ID, "displayName": "Microsoft Graph",
-                   "appRoles": [{"id": "role-dir", "value": "Directory.Read.All", "allowedMemberTypes": ["Application"]},
-                                {"id": "role-user", "value": "User.Read.All", "allowedMemberTypes": ["Application"]},
-                                {"id": "role-users-only", "value": "Tasks.Review", "allowedMemberTypes": ["User"]}],
-                   "oauth2PermissionScopes": [{"id": "scope-dir", "value": "Directory.Read.All"},
-                                              {"id": "scope-group", "value": "Group.Read.All"},
-                                              {"id": "scope-basic", "value": "User.ReadBasic.All"}]}
+DISCOVERY = {
+    "authorization_endpoint": "https://login.test/t1/oauth2/v2.0/authorize",
+    "token_endpoint": "https://login.test/t1/oauth2/v2.0/token",
+    "issuer": "https://login.test/t1/v2.0",
+}
+GRAPH_PRINCIPAL = {
+    "id": "sp-graph",
+    "appId": GRAPH_APP_ID,
+    "displayName": "Microsoft Graph",
+    "appRoles": [
+        {"id": "role-dir", "value": "Directory.Read.All", "allowedMemberTypes": ["Application"]},
+        {"id": "role-user", "value": "User.Read.All", "allowedMemberTypes": ["Application"]},
+        {"id": "role-users-only", "value": "Tasks.Review", "allowedMemberTypes": ["User"]},
+    ],
+    "oauth2PermissionScopes": [
+        {"id": "scope-dir", "value": "Directory.Read.All"},
+        {"id": "scope-group", "value": "Group.Read.All"},
+        {"id": "scope-basic", "value": "User.ReadBasic.All"},
+    ],
+}
 
 
 def make_client(answers):
@@ -46,12 +56,25 @@ def scripted_login(monkeypatch, answers):
 
 # Finding applications
 
+
 def test_a_tenant_answers_to_its_id_and_its_verified_domains_in_lower_case():
-    client, adapter = make_client([(200, {"value": [{
-        "id": "8D2B4E8A-61F1-4C3E-9A4E-0F8F3D6B2C10", "displayName": "Contoso",
-        "verifiedDomains": [{"name": "Contoso.example", "isDefault": True}, {"name": "contoso.onmicrosoft.com"}]}]})])
-    assert client.tenant_names() == {"8d2b4e8a-61f1-4c3e-9a4e-0f8f3d6b2c10", "contoso.example",
-                                     "contoso.onmicrosoft.com"}
+    client, adapter = make_client(
+        [
+            (
+                200,
+                {
+                    "value": [
+                        {
+                            "id": "8D2B4E8A-61F1-4C3E-9A4E-0F8F3D6B2C10",
+                            "displayName": "Contoso",
+                            "verifiedDomains": [{"name": "Contoso.example", "isDefault": True}, {"name": "contoso.onmicrosoft.com"}],
+                        }
+                    ]
+                },
+            )
+        ]
+    )
+    assert client.tenant_names() == {"8d2b4e8a-61f1-4c3e-9a4e-0f8f3d6b2c10", "contoso.example", "contoso.onmicrosoft.com"}
     assert urlsplit(adapter.calls[0]["url"]).path == "/v1.0/organization"
 
 
@@ -70,9 +93,12 @@ def test_several_apps_with_one_display_name_fail_listing_their_app_ids():
 
 
 def test_display_name_matches_are_collected_across_pages():
-    client, adapter = make_client([
-        (200, {"value": [{"appId": "a", "id": "1"}], "@odata.nextLink": "https://graph.test/v1.0/applications?$skiptoken=x"}),
-        (200, {"value": [{"appId": "b", "id": "2"}]})])
+    client, adapter = make_client(
+        [
+            (200, {"value": [{"appId": "a", "id": "1"}], "@odata.nextLink": "https://graph.test/v1.0/applications?$skiptoken=x"}),
+            (200, {"value": [{"appId": "b", "id": "2"}]}),
+        ]
+    )
     with pytest.raises(GraphError):
         client.find_application(display_name="twice")
     assert adapter.calls[1]["url"] == "https://graph.test/v1.0/applications?$skiptoken=x"
@@ -111,23 +137,31 @@ def test_an_upsert_that_creates_the_app_takes_its_ids_from_the_answer():
 
 # Permission names
 
+
 def test_permission_names_resolve_to_role_and_scope_ids():
     client, adapter = make_client([(200, {"value": [GRAPH_PRINCIPAL]})])
-    resolved, warnings = client.resolve_permissions([
-        {"api": "Microsoft Graph", "application": ["Directory.Read.All"], "delegated": ["Directory.Read.All"]},
-        {"api": GRAPH_APP_ID, "application": [], "delegated": ["Group.Read.All"]}])
-    assert resolved == {GRAPH_APP_ID: {"application": {"Directory.Read.All": "role-dir"},
-                                       "delegated": {"Directory.Read.All": "scope-dir", "Group.Read.All": "scope-group"}}}
+    resolved, warnings = client.resolve_permissions(
+        [
+            {"api": "Microsoft Graph", "application": ["Directory.Read.All"], "delegated": ["Directory.Read.All"]},
+            {"api": GRAPH_APP_ID, "application": [], "delegated": ["Group.Read.All"]},
+        ]
+    )
+    assert resolved == {
+        GRAPH_APP_ID: {"application": {"Directory.Read.All": "role-dir"}, "delegated": {"Directory.Read.All": "scope-dir", "Group.Read.All": "scope-group"}}
+    }
     assert warnings == [] and len(adapter.calls) == 1  # the API is read once
-    assert required_resource_access(resolved) == [{"resourceAppId": GRAPH_APP_ID, "resourceAccess": [
-        {"id": "role-dir", "type": "Role"}, {"id": "scope-dir", "type": "Scope"}, {"id": "scope-group", "type": "Scope"}]}]
+    assert required_resource_access(resolved) == [
+        {
+            "resourceAppId": GRAPH_APP_ID,
+            "resourceAccess": [{"id": "role-dir", "type": "Role"}, {"id": "scope-dir", "type": "Scope"}, {"id": "scope-group", "type": "Scope"}],
+        }
+    ]
 
 
 def test_every_unknown_name_is_reported_at_once_with_the_closest_valid_names():
     client = make_client([(200, {"value": [GRAPH_PRINCIPAL]})])[0]
     with pytest.raises(GraphError) as caught:
-        client.resolve_permissions([{"api": "Microsoft Graph", "application": ["Directory.ReadAll", "Tasks.Review"],
-                                     "delegated": ["user.readbasic.all"]}])
+        client.resolve_permissions([{"api": "Microsoft Graph", "application": ["Directory.ReadAll", "Tasks.Review"], "delegated": ["user.readbasic.all"]}])
     text = str(caught.value)
     assert "application permission 'Directory.ReadAll' does not exist on Microsoft Graph (closest: Directory.Read.All" in text
     # An app role only users can hold is not an application permission.
@@ -151,12 +185,15 @@ def test_an_api_missing_from_the_tenant_fails_clearly():
 
 
 def test_the_retired_azure_ad_graph_warns_and_names_microsoft_graph_equivalents():
-    legacy = {"id": "sp-aad", "appId": "00000002-0000-0000-c000-000000000000", "displayName": "Windows Azure Active Directory",
-              "appRoles": [{"id": "r1", "value": "Directory.Read.All", "allowedMemberTypes": ["Application"]}],
-              "oauth2PermissionScopes": [{"id": "s1", "value": "User.Read"}]}
+    legacy = {
+        "id": "sp-aad",
+        "appId": "00000002-0000-0000-c000-000000000000",
+        "displayName": "Windows Azure Active Directory",
+        "appRoles": [{"id": "r1", "value": "Directory.Read.All", "allowedMemberTypes": ["Application"]}],
+        "oauth2PermissionScopes": [{"id": "s1", "value": "User.Read"}],
+    }
     client = make_client([(200, {"value": [legacy]}), (200, {"value": [GRAPH_PRINCIPAL]})])[0]
-    legacy_request = {"api": "Windows Azure Active Directory", "application": ["Directory.Read.All"],
-                      "delegated": ["User.Read"]}
+    legacy_request = {"api": "Windows Azure Active Directory", "application": ["Directory.Read.All"], "delegated": ["User.Read"]}
     resolved, [warning] = client.resolve_permissions([legacy_request])
     assert "retired" in warning
     assert "{api: Microsoft Graph, application: [Directory.Read.All]}" in warning
@@ -166,6 +203,7 @@ def test_the_retired_azure_ad_graph_warns_and_names_microsoft_graph_equivalents(
 
 # Eventual consistency
 
+
 def graph_error(status, code, message):
     response = requests.Response()
     response.status_code = status
@@ -174,8 +212,9 @@ def graph_error(status, code, message):
 
 
 def test_only_the_known_eventual_consistency_answers_are_retried():
-    assert backing_application_not_yet_visible(graph_error(
-        400, "Request_BadRequest", "The appId 'x' of the service principal does not reference a valid application object."))
+    assert backing_application_not_yet_visible(
+        graph_error(400, "Request_BadRequest", "The appId 'x' of the service principal does not reference a valid application object.")
+    )
     assert backing_application_not_yet_visible(graph_error(400, "NoBackingApplicationObject", "x"))
     assert not backing_application_not_yet_visible(graph_error(400, "Request_BadRequest", "Invalid value for appId"))
     assert reference_not_yet_visible(graph_error(400, "Request_BadRequest", "Not a valid reference update."))
@@ -184,17 +223,17 @@ def test_only_the_known_eventual_consistency_answers_are_retried():
 
 
 def test_creating_a_service_principal_waits_for_its_application_then_succeeds():
-    client, adapter = make_client([
-        (400, {"error": {"code": "Request_BadRequest", "message": "NoBackingApplicationObject"}}),
-        (201, {"id": "sp-1", "appId": "a"})])
+    client, adapter = make_client(
+        [(400, {"error": {"code": "Request_BadRequest", "message": "NoBackingApplicationObject"}}), (201, {"id": "sp-1", "appId": "a"})]
+    )
     assert client.create_service_principal("a")["id"] == "sp-1"
     assert len(adapter.calls) == 2
 
 
 def test_a_service_principal_that_already_exists_is_adopted():
-    client, adapter = make_client([
-        (409, {"error": {"code": "Request_MultipleObjectsWithSameKeyValue", "message": "already in use"}}),
-        (200, {"value": [{"id": "sp-1", "appId": "a"}]})])
+    client, adapter = make_client(
+        [(409, {"error": {"code": "Request_MultipleObjectsWithSameKeyValue", "message": "already in use"}}), (200, {"value": [{"id": "sp-1", "appId": "a"}]})]
+    )
     assert client.create_service_principal("a")["id"] == "sp-1"
 
 
@@ -204,18 +243,22 @@ def _jwt(claims):
 
     def part(value):
         return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
     return "%s.%s.signature" % (part({"alg": "RS256", "typ": "JWT"}), part(claims))
 
 
-@pytest.mark.parametrize("token, client_id", [
-    (_jwt({"appid": "0b5a2e48-7c1d-4b7e-9a63-5f2d1c0e9b84", "tid": "t"}), "0b5a2e48-7c1d-4b7e-9a63-5f2d1c0e9b84"),
-    (_jwt({"azp": "1c6b3f59-8d2e-4c8f-8b74-6a3e2d1f0cab", "ver": "2.0"}), "1c6b3f59-8d2e-4c8f-8b74-6a3e2d1f0cab"),
-    (_jwt({"sub": "someone"}), None),
-    (_jwt(["not", "claims"]), None),
-    ("an-opaque-token", None),
-    ("a.!!!.c", None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    "token, client_id",
+    [
+        (_jwt({"appid": "0b5a2e48-7c1d-4b7e-9a63-5f2d1c0e9b84", "tid": "t"}), "0b5a2e48-7c1d-4b7e-9a63-5f2d1c0e9b84"),
+        (_jwt({"azp": "1c6b3f59-8d2e-4c8f-8b74-6a3e2d1f0cab", "ver": "2.0"}), "1c6b3f59-8d2e-4c8f-8b74-6a3e2d1f0cab"),
+        (_jwt({"sub": "someone"}), None),
+        (_jwt(["not", "claims"]), None),
+        ("an-opaque-token", None),
+        ("a.!!!.c", None),
+        (None, None),
+    ],
+)
 def test_the_signed_in_client_is_read_from_the_tokens_claims_when_it_says(token, client_id):
     assert token_client_id(token) == client_id
     if token:

@@ -5,37 +5,55 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire 
     application_view,
 )
 
-APPLICATION = {"id": "obj-1", "appId": "app-1", "displayName": "modusCloud", "uniqueName": "modus-cloud-sync",
-               "signInAudience": "AzureADMyOrg",
-               "web": {"redirectUris": ["https://b.example/", "https://a.example/"], "homePageUrl": "",
-                       "logoutUrl": "https://a.example/logout",
-                       "redirectUriSettings": [{"uri": "https://a.example/", "index": None}]},
-               "requiredResourceAccess": []}
+APPLICATION = {
+    "id": "obj-1",
+    "appId": "app-1",
+    "displayName": "modusCloud",
+    "uniqueName": "modus-cloud-sync",
+    "signInAudience": "AzureADMyOrg",
+    "web": {
+        "redirectUris": ["https://b.example/", "https://a.example/"],
+        "homePageUrl": "",
+        "logoutUrl": "https://a.example/logout",
+        "redirectUriSettings": [{"uri": "https://a.example/", "index": None}],
+    },
+    "requiredResourceAccess": [],
+}
 
 
 def test_an_application_reads_as_its_option_names():
     assert application_view(APPLICATION) == {
-        "app_id": "app-1", "object_id": "obj-1", "display_name": "modusCloud", "unique_name": "modus-cloud-sync",
-        "sign_in_audience": "AzureADMyOrg", "redirect_uris": ["https://a.example/", "https://b.example/"],
-        "home_page_url": None}
+        "app_id": "app-1",
+        "object_id": "obj-1",
+        "display_name": "modusCloud",
+        "unique_name": "modus-cloud-sync",
+        "sign_in_audience": "AzureADMyOrg",
+        "redirect_uris": ["https://a.example/", "https://b.example/"],
+        "home_page_url": None,
+    }
     assert application_view({})["redirect_uris"] == []
 
 
 def test_options_write_back_as_the_properties_they_were_read_from():
-    fields = {"display_name": "renamed", "sign_in_audience": "AzureADMultipleOrgs",
-              "redirect_uris": ["https://c.example/"], "home_page_url": "https://c.example/"}
+    fields = {
+        "display_name": "renamed",
+        "sign_in_audience": "AzureADMultipleOrgs",
+        "redirect_uris": ["https://c.example/"],
+        "home_page_url": "https://c.example/",
+    }
     body = application_body(fields, current=APPLICATION)
-    assert body == {"displayName": "renamed", "signInAudience": "AzureADMultipleOrgs",
-                    "web": {"redirectUris": ["https://c.example/"], "homePageUrl": "https://c.example/",
-                            "logoutUrl": "https://a.example/logout"}}
+    assert body == {
+        "displayName": "renamed",
+        "signInAudience": "AzureADMultipleOrgs",
+        "web": {"redirectUris": ["https://c.example/"], "homePageUrl": "https://c.example/", "logoutUrl": "https://a.example/logout"},
+    }
     assert application_view(dict(APPLICATION, **body))["display_name"] == "renamed"
 
 
 def test_ids_and_the_unique_name_are_never_written_and_permissions_are_written_as_ids():
     resolved = {"api-1": {"application": {"Directory.Read.All": "role-1"}, "delegated": {}}}
     body = application_body({"app_id": "x", "object_id": "y", "unique_name": "z", "api_permissions": []}, resolved)
-    assert body == {"requiredResourceAccess": [{"resourceAppId": "api-1",
-                                                "resourceAccess": [{"id": "role-1", "type": "Role"}]}]}
+    assert body == {"requiredResourceAccess": [{"resourceAppId": "api-1", "resourceAccess": [{"id": "role-1", "type": "Role"}]}]}
 
 
 def test_a_read_selects_every_property_of_the_table():

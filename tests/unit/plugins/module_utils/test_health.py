@@ -12,8 +12,7 @@ MARK = "modusCloud user sync"
 
 
 def secret(days, description=MARK):
-    return {"key_id": "k%d" % days, "description": description, "end_date": "2027-01-01T00:00:00Z",
-            "days_remaining": days, "hint": "abc"}
+    return {"key_id": "k%d" % days, "description": description, "end_date": "2027-01-01T00:00:00Z", "days_remaining": days, "hint": "abc"}
 
 
 def reads(**changes):
@@ -22,13 +21,17 @@ def reads(**changes):
         "org": "contoso.example",
         "secret_description": MARK,
         "applications": [{"app_id": APP_ID, "consent": {"complete": True}, "secrets": [secret(700)]}],
-        "sync_info": {"configured": True, "settings": {"application_id": APP_ID, "sync_frequency_hours": 1},
-                      "secret_expiry": "2028-07-01", "secret_days_remaining": 700,
-                      "last_successful_sync": "2026-07-01T10:00:00Z", "last_sync_age_hours": 0.5,
-                      "domains": [{"name": "contoso.example"}, {"name": "contoso.onmicrosoft.com"}]},
+        "sync_info": {
+            "configured": True,
+            "settings": {"application_id": APP_ID, "sync_frequency_hours": 1},
+            "secret_expiry": "2028-07-01",
+            "secret_days_remaining": 700,
+            "last_successful_sync": "2026-07-01T10:00:00Z",
+            "last_sync_age_hours": 0.5,
+            "domains": [{"name": "contoso.example"}, {"name": "contoso.onmicrosoft.com"}],
+        },
         "tenant_domains": ["contoso.example", "Contoso.onmicrosoft.com"],
-        "settings_diff": {"before": {"azure_ad_import": {"sync_frequency_hours": 1}},
-                          "after": {"azure_ad_import": {"sync_frequency_hours": 1}}},
+        "settings_diff": {"before": {"azure_ad_import": {"sync_frequency_hours": 1}}, "after": {"azure_ad_import": {"sync_frequency_hours": 1}}},
         "report_counts": {"add": 0, "change": 0, "remove": 0, "unchanged": 12},
     }
     base.update(changes)
@@ -51,22 +54,25 @@ def test_a_converged_tenant_is_ok_without_problems():
     assert row["app_id"] == APP_ID and row["consent_complete"] is True and row["secret_days_remaining"] == 700
 
 
-@pytest.mark.parametrize("days, status, text", [
-    (31, "ok", None),
-    (30, "warning", "the application's newest client secret expires in 30 days"),
-    (0, "warning", "the application's newest client secret expires in 0 days"),
-    (-2, "critical", "the application's newest client secret expired 2 days ago"),
-])
+@pytest.mark.parametrize(
+    "days, status, text",
+    [
+        (31, "ok", None),
+        (30, "warning", "the application's newest client secret expires in 30 days"),
+        (0, "warning", "the application's newest client secret expires in 0 days"),
+        (-2, "critical", "the application's newest client secret expired 2 days ago"),
+    ],
+)
 def test_the_secret_threshold_decides_between_ok_expiring_and_expired(days, status, text):
-    row = health.health_row("t", reads(applications=[{"app_id": APP_ID, "consent": {"complete": True},
-                                                      "secrets": [secret(days), secret(900, "another consumer")]}]))
+    row = health.health_row(
+        "t", reads(applications=[{"app_id": APP_ID, "consent": {"complete": True}, "secrets": [secret(days), secret(900, "another consumer")]}])
+    )
     assert row["status"] == status
     assert texts(row) == ([text] if text else [])
 
 
 def test_the_newest_marked_secret_counts_so_a_rotation_in_progress_is_not_flagged():
-    row = health.health_row("t", reads(applications=[{"app_id": APP_ID, "consent": {"complete": True},
-                                                      "secrets": [secret(3), secret(729)]}]))
+    row = health.health_row("t", reads(applications=[{"app_id": APP_ID, "consent": {"complete": True}, "secrets": [secret(3), secret(729)]}]))
     assert row["status"] == "ok" and row["secret_days_remaining"] == 729
 
 
@@ -75,12 +81,15 @@ def test_the_key_modus_cloud_holds_is_checked_against_the_same_threshold():
     assert texts(row) == ["the key modusCloud holds expires in 12 days"]
 
 
-@pytest.mark.parametrize("last, age, status, text", [
-    ("2026-07-01T10:00:00Z", 24.0, "ok", None),
-    ("2026-07-01T10:00:00Z", 30.25, "warning", "stale sync: last success 30.2 hours ago"),
-    ("2026-07-01T10:00:00Z", 100.0, "critical", "failing sync: last success 100 hours ago"),
-    (None, None, "critical", "failing sync: it never succeeded"),
-])
+@pytest.mark.parametrize(
+    "last, age, status, text",
+    [
+        ("2026-07-01T10:00:00Z", 24.0, "ok", None),
+        ("2026-07-01T10:00:00Z", 30.25, "warning", "stale sync: last success 30.2 hours ago"),
+        ("2026-07-01T10:00:00Z", 100.0, "critical", "failing sync: last success 100 hours ago"),
+        (None, None, "critical", "failing sync: it never succeeded"),
+    ],
+)
 def test_sync_age_against_the_stale_and_failing_thresholds(last, age, status, text):
     row = health.health_row("t", reads(sync_info=sync_info(last_successful_sync=last, last_sync_age_hours=age)))
     assert row["status"] == status and texts(row) == ([text] if text else [])
@@ -92,44 +101,51 @@ def test_a_sync_the_controller_sees_in_the_future_counts_as_fresh():
 
 
 def test_missing_domains_drift_and_a_missing_application_are_named():
-    row = health.health_row("t", reads(
-        applications=[],
-        tenant_domains=["contoso.example", "contoso.onmicrosoft.com", "Fabrikam.example"],
-        settings_diff={"before": {"azure_ad_import": {"sync_frequency_hours": 24, "add_users": True},
-                                  "sync_exemptions": {"emails": ["a@contoso.example"]}},
-                       "after": {"azure_ad_import": {"sync_frequency_hours": 1, "add_users": True, "key": "(sent)"},
-                                 "sync_exemptions": {"emails": []}}}))
+    row = health.health_row(
+        "t",
+        reads(
+            applications=[],
+            tenant_domains=["contoso.example", "contoso.onmicrosoft.com", "Fabrikam.example"],
+            settings_diff={
+                "before": {"azure_ad_import": {"sync_frequency_hours": 24, "add_users": True}, "sync_exemptions": {"emails": ["a@contoso.example"]}},
+                "after": {"azure_ad_import": {"sync_frequency_hours": 1, "add_users": True, "key": "(sent)"}, "sync_exemptions": {"emails": []}},
+            },
+        ),
+    )
     assert row["missing_domains"] == ["fabrikam.example"]
-    assert row["drift"] == [{"setting": "sync_frequency_hours", "saved": 24, "desired": 1},
-                            {"setting": "exemptions", "saved": ["a@contoso.example"], "desired": []}]
+    assert row["drift"] == [
+        {"setting": "sync_frequency_hours", "saved": 24, "desired": 1},
+        {"setting": "exemptions", "saved": ["a@contoso.example"], "desired": []},
+    ]
     assert [p["category"] for p in row["problems"]] == ["application", "domains", "drift"]
     assert row["status"] == "critical"
 
 
 def test_a_tenant_whose_reads_failed_says_why_and_keeps_what_was_read():
-    row = health.health_row("t", {"org": "contoso.example", "error": "reading modusCloud's sync state: HTTP 401",
-                                  "applications": reads()["applications"], "secret_description": MARK})
+    row = health.health_row(
+        "t",
+        {"org": "contoso.example", "error": "reading modusCloud's sync state: HTTP 401", "applications": reads()["applications"], "secret_description": MARK},
+    )
     assert row["status"] == "error" and row["error"].endswith("HTTP 401")
     assert texts(row) == ["reads failed: reading modusCloud's sync state: HTTP 401"]
     assert row["app_id"] == APP_ID and row["moduscloud_configured"] is None
 
 
 def test_an_unconfigured_organization_is_critical_and_not_compared():
-    row = health.health_row("t", reads(sync_info={"configured": False, "domains": []}, settings_diff=None,
-                                       report_counts=None, tenant_domains=None))
+    row = health.health_row("t", reads(sync_info={"configured": False, "domains": []}, settings_diff=None, report_counts=None, tenant_domains=None))
     assert texts(row) == ["modusCloud has no Azure AD import settings"]
 
 
 def test_rows_are_ordered_worst_first_by_severity_then_category_then_count():
     rows = [
         health.health_row("healthy", reads()),
-        health.health_row("drifted", reads(settings_diff={"before": {"azure_ad_import": {"add_users": False}},
-                                                          "after": {"azure_ad_import": {"add_users": True}}})),
+        health.health_row(
+            "drifted", reads(settings_diff={"before": {"azure_ad_import": {"add_users": False}}, "after": {"azure_ad_import": {"add_users": True}}})
+        ),
         health.health_row("missing", reads(tenant_domains=["x.example"])),
         health.health_row("stale", reads(sync_info=sync_info(last_sync_age_hours=30))),
         health.health_row("failing", reads(sync_info=sync_info(last_sync_age_hours=300))),
-        health.health_row("expiring", reads(applications=[{"app_id": APP_ID, "consent": {"complete": True},
-                                                           "secrets": [secret(5)]}])),
+        health.health_row("expiring", reads(applications=[{"app_id": APP_ID, "consent": {"complete": True}, "secrets": [secret(5)]}])),
         health.health_row("expired", reads(sync_info=sync_info(secret_days_remaining=-1))),
         health.health_row("unreadable", {"error": "signing in to Microsoft Graph: AADSTS7000215"}),
     ]
@@ -148,10 +164,12 @@ def test_every_host_gets_a_row_even_one_that_failed_before_its_reads():
 
 
 def test_the_page_has_one_escaped_table_row_per_tenant_in_order():
-    rows = filters.fleet_health_sort([
-        health.health_row("ok-tenant", reads()),
-        health.health_row("bad|tenant", {"error": "line one\nline | two"}),
-    ])
+    rows = filters.fleet_health_sort(
+        [
+            health.health_row("ok-tenant", reads()),
+            health.health_row("bad|tenant", {"error": "line one\nline | two"}),
+        ]
+    )
     page = filters.fleet_health_markdown(rows, "2026-07-01 10:00 UTC")
     table = [line for line in page.splitlines() if line.startswith("| ")]
     assert len(table) == 3  # header and two tenants
@@ -160,20 +178,21 @@ def test_the_page_has_one_escaped_table_row_per_tenant_in_order():
     assert "2 tenants: 1 error, 0 critical, 0 warning, 1 ok." in page
 
 
-@pytest.mark.parametrize("thresholds, message", [
-    ({"secret_warn_days": -1}, "secret_warn_days must be a whole number from 0"),
-    ({"sync_stale_hours": "soon"}, "sync_stale_hours must be a whole number from 0, got 'soon'"),
-    ({"warn": 3}, "unknown fleet health threshold warn; known: secret_warn_days, sync_failing_hours"),
-])
+@pytest.mark.parametrize(
+    "thresholds, message",
+    [
+        ({"secret_warn_days": -1}, "secret_warn_days must be a whole number from 0"),
+        ({"sync_stale_hours": "soon"}, "sync_stale_hours must be a whole number from 0, got 'soon'"),
+        ({"warn": 3}, "unknown fleet health threshold warn; known: secret_warn_days, sync_failing_hours"),
+    ],
+)
 def test_bad_thresholds_are_named_with_what_is_allowed(thresholds, message):
     with pytest.raises(AnsibleFilterError, match=message):
         filters.fleet_health_row(reads(), "t", thresholds)
 
 
 def test_a_rows_problems_are_listed_by_severity_first():
-    row = health.health_row("t", reads(tenant_domains=["x.example"],
-                                       applications=[{"app_id": APP_ID, "consent": {"complete": True},
-                                                      "secrets": [secret(5)]}]))
+    row = health.health_row("t", reads(tenant_domains=["x.example"], applications=[{"app_id": APP_ID, "consent": {"complete": True}, "secrets": [secret(5)]}]))
     assert [(p["level"], p["category"]) for p in row["problems"]] == [("critical", "domains"), ("warning", "key")]
     assert row["status"] == "critical"
 
@@ -185,25 +204,31 @@ SIGN_IN_FAILURE = (
     "11111111-2222-3333-4444-555555555555 in tenant contoso.example failed: HTTP 401 invalid_client: "
     "AADSTS7000215: Invalid client secret provided.\r\nTrace ID: 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\r\n"
     "Correlation ID: 9a8b7c6d-5e4f-3a2b-1c0d-ffeeddccbbaa\r\nTimestamp: 2026-11-28 09:00:01Z "
-    "(request-id 9a8b7c6d-5e4f-3a2b-1c0d-ffeeddccbbaa)")
+    "(request-id 9a8b7c6d-5e4f-3a2b-1c0d-ffeeddccbbaa)"
+)
 
 
-@pytest.mark.parametrize("error, reason", [
-    (SIGN_IN_FAILURE,
-     "signing in to Microsoft Graph: acquire a Microsoft Graph token for client_id 11111111-2222-3333-4444-555555555555"
-     " in tenant contoso.example failed: HTTP 401 invalid_client: AADSTS7000215: Invalid client secret provided."),
-    ("reading modusCloud's sync state: read import settings of org contoso.example failed: HTTP 401: "
-     "modusCloud rejected the credentials\nTraceback (most recent call last):\n  File \"x.py\", line 1",
-     "reading modusCloud's sync state: read import settings of org contoso.example failed: HTTP 401: "
-     "modusCloud rejected the credentials"),
-    ("x" * 50 + " " + "word " * 100, None),
-])
+@pytest.mark.parametrize(
+    "error, reason",
+    [
+        (
+            SIGN_IN_FAILURE,
+            "signing in to Microsoft Graph: acquire a Microsoft Graph token for client_id 11111111-2222-3333-4444-555555555555"
+            " in tenant contoso.example failed: HTTP 401 invalid_client: AADSTS7000215: Invalid client secret provided.",
+        ),
+        (
+            "reading modusCloud's sync state: read import settings of org contoso.example failed: HTTP 401: "
+            "modusCloud rejected the credentials\nTraceback (most recent call last):\n  File \"x.py\", line 1",
+            "reading modusCloud's sync state: read import settings of org contoso.example failed: HTTP 401: modusCloud rejected the credentials",
+        ),
+        ("x" * 50 + " " + "word " * 100, None),
+    ],
+)
 def test_a_failed_reads_reason_is_short_and_without_ansible_or_trace_text(error, reason):
     row = health.health_row("t", {"error": error})
     if reason is not None:
         assert row["error"] == reason
     assert len(row["error"]) <= health.REASON_LIMIT
     assert texts(row) == ["reads failed: " + row["error"]]
-    for noise in ("Task failed", "set_fact", "Trace ID", "Correlation ID", "Timestamp", "request-id", "Traceback",
-                  "\n"):
+    for noise in ("Task failed", "set_fact", "Trace ID", "Correlation ID", "Timestamp", "request-id", "Traceback", "\n"):
         assert noise not in row["error"]

@@ -20,8 +20,7 @@ def make_client(**kwargs):
 
 def test_throttling_waits_for_retry_after_then_succeeds():
     client, sleeps = make_client_and_sleeps()
-    adapter = attach(client, [(429, {"error": {"code": "TooManyRequests"}}, {"Retry-After": "7"}),
-                              (200, {"value": []})])
+    adapter = attach(client, [(429, {"error": {"code": "TooManyRequests"}}, {"Retry-After": "7"}), (200, {"value": []})])
     assert client.json("GET", "/applications", "list applications") == {"value": []}
     assert sleeps == [7.0]
     assert len(adapter.calls) == 2
@@ -55,14 +54,25 @@ def test_gateway_timeout_is_repeated_for_a_read():
 
 def test_graph_error_names_operation_resource_code_message_and_request_id():
     client = make_client()
-    attach(client, [(403, {"error": {"code": "Authorization_RequestDenied",
-                                     "message": "Insufficient privileges to complete the operation.",
-                                     "innerError": {"request-id": "abc-123"}}})])
+    attach(
+        client,
+        [
+            (
+                403,
+                {
+                    "error": {
+                        "code": "Authorization_RequestDenied",
+                        "message": "Insufficient privileges to complete the operation.",
+                        "innerError": {"request-id": "abc-123"},
+                    }
+                },
+            )
+        ],
+    )
     with pytest.raises(ApiError) as caught:
         client.json("POST", "/applications", "create application", resource="'modusCloud'")
     text = str(caught.value)
-    for part in ("create application 'modusCloud'", "HTTP 403", "Authorization_RequestDenied",
-                 "Insufficient privileges", "request-id abc-123"):
+    for part in ("create application 'modusCloud'", "HTTP 403", "Authorization_RequestDenied", "Insufficient privileges", "request-id abc-123"):
         assert part in text
     assert caught.value.to_result() == {"status": 403, "error_code": "Authorization_RequestDenied", "request_id": "abc-123"}
 
@@ -85,10 +95,13 @@ def test_request_body_never_appears_in_the_error():
 
 def test_paging_follows_next_links_as_given():
     client = make_client()
-    adapter = attach(client, [
-        (200, {"value": [1, 2], "@odata.nextLink": "https://graph.example/v1.0/applications?$skiptoken=opaque"}),
-        (200, {"value": [3]}),
-    ])
+    adapter = attach(
+        client,
+        [
+            (200, {"value": [1, 2], "@odata.nextLink": "https://graph.example/v1.0/applications?$skiptoken=opaque"}),
+            (200, {"value": [3]}),
+        ],
+    )
     assert list(client.paged("/applications", "list applications", params={"$top": "2"})) == [1, 2, 3]
     assert adapter.calls[1]["url"] == "https://graph.example/v1.0/applications?$skiptoken=opaque"
 
@@ -103,11 +116,14 @@ def test_ca_path_is_passed_on_every_request(monkeypatch):
     assert [call["verify"] for call in adapter.calls] == ["/tmp/ca.pem", "/tmp/ca.pem"]
 
 
-@pytest.mark.parametrize("env, expected", [
-    ({"REQUESTS_CA_BUNDLE": "/env/requests.pem", "SSL_CERT_FILE": "/env/ssl.pem"}, "/env/requests.pem"),
-    ({"REQUESTS_CA_BUNDLE": "", "SSL_CERT_FILE": "/env/ssl.pem"}, "/env/ssl.pem"),
-    ({"REQUESTS_CA_BUNDLE": "", "SSL_CERT_FILE": "", "CURL_CA_BUNDLE": ""}, True),
-])
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        ({"REQUESTS_CA_BUNDLE": "/env/requests.pem", "SSL_CERT_FILE": "/env/ssl.pem"}, "/env/requests.pem"),
+        ({"REQUESTS_CA_BUNDLE": "", "SSL_CERT_FILE": "/env/ssl.pem"}, "/env/ssl.pem"),
+        ({"REQUESTS_CA_BUNDLE": "", "SSL_CERT_FILE": "", "CURL_CA_BUNDLE": ""}, True),
+    ],
+)
 def test_without_ca_path_the_environment_names_the_ca_bundle_and_an_empty_variable_is_unset(monkeypatch, env, expected):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -138,8 +154,9 @@ def test_proxies_are_chosen_per_request_from_the_environment_and_no_proxy_bypass
 
 def test_proxy_url_wins_over_the_environment_and_its_credentials_never_reach_an_error(monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "http://other.test:3128")
-    client = HttpClient("https://graph.example/v1.0", sleep=lambda seconds: None, max_retries=0,
-                        transport=Transport(proxy_url="http://user:Pr0xy-Pa55@proxy.test:3128"))
+    client = HttpClient(
+        "https://graph.example/v1.0", sleep=lambda seconds: None, max_retries=0, transport=Transport(proxy_url="http://user:Pr0xy-Pa55@proxy.test:3128")
+    )
     adapter = attach(client, [(200, {})])
     client.json("GET", "/x", "read")
     assert adapter.calls[0]["proxies"]["https"] == "http://user:Pr0xy-Pa55@proxy.test:3128"
@@ -147,6 +164,7 @@ def test_proxy_url_wins_over_the_environment_and_its_credentials_never_reach_an_
     class Refusing(ScriptedAdapter):
         def send(self, request, **kwargs):
             raise requests.exceptions.ProxyError("Cannot connect to proxy http://user:Pr0xy-Pa55@proxy.test:3128")
+
     client.session.mount("https://", Refusing([]))
     with pytest.raises(ApiError) as caught:
         client.json("GET", "/x", "read")
@@ -156,8 +174,7 @@ def test_proxy_url_wins_over_the_environment_and_its_credentials_never_reach_an_
 def test_caller_can_retry_a_known_transient_answer():
     client, sleeps = make_client_and_sleeps()
     attach(client, [(404, {"error": {"code": "Request_ResourceNotFound"}}), (200, {"id": "new"})])
-    result = client.json("GET", "/applications/new", "read application",
-                         retry_when=lambda response: response.status_code == 404)
+    result = client.json("GET", "/applications/new", "read application", retry_when=lambda response: response.status_code == 404)
     assert result == {"id": "new"} and len(sleeps) == 1
 
 

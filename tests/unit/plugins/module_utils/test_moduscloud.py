@@ -17,11 +17,20 @@ PASSWORD = "S3cret-Local-Pw!"
 DOCS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "docs", "moduscloud-api.md")
 
 KB_SETTINGS = {
-    "primary_domain": "contoso.example", "application_id": "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21",
-    "sync_active_users": True, "sync_distribution_groups": True, "sync_security_groups": True,
-    "add_users": True, "update_users": True, "remove_users": False,
-    "add_groups": True, "update_groups": True, "remove_groups": False,
-    "default_user_role": "end_user", "sync_frequency_hours": 1, "allow_microsoft_sign_in": True,
+    "primary_domain": "contoso.example",
+    "application_id": "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21",
+    "sync_active_users": True,
+    "sync_distribution_groups": True,
+    "sync_security_groups": True,
+    "add_users": True,
+    "update_users": True,
+    "remove_users": False,
+    "add_groups": True,
+    "update_groups": True,
+    "remove_groups": False,
+    "default_user_role": "end_user",
+    "sync_frequency_hours": 1,
+    "allow_microsoft_sign_in": True,
 }
 
 
@@ -36,13 +45,13 @@ class Scripted(object):
 
 # -- connection options --------------------------------------------------------------------------
 
+
 def test_stack_names_the_documented_host():
     assert mc_client.connection_base(stack="eu1") == ("https://eu1.proofpointessentials.com/api/v1", False)
 
 
 def test_api_url_overrides_the_stack_for_branded_hosts_and_test_services():
-    assert mc_client.connection_base("https://moduscloud.cloud-protect.net/api/v1/", "us2") == (
-        "https://moduscloud.cloud-protect.net/api/v1", False)
+    assert mc_client.connection_base("https://moduscloud.cloud-protect.net/api/v1/", "us2") == ("https://moduscloud.cloud-protect.net/api/v1", False)
 
 
 @pytest.mark.parametrize("stack", ["us9", "au1", "US1"])
@@ -66,6 +75,7 @@ def test_plain_http_is_refused_because_the_password_travels_in_a_header():
 
 
 # -- authentication and errors --------------------------------------------------------------------
+
 
 def test_every_request_carries_the_admin_headers():
     api = Scripted([(200, {"primary_email": "admin@contoso.example"})])
@@ -115,14 +125,25 @@ def test_throttling_is_retried_after_the_advertised_wait():
 
 # -- wire mapping ---------------------------------------------------------------------------------
 
+
 def test_settings_map_to_the_wire_keys_of_the_wire_table():
     body = mc_wire.settings_to_wire(KB_SETTINGS, key="the-key")
     assert body == {
-        "primary_domain": "contoso.example", "application_id": "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21",
-        "ad_key": "the-key", "disable_login": False, "default_user_role_name": "end_user", "sync_frequency": 1,
-        "sync_active_users": True, "sync_distribution_groups": True, "sync_security_groups": True,
-        "add_users": True, "update_users": True, "remove_deleted_users": False,
-        "add_groups": True, "update_groups": True, "remove_deleted_groups": False,
+        "primary_domain": "contoso.example",
+        "application_id": "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21",
+        "ad_key": "the-key",
+        "disable_login": False,
+        "default_user_role_name": "end_user",
+        "sync_frequency": 1,
+        "sync_active_users": True,
+        "sync_distribution_groups": True,
+        "sync_security_groups": True,
+        "add_users": True,
+        "update_users": True,
+        "remove_deleted_users": False,
+        "add_groups": True,
+        "update_groups": True,
+        "remove_deleted_groups": False,
     }
     assert isinstance(body["sync_frequency"], int) and not isinstance(body["sync_frequency"], bool)
 
@@ -136,12 +157,21 @@ def test_settings_round_trip_through_the_wire_including_the_inverted_switch():
 
 def test_reading_settings_never_keeps_a_key_and_skips_what_the_service_omits():
     # String booleans (older clients) are read too; an omitted key stays absent rather than guessed.
-    wire = {"primary_domain": "Contoso.Example", "application_id": "4F1C0A7E-3B1D-4C55-9A61-2F7D0C5E8B21",
-            "ad_key": "leaked?", "sync_active_users": "true", "disable_login": "false",
-            "secret_expiry": "2027-05-01", "last_successful_sync": None}
-    assert mc_wire.settings_from_wire(wire) == {"primary_domain": "contoso.example",
-                                                "application_id": "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21",
-                                                "sync_active_users": True, "allow_microsoft_sign_in": True}
+    wire = {
+        "primary_domain": "Contoso.Example",
+        "application_id": "4F1C0A7E-3B1D-4C55-9A61-2F7D0C5E8B21",
+        "ad_key": "leaked?",
+        "sync_active_users": "true",
+        "disable_login": "false",
+        "secret_expiry": "2027-05-01",
+        "last_successful_sync": None,
+    }
+    assert mc_wire.settings_from_wire(wire) == {
+        "primary_domain": "contoso.example",
+        "application_id": "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21",
+        "sync_active_users": True,
+        "allow_microsoft_sign_in": True,
+    }
     assert mc_wire.status_from_wire(wire) == {"secret_expiry": "2027-05-01", "last_successful_sync": None}
 
 
@@ -171,12 +201,19 @@ def test_user_update_sends_back_the_whole_object():
 
 
 def test_user_update_changes_only_the_given_fields_of_the_full_user():
-    stored = {"primary_email": "ann@contoso.com", "uid": 77, "type": "silent_user", "firstname": "Ann",
-              "surname": "Lee", "alias_emails": ["old@contoso.com"], "is_active": True,
-              "white_list_senders": ["partner@fabrikam.com"], "odin_settings": {"is_imitable": False}}
+    stored = {
+        "primary_email": "ann@contoso.com",
+        "uid": 77,
+        "type": "silent_user",
+        "firstname": "Ann",
+        "surname": "Lee",
+        "alias_emails": ["old@contoso.com"],
+        "is_active": True,
+        "white_list_senders": ["partner@fabrikam.com"],
+        "odin_settings": {"is_imitable": False},
+    }
     api = Scripted([(200, stored), (204, None)])
-    written = api.client.update_user("contoso.com", "Ann@contoso.com",
-                                     {"surname": "Smith", "alias_emails": ["new@contoso.com"]})
+    written = api.client.update_user("contoso.com", "Ann@contoso.com", {"surname": "Smith", "alias_emails": ["new@contoso.com"]})
     expected = dict(stored, surname="Smith", alias_emails=["new@contoso.com"])
     assert written == expected
     assert json.loads(api.adapter.calls[1]["body"]) == expected
@@ -184,8 +221,9 @@ def test_user_update_changes_only_the_given_fields_of_the_full_user():
 
 def test_user_update_refuses_another_user_or_a_field_the_sync_does_not_own():
     api = Scripted([(200, {"primary_email": "bob@contoso.com", "uid": 8})])
-    with pytest.raises(ApiError, match="update user ann@contoso.com failed: reading the user answered user "
-                                       "bob@contoso.com instead of its object, so nothing was written"):
+    with pytest.raises(
+        ApiError, match="update user ann@contoso.com failed: reading the user answered user bob@contoso.com instead of its object, so nothing was written"
+    ):
         api.client.update_user("contoso.com", "ann@contoso.com", {"surname": "Smith"})
     with pytest.raises(ValueError, match="changes type; only firstname, surname, alias_emails, is_active may change"):
         sync_apply.update_user(api.client, "contoso.com", "ann@contoso.com", {"type": "organization_admin"})
@@ -211,11 +249,14 @@ def test_discovery_moves_the_client_to_the_stack_the_service_names():
     assert api.client.base_url == "https://us3.proofpointessentials.com/api/v1"
 
 
-@pytest.mark.parametrize("item, url", [
-    ("eu1", "https://eu1.proofpointessentials.com/api/v1"),
-    ("us2.proofpointessentials.com", "https://us2.proofpointessentials.com/api/v1"),
-    ("https://127.0.0.1:8443/api/v1/", "https://127.0.0.1:8443/api/v1"),
-])
+@pytest.mark.parametrize(
+    "item, url",
+    [
+        ("eu1", "https://eu1.proofpointessentials.com/api/v1"),
+        ("us2.proofpointessentials.com", "https://us2.proofpointessentials.com/api/v1"),
+        ("https://127.0.0.1:8443/api/v1/", "https://127.0.0.1:8443/api/v1"),
+    ],
+)
 def test_endpoint_items_of_any_plausible_form_become_base_urls(item, url):
     assert mc_client.endpoint_url(item) == url
 
@@ -235,10 +276,17 @@ def test_every_wire_name_is_documented_for_users_holding_the_specification():
 
 # -- validation, preflight, status ----------------------------------------------------------------
 
+
 def test_invalid_settings_are_named_with_what_is_allowed():
-    problems = mc_values.invalid_settings({"org": "contoso.example", "primary_domain": "not a domain",
-                                           "app_id": "modusCloud", "sync_frequency_hours": 200,
-                                           "exemptions": ["ok@contoso.example", "nobody"]})
+    problems = mc_values.invalid_settings(
+        {
+            "org": "contoso.example",
+            "primary_domain": "not a domain",
+            "app_id": "modusCloud",
+            "sync_frequency_hours": 200,
+            "exemptions": ["ok@contoso.example", "nobody"],
+        }
+    )
     text = "; ".join(problems)
     assert "primary_domain must be a domain name" in text
     assert "app_id must be the Entra application (client) id, a GUID" in text
@@ -253,8 +301,7 @@ def test_kb_settings_are_valid():
 
 def test_missing_domains_are_exactly_the_tenant_domains_the_org_lacks():
     tenant = ["contoso.example", "Fabrikam.Example.", "contoso.onmicrosoft.com"]
-    assert mc_values.missing_domains(tenant, ["CONTOSO.example", "other.example"]) == [
-        "contoso.onmicrosoft.com", "fabrikam.example"]
+    assert mc_values.missing_domains(tenant, ["CONTOSO.example", "other.example"]) == ["contoso.onmicrosoft.com", "fabrikam.example"]
 
 
 @pytest.mark.parametrize("text", ["2026-06-30T18:15:00Z", "2026-06-30 18:15:00", "2026-06-30T18:15:00+00:00"])
@@ -266,15 +313,19 @@ def test_sync_health_counts_days_to_expiry_and_hours_since_the_last_sync():
     now = datetime(2026, 7, 1, 12, 0, tzinfo=timezone.utc)
     health = mc_wire.sync_health({"secret_expiry": "2026-07-31", "last_successful_sync": "2026-07-01T09:30:00Z"}, now)
     assert health == {"secret_days_remaining": 30, "last_sync_age_hours": 2.5}
-    assert mc_wire.sync_health({"secret_expiry": "soon", "last_successful_sync": None}, now) == {
-        "secret_days_remaining": None, "last_sync_age_hours": None}
+    assert mc_wire.sync_health({"secret_expiry": "soon", "last_successful_sync": None}, now) == {"secret_days_remaining": None, "last_sync_age_hours": None}
 
 
 # -- known_state: what an earlier task read --------------------------------------------------------
 
-KNOWN = {"configured": True, "settings": dict(KB_SETTINGS), "domains": [{"name": "contoso.example"}],
-         "exemptions": ["boss@contoso.example"], "secret_expiry": "2099-01-01T00:00:00Z",
-         "last_successful_sync": "2026-01-01T00:00:00Z"}
+KNOWN = {
+    "configured": True,
+    "settings": dict(KB_SETTINGS),
+    "domains": [{"name": "contoso.example"}],
+    "exemptions": ["boss@contoso.example"],
+    "secret_expiry": "2099-01-01T00:00:00Z",
+    "last_successful_sync": "2026-01-01T00:00:00Z",
+}
 
 
 def test_known_state_answers_the_reads_without_a_request_until_the_first_write():
@@ -282,7 +333,9 @@ def test_known_state_answers_the_reads_without_a_request_until_the_first_write()
     api.client.prime("Contoso.Example", KNOWN)
     assert [domain["name"] for domain in api.client.list_domains("contoso.example")] == ["contoso.example"]
     assert api.client.read_import_settings("contoso.example") == (
-        KB_SETTINGS, {"secret_expiry": "2099-01-01T00:00:00Z", "last_successful_sync": "2026-01-01T00:00:00Z"})
+        KB_SETTINGS,
+        {"secret_expiry": "2099-01-01T00:00:00Z", "last_successful_sync": "2026-01-01T00:00:00Z"},
+    )
     assert api.client.list_exemptions("contoso.example") == ["boss@contoso.example"]
     assert api.adapter.calls == []
     api.client.add_domain("contoso.example", {"name": "new.example"})
@@ -293,16 +346,18 @@ def test_known_state_answers_the_reads_without_a_request_until_the_first_write()
 
 def test_known_state_of_an_unconfigured_org_reads_as_no_settings():
     api = Scripted([])
-    api.client.prime("contoso.example", dict(KNOWN, configured=False, settings=None, secret_expiry=None,
-                                             last_successful_sync=None))
+    api.client.prime("contoso.example", dict(KNOWN, configured=False, settings=None, secret_expiry=None, last_successful_sync=None))
     assert api.client.read_import_settings("contoso.example") == (None, None)
 
 
-@pytest.mark.parametrize("known, fragment", [
-    ({"settings": {}}, "it lacks configured"),
-    (dict(KNOWN, domains=["contoso.example"]), "known_state.domains"),
-    (dict(KNOWN, exemptions="a@b.example"), "known_state.exemptions"),
-])
+@pytest.mark.parametrize(
+    "known, fragment",
+    [
+        ({"settings": {}}, "it lacks configured"),
+        (dict(KNOWN, domains=["contoso.example"]), "known_state.domains"),
+        (dict(KNOWN, exemptions="a@b.example"), "known_state.exemptions"),
+    ],
+)
 def test_a_known_state_that_is_not_a_sync_info_result_is_refused_by_name(known, fragment):
     assert fragment in mc_values.known_state_problem(known)
     assert mc_values.known_state_problem(KNOWN) is None
@@ -314,12 +369,16 @@ def test_the_stacks_public_scripts_list_besides_us1_to_us5_and_eu1_are_known(sta
     assert mc_client.endpoint_url(stack.upper()) == mc_client.stack_url(stack)
 
 
-@pytest.mark.parametrize("expiry, last_sync", [
-    ("2028-01-01", "2026-06-30T18:15:00Z"),
-    ("2028-01-01 00:00:00", "2026-06-30 18:15:00"),
-    (1830297600, 1782843300),
-    ("1830297600", 1782843300000),
-], ids=["iso", "space", "epoch", "epoch-text-and-milliseconds"])
+@pytest.mark.parametrize(
+    "expiry, last_sync",
+    [
+        ("2028-01-01", "2026-06-30T18:15:00Z"),
+        ("2028-01-01 00:00:00", "2026-06-30 18:15:00"),
+        (1830297600, 1782843300),
+        ("1830297600", 1782843300000),
+    ],
+    ids=["iso", "space", "epoch", "epoch-text-and-milliseconds"],
+)
 def test_status_dates_in_every_plausible_form_read_as_one_form(expiry, last_sync):
     status = mc_wire.status_from_wire({"secret_expiry": expiry, "last_successful_sync": last_sync})
     assert status == {"secret_expiry": "2028-01-01", "last_successful_sync": "2026-06-30T18:15:00Z"}
@@ -337,6 +396,13 @@ def test_every_open_question_of_the_known_unknowns_table_has_its_wire_table_row(
     with open(DOCS) as handle:
         docs = handle.read()
     section = docs.split("## Known unknowns", 1)[1].split("\n## ", 1)[0]
-    for term in ("settings.put_without_key", "settings.absent_status", "exemptions.add_key", "settings.booleans",
-                 "auth.failed_status", "status.secret_expiry", "status.last_successful_sync"):
+    for term in (
+        "settings.put_without_key",
+        "settings.absent_status",
+        "exemptions.add_key",
+        "settings.booleans",
+        "auth.failed_status",
+        "status.secret_expiry",
+        "status.last_successful_sync",
+    ):
         assert term in mc_wire.WIRE and term in section

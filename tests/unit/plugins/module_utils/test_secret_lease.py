@@ -67,8 +67,7 @@ def lease_tag(holder, seconds):
 
 
 def take(tenant, holder, wait_timeout=0, waited_for=None):
-    application, other = take_lease(tenant.graph, tenant.read(), holder, 600, wait_timeout,
-                                    sleep=tenant.sleep, clock=tenant.clock)
+    application, other = take_lease(tenant.graph, tenant.read(), holder, 600, wait_timeout, sleep=tenant.sleep, clock=tenant.clock)
     assert other == waited_for
     return application
 
@@ -130,8 +129,7 @@ def test_release_gives_up_only_this_runs_lease():
 
 def test_a_handed_over_secret_that_is_gone_means_a_dead_key_and_a_new_one():
     now = utc_now()
-    application = {"passwordCredentials": [{"keyId": "other", "displayName": "d",
-                                            "endDateTime": secrets.format_datetime(now + timedelta(days=300))}]}
+    application = {"passwordCredentials": [{"keyId": "other", "displayName": "d", "endDateTime": secrets.format_datetime(now + timedelta(days=300))}]}
     plan = plan_present(secrets_of(application), now, handed_over="handed")
     assert plan.create and "the secret last handed over (handed) no longer exists" in plan.reason
     assert not plan_present(secrets_of(application), now, handed_over="other").create

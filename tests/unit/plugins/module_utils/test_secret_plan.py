@@ -26,11 +26,15 @@ def secret(key_id, starts_days_ago, ends_in_days, description="modusCloud"):
 
 # Dates and durations -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, expected", [
-    ("2027-01-31T08:15:30.1234567Z", datetime(2027, 1, 31, 8, 15, 30, 123456, tzinfo=timezone.utc)),
-    ("2027-01-31T10:15:30+02:00", datetime(2027, 1, 31, 8, 15, 30, tzinfo=timezone.utc)),
-    ("2027-01-31", datetime(2027, 1, 31, tzinfo=timezone.utc)),
-])
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2027-01-31T08:15:30.1234567Z", datetime(2027, 1, 31, 8, 15, 30, 123456, tzinfo=timezone.utc)),
+        ("2027-01-31T10:15:30+02:00", datetime(2027, 1, 31, 8, 15, 30, tzinfo=timezone.utc)),
+        ("2027-01-31", datetime(2027, 1, 31, tzinfo=timezone.utc)),
+    ],
+)
 def test_graph_dates_and_user_dates_parse_to_utc(text, expected):
     assert secrets.parse_datetime(text) == expected
 
@@ -40,8 +44,7 @@ def test_a_date_that_is_not_iso_8601_is_refused_with_an_example():
         secrets.parse_datetime("31/01/2027")
 
 
-@pytest.mark.parametrize("text, days", [("P180D", 180), ("P1Y", 365), ("P1Y6M", 545), ("PT4320H", 180),
-                                        ("P2W", 14), ("P89DT24H", 90)])
+@pytest.mark.parametrize("text, days", [("P180D", 180), ("P1Y", 365), ("P1Y6M", 545), ("PT4320H", 180), ("P2W", 14), ("P89DT24H", 90)])
 def test_policy_durations_are_read_as_entra_reads_them(text, days):
     assert secrets.parse_duration(text) == timedelta(days=days)
 
@@ -59,32 +62,35 @@ def test_days_remaining_counts_whole_days_and_goes_negative_after_expiry():
 
 # Tenant policy ---------------------------------------------------------------------------------
 
+
 def policy_document(*restrictions, **fields):
-    document = {"id": "00000000-0000-0000-0000-000000000000", "isEnabled": True,
-                "applicationRestrictions": {"passwordCredentials": list(restrictions)}}
+    document = {"id": "00000000-0000-0000-0000-000000000000", "isEnabled": True, "applicationRestrictions": {"passwordCredentials": list(restrictions)}}
     document.update(fields)
     return document
 
 
 def test_the_password_lifetime_restriction_sets_the_maximum():
-    document = policy_document({"restrictionType": "passwordLifetime", "maxLifetime": "P180D",
-                                "restrictForAppsCreatedAfterDateTime": "2015-01-01T00:00:00Z"})
+    document = policy_document({"restrictionType": "passwordLifetime", "maxLifetime": "P180D", "restrictForAppsCreatedAfterDateTime": "2015-01-01T00:00:00Z"})
     assert secrets.password_policy(document, "2025-06-01T00:00:00Z") == LIMIT_180
 
 
 def test_the_strictest_of_several_lifetime_restrictions_wins():
-    document = policy_document({"restrictionType": "passwordLifetime", "maxLifetime": "P1Y"},
-                               {"restrictionType": "passwordLifetime", "maxLifetime": "P90D"})
+    document = policy_document({"restrictionType": "passwordLifetime", "maxLifetime": "P1Y"}, {"restrictionType": "passwordLifetime", "maxLifetime": "P90D"})
     assert secrets.password_policy(document).max_lifetime == 90 * DAY
 
 
-@pytest.mark.parametrize("document, created", [
-    (policy_document({"restrictionType": "passwordLifetime", "maxLifetime": "P90D"}, isEnabled=False), None),
-    (policy_document({"restrictionType": "passwordLifetime", "maxLifetime": "P90D", "state": "disabled"}), None),
-    # The restriction only binds apps created after its date.
-    (policy_document({"restrictionType": "passwordLifetime", "maxLifetime": "P90D",
-                      "restrictForAppsCreatedAfterDateTime": "2025-01-01T00:00:00Z"}), "2024-12-31T00:00:00Z"),
-])
+@pytest.mark.parametrize(
+    "document, created",
+    [
+        (policy_document({"restrictionType": "passwordLifetime", "maxLifetime": "P90D"}, isEnabled=False), None),
+        (policy_document({"restrictionType": "passwordLifetime", "maxLifetime": "P90D", "state": "disabled"}), None),
+        # The restriction only binds apps created after its date.
+        (
+            policy_document({"restrictionType": "passwordLifetime", "maxLifetime": "P90D", "restrictForAppsCreatedAfterDateTime": "2025-01-01T00:00:00Z"}),
+            "2024-12-31T00:00:00Z",
+        ),
+    ],
+)
 def test_restrictions_that_do_not_bind_the_app_are_ignored(document, created):
     assert secrets.password_policy(document, created) == NO_LIMIT
 
@@ -95,6 +101,7 @@ def test_a_password_addition_restriction_blocks_new_secrets():
 
 
 # Lifetime of a new secret ------------------------------------------------------------------------
+
 
 def test_a_lifetime_within_the_policy_is_kept_without_warning():
     end, warnings = secrets.fit_to_policy(NOW, NOW + 90 * DAY, LIMIT_180)
@@ -113,8 +120,7 @@ def test_without_clamping_a_lifetime_over_the_policy_fails_naming_the_maximum():
 
 
 def test_never_expires_takes_the_policy_maximum_even_without_clamping():
-    end, warnings = secrets.fit_to_policy(NOW, secrets.requested_end(NOW, never_expires=True), LIMIT_180,
-                                          clamp=False, never_expires=True)
+    end, warnings = secrets.fit_to_policy(NOW, secrets.requested_end(NOW, never_expires=True), LIMIT_180, clamp=False, never_expires=True)
     assert end == NOW + 180 * DAY
     assert "never_expires" in warnings[0] and "2026-08-28" in warnings[0]
 
@@ -125,11 +131,14 @@ def test_never_expires_without_a_policy_asks_for_99_years():
     assert end == wanted and end.year == 2125 and warnings == []
 
 
-@pytest.mark.parametrize("options, end", [
-    ({}, NOW + 730 * DAY),
-    ({"lifetime_days": 90}, NOW + 90 * DAY),
-    ({"end_date": NOW + 10 * DAY}, NOW + 10 * DAY),
-])
+@pytest.mark.parametrize(
+    "options, end",
+    [
+        ({}, NOW + 730 * DAY),
+        ({"lifetime_days": 90}, NOW + 90 * DAY),
+        ({"end_date": NOW + 10 * DAY}, NOW + 10 * DAY),
+    ],
+)
 def test_the_requested_end_follows_the_options(options, end):
     assert secrets.requested_end(NOW, **options) == end
 
@@ -145,6 +154,7 @@ def test_fallback_lifetimes_are_the_usual_limits_below_the_refused_one():
 
 
 # Which secret to keep, create or remove ------------------------------------------------------------
+
 
 def plan(secret_list, **options):
     return secrets.plan_present(secret_list, NOW, **options)
@@ -223,23 +233,49 @@ def test_absent_removes_every_secret_with_the_description():
 
 
 def test_only_secrets_with_the_description_are_considered():
-    application = {"passwordCredentials": [
-        {"keyId": "k2", "displayName": "modusCloud", "startDateTime": "2026-02-01T00:00:00Z",
-         "endDateTime": "2028-02-01T00:00:00Z", "hint": "Xy9", "secretText": None},
-        {"keyId": "k1", "displayName": "modusCloud", "startDateTime": "2025-02-01T00:00:00Z",
-         "endDateTime": "2027-02-01T00:00:00Z", "hint": "Ab1", "secretText": None},
-        {"keyId": "other", "displayName": "backup job", "startDateTime": "2024-02-01T00:00:00Z",
-         "endDateTime": "2026-04-01T00:00:00Z", "hint": "Qq1", "secretText": None},
-    ]}
+    application = {
+        "passwordCredentials": [
+            {
+                "keyId": "k2",
+                "displayName": "modusCloud",
+                "startDateTime": "2026-02-01T00:00:00Z",
+                "endDateTime": "2028-02-01T00:00:00Z",
+                "hint": "Xy9",
+                "secretText": None,
+            },
+            {
+                "keyId": "k1",
+                "displayName": "modusCloud",
+                "startDateTime": "2025-02-01T00:00:00Z",
+                "endDateTime": "2027-02-01T00:00:00Z",
+                "hint": "Ab1",
+                "secretText": None,
+            },
+            {
+                "keyId": "other",
+                "displayName": "backup job",
+                "startDateTime": "2024-02-01T00:00:00Z",
+                "endDateTime": "2026-04-01T00:00:00Z",
+                "hint": "Qq1",
+                "secretText": None,
+            },
+        ]
+    }
     ours = secrets.with_description(secrets.secrets_of(application), "modusCloud")
     assert [s.key_id for s in ours] == ["k1", "k2"]  # oldest first
 
 
 def test_views_show_dates_days_remaining_and_hint_soonest_expiry_first_never_a_value():
     now = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    views = secrets.secret_views({"passwordCredentials": [
-        {"keyId": "k2", "displayName": "later", "endDateTime": "2026-03-02T00:00:00Z", "hint": "abc", "secretText": None},
-        {"keyId": "k1", "displayName": "old", "endDateTime": "2025-12-30T12:00:00.1234567Z"}]}, now)
+    views = secrets.secret_views(
+        {
+            "passwordCredentials": [
+                {"keyId": "k2", "displayName": "later", "endDateTime": "2026-03-02T00:00:00Z", "hint": "abc", "secretText": None},
+                {"keyId": "k1", "displayName": "old", "endDateTime": "2025-12-30T12:00:00.1234567Z"},
+            ]
+        },
+        now,
+    )
     assert [(s["key_id"], s["days_remaining"], s["expired"]) for s in views] == [("k1", -2, True), ("k2", 60, False)]
     assert views[1]["hint"] == "abc" and not any("secretText" in s or "value" in s for s in views)
     assert [s["key_id"] for s in secrets.expiring(views, 30)] == ["k1"]
@@ -247,26 +283,38 @@ def test_views_show_dates_days_remaining_and_hint_soonest_expiry_first_never_a_v
 
 # What the consumer (modusCloud) holds ----------------------------------------------------------------------
 
+
 def holds(**overrides):
-    consumer = {"configured": True, "app_id": APP_ID.upper(), "secret_expiry": "2027-01-31",
-                "secret_days_remaining": 300, "settings_changes": [], "new_key_with_settings_change": True}
+    consumer = {
+        "configured": True,
+        "app_id": APP_ID.upper(),
+        "secret_expiry": "2027-01-31",
+        "secret_days_remaining": 300,
+        "settings_changes": [],
+        "new_key_with_settings_change": True,
+    }
     consumer.update(overrides)
     return consumer
 
 
-@pytest.mark.parametrize("consumer, reason, uses_app", [
-    (None, None, False),
-    (holds(), None, True),  # the application id is compared without case
-    (holds(configured=False, app_id=None), "modusCloud has no Azure AD settings yet", False),
-    (holds(app_id="0b5e7a52-6f21-4c1e-8a44-1d9f3e2c7b60"),
-     "modusCloud uses another application (0b5e7a52-6f21-4c1e-8a44-1d9f3e2c7b60)", False),
-    (holds(app_id=None), "modusCloud uses another application (none)", False),
-    (holds(secret_days_remaining=30), "the key modusCloud holds expires on 2027-01-31", True),
-    (holds(secret_days_remaining=None), None, True),  # unknown counts as not expiring
-    (holds(settings_changes=["sync_frequency_hours", "add_users"]),
-     "the import settings change (sync_frequency_hours, add_users), and whether modusCloud keeps its key", True),
-    (holds(settings_changes=["add_users"], new_key_with_settings_change=False), None, True),
-])
+@pytest.mark.parametrize(
+    "consumer, reason, uses_app",
+    [
+        (None, None, False),
+        (holds(), None, True),  # the application id is compared without case
+        (holds(configured=False, app_id=None), "modusCloud has no Azure AD settings yet", False),
+        (holds(app_id="0b5e7a52-6f21-4c1e-8a44-1d9f3e2c7b60"), "modusCloud uses another application (0b5e7a52-6f21-4c1e-8a44-1d9f3e2c7b60)", False),
+        (holds(app_id=None), "modusCloud uses another application (none)", False),
+        (holds(secret_days_remaining=30), "the key modusCloud holds expires on 2027-01-31", True),
+        (holds(secret_days_remaining=None), None, True),  # unknown counts as not expiring
+        (
+            holds(settings_changes=["sync_frequency_hours", "add_users"]),
+            "the import settings change (sync_frequency_hours, add_users), and whether modusCloud keeps its key",
+            True,
+        ),
+        (holds(settings_changes=["add_users"], new_key_with_settings_change=False), None, True),
+    ],
+)
 def test_the_consumer_needs_a_new_key_whenever_it_holds_no_usable_key_of_this_application(consumer, reason, uses_app):
     got, uses = consumer_reason(consumer, APP_ID, 30)
     assert uses is uses_app

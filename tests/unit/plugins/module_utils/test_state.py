@@ -26,8 +26,7 @@ class Writes(object):
 
 def test_create_in_check_mode_writes_nothing_and_returns_a_placeholder():
     writes, changes = Writes(), ChangeSet(check_mode=True)
-    result = changes.ensure("app", None, {"name": "a"}, writes.create, writes.update, writes.delete,
-                            placeholder={"id": PLACEHOLDER})
+    result = changes.ensure("app", None, {"name": "a"}, writes.create, writes.update, writes.delete, placeholder={"id": PLACEHOLDER})
     assert writes.calls == []
     assert changes.changed and result == {"id": PLACEHOLDER, "name": "a"}
     assert changes.result()["diff"] == {"before": {"app": {"state": "absent"}}, "after": {"app": {"name": "a"}}}
@@ -35,8 +34,7 @@ def test_create_in_check_mode_writes_nothing_and_returns_a_placeholder():
 
 def test_update_sends_only_the_difference():
     writes, changes = Writes(), ChangeSet()
-    result = changes.ensure("app", {"name": "a", "uris": ["x"]}, {"name": "a", "uris": ["x", "y"]},
-                            writes.create, writes.update, writes.delete)
+    result = changes.ensure("app", {"name": "a", "uris": ["x"]}, {"name": "a", "uris": ["x", "y"]}, writes.create, writes.update, writes.delete)
     assert writes.calls == [("update", {"uris": ["x", "y"]})]
     assert result == {"name": "a", "uris": ["x", "y"]}
     assert changes.result()["diff"]["before"] == {"app": {"name": "a", "uris": ["x"]}}
@@ -67,8 +65,7 @@ def test_run_is_the_gate_for_other_writes():
 def test_a_prerequisite_is_waited_for_and_required_outside_check_mode():
     warnings = []
     changes = ChangeSet(check_mode=False)
-    assert changes.prerequisite(lambda: None, lambda: {"id": "1"}, ValueError("none"), "assumed", warnings.append) \
-        == {"id": "1"}
+    assert changes.prerequisite(lambda: None, lambda: {"id": "1"}, ValueError("none"), "assumed", warnings.append) == {"id": "1"}
     with pytest.raises(ValueError, match="none"):
         changes.prerequisite(lambda: {"id": "1"}, lambda: None, ValueError("none"), "assumed", warnings.append)
     assert warnings == [] and not changes.changed
@@ -77,8 +74,7 @@ def test_a_prerequisite_is_waited_for_and_required_outside_check_mode():
 def test_a_missing_prerequisite_is_looked_up_once_and_assumed_in_check_mode():
     warnings, waited = [], []
     changes = ChangeSet(check_mode=True)
-    assert changes.prerequisite(lambda: None, lambda: waited.append(1), ValueError("none"), "assumed",
-                                warnings.append) is None
+    assert changes.prerequisite(lambda: None, lambda: waited.append(1), ValueError("none"), "assumed", warnings.append) is None
     assert warnings == ["assumed"] and waited == [] and not changes.changed
 
 

@@ -24,16 +24,7 @@ ALL_ON = dict((switch, True) for switch in _sync.SWITCHES)
 ALL_ON["default_user_role"] = "end_user"
 
 
-def reconcile(
-    users=(),
-    groups=(),
-    settings=None,
-    exemptions=(),
-    org_users=(),
-    tenant_domains=(DOMAIN,),
-    org_domains=(DOMAIN,),
-    **overrides
-):
+def reconcile(users=(), groups=(), settings=None, exemptions=(), org_users=(), tenant_domains=(DOMAIN,), org_domains=(DOMAIN,), **overrides):
     settings = dict(ALL_ON if settings is None else settings, **overrides)
     return _sync.reconcile(
         entra_users=list(users),
@@ -59,9 +50,7 @@ def untouched(report):
 
 
 def test_licensed_enabled_member_missing_from_the_org_is_added_with_exactly_the_create_fields():
-    user = entra_user(
-        "Ann.Lee@Contoso.com", given="Ann", surname="Lee", aliases=["A.Lee@contoso.com", "ann@CONTOSO.com"]
-    )
+    user = entra_user("Ann.Lee@Contoso.com", given="Ann", surname="Lee", aliases=["A.Lee@contoso.com", "ann@CONTOSO.com"])
 
     report = reconcile([user])
 
@@ -95,16 +84,12 @@ def test_missing_names_become_empty_strings():
 
 
 def test_guests_are_skipped_even_when_licensed():
-    guest = entra_user(
-        "partner@fabrikam.com", user_type="Guest", upn="partner_fabrikam.com#EXT#@contoso.onmicrosoft.com"
-    )
+    guest = entra_user("partner@fabrikam.com", user_type="Guest", upn="partner_fabrikam.com#EXT#@contoso.onmicrosoft.com")
 
     report = reconcile([guest], org_domains=[DOMAIN, "fabrikam.com"])
 
     assert untouched(report)
-    assert skips(report) == [
-        {"object": "user", "reason": "guest", "address": "partner@fabrikam.com", "detail": "userType is Guest"}
-    ]
+    assert skips(report) == [{"object": "user", "reason": "guest", "address": "partner@fabrikam.com", "detail": "userType is Guest"}]
 
 
 def test_users_without_mail_are_skipped_and_named_by_upn_or_id():
@@ -157,14 +142,10 @@ def test_a_disabled_user_not_in_the_org_is_skipped():
 
 
 def test_a_disabled_user_already_in_the_org_is_deactivated_not_removed():
-    report = reconcile(
-        [entra_user("ann@contoso.com", enabled=False, licensed=False)], org_users=[org_user("ann@contoso.com")]
-    )
+    report = reconcile([entra_user("ann@contoso.com", enabled=False, licensed=False)], org_users=[org_user("ann@contoso.com")])
 
     assert report["users"]["remove"] == []
-    assert report["users"]["change"] == [
-        {"primary_email": "ann@contoso.com", "changes": {"is_active": {"before": True, "after": False}}}
-    ]
+    assert report["users"]["change"] == [{"primary_email": "ann@contoso.com", "changes": {"is_active": {"before": True, "after": False}}}]
 
 
 def test_an_org_user_whose_entra_account_lost_its_license_is_removed():
@@ -232,18 +213,14 @@ def test_addresses_and_domains_compare_case_insensitively():
 
 
 def test_names_compare_exactly_so_a_case_change_is_an_update():
-    report = reconcile(
-        [entra_user("ann@contoso.com", surname="McLee")], org_users=[org_user("ann@contoso.com", surname="Mclee")]
-    )
+    report = reconcile([entra_user("ann@contoso.com", surname="McLee")], org_users=[org_user("ann@contoso.com", surname="Mclee")])
 
     assert report["users"]["change"][0]["changes"] == {"surname": {"before": "Mclee", "after": "McLee"}}
 
 
 def test_an_update_lists_every_changed_field_and_nothing_else():
     user = entra_user("ann@contoso.com", given="Ann", surname="Lee-Smith", aliases=["ann.smith@contoso.com"])
-    existing = org_user(
-        "ann@contoso.com", firstname="Ann", surname="Lee", aliases=["ann.lee@contoso.com"], active=False
-    )
+    existing = org_user("ann@contoso.com", firstname="Ann", surname="Lee", aliases=["ann.lee@contoso.com"], active=False)
 
     report = reconcile([user], org_users=[existing])
 
@@ -267,9 +244,7 @@ def test_an_update_lists_every_changed_field_and_nothing_else():
     [
         pytest.param([entra_user("ann@contoso.com")], [], id="not-added"),
         pytest.param([entra_user("ann@contoso.com", surname="New")], [org_user("ann@contoso.com")], id="not-updated"),
-        pytest.param(
-            [entra_user("ann@contoso.com", enabled=False)], [org_user("ann@contoso.com")], id="not-deactivated"
-        ),
+        pytest.param([entra_user("ann@contoso.com", enabled=False)], [org_user("ann@contoso.com")], id="not-deactivated"),
         pytest.param([], [org_user("ann@contoso.com")], id="not-removed"),
     ],
 )
@@ -334,10 +309,8 @@ def test_an_address_held_by_another_org_user_is_never_taken_from_it():
     report = reconcile(entra, org_users=org)
 
     assert skips(report, "address_in_use") == [
-        {"object": "user", "address": "ann@contoso.com", "reason": "address_in_use",
-         "detail": "sales@contoso.com belongs to desk@contoso.com"},
-        {"object": "user", "address": "bob@contoso.com", "reason": "address_in_use",
-         "detail": "info@contoso.com belongs to scanner@contoso.com"},
+        {"object": "user", "address": "ann@contoso.com", "reason": "address_in_use", "detail": "sales@contoso.com belongs to desk@contoso.com"},
+        {"object": "user", "address": "bob@contoso.com", "reason": "address_in_use", "detail": "info@contoso.com belongs to scanner@contoso.com"},
     ]
     assert report["users"]["add"] == [] and report["users"]["change"] == []
     # The holder the sync removes still holds the address while the users are added; bob stays.
@@ -354,12 +327,13 @@ def test_an_alias_moves_in_directory_order_as_the_service_applies_the_users():
 
     assert [user["primary_email"] for user in after_ann["users"]["add"]] == ["bob@contoso.com"]
     assert skips(after_ann, "address_in_use") == []
-    assert before_ann["users"]["add"] == [] and [entry["address"] for entry in skips(before_ann)] == [
-        "bob@contoso.com"]
+    assert before_ann["users"]["add"] == [] and [entry["address"] for entry in skips(before_ann)] == ["bob@contoso.com"]
     # Either way ann gives the alias up now; in the second case bob gets it at the next sync.
-    assert after_ann["users"]["change"] == before_ann["users"]["change"] == [
-        {"primary_email": "ann@contoso.com", "changes": {"alias_emails": {"before": ["sales@contoso.com"], "after": []}}}
-    ]
+    assert (
+        after_ann["users"]["change"]
+        == before_ann["users"]["change"]
+        == [{"primary_email": "ann@contoso.com", "changes": {"alias_emails": {"before": ["sales@contoso.com"], "after": []}}}]
+    )
 
 
 def test_removal_takes_only_end_and_silent_users_missing_from_entra():
@@ -383,9 +357,7 @@ def test_add_users_off_adds_nobody():
 
 
 def test_update_users_off_leaves_differing_users_as_they_are():
-    report = reconcile(
-        [entra_user("ann@contoso.com", surname="New")], org_users=[org_user("ann@contoso.com")], update_users=False
-    )
+    report = reconcile([entra_user("ann@contoso.com", surname="New")], org_users=[org_user("ann@contoso.com")], update_users=False)
 
     assert report["users"]["change"] == []
     assert report["users"]["unchanged"] == 1
@@ -426,9 +398,7 @@ def test_switches_must_be_booleans(setting, value):
 
 
 def test_default_user_role_must_be_a_user_role():
-    with pytest.raises(
-        ValueError, match="default_user_role must be one of end_user, silent_user, got 'organization_admin'"
-    ):
+    with pytest.raises(ValueError, match="default_user_role must be one of end_user, silent_user, got 'organization_admin'"):
         reconcile(default_user_role="organization_admin")
 
 
@@ -542,9 +512,7 @@ def mixed_directory():
         entra_user("unlicensed@contoso.com", licensed=False),
     ]
     org = [org_user("ann@contoso.com", uid=1), org_user("same@contoso.com", uid=2), org_user("left@contoso.com", uid=3)]
-    groups = [
-        group("Sales | EMEA", mail="sales@contoso.com", mail_enabled=True, security_enabled=False, members=["id-new"])
-    ]
+    groups = [group("Sales | EMEA", mail="sales@contoso.com", mail_enabled=True, security_enabled=False, members=["id-new"])]
     return dict(users=users, org_users=org, groups=groups, tenant_domains=[DOMAIN, "fabrikam.com"])
 
 
@@ -700,8 +668,7 @@ def test_csv_has_one_row_per_user_and_action():
     assert by_action["add"]["alias_emails"] == "n@contoso.com" and by_action["add"]["is_active"] == "true"
     assert by_action["change"]["changes"] == "surname: Lee -> Renamed"
     assert by_action["remove"] == dict(by_action["remove"], address="left@contoso.com", type="end_user")
-    assert {(row["address"], row["reason"]) for row in rows if row["action"] == "skip"} == {
-        (entry["address"], entry["reason"]) for entry in user_skips}
+    assert {(row["address"], row["reason"]) for row in rows if row["action"] == "skip"} == {(entry["address"], entry["reason"]) for entry in user_skips}
     assert list(rows[0]) == list(_sync.CSV_COLUMNS)
 
 
@@ -731,15 +698,9 @@ class CountingDict(dict):
 
 
 def field_reads(size):
-    users = [
-        CountingDict(entra_user("user%06d@contoso.com" % number, aliases=["alias%06d@contoso.com" % number]))
-        for number in range(size)
-    ]
+    users = [CountingDict(entra_user("user%06d@contoso.com" % number, aliases=["alias%06d@contoso.com" % number])) for number in range(size)]
     org = [CountingDict(org_user("user%06d@contoso.com" % number, surname="Old")) for number in range(0, size, 2)]
-    groups = [
-        CountingDict(group("group%06d" % number, members=["id-user%06d" % number, "id-user%06d" % (number + 1)]))
-        for number in range(size // 10)
-    ]
+    groups = [CountingDict(group("group%06d" % number, members=["id-user%06d" % number, "id-user%06d" % (number + 1)])) for number in range(size // 10)]
     CountingDict.reads = 0
     report = reconcile(users, groups=groups, org_users=org)
     assert report["counts"]["add"] + report["counts"]["change"] == size

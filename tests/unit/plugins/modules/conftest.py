@@ -19,6 +19,8 @@ def graph(monkeypatch):
 @pytest.fixture
 def run_module(capsys):
     """run_module(module, args, check_mode=False, diff=True) -> the module's result dict (with `failed`)."""
+
     def run(module, args, check_mode=False, diff=True):
         return run_main(module, dict(GRAPH_CONNECTION, **args), capsys, check_mode=check_mode, diff=diff)[0]
+
     return run

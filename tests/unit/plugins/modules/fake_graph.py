@@ -36,13 +36,18 @@ GRAPH_SCOPES = dict((entry[0], entry[1]) for entry in catalog.GRAPH_SCOPES)
 
 def resource_principal(object_id, app_id, name, roles, scopes):
     """A resource API's service principal with the catalogue's appRoles and oauth2PermissionScopes."""
-    return {"id": object_id, "appId": app_id, "displayName": name, "appRoles": catalog.app_roles(roles),
-            "oauth2PermissionScopes": catalog.permission_scopes(scopes)}
+    return {
+        "id": object_id,
+        "appId": app_id,
+        "displayName": name,
+        "appRoles": catalog.app_roles(roles),
+        "oauth2PermissionScopes": catalog.permission_scopes(scopes),
+    }
 
 
 def client_of(fake, token="unit-test-token"):
     """A GraphClient whose every request `fake` answers; its retries do not sleep."""
-    client = GraphClient(token, FakeGraph.BASE[:-len("/v1.0")], sleep=lambda seconds: None)
+    client = GraphClient(token, FakeGraph.BASE[: -len("/v1.0")], sleep=lambda seconds: None)
     client.http.session.mount("https://", fake)
     return client
 
@@ -52,8 +57,7 @@ def parse_datetime(text):
 
 
 def error(status, code, message):
-    return status, {"error": {"code": code, "message": message,
-                              "innerError": {"request-id": "req-%d" % status}}}
+    return status, {"error": {"code": code, "message": message, "innerError": {"request-id": "req-%d" % status}}}
 
 
 class FakeGraph(BaseAdapter):
@@ -76,11 +80,11 @@ class FakeGraph(BaseAdapter):
         self.faults = []
         self._ids = ("%08d-0000-4000-8000-%012d" % (n, n) for n in itertools.count(1))
         self.graph_sp = self.add_service_principal(
-            resource_principal("sp-graph", GRAPH_APP_ID, "Microsoft Graph", catalog.GRAPH_APP_ROLES,
-                               catalog.GRAPH_SCOPES))
+            resource_principal("sp-graph", GRAPH_APP_ID, "Microsoft Graph", catalog.GRAPH_APP_ROLES, catalog.GRAPH_SCOPES)
+        )
         self.aad_sp = self.add_service_principal(
-            resource_principal("sp-aad", AAD_GRAPH_APP_ID, "Windows Azure Active Directory",
-                               catalog.AAD_GRAPH_APP_ROLES, catalog.AAD_GRAPH_SCOPES))
+            resource_principal("sp-aad", AAD_GRAPH_APP_ID, "Windows Azure Active Directory", catalog.AAD_GRAPH_APP_ROLES, catalog.AAD_GRAPH_SCOPES)
+        )
 
     # Seeding and inspection
 
@@ -88,9 +92,16 @@ class FakeGraph(BaseAdapter):
         return next(self._ids)
 
     def add_application(self, display_name, **fields):
-        app = {"id": self.new_id(), "appId": self.new_id(), "displayName": display_name, "uniqueName": None,
-               "signInAudience": "AzureADMyOrg", "web": {"redirectUris": [], "homePageUrl": None},
-               "requiredResourceAccess": [], "passwordCredentials": []}
+        app = {
+            "id": self.new_id(),
+            "appId": self.new_id(),
+            "displayName": display_name,
+            "uniqueName": None,
+            "signInAudience": "AzureADMyOrg",
+            "web": {"redirectUris": [], "homePageUrl": None},
+            "requiredResourceAccess": [],
+            "passwordCredentials": [],
+        }
         app.update(fields)
         self.applications[app["id"]] = app
         return app
@@ -100,19 +111,17 @@ class FakeGraph(BaseAdapter):
         return principal
 
     def client_principal(self, app):
-        return self.add_service_principal({"id": self.new_id(), "appId": app["appId"],
-                                           "displayName": app["displayName"], "appRoles": [],
-                                           "oauth2PermissionScopes": []})
+        return self.add_service_principal(
+            {"id": self.new_id(), "appId": app["appId"], "displayName": app["displayName"], "appRoles": [], "oauth2PermissionScopes": []}
+        )
 
     def assign(self, principal, role_name):
-        assignment = {"id": self.new_id(), "principalId": principal["id"], "resourceId": "sp-graph",
-                      "appRoleId": GRAPH_ROLES[role_name]}
+        assignment = {"id": self.new_id(), "principalId": principal["id"], "resourceId": "sp-graph", "appRoleId": GRAPH_ROLES[role_name]}
         self.assignments[assignment["id"]] = assignment
         return assignment
 
     def grant(self, principal, scopes, consent_type="AllPrincipals"):
-        grant = {"id": self.new_id(), "clientId": principal["id"], "resourceId": "sp-graph",
-                 "consentType": consent_type, "scope": " ".join(scopes)}
+        grant = {"id": self.new_id(), "clientId": principal["id"], "resourceId": "sp-graph", "consentType": consent_type, "scope": " ".join(scopes)}
         self.grants[grant["id"]] = grant
         return grant
 
@@ -136,11 +145,10 @@ class FakeGraph(BaseAdapter):
 
     def send(self, request, **kwargs):
         url = urlsplit(request.url)
-        path = unquote(url.path)[len(urlsplit(self.BASE).path):]
+        path = unquote(url.path)[len(urlsplit(self.BASE).path) :]
         query = dict((key, values[0]) for key, values in parse_qs(url.query).items())
         body = json.loads(request.body) if request.body else None
-        self.calls.append({"method": request.method, "path": path, "query": query, "body": body,
-                           "headers": dict(request.headers)})
+        self.calls.append({"method": request.method, "path": path, "query": query, "body": body, "headers": dict(request.headers)})
         answer = self._fault(request.method, path) or self._route(request.method, path, query, body, request.headers)
         status, payload = answer
         return make_response(request, status, payload, JSON_HEADERS)
@@ -189,7 +197,7 @@ class FakeGraph(BaseAdapter):
     def _page(self, items, query, path):
         start = int(query.get("$skiptoken", 0))
         size = min(int(query.get("$top", self.page_size)), self.page_size)
-        page = {"value": copy.deepcopy(items[start:start + size])}
+        page = {"value": copy.deepcopy(items[start : start + size])}
         if start + size < len(items):
             page["@odata.nextLink"] = "%s%s?$skiptoken=%d" % (self.BASE, path, start + size)
         return 200, page
@@ -245,8 +253,7 @@ class FakeGraph(BaseAdapter):
         wanted = body["passwordCredential"]
         lifetime = parse_datetime(wanted["endDateTime"]) - parse_datetime(wanted["startDateTime"])
         if self.password_max_days is not None and lifetime > timedelta(days=self.password_max_days):
-            return error(400, "CredentialInvalidLifetimeAsPerAppPolicy",
-                         "Credential lifetime exceeds the max value allowed as per assigned policy 'p1'.")
+            return error(400, "CredentialInvalidLifetimeAsPerAppPolicy", "Credential lifetime exceeds the max value allowed as per assigned policy 'p1'.")
         value = "s3cr3t-value-%d" % len(self.calls)
         credential = dict(wanted, keyId=self.new_id(), hint=value[:3], customKeyIdentifier=None)
         self.applications[object_id]["passwordCredentials"].append(dict(credential, secretText=None))
@@ -269,8 +276,11 @@ class FakeGraph(BaseAdapter):
     def create_service_principal(self, body, **_):
         app = next((a for a in self.applications.values() if a["appId"] == body["appId"]), None)
         if app is None:
-            return error(400, "Request_BadRequest", "The appId '%s' of the service principal does not reference a valid "
-                         "application object. NoBackingApplicationObject" % body["appId"])
+            return error(
+                400,
+                "Request_BadRequest",
+                "The appId '%s' of the service principal does not reference a valid application object. NoBackingApplicationObject" % body["appId"],
+            )
         if any(sp["appId"] == body["appId"] for sp in self.service_principals.values()):
             return error(409, "Request_MultipleObjectsWithSameKeyValue", "already in use")
         return 201, copy.deepcopy(self.client_principal(app))
@@ -285,8 +295,10 @@ class FakeGraph(BaseAdapter):
 
     def create_assignment(self, principal_id, body, **_):
         assert body["principalId"] == principal_id
-        if any(a["principalId"] == principal_id and a["appRoleId"] == body["appRoleId"]
-               and a["resourceId"] == body["resourceId"] for a in self.assignments.values()):
+        if any(
+            a["principalId"] == principal_id and a["appRoleId"] == body["appRoleId"] and a["resourceId"] == body["resourceId"]
+            for a in self.assignments.values()
+        ):
             return error(400, "Request_BadRequest", "Permission being assigned already exists on the object")
         assignment = dict(body, id=self.new_id())
         self.assignments[assignment["id"]] = assignment
@@ -301,8 +313,9 @@ class FakeGraph(BaseAdapter):
         return self._page(found, query, "/oauth2PermissionGrants")
 
     def create_grant(self, body, **_):
-        if any(g["clientId"] == body["clientId"] and g["resourceId"] == body["resourceId"]
-               and g["consentType"] == "AllPrincipals" for g in self.grants.values()):
+        if any(
+            g["clientId"] == body["clientId"] and g["resourceId"] == body["resourceId"] and g["consentType"] == "AllPrincipals" for g in self.grants.values()
+        ):
             return error(409, "Request_MultipleObjectsWithSameKeyValue", "A grant already exists")
         grant = dict(body, id=self.new_id())
         self.grants[grant["id"]] = grant
@@ -337,6 +350,5 @@ class FakeGraph(BaseAdapter):
         if group is None:
             return error(404, "Request_ResourceNotFound", "Resource '%s' does not exist." % group_id)
         group_ids = set(g["id"] for g in self.groups)
-        members = [{"@odata.type": GROUP_TYPE if member in group_ids else USER_TYPE, "id": member}
-                   for member in group["members"]]
+        members = [{"@odata.type": GROUP_TYPE if member in group_ids else USER_TYPE, "id": member} for member in group["members"]]
         return self._page(members, query, "/groups/%s/members" % group_id)

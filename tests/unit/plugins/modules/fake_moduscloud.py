@@ -35,7 +35,7 @@ class FakeModusCloud(object):
                 self.org_users[user["primary_email"]] = dict(user, uid=len(self.org_users) + 1000)
             return 201, body
         if rest.startswith("users/"):
-            address = rest[len("users/"):]
+            address = rest[len("users/") :]
             if method == "GET":
                 return 200, copy.deepcopy(self.org_users[address])
             if method == "PUT":

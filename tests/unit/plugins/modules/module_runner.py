@@ -63,7 +63,7 @@ class ScriptedRun(object):
         found = []
         for call in self.calls:
             path = urlsplit(call["url"]).path
-            found.append((call["method"], path[len(self.api_root):] if path.startswith(self.api_root) else path))
+            found.append((call["method"], path[len(self.api_root) :] if path.startswith(self.api_root) else path))
         return found
 
     @property
@@ -80,8 +80,7 @@ class ScriptedRun(object):
         return json.loads(raw) if raw else None
 
 
-def run_scripted(module, args, answers, monkeypatch, capsys, check_mode=False, diff=True, api_root="",
-                 run_class=ScriptedRun):
+def run_scripted(module, args, answers, monkeypatch, capsys, check_mode=False, diff=True, api_root="", run_class=ScriptedRun):
     """run_main() with the module's HTTP requests answered in turn from `answers` ([(status, body, headers)]).
 
     The answers are the exact conversation: an extra request fails (no answer left), and so does a

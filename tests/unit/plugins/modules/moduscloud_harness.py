@@ -16,5 +16,4 @@ def run_module(module, args, answers, monkeypatch, capsys, check_mode=False, dif
 
     The result's `requests` give paths below the API root.
     """
-    return run_scripted(module, dict(CONNECTION, **args), answers, monkeypatch, capsys, check_mode=check_mode,
-                        diff=diff, api_root=urlsplit(API_URL).path)
+    return run_scripted(module, dict(CONNECTION, **args), answers, monkeypatch, capsys, check_mode=check_mode, diff=diff, api_root=urlsplit(API_URL).path)

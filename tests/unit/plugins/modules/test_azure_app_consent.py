@@ -5,19 +5,29 @@ from ansible_collections.moduscloud.azure_sync.plugins.modules import azure_app_
 from .module_runner import warning_texts
 from .fake_graph import GRAPH_APP_ID, GRAPH_ROLES, GRAPH_SCOPES
 
-KB_PERMISSIONS = [{"api": "Microsoft Graph", "application": ["Directory.Read.All"],
-                   "delegated": ["Directory.Read.All", "Group.Read.All", "User.ReadBasic.All"]}]
+KB_PERMISSIONS = [
+    {"api": "Microsoft Graph", "application": ["Directory.Read.All"], "delegated": ["Directory.Read.All", "Group.Read.All", "User.ReadBasic.All"]}
+]
 KB_SCOPES = "Directory.Read.All Group.Read.All User.ReadBasic.All"
 
 
 def registered_app(graph):
     """An app that requests the KB's permissions, as azure_app_registration leaves it."""
-    return graph.add_application("modusCloud", uniqueName="moduscloud-sync", requiredResourceAccess=[
-        {"resourceAppId": GRAPH_APP_ID, "resourceAccess": [
-            {"id": GRAPH_ROLES["Directory.Read.All"], "type": "Role"},
-            {"id": GRAPH_SCOPES["Directory.Read.All"], "type": "Scope"},
-            {"id": GRAPH_SCOPES["Group.Read.All"], "type": "Scope"},
-            {"id": GRAPH_SCOPES["User.ReadBasic.All"], "type": "Scope"}]}])
+    return graph.add_application(
+        "modusCloud",
+        uniqueName="moduscloud-sync",
+        requiredResourceAccess=[
+            {
+                "resourceAppId": GRAPH_APP_ID,
+                "resourceAccess": [
+                    {"id": GRAPH_ROLES["Directory.Read.All"], "type": "Role"},
+                    {"id": GRAPH_SCOPES["Directory.Read.All"], "type": "Scope"},
+                    {"id": GRAPH_SCOPES["Group.Read.All"], "type": "Scope"},
+                    {"id": GRAPH_SCOPES["User.ReadBasic.All"], "type": "Scope"},
+                ],
+            }
+        ],
+    )
 
 
 def client_principals(graph, app):
@@ -32,12 +42,16 @@ def test_default_consents_to_what_the_registration_requests_and_a_rerun_changes_
     assert result["service_principal_id"] == principal["id"]
     assert graph.granted_roles(principal["id"]) == ["Directory.Read.All"]
     [grant] = graph.grants.values()
-    assert (grant["clientId"], grant["resourceId"], grant["consentType"]) == (principal["id"], "sp-graph",
-                                                                              "AllPrincipals")
+    assert (grant["clientId"], grant["resourceId"], grant["consentType"]) == (principal["id"], "sp-graph", "AllPrincipals")
     assert grant["scope"] == KB_SCOPES
-    assert result["granted"] == [{"api": "Microsoft Graph", "resource_app_id": GRAPH_APP_ID,
-                                  "application": ["Directory.Read.All"],
-                                  "delegated": ["Directory.Read.All", "Group.Read.All", "User.ReadBasic.All"]}]
+    assert result["granted"] == [
+        {
+            "api": "Microsoft Graph",
+            "resource_app_id": GRAPH_APP_ID,
+            "application": ["Directory.Read.All"],
+            "delegated": ["Directory.Read.All", "Group.Read.All", "User.ReadBasic.All"],
+        }
+    ]
 
     writes = len(graph.writes)
     again = run_module(module, {"app_id": app["appId"]})
@@ -45,16 +59,17 @@ def test_default_consents_to_what_the_registration_requests_and_a_rerun_changes_
 
 
 def test_check_mode_for_a_planned_app_predicts_everything_with_no_write_and_no_failing_read(graph, run_module):
-    result = run_module(module, {"app_id": "(known after apply)", "api_permissions": KB_PERMISSIONS},
-                        check_mode=True)
+    result = run_module(module, {"app_id": "(known after apply)", "api_permissions": KB_PERMISSIONS}, check_mode=True)
     assert result["changed"] is True
     assert graph.writes == []
     # Only the API's permission names are read: nothing about an app that cannot exist yet.
-    assert all(call["path"] == "/servicePrincipals" and "appId eq '%s'" % GRAPH_APP_ID in call["query"]["$filter"]
-               for call in graph.calls)
+    assert all(call["path"] == "/servicePrincipals" and "appId eq '%s'" % GRAPH_APP_ID in call["query"]["$filter"] for call in graph.calls)
     assert result["service_principal_id"] == "(known after apply)"
-    assert sorted(result["diff"]["after"]) == ["app_role_assignments/Microsoft Graph/Directory.Read.All",
-                                               "delegated_grants/Microsoft Graph", "service_principal"]
+    assert sorted(result["diff"]["after"]) == [
+        "app_role_assignments/Microsoft Graph/Directory.Read.All",
+        "delegated_grants/Microsoft Graph",
+        "service_principal",
+    ]
     assert result["diff"]["after"]["delegated_grants/Microsoft Graph"]["scopes"] == KB_SCOPES.split()
 
 
@@ -84,12 +99,12 @@ def test_existing_grant_is_adopted_and_changed_and_unrequested_consent_is_revoke
     assert result["changed"] is True
     assert [(w["method"], w["path"]) for w in graph.writes] == [
         ("DELETE", "/servicePrincipals/%s/appRoleAssignments/%s" % (principal["id"], extra["id"])),
-        ("PATCH", "/oauth2PermissionGrants/%s" % grant["id"])]
+        ("PATCH", "/oauth2PermissionGrants/%s" % grant["id"]),
+    ]
     assert graph.grants[grant["id"]]["scope"] == KB_SCOPES
     assert graph.grants[user_grant["id"]]["scope"] == "User.Read"  # a user's own consent is not admin consent
     diff = result["diff"]
-    assert diff["before"]["app_role_assignments/Microsoft Graph/User.Read.All"] == {
-        "api": "Microsoft Graph", "permission": "User.Read.All"}
+    assert diff["before"]["app_role_assignments/Microsoft Graph/User.Read.All"] == {"api": "Microsoft Graph", "permission": "User.Read.All"}
     assert diff["after"]["app_role_assignments/Microsoft Graph/User.Read.All"] == {"state": "absent"}
     assert diff["before"]["delegated_grants/Microsoft Graph"]["scopes"] == ["Group.Read.All", "User.Read"]
     assert diff["after"]["delegated_grants/Microsoft Graph"]["scopes"] == KB_SCOPES.split()
@@ -97,8 +112,7 @@ def test_existing_grant_is_adopted_and_changed_and_unrequested_consent_is_revoke
 
 def test_explicit_permissions_override_the_registration(graph, run_module):
     app = registered_app(graph)
-    run_module(module, {"app_id": app["appId"], "api_permissions": [
-        {"api": GRAPH_APP_ID, "application": ["User.Read.All"], "delegated": []}]})
+    run_module(module, {"app_id": app["appId"], "api_permissions": [{"api": GRAPH_APP_ID, "application": ["User.Read.All"], "delegated": []}]})
     [principal] = client_principals(graph, app)
     assert graph.granted_roles(principal["id"]) == ["User.Read.All"]
     assert graph.grants == {}
@@ -118,9 +132,14 @@ def test_a_grant_created_meanwhile_is_adopted_instead_of_duplicated(graph, run_m
 
 def test_eventual_consistency_answers_are_retried(graph, run_module):
     app = registered_app(graph)
-    graph.fail("POST", r"^/servicePrincipals$", 400, "Request_BadRequest",
-               "The appId of the service principal does not reference a valid application object. "
-               "NoBackingApplicationObject", times=2)
+    graph.fail(
+        "POST",
+        r"^/servicePrincipals$",
+        400,
+        "Request_BadRequest",
+        "The appId of the service principal does not reference a valid application object. NoBackingApplicationObject",
+        times=2,
+    )
     graph.fail("POST", r"/appRoleAssignments$", 400, "Request_BadRequest", "Not a valid reference update.")
     result = run_module(module, {"app_id": app["appId"]})
     assert result["changed"] is True
@@ -131,12 +150,10 @@ def test_eventual_consistency_answers_are_retried(graph, run_module):
 
 def test_other_errors_are_not_retried_and_fail_with_graph_details(graph, run_module):
     app = registered_app(graph)
-    graph.fail("POST", r"^/servicePrincipals$", 403, "Authorization_RequestDenied",
-               "Insufficient privileges to complete the operation.")
+    graph.fail("POST", r"^/servicePrincipals$", 403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
     result = run_module(module, {"app_id": app["appId"]})
     assert result["failed"] is True
-    assert "create service principal for app_id %s failed: HTTP 403 Authorization_RequestDenied" % app["appId"] \
-        in result["msg"]
+    assert "create service principal for app_id %s failed: HTTP 403 Authorization_RequestDenied" % app["appId"] in result["msg"]
     assert result["request_id"] == "req-403" and result["error_code"] == "Authorization_RequestDenied"
     assert len([w for w in graph.writes if w["path"] == "/servicePrincipals"]) == 1
 
@@ -159,8 +176,7 @@ def test_absent_revokes_everything_but_keeps_the_principal_unless_asked(graph, r
 def test_absent_with_a_list_revokes_only_those_permissions(graph, run_module):
     app = registered_app(graph)
     run_module(module, {"app_id": app["appId"]})
-    result = run_module(module, {"app_id": app["appId"], "state": "absent",
-                                 "api_permissions": [{"api": "Microsoft Graph", "delegated": ["Group.Read.All"]}]})
+    result = run_module(module, {"app_id": app["appId"], "state": "absent", "api_permissions": [{"api": "Microsoft Graph", "delegated": ["Group.Read.All"]}]})
     assert result["changed"] is True
     [grant] = graph.grants.values()
     assert grant["scope"] == "Directory.Read.All User.ReadBasic.All"

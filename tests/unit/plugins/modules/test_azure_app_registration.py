@@ -5,10 +5,15 @@ from ansible_collections.moduscloud.azure_sync.plugins.modules import azure_app_
 from .module_runner import warning_texts
 from .fake_graph import GRAPH_APP_ID, GRAPH_ROLES, GRAPH_SCOPES
 
-KB_PERMISSIONS = [{"api": "Microsoft Graph", "application": ["Directory.Read.All"],
-                   "delegated": ["Directory.Read.All", "Group.Read.All", "User.ReadBasic.All"]}]
-KB_APP = {"unique_name": "moduscloud-sync", "display_name": "modusCloud",
-          "redirect_uris": ["https://us1.proofpointessentials.com/"], "api_permissions": KB_PERMISSIONS}
+KB_PERMISSIONS = [
+    {"api": "Microsoft Graph", "application": ["Directory.Read.All"], "delegated": ["Directory.Read.All", "Group.Read.All", "User.ReadBasic.All"]}
+]
+KB_APP = {
+    "unique_name": "moduscloud-sync",
+    "display_name": "modusCloud",
+    "redirect_uris": ["https://us1.proofpointessentials.com/"],
+    "api_permissions": KB_PERMISSIONS,
+}
 
 
 def test_check_mode_on_an_empty_tenant_predicts_the_create_without_writing(graph, run_module):
@@ -18,8 +23,13 @@ def test_check_mode_on_an_empty_tenant_predicts_the_create_without_writing(graph
     assert result["app_id"] == result["object_id"] == "(known after apply)"
     assert result["diff"]["before"] == {"application": {"state": "absent"}}
     assert result["diff"]["after"]["application"]["api_permissions"] == [
-        {"api": "Microsoft Graph", "resource_app_id": GRAPH_APP_ID, "application": ["Directory.Read.All"],
-         "delegated": ["Directory.Read.All", "Group.Read.All", "User.ReadBasic.All"]}]
+        {
+            "api": "Microsoft Graph",
+            "resource_app_id": GRAPH_APP_ID,
+            "application": ["Directory.Read.All"],
+            "delegated": ["Directory.Read.All", "Group.Read.All", "User.ReadBasic.All"],
+        }
+    ]
 
 
 def test_create_by_unique_name_is_an_upsert_with_resolved_ids_and_a_rerun_changes_nothing(graph, run_module):
@@ -29,11 +39,17 @@ def test_create_by_unique_name_is_an_upsert_with_resolved_ids_and_a_rerun_change
     assert (write["method"], write["path"]) == ("PATCH", "/applications(uniqueName='moduscloud-sync')")
     assert write["headers"]["Prefer"] == "create-if-missing"
     assert write["body"]["web"]["redirectUris"] == ["https://us1.proofpointessentials.com/"]
-    assert write["body"]["requiredResourceAccess"] == [{"resourceAppId": GRAPH_APP_ID, "resourceAccess": [
-        {"id": GRAPH_ROLES["Directory.Read.All"], "type": "Role"},
-        {"id": GRAPH_SCOPES["Directory.Read.All"], "type": "Scope"},
-        {"id": GRAPH_SCOPES["Group.Read.All"], "type": "Scope"},
-        {"id": GRAPH_SCOPES["User.ReadBasic.All"], "type": "Scope"}]}]
+    assert write["body"]["requiredResourceAccess"] == [
+        {
+            "resourceAppId": GRAPH_APP_ID,
+            "resourceAccess": [
+                {"id": GRAPH_ROLES["Directory.Read.All"], "type": "Role"},
+                {"id": GRAPH_SCOPES["Directory.Read.All"], "type": "Scope"},
+                {"id": GRAPH_SCOPES["Group.Read.All"], "type": "Scope"},
+                {"id": GRAPH_SCOPES["User.ReadBasic.All"], "type": "Scope"},
+            ],
+        }
+    ]
     [app] = graph.applications.values()
     assert created["app_id"] == app["appId"] and created["object_id"] == app["id"]
 
@@ -63,8 +79,9 @@ def test_several_apps_with_the_display_name_fail_listing_their_app_ids_without_w
 
 def test_removed_permission_and_redirect_uri_show_by_name_in_the_diff(graph, run_module):
     run_module(module, KB_APP)
-    smaller = dict(KB_APP, redirect_uris=[], api_permissions=[
-        {"api": "Microsoft Graph", "application": ["Directory.Read.All"], "delegated": ["User.ReadBasic.All"]}])
+    smaller = dict(
+        KB_APP, redirect_uris=[], api_permissions=[{"api": "Microsoft Graph", "application": ["Directory.Read.All"], "delegated": ["User.ReadBasic.All"]}]
+    )
     result = run_module(module, smaller)
     assert result["changed"] is True
     before, after = result["diff"]["before"]["application"], result["diff"]["after"]["application"]
@@ -75,7 +92,8 @@ def test_removed_permission_and_redirect_uri_show_by_name_in_the_diff(graph, run
     assert patch["method"] == "PATCH" and patch["path"].startswith("/applications/")
     assert patch["body"]["requiredResourceAccess"][0]["resourceAccess"] == [
         {"id": GRAPH_ROLES["Directory.Read.All"], "type": "Role"},
-        {"id": GRAPH_SCOPES["User.ReadBasic.All"], "type": "Scope"}]
+        {"id": GRAPH_SCOPES["User.ReadBasic.All"], "type": "Scope"},
+    ]
     assert "displayName" not in patch["body"]  # only what differs is written
 
 
@@ -89,17 +107,19 @@ def test_check_mode_on_an_existing_app_predicts_the_change_without_writing(graph
 
 
 def test_updating_redirect_uris_keeps_other_web_settings(graph, run_module):
-    graph.add_application("modusCloud", uniqueName="moduscloud-sync",
-                          web={"redirectUris": [], "homePageUrl": None, "logoutUrl": "https://example.com/out"})
+    graph.add_application("modusCloud", uniqueName="moduscloud-sync", web={"redirectUris": [], "homePageUrl": None, "logoutUrl": "https://example.com/out"})
     run_module(module, {"unique_name": "moduscloud-sync", "redirect_uris": ["https://eu1.proofpointessentials.com/"]})
     assert graph.writes[-1]["body"]["web"] == {
-        "redirectUris": ["https://eu1.proofpointessentials.com/"], "homePageUrl": None,
-        "logoutUrl": "https://example.com/out"}
+        "redirectUris": ["https://eu1.proofpointessentials.com/"],
+        "homePageUrl": None,
+        "logoutUrl": "https://example.com/out",
+    }
 
 
 def test_unknown_permission_fails_before_any_write_naming_the_closest_valid_names(graph, run_module):
-    result = run_module(module, dict(KB_APP, api_permissions=[
-        {"api": "Microsoft Graph", "application": ["Directory.Read.Al"], "delegated": ["group.read.all"]}]))
+    result = run_module(
+        module, dict(KB_APP, api_permissions=[{"api": "Microsoft Graph", "application": ["Directory.Read.Al"], "delegated": ["group.read.all"]}])
+    )
     assert result["failed"] is True
     assert "application permission 'Directory.Read.Al' does not exist on Microsoft Graph" in result["msg"]
     assert "closest: Directory.Read.All" in result["msg"]
@@ -108,8 +128,9 @@ def test_unknown_permission_fails_before_any_write_naming_the_closest_valid_name
 
 
 def test_legacy_azure_ad_graph_warns_and_names_the_microsoft_graph_equivalents(graph, run_module):
-    result = run_module(module, dict(KB_APP, api_permissions=[
-        {"api": "Windows Azure Active Directory", "application": ["Directory.Read.All"], "delegated": ["User.Read"]}]))
+    result = run_module(
+        module, dict(KB_APP, api_permissions=[{"api": "Windows Azure Active Directory", "application": ["Directory.Read.All"], "delegated": ["User.Read"]}])
+    )
     assert result["changed"] is True
     [warning] = warning_texts(result)
     assert "retired" in warning
@@ -153,8 +174,7 @@ def test_redirect_uris_and_home_page_url_that_entra_refuses_fail_before_any_requ
 
 def test_local_http_redirect_uris_are_allowed_for_development(graph, run_module):
     local = ["http://localhost:8400/callback", "http://127.0.0.1/", "https://us1.proofpointessentials.com/"]
-    result = run_module(module, dict(KB_APP, redirect_uris=local, home_page_url="http://intranet.example/"),
-                        check_mode=True)
+    result = run_module(module, dict(KB_APP, redirect_uris=local, home_page_url="http://intranet.example/"), check_mode=True)
     assert result["changed"] is True and result["redirect_uris"] == sorted(local)
 
 

@@ -12,12 +12,22 @@ def graph_date(days_from_now):
 
 
 def kb_app(graph, **fields):
-    return graph.add_application("modusCloud", uniqueName="moduscloud-sync", requiredResourceAccess=[
-        {"resourceAppId": GRAPH_APP_ID, "resourceAccess": [
-            {"id": GRAPH_ROLES["Directory.Read.All"], "type": "Role"},
-            {"id": GRAPH_SCOPES["Group.Read.All"], "type": "Scope"},
-            {"id": GRAPH_SCOPES["User.ReadBasic.All"], "type": "Scope"}]}],
-        web={"redirectUris": ["https://us1.proofpointessentials.com/"], "homePageUrl": None}, **fields)
+    return graph.add_application(
+        "modusCloud",
+        uniqueName="moduscloud-sync",
+        requiredResourceAccess=[
+            {
+                "resourceAppId": GRAPH_APP_ID,
+                "resourceAccess": [
+                    {"id": GRAPH_ROLES["Directory.Read.All"], "type": "Role"},
+                    {"id": GRAPH_SCOPES["Group.Read.All"], "type": "Scope"},
+                    {"id": GRAPH_SCOPES["User.ReadBasic.All"], "type": "Scope"},
+                ],
+            }
+        ],
+        web={"redirectUris": ["https://us1.proofpointessentials.com/"], "homePageUrl": None},
+        **fields,
+    )
 
 
 def test_reports_permissions_by_name_and_what_consent_is_missing_or_extra(graph, run_module):
@@ -32,15 +42,18 @@ def test_reports_permissions_by_name_and_what_consent_is_missing_or_extra(graph,
     [info] = result["applications"]
     assert info["app_id"] == app["appId"] and info["service_principal_id"] == principal["id"]
     assert info["redirect_uris"] == ["https://us1.proofpointessentials.com/"]
-    assert info["api_permissions"] == [{"api": "Microsoft Graph", "resource_app_id": GRAPH_APP_ID,
-                                        "application": ["Directory.Read.All"],
-                                        "delegated": ["Group.Read.All", "User.ReadBasic.All"]}]
+    assert info["api_permissions"] == [
+        {
+            "api": "Microsoft Graph",
+            "resource_app_id": GRAPH_APP_ID,
+            "application": ["Directory.Read.All"],
+            "delegated": ["Group.Read.All", "User.ReadBasic.All"],
+        }
+    ]
     consent = info["consent"]
     assert consent["complete"] is False
-    assert consent["missing"] == [{"api": "Microsoft Graph", "resource_app_id": GRAPH_APP_ID, "application": [],
-                                   "delegated": ["Group.Read.All"]}]
-    assert consent["extra"] == [{"api": "Microsoft Graph", "resource_app_id": GRAPH_APP_ID,
-                                 "application": ["User.Read.All"], "delegated": []}]
+    assert consent["missing"] == [{"api": "Microsoft Graph", "resource_app_id": GRAPH_APP_ID, "application": [], "delegated": ["Group.Read.All"]}]
+    assert consent["extra"] == [{"api": "Microsoft Graph", "resource_app_id": GRAPH_APP_ID, "application": ["User.Read.All"], "delegated": []}]
 
 
 def test_consent_is_complete_when_everything_requested_is_granted(graph, run_module):
@@ -60,11 +73,20 @@ def test_an_app_without_service_principal_has_no_consent(graph, run_module):
 
 
 def test_secrets_show_dates_and_days_left_never_values_and_warn_when_expiring(graph, run_module):
-    kb_app(graph, passwordCredentials=[
-        {"keyId": "key-soon", "displayName": "modusCloud sync", "startDateTime": graph_date(-700),
-         "endDateTime": graph_date(10), "hint": "abc", "secretText": None},
-        {"keyId": "key-later", "displayName": None, "startDateTime": graph_date(-1),
-         "endDateTime": graph_date(400), "hint": "xyz", "secretText": None}])
+    kb_app(
+        graph,
+        passwordCredentials=[
+            {
+                "keyId": "key-soon",
+                "displayName": "modusCloud sync",
+                "startDateTime": graph_date(-700),
+                "endDateTime": graph_date(10),
+                "hint": "abc",
+                "secretText": None,
+            },
+            {"keyId": "key-later", "displayName": None, "startDateTime": graph_date(-1), "endDateTime": graph_date(400), "hint": "xyz", "secretText": None},
+        ],
+    )
     result = run_module(module, {"unique_name": "moduscloud-sync", "expiring_within_days": 30})
     secrets = result["applications"][0]["secrets"]
     assert [(s["key_id"], s["days_remaining"]) for s in secrets] == [("key-soon", 10), ("key-later", 400)]
@@ -85,8 +107,7 @@ def test_without_an_identity_every_application_is_read_across_pages(graph, run_m
 
 def test_without_permissions_only_the_applications_are_read(graph, run_module):
     app = kb_app(graph)
-    result = run_module(module, {"display_name": "modusCloud", "include_consent": False,
-                                 "include_permissions": False})
+    result = run_module(module, {"display_name": "modusCloud", "include_consent": False, "include_permissions": False})
     [info] = result["applications"]
     assert info["app_id"] == app["appId"] and info["unique_name"] == "moduscloud-sync"
     assert "api_permissions" not in info and "consent" not in info
@@ -122,10 +143,10 @@ def test_a_ca_path_that_does_not_exist_fails_before_any_request(graph, run_modul
 def test_it_says_which_application_it_signed_in_as_when_the_token_does(graph, run_module):
     import base64
     import json
+
     claims = base64.urlsafe_b64encode(json.dumps({"appid": "0b5a2e48-7c1d-4b7e-9a63-5f2d1c0e9b84"}).encode())
     token = "eyJhbGciOiJub25lIn0.%s.sig" % claims.decode().rstrip("=")
-    assert run_module(module, {"unique_name": "nothing", "access_token": token})["signed_in_app_id"] == \
-        "0b5a2e48-7c1d-4b7e-9a63-5f2d1c0e9b84"
+    assert run_module(module, {"unique_name": "nothing", "access_token": token})["signed_in_app_id"] == "0b5a2e48-7c1d-4b7e-9a63-5f2d1c0e9b84"
     assert run_module(module, {"unique_name": "nothing"})["signed_in_app_id"] is None  # an opaque token
 
 

@@ -34,27 +34,55 @@ ADMIN_TOKEN = "admin-graph-token-not-for-output"
 CONNECTION = {"tenant_id": TENANT, "access_token": ADMIN_TOKEN, "authority_host": LOGIN, "graph_url": GRAPH}
 BASE = {"app_id": APP_ID, "description": "modusCloud"}
 
-OIDC = (200, {"authorization_endpoint": LOGIN + "/%s/oauth2/v2.0/authorize" % TENANT,
-              "token_endpoint": LOGIN + "/%s/oauth2/v2.0/token" % TENANT, "issuer": LOGIN + "/%s/v2.0" % TENANT})
+OIDC = (
+    200,
+    {
+        "authorization_endpoint": LOGIN + "/%s/oauth2/v2.0/authorize" % TENANT,
+        "token_endpoint": LOGIN + "/%s/oauth2/v2.0/token" % TENANT,
+        "issuer": LOGIN + "/%s/v2.0" % TENANT,
+    },
+)
 TOKEN = (200, {"token_type": "Bearer", "expires_in": 3599, "access_token": "app-token"})
-FORBIDDEN = (403, {"error": {"code": "Authorization_RequestDenied",
-                             "message": "Insufficient privileges to complete the operation.",
-                             "innerError": {"request-id": "rid-1"}}})
+FORBIDDEN = (
+    403,
+    {"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation.", "innerError": {"request-id": "rid-1"}}},
+)
 NO_POLICY = (200, {"id": "00000000-0000-0000-0000-000000000000", "isEnabled": False})
-POLICY_180 = (200, {"id": "00000000-0000-0000-0000-000000000000", "isEnabled": True, "applicationRestrictions": {
-    "passwordCredentials": [{"restrictionType": "passwordLifetime", "maxLifetime": "P180D",
-                             "restrictForAppsCreatedAfterDateTime": "2015-01-01T00:00:00Z"}]}})
-POLICY_REFUSAL = (400, {"error": {"code": "CredentialInvalidLifetimeAsPerAppPolicy",
-                                  "message": "Credential lifetime exceeds the max value allowed as per assigned "
-                                             "policy '00000000-0000-0000-0000-000000000000'.",
-                                  "details": [{"code": "InvalidKeyEndDate", "target": "EndDate"}]}})
+POLICY_180 = (
+    200,
+    {
+        "id": "00000000-0000-0000-0000-000000000000",
+        "isEnabled": True,
+        "applicationRestrictions": {
+            "passwordCredentials": [
+                {"restrictionType": "passwordLifetime", "maxLifetime": "P180D", "restrictForAppsCreatedAfterDateTime": "2015-01-01T00:00:00Z"}
+            ]
+        },
+    },
+)
+POLICY_REFUSAL = (
+    400,
+    {
+        "error": {
+            "code": "CredentialInvalidLifetimeAsPerAppPolicy",
+            "message": "Credential lifetime exceeds the max value allowed as per assigned policy '00000000-0000-0000-0000-000000000000'.",
+            "details": [{"code": "InvalidKeyEndDate", "target": "EndDate"}],
+        }
+    },
+)
 REMOVED = (204, None)
 PRINCIPAL = (200, {"value": [{"id": "5e4d3c2b-1a09-4f8e-9d7c-6b5a4f3e2d1c", "appId": APP_ID}]})
 NO_PRINCIPAL = (200, {"value": []})
-LOGIN_UNAVAILABLE = (503, {"error": "temporarily_unavailable", "error_codes": [90033], "correlation_id": "corr-503",
-                           "error_description": "AADSTS90033: A transient error has occurred. Please try again."})
-LOGIN_THROTTLED = (429, {"error": "temporarily_unavailable", "error_description": "AADSTS50196: too many requests"},
-                   {"Retry-After": "3"})
+LOGIN_UNAVAILABLE = (
+    503,
+    {
+        "error": "temporarily_unavailable",
+        "error_codes": [90033],
+        "correlation_id": "corr-503",
+        "error_description": "AADSTS90033: A transient error has occurred. Please try again.",
+    },
+)
+LOGIN_THROTTLED = (429, {"error": "temporarily_unavailable", "error_description": "AADSTS50196: too many requests"}, {"Retry-After": "3"})
 
 
 def now():
@@ -66,26 +94,52 @@ def iso(moment):
 
 
 def credential(key_id, ends_in_days, description="modusCloud", started_days_ago=10):
-    return {"keyId": key_id, "displayName": description, "hint": "Ab1", "secretText": None,
-            "customKeyIdentifier": None, "startDateTime": iso(now() - timedelta(days=started_days_ago)),
-            "endDateTime": iso(now() + timedelta(days=ends_in_days))}
+    return {
+        "keyId": key_id,
+        "displayName": description,
+        "hint": "Ab1",
+        "secretText": None,
+        "customKeyIdentifier": None,
+        "startDateTime": iso(now() - timedelta(days=started_days_ago)),
+        "endDateTime": iso(now() + timedelta(days=ends_in_days)),
+    }
 
 
 def application(*credentials):
-    return (200, {"value": [{"id": OBJECT_ID, "appId": APP_ID, "displayName": "modusCloud",
-                             "createdDateTime": "2026-01-01T00:00:00Z", "passwordCredentials": list(credentials)}]})
+    return (
+        200,
+        {
+            "value": [
+                {
+                    "id": OBJECT_ID,
+                    "appId": APP_ID,
+                    "displayName": "modusCloud",
+                    "createdDateTime": "2026-01-01T00:00:00Z",
+                    "passwordCredentials": list(credentials),
+                }
+            ]
+        },
+    )
 
 
 def created(lifetime_days=730):
     start = now()
-    return (200, {"keyId": NEW_KEY, "displayName": "modusCloud", "hint": NEW_VALUE[:3], "secretText": NEW_VALUE,
-                  "customKeyIdentifier": None, "startDateTime": iso(start),
-                  "endDateTime": iso(start + timedelta(days=lifetime_days))})
+    return (
+        200,
+        {
+            "keyId": NEW_KEY,
+            "displayName": "modusCloud",
+            "hint": NEW_VALUE[:3],
+            "secretText": NEW_VALUE,
+            "customKeyIdentifier": None,
+            "startDateTime": iso(start),
+            "endDateTime": iso(start + timedelta(days=lifetime_days)),
+        },
+    )
 
 
 def token_rejected(code):
-    return (401, {"error": "invalid_client", "error_description": "AADSTS%d: the client secret is not valid. "
-                  "Trace ID: t1" % code, "error_codes": [code]})
+    return (401, {"error": "invalid_client", "error_description": "AADSTS%d: the client secret is not valid. Trace ID: t1" % code, "error_codes": [code]})
 
 
 class SecretRun(ScriptedRun):
@@ -106,8 +160,8 @@ def run(monkeypatch, capsys):
     monkeypatch.setattr(_secret_lease, "time", clock)
 
     def runner(args, answers, check_mode=False, diff=True):
-        return run_scripted(module, dict(CONNECTION, **dict(BASE, **args)), answers, monkeypatch, capsys,
-                            check_mode=check_mode, diff=diff, run_class=SecretRun)
+        return run_scripted(module, dict(CONNECTION, **dict(BASE, **args)), answers, monkeypatch, capsys, check_mode=check_mode, diff=diff, run_class=SecretRun)
+
     return runner
 
 
@@ -117,6 +171,7 @@ def lifetime_sent(run_result, index=0):
 
 
 # Create, rerun, check mode ---------------------------------------------------------------------------
+
 
 def test_check_mode_predicts_the_creation_and_writes_nothing(run):
     outcome = run({}, [application(), NO_POLICY], check_mode=True)
@@ -143,8 +198,7 @@ def test_first_run_creates_a_secret_proves_it_and_returns_the_value_once(run):
     # The proof asked for a token as the application, with the new value.
     token_form = parse_qs(outcome.calls[-1]["body"])
     assert token_form["client_id"] == [APP_ID] and token_form["client_secret"] == [NEW_VALUE]
-    assert result["diff"]["after"] == {"client secret %s" % NEW_KEY: {"description": "modusCloud",
-                                                                      "end_date": result["end_date"]}}
+    assert result["diff"]["after"] == {"client secret %s" % NEW_KEY: {"description": "modusCloud", "end_date": result["end_date"]}}
     assert NEW_VALUE not in outcome.shown() and ADMIN_TOKEN not in outcome.output
     assert outcome.output.count(NEW_VALUE) == 1
 
@@ -158,17 +212,16 @@ def test_a_rerun_with_a_valid_secret_creates_nothing_and_returns_no_value(run):
 
 
 def test_secrets_with_other_descriptions_are_left_alone(run):
-    outcome = run({}, [application(credential(OTHER_KEY, 5, description="backup job")), NO_POLICY, PRINCIPAL, created(),
-                       OIDC, TOKEN])
+    outcome = run({}, [application(credential(OTHER_KEY, 5, description="backup job")), NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN])
     assert outcome.result["rotated"] is False and outcome.result["removed_key_ids"] == []
     assert [secret["key_id"] for secret in outcome.result["secrets"]] == [NEW_KEY]
 
 
 # Rotation and hand-over ---------------------------------------------------------------------------------
 
+
 def test_a_secret_inside_the_rotation_window_is_replaced_and_the_old_one_removed_after_the_proof(run):
-    outcome = run({}, [application(credential(OLD_KEY, 20, started_days_ago=710)), NO_POLICY, PRINCIPAL, created(), OIDC,
-                       TOKEN, REMOVED])
+    outcome = run({}, [application(credential(OLD_KEY, 20, started_days_ago=710)), NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN, REMOVED])
     result = outcome.result
     assert result["rotated"] is True and result["removed_key_ids"] == [OLD_KEY] and result["value"] == NEW_VALUE
     # Order matters: the old secret goes only after the new one obtained a token.
@@ -187,8 +240,9 @@ def test_check_mode_predicts_the_rotation_and_the_removal(run):
 
 def test_the_check_mode_message_reads_as_one_sentence(run):
     outcome = run({"force_rotate": True}, [application(credential(OLD_KEY, 600)), NO_POLICY], check_mode=True)
-    assert outcome.result["msg"] == ("Would create client secret %s ending %s (force_rotate is set); would remove %s."
-                                     % (PLACEHOLDER, outcome.result["end_date"], OLD_KEY))
+    assert outcome.result["msg"] == (
+        "Would create client secret %s ending %s (force_rotate is set); would remove %s." % (PLACEHOLDER, outcome.result["end_date"], OLD_KEY)
+    )
 
 
 def test_without_exclusive_the_old_secret_stays_until_the_hand_over_is_done(run):
@@ -197,19 +251,29 @@ def test_without_exclusive_the_old_secret_stays_until_the_hand_over_is_done(run)
     assert [secret["key_id"] for secret in outcome.result["secrets"]] == [OLD_KEY, NEW_KEY]
 
     # After modusCloud has the new value: keep only it.
-    done = run({"keep_key_id": NEW_KEY}, [application(credential(OLD_KEY, 20, started_days_ago=700),
-                                                      credential(NEW_KEY, 730, started_days_ago=0)), REMOVED])
+    done = run({"keep_key_id": NEW_KEY}, [application(credential(OLD_KEY, 20, started_days_ago=700), credential(NEW_KEY, 730, started_days_ago=0)), REMOVED])
     assert done.result["changed"] is True and "value" not in done.result
     assert done.result["removed_key_ids"] == [OLD_KEY] and done.result["key_id"] == NEW_KEY
 
 
 # Crash safety -----------------------------------------------------------------------------------------------
 
+
 def test_an_orphan_left_by_a_crash_makes_the_rerun_rotate_and_leave_one_secret(run):
     # A run created ORPHAN_KEY and died before returning its value; OLD_KEY is what the consumer may hold.
-    outcome = run({}, [application(credential(OLD_KEY, 600, started_days_ago=130),
-                                   credential(ORPHAN_KEY, 729, started_days_ago=1)),
-                       NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN, REMOVED, REMOVED])
+    outcome = run(
+        {},
+        [
+            application(credential(OLD_KEY, 600, started_days_ago=130), credential(ORPHAN_KEY, 729, started_days_ago=1)),
+            NO_POLICY,
+            PRINCIPAL,
+            created(),
+            OIDC,
+            TOKEN,
+            REMOVED,
+            REMOVED,
+        ],
+    )
     result = outcome.result
     assert result["rotated"] is True and result["value"] == NEW_VALUE
     assert sorted(result["removed_key_ids"]) == sorted([OLD_KEY, ORPHAN_KEY])
@@ -218,14 +282,12 @@ def test_an_orphan_left_by_a_crash_makes_the_rerun_rotate_and_leave_one_secret(r
 
 
 def test_force_rotate_replaces_a_single_orphan_whose_value_nobody_holds(run):
-    outcome = run({"force_rotate": True}, [application(credential(ORPHAN_KEY, 729)), NO_POLICY, PRINCIPAL, created(), OIDC,
-                                           TOKEN, REMOVED])
+    outcome = run({"force_rotate": True}, [application(credential(ORPHAN_KEY, 729)), NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN, REMOVED])
     assert outcome.result["removed_key_ids"] == [ORPHAN_KEY] and outcome.result["value"] == NEW_VALUE
 
 
 def test_keep_key_id_removes_an_orphan_without_creating_anything(run):
-    outcome = run({"keep_key_id": OLD_KEY}, [application(credential(OLD_KEY, 600), credential(ORPHAN_KEY, 729)),
-                                             REMOVED])
+    outcome = run({"keep_key_id": OLD_KEY}, [application(credential(OLD_KEY, 600), credential(ORPHAN_KEY, 729)), REMOVED])
     assert outcome.result["removed_key_ids"] == [ORPHAN_KEY] and "value" not in outcome.result
 
 
@@ -242,21 +304,18 @@ def test_a_secret_that_never_works_is_removed_again_and_the_old_one_kept(run):
 
 
 def test_propagation_delay_is_waited_out(run):
-    outcome = run({}, [application(), NO_POLICY, PRINCIPAL, created(), OIDC, token_rejected(7000215), OIDC,
-                       token_rejected(7000222), OIDC, TOKEN])
+    outcome = run({}, [application(), NO_POLICY, PRINCIPAL, created(), OIDC, token_rejected(7000215), OIDC, token_rejected(7000222), OIDC, TOKEN])
     assert outcome.result["value"] == NEW_VALUE and outcome.result["changed"] is True
 
 
 def test_a_sign_in_host_that_fails_for_a_while_during_the_proof_is_waited_out(run):
-    outcome = run({}, [application(), NO_POLICY, PRINCIPAL, created(), OIDC, LOGIN_UNAVAILABLE, OIDC, LOGIN_THROTTLED,
-                       OIDC, TOKEN])
+    outcome = run({}, [application(), NO_POLICY, PRINCIPAL, created(), OIDC, LOGIN_UNAVAILABLE, OIDC, LOGIN_THROTTLED, OIDC, TOKEN])
     assert outcome.result["value"] == NEW_VALUE and outcome.result["changed"] is True
     assert outcome.graph_body("/removePassword") == []
 
 
 def test_a_sign_in_host_that_keeps_failing_past_wait_timeout_leaves_no_new_secret(run):
-    outcome = run({"wait_timeout": 0}, [application(credential(OLD_KEY, 20)), NO_POLICY, PRINCIPAL, created(), OIDC,
-                                        LOGIN_UNAVAILABLE, REMOVED])
+    outcome = run({"wait_timeout": 0}, [application(credential(OLD_KEY, 20)), NO_POLICY, PRINCIPAL, created(), OIDC, LOGIN_UNAVAILABLE, REMOVED])
     result = outcome.result
     assert result["failed"] is True and result["changed"] is False
     assert "HTTP 503 temporarily_unavailable" in result["msg"] and "removed again" in result["msg"]
@@ -267,6 +326,7 @@ def test_a_sign_in_host_that_keeps_failing_past_wait_timeout_leaves_no_new_secre
 def test_any_failure_of_the_proof_removes_the_new_secret(run, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("the proof broke")
+
     monkeypatch.setattr(secrets, "acquire_token", broken)
     outcome = run({}, [application(credential(OLD_KEY, 20)), NO_POLICY, PRINCIPAL, created(), REMOVED])
     result = outcome.result
@@ -277,8 +337,7 @@ def test_any_failure_of_the_proof_removes_the_new_secret(run, monkeypatch):
 
 def test_a_new_secret_that_cannot_be_removed_again_is_reported_as_a_change(run):
     refused = (500, {"error": {"code": "generalException", "message": "boom"}})
-    outcome = run({"wait_timeout": 0}, [application(), NO_POLICY, PRINCIPAL, created(), OIDC, LOGIN_UNAVAILABLE,
-                                        refused])
+    outcome = run({"wait_timeout": 0}, [application(), NO_POLICY, PRINCIPAL, created(), OIDC, LOGIN_UNAVAILABLE, refused])
     result = outcome.result
     assert result["failed"] is True and result["changed"] is True
     assert NEW_KEY in result["msg"] and "removing it again failed too" in result["msg"]
@@ -303,6 +362,7 @@ def test_a_failed_cleanup_after_a_good_rotation_still_returns_the_value(run):
 
 # Tenant lifetime policy ------------------------------------------------------------------------------------
 
+
 def test_a_lifetime_over_the_policy_is_clamped_with_a_warning(run):
     outcome = run({}, [application(), POLICY_180, PRINCIPAL, created(180), OIDC, TOKEN])
     assert lifetime_sent(outcome) == timedelta(days=180)
@@ -318,13 +378,11 @@ def test_without_clamping_a_lifetime_over_the_policy_fails_before_writing(run):
 def test_never_expires_gets_the_policy_maximum_and_says_so(run):
     outcome = run({"never_expires": True}, [application(), POLICY_180, PRINCIPAL, created(180), OIDC, TOKEN])
     assert lifetime_sent(outcome) == timedelta(days=180)
-    assert any(w.startswith("never_expires: the tenant's app management policy allows secrets of at most 180 days")
-               for w in outcome.warnings)
+    assert any(w.startswith("never_expires: the tenant's app management policy allows secrets of at most 180 days") for w in outcome.warnings)
 
 
 def test_never_expires_with_an_unreadable_policy_learns_the_limit_from_the_refusals(run):
-    outcome = run({"never_expires": True}, [application(), FORBIDDEN, PRINCIPAL, POLICY_REFUSAL, POLICY_REFUSAL,
-                                            POLICY_REFUSAL, created(180), OIDC, TOKEN])
+    outcome = run({"never_expires": True}, [application(), FORBIDDEN, PRINCIPAL, POLICY_REFUSAL, POLICY_REFUSAL, POLICY_REFUSAL, created(180), OIDC, TOKEN])
     assert [lifetime.days for lifetime in (lifetime_sent(outcome, i) for i in range(4))] == [99 * 365, 730, 365, 180]
     assert any("got 180 days" in w for w in outcome.warnings)
 
@@ -336,18 +394,19 @@ def test_never_expires_without_any_policy_says_when_it_ends(run):
 
 # Removal and bad input -------------------------------------------------------------------------------------
 
+
 def test_absent_removes_only_the_secrets_with_the_description(run):
-    outcome = run({"state": "absent"}, [application(credential(OLD_KEY, 300), credential(ORPHAN_KEY, 700),
-                                                    credential(OTHER_KEY, 300, description="backup job")),
-                                        REMOVED, REMOVED])
+    outcome = run(
+        {"state": "absent"},
+        [application(credential(OLD_KEY, 300), credential(ORPHAN_KEY, 700), credential(OTHER_KEY, 300, description="backup job")), REMOVED, REMOVED],
+    )
     assert sorted(body["keyId"] for body in outcome.graph_body("/removePassword")) == sorted([OLD_KEY, ORPHAN_KEY])
     assert outcome.result["key_id"] is None and outcome.result["secrets"] == []
 
 
 def test_a_removal_that_fails_after_others_succeeded_reports_the_change(run):
     refused = (500, {"error": {"code": "generalException", "message": "boom"}})
-    outcome = run({"state": "absent"}, [application(credential(OLD_KEY, 300), credential(ORPHAN_KEY, 700)),
-                                        REMOVED, refused])
+    outcome = run({"state": "absent"}, [application(credential(OLD_KEY, 300), credential(ORPHAN_KEY, 700)), REMOVED, refused])
     result = outcome.result
     assert result["failed"] is True and result["changed"] is True
     assert result["removed_key_ids"] == [OLD_KEY] and "boom" in result["msg"] and OLD_KEY in result["msg"]
@@ -412,10 +471,13 @@ def test_check_mode_chains_from_an_application_an_earlier_task_would_create(run)
     assert outcome.warnings == []
 
 
-@pytest.mark.parametrize("placeholder, message", [
-    ({"keep_key_id": PLACEHOLDER}, "keep_key_id is the check mode placeholder"),
-    ({"app_id": PLACEHOLDER}, "app_id is (known after apply), the check-mode placeholder of an application"),
-])
+@pytest.mark.parametrize(
+    "placeholder, message",
+    [
+        ({"keep_key_id": PLACEHOLDER}, "keep_key_id is the check mode placeholder"),
+        ({"app_id": PLACEHOLDER}, "app_id is (known after apply), the check-mode placeholder of an application"),
+    ],
+)
 def test_outside_check_mode_a_placeholder_is_refused_before_any_request(run, placeholder, message):
     outcome = run(placeholder, [])
     assert outcome.result["failed"] is True and message in outcome.result["msg"]
@@ -441,23 +503,24 @@ def test_the_kb_name_application_id_is_an_alias_of_app_id(run):
 
 def test_a_secret_removed_meanwhile_by_another_run_counts_as_removed(run):
     gone = (404, {"error": {"code": "Request_ResourceNotFound", "message": "No password credential with keyId."}})
-    outcome = run({"keep_key_id": OLD_KEY}, [application(credential(OLD_KEY, 600), credential(ORPHAN_KEY, 729)),
-                                             gone])
+    outcome = run({"keep_key_id": OLD_KEY}, [application(credential(OLD_KEY, 600), credential(ORPHAN_KEY, 729)), gone])
     assert outcome.result["changed"] is True and outcome.result["removed_key_ids"] == [ORPHAN_KEY]
 
 
 # What the consumer (modusCloud) holds decides a new key ------------------------------------------------------
 
+
 def consumer(**overrides):
-    held = {"configured": True, "application_id": APP_ID, "secret_expiry": "2028-01-01",
-            "secret_days_remaining": 600}
+    held = {"configured": True, "application_id": APP_ID, "secret_expiry": "2028-01-01", "secret_days_remaining": 600}
     held.update(overrides)
     return held
 
 
 def test_a_consumer_without_settings_gets_a_new_key_and_unused_secrets_go_at_once(run):
-    outcome = run({"consumer": consumer(configured=False, application_id=None)},
-                  [application(credential(ORPHAN_KEY, 700)), NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN, REMOVED])
+    outcome = run(
+        {"consumer": consumer(configured=False, application_id=None)},
+        [application(credential(ORPHAN_KEY, 700)), NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN, REMOVED],
+    )
     result = outcome.result
     assert result["value"] == NEW_VALUE and result["removed_key_ids"] == [ORPHAN_KEY]
     assert result["new_key_reason"] == "modusCloud has no Azure AD settings yet"
@@ -465,8 +528,9 @@ def test_a_consumer_without_settings_gets_a_new_key_and_unused_secrets_go_at_onc
 
 
 def test_a_settings_change_hands_over_a_new_key_keeping_the_one_in_use_for_now(run):
-    outcome = run({"consumer": consumer(settings_changes=["sync_frequency_hours"])},
-                  [application(credential(OLD_KEY, 600)), NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN])
+    outcome = run(
+        {"consumer": consumer(settings_changes=["sync_frequency_hours"])}, [application(credential(OLD_KEY, 600)), NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN]
+    )
     result = outcome.result
     assert result["value"] == NEW_VALUE and result["removed_key_ids"] == []
     assert "the import settings change (sync_frequency_hours)" in result["new_key_reason"]
@@ -474,17 +538,17 @@ def test_a_settings_change_hands_over_a_new_key_keeping_the_one_in_use_for_now(r
 
 
 def test_a_consumer_holding_a_usable_key_of_this_application_gets_none(run):
-    outcome = run({"consumer": consumer(application_id=APP_ID.upper(), settings_changes=["add_users"],
-                                        new_key_with_settings_change=False)},
-                  [application(credential(OLD_KEY, 600))])
+    outcome = run(
+        {"consumer": consumer(application_id=APP_ID.upper(), settings_changes=["add_users"], new_key_with_settings_change=False)},
+        [application(credential(OLD_KEY, 600))],
+    )
     result = outcome.result
     assert result["changed"] is False and "value" not in result and result["new_key_reason"] is None
 
 
 def test_check_mode_predicts_the_consumers_new_key_with_its_reason(run):
     other = "0b5e7a52-6f21-4c1e-8a44-1d9f3e2c7b60"
-    outcome = run({"consumer": consumer(application_id=other)}, [application(credential(OLD_KEY, 600)), NO_POLICY],
-                  check_mode=True)
+    outcome = run({"consumer": consumer(application_id=other)}, [application(credential(OLD_KEY, 600)), NO_POLICY], check_mode=True)
     result = outcome.result
     assert outcome.writes == [] and result["key_id"] == PLACEHOLDER and result["removed_key_ids"] == [OLD_KEY]
     assert result["new_key_reason"] == "modusCloud uses another application (%s)" % other
@@ -509,6 +573,7 @@ def test_releasing_the_lease_shows_it_in_the_diff(run):
 
 
 # What a role asks of the result ------------------------------------------------------------------------
+
 
 def test_value_held_says_whether_value_is_a_new_secret_s_real_value(run):
     assert run({}, [application(), NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN]).result["value_held"] is True

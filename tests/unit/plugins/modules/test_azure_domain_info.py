@@ -1,7 +1,12 @@
 from ansible_collections.moduscloud.azure_sync.plugins.modules import azure_domain_info as module
 
-DOMAINS = {"value": [{"id": "Contoso.example", "isVerified": True}, {"id": "contoso.onmicrosoft.com", "isVerified": True},
-                     {"id": "pending.example", "isVerified": False}]}
+DOMAINS = {
+    "value": [
+        {"id": "Contoso.example", "isVerified": True},
+        {"id": "contoso.onmicrosoft.com", "isVerified": True},
+        {"id": "pending.example", "isVerified": False},
+    ]
+}
 
 
 def test_returns_the_verified_domains_lower_case_and_sorted(graph, run_module):
@@ -31,5 +36,4 @@ def test_a_refused_read_names_the_operation_and_status(graph, run_module):
 def test_a_plain_http_graph_url_is_refused_before_any_request(graph, run_module):
     result = run_module(module, {"graph_url": "http://graph.test"})
     assert result["failed"] is True and graph.calls == []
-    assert result["msg"] == ("graph_url must be an https:// URL (the token travels in a header), got "
-                             "http://graph.test")
+    assert result["msg"] == ("graph_url must be an https:// URL (the token travels in a header), got http://graph.test")

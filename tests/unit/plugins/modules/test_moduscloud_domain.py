@@ -9,20 +9,19 @@ DOMAINS_PATH = "/orgs/%s/domains" % ORG
 
 
 def org_domains(*names, **fields):
-    return (200, {"domains": [dict({"name": name, "is_active": True, "is_relay": True, "destination": None}, **fields)
-                              for name in names]})
+    return (200, {"domains": [dict({"name": name, "is_active": True, "is_relay": True, "destination": None}, **fields) for name in names]})
 
 
 @pytest.fixture
 def run(monkeypatch, capsys):
     def runner(args, answers, **kwargs):
         return run_module(module, dict({"org": ORG}, **args), answers, monkeypatch, capsys, **kwargs)
+
     return runner
 
 
 def test_preflight_names_exactly_the_missing_tenant_domains_and_writes_nothing(run):
-    outcome = run({"required_domains": ["Contoso.Example", "fabrikam.example", "contoso.onmicrosoft.com"]},
-                  [org_domains(ORG, "other.example")])
+    outcome = run({"required_domains": ["Contoso.Example", "fabrikam.example", "contoso.onmicrosoft.com"]}, [org_domains(ORG, "other.example")])
     assert outcome.result["changed"] is False and outcome.writes == []
     assert outcome.result["missing"] == ["contoso.onmicrosoft.com", "fabrikam.example"]
 
@@ -48,8 +47,10 @@ def test_check_mode_predicts_new_domains_without_writing(run):
 
 
 def test_missing_domains_are_added_with_the_relay_settings(run):
-    outcome = run({"domains": ["fabrikam.example", ORG], "is_relay": True, "destination": "mx.contoso.example"},
-                  [org_domains(ORG, destination="mx.contoso.example"), (201, {"name": "fabrikam.example"})])
+    outcome = run(
+        {"domains": ["fabrikam.example", ORG], "is_relay": True, "destination": "mx.contoso.example"},
+        [org_domains(ORG, destination="mx.contoso.example"), (201, {"name": "fabrikam.example"})],
+    )
     assert outcome.writes == [("POST", DOMAINS_PATH)]
     assert outcome.body(1) == {"name": "fabrikam.example", "is_relay": True, "destination": "mx.contoso.example"}
 
@@ -61,16 +62,16 @@ def test_present_domains_with_matching_settings_change_nothing(run):
 
 def test_a_changed_destination_is_written_back_over_the_whole_object(run):
     stored = {"name": ORG, "is_active": True, "is_relay": True, "destination": "old.example", "failovers": []}
-    outcome = run({"domains": [ORG], "destination": "new.example"},
-                  [org_domains(ORG, destination="old.example"), (200, stored), (204, None)], diff=True)
+    outcome = run({"domains": [ORG], "destination": "new.example"}, [org_domains(ORG, destination="old.example"), (200, stored), (204, None)], diff=True)
     assert outcome.writes == [("PUT", DOMAINS_PATH + "/" + ORG)]
     assert outcome.body(2) == dict(stored, destination="new.example")
     assert outcome.result["diff"]["after"][ORG]["destination"] == "new.example"
 
 
 def test_removal_deletes_only_domains_that_exist(run):
-    outcome = run({"domains": ["old.example", "never.example"], "state": "absent"},
-                  [org_domains(ORG, "old.example"), (200, {"primary_domain": ORG}), (204, None)])
+    outcome = run(
+        {"domains": ["old.example", "never.example"], "state": "absent"}, [org_domains(ORG, "old.example"), (200, {"primary_domain": ORG}), (204, None)]
+    )
     assert outcome.writes == [("DELETE", DOMAINS_PATH + "/old.example")]
     assert [d["name"] for d in outcome.result["domains"]] == [ORG]
 
@@ -94,8 +95,7 @@ def test_an_unknown_org_is_reported_clearly(run):
 
 
 def test_stack_auto_discovers_the_stack_before_anything_else(run):
-    outcome = run({"required_domains": [ORG], "stack": "auto"},
-                  [(200, {"endpoints": ["https://mc.example"]}), org_domains(ORG)])
+    outcome = run({"required_domains": [ORG], "stack": "auto"}, [(200, {"endpoints": ["https://mc.example"]}), org_domains(ORG)])
     assert outcome.requests == [("GET", "/endpoints/" + ORG), ("GET", DOMAINS_PATH)]
 
 
@@ -107,13 +107,11 @@ def test_a_ca_path_that_does_not_exist_fails_before_any_request(run, tmp_path):
 
 
 def test_a_ca_path_is_not_needed_when_certificates_are_not_verified(run, tmp_path):
-    outcome = run({"required_domains": [ORG], "ca_path": str(tmp_path / "no-such-ca.pem"), "validate_certs": False},
-                  [org_domains(ORG)])
+    outcome = run({"required_domains": [ORG], "ca_path": str(tmp_path / "no-such-ca.pem"), "validate_certs": False}, [org_domains(ORG)])
     assert outcome.result.get("failed") is not True
 
 
-KNOWN = {"configured": False, "settings": None, "domains": [{"name": ORG}], "exemptions": [],
-         "secret_expiry": None, "last_successful_sync": None}
+KNOWN = {"configured": False, "settings": None, "domains": [{"name": ORG}], "exemptions": [], "secret_expiry": None, "last_successful_sync": None}
 
 
 def test_known_state_comes_back_with_the_domains_the_task_leaves(run):

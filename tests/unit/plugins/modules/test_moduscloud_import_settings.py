@@ -12,21 +12,28 @@ ORG = "contoso.example"
 APP_ID = "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21"
 KEY = "Key~Value.0f-the-Secret_42"
 DOMAINS = (200, {"domains": [{"name": ORG, "is_active": True, "is_relay": True, "destination": None}]})
-NOT_CONFIGURED = (404, {"errors": [{"status": 404, "error_message": "Azure Active Directory sync is not configured",
-                                    "identifier": ORG}]})
+NOT_CONFIGURED = (404, {"errors": [{"status": 404, "error_message": "Azure Active Directory sync is not configured", "identifier": ORG}]})
 KB_ARGS = {"org": ORG, "primary_domain": ORG, "application_id": APP_ID, "key": KEY}
 # The PUT body the KB's values make (the keys of docs/moduscloud-api.md, real JSON booleans, integer hours).
 KB_VALUES = {
-    "primary_domain": ORG, "application_id": APP_ID, "disable_login": False,
-    "default_user_role_name": "end_user", "sync_frequency": 1,
-    "sync_active_users": True, "sync_distribution_groups": True, "sync_security_groups": True,
-    "add_users": True, "update_users": True, "remove_deleted_users": False,
-    "add_groups": True, "update_groups": True, "remove_deleted_groups": False,
+    "primary_domain": ORG,
+    "application_id": APP_ID,
+    "disable_login": False,
+    "default_user_role_name": "end_user",
+    "sync_frequency": 1,
+    "sync_active_users": True,
+    "sync_distribution_groups": True,
+    "sync_security_groups": True,
+    "add_users": True,
+    "update_users": True,
+    "remove_deleted_users": False,
+    "add_groups": True,
+    "update_groups": True,
+    "remove_deleted_groups": False,
 }
 # Every settings row of WIRE_TABLE at the option's default, then the KB's values: a setting added to the table
 # with a default joins the expected bodies by itself.
-DEFAULTS = dict((option, spec.get("default")) for option, spec in module.argument_spec().items()
-                if option in mc_wire.SETTINGS_FIELDS)
+DEFAULTS = dict((option, spec.get("default")) for option, spec in module.argument_spec().items() if option in mc_wire.SETTINGS_FIELDS)
 KB_WIRE = dict(mc_wire.settings_to_wire(DEFAULTS), **KB_VALUES)
 STORED = (200, dict(KB_WIRE, secret_expiry="2028-07-01", last_successful_sync="2026-07-01T10:00:00Z"))
 SETTINGS = "/orgs/%s/settings/azure" % ORG
@@ -37,6 +44,7 @@ EXEMPTIONS = SETTINGS + "/exemptions"
 def run(monkeypatch, capsys):
     def runner(args, answers, **kwargs):
         return run_module(module, args, answers, monkeypatch, capsys, **kwargs)
+
     return runner
 
 
@@ -69,8 +77,7 @@ def test_second_run_with_the_same_values_changes_nothing(run):
 
 
 def test_a_changed_setting_is_written_whole_without_the_key_and_shown_in_the_diff(run):
-    outcome = run(dict(KB_ARGS, sync_frequency_hours=24, allow_microsoft_sign_in=False),
-                  [DOMAINS, STORED, (204, None), STORED], diff=True)
+    outcome = run(dict(KB_ARGS, sync_frequency_hours=24, allow_microsoft_sign_in=False), [DOMAINS, STORED, (204, None), STORED], diff=True)
     assert outcome.writes == [("PUT", SETTINGS)]
     assert outcome.result["changed"] is True and "failed" not in outcome.result
     assert outcome.body(2) == dict(KB_WIRE, sync_frequency=24, disable_login=True)  # no ad_key: it is kept
@@ -112,8 +119,7 @@ def test_a_primary_domain_missing_from_the_org_is_named_before_writing(run):
 
 def test_exemptions_are_a_full_list_and_extras_are_removed_visibly(run):
     current = (200, [{"email": "old@contoso.example"}, {"email": "keep@contoso.example"}])
-    outcome = run(dict(KB_ARGS, exemptions=["Keep@contoso.example", "new@contoso.example"]),
-                  [DOMAINS, STORED, current, (204, None), (204, None)], diff=True)
+    outcome = run(dict(KB_ARGS, exemptions=["Keep@contoso.example", "new@contoso.example"]), [DOMAINS, STORED, current, (204, None), (204, None)], diff=True)
     assert outcome.writes == [("DELETE", EXEMPTIONS + "/old@contoso.example"), ("PUT", EXEMPTIONS)]
     assert outcome.body(4) == {"exemptions": "new@contoso.example"}
     diff = outcome.result["diff"]
@@ -123,8 +129,7 @@ def test_exemptions_are_a_full_list_and_extras_are_removed_visibly(run):
 
 
 def test_state_absent_clears_the_settings_and_the_exemptions(run):
-    outcome = run({"org": ORG, "state": "absent"},
-                  [DOMAINS, STORED, (200, [{"email": "a@contoso.example"}]), (204, None), (204, None)], diff=True)
+    outcome = run({"org": ORG, "state": "absent"}, [DOMAINS, STORED, (200, [{"email": "a@contoso.example"}]), (204, None), (204, None)], diff=True)
     assert outcome.result["changed"] is True
     assert outcome.writes == [("DELETE", SETTINGS), ("DELETE", EXEMPTIONS)]
     assert outcome.result["diff"]["after"]["azure_ad_import"] == {"state": "absent"}
@@ -193,25 +198,35 @@ def test_outside_check_mode_the_placeholder_application_fails_before_any_request
 
 # -- offboarding: the synced users ------------------------------------------------------------------
 
-ORG_USERS = (200, {"users": [
-    {"primary_email": "admin@contoso.example", "type": "organization_admin"},
-    {"primary_email": "Adele@contoso.example", "type": "end_user"},
-    {"primary_email": "quiet@contoso.example", "type": "silent_user"},
-    {"primary_email": "keep@contoso.example", "type": "end_user"},
-    {"primary_email": "partner@other.example", "type": "end_user"},
-    {"primary_email": "printer@contoso.example", "type": "functional_account"},
-]})
+ORG_USERS = (
+    200,
+    {
+        "users": [
+            {"primary_email": "admin@contoso.example", "type": "organization_admin"},
+            {"primary_email": "Adele@contoso.example", "type": "end_user"},
+            {"primary_email": "quiet@contoso.example", "type": "silent_user"},
+            {"primary_email": "keep@contoso.example", "type": "end_user"},
+            {"primary_email": "partner@other.example", "type": "end_user"},
+            {"primary_email": "printer@contoso.example", "type": "functional_account"},
+        ]
+    },
+)
 OFFBOARD = {"org": ORG, "state": "absent", "remove_synced_users": True, "synced_domains": [ORG]}
 
 
 def test_state_absent_stops_the_sync_first_then_removes_only_the_synced_users_then_the_exemptions(run):
-    outcome = run(OFFBOARD, [DOMAINS, STORED, (200, [{"email": "keep@contoso.example"}]), ORG_USERS,
-                             (204, None), (204, None), (204, None), (204, None)], diff=True)
+    outcome = run(
+        OFFBOARD, [DOMAINS, STORED, (200, [{"email": "keep@contoso.example"}]), ORG_USERS, (204, None), (204, None), (204, None), (204, None)], diff=True
+    )
     assert outcome.result["changed"] is True
     # Not the admin, the exempt user, a user on another domain or another account type.
     assert outcome.result["removed_users"] == ["adele@contoso.example", "quiet@contoso.example"]
-    assert outcome.writes == [("DELETE", SETTINGS), ("DELETE", "/orgs/%s/users/adele@contoso.example" % ORG),
-                              ("DELETE", "/orgs/%s/users/quiet@contoso.example" % ORG), ("DELETE", EXEMPTIONS)]
+    assert outcome.writes == [
+        ("DELETE", SETTINGS),
+        ("DELETE", "/orgs/%s/users/adele@contoso.example" % ORG),
+        ("DELETE", "/orgs/%s/users/quiet@contoso.example" % ORG),
+        ("DELETE", EXEMPTIONS),
+    ]
     assert outcome.result["diff"]["after"]["users/adele@contoso.example"] == {"state": "absent"}
 
 
@@ -263,8 +278,7 @@ RULE_ARGS = dict(KB_ARGS, exemption_query=RULE, access_token=TOKEN, graph_url=GR
 
 def test_a_rule_saves_the_addresses_it_selects_beside_the_listed_ones_and_removes_the_rest(run):
     current = (200, [{"email": "old.rule.match@" + ORG}, {"email": "reception@" + ORG}])
-    outcome = run(dict(RULE_ARGS, exemptions=["reception@" + ORG]),
-                  [DOMAINS, STORED, TENANT, DIRECTORY, current, (204, None), (204, None)], diff=True)
+    outcome = run(dict(RULE_ARGS, exemptions=["reception@" + ORG]), [DOMAINS, STORED, TENANT, DIRECTORY, current, (204, None), (204, None)], diff=True)
     result = outcome.result
     assert result["query_exemptions"] == ["shared.sales@" + ORG, "svc-scanner@" + ORG]
     assert result["exemptions"] == ["reception@" + ORG, "shared.sales@" + ORG, "svc-scanner@" + ORG]
@@ -289,10 +303,13 @@ def test_a_rule_that_selects_what_it_already_saved_changes_nothing(run):
     assert outcome.result["changed"] is False and outcome.writes == []
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("[?department == 'IT'", "exemption_query \"[?department == 'IT'\" is not a valid JMESPath expression: "),
-    ("[?department = 'IT']", "is not a valid JMESPath expression"),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("[?department == 'IT'", "exemption_query \"[?department == 'IT'\" is not a valid JMESPath expression: "),
+        ("[?department = 'IT']", "is not a valid JMESPath expression"),
+    ],
+)
 def test_a_bad_rule_fails_with_jmespaths_message_before_any_request(run, query, expected):
     outcome = run(dict(RULE_ARGS, exemption_query=query), [])
     assert outcome.result["failed"] is True and outcome.requests == []
@@ -300,11 +317,14 @@ def test_a_bad_rule_fails_with_jmespaths_message_before_any_request(run, query, 
     assert "[?starts_with(userPrincipalName, 'svc-')]" in outcome.result["msg"]  # what is allowed
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("[?contains(department, 'Shared')]", "failed on the directory's users: In function contains()"),
-    ("length(@)", "must select a list of users or addresses, got a number"),
-    ("[].accountEnabled", "must select users or addresses, got a boolean"),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("[?contains(department, 'Shared')]", "failed on the directory's users: In function contains()"),
+        ("length(@)", "must select a list of users or addresses, got a number"),
+        ("[].accountEnabled", "must select users or addresses, got a boolean"),
+    ],
+)
 def test_a_rule_that_fails_on_the_directory_writes_nothing(run, query, expected):
     users = graph(entra_user("a@" + ORG, department=None)).reply("/users")
     outcome = run(dict(RULE_ARGS, exemption_query=query), [DOMAINS, STORED, TENANT, users])
@@ -326,9 +346,11 @@ def test_a_rule_needs_a_token_and_a_token_of_another_tenant_is_refused(run):
 NULL_SETTINGS = dict((key, None) for key in list(KB_WIRE) + ["secret_expiry", "last_successful_sync"])
 
 
-@pytest.mark.parametrize("absent", [(204, None), (200, {}), (200, NULL_SETTINGS), (200, dict(NULL_SETTINGS,
-                                    primary_domain="", application_id=""))],
-                         ids=["204", "200-empty", "200-null", "200-empty-strings"])
+@pytest.mark.parametrize(
+    "absent",
+    [(204, None), (200, {}), (200, NULL_SETTINGS), (200, dict(NULL_SETTINGS, primary_domain="", application_id=""))],
+    ids=["204", "200-empty", "200-null", "200-empty-strings"],
+)
 def test_every_plausible_unconfigured_answer_reads_as_absent_and_the_settings_are_created_with_the_key(run, absent):
     outcome = run(KB_ARGS, [DOMAINS, absent, (204, None)])
     assert outcome.result["changed"] is True and outcome.writes == [("PUT", SETTINGS)]
@@ -336,8 +358,7 @@ def test_every_plausible_unconfigured_answer_reads_as_absent_and_the_settings_ar
 
 
 def test_booleans_answered_as_strings_compare_equal_and_nothing_is_written(run):
-    stored = dict((key, ("true" if value else "false") if isinstance(value, bool) else value)
-                  for key, value in STORED[1].items())
+    stored = dict((key, ("true" if value else "false") if isinstance(value, bool) else value) for key, value in STORED[1].items())
     outcome = run(KB_ARGS, [DOMAINS, (200, stored)])
     assert outcome.result["changed"] is False and outcome.writes == []
 
@@ -350,8 +371,7 @@ def test_wire_format_strings_sends_every_boolean_as_a_string(run):
 
 
 def test_a_refused_boolean_form_fails_naming_the_assumption_and_the_doc_without_retrying(run):
-    refused = (400, {"errors": [{"status": 400, "error_message": 'must be "true" or "false", got bool',
-                                 "identifier": "add_users"}]})
+    refused = (400, {"errors": [{"status": 400, "error_message": 'must be "true" or "false", got bool', "identifier": "add_users"}]})
     outcome = run(KB_ARGS, [DOMAINS, NOT_CONFIGURED, refused])
     assert outcome.result["failed"] is True and outcome.writes == [("PUT", SETTINGS)]
     message = outcome.result["msg"]
@@ -376,15 +396,19 @@ def test_a_change_after_which_the_service_reports_no_key_expiry_fails_saying_the
     assert outcome.result["wire_assumption"] == "settings.put_without_key"
 
 
-@pytest.mark.parametrize("form, body", [
-    ("comma_string", {"exemptions": "a@contoso.example,b@contoso.example"}),
-    ("json_list", {"exemptions": ["a@contoso.example", "b@contoso.example"]}),
-    ("bare_list", ["a@contoso.example", "b@contoso.example"]),
-    ("bare_string", "a@contoso.example,b@contoso.example"),
-])
+@pytest.mark.parametrize(
+    "form, body",
+    [
+        ("comma_string", {"exemptions": "a@contoso.example,b@contoso.example"}),
+        ("json_list", {"exemptions": ["a@contoso.example", "b@contoso.example"]}),
+        ("bare_list", ["a@contoso.example", "b@contoso.example"]),
+        ("bare_string", "a@contoso.example,b@contoso.example"),
+    ],
+)
 def test_wire_format_exemptions_chooses_the_body_that_adds_them(run, form, body):
-    outcome = run(dict(KB_ARGS, exemptions=["b@contoso.example", "a@contoso.example"], wire_format={"exemptions": form}),
-                  [DOMAINS, STORED, (200, []), (204, None)])
+    outcome = run(
+        dict(KB_ARGS, exemptions=["b@contoso.example", "a@contoso.example"], wire_format={"exemptions": form}), [DOMAINS, STORED, (200, []), (204, None)]
+    )
     assert outcome.writes == [("PUT", EXEMPTIONS)] and outcome.body(3) == body
 
 

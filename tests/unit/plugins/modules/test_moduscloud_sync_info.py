@@ -10,17 +10,26 @@ ORG = "contoso.example"
 DOMAINS = (200, {"domains": [{"name": ORG, "is_active": True, "is_relay": True, "destination": None}]})
 EXEMPTIONS = (200, [{"email": "keep@contoso.example"}])
 STORED_WIRE = {
-    "primary_domain": ORG, "application_id": "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21", "disable_login": False,
-    "default_user_role_name": "end_user", "sync_frequency": 1, "sync_active_users": True,
-    "sync_distribution_groups": True, "sync_security_groups": True, "add_users": True, "update_users": True,
-    "remove_deleted_users": False, "add_groups": True, "update_groups": True, "remove_deleted_groups": False,
+    "primary_domain": ORG,
+    "application_id": "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21",
+    "disable_login": False,
+    "default_user_role_name": "end_user",
+    "sync_frequency": 1,
+    "sync_active_users": True,
+    "sync_distribution_groups": True,
+    "sync_security_groups": True,
+    "add_users": True,
+    "update_users": True,
+    "remove_deleted_users": False,
+    "add_groups": True,
+    "update_groups": True,
+    "remove_deleted_groups": False,
 }
 
 
 def stored(expires_in_days, synced_hours_ago=None):
     now = datetime.now(timezone.utc)
-    body = dict(STORED_WIRE, secret_expiry=(now + timedelta(days=expires_in_days)).strftime("%Y-%m-%d"),
-                last_successful_sync=None)
+    body = dict(STORED_WIRE, secret_expiry=(now + timedelta(days=expires_in_days)).strftime("%Y-%m-%d"), last_successful_sync=None)
     if synced_hours_ago is not None:
         body["last_successful_sync"] = (now - timedelta(hours=synced_hours_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
     return (200, body)
@@ -30,6 +39,7 @@ def stored(expires_in_days, synced_hours_ago=None):
 def run(monkeypatch, capsys):
     def runner(args, answers, **kwargs):
         return run_module(module, dict({"org": ORG}, **args), answers, monkeypatch, capsys, **kwargs)
+
     return runner
 
 
@@ -72,8 +82,9 @@ def test_unconfigured_sync_reads_as_not_configured(run):
 
 
 def test_users_come_with_their_aliases_when_asked(run):
-    users = {"users": [{"primary_email": "zed@contoso.example", "alias_emails": []},
-                       {"primary_email": "amy@contoso.example", "alias_emails": ["a@contoso.example"]}]}
+    users = {
+        "users": [{"primary_email": "zed@contoso.example", "alias_emails": []}, {"primary_email": "amy@contoso.example", "alias_emails": ["a@contoso.example"]}]
+    }
     outcome = run({"include_users": True}, [DOMAINS, stored(400), EXEMPTIONS, (200, users)])
     assert [u["primary_email"] for u in outcome.result["users"]] == ["amy@contoso.example", "zed@contoso.example"]
     assert outcome.result["users"][0]["alias_emails"] == ["a@contoso.example"]
@@ -89,22 +100,31 @@ def test_awx_style_empty_environment_variables_count_as_unset(run, monkeypatch):
 
 def test_missing_credentials_name_the_options_the_environment_and_the_role_variables(monkeypatch, capsys):
     from .module_runner import run_scripted
+
     for name in ("MODUSCLOUD_USERNAME", "MODUSCLOUD_PASSWORD"):
         monkeypatch.setenv(name, "")
     outcome = run_scripted(module, {"org": ORG, "api_url": "https://mc.example/api/v1"}, [], monkeypatch, capsys)
     message = outcome.result["msg"]
     assert outcome.result["failed"] is True and outcome.calls == []
-    for named in ("username and password", "MODUSCLOUD_USERNAME", "MODUSCLOUD_PASSWORD",
-                  "azure_user_sync_moduscloud_username", "azure_user_sync_moduscloud_password"):
+    for named in (
+        "username and password",
+        "MODUSCLOUD_USERNAME",
+        "MODUSCLOUD_PASSWORD",
+        "azure_user_sync_moduscloud_username",
+        "azure_user_sync_moduscloud_password",
+    ):
         assert named in message
 
 
-@pytest.mark.parametrize("options, expected", [
-    ({"username": ""}, "modusCloud connection: missing username"),
-    ({"username": "   "}, "modusCloud connection: missing username"),
-    ({"username": "admin"}, "username must be the modusCloud admin's login email address, got 'admin'"),
-    ({"password": ""}, "modusCloud connection: missing password"),
-])
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        ({"username": ""}, "modusCloud connection: missing username"),
+        ({"username": "   "}, "modusCloud connection: missing username"),
+        ({"username": "admin"}, "username must be the modusCloud admin's login email address, got 'admin'"),
+        ({"password": ""}, "modusCloud connection: missing password"),
+    ],
+)
 def test_empty_or_malformed_credentials_are_refused_before_any_request(run, options, expected):
     outcome = run(options, [])
     assert outcome.result["failed"] is True and outcome.requests == []

@@ -38,14 +38,24 @@ FOREIGN_TOKEN = "eyJ0eXAiOiJKV1Qi.fabrikam-tenant-token.c2ln"
 LOGIN = "https://login.test"
 GRAPH = "https://graph.test"
 MODUSCLOUD = "https://mc.test/api/v1"
-CONNECTION = {"api_url": MODUSCLOUD, "username": "admin@" + ORG, "password": PASSWORD,
-              "authority_host": LOGIN, "graph_url": GRAPH}
+CONNECTION = {"api_url": MODUSCLOUD, "username": "admin@" + ORG, "password": PASSWORD, "authority_host": LOGIN, "graph_url": GRAPH}
 SAVED_SETTINGS = {
-    "primary_domain": ORG, "application_id": APP_ID, "disable_login": False, "default_user_role_name": "end_user",
-    "sync_frequency": 1, "sync_active_users": True, "sync_distribution_groups": True, "sync_security_groups": True,
-    "add_users": True, "update_users": True, "remove_deleted_users": True, "add_groups": True,
-    "update_groups": True, "remove_deleted_groups": False,
-    "secret_expiry": "2099-01-01", "last_successful_sync": "2026-01-01T00:00:00Z",
+    "primary_domain": ORG,
+    "application_id": APP_ID,
+    "disable_login": False,
+    "default_user_role_name": "end_user",
+    "sync_frequency": 1,
+    "sync_active_users": True,
+    "sync_distribution_groups": True,
+    "sync_security_groups": True,
+    "add_users": True,
+    "update_users": True,
+    "remove_deleted_users": True,
+    "add_groups": True,
+    "update_groups": True,
+    "remove_deleted_groups": False,
+    "secret_expiry": "2099-01-01",
+    "last_successful_sync": "2026-01-01T00:00:00Z",
 }
 GRAPH_USER_TYPE = "#microsoft.graph.user"
 # Fields of every organization user that the sync never changes (a PUT must send them back).
@@ -76,8 +86,7 @@ def organization_users():
 
 def groups():
     return [
-        entra_group("Sales", mail="sales@" + ORG, mail_enabled=True, security_enabled=False,
-                    members=["id-adele", "id-alex", "g-it"], object_id="g-sales"),
+        entra_group("Sales", mail="sales@" + ORG, mail_enabled=True, security_enabled=False, members=["id-adele", "id-alex", "g-it"], object_id="g-sales"),
         entra_group("IT Admins", members=["id-megan"], object_id="g-it"),
     ]
 
@@ -88,8 +97,7 @@ def graph_error(status, code, message):
 
 def delegated(fake, name):
     """An attribute of FakeServices that is the attribute `name` of its fake `fake`."""
-    return property(lambda self: getattr(getattr(self, fake), name),
-                    lambda self, value: setattr(getattr(self, fake), name, value))
+    return property(lambda self: getattr(getattr(self, fake), name), lambda self, value: setattr(getattr(self, fake), name, value))
 
 
 class FakeServices(BaseAdapter):
@@ -125,8 +133,7 @@ class FakeServices(BaseAdapter):
     @property
     def writes(self):
         """Write requests to modusCloud (the only service the module may change)."""
-        return [(call["method"], call["path"]) for call in self.calls
-                if call["host"] == "mc.test" and call["method"] != "GET"]
+        return [(call["method"], call["path"]) for call in self.calls if call["host"] == "mc.test" and call["method"] != "GET"]
 
     def graph_calls(self):
         return [call for call in self.calls if call["host"] == "graph.test"]
@@ -141,8 +148,15 @@ class FakeServices(BaseAdapter):
         path = unquote(url.path)
         query = dict((key, values[0]) for key, values in parse_qs(url.query).items())
         body = request.body.decode() if isinstance(request.body, bytes) else request.body
-        call = {"method": request.method, "host": url.hostname, "path": path, "query": query, "body": body,
-                "headers": dict(request.headers), "verify": kwargs.get("verify")}
+        call = {
+            "method": request.method,
+            "host": url.hostname,
+            "path": path,
+            "query": query,
+            "body": body,
+            "headers": dict(request.headers),
+            "verify": kwargs.get("verify"),
+        }
         with self._lock:
             self.calls.append(call)
             if (call["host"], request.method, path) == ("graph.test", "POST", "/v1.0/$batch"):
@@ -157,8 +171,14 @@ class FakeServices(BaseAdapter):
         responses = []
         for item in json.loads(call["body"])["requests"]:
             url = urlsplit(item["url"])
-            inner = dict(call, method=item["method"], path="/v1.0" + unquote(url.path), body=None, batch=True,
-                         query=dict((key, values[0]) for key, values in parse_qs(url.query).items()))
+            inner = dict(
+                call,
+                method=item["method"],
+                path="/v1.0" + unquote(url.path),
+                body=None,
+                batch=True,
+                query=dict((key, values[0]) for key, values in parse_qs(url.query).items()),
+            )
             self.calls.append(inner)
             failure = self.failures.pop((inner["method"], inner["path"]), None)
             status, payload = (failure or self._route(inner))[:2]
@@ -174,30 +194,31 @@ class FakeServices(BaseAdapter):
         if host == "login.test":
             return self._login(method, path, call["body"])
         if host == "graph.test":
-            return self._graph(path[len("/v1.0"):], call["query"], call["headers"])
+            return self._graph(path[len("/v1.0") :], call["query"], call["headers"])
         if host == "mc.test":
-            return self.moduscloud.answer(method, path[len("/api/v1"):], call["body"])
+            return self.moduscloud.answer(method, path[len("/api/v1") :], call["body"])
         raise AssertionError("unexpected request %s %s" % (method, path))
 
     def _login(self, method, path, body):
         tenant = path.split("/")[1]
         if path.endswith("/v2.0/.well-known/openid-configuration"):
             base = "%s/%s" % (LOGIN, tenant)
-            return 200, {"authorization_endpoint": base + "/oauth2/v2.0/authorize",
-                         "token_endpoint": base + "/oauth2/v2.0/token", "issuer": base + "/v2.0"}
+            return 200, {"authorization_endpoint": base + "/oauth2/v2.0/authorize", "token_endpoint": base + "/oauth2/v2.0/token", "issuer": base + "/v2.0"}
         form = dict((key, values[0]) for key, values in parse_qs(body).items())
         if form.get("client_id") == APP_ID and form.get("client_secret") == KEY:
             return 200, {"token_type": "Bearer", "expires_in": 3599, "access_token": SYNC_APP_TOKEN}
-        return 401, {"error": "invalid_client", "error_codes": [7000215],
-                     "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret being "
-                                          "sent in the request is the client secret value, not the client secret ID"}
+        return 401, {
+            "error": "invalid_client",
+            "error_codes": [7000215],
+            "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret being "
+            "sent in the request is the client secret value, not the client secret ID",
+        }
 
     def _graph(self, path, query, headers):
-        token = headers.get("Authorization", "")[len("Bearer "):]
+        token = headers.get("Authorization", "")[len("Bearer ") :]
         if token == FOREIGN_TOKEN:
             assert path == "/organization", "a token of another tenant must not read the directory"
-            return 200, {"value": [{"id": "0c8f6a9e-5d3b-4f21-8e7a-2b9c4d1e6f70",
-                                    "verifiedDomains": [{"name": "fabrikam.example"}]}]}
+            return 200, {"value": [{"id": "0c8f6a9e-5d3b-4f21-8e7a-2b9c4d1e6f70", "verifiedDomains": [{"name": "fabrikam.example"}]}]}
         if token not in (SYNC_APP_TOKEN, ACCESS_TOKEN):
             return graph_error(401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
         if not (self.consented if token == SYNC_APP_TOKEN else self.token_may_read):
@@ -222,6 +243,7 @@ def run(services, capsys):
         result, output = run_main(module, arguments, capsys, check_mode=check_mode, diff=diff)
         assert KEY not in output and PASSWORD not in output and ACCESS_TOKEN not in output
         return result
+
     return runner
 
 
@@ -235,24 +257,31 @@ def skipped(report):
 
 # mode=report
 
+
 def test_report_predicts_the_sync_and_writes_nothing(run, services):
     result = run()
     report = result["report"]
     assert result["changed"] is False and services.writes == []
     assert addresses(report["users"]["add"]) == ["adele@" + ORG, "alex@" + ORG]
     assert report["users"]["add"][0] == {
-        "primary_email": "adele@" + ORG, "firstname": "Adele", "surname": "Vance", "is_active": True,
-        "alias_emails": ["adele.vance@" + ORG, "adele@" + INITIAL], "type": "end_user"}
-    assert report["users"]["change"] == [{"primary_email": "megan@" + ORG,
-                                          "changes": {"surname": {"before": "Bowen-Smith", "after": "Bowen"}}}]
+        "primary_email": "adele@" + ORG,
+        "firstname": "Adele",
+        "surname": "Vance",
+        "is_active": True,
+        "alias_emails": ["adele.vance@" + ORG, "adele@" + INITIAL],
+        "type": "end_user",
+    }
+    assert report["users"]["change"] == [{"primary_email": "megan@" + ORG, "changes": {"surname": {"before": "Bowen-Smith", "after": "Bowen"}}}]
     assert report["users"]["remove"] == [{"primary_email": "left@" + ORG, "type": "end_user"}]
     assert skipped(report) == [
-        ("admin@" + ORG, "protected"), ("diego@" + ORG, "disabled"), ("isaiah@" + ORG, "unlicensed"),
-        ("lynne@contoso.net", "domain_missing"), ("pat@fabrikam.example", "guest")]
-    assert [(g["name"], g["kind"], g["members"]) for g in report["groups"]] == [
-        ("Sales", "distribution", 2), ("IT Admins", "security", 1)]
-    assert report["counts"] == {"add": 2, "change": 1, "remove": 1, "unchanged": 0, "groups": 2, "skipped": 5,
-                                "missing_domains": 0}
+        ("admin@" + ORG, "protected"),
+        ("diego@" + ORG, "disabled"),
+        ("isaiah@" + ORG, "unlicensed"),
+        ("lynne@contoso.net", "domain_missing"),
+        ("pat@fabrikam.example", "guest"),
+    ]
+    assert [(g["name"], g["kind"], g["members"]) for g in report["groups"]] == [("Sales", "distribution", 2), ("IT Admins", "security", 1)]
+    assert report["counts"] == {"add": 2, "change": 1, "remove": 1, "unchanged": 0, "groups": 2, "skipped": 5, "missing_domains": 0}
     assert result["settings"]["remove_users"] is True and result["tenant_id"] == ORG
     assert result["app_id"] == APP_ID
     assert result["sync_status"] == {"secret_expiry": "2099-01-01", "last_successful_sync": "2026-01-01T00:00:00Z"}
@@ -268,8 +297,16 @@ def test_the_directory_is_read_as_the_sync_app_with_only_the_needed_fields_and_e
     first_user_page = next(call for call in services.graph_calls() if call["path"] == "/v1.0/users")
     assert first_user_page["query"]["$top"] == "999"
     assert set(first_user_page["query"]["$select"].split(",")) == {
-        "id", "userPrincipalName", "givenName", "surname", "mail", "proxyAddresses", "accountEnabled", "userType",
-        "assignedLicenses"}
+        "id",
+        "userPrincipalName",
+        "givenName",
+        "surname",
+        "mail",
+        "proxyAddresses",
+        "accountEnabled",
+        "userType",
+        "assignedLicenses",
+    }
     user_pages = [call for call in services.graph_calls() if call["path"] == "/v1.0/users"]
     assert len(user_pages) == 4  # 7 users, 2 per page: every nextLink followed
     assert all(call["verify"] is True for call in services.calls)
@@ -277,17 +314,25 @@ def test_the_directory_is_read_as_the_sync_app_with_only_the_needed_fields_and_e
 
 def test_a_group_deleted_while_the_directory_is_read_is_left_out(run, services):
     services.failures[("GET", "/v1.0/groups/g-it/members")] = graph_error(
-        404, "Request_ResourceNotFound", "Resource 'g-it' does not exist or one of its queried reference-property "
-                                         "objects are not present.")
+        404, "Request_ResourceNotFound", "Resource 'g-it' does not exist or one of its queried reference-property objects are not present."
+    )
     report = run()["report"]
     assert [group["name"] for group in report["groups"]] == ["Sales"]
 
 
 def test_members_are_read_in_json_batches_of_20_groups(run, services):
     services.page_size = 999
-    services.groups = [{"id": "g-%02d" % index, "displayName": "Team %d" % index, "mail": "team%d@%s" % (index, ORG),
-                        "mailEnabled": True, "securityEnabled": False, "members": ["id-adele", "id-alex"]}
-                       for index in range(45)]
+    services.groups = [
+        {
+            "id": "g-%02d" % index,
+            "displayName": "Team %d" % index,
+            "mail": "team%d@%s" % (index, ORG),
+            "mailEnabled": True,
+            "securityEnabled": False,
+            "members": ["id-adele", "id-alex"],
+        }
+        for index in range(45)
+    ]
     report = run(report_limit=100)["report"]
     assert [group["members"] for group in report["groups"]] == [2] * 45
     batches = [call for call in services.graph_calls() if call["path"] == "/v1.0/$batch"]
@@ -301,8 +346,7 @@ def test_members_are_read_in_json_batches_of_20_groups(run, services):
 def test_a_throttled_member_read_inside_a_batch_is_asked_again_after_retry_after(run, services, monkeypatch):
     pauses = []
     monkeypatch.setattr("time.sleep", pauses.append)
-    services.failures[("GET", "/v1.0/groups/g-it/members")] = graph_error(429, "TooManyRequests", "slow down") + (
-        {"Retry-After": "7"},)
+    services.failures[("GET", "/v1.0/groups/g-it/members")] = graph_error(429, "TooManyRequests", "slow down") + ({"Retry-After": "7"},)
     report = run()["report"]
     assert [(g["name"], g["members"]) for g in report["groups"]] == [("Sales", 2), ("IT Admins", 1)]
     assert 7.0 in pauses
@@ -341,8 +385,7 @@ def test_report_lists_are_cut_to_report_limit_with_complete_counts(run):
 def test_report_path_gets_the_whole_report_as_json_and_csv_and_a_markdown_summary(run, tmp_path):
     path = str(tmp_path / "contoso-sync.json")
     result = run(report_limit=0, report_path=path)
-    assert result["report_files"] == {"json": path, "markdown": str(tmp_path / "contoso-sync.md"),
-                                      "csv": str(tmp_path / "contoso-sync.csv")}
+    assert result["report_files"] == {"json": path, "markdown": str(tmp_path / "contoso-sync.md"), "csv": str(tmp_path / "contoso-sync.csv")}
     with open(path) as handle:
         document = json.load(handle)
     assert addresses(document["users"]["add"]) == ["adele@" + ORG, "alex@" + ORG]
@@ -353,8 +396,7 @@ def test_report_path_gets_the_whole_report_as_json_and_csv_and_a_markdown_summar
     assert "JSON in `contoso-sync.json`" in markdown and "CSV, for a spreadsheet in `contoso-sync.csv`" in markdown
     rows = open(str(tmp_path / "contoso-sync.csv")).read().splitlines()
     assert rows[0].startswith("action,address,")
-    assert [row.split(",")[:2] for row in rows[1:4]] == [["add", "adele@" + ORG], ["add", "alex@" + ORG],
-                                                         ["change", "megan@" + ORG]]
+    assert [row.split(",")[:2] for row in rows[1:4]] == [["add", "adele@" + ORG], ["add", "alex@" + ORG], ["change", "megan@" + ORG]]
     assert len(rows) == 1 + 2 + 1 + 1 + 5  # header, adds, change, removal, skipped users
 
 
@@ -431,16 +473,19 @@ def test_planned_settings_stand_for_the_saved_ones_in_check_mode_only(run, servi
     assert real["app_id"] == APP_ID and "application_id" not in real
 
 
-@pytest.mark.parametrize("args, expected", [
-    ({"report_path": "/tmp/report.md"}, "report_path names the JSON file"),
-    ({"report_path": "/no/such/dir/report.json"}, "the directory /no/such/dir does not exist"),
-    ({"max_removals": -1}, "max_removals must be 0 or more"),
-    ({"application_id": "modusCloud"}, "app_id must be the Entra application (client) id"),
-    ({"since": "yesterday"}, "since must be a UTC date and time"),
-    ({"wait_interval": 0}, "wait_interval must be at least 1 second"),
-    ({"key": None, "access_token": ""}, "access_token must not be empty"),
-    ({"planned_domains": ["contoso.net", "not a domain"]}, "planned_domains must be domain names"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        ({"report_path": "/tmp/report.md"}, "report_path names the JSON file"),
+        ({"report_path": "/no/such/dir/report.json"}, "the directory /no/such/dir does not exist"),
+        ({"max_removals": -1}, "max_removals must be 0 or more"),
+        ({"application_id": "modusCloud"}, "app_id must be the Entra application (client) id"),
+        ({"since": "yesterday"}, "since must be a UTC date and time"),
+        ({"wait_interval": 0}, "wait_interval must be at least 1 second"),
+        ({"key": None, "access_token": ""}, "access_token must not be empty"),
+        ({"planned_domains": ["contoso.net", "not a domain"]}, "planned_domains must be domain names"),
+    ],
+)
 def test_bad_options_fail_before_any_request(run, services, args, expected):
     result = run(**args)
     assert result["failed"] is True and expected in result["msg"]
@@ -448,6 +493,7 @@ def test_bad_options_fail_before_any_request(run, services, args, expected):
 
 
 # Failures that modusCloud's own sync would hit
+
 
 def test_missing_consent_fails_with_the_graph_403_and_what_to_do(run, services):
     services.consented = False
@@ -468,12 +514,15 @@ def test_a_wrong_key_fails_with_entras_error_and_never_shows_the_key(run, servic
 
 # mode=apply
 
+
 def test_apply_removes_updates_and_adds_then_a_second_apply_changes_nothing(run, services):
     result = run(mode="apply")
     assert result["changed"] is True and result["applied"] == {"added": 2, "updated": 1, "removed": 1}
-    assert services.writes == [("DELETE", "/api/v1/orgs/%s/users/left@%s" % (ORG, ORG)),
-                               ("PUT", "/api/v1/orgs/%s/users/megan@%s" % (ORG, ORG)),
-                               ("POST", "/api/v1/orgs/%s/users" % ORG)]
+    assert services.writes == [
+        ("DELETE", "/api/v1/orgs/%s/users/left@%s" % (ORG, ORG)),
+        ("PUT", "/api/v1/orgs/%s/users/megan@%s" % (ORG, ORG)),
+        ("POST", "/api/v1/orgs/%s/users" % ORG),
+    ]
     megan = services.org_users["megan@" + ORG]
     # Read-modify-write: the other fields of the user survive the PUT.
     assert megan["surname"] == "Bowen" and megan["white_list_senders"] == ["partner@fabrikam.example"]
@@ -507,8 +556,7 @@ def test_additions_are_created_in_batches(run, services, monkeypatch):
     monkeypatch.setattr(sync_apply, "CREATE_BATCH_SIZE", 1)
     run(mode="apply")
     posts = [call for call in services.calls if call["method"] == "POST" and call["host"] == "mc.test"]
-    assert [[user["primary_email"] for user in json.loads(call["body"])] for call in posts] == [
-        ["adele@" + ORG], ["alex@" + ORG]]
+    assert [[user["primary_email"] for user in json.loads(call["body"])] for call in posts] == [["adele@" + ORG], ["alex@" + ORG]]
 
 
 def test_more_removals_than_max_removals_refuses_the_whole_run_before_any_write(run, services):
@@ -524,7 +572,9 @@ def test_more_removals_than_max_removals_refuses_the_whole_run_before_any_write(
 
 def test_a_failed_write_reports_what_was_already_applied(run, services):
     services.failures[("PUT", "/api/v1/orgs/%s/users/megan@%s" % (ORG, ORG))] = (
-        400, {"errors": [{"status": 400, "error_message": "surname is too long", "identifier": "megan@" + ORG}]})
+        400,
+        {"errors": [{"status": 400, "error_message": "surname is too long", "identifier": "megan@" + ORG}]},
+    )
     result = run(mode="apply")
     assert result["failed"] is True and "surname is too long" in result["msg"]
     assert result["changed"] is True and result["applied"] == {"added": 0, "updated": 0, "removed": 1}
@@ -532,17 +582,19 @@ def test_a_failed_write_reports_what_was_already_applied(run, services):
 
 # mode=wait
 
+
 def synced(services, at="2030-01-01T00:00:00Z", apply_users=True):
     """Play the service's scheduled sync on the next sleep."""
+
     def sync():
         if apply_users:
             services.org_users.pop("left@" + ORG, None)
             services.org_users["megan@" + ORG]["surname"] = "Bowen"
-            for nick, first, last, aliases in (("adele", "Adele", "Vance", ["adele.vance@" + ORG, "adele@" + INITIAL]),
-                                               ("alex", "Alex", "Wilber", [])):
+            for nick, first, last, aliases in (("adele", "Adele", "Vance", ["adele.vance@" + ORG, "adele@" + INITIAL]), ("alex", "Alex", "Wilber", [])):
                 address = "%s@%s" % (nick, ORG)
                 services.org_users[address] = org_user(address, firstname=first, surname=last, aliases=aliases, **KEPT)
         services.settings["last_successful_sync"] = at
+
     sync_wait.time.on_sleep = sync
 
 
@@ -599,10 +651,10 @@ def test_wait_in_check_mode_does_not_wait(run, services):
 
 # access_token instead of key
 
+
 def read_with_token(services):
     """Whether every Graph request of the run carried ACCESS_TOKEN, and no sign-in was made."""
-    return services.token_requests() == [] and all(
-        call["headers"]["Authorization"] == "Bearer " + ACCESS_TOKEN for call in services.graph_calls())
+    return services.token_requests() == [] and all(call["headers"]["Authorization"] == "Bearer " + ACCESS_TOKEN for call in services.graph_calls())
 
 
 def test_a_report_with_an_access_token_equals_the_report_with_the_key(run, services):
@@ -633,8 +685,7 @@ def test_exactly_one_of_key_and_access_token_is_required(run, services):
 def test_an_access_token_of_another_tenant_is_refused_before_the_directory_is_read(run, services):
     result = run(key=None, access_token=FOREIGN_TOKEN, mode="apply")
     assert result["failed"] is True
-    assert "belongs to another tenant (0c8f6a9e-5d3b-4f21-8e7a-2b9c4d1e6f70, fabrikam.example) than " + ORG \
-        in result["msg"]
+    assert "belongs to another tenant (0c8f6a9e-5d3b-4f21-8e7a-2b9c4d1e6f70, fabrikam.example) than " + ORG in result["msg"]
     assert [call["path"] for call in services.graph_calls()] == ["/v1.0/organization"]
     assert services.writes == []
 
@@ -644,10 +695,13 @@ def test_the_tenant_of_an_access_token_may_be_named_by_its_id(run, services):
     assert "failed" not in result and result["tenant_id"] == TENANT_ID
 
 
-@pytest.mark.parametrize("token, status, hint", [
-    (ACCESS_TOKEN, 403, "give a token of an identity with the Microsoft Graph permission Directory.Read.All"),
-    ("an-expired-token", 401, "Graph refused the access_token given (expired, or not a Microsoft Graph token)"),
-])
+@pytest.mark.parametrize(
+    "token, status, hint",
+    [
+        (ACCESS_TOKEN, 403, "give a token of an identity with the Microsoft Graph permission Directory.Read.All"),
+        ("an-expired-token", 401, "Graph refused the access_token given (expired, or not a Microsoft Graph token)"),
+    ],
+)
 def test_an_access_token_that_cannot_read_fails_saying_so_not_blaming_the_sync_app(run, services, token, status, hint):
     services.token_may_read = False
     result = run(key=None, access_token=token, mode="apply")
@@ -659,8 +713,9 @@ def test_an_access_token_that_cannot_read_fails_saying_so_not_blaming_the_sync_a
 def test_in_check_mode_an_access_token_reports_on_an_application_still_to_be_created(run, services):
     services.settings = None
     flags = dict((name, True) for name in module.SWITCHES)
-    result = run(key=None, access_token=ACCESS_TOKEN, tenant_id=ORG, application_id=PLACEHOLDER,
-                 default_user_role="end_user", mode="apply", check_mode=True, **flags)
+    result = run(
+        key=None, access_token=ACCESS_TOKEN, tenant_id=ORG, application_id=PLACEHOLDER, default_user_role="end_user", mode="apply", check_mode=True, **flags
+    )
     assert result["changed"] is True and result["app_id"] == PLACEHOLDER
     assert addresses(result["report"]["users"]["add"]) == ["adele@" + ORG, "alex@" + ORG]
     assert read_with_token(services) and services.writes == []
@@ -681,8 +736,7 @@ def test_outside_check_mode_the_placeholder_application_is_refused(run, services
 
 def test_wait_with_an_access_token_checks_the_domains_and_says_what_it_did_not_check(run, services):
     services.settings["application_id"] = "0e2a0c0f-1b8e-4b57-8f0d-9b5d7c1a2e33"  # not the app given: no warning
-    result = run(key=None, access_token=ACCESS_TOKEN, application_id=APP_ID, mode="wait", wait_timeout=60,
-                 wait_interval=60)
+    result = run(key=None, access_token=ACCESS_TOKEN, application_id=APP_ID, mode="wait", wait_timeout=60, wait_interval=60)
     assert result["failed"] is True and "did not succeed" in result["msg"]
     assert "did not check the sync app's own sign-in and consent" in result["msg"]
     assert warning_texts(result) == [] and read_with_token(services)
@@ -715,9 +769,14 @@ def test_tenant_domains_need_the_token_they_were_read_with(run, services):
 
 
 def test_known_state_spares_the_organization_reads_it_holds(run, services):
-    known = {"configured": True, "settings": settings_from_wire(SAVED_SETTINGS),
-             "domains": [{"name": ORG}, {"name": INITIAL}], "exemptions": [],
-             "secret_expiry": "2099-01-01", "last_successful_sync": "2026-01-01T00:00:00Z"}
+    known = {
+        "configured": True,
+        "settings": settings_from_wire(SAVED_SETTINGS),
+        "domains": [{"name": ORG}, {"name": INITIAL}],
+        "exemptions": [],
+        "secret_expiry": "2099-01-01",
+        "last_successful_sync": "2026-01-01T00:00:00Z",
+    }
     fresh = run()
     services.calls[:] = []
     primed = run(known_state=known)
@@ -727,6 +786,7 @@ def test_known_state_spares_the_organization_reads_it_holds(run, services):
 
 # exemption_query: exemptions by rule
 
+
 def test_a_rule_exempts_the_users_it_selects_and_the_report_says_so(run, services):
     services.users[1]["department"] = "Shared mailboxes"  # alex
     services.exemptions = ["megan@" + ORG]
@@ -735,8 +795,7 @@ def test_a_rule_exempts_the_users_it_selects_and_the_report_says_so(run, service
     assert result["query_exemptions"] == ["adele@" + ORG, "alex@" + ORG]
     assert report["users"]["add"] == [] and report["users"]["change"] == []
     exempt = [(entry["address"], entry.get("detail")) for entry in report["skipped"] if entry["reason"] == "exempt"]
-    assert exempt == [("adele@" + ORG, "selected by exemption_query"), ("alex@" + ORG, "selected by exemption_query"),
-                      ("megan@" + ORG, None)]
+    assert exempt == [("adele@" + ORG, "selected by exemption_query"), ("alex@" + ORG, "selected by exemption_query"), ("megan@" + ORG, None)]
     assert services.writes == []
 
 
