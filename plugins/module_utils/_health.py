@@ -199,7 +199,7 @@ def _moduscloud(row, reads, limits, problems):
         problems.append(_problem(SYNC, CRITICAL, "modusCloud has no Azure AD import settings"))
         return
     settings = info.get("settings") or {}
-    row["moduscloud_application_id"] = settings.get("application_id")
+    row["moduscloud_application_id"] = settings.get("app_id")
     row["moduscloud_secret_expiry"] = info.get("secret_expiry")
     row["moduscloud_secret_days_remaining"] = info.get("secret_days_remaining")
     row["last_successful_sync"] = info.get("last_successful_sync")

@@ -39,11 +39,10 @@ EXEMPTIONS_LABEL = "sync_exemptions"
 
 
 def desired_settings(params):
-    """The import settings by their names in WIRE_TABLE (the app's id is `application_id` there, the console's
-    word, and option app_id here)."""
-    settings = dict((option, params[option]) for option in SETTINGS_FIELDS if option != "application_id")
+    """The import settings by their option names in WIRE_TABLE (app_id goes on the wire as `application_id`)."""
+    settings = dict((option, params[option]) for option in SETTINGS_FIELDS)
     settings["primary_domain"] = normalize_domain(settings["primary_domain"])
-    settings["application_id"] = params["app_id"].strip().lower()
+    settings["app_id"] = params["app_id"].strip().lower()
     return settings
 
 

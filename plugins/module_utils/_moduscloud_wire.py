@@ -117,7 +117,7 @@ WIRE_TABLE = (
         "PSPP's first version sent JSON booleans, its current one strings",
     ),
     Wire("settings.primary_domain", "primary_domain", TEXT, "C", "CODIEG0 get_azure_details.sh; PSPP"),
-    Wire("settings.application_id", "application_id", TEXT, "C", "CODIEG0 get_azure_details.sh; PSPP"),
+    Wire("settings.app_id", "application_id", TEXT, "C", "CODIEG0 get_azure_details.sh; PSPP"),
     Wire("settings.key", "ad_key", SECRET, "S", "PSPP Set-ProofpointAzureSync"),
     Wire("settings.allow_microsoft_sign_in", "disable_login", INVERTED, "S", "PSPP (\"switch to disable login\")"),
     Wire("settings.default_user_role", "default_user_role_name", TEXT, "S", "PSPP"),
@@ -227,7 +227,7 @@ def settings_absent(body):
     without a primary_domain and an application_id (null or empty), besides the assumed 404."""
     if not isinstance(body, dict) or not body:
         return True
-    return not any(body.get(WIRE["settings." + name]) not in (None, "") for name in ("primary_domain", "application_id"))
+    return not any(body.get(WIRE["settings." + name]) not in (None, "") for name in ("primary_domain", "app_id"))
 
 
 def settings_from_wire(body):
@@ -246,7 +246,7 @@ def settings_from_wire(body):
             value = _as_bool(value)
         elif encoding == HOURS:
             value = int(value) if str(value).strip().lstrip("-").isdigit() else value
-        elif option in ("primary_domain", "application_id"):
+        elif option in ("primary_domain", "app_id"):
             value = str(value).strip().lower()
         settings[option] = value
     return settings

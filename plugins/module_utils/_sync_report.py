@@ -109,7 +109,7 @@ class SyncReader(object):
         """(tenant, app id) the service signs in with, unless given; a token needs only the tenant."""
         saved = saved or {}
         tenant_id = self.params["tenant_id"] or saved.get("primary_domain")
-        app_id = self.params["app_id"] or saved.get("application_id")
+        app_id = self.params["app_id"] or saved.get("app_id")
         if not tenant_id or not (app_id or self.params["access_token"]):
             raise SyncFailure(
                 "organization %s has no saved Azure AD import settings to take the sync app from: set "

@@ -52,7 +52,7 @@ class SyncWait(object):
                 " before waiting for the sync" % (self.org, ", ".join(missing)),
                 missing_domains=missing,
             )
-        saved_app = (saved.get("primary_domain"), saved.get("application_id"))
+        saved_app = (saved.get("primary_domain"), saved.get("app_id"))
         if self.params["key"] and (tenant_id, app_id) != saved_app:
             self.warn(
                 "The sync app given here (tenant %s, application %s) is not the one saved in modusCloud "

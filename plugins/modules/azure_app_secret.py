@@ -145,7 +145,7 @@ options:
         required: true
       app_id:
         description:
-          - The application id modusCloud uses (its C(application_id) setting, the KB's B(Application ID)).
+          - The application id modusCloud uses (its C(app_id) setting, the KB's B(Application ID)).
         type: str
         aliases: [application_id]
       secret_expiry:
@@ -312,7 +312,7 @@ EXAMPLES = r"""
     # older secrets may go at once (exclusive): not while modusCloud uses one of them.
     consumer:
       configured: "{{ moduscloud.configured }}"
-      app_id: "{{ (moduscloud.settings or {}).application_id | default(none) }}"
+      app_id: "{{ (moduscloud.settings or {}).app_id | default(none) }}"
       secret_expiry: "{{ moduscloud.secret_expiry }}"
       secret_days_remaining: "{{ moduscloud.secret_days_remaining }}"
   register: secret

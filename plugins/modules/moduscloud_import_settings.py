@@ -45,7 +45,7 @@ options:
     description:
       - The Application (client) ID of the Entra app registration (the console's B(Application ID)), for
         example the C(app_id) returned by M(moduscloud.azure_sync.azure_app_registration).
-      - Saved and returned as the setting C(application_id), the name the service uses.
+      - Returned as the setting C(app_id); saved under the service's key C(application_id).
       - In check mode, the placeholder C(\(known after apply\)) (an application an earlier task would create)
         is accepted, and the settings are predicted with it.
       - Required when O(state=present).
@@ -308,7 +308,7 @@ settings:
   type: dict
   sample:
     primary_domain: example.com
-    application_id: 4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21
+    app_id: 4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21
     sync_active_users: true
     sync_distribution_groups: true
     sync_security_groups: true

@@ -80,7 +80,7 @@ settings:
   type: dict
   sample:
     primary_domain: contoso.com
-    application_id: 4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21
+    app_id: 4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21
     sync_active_users: true
     sync_distribution_groups: true
     sync_security_groups: true

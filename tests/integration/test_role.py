@@ -148,7 +148,7 @@ def test_plan_on_an_empty_tenant_shows_every_phase_writes_nothing_and_predicts_t
     } <= predicted
     assert "Would create client secret" in run.output
     # The settings are predicted for the application still to be registered, its id readable in the diff.
-    assert '+        "application_id": "(known after apply)",' in run.output
+    assert '+        "app_id": "(known after apply)",' in run.output
     # No key exists yet: the report is read with the play's token, with the settings the plan would save.
     assert "Read with the play's Graph token" in run.output
     assert "Users to add: adelev@%s" % fresh_sandbox.info["tenant_domain"] in run.output

@@ -23,7 +23,7 @@ def reads(**changes):
         "applications": [{"app_id": APP_ID, "consent": {"complete": True}, "secrets": [secret(700)]}],
         "sync_info": {
             "configured": True,
-            "settings": {"application_id": APP_ID, "sync_frequency_hours": 1},
+            "settings": {"app_id": APP_ID, "sync_frequency_hours": 1},
             "secret_expiry": "2028-07-01",
             "secret_days_remaining": 700,
             "last_successful_sync": "2026-07-01T10:00:00Z",

@@ -18,7 +18,7 @@ DOCS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "docs", "
 
 KB_SETTINGS = {
     "primary_domain": "contoso.example",
-    "application_id": "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21",
+    "app_id": "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21",
     "sync_active_users": True,
     "sync_distribution_groups": True,
     "sync_security_groups": True,
@@ -168,7 +168,7 @@ def test_reading_settings_never_keeps_a_key_and_skips_what_the_service_omits():
     }
     assert mc_wire.settings_from_wire(wire) == {
         "primary_domain": "contoso.example",
-        "application_id": "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21",
+        "app_id": "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21",
         "sync_active_users": True,
         "allow_microsoft_sign_in": True,
     }

@@ -64,7 +64,7 @@ def test_first_run_saves_the_kb_values_with_the_key(run):
     assert outcome.result["changed"] is True
     assert outcome.requests == [("GET", "/orgs/%s/domains" % ORG), ("GET", SETTINGS), ("PUT", SETTINGS)]
     assert outcome.body(2) == dict(KB_WIRE, ad_key=KEY)
-    assert outcome.result["settings"]["application_id"] == APP_ID
+    assert outcome.result["settings"]["app_id"] == APP_ID
     assert "key" not in outcome.result["settings"]
     assert KEY not in outcome.output and PASSWORD not in outcome.output
 
@@ -178,16 +178,16 @@ def test_in_check_mode_the_placeholder_application_predicts_the_creation_and_sta
     assert result["changed"] is True and result["key_sent"] is True and outcome.writes == []
     # The key is a no_log option, so its value is masked wherever it appears in the result: with the same
     # placeholder text as the application id, these would read VALUE_SPECIFIED_IN_NO_LOG_PARAMETER.
-    assert result["settings"]["application_id"] == PLACEHOLDER
-    assert result["diff"]["after"]["azure_ad_import"]["application_id"] == PLACEHOLDER
+    assert result["settings"]["app_id"] == PLACEHOLDER
+    assert result["diff"]["after"]["azure_ad_import"]["app_id"] == PLACEHOLDER
 
 
 def test_in_check_mode_the_placeholder_application_shows_as_a_change_of_application(run):
     outcome = run(PLANNED_ARGS, [DOMAINS, STORED], check_mode=True, diff=True)
     diff = outcome.result["diff"]
     assert outcome.result["changed"] is True and outcome.writes == []
-    assert diff["before"]["azure_ad_import"]["application_id"] == APP_ID
-    assert diff["after"]["azure_ad_import"]["application_id"] == PLACEHOLDER
+    assert diff["before"]["azure_ad_import"]["app_id"] == APP_ID
+    assert diff["after"]["azure_ad_import"]["app_id"] == PLACEHOLDER
 
 
 def test_outside_check_mode_the_placeholder_application_fails_before_any_request(run):
@@ -433,5 +433,5 @@ def test_changed_settings_of_a_first_save_are_every_setting_and_app_id_is_the_op
     del args["application_id"]
     outcome = run(args, [DOMAINS, NOT_CONFIGURED], check_mode=True)
     assert outcome.writes == [] and "key" not in outcome.result["changed_settings"]
-    assert "application_id" in outcome.result["changed_settings"] and "sync_frequency_hours" in outcome.result["changed_settings"]
-    assert outcome.result["settings"]["application_id"] == APP_ID
+    assert "app_id" in outcome.result["changed_settings"] and "sync_frequency_hours" in outcome.result["changed_settings"]
+    assert outcome.result["settings"]["app_id"] == APP_ID

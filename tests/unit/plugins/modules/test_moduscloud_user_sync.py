@@ -464,7 +464,7 @@ def test_outside_check_mode_planned_domains_do_not_hide_a_missing_domain(run, se
 
 
 def test_planned_settings_stand_for_the_saved_ones_in_check_mode_only(run, services):
-    planned = {"sync_active_users": False, "application_id": APP_ID, "sync_frequency_hours": 1}
+    planned = {"sync_active_users": False, "app_id": APP_ID, "sync_frequency_hours": 1}
     dry = run(mode="apply", check_mode=True, planned_settings=planned)
     assert dry["settings"]["sync_active_users"] is False and dry["report"]["counts"]["add"] == 0
     assert services.writes == []
