@@ -42,7 +42,7 @@ def api_check(module):
         check.run_reads(wrong)
         if params["write_probe_org"] is not None:
             # The probes write (and restore): check mode skips them like any write.
-            module.changes.run(check.run_write_probes)
+            module.changes.write(check.run_write_probes)
     except ApiError as error:
         raise ServiceError("the contract check stopped: %s" % error, **error.to_result())
     return {"report": check.report.as_data(), "markdown": check.report.markdown()}

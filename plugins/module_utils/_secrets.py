@@ -345,7 +345,7 @@ def ensure_secret(graph, application, params, end_date, changes, now, prove=None
             # The other run has just handed over a new secret: the reasons this run had to force one are stale.
             ours, plan = planned(application, False, None)
             if not plan.create:  # only a real run waits (it took the lease above), so it gives it up again
-                changes.run(release_lease, graph, application, holder)
+                changes.write(release_lease, graph, application, holder)
                 lease_notes.append(
                     "Another run (%s) handed over a new client secret of this application while this "
                     "run waited for its lease, so this run keeps that secret instead of creating one." % waited_for
@@ -355,7 +355,7 @@ def ensure_secret(graph, application, params, end_date, changes, now, prove=None
     hand_over = holder and params.get("keep_key_id") and params["state"] == "present"
     if hand_over:
         # This run took the lease in the task that created the secret (in check mode it took none).
-        changes.run(check_lease, application, holder)
+        changes.write(check_lease, application, holder)
 
     warnings, value, kept = lease_notes, None, plan.current
     if kept is not None:
@@ -368,7 +368,7 @@ def ensure_secret(graph, application, params, end_date, changes, now, prove=None
     removed = []
     for key_id in plan.remove:
         try:
-            changes.run(graph.remove_password, application["id"], key_id)
+            changes.write(graph.remove_password, application["id"], key_id)
         except ApiError as err:
             if err.status != 404:  # 404: removed meanwhile by another run, so gone as asked
                 if value is None and removed:
@@ -389,7 +389,7 @@ def ensure_secret(graph, application, params, end_date, changes, now, prove=None
         removed.append(key_id)
 
     if hand_over and kept is not None:
-        changes.run(finish_hand_over, graph, application, holder, kept.key_id)
+        changes.write(finish_hand_over, graph, application, holder, kept.key_id)
 
     remaining = [secret for secret in ours if secret.key_id not in removed and secret is not kept]
     remaining += [kept] if kept is not None else []

@@ -92,7 +92,7 @@ class ChangeSet(object):
         self.before[label] = copy.deepcopy(before)
         self.after[label] = copy.deepcopy(after)
 
-    def run(self, action, *args, **kwargs):
+    def write(self, action, *args, **kwargs):
         """Call a write unless in check mode; the single gate for writes that are not ensure()'d."""
         if self.check_mode:
             return None

@@ -70,7 +70,7 @@ class SyncApply(object):
         for user in additions:
             changes.record(user_label(user["primary_email"]), None, user)
         for start in range(0, len(additions), CREATE_BATCH_SIZE):
-            changes.run(self.add, additions[start : start + CREATE_BATCH_SIZE])
+            changes.write(self.add, additions[start : start + CREATE_BATCH_SIZE])
         return self.applied
 
     def remove(self, address):

@@ -55,10 +55,10 @@ def test_absent_removes_once_and_is_unchanged_when_already_gone():
     assert not again.changed and len(writes.calls) == 1
 
 
-def test_run_is_the_gate_for_other_writes():
+def test_write_is_the_gate_for_other_writes():
     calls = []
-    ChangeSet(check_mode=True).run(calls.append, "write")
-    ChangeSet().run(calls.append, "write")
+    ChangeSet(check_mode=True).write(calls.append, "write")
+    ChangeSet().write(calls.append, "write")
     assert calls == ["write"]
 
 
