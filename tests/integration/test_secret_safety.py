@@ -374,8 +374,18 @@ def test_the_azure_modules_never_remove_the_application_they_sign_in_as(fresh_sa
     own = {"app_id": info["admin_client_id"], "state": "absent"}
     tasks = [
         {"name": "Delete it", "moduscloud.azure_sync.azure_app_registration": own, "ignore_errors": True, "register": "app"},
-        {"name": "Revoke it", "moduscloud.azure_sync.azure_app_consent": dict(own, remove_service_principal=True), "ignore_errors": True, "register": "consent"},
-        {"name": "Remove its secrets", "moduscloud.azure_sync.azure_app_secret": dict(own, description=DESCRIPTION), "ignore_errors": True, "register": "secret"},
+        {
+            "name": "Revoke it",
+            "moduscloud.azure_sync.azure_app_consent": dict(own, remove_service_principal=True),
+            "ignore_errors": True,
+            "register": "consent",
+        },
+        {
+            "name": "Remove its secrets",
+            "moduscloud.azure_sync.azure_app_secret": dict(own, description=DESCRIPTION),
+            "ignore_errors": True,
+            "register": "secret",
+        },
         {"name": "Show", "ansible.builtin.debug": {"msg": "{{ [app.msg, consent.msg, secret.msg] | to_json }}"}},
     ]
     writes = fresh_sandbox.stats()["writes"]
