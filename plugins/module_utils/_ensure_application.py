@@ -99,6 +99,7 @@ def ensure_application(module):
             "application %s has unique_name %r, not %r: a unique name can only be set when the "
             "application is created" % (application["appId"], application.get("uniqueName"), params["unique_name"])
         )
+    module.refuse_removing_own_application(application)
     current = graph.describe_application(application) if application is not None else None
 
     if params["state"] == "absent":

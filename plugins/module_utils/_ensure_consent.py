@@ -41,6 +41,7 @@ def ensure_consent(module):
             module.warn(warning)
 
     application = module.named_application()
+    module.refuse_removing_own_application(application)
     if application is None and params["state"] == "absent":
         # No application, so no consent of it to revoke.
         return {"app_id": params["app_id"], "service_principal_id": None, "granted": []}

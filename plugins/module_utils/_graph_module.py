@@ -87,6 +87,18 @@ class GraphModule(AnsibleModule):
             self.warn,
         )
 
+    def refuse_removing_own_application(self, application):
+        """With state=absent, fail before any write when `application` is the one this module signs in as:
+        removing it (or its consent or secrets) would lock the automation out of the tenant."""
+        if self.params["state"] != "absent" or not application:
+            return
+        signed_in = self.graph.signed_in_app_id
+        if signed_in and (application.get("appId") or "").lower() == signed_in.lower():
+            raise ServiceError(
+                "application %s is the identity this module signs in as: state=absent never removes it, nor its "
+                "consent or secrets. Name another application. Nothing was removed." % application["appId"]
+            )
+
     def run(self, action):
         """exit_json(**action(self)) with `changed` and the diff of `changes`; a failed call or a user error becomes
         fail_json, without traceback."""

@@ -182,6 +182,7 @@ def ensure_absent(client, org, changes, params):
     """
     client.list_domains(org)  # a clear error for an unknown org before anything else
     current = client.read_import_settings(org)[0]
+    refuse_another_application(org, current, params["app_id"])
     current_exemptions = client.list_exemptions(org)
     synced = []
     if params["remove_synced_users"]:
@@ -197,6 +198,19 @@ def ensure_absent(client, org, changes, params):
         "exemptions": exemptions,
         "removed_users": [user["primary_email"] for user in synced],
     }
+
+
+def refuse_another_application(org, current, app_id):
+    """With state=absent and app_id: fail, before any write, when the saved settings name another application
+    (clearing them would stop a sync that app_id's owner did not mean to stop)."""
+    saved = ((current or {}).get("application_id") or "").strip()
+    if app_id is None or not saved or saved.lower() == app_id.strip().lower():
+        return
+    raise ServiceError(
+        "modusCloud's organization %s syncs with the application %s, not app_id %s: clearing its settings would "
+        "stop that sync and leave its application, secret and consent in place. Set app_id to %s to stop it, or "
+        "correct app_id. Nothing was removed." % (org, saved, app_id.strip() or '""', saved)
+    )
 
 
 def synced_users(org_users, domains, exemptions):

@@ -130,6 +130,7 @@ def find_application(module):
     """The application, or a stand-in: with state=absent an empty one when there is none; with state=present, in
     check mode, a placeholder for an application an earlier task would create."""
     application = module.named_application()
+    module.refuse_removing_own_application(application)
     if application is None and module.params["state"] == "absent":
         # No application, so none of its secrets to remove.
         return {"id": None, "appId": module.params["app_id"], "passwordCredentials": []}

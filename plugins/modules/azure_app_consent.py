@@ -31,6 +31,7 @@ options:
       - V(absent) revokes the permissions in O(api_permissions), or all admin consent of the application when
         O(api_permissions) is not given. The service principal is kept unless O(remove_service_principal=true).
         If the application does not exist, there is nothing to revoke and the task reports no change.
+      - V(absent) refuses, before any write, the application the module itself signs in as.
     type: str
     choices: [present, absent]
     default: present

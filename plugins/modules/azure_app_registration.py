@@ -27,6 +27,7 @@ options:
   state:
     description:
       - V(present) creates or updates the application, V(absent) deletes it.
+      - V(absent) refuses, before any write, the application the module itself signs in as.
     type: str
     choices: [present, absent]
     default: present

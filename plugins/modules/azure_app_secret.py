@@ -61,6 +61,7 @@ options:
       - V(present) keeps one valid secret with O(description), creating or rotating it when needed.
       - V(absent) removes every secret with O(description), and only those. If the application does not exist,
         there is nothing to remove and the task reports no change.
+      - V(absent) refuses, before any write, the application the module itself signs in as.
     type: str
     choices: [present, absent]
     default: present

@@ -49,6 +49,9 @@ options:
       - In check mode, the placeholder C(\(known after apply\)) (an application an earlier task would create)
         is accepted, and the settings are predicted with it.
       - Required when O(state=present).
+      - With O(state=absent), optionally the application the saved settings must name. When they name another
+        one, the task fails before any write (Nothing was removed), so a wrong id never stops another
+        application's sync.
     type: str
     aliases: [application_id]
   key:

@@ -367,3 +367,30 @@ def test_a_run_killed_after_add_password_is_repaired_by_the_next_run(fresh_sandb
     assert graph.secrets(DESCRIPTION) == [repaired]
     assert graph.secrets(SECOND_DESCRIPTION) == [repaired_first]
     assert {repaired, repaired_first}.isdisjoint({in_use, orphan, lone_orphan})
+
+
+def test_the_azure_modules_never_remove_the_application_they_sign_in_as(fresh_sandbox, tmp_path):
+    info = fresh_sandbox.info
+    own = {"app_id": info["admin_client_id"], "state": "absent"}
+    tasks = [
+        {"name": "Delete it", "moduscloud.azure_sync.azure_app_registration": own, "ignore_errors": True, "register": "app"},
+        {
+            "name": "Revoke it",
+            "moduscloud.azure_sync.azure_app_consent": dict(own, remove_service_principal=True),
+            "ignore_errors": True,
+            "register": "consent",
+        },
+        {
+            "name": "Remove its secrets",
+            "moduscloud.azure_sync.azure_app_secret": dict(own, description=DESCRIPTION),
+            "ignore_errors": True,
+            "register": "secret",
+        },
+        {"name": "Show", "ansible.builtin.debug": {"msg": "{{ [app.msg, consent.msg, secret.msg] | to_json }}"}},
+    ]
+    writes = fresh_sandbox.stats()["writes"]
+    run = run_playbook(write_playbook(tmp_path / "own.yml", info, tasks), tmp_path)
+    assert run.returncode == 0, run.output
+    assert fresh_sandbox.stats()["writes"] == writes, "a refused removal wrote"
+    assert run.output.count("is the identity this module signs in as") >= 3, run.output
+    assert run.output.count("Nothing was removed") >= 3, run.output

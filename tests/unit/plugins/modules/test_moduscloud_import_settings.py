@@ -236,6 +236,18 @@ def test_state_absent_in_check_mode_lists_the_users_it_would_remove_and_writes_n
     assert outcome.result["removed_users"] == ["adele@contoso.example", "keep@contoso.example", "quiet@contoso.example"]
 
 
+def test_state_absent_refuses_settings_naming_another_application_before_any_write(run):
+    other = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+    outcome = run(dict(OFFBOARD, app_id=other), [DOMAINS, STORED])
+    assert outcome.result["failed"] is True and outcome.writes == []
+    assert other in outcome.result["msg"] and APP_ID in outcome.result["msg"] and "Nothing was removed" in outcome.result["msg"]
+
+
+def test_state_absent_with_the_saved_application_clears_the_settings(run):
+    outcome = run({"org": ORG, "state": "absent", "app_id": APP_ID.upper()}, [DOMAINS, STORED, (200, []), (204, None)])
+    assert outcome.result["changed"] is True and outcome.writes == [("DELETE", SETTINGS)]
+
+
 def test_a_refused_settings_deletion_fails_with_the_service_message_and_removes_nothing_else(run):
     refused = (409, {"errors": [{"status": 409, "error_message": "sync in progress", "identifier": ORG}]})
     outcome = run(OFFBOARD, [DOMAINS, STORED, (200, []), ORG_USERS, refused])
