@@ -203,7 +203,7 @@ def ensure_absent(client, org, changes, params):
 def refuse_another_application(org, current, app_id):
     """With state=absent and app_id: fail, before any write, when the saved settings name another application
     (clearing them would stop a sync that app_id's owner did not mean to stop)."""
-    saved = ((current or {}).get("application_id") or "").strip()
+    saved = ((current or {}).get("app_id") or "").strip()
     if app_id is None or not saved or saved.lower() == app_id.strip().lower():
         return
     raise ServiceError(
