@@ -98,7 +98,7 @@ def ensure_domains(module):
     result = {"domains": [after[name] for name in sorted(after)]}
     known = params["known_state"]
     # What the organization holds now, for a later task's known_state; a dry run's predicted domains it does not hold.
-    if known is not None and not (module.changes.check_mode and module.changes.changed):
+    if known is not None and module.changes.holds_real_state:
         result["known_state"] = dict(known, domains=result["domains"])
     return result
 

@@ -128,6 +128,12 @@ class ChangeSet(object):
         because those tasks only predicted it; `otherwise` in a real run, which reads the real state."""
         return value if self.check_mode else otherwise
 
+    @property
+    def holds_real_state(self):
+        """Whether what this run ensured is what the service now holds (false after a dry run that predicted a
+        change): only then may a later task take it as known state instead of reading again."""
+        return not (self.check_mode and self.changed)
+
     def tense(self, done, planned):
         """The wording of what a run did: `done` ("created"), or `planned` ("would create") in check mode."""
         return planned if self.check_mode else done

@@ -115,3 +115,13 @@ def test_a_new_secret_value_placeholder_is_taken_out_and_refused_outside_check_m
     known, problems = without_placeholders(options, check_mode=False)
     assert known == {"key": None} and problems[0].startswith("key is the check-mode placeholder of a client secret")
     assert SECRET_VALUE_PLACEHOLDER not in problems[0]
+
+
+def test_a_dry_run_that_predicts_a_change_does_not_hold_the_real_state():
+    dry = ChangeSet(check_mode=True)
+    assert dry.holds_real_state  # nothing predicted yet: the state read is the real one
+    dry.ensure("domain", None, {"name": "b.example"}, create=lambda desired: desired)
+    assert not dry.holds_real_state
+    real = ChangeSet(check_mode=False)
+    real.ensure("domain", None, {"name": "b.example"}, create=lambda desired: desired)
+    assert real.holds_real_state
