@@ -11,6 +11,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _sync
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError
 
 from .fake_transport import attach
+from ..builders import kb_settings_wire
 
 BASE = "https://mc.example/api/v1"
 PASSWORD = "S3cret-Local-Pw!"
@@ -128,23 +129,7 @@ def test_throttling_is_retried_after_the_advertised_wait():
 
 def test_settings_map_to_the_wire_keys_of_the_wire_table():
     body = mc_wire.settings_to_wire(KB_SETTINGS, key="the-key")
-    assert body == {
-        "primary_domain": "contoso.example",
-        "application_id": "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21",
-        "ad_key": "the-key",
-        "disable_login": False,
-        "default_user_role_name": "end_user",
-        "sync_frequency": 1,
-        "sync_active_users": True,
-        "sync_distribution_groups": True,
-        "sync_security_groups": True,
-        "add_users": True,
-        "update_users": True,
-        "remove_deleted_users": False,
-        "add_groups": True,
-        "update_groups": True,
-        "remove_deleted_groups": False,
-    }
+    assert body == dict(kb_settings_wire("contoso.example", "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21"), ad_key="the-key")
     assert isinstance(body["sync_frequency"], int) and not isinstance(body["sync_frequency"], bool)
 
 

@@ -4,7 +4,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _modu
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, SECRET_VALUE_PLACEHOLDER
 from ansible_collections.moduscloud.azure_sync.plugins.modules import moduscloud_import_settings as module
 
-from ..builders import entra_user
+from ..builders import entra_user, kb_settings_wire
 from .fake_graph import FakeGraph
 from .moduscloud_harness import PASSWORD, run_module
 
@@ -15,22 +15,7 @@ DOMAINS = (200, {"domains": [{"name": ORG, "is_active": True, "is_relay": True, 
 NOT_CONFIGURED = (404, {"errors": [{"status": 404, "error_message": "Azure Active Directory sync is not configured", "identifier": ORG}]})
 KB_ARGS = {"org": ORG, "primary_domain": ORG, "application_id": APP_ID, "key": KEY}
 # The PUT body the KB's values make (the keys of docs/moduscloud-api.md, real JSON booleans, integer hours).
-KB_VALUES = {
-    "primary_domain": ORG,
-    "application_id": APP_ID,
-    "disable_login": False,
-    "default_user_role_name": "end_user",
-    "sync_frequency": 1,
-    "sync_active_users": True,
-    "sync_distribution_groups": True,
-    "sync_security_groups": True,
-    "add_users": True,
-    "update_users": True,
-    "remove_deleted_users": False,
-    "add_groups": True,
-    "update_groups": True,
-    "remove_deleted_groups": False,
-}
+KB_VALUES = kb_settings_wire(ORG, APP_ID)
 # Every settings row of WIRE_TABLE at the option's default, then the KB's values: a setting added to the table
 # with a default joins the expected bodies by itself.
 DEFAULTS = dict((option, spec.get("default")) for option, spec in module.argument_spec().items() if option in mc_wire.SETTINGS_FIELDS)

@@ -5,26 +5,12 @@ import pytest
 from ansible_collections.moduscloud.azure_sync.plugins.modules import moduscloud_sync_info as module
 
 from .moduscloud_harness import run_module
+from ..builders import kb_settings_wire
 
 ORG = "contoso.example"
 DOMAINS = (200, {"domains": [{"name": ORG, "is_active": True, "is_relay": True, "destination": None}]})
 EXEMPTIONS = (200, [{"email": "keep@contoso.example"}])
-STORED_WIRE = {
-    "primary_domain": ORG,
-    "application_id": "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21",
-    "disable_login": False,
-    "default_user_role_name": "end_user",
-    "sync_frequency": 1,
-    "sync_active_users": True,
-    "sync_distribution_groups": True,
-    "sync_security_groups": True,
-    "add_users": True,
-    "update_users": True,
-    "remove_deleted_users": False,
-    "add_groups": True,
-    "update_groups": True,
-    "remove_deleted_groups": False,
-}
+STORED_WIRE = kb_settings_wire(ORG, "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21")
 
 
 def stored(expires_in_days, synced_hours_ago=None):
