@@ -103,7 +103,7 @@ class WriteProbes(object):
             return
         settings = dict((option, False) for option, (_w, encoding) in SETTINGS_FIELDS.items() if encoding in (BOOLEAN, INVERTED))
         settings.update(
-            primary_domain=org, application_id=PROBE_APPLICATION_ID, default_user_role="end_user", sync_frequency_hours=0
+            primary_domain=org, app_id=PROBE_APPLICATION_ID, default_user_role="end_user", sync_frequency_hours=0
         )  # 0 = never: the service does not try to sync with the probe
         created, form, refused = False, None, []
         saved_form = client.wire_format["booleans"]

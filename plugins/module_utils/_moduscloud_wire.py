@@ -202,7 +202,11 @@ def settings_to_wire(settings, key=None, booleans="json"):
     """PUT body for the import settings given by option name; `key` is added only when sent.
 
     booleans: "json" (JSON true/false) or "strings" ("true"/"false"), per wire_format.booleans.
+    A name outside the table is a caller's mistake: dropping it would save settings without it.
     """
+    unknown = sorted(set(settings) - set(SETTINGS_FIELDS))
+    if unknown:
+        raise ValueError("not an import setting: %s; the settings are %s" % (", ".join(unknown), ", ".join(SETTINGS_FIELDS)))
     body = {}
     for option, (wire_key, encoding) in SETTINGS_FIELDS.items():
         if option not in settings or settings[option] is None:

@@ -133,6 +133,12 @@ def test_settings_map_to_the_wire_keys_of_the_wire_table():
     assert isinstance(body["sync_frequency"], int) and not isinstance(body["sync_frequency"], bool)
 
 
+def test_a_setting_name_outside_the_wire_table_is_refused_rather_than_dropped():
+    # Dropped, it would be a PUT without that setting (the contract probe once sent application_id so).
+    with pytest.raises(ValueError, match="not an import setting: application_id"):
+        mc_wire.settings_to_wire(dict(KB_SETTINGS, application_id="4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21"))
+
+
 def test_settings_round_trip_through_the_wire_including_the_inverted_switch():
     settings = dict(KB_SETTINGS, allow_microsoft_sign_in=False, remove_users=True, sync_frequency_hours=24)
     wire = mc_wire.settings_to_wire(settings)
