@@ -140,7 +140,7 @@ def health_row(host, reads, thresholds=None):
         "secrets": [],
         "secret_days_remaining": None,
         "moduscloud_configured": None,
-        "moduscloud_application_id": None,
+        "moduscloud_app_id": None,
         "moduscloud_secret_expiry": None,
         "moduscloud_secret_days_remaining": None,
         "last_successful_sync": None,
@@ -199,15 +199,15 @@ def _moduscloud(row, reads, limits, problems):
         problems.append(_problem(SYNC, CRITICAL, "modusCloud has no Azure AD import settings"))
         return
     settings = info.get("settings") or {}
-    row["moduscloud_application_id"] = settings.get("app_id")
+    row["moduscloud_app_id"] = settings.get("app_id")
     row["moduscloud_secret_expiry"] = info.get("secret_expiry")
     row["moduscloud_secret_days_remaining"] = info.get("secret_days_remaining")
     row["last_successful_sync"] = info.get("last_successful_sync")
     age = info.get("last_sync_age_hours")
     row["last_sync_age_hours"] = max(age, 0) if age is not None else None
     _expiry(row["moduscloud_secret_days_remaining"], "the key modusCloud holds", limits, problems)
-    if row["app_id"] and row["moduscloud_application_id"] and row["app_id"].lower() != row["moduscloud_application_id"].lower():
-        problems.append(_problem(APPLICATION, CRITICAL, "modusCloud syncs with another application (%s)" % row["moduscloud_application_id"]))
+    if row["app_id"] and row["moduscloud_app_id"] and row["app_id"].lower() != row["moduscloud_app_id"].lower():
+        problems.append(_problem(APPLICATION, CRITICAL, "modusCloud syncs with another application (%s)" % row["moduscloud_app_id"]))
     if settings.get("sync_frequency_hours") == 0:
         problems.append(_problem(SYNC, WARNING, "the scheduled sync is off (sync frequency 0)"))
     elif row["last_successful_sync"] is None:

@@ -91,7 +91,7 @@ def test_an_exemption_rule_follows_the_directory_and_the_reports_and_artifacts_s
     assert artifacts["planned"] is False and artifacts["applied"]["added"] == document["counts"]["add"]
     assert set(artifacts) >= {
         "org",
-        "application_id",
+        "app_id",
         "settings_changed",
         "new_key_handed_over",
         "secret_end_date",
