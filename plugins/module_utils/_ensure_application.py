@@ -15,7 +15,12 @@ __metaclass__ = type
 from urllib.parse import urlsplit
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError, ServiceError
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import application_body, required_resource_access
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import (
+    application_body,
+    created_application,
+    required_resource_access,
+    wanted_application,
+)
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER
 
 SIGN_IN_AUDIENCES = ["AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount", "PersonalMicrosoftAccount"]
@@ -58,14 +63,8 @@ def _url_parts(url):
 
 
 def desired_view(graph, params, resolved):
-    """The fields the task manages (options left out are not managed)."""
-    desired = {"sign_in_audience": params["sign_in_audience"]}
-    if params["display_name"] is not None:
-        desired["display_name"] = params["display_name"]
-    if params["redirect_uris"] is not None:
-        desired["redirect_uris"] = sorted(set(params["redirect_uris"]))
-    if params["home_page_url"] is not None:
-        desired["home_page_url"] = params["home_page_url"] or None
+    """The fields the task manages (options left out are not managed), as APPLICATION_WIRE reads them."""
+    desired = wanted_application(params)
     if resolved is not None:
         desired["api_permissions"] = graph.permission_view(resolved)
     return desired
@@ -128,14 +127,7 @@ def ensure_application(module):
     def update(fields):
         graph.update_application(application["id"], application_body(fields, resolved, application))
 
-    placeholder = {
-        "app_id": PLACEHOLDER,
-        "object_id": PLACEHOLDER,
-        "unique_name": params["unique_name"],
-        "redirect_uris": [],
-        "home_page_url": None,
-        "api_permissions": [],
-    }
+    placeholder = dict(created_application(PLACEHOLDER), unique_name=params["unique_name"])
     after = changes.ensure(LABEL, current, desired, create=create, update=update, placeholder=placeholder)
     result = dict(after)
     # Whether app_id is a real id, rather than check mode's placeholder for an application a run would create.

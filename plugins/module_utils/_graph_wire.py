@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Graph's wire as this collection speaks it: APPLICATION_WIRE, the one table between an application's
-options and its Graph properties (read and write), CREDENTIAL_WIRE for its client secrets, permission kinds,
-OData literals and $batch's size.
+options and its Graph properties (read, write and the wanted value of an option), CREDENTIAL_WIRE for its
+client secrets, TAG_WIRE for the collection's own records in an application's tags, permission kinds, OData
+literals and $batch's size.
 Pure code, no I/O.
 
 Private to this collection: no compatibility promise outside it.
@@ -20,6 +21,7 @@ from collections import namedtuple
 # One option of an application and the Graph property it travels as ("web.redirectUris": a property of the
 # web complex value), with the conversion each way: read(wire value) -> option value, write(option value)
 # -> wire value. write None: Graph sets it (the ids) or only a create sets it (uniqueName, the upsert's key).
+# read also gives an option value the form a read returns (sorted, empty as None), so wanted and read compare.
 AppField = namedtuple("AppField", "option graph read write")
 
 
@@ -28,7 +30,7 @@ def _as_is(value):
 
 
 def _sorted_list(value):
-    return sorted(value or [])
+    return sorted(set(value or []))
 
 
 def _or_none(value):
@@ -94,6 +96,48 @@ GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 
 # Graph's JSON batching ($batch) takes at most 20 requests per call.
 BATCH_LIMIT = 20
+
+
+# The collection's own records on an application, kept in its tags (the free-form list the application's
+# owner may write): record name -> the tag's prefix. The rest of the tag is the record's text:
+#   lease: "<holder>,<expiry, ISO 8601 UTC>", the secret hand-over lease (_secret_lease.py);
+#   handed_over_key: "<key id>", the secret last handed over to its consumer.
+TAG_WIRE = {
+    "lease": "moduscloud.azure_sync/lease=",
+    "handed_over_key": "moduscloud.azure_sync/key=",
+}
+
+
+def tag_records(tags) -> dict:
+    """The collection's records in an application's tags, by name (the first tag of each)."""
+    records = {}
+    for tag in tags or ():
+        for name, prefix in TAG_WIRE.items():
+            if tag.startswith(prefix) and name not in records:
+                records[name] = tag[len(prefix) :]
+    return records
+
+
+def tags_with_records(tags, records: dict) -> list:
+    """`tags` with the collection's records replaced by `records` (name -> text; empty or None: left out)."""
+    kept = [tag for tag in tags or () if not tag.startswith(tuple(TAG_WIRE.values()))]
+    return kept + [TAG_WIRE[name] + text for name, text in records.items() if text]
+
+
+def wanted_application(params: dict) -> dict:
+    """The options a task manages, in the form a read gives them: every written option it sets, but
+    api_permissions (named through the tenant's APIs: PermissionCatalogue.permission_view)."""
+    wanted = {}
+    for field in APPLICATION_WIRE:
+        if field.write is not None and field.read is not None and params.get(field.option) is not None:
+            wanted[field.option] = field.read(params[field.option])
+    return wanted
+
+
+def created_application(generated) -> dict:
+    """What a read of an application created without the optional options would give: the ids Graph
+    chooses as `generated`, every other option empty (the create's own options overwrite these)."""
+    return dict((field.option, generated if field.write is None else field.read(None) if field.read else []) for field in APPLICATION_WIRE)
 
 
 def application_view(application: dict) -> dict:

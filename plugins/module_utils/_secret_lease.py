@@ -16,6 +16,7 @@ from collections import namedtuple
 from datetime import timedelta
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import SecretError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import tag_records, tags_with_records
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_plan import (
     format_datetime,
     parse_datetime,
@@ -32,8 +33,6 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_plan
 # LEASE_SETTLE_SECONDS: of two runs that both wrote, only the last writer still finds its own lease,
 # as long as a run writes within LEASE_SETTLE_SECONDS of reading (one module run: milliseconds).
 
-LEASE_TAG = "moduscloud.azure_sync/lease="  # + holder + "," + expiry (ISO 8601, UTC)
-HANDED_OVER_TAG = "moduscloud.azure_sync/key="  # + key id of the secret last handed over
 LEASE_SETTLE_SECONDS = 2.0
 DEFAULT_LEASE_SECONDS = 600
 LEASE_POLL_SECONDS = 5.0
@@ -42,35 +41,24 @@ Lease = namedtuple("Lease", "holder expires")
 
 def lease_of(application):
     """The lease recorded on the application, or None."""
-    for tag in application.get("tags") or ():
-        if tag.startswith(LEASE_TAG):
-            holder, _comma, expires = tag[len(LEASE_TAG) :].rpartition(",")
-            try:
-                return Lease(holder, parse_datetime(expires))
-            except ValueError:
-                return Lease(holder, None)
-    return None
+    text = tag_records(application.get("tags")).get("lease")
+    if text is None:
+        return None
+    holder, _comma, expires = text.rpartition(",")
+    try:
+        return Lease(holder, parse_datetime(expires))
+    except ValueError:
+        return Lease(holder, None)
 
 
 def handed_over_key_id(application):
     """The key id of the secret last handed over, as recorded on the application, or None."""
-    for tag in application.get("tags") or ():
-        if tag.startswith(HANDED_OVER_TAG):
-            return tag[len(HANDED_OVER_TAG) :] or None
-    return None
-
-
-def _other_tags(application):
-    return [tag for tag in application.get("tags") or () if not tag.startswith((LEASE_TAG, HANDED_OVER_TAG))]
+    return tag_records(application.get("tags")).get("handed_over_key") or None
 
 
 def _write_tags(graph, application, lease=None, key_id=None):
-    tags = _other_tags(application)
-    if lease is not None:
-        tags.append("%s%s,%s" % (LEASE_TAG, lease.holder, format_datetime(lease.expires)))
-    if key_id:
-        tags.append(HANDED_OVER_TAG + key_id)
-    graph.update_application(application["id"], {"tags": tags})
+    records = {"lease": "%s,%s" % (lease.holder, format_datetime(lease.expires)) if lease is not None else None, "handed_over_key": key_id}
+    graph.update_application(application["id"], {"tags": tags_with_records(application.get("tags"), records)})
 
 
 def take_lease(graph, application, holder, seconds, wait_timeout, sleep=None, clock=None, now=utc_now):

@@ -1,8 +1,13 @@
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import (
     APPLICATION_FIELDS,
     APPLICATION_WIRE,
+    TAG_WIRE,
     application_body,
     application_view,
+    created_application,
+    tag_records,
+    tags_with_records,
+    wanted_application,
 )
 
 APPLICATION = {
@@ -60,3 +65,41 @@ def test_a_read_selects_every_property_of_the_table():
     selected = APPLICATION_FIELDS.split(",")
     assert set(field.graph.split(".")[0] for field in APPLICATION_WIRE) <= set(selected)
     assert {"passwordCredentials", "tags"} <= set(selected)
+
+
+def test_what_a_task_wants_compares_with_what_a_read_gives():
+    # The same URIs in another order, repeated, and an empty home page are no change against the read.
+    params = {
+        "display_name": "modusCloud",
+        "sign_in_audience": "AzureADMyOrg",
+        "redirect_uris": ["https://b.example/", "https://a.example/", "https://b.example/"],
+        "home_page_url": "",
+        "app_id": "ignored: Graph chooses it",
+        "api_permissions": ["ignored: named through the tenant's APIs"],
+    }
+    wanted = wanted_application(params)
+    view = application_view(APPLICATION)
+    assert wanted == dict((option, view[option]) for option in wanted)
+    assert set(wanted) == {"display_name", "sign_in_audience", "redirect_uris", "home_page_url"}
+    assert "redirect_uris" not in wanted_application(dict(params, redirect_uris=None)), "an option left out is not managed"
+
+
+def test_a_created_application_is_predicted_with_graphs_ids_unknown_and_every_option_empty():
+    created = created_application("(known after apply)")
+    assert created == {
+        "app_id": "(known after apply)",
+        "object_id": "(known after apply)",
+        "unique_name": "(known after apply)",
+        "display_name": None,
+        "sign_in_audience": None,
+        "redirect_uris": [],
+        "home_page_url": None,
+        "api_permissions": [],
+    }
+
+
+def test_the_collections_records_in_the_tags_replace_only_themselves():
+    tags = ["HideApp", TAG_WIRE["lease"] + "run-a,2026-01-01T00:00:00Z", TAG_WIRE["handed_over_key"] + "old"]
+    assert tag_records(tags) == {"lease": "run-a,2026-01-01T00:00:00Z", "handed_over_key": "old"}
+    assert tags_with_records(tags, {"lease": None, "handed_over_key": "new"}) == ["HideApp", TAG_WIRE["handed_over_key"] + "new"]
+    assert tag_records(["HideApp"]) == {}

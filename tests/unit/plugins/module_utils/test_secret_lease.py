@@ -6,8 +6,6 @@ import pytest
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _secret_plan as secrets
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_lease import (
-    HANDED_OVER_TAG,
-    LEASE_TAG,
     check_lease,
     finish_hand_over,
     handed_over_key_id,
@@ -16,6 +14,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_leas
     take_lease,
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import SecretError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import TAG_WIRE
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_plan import (
     plan_present,
     secrets_of,
@@ -63,7 +62,7 @@ class Tenant(object):
 
 
 def lease_tag(holder, seconds):
-    return "%s%s,%s" % (LEASE_TAG, holder, secrets.format_datetime(utc_now() + timedelta(seconds=seconds)))
+    return "%s%s,%s" % (TAG_WIRE["lease"], holder, secrets.format_datetime(utc_now() + timedelta(seconds=seconds)))
 
 
 def take(tenant, holder, wait_timeout=0, waited_for=None):
@@ -73,7 +72,7 @@ def take(tenant, holder, wait_timeout=0, waited_for=None):
 
 
 def test_a_free_application_is_leased_keeping_its_other_tags_and_the_hand_over_record():
-    tenant = Tenant(tags=["HideApp", HANDED_OVER_TAG + "old-key"])
+    tenant = Tenant(tags=["HideApp", TAG_WIRE["handed_over_key"] + "old-key"])
     application = take(tenant, "run-a")
     assert lease_of(application).holder == "run-a"
     assert lease_of(application).expires > utc_now() + timedelta(seconds=590)
@@ -91,7 +90,7 @@ def test_an_unexpired_lease_of_another_run_is_waited_for_then_refused_naming_it_
 
 def test_a_lease_released_while_waiting_is_taken():
     tenant = Tenant(tags=[lease_tag("run-b", 300)])
-    tenant.other_run_writes([HANDED_OVER_TAG + "b-key"])
+    tenant.other_run_writes([TAG_WIRE["handed_over_key"] + "b-key"])
     application = take(tenant, "run-a", wait_timeout=60, waited_for="run-b")
     assert lease_of(application).holder == "run-a" and handed_over_key_id(application) == "b-key"
 
@@ -117,14 +116,14 @@ def test_the_hand_over_is_finished_only_by_the_holder_and_leaves_the_record():
         check_lease(tenant.read(), "run-a")
     assert "no longer held by this run (run-a) but by run-b" in str(caught.value)
     finish_hand_over(tenant.graph, tenant.read(), "run-b", "new-key")
-    assert tenant.application["tags"] == [HANDED_OVER_TAG + "new-key"]
+    assert tenant.application["tags"] == [TAG_WIRE["handed_over_key"] + "new-key"]
 
 
 def test_release_gives_up_only_this_runs_lease():
-    tenant = Tenant(tags=[lease_tag("run-b", 600), HANDED_OVER_TAG + "k"])
+    tenant = Tenant(tags=[lease_tag("run-b", 600), TAG_WIRE["handed_over_key"] + "k"])
     assert release_lease(tenant.graph, tenant.read(), "run-a") is False
     assert release_lease(tenant.graph, tenant.read(), "run-b") is True
-    assert tenant.application["tags"] == [HANDED_OVER_TAG + "k"]
+    assert tenant.application["tags"] == [TAG_WIRE["handed_over_key"] + "k"]
 
 
 def test_a_handed_over_secret_that_is_gone_means_a_dead_key_and_a_new_one():

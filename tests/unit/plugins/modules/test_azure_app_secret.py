@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _graph
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _secret_lease, _secret_plan
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _graph_wire, _secret_lease, _secret_plan
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _secrets as secrets
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, SECRET_VALUE_PLACEHOLDER
 from ansible_collections.moduscloud.azure_sync.plugins.modules import azure_app_secret as module
@@ -561,7 +561,7 @@ def test_the_consumer_only_applies_to_state_present(run):
 
 
 def test_releasing_the_lease_shows_it_in_the_diff(run):
-    lease = "%sholder-a,%s" % (_secret_lease.LEASE_TAG, iso(now() + timedelta(seconds=600)))
+    lease = "%sholder-a,%s" % (_graph_wire.TAG_WIRE["lease"], iso(now() + timedelta(seconds=600)))
     status, body = application()
     body["value"][0]["tags"] = ["HideApp", lease]
     outcome = run({"lease_holder": "holder-a", "release_lease": True}, [(status, body), (204, None)])
