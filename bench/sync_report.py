@@ -34,7 +34,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # run as a script from bench/: the sandbox package lives at the repository root
 
-from sandbox.launch import RunningSandbox, SandboxStartError  # noqa: E402 (needs ROOT on sys.path)
+from sandbox.launch import RunningSandbox, SandboxStartError, connection_defaults  # noqa: E402 (needs ROOT on sys.path)
 
 COLLECTIONS = os.path.join(ROOT, ".build", "collections")
 MODULE = "ansible_collections.moduscloud.azure_sync.plugins.modules.moduscloud_user_sync"
@@ -215,22 +215,7 @@ def prepare(sandbox, workdir):
             "connection": "local",
             "gather_facts": False,
             "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-            "module_defaults": {
-                "group/moduscloud.azure_sync.graph": {
-                    "tenant_id": info["tenant_id"],
-                    "client_id": info["admin_client_id"],
-                    "client_secret": info["admin_client_secret"],
-                    "authority_host": info["authority_host"],
-                    "graph_url": info["graph_url"],
-                    "ca_path": info["ca_bundle"],
-                },
-                "group/moduscloud.azure_sync.moduscloud": {
-                    "api_url": info["moduscloud_url"],
-                    "username": info["moduscloud_user"],
-                    "password": info["moduscloud_password"],
-                    "ca_path": info["ca_bundle"],
-                },
-            },
+            "module_defaults": connection_defaults(info),
             "tasks": tasks,
         }
     ]

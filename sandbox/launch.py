@@ -119,3 +119,24 @@ def role_vars(info):
         "azure_user_sync_moduscloud_password": info["moduscloud_password"],
         "azure_user_sync_ca_path": info["ca_bundle"],
     }
+
+
+def connection_defaults(info):
+    """module_defaults pointing both action groups at one sandbox tenant's admin identities, for playbooks that
+    call the modules directly (the integration targets, the scenario tests and bench/sync_report.py)."""
+    return {
+        "group/moduscloud.azure_sync.graph": {
+            "tenant_id": info["tenant_id"],
+            "client_id": info["admin_client_id"],
+            "client_secret": info["admin_client_secret"],
+            "authority_host": info["authority_host"],
+            "graph_url": info["graph_url"],
+            "ca_path": info["ca_bundle"],
+        },
+        "group/moduscloud.azure_sync.moduscloud": {
+            "api_url": info["moduscloud_url"],
+            "username": info["moduscloud_user"],
+            "password": info["moduscloud_password"],
+            "ca_path": info["ca_bundle"],
+        },
+    }

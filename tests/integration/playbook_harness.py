@@ -9,29 +9,11 @@ import os
 import subprocess
 import sys
 
+from sandbox.launch import connection_defaults  # noqa: F401 (the harness hands it on to the tests)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 COLLECTIONS = os.path.join(ROOT, ".build", "collections")
-
-
-def connection_defaults(info):
-    """module_defaults pointing both action groups at the sandbox's admin identities."""
-    return {
-        "group/moduscloud.azure_sync.graph": {
-            "tenant_id": info["tenant_id"],
-            "client_id": info["admin_client_id"],
-            "client_secret": info["admin_client_secret"],
-            "authority_host": info["authority_host"],
-            "graph_url": info["graph_url"],
-            "ca_path": info["ca_bundle"],
-        },
-        "group/moduscloud.azure_sync.moduscloud": {
-            "api_url": info["moduscloud_url"],
-            "username": info["moduscloud_user"],
-            "password": info["moduscloud_password"],
-            "ca_path": info["ca_bundle"],
-        },
-    }
 
 
 class PlaybookRun(object):
