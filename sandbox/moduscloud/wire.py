@@ -177,3 +177,25 @@ def one_or_many(body, noun):
 
 def fingerprint(secret):
     return "sha256:" + hashlib.sha256(secret.encode()).hexdigest()[:KEY_FINGERPRINT_DIGITS]
+
+
+def kb_settings_wire(primary_domain, app_id):
+    """The Azure AD import settings the KB's steps save, as modusCloud's settings API holds them (its keys,
+    JSON booleans, integer hours; docs/moduscloud-api.md), without the key: what the tests that write
+    settings straight to the API, or fake its answers, start from."""
+    return {
+        "primary_domain": primary_domain,
+        "application_id": app_id,
+        "disable_login": False,
+        "default_user_role_name": "end_user",
+        "sync_frequency": 1,
+        "sync_active_users": True,
+        "sync_distribution_groups": True,
+        "sync_security_groups": True,
+        "add_users": True,
+        "update_users": True,
+        "remove_deleted_users": False,
+        "add_groups": True,
+        "update_groups": True,
+        "remove_deleted_groups": False,
+    }

@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from playbook_harness import connection_defaults
+from sandbox.moduscloud.wire import kb_settings_wire
 
 DIRECTORY_READ_ALL = "7ab1d382-f21e-4acd-a863-ba3e13f7da61"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
@@ -76,23 +77,7 @@ class Services(object):
         return app["appId"], secret["secretText"]
 
     def save_settings(self, application_id, key, **switches):
-        body = {
-            "primary_domain": self.domain,
-            "application_id": application_id,
-            "ad_key": key,
-            "disable_login": False,
-            "default_user_role_name": "end_user",
-            "sync_frequency": 1,
-            "sync_active_users": True,
-            "sync_distribution_groups": True,
-            "sync_security_groups": True,
-            "add_users": True,
-            "update_users": True,
-            "remove_deleted_users": False,
-            "add_groups": True,
-            "update_groups": True,
-            "remove_deleted_groups": False,
-        }
+        body = dict(kb_settings_wire(self.domain, application_id), ad_key=key)
         body.update(switches)
         self.moduscloud("PUT", "/settings/azure", body)
 

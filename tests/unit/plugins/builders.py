@@ -2,6 +2,7 @@
 Microsoft Graph returns them, and modusCloud organization users as the Users API returns them."""
 
 from sandbox import catalog
+from sandbox.moduscloud.wire import kb_settings_wire  # noqa: F401 (one builder set for the unit tests)
 
 LICENSE = {"skuId": catalog.OFFICE_365_E3_SKU_ID, "disabledPlans": []}
 
@@ -53,24 +54,3 @@ def org_user(address, user_type="end_user", firstname="Ann", surname="Lee", alia
     }
     user.update(fields)
     return user
-
-
-def kb_settings_wire(primary_domain, app_id):
-    """The Azure AD import settings the KB's steps save, as modusCloud's settings API holds them (its keys,
-    JSON booleans, integer hours; docs/moduscloud-api.md), without the key."""
-    return {
-        "primary_domain": primary_domain,
-        "application_id": app_id,
-        "disable_login": False,
-        "default_user_role_name": "end_user",
-        "sync_frequency": 1,
-        "sync_active_users": True,
-        "sync_distribution_groups": True,
-        "sync_security_groups": True,
-        "add_users": True,
-        "update_users": True,
-        "remove_deleted_users": False,
-        "add_groups": True,
-        "update_groups": True,
-        "remove_deleted_groups": False,
-    }

@@ -18,7 +18,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _sync
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _sync_wait as sync_wait
 from ansible_collections.moduscloud.azure_sync.plugins.modules import moduscloud_user_sync as module
 
-from ..builders import entra_group, entra_user, org_user
+from ..builders import entra_group, entra_user, kb_settings_wire, org_user
 from ..fake_time import FakeTime
 from ..module_utils.fake_transport import JSON_HEADERS, make_response
 from .fake_graph import TENANT_ID, FakeGraph
@@ -39,24 +39,7 @@ LOGIN = "https://login.test"
 GRAPH = "https://graph.test"
 MODUSCLOUD = "https://mc.test/api/v1"
 CONNECTION = {"api_url": MODUSCLOUD, "username": "admin@" + ORG, "password": PASSWORD, "authority_host": LOGIN, "graph_url": GRAPH}
-SAVED_SETTINGS = {
-    "primary_domain": ORG,
-    "application_id": APP_ID,
-    "disable_login": False,
-    "default_user_role_name": "end_user",
-    "sync_frequency": 1,
-    "sync_active_users": True,
-    "sync_distribution_groups": True,
-    "sync_security_groups": True,
-    "add_users": True,
-    "update_users": True,
-    "remove_deleted_users": True,
-    "add_groups": True,
-    "update_groups": True,
-    "remove_deleted_groups": False,
-    "secret_expiry": "2099-01-01",
-    "last_successful_sync": "2026-01-01T00:00:00Z",
-}
+SAVED_SETTINGS = dict(kb_settings_wire(ORG, APP_ID), remove_deleted_users=True, secret_expiry="2099-01-01", last_successful_sync="2026-01-01T00:00:00Z")
 GRAPH_USER_TYPE = "#microsoft.graph.user"
 # Fields of every organization user that the sync never changes (a PUT must send them back).
 KEPT = {"white_list_senders": ["partner@fabrikam.example"], "odin_settings": {"can_impersonate": False}}
