@@ -12,22 +12,37 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 from urllib.parse import urlsplit
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError, ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import (
+    GUID,
     application_body,
     created_application,
     required_resource_access,
     wanted_application,
 )
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, is_placeholder
 
 SIGN_IN_AUDIENCES = ["AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount", "PersonalMicrosoftAccount"]
 LABEL = "application"
 # Entra ID's rules for web redirect URIs: https, or plain http to this machine for local development.
 LOCAL_HOSTS = ("localhost", "127.0.0.1")
 REDIRECT_URI_MAX_LENGTH = 256
+
+
+def invalid_identity(params):
+    """The identity options that could never name an application, each with what is allowed (values as JSON)."""
+    app_id = params["app_id"]
+    if app_id is not None and not is_placeholder(app_id) and not GUID.match(app_id.strip()):
+        return [
+            "app_id must be an application (client) id, a GUID such as 4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21, or be "
+            "left unset so that unique_name (or display_name) finds the application; got %s" % json.dumps(app_id)
+        ]
+    if app_id is None and params["display_name"] is None and not (params["unique_name"] or "").strip():
+        return ["unique_name must be the application's unique name when app_id is not set; got %s" % json.dumps(params["unique_name"])]
+    return []
 
 
 def invalid_urls(params):
@@ -71,6 +86,7 @@ def desired_view(graph, params, resolved):
 
 
 def identify(params):
+    """The one option that finds the application (app_id, else unique_name, else display_name), the others None."""
     return dict(
         app_id=params["app_id"],
         unique_name=None if params["app_id"] else params["unique_name"],
@@ -78,12 +94,21 @@ def identify(params):
     )
 
 
+def absent_message(params, current, tense):
+    """One sentence: the application deleted (or, in check mode, that would be), or that there was none."""
+    if current is None:
+        named = ", ".join("%s %s" % (name, value) for name, value in identify(params).items() if value)
+        return "No application with %s exists: nothing to delete." % named
+    return "Application %s %s." % (current["app_id"], tense("was deleted", "would be deleted"))
+
+
 def ensure_application(module):
     """azure_app_registration: bring the application to the options, or remove it; the module's result."""
     params = module.params
-    problems = invalid_urls(params)
+    problems = invalid_identity(params) + invalid_urls(params)
     if problems:
-        raise ServiceError("Invalid options: " + "; ".join(problems))
+        # Found before any request: with state=absent, the task removed nothing.
+        raise ServiceError("Invalid options: " + "; ".join(problems) + (". Nothing was removed." if params["state"] == "absent" else ""))
     graph = module.graph
     changes = module.changes
     resolved = None
@@ -103,7 +128,13 @@ def ensure_application(module):
 
     if params["state"] == "absent":
         changes.ensure(LABEL, current, None, delete=lambda: graph.delete_application(application["id"]))
-        return {"app_id": current and current["app_id"], "object_id": current and current["object_id"], "app_id_known": current is not None}
+        return {
+            # As the other modules with state=absent: the app_id given when no application has it.
+            "app_id": current["app_id"] if current else params["app_id"],
+            "object_id": current and current["object_id"],
+            "app_id_known": current is not None,
+            "msg": absent_message(params, current, changes.tense),
+        }
 
     if application is None and params["app_id"]:
         raise GraphError(

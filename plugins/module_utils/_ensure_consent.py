@@ -44,7 +44,8 @@ def ensure_consent(module):
     module.refuse_removing_own_application(application)
     if application is None and params["state"] == "absent":
         # No application, so no consent of it to revoke.
-        return {"app_id": params["app_id"], "service_principal_id": None, "granted": []}
+        named = ", ".join("%s %s" % (name, params[name]) for name in ("app_id", "unique_name", "display_name") if params[name])
+        return {"app_id": params["app_id"], "service_principal_id": None, "granted": [], "msg": "No application with %s exists: no admin consent to revoke." % named}
     app_id = application["appId"] if application else (params["app_id"] or PLACEHOLDER)
     if requested is None:
         if application is not None:
@@ -96,16 +97,38 @@ def ensure_consent(module):
         )
         ensure_admin_grant(changes, graph, api, principal_id, held["grants"], wanted.get("delegated") or set())
 
-    if params["state"] == "absent" and params["remove_service_principal"]:
-        changes.ensure(
-            "service_principal",
-            {"app_id": app_id, "id": principal_id} if principal else None,
-            None,
-            delete=lambda: graph.delete_service_principal(principal_id),
-        )
-        principal_id = None
+    result = {"app_id": app_id, "service_principal_id": principal_id, "granted": graph.permission_view(desired)}
+    if params["state"] == "absent":
+        removes_principal = bool(principal and params["remove_service_principal"])
+        if removes_principal:
+            changes.ensure("service_principal", {"app_id": app_id, "id": principal_id}, None, delete=lambda: graph.delete_service_principal(principal_id))
+            result["service_principal_id"] = None
+        result["msg"] = absent_message(app_id, graph.permission_view(revoked(current, desired)), removes_principal, changes.tense)
+    return result
 
-    return {"app_id": app_id, "service_principal_id": principal_id, "granted": graph.permission_view(desired)}
+
+def revoked(current, desired):
+    """The permissions of `current` that `desired` leaves out, in the same shape ({api app id: {kind: {names}}})."""
+    return dict(
+        (app_id, dict((kind, names - set((desired.get(app_id) or {}).get(kind) or ())) for kind, names in kinds.items())) for app_id, kinds in current.items()
+    )
+
+
+def absent_message(app_id, revoked_view, removes_principal, tense):
+    """One sentence: the admin consent revoked and the service principal deleted (or, in check mode, that would be)."""
+    parts = []
+    if revoked_view:
+        permissions = "; ".join(
+            "%s: %s" % (entry["api"], ", ".join(["%s (application)" % name for name in entry["application"]] + entry["delegated"])) for entry in revoked_view
+        )
+        parts.append("the admin consent of application %s %s (%s)" % (app_id, tense("was revoked", "would be revoked"), permissions))
+    if removes_principal:
+        whose = "its" if parts else "the application %s's" % app_id
+        parts.append("%s service principal %s" % (whose, tense("was deleted", "would be deleted")))
+    if not parts:
+        return "Application %s has no admin consent to revoke." % app_id
+    text = "; ".join(parts) + "."
+    return text[0].upper() + text[1:]
 
 
 def ensure_app_roles(changes, graph, api, principal_id, assignments, wanted, role_ids):

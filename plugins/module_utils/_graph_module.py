@@ -88,15 +88,19 @@ class GraphModule(AnsibleModule):
         )
 
     def refuse_removing_own_application(self, application):
-        """With state=absent, fail before any write when `application` is the one this module signs in as:
-        removing it (or its consent or secrets) would lock the automation out of the tenant."""
-        if self.params["state"] != "absent" or not application:
+        """With state=absent, fail before any write when `application` (or, when none was found, the app_id option)
+        is the one this module signs in as: removing it (or its consent or secrets) would lock the automation out
+        of the tenant."""
+        if self.params["state"] != "absent":
+            return
+        app_id = ((application or {}).get("appId") or self.params.get("app_id") or "").strip()
+        if not app_id or is_placeholder(app_id):
             return
         signed_in = self.graph.signed_in_app_id
-        if signed_in and (application.get("appId") or "").lower() == signed_in.lower():
+        if signed_in and app_id.lower() == signed_in.lower():
             raise ServiceError(
                 "application %s is the identity this module signs in as: state=absent never removes it, nor its "
-                "consent or secrets. Name another application. Nothing was removed." % application["appId"]
+                "consent or secrets. Name another application. Nothing was removed." % app_id
             )
 
     def run(self, action):

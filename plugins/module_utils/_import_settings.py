@@ -58,6 +58,8 @@ def invalid_input(params):
     bad_domains = [name for name in params["synced_domains"] or [] if not is_domain_name(name)]
     if bad_domains:
         problems.append("synced_domains must be domain names such as example.com; not valid: %s" % ", ".join(bad_domains))
+    if params["app_unique_name"] is not None and not params["app_unique_name"].strip():
+        problems.append("app_unique_name must be the unique name of the application being removed, got %r" % params["app_unique_name"])
     if query_given(params["exemption_query"]) and params["state"] == "present":
         try:
             check_exemption_query(params["exemption_query"])
@@ -182,7 +184,7 @@ def ensure_absent(client, org, changes, params):
     """
     client.list_domains(org)  # a clear error for an unknown org before anything else
     current = client.read_import_settings(org)[0]
-    refuse_another_application(org, current, params["app_id"])
+    refuse_another_application(org, current, params["app_id"], params["app_unique_name"])
     current_exemptions = client.list_exemptions(org)
     synced = []
     if params["remove_synced_users"]:
@@ -197,19 +199,48 @@ def ensure_absent(client, org, changes, params):
         "changed_settings": sorted(current or ()),
         "exemptions": exemptions,
         "removed_users": [user["primary_email"] for user in synced],
+        "msg": absent_message(org, changes.tense, current is not None, synced if params["remove_synced_users"] else None, current_exemptions),
     }
 
 
-def refuse_another_application(org, current, app_id):
-    """With state=absent and app_id: fail, before any write, when the saved settings name another application
-    (clearing them would stop a sync that app_id's owner did not mean to stop)."""
+def absent_message(org, tense, configured, synced, exemptions):
+    """One sentence: what state=absent cleared and removed (or, in check mode, would); `synced` None when the
+    synced users are kept."""
+    if configured:
+        parts = ["the Azure AD import settings of %s %s" % (org, tense("were cleared (its scheduled sync stops)", "would be cleared (its scheduled sync would stop)"))]
+    else:
+        parts = ["%s has no Azure AD import settings" % org]
+    if synced is None:
+        parts.append("the synced users are kept")
+    elif synced:
+        parts.append("%s %d synced user%s" % (tense("removed", "would remove"), len(synced), "" if len(synced) == 1 else "s"))
+    else:
+        parts.append("no synced user to remove")
+    if exemptions:
+        parts.append("%s %d sync exemption%s" % (tense("removed", "would remove"), len(exemptions), "" if len(exemptions) == 1 else "s"))
+    text = "; ".join(parts) + "."
+    return text[0].upper() + text[1:]
+
+
+def refuse_another_application(org, current, app_id, unique_name):
+    """With state=absent: fail, before any write, when the saved settings name another application than app_id
+    (clearing them would stop a sync that app_id's owner did not mean to stop), or name any application while
+    the one being removed, by unique_name, is not in the tenant (app_id not given)."""
     saved = ((current or {}).get("app_id") or "").strip()
-    if app_id is None or not saved or saved.lower() == app_id.strip().lower():
+    if not saved or (app_id is None and unique_name is None):
         return
+    if app_id is not None:
+        if saved.lower() == app_id.strip().lower():
+            return
+        raise ServiceError(
+            "modusCloud's organization %s syncs with the application %s, not app_id %s: clearing its settings would "
+            "stop that sync and leave its application, secret and consent in place. Set app_id to %s to stop it, or "
+            "correct app_id. Nothing was removed." % (org, saved, app_id.strip() or '""', saved)
+        )
     raise ServiceError(
-        "modusCloud's organization %s syncs with the application %s, not app_id %s: clearing its settings would "
-        "stop that sync and leave its application, secret and consent in place. Set app_id to %s to stop it, or "
-        "correct app_id. Nothing was removed." % (org, saved, app_id.strip() or '""', saved)
+        "modusCloud's organization %s syncs with the application %s, but the application with app_unique_name %s is not "
+        "in the tenant: clearing its settings would stop that sync and leave its application, secret and consent in "
+        "place. Set app_id to %s to stop it, or correct app_unique_name. Nothing was removed." % (org, saved, unique_name, saved)
     )
 
 

@@ -389,6 +389,14 @@ def diff_view(secret):
     return {"description": secret.description, "end_date": format_datetime(secret.end) if secret.end else None}
 
 
+def absent_message(description, removed, tense):
+    """One sentence for state=absent: the secrets with the description removed (or, in check mode, to be)."""
+    if not removed:
+        return "No client secret carries the description %r: none to remove." % description
+    count = "%d client secret%s" % (len(removed), "" if len(removed) == 1 else "s")
+    return "%s %s with the description %r: %s." % (tense("Removed", "Would remove"), count, description, ", ".join(removed))
+
+
 def message(plan, kept, removed, tense):
     """One sentence: its parts are lower case, joined by semicolons, and only its start is capitalised.
 

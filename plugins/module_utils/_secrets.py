@@ -43,6 +43,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_plan
     POLICY_ERROR_CODE,
     UNKNOWN_POLICY,
     Secret,
+    absent_message,
     check_rotation_window,
     consumer_reason,
     credential_body,
@@ -403,7 +404,7 @@ def ensure_secret(graph, application, params, end_date, changes, now, prove=None
         "new_key_reason": plan.reason if plan.create else None,
         "removed_key_ids": removed,
         "secrets": [public_view(secret, now) for secret in remaining],
-        "msg": message(plan, kept, removed, changes.tense),
+        "msg": absent_message(description, removed, changes.tense) if params["state"] == "absent" else message(plan, kept, removed, changes.tense),
     }
     if value is not None:
         result["value"] = value

@@ -139,6 +139,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+msg:
+  description:
+    - With O(state=absent), what the run revoked and deleted (or, in check mode, would), by permission name, or
+      that there was nothing to revoke.
+  returned: when O(state=absent)
+  type: str
+  sample: "The admin consent of application 4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21 was revoked (Microsoft Graph:
+    Directory.Read.All (application), Directory.Read.All, Group.Read.All, User.ReadBasic.All); its service principal
+    was deleted."
 app_id:
   description: The application (client) id.
   returned: always

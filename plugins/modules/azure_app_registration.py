@@ -28,12 +28,15 @@ options:
     description:
       - V(present) creates or updates the application, V(absent) deletes it.
       - V(absent) refuses, before any write, the application the module itself signs in as.
+      - V(absent) in check mode is a safe check of a removal that later tasks carry out - it checks the identity
+        options (an O(app_id) that is not a GUID or an empty O(unique_name) fail before any request), finds the
+        application, refuses the module's own, and returns the RV(app_id) it would delete.
     type: str
     choices: [present, absent]
     default: present
   app_id:
     description:
-      - The application (client) id of an existing application. It identifies the application first.
+      - The application (client) id of an existing application, a GUID. It identifies the application first.
       - The KB article and the portal call it the Application ID, hence the alias.
       - Graph chooses application ids, so this module cannot create an application with a given O(app_id). If
         none exists, O(state=present) fails and O(state=absent) does nothing.
@@ -167,11 +170,18 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+msg:
+  description:
+    - With O(state=absent), whether the application was deleted (or, in check mode, would be), or that there was none.
+  returned: when O(state=absent)
+  type: str
+  sample: Application 4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21 was deleted.
 app_id:
   description:
     - The application (client) id, the KB's B(Application ID).
     - V((known after apply)) when check mode predicts a create.
-    - V(null) when O(state=absent) and no application existed.
+    - When O(state=absent) and no application existed, O(app_id) as given (V(null) when the task named the
+      application otherwise).
   returned: always
   type: str
   sample: 4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21

@@ -444,7 +444,10 @@ secrets:
       description: Whether it has expired.
       type: bool
 msg:
-  description: What the run did (or would do), with key ids and dates.
+  description:
+    - What the run did (or, in check mode, would do), with key ids and dates.
+    - With O(state=absent), the secrets with O(description) removed (V(Would remove) in check mode), or that
+      there were none.
   returned: always
   type: str
   sample: "Created client secret 6a0c1ad2-3a47-4f0e-9d57-2e9c38a1f0c4 ending 2027-06-30T08:15:00Z (no secret

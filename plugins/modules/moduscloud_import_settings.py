@@ -54,6 +54,15 @@ options:
         application's sync.
     type: str
     aliases: [application_id]
+  app_unique_name:
+    description:
+      - With O(state=absent) and without O(app_id), the unique name (Graph C(uniqueName)) of the application being
+        removed, which is not in the Entra tenant (when it is, give its O(app_id) instead; O(app_id) wins when both
+        are given), for example what M(moduscloud.azure_sync.azure_app_registration) with O(state=absent) did not
+        find.
+      - Saved settings then name another application, so the task fails before any write (Nothing was removed).
+      - Not used with O(state=present).
+    type: str
   key:
     description:
       - The value of the app's client secret (the console's B(Key)).
@@ -298,9 +307,10 @@ EXAMPLES = r"""
 RETURN = r"""
 msg:
   description:
-    - What the task did to the import settings, or in check mode would do (with O(state=present)), for the task's
-      output and a summary; never the key.
-  returned: when O(state=present)
+    - What the task did to the import settings, or in check mode would do, for the task's output and a summary;
+      never the key.
+    - With O(state=absent), the settings cleared, the synced users removed or kept, and the sync exemptions removed.
+  returned: always
   type: str
   sample: "The Azure AD import settings of contoso.com were saved (changed: sync_frequency_hours), with a new key."
 settings:
@@ -372,6 +382,7 @@ def argument_spec():
         known_state=dict(type="dict"),
         primary_domain=dict(type="str"),
         app_id=dict(type="str", aliases=["application_id"]),
+        app_unique_name=dict(type="str"),
         key=dict(type="str", no_log=True),
         update_key=dict(type="str", default="on_create", choices=["on_create", "always"], no_log=False),
         sync_active_users=dict(type="bool", default=True),
