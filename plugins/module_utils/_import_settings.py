@@ -209,7 +209,7 @@ def absent_message(org, tense, configured, synced, exemptions):
     if configured:
         parts = ["the Azure AD import settings of %s %s" % (org, tense("were cleared (its scheduled sync stops)", "would be cleared (its scheduled sync would stop)"))]
     else:
-        parts = ["%s has no Azure AD import settings" % org]
+        parts = ["the organization %s has no Azure AD import settings" % org]
     if synced is None:
         parts.append("the synced users are kept")
     elif synced:

@@ -106,13 +106,13 @@ def test_offboarding_one_tenant_leaves_nothing_behind_and_the_other_untouched(fr
         "Remove the client secrets the role made",
         "Delete the application registration",
     }
-    assert "Application %s: would be deleted" % app_id in plan.output
-    assert "Client secrets: would remove 1" in plan.output
+    assert "Application %s would be deleted" % app_id in plan.output
+    assert "Would remove 1 client secret " in plan.output
     assert exemption in plan.output  # the diff shows the exemption going
 
     removed = run_role(fresh_sandbox, tmp_path, playbook="remove_azure_sync", inventory=inventory, tenants=tenants, extra=limit)
     assert removed.returncode == 0, failure_text(removed)
-    assert "Client secrets: removed 1" in removed.output and "was removed" not in removed.output
+    assert "Removed 1 client secret " in removed.output and "was removed" not in removed.output
     assert nothing_left(fresh_sandbox, gone) == []
     # Independently through the APIs: Graph knows no application by the unique name, modusCloud no settings.
     assert graph_get(gone, "/v1.0/applications?$filter=appId eq '%s'" % app_id)["value"] == []

@@ -173,6 +173,23 @@ def test_absent_revokes_everything_but_keeps_the_principal_unless_asked(graph, r
     assert client_principals(graph, app) == []
 
 
+@pytest.mark.parametrize("check_mode", [False, True], ids=["apply", "check"])
+def test_absent_says_what_it_revoked_and_deleted_or_would(graph, run_module, check_mode):
+    app = registered_app(graph)
+    run_module(module, {"app_id": app["appId"]})
+    writes = len(graph.writes)
+    result = run_module(module, {"app_id": app["appId"], "state": "absent", "remove_service_principal": True}, check_mode=check_mode)
+    would = "would be" if check_mode else "was"
+    assert result["msg"] == (
+        "The admin consent of application %s %s revoked (Microsoft Graph: Directory.Read.All (application), Directory.Read.All, "
+        "Group.Read.All, User.ReadBasic.All); its service principal %s deleted." % (app["appId"], would, would)
+    )
+    assert (len(graph.writes) == writes) is check_mode
+    if not check_mode:
+        again = run_module(module, {"app_id": app["appId"], "state": "absent"})
+        assert again["changed"] is False and again["msg"] == "Application %s has no admin consent to revoke." % app["appId"]
+
+
 def test_absent_with_a_list_revokes_only_those_permissions(graph, run_module):
     app = registered_app(graph)
     run_module(module, {"app_id": app["appId"]})
@@ -197,6 +214,7 @@ def test_absent_for_an_app_that_does_not_exist_has_nothing_to_revoke(graph, run_
     result = run_module(module, {"display_name": "nobody", "state": "absent"}, check_mode=check_mode)
     assert result.get("failed") is not True and result["changed"] is False
     assert result["service_principal_id"] is None and result["granted"] == []
+    assert result["msg"] == "No application with display_name nobody exists: no admin consent to revoke."
     # Absent does not wait for an application to appear: one look, no write.
     assert len([c for c in graph.calls if c["path"] == "/applications"]) == 1 and graph.writes == []
 

@@ -183,3 +183,71 @@ def test_app_id_known_says_whether_app_id_is_a_real_id(graph, run_module):
     created = run_module(module, KB_APP)
     assert created["app_id_known"] is True and created["app_id"] != "(known after apply)"
     assert run_module(module, KB_APP, check_mode=True)["app_id_known"] is True
+
+
+# state=absent as a check before a removal: the identity options, the module's own identity, what it says
+
+
+def token_of(app_id):
+    """An access token whose appid claim says it was issued to `app_id` (the identity the module signs in as)."""
+    import base64
+    import json
+
+    claims = base64.urlsafe_b64encode(json.dumps({"appid": app_id}).encode()).decode().rstrip("=")
+    return "eyJhbGciOiJub25lIn0.%s.sig" % claims
+
+
+@pytest.mark.parametrize("app_id, shown", [("not-a-guid", '"not-a-guid"'), ("12345", '"12345"'), ("", '""')])
+def test_absent_refuses_an_app_id_that_is_not_a_guid_before_any_request(graph, run_module, app_id, shown):
+    result = run_module(module, {"app_id": app_id, "state": "absent"}, check_mode=True)
+    assert result["failed"] is True and graph.calls == []
+    assert "app_id must be an application (client) id, a GUID" in result["msg"] and shown in result["msg"]
+    assert result["msg"].endswith("Nothing was removed.")
+
+
+@pytest.mark.parametrize("unique_name, shown", [("", '""'), ("  ", '"  "'), (None, "null")])
+def test_absent_refuses_an_empty_unique_name_before_any_request(graph, run_module, unique_name, shown):
+    result = run_module(module, {"unique_name": unique_name, "state": "absent"})
+    assert result["failed"] is True and graph.calls == []
+    assert "unique_name must be the application's unique name" in result["msg"] and shown in result["msg"]
+    assert "Nothing was removed" in result["msg"]
+
+
+def test_present_refuses_an_app_id_that_is_not_a_guid_before_any_request(graph, run_module):
+    result = run_module(module, dict(KB_APP, app_id="modusCloud"))
+    assert result["failed"] is True and graph.calls == [] and '"modusCloud"' in result["msg"]
+    assert "Nothing was removed" not in result["msg"]
+
+
+@pytest.mark.parametrize("check_mode", [False, True], ids=["apply", "check"])
+def test_absent_refuses_the_identity_it_signs_in_as_before_any_write(graph, run_module, check_mode):
+    app = graph.add_application("Automation", uniqueName="automation")
+    result = run_module(module, {"unique_name": "automation", "state": "absent", "access_token": token_of(app["appId"])}, check_mode=check_mode)
+    assert result["failed"] is True and graph.writes == [] and graph.applications
+    assert "application %s is the identity this module signs in as" % app["appId"] in result["msg"] and "Nothing was removed" in result["msg"]
+
+
+def test_absent_refuses_its_own_app_id_even_when_no_application_has_it(graph, run_module):
+    own = "0b5a2e48-7c1d-4b7e-9a63-5f2d1c0e9b84"
+    result = run_module(module, {"app_id": own.upper(), "state": "absent", "access_token": token_of(own)}, check_mode=True)
+    assert result["failed"] is True and "signs in as" in result["msg"] and graph.writes == []
+
+
+@pytest.mark.parametrize(
+    "check_mode, expected", [(False, "Application %s was deleted."), (True, "Application %s would be deleted.")], ids=["apply", "check"]
+)
+def test_absent_says_what_it_deleted_or_would_delete(graph, run_module, check_mode, expected):
+    created = run_module(module, KB_APP)
+    result = run_module(module, {"unique_name": "moduscloud-sync", "state": "absent"}, check_mode=check_mode)
+    assert result["msg"] == expected % created["app_id"]
+    assert result["app_id"] == created["app_id"] and result["app_id_known"] is True
+    assert bool(graph.applications) is check_mode
+
+
+def test_absent_without_an_application_says_so_and_returns_the_app_id_given(graph, run_module):
+    missing = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+    result = run_module(module, {"app_id": missing, "state": "absent"}, check_mode=True)
+    assert result["changed"] is False and result["app_id"] == missing and result["app_id_known"] is False
+    assert result["msg"] == "No application with app_id %s exists: nothing to delete." % missing
+    by_name = run_module(module, {"unique_name": "moduscloud-sync", "state": "absent"})
+    assert by_name["app_id"] is None and by_name["msg"] == "No application with unique_name moduscloud-sync exists: nothing to delete."

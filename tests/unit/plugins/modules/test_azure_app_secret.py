@@ -404,6 +404,19 @@ def test_absent_removes_only_the_secrets_with_the_description(run):
     assert outcome.result["key_id"] is None and outcome.result["secrets"] == []
 
 
+@pytest.mark.parametrize(
+    "check_mode, expected",
+    [(False, "Removed 2 client secrets with the description 'modusCloud': %s, %s."), (True, "Would remove 2 client secrets with the description 'modusCloud': %s, %s.")],
+    ids=["apply", "check"],
+)
+def test_absent_says_which_secrets_it_removed_or_would_remove(run, check_mode, expected):
+    answers = [application(credential(OLD_KEY, 300), credential(ORPHAN_KEY, 700))] + ([] if check_mode else [REMOVED, REMOVED])
+    outcome = run({"state": "absent"}, answers, check_mode=check_mode)
+    assert outcome.result["msg"] == expected % tuple(outcome.result["removed_key_ids"])
+    assert sorted(outcome.result["removed_key_ids"]) == sorted([OLD_KEY, ORPHAN_KEY])
+    assert (outcome.writes == []) is check_mode
+
+
 def test_a_removal_that_fails_after_others_succeeded_reports_the_change(run):
     refused = (500, {"error": {"code": "generalException", "message": "boom"}})
     outcome = run({"state": "absent"}, [application(credential(OLD_KEY, 300), credential(ORPHAN_KEY, 700)), REMOVED, refused])
@@ -415,6 +428,7 @@ def test_a_removal_that_fails_after_others_succeeded_reports_the_change(run):
 def test_absent_when_nothing_carries_the_description_is_unchanged(run):
     outcome = run({"state": "absent"}, [application(credential(OTHER_KEY, 300, description="backup job"))])
     assert outcome.result["changed"] is False and outcome.writes == []
+    assert outcome.result["msg"] == "No client secret carries the description 'modusCloud': none to remove."
 
 
 @pytest.mark.parametrize("check_mode", [False, True], ids=["apply", "check"])

@@ -233,6 +233,48 @@ def test_state_absent_with_the_saved_application_clears_the_settings(run):
     assert outcome.result["changed"] is True and outcome.writes == [("DELETE", SETTINGS)]
 
 
+def test_state_absent_for_an_application_not_in_the_tenant_refuses_saved_settings_before_any_write(run):
+    outcome = run({"org": ORG, "state": "absent", "app_unique_name": "someone-elses-app"}, [DOMAINS, STORED])
+    assert outcome.result["failed"] is True and outcome.writes == []
+    message = outcome.result["msg"]
+    assert "someone-elses-app" in message and "not in the tenant" in message and APP_ID in message and "Nothing was removed" in message
+
+
+def test_state_absent_for_an_application_not_in_the_tenant_goes_on_when_nothing_is_saved(run):
+    outcome = run({"org": ORG, "state": "absent", "app_unique_name": "moduscloud-user-sync"}, [DOMAINS, NOT_CONFIGURED, (200, [])])
+    assert outcome.result["changed"] is False and outcome.writes == []
+    assert outcome.result["msg"] == "The organization %s has no Azure AD import settings; the synced users are kept." % ORG
+
+
+def test_state_absent_app_id_wins_over_app_unique_name(run):
+    outcome = run({"org": ORG, "state": "absent", "app_id": APP_ID, "app_unique_name": "moduscloud-user-sync"}, [DOMAINS, STORED, (200, []), (204, None)])
+    assert outcome.result["changed"] is True and outcome.writes == [("DELETE", SETTINGS)]
+
+
+def test_an_empty_app_unique_name_fails_before_any_request(run):
+    outcome = run({"org": ORG, "state": "absent", "app_unique_name": " "}, [])
+    assert outcome.result["failed"] is True and "app_unique_name must be" in outcome.result["msg"] and outcome.requests == []
+
+
+@pytest.mark.parametrize(
+    "check_mode, expected",
+    [
+        (False, "The Azure AD import settings of %s were cleared (its scheduled sync stops); removed 2 synced users; removed 1 sync exemption." % ORG),
+        (True, "The Azure AD import settings of %s would be cleared (its scheduled sync would stop); would remove 2 synced users; would remove 1 sync exemption." % ORG),
+    ],
+    ids=["apply", "check"],
+)
+def test_state_absent_says_what_it_removed_or_would_remove(run, check_mode, expected):
+    writes = [] if check_mode else [(204, None)] * 4
+    outcome = run(OFFBOARD, [DOMAINS, STORED, (200, [{"email": "keep@contoso.example"}]), ORG_USERS] + writes, check_mode=check_mode)
+    assert outcome.result["msg"] == expected
+
+
+def test_state_absent_says_the_synced_users_are_kept_unless_asked(run):
+    outcome = run({"org": ORG, "state": "absent"}, [DOMAINS, STORED, (200, []), (204, None)])
+    assert outcome.result["msg"] == "The Azure AD import settings of %s were cleared (its scheduled sync stops); the synced users are kept." % ORG
+
+
 def test_a_refused_settings_deletion_fails_with_the_service_message_and_removes_nothing_else(run):
     refused = (409, {"errors": [{"status": 409, "error_message": "sync in progress", "identifier": ORG}]})
     outcome = run(OFFBOARD, [DOMAINS, STORED, (200, []), ORG_USERS, refused])
