@@ -185,10 +185,11 @@ def test_a_removal_stopped_after_each_step_is_finished_by_the_next_run(fresh_san
 
 
 def fatal_message(run, host):
-    """The message of the task that failed on `host` (from the -vvvv output)."""
+    """The message of the task that failed on `host` last (from the -vvvv output): a rescue's, which names the
+    role variables, when the role rescued the failure."""
     marker = "fatal: [%s]: FAILED! => " % host
     assert marker in run.output, "%s did not fail" % host
-    text = run.output.split(marker, 1)[1]
+    text = run.output.rsplit(marker, 1)[1]
     return json.loads(text[: text.index("\n}") + 2])["msg"]
 
 
