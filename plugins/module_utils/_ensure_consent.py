@@ -45,7 +45,8 @@ def ensure_consent(module):
     if application is None and params["state"] == "absent":
         # No application, so no consent of it to revoke.
         named = ", ".join("%s %s" % (name, params[name]) for name in ("app_id", "unique_name", "display_name") if params[name])
-        return {"app_id": params["app_id"], "service_principal_id": None, "granted": [], "msg": "No application with %s exists: no admin consent to revoke." % named}
+        message = "No application with %s exists: no admin consent to revoke." % named
+        return {"app_id": params["app_id"], "service_principal_id": None, "granted": [], "msg": message}
     app_id = application["appId"] if application else (params["app_id"] or PLACEHOLDER)
     if requested is None:
         if application is not None:

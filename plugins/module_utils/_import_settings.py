@@ -207,7 +207,8 @@ def absent_message(org, tense, configured, synced, exemptions):
     """One sentence: what state=absent cleared and removed (or, in check mode, would); `synced` None when the
     synced users are kept."""
     if configured:
-        parts = ["the Azure AD import settings of %s %s" % (org, tense("were cleared (its scheduled sync stops)", "would be cleared (its scheduled sync would stop)"))]
+        cleared = tense("were cleared (its scheduled sync stops)", "would be cleared (its scheduled sync would stop)")
+        parts = ["the Azure AD import settings of %s %s" % (org, cleared)]
     else:
         parts = ["the organization %s has no Azure AD import settings" % org]
     if synced is None:

@@ -233,9 +233,7 @@ def test_absent_refuses_its_own_app_id_even_when_no_application_has_it(graph, ru
     assert result["failed"] is True and "signs in as" in result["msg"] and graph.writes == []
 
 
-@pytest.mark.parametrize(
-    "check_mode, expected", [(False, "Application %s was deleted."), (True, "Application %s would be deleted.")], ids=["apply", "check"]
-)
+@pytest.mark.parametrize("check_mode, expected", [(False, "Application %s was deleted."), (True, "Application %s would be deleted.")], ids=["apply", "check"])
 def test_absent_says_what_it_deleted_or_would_delete(graph, run_module, check_mode, expected):
     created = run_module(module, KB_APP)
     result = run_module(module, {"unique_name": "moduscloud-sync", "state": "absent"}, check_mode=check_mode)

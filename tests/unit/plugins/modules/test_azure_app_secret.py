@@ -406,7 +406,10 @@ def test_absent_removes_only_the_secrets_with_the_description(run):
 
 @pytest.mark.parametrize(
     "check_mode, expected",
-    [(False, "Removed 2 client secrets with the description 'modusCloud': %s, %s."), (True, "Would remove 2 client secrets with the description 'modusCloud': %s, %s.")],
+    [
+        (False, "Removed 2 client secrets with the description 'modusCloud': %s, %s."),
+        (True, "Would remove 2 client secrets with the description 'modusCloud': %s, %s."),
+    ],
     ids=["apply", "check"],
 )
 def test_absent_says_which_secrets_it_removed_or_would_remove(run, check_mode, expected):

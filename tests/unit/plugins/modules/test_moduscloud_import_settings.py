@@ -260,7 +260,11 @@ def test_an_empty_app_unique_name_fails_before_any_request(run):
     "check_mode, expected",
     [
         (False, "The Azure AD import settings of %s were cleared (its scheduled sync stops); removed 2 synced users; removed 1 sync exemption." % ORG),
-        (True, "The Azure AD import settings of %s would be cleared (its scheduled sync would stop); would remove 2 synced users; would remove 1 sync exemption." % ORG),
+        (
+            True,
+            "The Azure AD import settings of %s would be cleared (its scheduled sync would stop); would remove 2 synced users; "
+            "would remove 1 sync exemption." % ORG,
+        ),
     ],
     ids=["apply", "check"],
 )
