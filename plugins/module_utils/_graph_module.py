@@ -100,7 +100,7 @@ class GraphModule(AnsibleModule):
         if signed_in and app_id.lower() == signed_in.lower():
             raise ServiceError(
                 "application %s is the identity this module signs in as: state=absent never removes it, nor its "
-                "consent or secrets. Name another application. Nothing was removed." % app_id
+                "consent or secrets. Name another application by app_id or unique_name. Nothing was removed." % app_id
             )
 
     def run(self, action):
