@@ -1,0 +1,178 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the moduscloud.azure_sync collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The base of the collection's action plugins: a module's main() runs in the controller's worker process
+when a module process would run on this machine with this very Python anyway, else as a module process."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import io
+import json
+import locale
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+
+# The strategy loads an action plugin's class in ansible-playbook's main process before it forks the task's
+# worker, so what the action plugins import at their top (ansible's module basics, the module, its module_utils
+# and, through them, requests) is imported once per run and every worker inherits it.
+from ansible.errors import AnsibleActionFail
+from ansible.executor import module_common
+from ansible.executor.interpreter_discovery import InterpreterDiscoveryRequiredError
+from ansible.module_utils import basic
+from ansible.module_utils.common import json as module_json
+from ansible.module_utils.common import warnings as module_warnings
+from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.plugins.action import ActionBase
+from ansible.plugins.action.normal import ActionModule as NormalAction
+from ansible.release import __version__ as ANSIBLE_CORE_VERSION
+from ansible.utils.display import Display
+from ansible.utils.vars import merge_hash
+from ansible.vars.clean import remove_internal_keys
+
+try:  # ansible-core 2.19's way of reporting a module's unexpected exception, as the AnsiballZ wrapper does
+    from ansible.module_utils._internal._ansiballz._loader import _handle_exception as report_exception
+except ImportError:  # another ansible-core: never used, as TESTED_CORE sends its tasks to module processes
+    report_exception = None
+
+display = Display()
+
+# The variable that forces module processes (`false`); read from the task's variables, default true.
+SWITCH = "moduscloud_azure_sync_in_process"
+# The ansible-core versions (major.minor) whose private interfaces this file uses and the tests cover;
+# any other version runs every module as its own process.
+TESTED_CORE = ("2.19",)
+LOCAL_CONNECTIONS = ("local",)
+# The serialization profile ansible-core gives a module that declares none (ours declare none).
+PROFILE = "legacy"
+
+
+def core_is_tested(version=ANSIBLE_CORE_VERSION):
+    return ".".join(version.split(".")[:2]) in TESTED_CORE
+
+
+class InProcessModuleAction(NormalAction):
+    """Runs `MODULE` (the module file, imported) in this worker when eligible; otherwise as ansible's normal
+    action does. A subclass sets `MODULE` and nothing else, unless it post-processes the result."""
+
+    MODULE = None
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars if task_vars is not None else {}
+        reason = self.why_a_module_process(task_vars)
+        if reason:
+            display.vvv("%s runs as a module process: %s" % (self._task.action, reason))
+            return super(InProcessModuleAction, self).run(tmp, task_vars)
+        display.vvv("%s runs in the controller's worker process %d" % (self._task.action, os.getpid()))
+        result = ActionBase.run(self, tmp, task_vars)
+        return merge_hash(result, self._run_in_process(task_vars))
+
+    def why_a_module_process(self, task_vars):
+        """Why this task must run the module as its own process, or None when it can run in this worker."""
+        try:
+            enabled = boolean(self._templar.template(task_vars.get(SWITCH, True)), strict=True)
+        except TypeError:
+            raise AnsibleActionFail("%s must be a boolean" % SWITCH)
+        if not enabled:
+            return "%s is false" % SWITCH
+        if not core_is_tested() or report_exception is None:
+            return "ansible-core %s is not a version the collection runs modules in the worker with" % ANSIBLE_CORE_VERSION
+        if self._connection.transport not in LOCAL_CONNECTIONS:  # the connection after delegation
+            return "connection %s" % self._connection.transport
+        if self._play_context.become:
+            return "become"
+        if self._task.async_val:
+            return "async"
+        if self._compute_environment_string():
+            return "the task sets an environment"
+        interpreter = self._module_interpreter(task_vars)
+        if interpreter is None:
+            return "the Python interpreter is to be discovered"
+        if interpreter != sys.executable:
+            return "interpreter %s is not ansible-playbook's %s" % (interpreter, sys.executable)
+        return None
+
+    def _module_interpreter(self, task_vars):
+        """The Python a module process would run under, resolved as ActionBase._configure_module() resolves it
+        (the delegated host's variables when delegating), or None when it would have to discover one."""
+        use_vars = task_vars.get("ansible_delegated_vars")[self._task.delegate_to] if self._task.delegate_to else task_vars
+        with open(self.MODULE.__file__, "rb") as source:
+            interpreter, args = module_common._extract_interpreter(source.readline())
+        remote_is_local = bool(getattr(self._connection, "_remote_is_local", False))
+        try:
+            return module_common._get_shebang(interpreter or "/usr/bin/python", use_vars, self._templar, args, remote_is_local=remote_is_local)[1]
+        except InterpreterDiscoveryRequiredError:
+            return None
+
+    def _run_in_process(self, task_vars):
+        """What _execute_module() returns for the module, from its main() run here with the same arguments."""
+        module_args = dict(self._task.args)
+        self._update_module_args(self._task.action, module_args, task_vars)
+        encoder = module_json.get_module_encoder(PROFILE, module_json.Direction.CONTROLLER_TO_MODULE)
+        arguments = json.dumps({"ANSIBLE_MODULE_ARGS": module_args}, cls=encoder).encode()
+        stdout, stderr = io.StringIO(), io.StringIO()
+        with _as_a_fresh_process(arguments), contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            rc = _main_exit_code(self.MODULE.main)
+        data = self._parse_returned_data({"rc": rc, "stdout": stdout.getvalue(), "stderr": stderr.getvalue()}, PROFILE)
+        return _as_execute_module_returns(data)
+
+
+def _main_exit_code(main):
+    """Runs a module's main() as the AnsiballZ wrapper does: its exit code; an exception reported on stdout."""
+    try:
+        try:
+            main()
+            raise RuntimeError("New-style module did not handle its own exit.")
+        except Exception as exception:  # not BaseException: modules exit by SystemExit
+            report_exception(exception, PROFILE)
+    except SystemExit as exit_:
+        if exit_.code is None:
+            return 0
+        return exit_.code if isinstance(exit_.code, int) else 1
+
+
+def _as_execute_module_returns(data):
+    """The post-processing ActionBase._execute_module() gives a module's parsed result."""
+    data.pop("_ansible_suppress_tmpdir_delete", None)
+    if "results" in data and (not isinstance(data["results"], Sequence) or isinstance(data["results"], str)):
+        data["ansible_module_results"] = data.pop("results")
+        display.warning("Found internal 'results' key in module return, renamed to 'ansible_module_results'.")
+    remove_internal_keys(data)
+    for stream in ("stdout", "stderr"):
+        if stream in data and stream + "_lines" not in data:
+            data[stream + "_lines"] = (data.get(stream) or "").splitlines()
+    return data
+
+
+@contextlib.contextmanager
+def _as_a_fresh_process(arguments):
+    """The process-wide state a module process starts with, and everything a module may change in it put back
+    afterwards: ansible's argument buffer and warnings, the environment, working directory, umask, locale
+    and Python's warning filters. The worker runs one task, but a `loop:` runs main() once per item."""
+    saved_arguments = basic._ANSIBLE_ARGS, basic._ANSIBLE_PROFILE, getattr(basic, "_PARSED_MODULE_ARGS", None)
+    saved_environment = dict(os.environ)
+    saved_cwd = os.getcwd()
+    saved_umask = os.umask(0o022)
+    os.umask(saved_umask)
+    saved_locale = locale.setlocale(locale.LC_ALL)
+    basic._ANSIBLE_ARGS, basic._ANSIBLE_PROFILE = arguments, PROFILE
+    module_warnings._global_warnings.clear()
+    module_warnings._global_deprecations.clear()
+    try:
+        with warnings.catch_warnings():
+            yield
+    finally:
+        basic._ANSIBLE_ARGS, basic._ANSIBLE_PROFILE, basic._PARSED_MODULE_ARGS = saved_arguments
+        module_warnings._global_warnings.clear()
+        module_warnings._global_deprecations.clear()
+        if os.environ != saved_environment:
+            os.environ.clear()
+            os.environ.update(saved_environment)
+        os.chdir(saved_cwd)
+        os.umask(saved_umask)
+        locale.setlocale(locale.LC_ALL, saved_locale)
