@@ -186,11 +186,16 @@ def requests_beyond_directory_pages(sandbox, since):
     ]
 
 
-def test_apply_converges_and_a_second_apply_changes_nothing(fresh_sandbox, tmp_path):
+# Both ways the modules run (plugins/plugin_utils/_in_process.py): the other role tests run them in the worker.
+@pytest.mark.parametrize("in_process", [True, False], ids=["in-worker", "module-processes"])
+def test_apply_converges_and_a_second_apply_changes_nothing(fresh_sandbox, tmp_path, in_process):
+    switch = {"moduscloud_azure_sync_in_process": in_process}
     users_before = user_addresses(org_state(fresh_sandbox))
     mark = journal_mark(fresh_sandbox)
-    run = run_role(fresh_sandbox, tmp_path)
+    run = run_role(fresh_sandbox, tmp_path, extra=switch)
     assert run.returncode == 0, failure_text(run)
+    where = "runs in the controller's worker process" if in_process else "runs as a module process: moduscloud_azure_sync_in_process is false"
+    assert "moduscloud.azure_sync.azure_app_registration %s" % where in run.output
     converge = requests_beyond_directory_pages(fresh_sandbox, mark)
     assert len(converge) <= CONVERGE_BUDGET, converge
     tenant = tenant_state(fresh_sandbox)
@@ -206,7 +211,7 @@ def test_apply_converges_and_a_second_apply_changes_nothing(fresh_sandbox, tmp_p
 
     writes = fresh_sandbox.stats()["writes"]
     mark = journal_mark(fresh_sandbox)
-    again = run_role(fresh_sandbox, tmp_path)
+    again = run_role(fresh_sandbox, tmp_path, extra=switch)
     assert again.returncode == 0, failure_text(again)
     assert again.changed_tasks() == [] and again.total("changed") == 0
     assert fresh_sandbox.stats()["writes"] == writes
@@ -215,7 +220,7 @@ def test_apply_converges_and_a_second_apply_changes_nothing(fresh_sandbox, tmp_p
     # Without a new key the rerun still computes (and would apply) the report, with the play's token.
     assert "Sync report (apply): users to add 0, change 0, remove 0, unchanged %d;" % len(synced) in again.output
 
-    plan = run_role(fresh_sandbox, tmp_path, check=True)
+    plan = run_role(fresh_sandbox, tmp_path, check=True, extra=switch)
     assert plan.returncode == 0 and plan.total("changed") == 0, failure_text(plan)
     assert_converged(fresh_sandbox, users_before=users_before | synced)
 

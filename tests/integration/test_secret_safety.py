@@ -16,6 +16,7 @@ import sys
 import time
 from urllib.parse import quote, quote_plus
 
+import pytest
 import requests
 
 from playbook_harness import COLLECTIONS, connection_defaults, run_playbook
@@ -24,6 +25,13 @@ DESCRIPTION = "modusCloud"
 SECOND_DESCRIPTION = "second consumer"
 UNIQUE_NAME = "secret-safety-app"
 WAIT_LIMIT = 120  # seconds to wait for a condition (an orphan to appear); far above what it takes
+# Where the modules run (plugins/plugin_utils/_in_process.py): every test runs both ways.
+IN_PROCESS = {"moduscloud_azure_sync_in_process": True}
+
+
+@pytest.fixture(autouse=True, params=[True, False], ids=["in-worker", "module-processes"])
+def modules_in_process(request, monkeypatch):
+    monkeypatch.setitem(IN_PROCESS, "moduscloud_azure_sync_in_process", request.param)
 
 
 def play(info, tasks):
@@ -33,7 +41,7 @@ def play(info, tasks):
             "hosts": "localhost",
             "connection": "local",
             "gather_facts": False,
-            "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}", "sandbox": info},
+            "vars": dict(IN_PROCESS, ansible_python_interpreter="{{ ansible_playbook_python }}", sandbox=info),
             "module_defaults": connection_defaults(info),
             "tasks": tasks,
         }
