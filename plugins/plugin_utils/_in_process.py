@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from ansible.errors import AnsibleActionFail
 from ansible.executor import module_common
 from ansible.executor.interpreter_discovery import InterpreterDiscoveryRequiredError
+from ansible.module_utils import _internal as module_internal
 from ansible.module_utils import basic
 from ansible.module_utils.common import json as module_json
 from ansible.module_utils.common import warnings as module_warnings
@@ -153,7 +154,10 @@ def _as_execute_module_returns(data):
 def _as_a_fresh_process(arguments):
     """The process-wide state a module process starts with, and everything a module may change in it put back
     afterwards: ansible's argument buffer and warnings, the environment, working directory, umask, locale
-    and Python's warning filters. The worker runs one task, but a `loop:` runs main() once per item."""
+    and Python's warning filters. The worker runs one task, but a `loop:` runs main() once per item.
+    ansible's module_utils are told they run in a module, not on the controller: a module's warnings then go
+    into its result, as a module process's do, instead of straight to the controller's display."""
+    saved_is_controller = module_internal.is_controller
     saved_arguments = basic._ANSIBLE_ARGS, basic._ANSIBLE_PROFILE, getattr(basic, "_PARSED_MODULE_ARGS", None)
     saved_environment = dict(os.environ)
     saved_cwd = os.getcwd()
@@ -161,12 +165,14 @@ def _as_a_fresh_process(arguments):
     os.umask(saved_umask)
     saved_locale = locale.setlocale(locale.LC_ALL)
     basic._ANSIBLE_ARGS, basic._ANSIBLE_PROFILE = arguments, PROFILE
+    module_internal.is_controller = False
     module_warnings._global_warnings.clear()
     module_warnings._global_deprecations.clear()
     try:
         with warnings.catch_warnings():
             yield
     finally:
+        module_internal.is_controller = saved_is_controller
         basic._ANSIBLE_ARGS, basic._ANSIBLE_PROFILE, basic._PARSED_MODULE_ARGS = saved_arguments
         module_warnings._global_warnings.clear()
         module_warnings._global_deprecations.clear()
