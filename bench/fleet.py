@@ -1,6 +1,7 @@
 """Benchmark: the main playbook for a fleet of tenants, first converge and idempotent rerun, with forks.
 
-    python bench/fleet.py [--tenants N ...] [--forks F] [--latency-model default|off] [--breakdown]
+    python bench/fleet.py [--tenants N ...] [--forks F] [--latency-model default|off] [--modules worker|processes]
+                          [--breakdown] [--profile]
 
 Starts its own sandbox, adds N tenants to it (POST {control_url}/tenants; each has the default small
 directory and its own modusCloud organization), writes an inventory with one host per tenant, as an MSP
@@ -14,9 +15,12 @@ rerun that should change nothing. For each run it prints:
   trips; requests inside a JSON batch count once, as the batch), and the write requests in total;
 - **changed** and **failed**: totals over the play recap's hosts.
 
+`--modules processes` runs every module as its own process (the switch `moduscloud_azure_sync_in_process: false`)
+instead of in the controller's worker process (the default, plugins/plugin_utils/_in_process.py), to compare.
 `--breakdown` also prints the requests of each run (converge, rerun) of one tenant by method and path, to see what is read
 more than once. `--profile` prints where the rerun's CPU goes: per task (all hosts), split into the
-controller's own process, its forks and the module processes (their interpreter is wrapped to time them).
+controller's own process, its forks and the module processes (with `--modules processes`: their interpreter is
+wrapped to time them; modules in the worker are part of the forks' CPU).
 The figures are printed, not asserted (targets: a rerun of 100 tenants in 150 s with no write and
 changed=0, at most 1.5 s of CPU per tenant).
 
@@ -71,6 +75,9 @@ def main():
     )
     parser.add_argument("--forks", type=int, default=20, help="ansible-playbook --forks (default 20)")
     parser.add_argument("--latency-model", choices=("default", "off"), default="default", help="the sandbox's latency and throttling model (default: on)")
+    parser.add_argument(
+        "--modules", choices=("worker", "processes"), default="worker", help="where modules run: the controller's worker (default) or processes"
+    )
     parser.add_argument("--breakdown", action="store_true", help="print one tenant's requests by endpoint, for each run")
     parser.add_argument("--profile", action="store_true", help="print where the rerun's CPU goes, per task")
     parser.add_argument(
@@ -88,8 +95,8 @@ def main():
                 handle.write(FLEET_SETTINGS)
         with sandbox:
             print(
-                "latency model: %s; forks %d; controller settings: %s; load average %s"
-                % (options.latency_model, options.forks, options.settings, " ".join("%.1f" % load for load in os.getloadavg()))
+                "latency model: %s; forks %d; controller settings: %s; modules: %s; load average %s"
+                % (options.latency_model, options.forks, options.settings, options.modules, " ".join("%.1f" % load for load in os.getloadavg()))
             )
             print(
                 "\n%-7s %-8s %7s %13s %12s %16s %7s %8s %7s"
@@ -104,7 +111,7 @@ def main():
                 for run in ("converge", "rerun"):
                     since = last_journal_seq(sandbox)
                     profile = options.profile and run == "rerun"
-                    row = measure(sandbox, inventory, options.forks, workdir, profile)
+                    row = measure(sandbox, inventory, options.forks, workdir, profile, options.modules)
                     print(
                         "%-7d %-8s %7.1f %13.2f %12.2f %16.1f %7d %8d %7d"
                         % (
@@ -143,14 +150,19 @@ def last_journal_seq(sandbox):
     return entries[-1]["seq"] if entries else 0
 
 
-def measure(sandbox, inventory, forks, workdir, profile=False):
+def measure(sandbox, inventory, forks, workdir, profile=False, modules="worker"):
     environment = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_HOST_KEY_CHECKING="0")
     command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory, "--forks", str(forks), PLAYBOOK]
     timings = os.path.join(workdir, "module-cpu.txt")
     tasks = os.path.join(workdir, "task-cpu.json")
+    if modules == "processes":
+        command += ["-e", "moduscloud_azure_sync_in_process=false"]
     if profile:
         environment.update(ANSIBLE_CALLBACK_PLUGINS=CALLBACKS, ANSIBLE_CALLBACKS_ENABLED="task_cpu", TASK_CPU_OUT=tasks)
-        command += ["-e", "ansible_python_interpreter=%s" % timed_interpreter(workdir, timings)]
+        if modules == "processes":  # a wrapped interpreter is not ansible-playbook's: modules would leave the worker
+            command += ["-e", "ansible_python_interpreter=%s" % timed_interpreter(workdir, timings)]
+        else:
+            open(timings, "w").close()
     before = sandbox.stats()
     usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
