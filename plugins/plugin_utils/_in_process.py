@@ -22,24 +22,28 @@ from collections.abc import Sequence
 # worker, so what the action plugins import at their top (ansible's module basics, the module, its module_utils
 # and, through them, requests) is imported once per run and every worker inherits it.
 from ansible.errors import AnsibleActionFail
-from ansible.executor import module_common
-from ansible.executor.interpreter_discovery import InterpreterDiscoveryRequiredError
-from ansible.module_utils import _internal as module_internal
 from ansible.module_utils import basic
-from ansible.module_utils.common import json as module_json
-from ansible.module_utils.common import warnings as module_warnings
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.plugins.action.normal import ActionModule as NormalAction
 from ansible.release import __version__ as ANSIBLE_CORE_VERSION
 from ansible.utils.display import Display
-from ansible.utils.vars import merge_hash
-from ansible.vars.clean import remove_internal_keys
 
-try:  # ansible-core 2.19's way of reporting a module's unexpected exception, as the AnsiballZ wrapper does
+# Private parts of ansible-core 2.19 that running a module in the worker needs. Another ansible-core may lack
+# or have moved any of them: then this file still loads, and every task runs its module as a process.
+try:
+    from ansible.executor import module_common
+    from ansible.executor.interpreter_discovery import InterpreterDiscoveryRequiredError
+    from ansible.module_utils import _internal as module_internal
     from ansible.module_utils._internal._ansiballz._loader import _handle_exception as report_exception
-except ImportError:  # another ansible-core: never used, as TESTED_CORE sends its tasks to module processes
-    report_exception = None
+    from ansible.module_utils.common import json as module_json
+    from ansible.module_utils.common import warnings as module_warnings
+    from ansible.utils.vars import merge_hash
+    from ansible.vars.clean import remove_internal_keys
+
+    MISSING_INTERNALS = None
+except ImportError as error:
+    MISSING_INTERNALS = str(error)
 
 display = Display()
 
@@ -69,7 +73,7 @@ class InProcessModuleAction(NormalAction):
         if reason:
             display.vvv("%s runs as a module process: %s" % (self._task.action, reason))
             return super(InProcessModuleAction, self).run(tmp, task_vars)
-        display.vvv("%s runs in the controller's worker process %d" % (self._task.action, os.getpid()))
+        display.vvv("%s runs in the controller's worker process %d, from %s" % (self._task.action, os.getpid(), self.MODULE.__file__))
         result = ActionBase.run(self, tmp, task_vars)
         return merge_hash(result, self._run_in_process(task_vars))
 
@@ -81,7 +85,7 @@ class InProcessModuleAction(NormalAction):
             raise AnsibleActionFail("%s must be a boolean" % SWITCH)
         if not enabled:
             return "%s is false" % SWITCH
-        if not core_is_tested() or report_exception is None:
+        if not core_is_tested() or MISSING_INTERNALS:
             return "ansible-core %s is not a version the collection runs modules in the worker with" % ANSIBLE_CORE_VERSION
         if self._connection.transport not in LOCAL_CONNECTIONS:  # the connection after delegation
             return "connection %s" % self._connection.transport

@@ -33,11 +33,25 @@ class PlaybookRun(object):
 
 
 def run_playbook(
-    playbook, tmp_path, check=False, diff=False, verbosity=0, extra_vars=None, env=None, inventory="localhost,", tags=None, forks=None, timeout=900
+    playbook,
+    tmp_path,
+    check=False,
+    diff=False,
+    verbosity=0,
+    extra_vars=None,
+    env=None,
+    inventory="localhost,",
+    tags=None,
+    forks=None,
+    timeout=900,
+    ansible_playbook=None,
 ):
-    """Run ansible-playbook on `playbook` (a path); return a PlaybookRun with the full output."""
+    """Run ansible-playbook on `playbook` (a path); return a PlaybookRun with the full output.
+
+    ansible_playbook: another ansible-playbook (another ansible-core) than the one of this Python."""
     record_file = os.path.join(str(tmp_path), "record-%d.json" % len(os.listdir(str(tmp_path))))
-    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory, playbook]
+    ansible_playbook = ansible_playbook or os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    command = [ansible_playbook, "-i", inventory, playbook]
     if check:
         command.append("--check")
     if diff:

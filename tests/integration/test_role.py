@@ -47,7 +47,7 @@ def assert_no_secret(output, *known_secrets):
             pytest.fail("%s appears at offset %d of the output" % (kind, found.start()), pytrace=False)
 
 
-def run_role(sandbox, tmp_path, playbook="configure_azure_sync", check=False, inventory=None, extra=None, forks=None, tenants=None):
+def run_role(sandbox, tmp_path, playbook="configure_azure_sync", check=False, inventory=None, extra=None, forks=None, tenants=None, ansible_playbook=None):
     """Run one of the collection's playbooks at -vvvv (with --diff); check that its output holds no secret."""
     tenants = tenants or [sandbox.info]
     extra_vars = dict(extra or {})
@@ -62,6 +62,7 @@ def run_role(sandbox, tmp_path, playbook="configure_azure_sync", check=False, in
         extra_vars=extra_vars,
         inventory=inventory or "localhost,",
         forks=forks,
+        ansible_playbook=ansible_playbook,
     )
     known = [tenant[name] for tenant in tenants for name in ("admin_client_secret", "moduscloud_password")]
     assert_no_secret(run.output, *known)

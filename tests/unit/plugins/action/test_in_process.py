@@ -1,7 +1,9 @@
 """The action plugins that run the collection's modules in the controller's worker (plugins/plugin_utils/_in_process.py)."""
 
 import importlib
+import importlib.util
 import os
+import sys
 
 import pytest
 
@@ -35,3 +37,22 @@ def test_only_a_tested_ansible_core_runs_modules_in_the_worker(version, tested):
 def test_the_installed_ansible_core_is_a_tested_one():
     """Otherwise the integration tests would exercise module processes only."""
     assert _in_process.core_is_tested()
+
+
+def test_without_the_private_internals_the_base_still_loads_and_sends_every_task_to_a_module_process(monkeypatch):
+    """ansible-core 2.21 has no ansible.vars.clean.remove_internal_keys: a newer core must not break the plugins."""
+    source = _in_process.__file__
+    monkeypatch.setitem(sys.modules, "ansible.vars.clean", None)  # what a core without the module looks like
+    spec = importlib.util.spec_from_file_location("in_process_on_another_core", source)
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    assert loaded.MISSING_INTERNALS
+    assert issubclass(loaded.InProcessModuleAction, loaded.NormalAction)
+
+    class Task(object):
+        action = "moduscloud.azure_sync.moduscloud_sync_info"
+
+    action = loaded.InProcessModuleAction.__new__(loaded.InProcessModuleAction)
+    action._task = Task()
+    action._templar = type("Templar", (), {"template": staticmethod(lambda value: value)})()
+    assert "is not a version the collection runs modules in the worker with" in action.why_a_module_process({})

@@ -1,0 +1,79 @@
+"""The main playbook on the ansible-core versions newer than the one the suite runs on.
+
+The suite's own venv has ansible-core 2.19 (the newest Python 3.11 runs). Users run newer cores, whose
+private interfaces differ: the action plugins must load there and run every module as its own process, and
+the role must converge, stay unchanged on a rerun and plan without writing. Each core gets a venv of its own
+under .build/cores (made once, then reused), with the collection's runtime requirements.
+"""
+
+import glob
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from playbook_harness import ROOT
+from test_role import CONSOLE_URL, failure_text, org_state, our_apps, run_role, tenant_state
+
+# The newest minor versions when this was written; ansible-core 2.20 and newer need Python 3.12+.
+CORES = ("2.20", "2.21")
+PYTHONS = ("python3.12", "python3.13")
+
+
+def newer_python():
+    """A Python 3.12+ that runs: on PATH, or installed by pyenv (whose shims fail for versions not selected)."""
+    pyenv_root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    candidates = [shutil.which(name) for name in PYTHONS]
+    candidates += sorted(glob.glob(os.path.join(pyenv_root, "versions", "3.1[2-9]*", "bin", "python3")))
+    for candidate in filter(None, candidates):
+        probe = subprocess.run([candidate, "-c", "import sys, venv; assert sys.version_info >= (3, 12)"], capture_output=True)
+        if probe.returncode == 0:
+            return candidate
+    return None
+
+
+def core_playbook(version):
+    """ansible-playbook of ansible-core `version` (its newest patch release), installed on first use."""
+    python = newer_python()
+    if python is None:
+        pytest.skip("ansible-core %s needs Python 3.12 or newer, and this machine has none (on PATH or from pyenv)" % version)
+    venv = os.path.join(ROOT, ".build", "cores", version)
+    installed = os.path.join(venv, ".installed")
+    if not os.path.exists(installed):
+        with open(os.path.join(ROOT, "requirements.txt")) as handle:
+            runtime = [line.strip() for line in handle if line.strip() and not line.startswith(("#", "ansible-core"))]
+        subprocess.run([python, "-m", "venv", "--clear", venv], check=True)
+        pip = [os.path.join(venv, "bin", "python"), "-m", "pip", "install", "--quiet", "ansible-core==%s.*" % version] + runtime
+        subprocess.run(pip, check=True, timeout=600)
+        open(installed, "w").close()
+    return os.path.join(venv, "bin", "ansible-playbook")
+
+
+@pytest.mark.parametrize("version", CORES)
+def test_the_main_playbook_plans_converges_and_stays_unchanged_on_a_newer_core(fresh_sandbox, tmp_path, version):
+    ansible_playbook = core_playbook(version)
+    reported = subprocess.run([ansible_playbook, "--version"], capture_output=True, text=True, check=True).stdout
+    assert reported.startswith("ansible-playbook [core %s." % version), reported
+
+    writes = fresh_sandbox.stats()["writes"]
+    plan = run_role(fresh_sandbox, tmp_path, check=True, ansible_playbook=ansible_playbook)
+    assert plan.returncode == 0, failure_text(plan)
+    assert fresh_sandbox.stats()["writes"] == writes, "the plan wrote"
+    assert plan.total("changed") > 0, "the plan predicted no change on an empty tenant"
+
+    applied = run_role(fresh_sandbox, tmp_path, ansible_playbook=ansible_playbook)
+    assert applied.returncode == 0, failure_text(applied)
+    assert "Traceback" not in applied.output
+    # The private interfaces the worker way needs are 2.19's: on this core every module runs as a process.
+    assert "runs in the controller's worker process" not in applied.output
+    assert "moduscloud.azure_sync.azure_app_registration runs as a module process: ansible-core %s" % version in applied.output
+    [app] = our_apps(tenant_state(fresh_sandbox))
+    assert app["web"]["redirectUris"] == [CONSOLE_URL]
+    assert org_state(fresh_sandbox)["azure"]["application_id"] == app["appId"]
+
+    writes = fresh_sandbox.stats()["writes"]
+    again = run_role(fresh_sandbox, tmp_path, ansible_playbook=ansible_playbook)
+    assert again.returncode == 0, failure_text(again)
+    assert again.changed_tasks() == [] and again.total("changed") == 0
+    assert fresh_sandbox.stats()["writes"] == writes, "the rerun wrote"
