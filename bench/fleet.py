@@ -13,6 +13,8 @@ rerun that should change nothing. For each run it prints:
   processes), divided by the tenants: what a tenant costs this machine, whatever the forks;
 - **requests/tenant** and **writes**: Graph and modusCloud requests from the sandbox's stats (HTTP round
   trips; requests inside a JSON batch count once, as the batch), and the write requests in total;
+- **tasks/tenant**: the tasks each host ran or skipped, from the play recap (ok, failed and skipped; a
+  skipped task still costs a fork of the controller);
 - **changed** and **failed**: totals over the play recap's hosts.
 
 `--modules processes` runs every module as its own process (the switch `moduscloud_azure_sync_in_process: false`)
@@ -64,7 +66,7 @@ display_skipped_hosts = false
 [connection]
 pipelining = true
 """
-RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", re.M)
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -99,8 +101,8 @@ def main():
                 % (options.latency_model, options.forks, options.settings, options.modules, " ".join("%.1f" % load for load in os.getloadavg()))
             )
             print(
-                "\n%-7s %-8s %7s %13s %12s %16s %7s %8s %7s"
-                % ("tenants", "run", "wall s", "wall s/tenant", "CPU s/tenant", "requests/tenant", "writes", "changed", "failed"),
+                "\n%-7s %-8s %7s %13s %12s %16s %12s %7s %8s %7s"
+                % ("tenants", "run", "wall s", "wall s/tenant", "CPU s/tenant", "requests/tenant", "tasks/tenant", "writes", "changed", "failed"),
                 flush=True,
             )
             for count in options.tenants or DEFAULT_TENANTS:
@@ -113,7 +115,7 @@ def main():
                     profile = options.profile and run == "rerun"
                     row = measure(sandbox, inventory, options.forks, workdir, profile, options.modules)
                     print(
-                        "%-7d %-8s %7.1f %13.2f %12.2f %16.1f %7d %8d %7d"
+                        "%-7d %-8s %7.1f %13.2f %12.2f %16.1f %12.1f %7d %8d %7d"
                         % (
                             count,
                             run,
@@ -121,6 +123,7 @@ def main():
                             row["wall"] / count,
                             row["cpu"] / count,
                             row["requests"] / count,
+                            row["tasks"] / count,
                             row["writes"],
                             row["changed"],
                             row["failed"],
@@ -183,6 +186,7 @@ def measure(sandbox, inventory, forks, workdir, profile=False, modules="worker")
         "cpu": (usage_after.ru_utime - usage_before.ru_utime) + (usage_after.ru_stime - usage_before.ru_stime),
         "requests": after["requests"] - before["requests"],
         "writes": after["writes"] - before["writes"],
+        "tasks": sum(int(host[1]) + int(host[4]) + int(host[5]) for host in recap),
         "changed": sum(int(host[2]) for host in recap),
         "failed": sum(int(host[3]) + int(host[4]) for host in recap),
         "returncode": run.returncode,
