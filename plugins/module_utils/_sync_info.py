@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """One moduscloud_sync_info task: an organization's domains, import settings, sync status and health,
-exemptions and (optionally) users, read only.
+exemptions and (optionally) users, read only, and checked against what the caller expects.
 
 Private to this collection: no compatibility promise outside it.
 """
@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import (
     UNKNOWNS_DOC,
     WIRE,
@@ -26,7 +27,8 @@ def run_sync_info(module):
 
 
 def sync_info(module):
-    result = read_state(module.client, module.org, module.params["include_users"])
+    expected_users = module.params["expected_users"]
+    result = read_state(module.client, module.org, module.params["include_users"] or expected_users is not None)
     warning = expiry_warning(result, module.params["warn_secret_expiry_days"])
     if warning:
         module.warn(warning)
@@ -35,7 +37,31 @@ def sync_info(module):
             "modusCloud answered %s in a form the collection cannot read, so the days and hours derived "
             "from it are unknown (an open question: see %s)" % (name, UNKNOWNS_DOC)
         )
+    problem = unexpected(result, module.params["expected_app_id"], expected_users)
+    if problem:
+        raise ServiceError(problem)
     return result
+
+
+def unexpected(state, app_id, users):
+    """What in `state` (read_state's result, users included when `users` is given) differs from what the caller
+    expects, as a message, or None: the import settings name application `app_id` (unless it is None; an empty
+    value matches none), and the organization lists every primary address in `users` (a sync just added them)."""
+    if app_id is not None:
+        named = (state["settings"] or {}).get("app_id") if state["configured"] else None
+        if not named or named.lower() != app_id.lower():
+            return "modusCloud's import settings do not name application %s (they name %s)." % (app_id, named or "nothing")
+    if users is not None:
+        email = WIRE["user.primary_email"]
+        present = set(str(user.get(email, "")).lower() for user in state["users"])
+        missing = []
+        for address in users:
+            address = address.lower()
+            if address not in present and address not in missing:
+                missing.append(address)
+        if missing:
+            return "These users were added but modusCloud does not list them: %s" % ", ".join(missing)
+    return None
 
 
 def read_state(client, org, include_users):

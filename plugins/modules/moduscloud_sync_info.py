@@ -27,6 +27,18 @@ options:
         organizations return a long list.
     type: bool
     default: false
+  expected_app_id:
+    description:
+      - Fail unless the import settings name this application (its Application (client) ID), compared without
+        regard to case; an empty value matches no application. The check of KB modusCloud step 9 that the
+        service syncs with the application just registered.
+    type: str
+  expected_users:
+    description:
+      - Fail, naming them, unless the organization lists a user with each of these primary addresses (compared
+        without regard to case), for example the users a sync just added. Reads the users, as O(include_users) does.
+    type: list
+    elements: str
   warn_secret_expiry_days:
     description:
       - Warn when the stored key expires within this many days (or has expired). V(0) warns only once it has expired.
@@ -58,6 +70,12 @@ EXAMPLES = r"""
       - sync.configured
       - sync.settings.sync_frequency_hours == 1
       - sync.secret_days_remaining > 30
+
+- name: Check that modusCloud syncs with the application and lists the users a sync added
+  moduscloud.azure_sync.moduscloud_sync_info:
+    org: contoso.com
+    expected_app_id: 4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21
+    expected_users: [jane@contoso.com]
 
 - name: List the imported users and their aliases
   moduscloud.azure_sync.moduscloud_sync_info:
@@ -147,7 +165,7 @@ domains:
       sample: contoso-com.mail.protection.outlook.com
 users:
   description: The organization's users as the service returns them, sorted by C(primary_email).
-  returned: when O(include_users=true)
+  returned: when O(include_users=true) or O(expected_users) is given
   type: list
   elements: dict
   sample:
@@ -169,6 +187,8 @@ def main():
     module = ModusCloudModule(
         argument_spec=dict(
             include_users=dict(type="bool", default=False),
+            expected_app_id=dict(type="str"),
+            expected_users=dict(type="list", elements="str"),
             warn_secret_expiry_days=dict(type="int", default=30, no_log=False),
             known_state=dict(type="dict"),
         ),

@@ -115,3 +115,39 @@ def test_empty_or_malformed_credentials_are_refused_before_any_request(run, opti
     outcome = run(options, [])
     assert outcome.result["failed"] is True and outcome.requests == []
     assert outcome.result["msg"].startswith(expected)
+
+
+APP_ID = "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21"
+USERS = (200, {"users": [{"primary_email": "Amy@contoso.example", "alias_emails": []}]})
+
+
+def test_the_expected_application_and_users_pass_without_regard_to_case(run):
+    outcome = run({"expected_app_id": APP_ID.upper(), "expected_users": ["amy@CONTOSO.example"]}, [DOMAINS, stored(400), EXEMPTIONS, USERS])
+    assert outcome.result.get("failed") is not True, outcome.result.get("msg")
+    assert outcome.result["changed"] is False
+    # The users are read (and returned) for the check, as with include_users.
+    assert [u["primary_email"] for u in outcome.result["users"]] == ["Amy@contoso.example"]
+
+
+def test_settings_that_name_another_application_fail_naming_both(run):
+    other = "00000000-0000-0000-0000-000000000001"
+    outcome = run({"expected_app_id": other}, [DOMAINS, stored(400), EXEMPTIONS])
+    assert outcome.result["failed"] is True
+    assert outcome.result["msg"] == "modusCloud's import settings do not name application %s (they name %s)." % (other, APP_ID)
+
+
+def test_an_organization_without_settings_names_no_application(run):
+    outcome = run({"expected_app_id": APP_ID}, [DOMAINS, (404, None), (200, [])])
+    assert outcome.result["failed"] is True
+    assert outcome.result["msg"] == "modusCloud's import settings do not name application %s (they name nothing)." % APP_ID
+
+
+def test_users_the_organization_does_not_list_are_named_once_each(run):
+    outcome = run({"expected_users": ["amy@contoso.example", "Bob@contoso.example", "bob@contoso.example"]}, [DOMAINS, stored(400), EXEMPTIONS, USERS])
+    assert outcome.result["failed"] is True
+    assert outcome.result["msg"] == "These users were added but modusCloud does not list them: bob@contoso.example"
+
+
+def test_no_expected_users_reads_no_users(run):
+    outcome = run({"expected_users": None, "expected_app_id": None}, [DOMAINS, stored(400), EXEMPTIONS])
+    assert outcome.result.get("failed") is not True and "users" not in outcome.result
