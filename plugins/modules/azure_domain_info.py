@@ -19,7 +19,13 @@ description:
 version_added: 1.0.0
 author:
   - moduscloud.azure_sync maintainers (@moduscloud)
-options: {}
+options:
+  required_domain:
+    description:
+      - Fail unless this domain is one of the tenant's verified domains (compared without regard to case), naming
+        the verified ones. modusCloud finds the tenant through the primary domain of its import settings, so the
+        role checks that one here before anything is written.
+    type: str
 extends_documentation_fragment:
   - moduscloud.azure_sync.graph
   - moduscloud.azure_sync.attributes
@@ -41,6 +47,10 @@ EXAMPLES = r"""
   moduscloud.azure_sync.moduscloud_domain:
     org: example.com
     domains: "{{ tenant_domains.verified_domains }}"
+
+- name: Check that the domain modusCloud finds the tenant through is a verified domain
+  moduscloud.azure_sync.azure_domain_info:
+    required_domain: contoso.com
 """
 
 RETURN = r"""
@@ -52,15 +62,22 @@ verified_domains:
   sample: [contoso.com, contoso.onmicrosoft.com]
 """
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_module import GraphModule
 
 
 def run(module):
-    return {"changed": False, "verified_domains": sorted(set(module.graph.verified_domains()))}
+    verified = sorted(set(module.graph.verified_domains()))
+    required = module.params["required_domain"]
+    if required is not None and required.lower() not in verified:
+        raise GraphError(
+            "required_domain is %s, which is not a verified domain of the Entra tenant. Allowed: one of %s." % (required.lower(), ", ".join(verified))
+        )
+    return {"changed": False, "verified_domains": verified}
 
 
 def main():
-    module = GraphModule({}, reports_changes=False)
+    module = GraphModule(dict(required_domain=dict(type="str")), reports_changes=False)
     module.run(run)
 
 

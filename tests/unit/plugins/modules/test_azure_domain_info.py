@@ -37,3 +37,20 @@ def test_a_plain_http_graph_url_is_refused_before_any_request(graph, run_module)
     result = run_module(module, {"graph_url": "http://graph.test"})
     assert result["failed"] is True and graph.calls == []
     assert result["msg"] == ("graph_url must be an https:// URL (the token travels in a header), got http://graph.test")
+
+
+def test_a_required_domain_that_is_verified_passes_without_regard_to_case(graph, run_module):
+    graph.answer("GET", "^/domains$", 200, DOMAINS)
+    result = run_module(module, {"required_domain": "CONTOSO.example"})
+    assert result.get("failed") is not True, result.get("msg")
+    assert result["verified_domains"] == ["contoso.example", "contoso.onmicrosoft.com"]
+
+
+def test_a_required_domain_that_is_not_verified_fails_naming_the_verified_ones(graph, run_module):
+    graph.answer("GET", "^/domains$", 200, DOMAINS)
+    result = run_module(module, {"required_domain": "Pending.example"})
+    assert result["failed"] is True
+    assert result["msg"] == (
+        "required_domain is pending.example, which is not a verified domain of the Entra tenant. "
+        "Allowed: one of contoso.example, contoso.onmicrosoft.com."
+    )
