@@ -51,6 +51,5 @@ def test_a_required_domain_that_is_not_verified_fails_naming_the_verified_ones(g
     result = run_module(module, {"required_domain": "Pending.example"})
     assert result["failed"] is True
     assert result["msg"] == (
-        "required_domain is pending.example, which is not a verified domain of the Entra tenant. "
-        "Allowed: one of contoso.example, contoso.onmicrosoft.com."
+        "required_domain is pending.example, which is not a verified domain of the Entra tenant. Allowed: one of contoso.example, contoso.onmicrosoft.com."
     )
