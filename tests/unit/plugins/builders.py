@@ -2,7 +2,6 @@
 Microsoft Graph returns them, and modusCloud organization users as the Users API returns them."""
 
 from sandbox import catalog
-from sandbox.moduscloud.wire import kb_settings_wire  # noqa: F401 (one builder set for the unit tests)
 
 LICENSE = {"skuId": catalog.OFFICE_365_E3_SKU_ID, "disabledPlans": []}
 

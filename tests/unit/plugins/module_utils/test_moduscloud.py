@@ -9,9 +9,9 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _modu
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _moduscloud_wire as mc_wire
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _sync_apply as sync_apply
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError
+from sandbox.moduscloud.wire import kb_settings_wire
 
 from .fake_transport import attach
-from ..builders import kb_settings_wire
 
 BASE = "https://mc.example/api/v1"
 PASSWORD = "S3cret-Local-Pw!"

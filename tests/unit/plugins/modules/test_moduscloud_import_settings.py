@@ -3,8 +3,9 @@ import pytest
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _moduscloud_wire as mc_wire
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, SECRET_VALUE_PLACEHOLDER
 from ansible_collections.moduscloud.azure_sync.plugins.modules import moduscloud_import_settings as module
+from sandbox.moduscloud.wire import kb_settings_wire
 
-from ..builders import entra_user, kb_settings_wire
+from ..builders import entra_user
 from .fake_graph import FakeGraph
 from .moduscloud_harness import PASSWORD, run_module
 

@@ -3,9 +3,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ansible_collections.moduscloud.azure_sync.plugins.modules import moduscloud_sync_info as module
+from sandbox.moduscloud.wire import kb_settings_wire
 
 from .moduscloud_harness import run_module
-from ..builders import kb_settings_wire
 
 ORG = "contoso.example"
 DOMAINS = (200, {"domains": [{"name": ORG, "is_active": True, "is_relay": True, "destination": None}]})

@@ -17,8 +17,9 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state impor
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _sync_apply as sync_apply
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _sync_wait as sync_wait
 from ansible_collections.moduscloud.azure_sync.plugins.modules import moduscloud_user_sync as module
+from sandbox.moduscloud.wire import kb_settings_wire
 
-from ..builders import entra_group, entra_user, kb_settings_wire, org_user
+from ..builders import entra_group, entra_user, org_user
 from ..fake_time import FakeTime
 from ..module_utils.fake_transport import JSON_HEADERS, make_response
 from .fake_graph import TENANT_ID, FakeGraph
