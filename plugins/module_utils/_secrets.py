@@ -16,6 +16,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
 import time
 from datetime import timedelta
 
@@ -167,12 +169,19 @@ def prover(params, app_id, module_token=None):
 
 def check_options(params, now):
     """Refuse contradictory or impossible options before any request; return end_date parsed (or None)."""
+    removing = params["state"] == "absent"
+    nothing_removed = " Nothing was removed." if removing else ""
     if not (params.get("description") or "").strip():
-        raise SecretError("description must not be empty: it is the marker that tells this module's secrets apart")
-    if params["state"] == "absent":
+        raise SecretError(
+            "description must not be empty: it is the marker that tells this module's secrets apart; got %s.%s"
+            % (json.dumps(params.get("description")), nothing_removed)
+        )
+    if removing:
         given = [name for name in ("keep_key_id", "force_rotate", "consumer") if params.get(name)]
         if given:
-            raise SecretError("%s only apply to state=present; state=absent removes every secret with the description" % " and ".join(given))
+            raise SecretError(
+                "%s only apply to state=present; state=absent removes every secret with the description.%s" % (" and ".join(given), nothing_removed)
+            )
         return None
     if params.get("wait_usable") and sign_in_host_unknown(params.get("cloud"), params.get("authority_host"), params.get("graph_url")):
         raise SecretError(

@@ -323,7 +323,7 @@ EXAMPLES = r"""
   moduscloud.azure_sync.moduscloud_import_settings:
     org: contoso.example
     primary_domain: contoso.example
-    application_id: "{{ app.app_id }}"
+    app_id: "{{ app.app_id }}"
     key: "{{ secret.value }}"
     update_key: always
   when: secret.value is defined

@@ -208,6 +208,7 @@ def test_offboarding_refuses_a_wrong_application_before_any_write(fresh_sandbox,
         "empty-unique-name": {"azure_user_sync_app_unique_name": ""},
         "null-unique-name": {"azure_user_sync_app_unique_name": None},
         "another-unique-name": {"azure_user_sync_app_unique_name": "someone-elses-app"},
+        "empty-secret-description": {"azure_user_sync_secret_description": " "},
     }
     hosts = dict((host, dict(tenant_vars(info), ansible_connection="local", **bad)) for host, bad in hosts.items())
     # A tenant whose organization has no settings to compare with: only the identity guard stands.
@@ -231,6 +232,7 @@ def test_offboarding_refuses_a_wrong_application_before_any_write(fresh_sandbox,
     for host in ("empty-unique-name", "null-unique-name"):
         assert "azure_user_sync_app_unique_name" in messages[host], messages[host]
     assert "someone-elses-app" in messages["another-unique-name"] and app_id in messages["another-unique-name"]
+    assert "azure_user_sync_secret_description" in messages["empty-secret-description"] and '" "' in messages["empty-secret-description"]
     message = messages["own-identity-unconfigured"]
     assert other["admin_client_id"] in message and "signs in as" in message, message
     assert all("Nothing was removed" in text for text in messages.values()), messages
