@@ -13,6 +13,7 @@ import contextlib
 import io
 import json
 import locale
+import logging
 import os
 import sys
 import warnings
@@ -29,8 +30,8 @@ from ansible.plugins.action.normal import ActionModule as NormalAction
 from ansible.release import __version__ as ANSIBLE_CORE_VERSION
 from ansible.utils.display import Display
 
-# Private parts of ansible-core 2.19 that running a module in the worker needs. Another ansible-core may lack
-# or have moved any of them: then this file still loads, and every task runs its module as a process.
+# Private parts of ansible-core 2.19 to 2.21 that running a module in the worker needs. Another ansible-core may
+# lack or have moved any of them: then this file still loads, and every task runs its module as a process.
 try:
     from ansible.executor import module_common
     from ansible.executor.interpreter_discovery import InterpreterDiscoveryRequiredError
@@ -39,19 +40,27 @@ try:
     from ansible.module_utils.common import json as module_json
     from ansible.module_utils.common import warnings as module_warnings
     from ansible.utils.vars import merge_hash
-    from ansible.vars.clean import remove_internal_keys
 
     MISSING_INTERNALS = None
 except ImportError as error:
     MISSING_INTERNALS = str(error)
 
+# The one interface that moved between the tested cores: 2.19 and 2.20 parse a module's output into a dict
+# that ansible.vars.clean.remove_internal_keys() cleans; 2.21 parses it into a UnifiedTaskResult (without
+# that function) that cleans itself. See _as_execute_module_returns().
+try:
+    from ansible.vars.clean import remove_internal_keys
+except ImportError:  # ansible-core 2.21
+    remove_internal_keys = None
+
 display = Display()
 
 # The variable that forces module processes (`false`); read from the task's variables, default true.
 SWITCH = "moduscloud_azure_sync_in_process"
-# The ansible-core versions (major.minor) whose private interfaces this file uses and the tests cover;
-# any other version runs every module as its own process.
-TESTED_CORE = ("2.19",)
+# The ansible-core versions (major.minor) whose private interfaces this file uses and the tests cover
+# (tests/integration/test_in_process.py and test_other_cores.py run on each); any other version runs every
+# module as its own process.
+TESTED_CORE = ("2.19", "2.20", "2.21")
 LOCAL_CONNECTIONS = ("local",)
 # The serialization profile ansible-core gives a module that declares none (ours declare none).
 PROFILE = "legacy"
@@ -95,7 +104,11 @@ class InProcessModuleAction(NormalAction):
             return "async"
         if self._compute_environment_string():
             return "the task sets an environment"
-        interpreter = self._module_interpreter(task_vars)
+        try:
+            interpreter = self._module_interpreter(task_vars)
+        except (TypeError, AttributeError, ImportError) as error:
+            # A private interface of ansible-core that changed under us: never a failed task, a module process.
+            return "ansible-core's interpreter resolution failed here (%s: %s)" % (type(error).__name__, error)
         if interpreter is None:
             return "the Python interpreter is to be discovered"
         if interpreter != sys.executable:
@@ -142,7 +155,11 @@ def _main_exit_code(main):
 
 
 def _as_execute_module_returns(data):
-    """The post-processing ActionBase._execute_module() gives a module's parsed result."""
+    """The post-processing ActionBase._execute_module() gives a module's parsed result (`data`, what
+    ActionBase._parse_returned_data() returned: a dict up to ansible-core 2.20, a UnifiedTaskResult on 2.21)."""
+    if remove_internal_keys is None:  # ansible-core 2.21
+        data.remove_internal_keys()
+        return data.as_result_dict(for_round_trip=True)
     data.pop("_ansible_suppress_tmpdir_delete", None)
     if "results" in data and (not isinstance(data["results"], Sequence) or isinstance(data["results"], str)):
         data["ansible_module_results"] = data.pop("results")
@@ -157,10 +174,12 @@ def _as_execute_module_returns(data):
 @contextlib.contextmanager
 def _as_a_fresh_process(arguments):
     """The process-wide state a module process starts with, and everything a module may change in it put back
-    afterwards: ansible's argument buffer and warnings, the environment, working directory, umask, locale
-    and Python's warning filters. The worker runs one task, but a `loop:` runs main() once per item.
-    ansible's module_utils are told they run in a module, not on the controller: a module's warnings then go
-    into its result, as a module process's do, instead of straight to the controller's display."""
+    afterwards: ansible's argument buffer and warnings, the environment, working directory, umask, locale,
+    Python's warning filters and the root logger. The worker runs one task, but a `loop:` runs main() once per
+    item. ansible's module_utils are told they run in a module, not on the controller: a module's warnings then
+    go into its result, as a module process's do, instead of straight to the controller's display.
+    The root logger has no handlers and level WARNING, as in a module process: with ANSIBLE_LOG_PATH set,
+    ansible-core gives it a handler on the log file, which must not receive msal's or urllib3's records."""
     saved_is_controller = module_internal.is_controller
     saved_arguments = basic._ANSIBLE_ARGS, basic._ANSIBLE_PROFILE, getattr(basic, "_PARSED_MODULE_ARGS", None)
     saved_environment = dict(os.environ)
@@ -168,6 +187,10 @@ def _as_a_fresh_process(arguments):
     saved_umask = os.umask(0o022)
     os.umask(saved_umask)
     saved_locale = locale.setlocale(locale.LC_ALL)
+    root_logger = logging.getLogger()
+    saved_logging = list(root_logger.handlers), root_logger.level
+    del root_logger.handlers[:]
+    root_logger.setLevel(logging.WARNING)
     basic._ANSIBLE_ARGS, basic._ANSIBLE_PROFILE = arguments, PROFILE
     module_internal.is_controller = False
     module_warnings._global_warnings.clear()
@@ -186,3 +209,5 @@ def _as_a_fresh_process(arguments):
         os.chdir(saved_cwd)
         os.umask(saved_umask)
         locale.setlocale(locale.LC_ALL, saved_locale)
+        root_logger.handlers[:] = saved_logging[0]
+        root_logger.setLevel(saved_logging[1])

@@ -10,11 +10,25 @@ import json
 import os
 import sys
 
+import pytest
+
 from playbook_harness import connection_defaults, run_playbook
+from test_other_cores import CORES, core_playbook
 
 SWITCH = "moduscloud_azure_sync_in_process"
 IN_WORKER = "runs in the controller's worker process"
 AS_PROCESS = "runs as a module process: "
+
+
+@pytest.fixture(params=("suite's",) + CORES, ids=lambda core: "core " + core)
+def ansible_playbook(request):
+    """The ansible-playbook of each tested ansible-core: the suite's own (None), then the newer ones' venvs."""
+    return None if request.param == "suite's" else core_playbook(request.param)
+
+
+def python_of(ansible_playbook):
+    """The Python that runs `ansible_playbook` (None: the suite's), under the name `python3` of its venv."""
+    return os.path.join(os.path.dirname(ansible_playbook or sys.executable), "python3")
 
 
 def write_play(path, info, tasks, in_process=True):
@@ -49,10 +63,10 @@ def where_each_task_ran(output):
     return found
 
 
-def test_a_module_runs_in_the_worker_only_when_a_module_process_would_run_here_with_this_python(fresh_sandbox, tmp_path):
+def test_a_module_runs_in_the_worker_only_when_a_module_process_would_run_here_with_this_python(fresh_sandbox, tmp_path, ansible_playbook):
     info = fresh_sandbox.info
     # The same venv's Python under another name: a module process would run it, so it must not run in the worker.
-    other_python = os.path.join(os.path.dirname(sys.executable), "python3")
+    other_python = python_of(ansible_playbook)
     read = {"moduscloud.azure_sync.azure_domain_info": {}}
     tasks = [
         dict(read, name="default", register="default"),
@@ -66,7 +80,7 @@ def test_a_module_runs_in_the_worker_only_when_a_module_process_would_run_here_w
         dict(read, name="async", register="started", **{"async": 60, "poll": 1}),
         save(tmp_path / "results.json", "[default, delegated, off, off_string, with_environment, interpreter, started]"),
     ]
-    run = run_playbook(write_play(tmp_path / "where.yml", info, tasks), tmp_path, verbosity=3)
+    run = run_playbook(write_play(tmp_path / "where.yml", info, tasks), tmp_path, verbosity=3, ansible_playbook=ansible_playbook)
     assert run.returncode == 0, run.output[-6000:]
     where = where_each_task_ran(run.output)
     assert where["default"] == "worker"
@@ -113,6 +127,7 @@ def test_a_loop_in_the_worker_carries_no_result_from_one_item_to_the_next(fresh_
 # A test-only module on the collection's base (library/ and action_plugins/ beside the playbook): it fails,
 # raises, or warns and changes what a module may change in its process, and reports what it found on start.
 PROBE_MODULE = '''#!/usr/bin/python
+import logging
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -130,6 +145,8 @@ def main():
         module.warn("a warning of the first item")
         os.environ["PROBE"] = "set by the first item"
         os.chdir("/")
+    if module.params["do"] == "log":
+        logging.getLogger("msal.probe").warning("a library's log record")
     module.exit_json(found=found)
 
 
@@ -159,7 +176,7 @@ def add_probe(tmp_path):
     (tmp_path / "action_plugins" / "probe.py").write_text(PROBE_ACTION)
 
 
-def test_a_loop_in_the_worker_starts_each_item_as_a_fresh_module_process_would(fresh_sandbox, tmp_path):
+def test_a_loop_in_the_worker_starts_each_item_as_a_fresh_module_process_would(fresh_sandbox, tmp_path, ansible_playbook):
     """Warnings, the environment, the working directory and the umask: the second item sees none of the first's."""
     add_probe(tmp_path)
     tasks = []
@@ -167,7 +184,7 @@ def test_a_loop_in_the_worker_starts_each_item_as_a_fresh_module_process_would(f
         name = "worker" if in_process else "process"
         tasks.append({"name": name, "probe": {"do": "{{ item }}"}, "loop": ["warn", "quiet"], "vars": {SWITCH: in_process}, "register": name})
     tasks.append(save(tmp_path / "probes.json", "[worker.results, process.results]"))
-    run = run_playbook(write_play(tmp_path / "probe.yml", fresh_sandbox.info, tasks), tmp_path, verbosity=3)
+    run = run_playbook(write_play(tmp_path / "probe.yml", fresh_sandbox.info, tasks), tmp_path, verbosity=3, ansible_playbook=ansible_playbook)
     assert run.returncode == 0, run.output[-6000:]
     where = where_each_task_ran(run.output)
     assert (where["worker"], where["process"]) == ("worker", SWITCH + " is false")
@@ -178,7 +195,7 @@ def test_a_loop_in_the_worker_starts_each_item_as_a_fresh_module_process_would(f
     assert [result["found"] for result in process] == [first, second]
 
 
-def test_a_failure_and_an_exception_read_the_same_in_the_worker_as_in_a_module_process(fresh_sandbox, tmp_path):
+def test_a_failure_and_an_exception_read_the_same_in_the_worker_as_in_a_module_process(fresh_sandbox, tmp_path, ansible_playbook):
     add_probe(tmp_path)
     password = "pa55-word-never-shown"
     tasks = []
@@ -187,7 +204,7 @@ def test_a_failure_and_an_exception_read_the_same_in_the_worker_as_in_a_module_p
             name = "%s_%s" % ("worker" if in_process else "process", do)
             tasks.append({"name": name, "probe": {"password": password, "do": do}, "vars": {SWITCH: in_process}, "ignore_errors": True, "register": name})
     tasks.append(save(tmp_path / "failures.json", "[worker_fail, process_fail, worker_raise, process_raise]"))
-    run = run_playbook(write_play(tmp_path / "boom.yml", fresh_sandbox.info, tasks), tmp_path)
+    run = run_playbook(write_play(tmp_path / "boom.yml", fresh_sandbox.info, tasks), tmp_path, ansible_playbook=ansible_playbook)
     assert run.returncode == 0, run.output[-6000:]
     worker_fail, process_fail, worker_raise, process_raise = json.loads((tmp_path / "failures.json").read_text())
     assert worker_fail["failed"] and worker_fail["msg"] == process_fail["msg"] == "the request was refused"
@@ -196,3 +213,14 @@ def test_a_failure_and_an_exception_read_the_same_in_the_worker_as_in_a_module_p
     assert sorted(worker_raise) == sorted(process_raise)
     assert "Traceback" not in run.output
     assert password not in run.output
+
+
+def test_a_library_log_record_in_the_worker_stays_out_of_the_ansible_log(fresh_sandbox, tmp_path):
+    """With ANSIBLE_LOG_PATH, ansible-core puts a handler on the root logger; a module process never reaches it."""
+    add_probe(tmp_path)
+    log = tmp_path / "ansible.log"
+    tasks = [{"name": "log", "probe": {"do": "log"}, "vars": {SWITCH: in_process}} for in_process in (True, False)]
+    run = run_playbook(write_play(tmp_path / "log.yml", fresh_sandbox.info, tasks), tmp_path, verbosity=3, env={"ANSIBLE_LOG_PATH": str(log)})
+    assert run.returncode == 0, run.output[-6000:]
+    assert "TASK [log]" in log.read_text()
+    assert "a library's log record" not in log.read_text()
