@@ -32,11 +32,13 @@ options:
       - Fail unless the import settings name this application (its Application (client) ID), compared without
         regard to case; an empty value matches no application. The check of KB modusCloud step 9 that the
         service syncs with the application just registered.
+      - Not checked in check mode, where the tasks before this one only predicted what they would save.
     type: str
   expected_users:
     description:
       - Fail, naming them, unless the organization lists a user with each of these primary addresses (compared
         without regard to case), for example the users a sync just added. Reads the users, as O(include_users) does.
+      - Not checked in check mode (the users are still read), where a sync only predicted what it would add.
     type: list
     elements: str
   warn_secret_expiry_days:

@@ -359,3 +359,21 @@ def test_the_report_playbook_plans_a_tenant_that_is_not_configured_yet(fresh_san
     assert fresh_sandbox.stats()["writes"] == 0
     assert "would be saved" in report.output
     assert "Sync report (report, predicted):" in report.output
+
+
+def test_a_play_with_the_check_mode_keyword_plans_an_empty_tenant_as_check_does(fresh_sandbox, tmp_path):
+    # Check mode from the play keyword alone (no --check, no azure_user_sync_dry_run): the modules see it and
+    # plan, the verification checks nothing the plan only predicted, and the report counts the planned domains.
+    playbook = tmp_path / "plan.yml"
+    playbook.write_text(
+        "- hosts: all\n  connection: local\n  gather_facts: false\n  check_mode: true\n"
+        "  vars:\n    ansible_python_interpreter: '{{ ansible_playbook_python }}'\n"
+        "  roles:\n    - role: moduscloud.azure_sync.azure_user_sync\n"
+    )
+    run = run_playbook(str(playbook), tmp_path, verbosity=1, extra_vars=tenant_vars(fresh_sandbox.info))
+    assert_no_secret(run.output, fresh_sandbox.info["admin_client_secret"], fresh_sandbox.info["moduscloud_password"])
+    assert run.returncode == 0, failure_text(run)
+    assert fresh_sandbox.stats()["writes"] == 0
+    assert our_apps(tenant_state(fresh_sandbox)) == []
+    assert "Users to add: adelev@%s" % fresh_sandbox.info["tenant_domain"] in run.output
+    assert "users to add 4," in run.output and "missing domains 0" in run.output

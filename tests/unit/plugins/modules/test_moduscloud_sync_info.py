@@ -151,3 +151,12 @@ def test_users_the_organization_does_not_list_are_named_once_each(run):
 def test_no_expected_users_reads_no_users(run):
     outcome = run({"expected_users": None, "expected_app_id": None}, [DOMAINS, stored(400), EXEMPTIONS])
     assert outcome.result.get("failed") is not True and "users" not in outcome.result
+
+
+def test_check_mode_reads_but_checks_no_expectation(run):
+    # A dry run's earlier tasks only predicted the settings and the users: nothing to hold the service to.
+    other = "00000000-0000-0000-0000-000000000001"
+    outcome = run({"expected_app_id": other, "expected_users": ["bob@contoso.example"]}, [DOMAINS, stored(400), EXEMPTIONS, USERS], check_mode=True)
+    assert outcome.result.get("failed") is not True, outcome.result.get("msg")
+    assert outcome.result["changed"] is False
+    assert [u["primary_email"] for u in outcome.result["users"]] == ["Amy@contoso.example"]
