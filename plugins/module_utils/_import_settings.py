@@ -12,6 +12,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from datetime import datetime, timezone
+
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_query import (
     JMESPATH_IMPORT_ERROR,
     QUERY_USER_FIELDS,
@@ -25,6 +27,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors impo
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import is_domain_name
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import (
     SETTINGS_FIELDS,
+    TIMESTAMP_FORMAT,
     UNKNOWNS_DOC,
     WIRE,
     normalize_domain,
@@ -82,6 +85,8 @@ def import_settings(module):
 
 def ensure_present(module, client, org, changes):
     params = module.params
+    # Before anything is saved: a sync of the service that ends later ran with what this task saves.
+    started = datetime.now(timezone.utc).strftime(TIMESTAMP_FORMAT)
     settings = desired_settings(params)
     org_domains = [domain["name"] for domain in client.list_domains(org)]
 
@@ -137,7 +142,7 @@ def ensure_present(module, client, org, changes):
     after = changes.ensure(SETTINGS_LABEL, current, desired, create=create, update=update)
     after = dict((option, value) for option, value in after.items() if option != "key")
     # Sending the key always makes the settings differ (the service never returns it), so it is sent.
-    result = {"settings": after, "key_sent": send_key, "changed_settings": changed_settings}
+    result = {"settings": after, "key_sent": send_key, "changed_settings": changed_settings, "started": started}
 
     if managed_exemptions:
         wanted = set(email.strip().lower() for email in params["exemptions"] or ())

@@ -1,3 +1,5 @@
+from datetime import datetime, timezone
+
 import pytest
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _moduscloud_wire as mc_wire
@@ -43,6 +45,13 @@ def test_check_mode_predicts_the_creation_and_writes_nothing(run):
     assert result["diff"]["after"]["azure_ad_import"]["sync_frequency_hours"] == 1
     assert result["key_sent"] is True
     assert KEY not in outcome.output
+
+
+def test_the_result_says_when_the_task_started_before_it_saved(run):
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    outcome = run(KB_ARGS, [DOMAINS, NOT_CONFIGURED], check_mode=True)
+    started = datetime.strptime(outcome.result["started"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    assert before <= started <= datetime.now(timezone.utc)
 
 
 def test_first_run_saves_the_kb_values_with_the_key(run):
