@@ -18,6 +18,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors impo
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import (
     is_domain_name,
     missing_domains,
+    missing_domains_message,
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import (
     normalize_domain,
@@ -58,9 +59,7 @@ def preflight(module):
     result = {"domains": sorted(org_domains, key=lambda d: d["name"]), "missing": missing}
     if missing and module.params["fail_on_missing"]:
         raise ServiceError(
-            "Organization %s lacks %d domain(s) of the Entra tenant, so modusCloud's Azure AD sync "
-            "would fail: %s. Add them (moduscloud.azure_sync.moduscloud_domain with domains) before "
-            "enabling the sync." % (module.org, len(missing), ", ".join(missing)),
+            missing_domains_message(module.org, missing),
             changed=False,
             **result,
         )

@@ -84,6 +84,15 @@ def missing_domains(required, org_domains):
     return sorted(set(normalize_domain(name) for name in required) - have)
 
 
+def missing_domains_message(org, missing):
+    """The failure for an organization that lacks the Entra tenant's domains `missing` (a non-empty list)."""
+    return (
+        "Organization %s lacks %d domain(s) of the Entra tenant, so modusCloud's Azure AD sync "
+        "would fail: %s. Add them (moduscloud.azure_sync.moduscloud_domain with domains) before "
+        "enabling the sync." % (org, len(missing), ", ".join(missing))
+    )
+
+
 # known_state: what moduscloud_sync_info returns, of which these keys are used.
 KNOWN_STATE_KEYS = ("configured", "settings", "domains", "exemptions")
 

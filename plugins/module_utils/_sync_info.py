@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """One moduscloud_sync_info task: an organization's domains, import settings, sync status and health,
-exemptions and (optionally) users, read only, and checked against what the caller expects.
+exemptions and (optionally) users, read only, and checked against what the caller expects (the domains it must
+have, the application and users a run saved).
 
 Private to this collection: no compatibility promise outside it.
 """
@@ -13,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ServiceError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import missing_domains, missing_domains_message
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import (
     UNKNOWNS_DOC,
     WIRE,
@@ -39,6 +41,12 @@ def sync_info(module):
         )
     # In check mode the earlier tasks of the run only predicted their writes: what is read here is not what the
     # run would leave, so the expectations (which name what those writes make) are not checked.
+    # The organization as it is, dry run or not: the Entra tenant's domains it lacks fail the service's sync.
+    required_domains = module.params["required_domains"]
+    if required_domains is not None:
+        missing = missing_domains(required_domains, [domain["name"] for domain in result["domains"]])
+        if missing:
+            raise ServiceError(missing_domains_message(module.org, missing))
     expected_app_id = module.params["expected_app_id"]
     expecting = expected_app_id is not None or expected_users is not None
     problem = module.changes.live(unexpected, result, expected_app_id, expected_users) if expecting else None

@@ -41,6 +41,15 @@ options:
       - Not checked in check mode (the users are still read), where a sync only predicted what it would add.
     type: list
     elements: str
+  required_domains:
+    description:
+      - Fail, naming them, unless the organization has each of these domains (compared without regard to case or
+        a trailing dot), for example the Entra tenant's verified domains, any of which missing fails the
+        service's sync. Checked in check mode too (what is read is the organization as it is).
+      - M(moduscloud.azure_sync.moduscloud_domain) with O(moduscloud.azure_sync.moduscloud_domain#module:fail_on_missing)
+        makes the same check, with the same message.
+    type: list
+    elements: str
   warn_secret_expiry_days:
     description:
       - Warn when the stored key expires within this many days (or has expired). V(0) warns only once it has expired.
@@ -191,6 +200,7 @@ def main():
             include_users=dict(type="bool", default=False),
             expected_app_id=dict(type="str"),
             expected_users=dict(type="list", elements="str"),
+            required_domains=dict(type="list", elements="str"),
             warn_secret_expiry_days=dict(type="int", default=30, no_log=False),
             known_state=dict(type="dict"),
         ),

@@ -377,3 +377,10 @@ def test_a_play_with_the_check_mode_keyword_plans_an_empty_tenant_as_check_does(
     assert our_apps(tenant_state(fresh_sandbox)) == []
     assert "Users to add: adelev@%s" % fresh_sandbox.info["tenant_domain"] in run.output
     assert "users to add 4," in run.output and "missing domains 0" in run.output
+
+
+def test_domains_the_organization_lacks_fail_before_any_write_when_they_are_not_to_be_added(fresh_sandbox, tmp_path):
+    run = run_role(fresh_sandbox, tmp_path, extra={"azure_user_sync_add_missing_domains": False})
+    assert run.returncode != 0
+    assert "Preflight refused the run before any write: Organization %s lacks" % fresh_sandbox.info["moduscloud_org"] in run.output
+    assert fresh_sandbox.stats()["writes"] == 0

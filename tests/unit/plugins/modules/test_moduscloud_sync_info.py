@@ -160,3 +160,17 @@ def test_check_mode_reads_but_checks_no_expectation(run):
     assert outcome.result.get("failed") is not True, outcome.result.get("msg")
     assert outcome.result["changed"] is False
     assert [u["primary_email"] for u in outcome.result["users"]] == ["Amy@contoso.example"]
+
+
+def test_required_domains_the_organization_lacks_fail_naming_them_in_check_mode_too(run):
+    outcome = run({"required_domains": ["CONTOSO.example.", "fabrikam.example"]}, [DOMAINS, stored(400), EXEMPTIONS], check_mode=True)
+    assert outcome.result["failed"] is True
+    assert outcome.result["msg"] == (
+        "Organization contoso.example lacks 1 domain(s) of the Entra tenant, so modusCloud's Azure AD sync would fail: "
+        "fabrikam.example. Add them (moduscloud.azure_sync.moduscloud_domain with domains) before enabling the sync."
+    )
+
+
+def test_required_domains_the_organization_has_pass(run):
+    outcome = run({"required_domains": ["contoso.example"]}, [DOMAINS, stored(400), EXEMPTIONS])
+    assert outcome.result.get("failed") is not True, outcome.result.get("msg")
