@@ -21,6 +21,21 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import
 MARKDOWN_EXTENSION = ".md"
 CSV_EXTENSION = ".csv"
 REPORT_FILE_MODE = 0o600
+REPORT_FOLDER_MODE = 0o700
+
+
+def make_report_folder(path):
+    """Make the folder `path` for report files (and its missing parents), readable by its owner only, and check
+    that this process may write there; the reason it cannot, or None."""
+    try:
+        if not os.path.isdir(path):
+            os.makedirs(path, REPORT_FOLDER_MODE)
+        os.chmod(path, REPORT_FOLDER_MODE)
+    except OSError as error:
+        return "report_folder %s cannot be made: %s" % (path, error)
+    if not os.access(path, os.W_OK | os.X_OK):
+        return "report_folder %s is not a folder this run may write" % path
+    return None
 
 
 def report_path_problem(path):

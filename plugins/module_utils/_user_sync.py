@@ -20,11 +20,12 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_q
     given as query_given,
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import MSAL_IMPORT_ERROR
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import is_domain_name, is_guid
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import parse_timestamp
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import removals_over_limit, trim_report
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_apply import SyncApply, refuse_mass_removal
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_files import report_path_problem, write_report
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_files import make_report_folder, report_path_problem, write_report
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_info import state_view
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_report import SyncReader
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_wait import SyncWait
@@ -74,6 +75,11 @@ def run_user_sync(module):
 
 def user_sync(module):
     """Options only checked (validate_only, after the base's checks), or the report computed and acted on."""
+    # Made in check mode too, before any request: the report files are the plan to review.
+    if module.params["report_folder"]:
+        problem = make_report_folder(module.params["report_folder"])
+        if problem:
+            raise ServiceError(problem)
     if module.params["validate_only"]:
         return {"validated": True}
     started = datetime.now(timezone.utc)

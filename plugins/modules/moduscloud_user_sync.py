@@ -246,6 +246,13 @@ options:
       - The report holds names and addresses of people, so the files are readable by their owner only
         (mode C(0600)); keep them where such data may be kept.
     type: path
+  report_folder:
+    description:
+      - Make this folder (and its missing parents) when it does not exist, readable by its owner only (mode
+        C(0700)), and fail unless the module may write there. Done first, in check mode and with
+        O(validate_only) too, for example to check the folder of a later task's O(report_path) before anything
+        is written.
+    type: path
   wait_timeout:
     description:
       - With O(mode=wait), how many seconds to wait at most for the service's next successful sync.
@@ -524,6 +531,7 @@ def argument_spec():
         report_limit=dict(type="int", default=20),
         validate_only=dict(type="bool", default=False),
         report_path=dict(type="path"),
+        report_folder=dict(type="path"),
         wait_timeout=dict(type="int", default=4200),
         wait_interval=dict(type="int", default=60),
         since=dict(type="str"),

@@ -821,6 +821,17 @@ def test_validate_only_checks_the_options_and_sends_nothing(run, services):
     assert services.calls == []
 
 
+def test_the_report_folder_is_made_for_its_owner_in_check_mode_before_any_request(run, services, tmp_path):
+    folder = tmp_path / "reports" / "tenant"
+    assert run(validate_only=True, report_folder=str(folder), check_mode=True).get("failed") is not True
+    assert folder.is_dir() and oct(folder.stat().st_mode & 0o777) == oct(0o700)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    refused = run(validate_only=True, report_folder=str(blocker / "tenant"), check_mode=True)
+    assert refused["failed"] is True and refused["msg"].startswith("report_folder %s cannot be made: " % (blocker / "tenant"))
+    assert services.calls == []
+
+
 def test_apply_returns_what_it_read_of_the_organization_for_a_later_task(run, services):
     result = run(mode="apply")
     assert result["changed"] is True  # users were written, which leaves settings, domains and exemptions as read
