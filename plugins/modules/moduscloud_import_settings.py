@@ -354,8 +354,8 @@ query_exemptions:
   sample: [shared.sales@example.com, svc-scanner@example.com]
 started:
   description:
-    - When the task started (UTC), before it saved anything: a sync of the service that ends later ran with the
-      settings it saved, for example the O(moduscloud.azure_sync.moduscloud_user_sync#module:since) of a wait.
+    - When the task started (UTC), before it saved anything. A sync of the service that ends later ran with the
+      settings it saved, for example for the O(moduscloud.azure_sync.moduscloud_user_sync#module:since) of a wait.
   returned: when O(state=present)
   type: str
   sample: "2026-07-01T10:00:00Z"
