@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import traceback
 from collections.abc import Mapping
 
@@ -50,6 +51,18 @@ class QueryError(ValueError):
 def given(expression):
     """Whether an expression is set: None and blank text (as AWX passes an unused field) are not."""
     return isinstance(expression, str) and bool(expression.strip())
+
+
+def not_text(expression):
+    """Why `expression` (an option taken as given, not converted to text) is no expression, or None: a number, a
+    list or a mapping converted to text would be taken for another expression, or for none."""
+    if expression is None or isinstance(expression, str):
+        return None
+    return "%s must be a JMESPath expression, as text (quote it in YAML), such as \"[?department=='Shared mailboxes']\", or \"\" for no rule; got %s (%s)." % (
+        OPTION,
+        json.dumps(expression, sort_keys=True, default=str),
+        type(expression).__name__,
+    )
 
 
 def user_fields(expression, base_fields):

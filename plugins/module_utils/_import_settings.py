@@ -21,6 +21,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_q
     check as check_exemption_query,
     given as query_given,
     matching_addresses,
+    not_text as query_not_text,
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import GraphConnection
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError, ServiceError
@@ -63,7 +64,10 @@ def invalid_input(params):
         problems.append("synced_domains must be domain names such as example.com; not valid: %s" % ", ".join(bad_domains))
     if params["app_unique_name"] is not None and not params["app_unique_name"].strip():
         problems.append("app_unique_name must be the unique name of the application being removed, got %r" % params["app_unique_name"])
-    if query_given(params["exemption_query"]) and params["state"] == "present":
+    wrong_type = query_not_text(params["exemption_query"])
+    if wrong_type:
+        problems.append(wrong_type)
+    elif query_given(params["exemption_query"]) and params["state"] == "present":
         try:
             check_exemption_query(params["exemption_query"])
         except QueryError as error:

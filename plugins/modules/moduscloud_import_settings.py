@@ -176,9 +176,10 @@ options:
       - With it, the exemption list is managed - exactly O(exemptions) plus the selected addresses; an address
         the rule no longer selects is removed, as the diff shows.
       - Needs O(access_token) to read the directory. A bad expression fails before any request, with JMESPath's
-        message. Give the same expression to M(moduscloud.azure_sync.moduscloud_user_sync) so that its report
+        message; so does a value that is not text (a number, a list or a mapping, which YAML gives for an
+        expression left unquoted), rather than being converted to text. Give the same expression to M(moduscloud.azure_sync.moduscloud_user_sync) so that its report
         exempts the same users.
-    type: str
+    type: raw
   access_token:
     description:
       - A Microsoft Graph access token of the tenant of O(primary_domain) that may read its users (for example
@@ -407,7 +408,7 @@ def argument_spec():
         exemptions=dict(type="list", elements="str"),
         remove_synced_users=dict(type="bool", default=False),
         synced_domains=dict(type="list", elements="str"),
-        exemption_query=dict(type="str"),
+        exemption_query=dict(type="raw"),
         wire_format=dict(WIRE_FORMAT_SPEC),
     )
     # The Graph connection of exemption_query, declared as in the Graph modules.

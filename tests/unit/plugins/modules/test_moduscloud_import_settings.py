@@ -359,6 +359,21 @@ def test_a_rule_that_selects_what_it_already_saved_changes_nothing(run):
 @pytest.mark.parametrize(
     "query, expected",
     [
+        (5, "got 5 (int)."),
+        (["[?jobTitle]"], 'got ["[?jobTitle]"] (list).'),
+        ({"department": "x"}, 'got {"department": "x"} (dict).'),
+    ],
+)
+def test_a_rule_that_is_not_text_fails_before_any_request_rather_than_being_converted(run, query, expected):
+    outcome = run(dict(RULE_ARGS, exemption_query=query), [])
+    assert outcome.result["failed"] is True and outcome.requests == []
+    assert "exemption_query must be a JMESPath expression, as text (quote it in YAML)" in outcome.result["msg"]
+    assert expected in outcome.result["msg"]
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
         ("[?department == 'IT'", "exemption_query \"[?department == 'IT'\" is not a valid JMESPath expression: "),
         ("[?department = 'IT']", "is not a valid JMESPath expression"),
     ],
