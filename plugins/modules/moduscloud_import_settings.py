@@ -177,8 +177,8 @@ options:
         the rule no longer selects is removed, as the diff shows.
       - Needs O(access_token) to read the directory. A bad expression fails before any request, with JMESPath's
         message; so does a value that is not text (a number, a list or a mapping, which YAML gives for an
-        expression left unquoted), rather than being converted to text. Give the same expression to M(moduscloud.azure_sync.moduscloud_user_sync) so that its report
-        exempts the same users.
+        expression left unquoted), rather than being converted to text. Give the same expression to
+        M(moduscloud.azure_sync.moduscloud_user_sync) so that its report exempts the same users.
     type: raw
   access_token:
     description:
