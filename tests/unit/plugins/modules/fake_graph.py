@@ -3,8 +3,8 @@
 It keeps state between runs (so a second run can prove "no change") and records every request
 (so a test can prove check mode wrote nothing). It answers only what the collection calls, with
 Graph's shapes and status codes: app registrations with their client secrets and consent objects
-(read and written), and a read-only directory (organization, domains, users, groups and their
-members). Anything else is an AssertionError, not a silent 404. `client_of` gives a GraphClient
+(read and written), a read-only directory (organization, domains, users, groups and their
+members), and JSON batching ($batch) of any of these. Anything else is an AssertionError, not a silent 404. `client_of` gives a GraphClient
 over it, for tests of module_utils code that takes the client rather than a module run.
 """
 
@@ -17,7 +17,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from requests.adapters import BaseAdapter
 
-from sandbox import catalog
+from sandbox import batch, catalog
+from sandbox.odata import GraphError
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GraphClient
 
@@ -76,6 +77,9 @@ class FakeGraph(BaseAdapter):
         self.tenant_domains = []
         # The longest client secret lifetime addPassword accepts, in days (a tenant policy); None: any.
         self.password_max_days = None
+        # Optional: a function (method, path, headers) that returns an answer (status, body) to give instead of
+        # Graph's own (a token that may not read the directory), or None; asked of every request, batched or not.
+        self.gate = None
         self.calls = []
         self.faults = []
         self._ids = ("%08d-0000-4000-8000-%012d" % (n, n) for n in itertools.count(1))
@@ -125,13 +129,14 @@ class FakeGraph(BaseAdapter):
         self.grants[grant["id"]] = grant
         return grant
 
-    def answer(self, method, path_pattern, status, body, times=1):
-        """Answer the next `times` matching requests with this instead of the real state."""
-        self.faults.append([method, re.compile(path_pattern), times, (status, body)])
+    def answer(self, method, path_pattern, status, body, times=1, headers=None):
+        """Answer the next `times` matching requests with this (and these response headers) instead of the real state."""
+        self.faults.append([method, re.compile(path_pattern), times, (status, body, headers or {})])
 
-    def fail(self, method, path_pattern, status, code, message, times=1):
-        """Answer the next `times` matching requests with a Graph error (eventual consistency, throttling)."""
-        self.answer(method, path_pattern, *error(status, code, message), times=times)
+    def fail(self, method, path_pattern, status, code, message, times=1, headers=None):
+        """Answer the next `times` matching requests with a Graph error (eventual consistency, throttling:
+        headers={"Retry-After": "7"})."""
+        self.answer(method, path_pattern, *error(status, code, message), times=times, headers=headers)
 
     @property
     def writes(self):
@@ -147,11 +152,13 @@ class FakeGraph(BaseAdapter):
         url = urlsplit(request.url)
         path = unquote(url.path)[len(urlsplit(self.BASE).path) :]
         query = dict((key, values[0]) for key, values in parse_qs(url.query).items())
+        if request.method == "POST" and path == "/$batch":
+            self.calls.append({"method": "POST", "path": path, "query": query, "body": json.loads(request.body), "headers": dict(request.headers)})
+            status, payload = self._batch(request)
+            return make_response(request, status, payload, JSON_HEADERS)
         body = json.loads(request.body) if request.body else None
-        self.calls.append({"method": request.method, "path": path, "query": query, "body": body, "headers": dict(request.headers)})
-        answer = self._fault(request.method, path) or self._route(request.method, path, query, body, request.headers)
-        status, payload = answer
-        return make_response(request, status, payload, JSON_HEADERS)
+        status, payload, headers = self._answer(request.method, path, query, body, dict(request.headers))
+        return make_response(request, status, payload, dict(JSON_HEADERS, **headers))
 
     def close(self):
         pass
@@ -160,6 +167,35 @@ class FakeGraph(BaseAdapter):
         """Graph's answer (status, body) to GET `path` (below /v1.0, no query), for a test that scripts a whole
         conversation in turn and takes Graph's part of it from here."""
         return self._route("GET", path, {}, None, {})
+
+    def _answer(self, method, path, query, body, headers, batched=False):
+        """One request, recorded and answered (status, body, response headers): a scripted fault, else the gate's
+        answer, else Graph's own from the state."""
+        call = {"method": method, "path": path, "query": query, "body": body, "headers": headers}
+        self.calls.append(dict(call, batch=True) if batched else call)
+        fault = self._fault(method, path)
+        if fault:
+            return fault
+        answer = self.gate and self.gate(method, path, headers)
+        return tuple(answer or self._route(method, path, query, body, headers)) + ({},)
+
+    def _batch(self, request):
+        """POST /$batch as Graph does it (sandbox/batch.py checks the batch: 1 to 20 requests, ids, dependsOn):
+        each inner request, with the batch's Authorization, recorded and answered as if it came alone."""
+        try:
+            items = batch.parse(request.body)
+        except GraphError as malformed:
+            return error(malformed.status, malformed.code, malformed.message)
+        outer = dict((name, value) for name, value in request.headers.items() if name == "Authorization")
+        responses = []
+        for item in items:
+            url = urlsplit(item["url"])
+            path = "/" + unquote(url.path).lstrip("/")
+            query = dict((key, values[0]) for key, values in parse_qs(url.query).items())
+            headers = dict(outer, **(item.get("headers") or {}))
+            status, body, extra = self._answer(item["method"].upper(), path, query, item.get("body"), headers, batched=True)
+            responses.append({"id": item["id"], "status": status, "headers": dict({"Content-Type": "application/json"}, **extra), "body": body})
+        return 200, {"responses": responses}
 
     def _fault(self, method, path):
         for fault in self.faults:
