@@ -75,8 +75,11 @@ class FakeGraph(BaseAdapter):
         self.users = []
         self.groups = []
         self.tenant_domains = []
-        # The longest client secret lifetime addPassword accepts, in days (a tenant policy); None: any.
+        # The longest client secret lifetime addPassword accepts, in days (the tenant default app management
+        # policy, readable at /policies/defaultAppManagementPolicy); None: any.
         self.password_max_days = None
+        # keyId -> the text of every client secret addPassword made (Graph never shows it again; a sign-in checks it).
+        self.secret_texts = {}
         # Optional: a function (method, path, headers) that returns an answer (status, body) to give instead of
         # Graph's own (a token that may not read the directory), or None; asked of every request, batched or not.
         self.gate = None
@@ -223,6 +226,7 @@ class FakeGraph(BaseAdapter):
         (r"/servicePrincipals/([^/]+)/appRoleAssignments/([^/]+)", {"DELETE": "delete_assignment"}),
         (r"/oauth2PermissionGrants", {"GET": "list_grants", "POST": "create_grant"}),
         (r"/oauth2PermissionGrants/([^/]+)", {"PATCH": "update_grant", "DELETE": "delete_grant"}),
+        (r"/policies/defaultAppManagementPolicy", {"GET": "get_app_management_policy"}),
         (r"/organization", {"GET": "get_organization"}),
         (r"/domains", {"GET": "list_domains"}),
         (r"/users", {"GET": "list_users"}),
@@ -293,12 +297,24 @@ class FakeGraph(BaseAdapter):
         value = "s3cr3t-value-%d" % len(self.calls)
         credential = dict(wanted, keyId=self.new_id(), hint=value[:3], customKeyIdentifier=None)
         self.applications[object_id]["passwordCredentials"].append(dict(credential, secretText=None))
+        self.secret_texts[credential["keyId"]] = value
         return 200, dict(credential, secretText=value)
 
     def remove_password(self, object_id, body, **_):
         app = self.applications[object_id]
         app["passwordCredentials"] = [c for c in app["passwordCredentials"] if c["keyId"] != body["keyId"]]
         return 204, None
+
+    def get_app_management_policy(self, **_):
+        policy = {"id": "00000000-0000-0000-0000-000000000000", "isEnabled": self.password_max_days is not None}
+        if self.password_max_days is not None:
+            lifetime = {
+                "restrictionType": "passwordLifetime",
+                "maxLifetime": "P%dD" % self.password_max_days,
+                "restrictForAppsCreatedAfterDateTime": "2015-01-01T00:00:00Z",
+            }
+            policy["applicationRestrictions"] = {"passwordCredentials": [lifetime]}
+        return 200, policy
 
     def list_service_principals(self, query, **_):
         found = [sp for sp in self.service_principals.values() if self._matches(sp, query.get("$filter"))]

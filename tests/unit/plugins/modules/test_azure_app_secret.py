@@ -1,7 +1,8 @@
-"""azure_app_secret through main(), with Graph and the Entra token endpoint scripted at the requests seam.
+"""azure_app_secret through main(), with Graph (FakeGraph) and the Entra sign-in host faked at the requests seam.
 
-Each answer list is the exact conversation the module must have: a missing request fails the test
-(an answer is left over), an extra one too (the adapter has no answer for it).
+Most tests seed the application's passwordCredentials and check what the module returns and what
+Graph ends up holding. The tests that run on `run` script the exact conversation instead (an answer
+left over or missing fails them): each says why the order of its requests is its point.
 """
 
 import json
@@ -9,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from requests.adapters import BaseAdapter
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _graph
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _graph_wire, _secret_lease, _secret_plan
@@ -17,7 +19,9 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state impor
 from ansible_collections.moduscloud.azure_sync.plugins.modules import azure_app_secret as module
 
 from ..fake_time import FakeTime
-from .module_runner import ScriptedRun, run_scripted
+from ..module_utils.fake_transport import JSON_HEADERS, make_response
+from .fake_graph import FakeGraph
+from .module_runner import ScriptedRun, route_requests, run_main, run_scripted
 
 GRAPH = "https://graph.test"
 LOGIN = "https://login.test"
@@ -165,6 +169,81 @@ def run(monkeypatch, capsys):
     return runner
 
 
+class FakeSignIn(BaseAdapter):
+    """The Entra sign-in host in front of a FakeGraph: a token for an application's current client secret,
+    else Entra's refusal (`unavailable`: the host answers 503). Records every request as ScriptedAdapter does."""
+
+    def __init__(self, graph):
+        super().__init__()
+        self.graph = graph
+        self.unavailable = False
+        self.calls = []
+
+    def send(self, request, **kwargs):
+        self.calls.append({"method": request.method, "url": request.url, "body": request.body, "headers": dict(request.headers)})
+        url = urlsplit(request.url)
+        if url.hostname != "login.test":
+            return self.graph.send(request, **kwargs)
+        if url.path.endswith("/.well-known/openid-configuration"):
+            return make_response(request, *OIDC, headers=JSON_HEADERS)
+        if self.unavailable:
+            return make_response(request, *LOGIN_UNAVAILABLE, headers=JSON_HEADERS)
+        return make_response(request, *self._token(parse_qs(request.body)), headers=JSON_HEADERS)
+
+    def _token(self, form):
+        app = next((app for app in self.graph.applications.values() if [app["appId"]] == form["client_id"]), None)
+        keys = [credential["keyId"] for credential in (app or {}).get("passwordCredentials", [])]
+        if [self.graph.secret_texts.get(key) for key in keys].count(form["client_secret"][0]):
+            return TOKEN
+        return token_rejected(7000215)
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def tenant():
+    """The tenant's Graph with the application (no client secret yet) and its service principal."""
+    fake = FakeGraph()
+    app = fake.add_application("modusCloud", id=OBJECT_ID, appId=APP_ID, createdDateTime="2026-01-01T00:00:00Z")
+    fake.client_principal(app)
+    return fake
+
+
+def holding(tenant, *credentials):
+    """Give the application these client secrets (credential()s); the application."""
+    app = tenant.applications[OBJECT_ID]
+    app["passwordCredentials"] = list(credentials)
+    return app
+
+
+def created_key(tenant):
+    """The keyId of the (last) client secret addPassword made."""
+    return list(tenant.secret_texts)[-1]
+
+
+def held_keys(tenant):
+    return [credential["keyId"] for credential in tenant.applications[OBJECT_ID]["passwordCredentials"]]
+
+
+@pytest.fixture
+def apply(tenant, monkeypatch, capsys):
+    """apply(args, check_mode=False, diff=True) -> a SecretRun of the module against `tenant` and the sign-in host."""
+    clock = FakeTime()
+    monkeypatch.setattr(secrets, "time", clock)
+    monkeypatch.setattr(_secret_lease, "time", clock)
+    sign_in = FakeSignIn(tenant)
+    route_requests(monkeypatch, sign_in)
+
+    def runner(args, check_mode=False, diff=True):
+        start = len(sign_in.calls)
+        result, output = run_main(module, dict(CONNECTION, **dict(BASE, **args)), capsys, check_mode=check_mode, diff=diff)
+        return SecretRun(result, sign_in.calls[start:], output)
+
+    runner.sign_in = sign_in
+    return runner
+
+
 def lifetime_sent(run_result, index=0):
     body = run_result.graph_body("/addPassword")[index]["passwordCredential"]
     return _secret_plan.parse_datetime(body["endDateTime"]) - _secret_plan.parse_datetime(body["startDateTime"])
@@ -173,8 +252,8 @@ def lifetime_sent(run_result, index=0):
 # Create, rerun, check mode ---------------------------------------------------------------------------
 
 
-def test_check_mode_predicts_the_creation_and_writes_nothing(run):
-    outcome = run({}, [application(), NO_POLICY], check_mode=True)
+def test_check_mode_predicts_the_creation_and_writes_nothing(apply, tenant):
+    outcome = apply({}, check_mode=True)
     result = outcome.result
     assert result["changed"] is True and outcome.writes == []
     # A value of its own: handed on as a no_log key, it must not mask the predicted ids as well.
@@ -182,48 +261,55 @@ def test_check_mode_predicts_the_creation_and_writes_nothing(run):
     assert SECRET_VALUE_PLACEHOLDER not in PLACEHOLDER
     assert result["diff"]["before"] == {"client secret %s" % PLACEHOLDER: {"state": "absent"}}
     assert result["diff"]["after"]["client secret %s" % PLACEHOLDER]["description"] == "modusCloud"
-    assert result["msg"].startswith("Would create client secret")
+    assert result["msg"].startswith("Would create client secret") and held_keys(tenant) == []
 
 
-def test_first_run_creates_a_secret_proves_it_and_returns_the_value_once(run):
-    outcome = run({}, [application(), NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN])
+def test_first_run_creates_a_secret_proves_it_and_returns_the_value_once(apply, tenant):
+    outcome = apply({})
     result = outcome.result
+    new_key = created_key(tenant)
+    new_value = tenant.secret_texts[new_key]
     assert result["changed"] is True and result["rotated"] is False
-    assert result["value"] == NEW_VALUE
-    assert result["key_id"] == NEW_KEY and result["days_remaining"] in (729, 730)
+    assert result["value"] == new_value
+    assert result["key_id"] == new_key and result["days_remaining"] in (729, 730) and held_keys(tenant) == [new_key]
     assert outcome.writes == [("POST", "/v1.0/applications/%s/addPassword" % OBJECT_ID)]
     assert lifetime_sent(outcome) == timedelta(days=730)
     body = outcome.graph_body("/addPassword")[0]["passwordCredential"]
     assert set(body) == {"displayName", "startDateTime", "endDateTime"}  # never a client-made keyId or secretText
     # The proof asked for a token as the application, with the new value.
     token_form = parse_qs(outcome.calls[-1]["body"])
-    assert token_form["client_id"] == [APP_ID] and token_form["client_secret"] == [NEW_VALUE]
-    assert result["diff"]["after"] == {"client secret %s" % NEW_KEY: {"description": "modusCloud", "end_date": result["end_date"]}}
-    assert NEW_VALUE not in outcome.shown() and ADMIN_TOKEN not in outcome.output
-    assert outcome.output.count(NEW_VALUE) == 1
+    assert token_form["client_id"] == [APP_ID] and token_form["client_secret"] == [new_value]
+    assert result["diff"]["after"] == {"client secret %s" % new_key: {"description": "modusCloud", "end_date": result["end_date"]}}
+    assert new_value not in outcome.shown() and ADMIN_TOKEN not in outcome.output
+    assert outcome.output.count(new_value) == 1
 
 
-def test_a_rerun_with_a_valid_secret_creates_nothing_and_returns_no_value(run):
-    outcome = run({}, [application(credential(OLD_KEY, 700))])
+def test_a_rerun_with_a_valid_secret_creates_nothing_and_returns_no_value(apply, tenant):
+    holding(tenant, credential(OLD_KEY, 700))
+    outcome = apply({})
     result = outcome.result
     assert result["changed"] is False and "value" not in result and outcome.writes == []
     assert result["key_id"] == OLD_KEY and result["removed_key_ids"] == [] and result["days_remaining"] in (699, 700)
     assert result["diff"]["before"] == result["diff"]["after"]
 
 
-def test_secrets_with_other_descriptions_are_left_alone(run):
-    outcome = run({}, [application(credential(OTHER_KEY, 5, description="backup job")), NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN])
+def test_secrets_with_other_descriptions_are_left_alone(apply, tenant):
+    holding(tenant, credential(OTHER_KEY, 5, description="backup job"))
+    outcome = apply({})
     assert outcome.result["rotated"] is False and outcome.result["removed_key_ids"] == []
-    assert [secret["key_id"] for secret in outcome.result["secrets"]] == [NEW_KEY]
+    assert [secret["key_id"] for secret in outcome.result["secrets"]] == [created_key(tenant)]
+    assert held_keys(tenant) == [OTHER_KEY, created_key(tenant)]
 
 
 # Rotation and hand-over ---------------------------------------------------------------------------------
 
 
-def test_a_secret_inside_the_rotation_window_is_replaced_and_the_old_one_removed_after_the_proof(run):
-    outcome = run({}, [application(credential(OLD_KEY, 20, started_days_ago=710)), NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN, REMOVED])
+def test_a_secret_inside_the_rotation_window_is_replaced_and_the_old_one_removed_after_the_proof(apply, tenant):
+    holding(tenant, credential(OLD_KEY, 20, started_days_ago=710))
+    outcome = apply({})
     result = outcome.result
-    assert result["rotated"] is True and result["removed_key_ids"] == [OLD_KEY] and result["value"] == NEW_VALUE
+    assert result["rotated"] is True and result["removed_key_ids"] == [OLD_KEY] and result["value"] == tenant.secret_texts[created_key(tenant)]
+    assert held_keys(tenant) == [created_key(tenant)]
     # Order matters: the old secret goes only after the new one obtained a token.
     paths = [path for _method, path in outcome.requests]
     token, removal = "/%s/oauth2/v2.0/token" % TENANT, "/v1.0/applications/%s/removePassword" % OBJECT_ID
@@ -232,63 +318,61 @@ def test_a_secret_inside_the_rotation_window_is_replaced_and_the_old_one_removed
     assert result["diff"]["after"]["client secret %s" % OLD_KEY] == {"state": "absent"}
 
 
-def test_check_mode_predicts_the_rotation_and_the_removal(run):
-    outcome = run({}, [application(credential(OLD_KEY, 20)), NO_POLICY], check_mode=True)
+def test_check_mode_predicts_the_rotation_and_the_removal(apply, tenant):
+    holding(tenant, credential(OLD_KEY, 20))
+    outcome = apply({}, check_mode=True)
     assert outcome.result["rotated"] is True and outcome.result["removed_key_ids"] == [OLD_KEY]
-    assert outcome.writes == []
+    assert outcome.writes == [] and held_keys(tenant) == [OLD_KEY]
 
 
-def test_the_check_mode_message_reads_as_one_sentence(run):
-    outcome = run({"force_rotate": True}, [application(credential(OLD_KEY, 600)), NO_POLICY], check_mode=True)
+def test_the_check_mode_message_reads_as_one_sentence(apply, tenant):
+    holding(tenant, credential(OLD_KEY, 600))
+    outcome = apply({"force_rotate": True}, check_mode=True)
     assert outcome.result["msg"] == (
         "Would create client secret %s ending %s (force_rotate is set); would remove %s." % (PLACEHOLDER, outcome.result["end_date"], OLD_KEY)
     )
 
 
-def test_without_exclusive_the_old_secret_stays_until_the_hand_over_is_done(run):
-    outcome = run({"exclusive": False}, [application(credential(OLD_KEY, 20)), NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN])
+def test_without_exclusive_the_old_secret_stays_until_the_hand_over_is_done(apply, tenant):
+    holding(tenant, credential(OLD_KEY, 20, started_days_ago=700))
+    outcome = apply({"exclusive": False})
+    new_key = created_key(tenant)
     assert outcome.result["rotated"] is True and outcome.result["removed_key_ids"] == []
-    assert [secret["key_id"] for secret in outcome.result["secrets"]] == [OLD_KEY, NEW_KEY]
+    assert [secret["key_id"] for secret in outcome.result["secrets"]] == [OLD_KEY, new_key] and held_keys(tenant) == [OLD_KEY, new_key]
 
     # After modusCloud has the new value: keep only it.
-    done = run({"keep_key_id": NEW_KEY}, [application(credential(OLD_KEY, 20, started_days_ago=700), credential(NEW_KEY, 730, started_days_ago=0)), REMOVED])
+    done = apply({"keep_key_id": new_key})
     assert done.result["changed"] is True and "value" not in done.result
-    assert done.result["removed_key_ids"] == [OLD_KEY] and done.result["key_id"] == NEW_KEY
+    assert done.result["removed_key_ids"] == [OLD_KEY] and done.result["key_id"] == new_key and held_keys(tenant) == [new_key]
 
 
 # Crash safety -----------------------------------------------------------------------------------------------
 
 
-def test_an_orphan_left_by_a_crash_makes_the_rerun_rotate_and_leave_one_secret(run):
+def test_an_orphan_left_by_a_crash_makes_the_rerun_rotate_and_leave_one_secret(apply, tenant):
     # A run created ORPHAN_KEY and died before returning its value; OLD_KEY is what the consumer may hold.
-    outcome = run(
-        {},
-        [
-            application(credential(OLD_KEY, 600, started_days_ago=130), credential(ORPHAN_KEY, 729, started_days_ago=1)),
-            NO_POLICY,
-            PRINCIPAL,
-            created(),
-            OIDC,
-            TOKEN,
-            REMOVED,
-            REMOVED,
-        ],
-    )
+    holding(tenant, credential(OLD_KEY, 600, started_days_ago=130), credential(ORPHAN_KEY, 729, started_days_ago=1))
+    outcome = apply({})
     result = outcome.result
-    assert result["rotated"] is True and result["value"] == NEW_VALUE
+    new_key = created_key(tenant)
+    assert result["rotated"] is True and result["value"] == tenant.secret_texts[new_key]
     assert sorted(result["removed_key_ids"]) == sorted([OLD_KEY, ORPHAN_KEY])
-    assert [secret["key_id"] for secret in result["secrets"]] == [NEW_KEY]
+    assert [secret["key_id"] for secret in result["secrets"]] == [new_key] and held_keys(tenant) == [new_key]
     assert "2 secrets carry the description" in result["msg"]
 
 
-def test_force_rotate_replaces_a_single_orphan_whose_value_nobody_holds(run):
-    outcome = run({"force_rotate": True}, [application(credential(ORPHAN_KEY, 729)), NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN, REMOVED])
-    assert outcome.result["removed_key_ids"] == [ORPHAN_KEY] and outcome.result["value"] == NEW_VALUE
+def test_force_rotate_replaces_a_single_orphan_whose_value_nobody_holds(apply, tenant):
+    holding(tenant, credential(ORPHAN_KEY, 729))
+    outcome = apply({"force_rotate": True})
+    assert outcome.result["removed_key_ids"] == [ORPHAN_KEY] and outcome.result["value"] == tenant.secret_texts[created_key(tenant)]
+    assert held_keys(tenant) == [created_key(tenant)]
 
 
-def test_keep_key_id_removes_an_orphan_without_creating_anything(run):
-    outcome = run({"keep_key_id": OLD_KEY}, [application(credential(OLD_KEY, 600), credential(ORPHAN_KEY, 729)), REMOVED])
+def test_keep_key_id_removes_an_orphan_without_creating_anything(apply, tenant):
+    holding(tenant, credential(OLD_KEY, 600), credential(ORPHAN_KEY, 729))
+    outcome = apply({"keep_key_id": OLD_KEY})
     assert outcome.result["removed_key_ids"] == [ORPHAN_KEY] and "value" not in outcome.result
+    assert held_keys(tenant) == [OLD_KEY] and tenant.secret_texts == {}
 
 
 def test_a_secret_that_never_works_is_removed_again_and_the_old_one_kept(run):
