@@ -52,31 +52,8 @@ FORBIDDEN = (
     {"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation.", "innerError": {"request-id": "rid-1"}}},
 )
 NO_POLICY = (200, {"id": "00000000-0000-0000-0000-000000000000", "isEnabled": False})
-POLICY_180 = (
-    200,
-    {
-        "id": "00000000-0000-0000-0000-000000000000",
-        "isEnabled": True,
-        "applicationRestrictions": {
-            "passwordCredentials": [
-                {"restrictionType": "passwordLifetime", "maxLifetime": "P180D", "restrictForAppsCreatedAfterDateTime": "2015-01-01T00:00:00Z"}
-            ]
-        },
-    },
-)
-POLICY_REFUSAL = (
-    400,
-    {
-        "error": {
-            "code": "CredentialInvalidLifetimeAsPerAppPolicy",
-            "message": "Credential lifetime exceeds the max value allowed as per assigned policy '00000000-0000-0000-0000-000000000000'.",
-            "details": [{"code": "InvalidKeyEndDate", "target": "EndDate"}],
-        }
-    },
-)
 REMOVED = (204, None)
 PRINCIPAL = (200, {"value": [{"id": "5e4d3c2b-1a09-4f8e-9d7c-6b5a4f3e2d1c", "appId": APP_ID}]})
-NO_PRINCIPAL = (200, {"value": []})
 LOGIN_UNAVAILABLE = (
     503,
     {
@@ -376,6 +353,7 @@ def test_keep_key_id_removes_an_orphan_without_creating_anything(apply, tenant):
 
 
 def test_a_secret_that_never_works_is_removed_again_and_the_old_one_kept(run):
+    # Scripted on purpose: the number of sign-in attempts before the timeout (the delay schedule) is the point.
     answers = [application(credential(OLD_KEY, 20)), NO_POLICY, PRINCIPAL, created()]
     # Delays 1, 2, 4, 8, 15, 15, 15 s: the 8th rejection comes at the 60 s timeout.
     answers += [OIDC, token_rejected(7000215)] * 8 + [REMOVED]
@@ -388,102 +366,115 @@ def test_a_secret_that_never_works_is_removed_again_and_the_old_one_kept(run):
 
 
 def test_propagation_delay_is_waited_out(run):
+    # Scripted on purpose: the point is the proof going on through a given sequence of propagation refusals.
     outcome = run({}, [application(), NO_POLICY, PRINCIPAL, created(), OIDC, token_rejected(7000215), OIDC, token_rejected(7000222), OIDC, TOKEN])
     assert outcome.result["value"] == NEW_VALUE and outcome.result["changed"] is True
 
 
 def test_a_sign_in_host_that_fails_for_a_while_during_the_proof_is_waited_out(run):
+    # Scripted on purpose: the point is the proof going on through a given sequence of sign-in host failures.
     outcome = run({}, [application(), NO_POLICY, PRINCIPAL, created(), OIDC, LOGIN_UNAVAILABLE, OIDC, LOGIN_THROTTLED, OIDC, TOKEN])
     assert outcome.result["value"] == NEW_VALUE and outcome.result["changed"] is True
     assert outcome.graph_body("/removePassword") == []
 
 
-def test_a_sign_in_host_that_keeps_failing_past_wait_timeout_leaves_no_new_secret(run):
-    outcome = run({"wait_timeout": 0}, [application(credential(OLD_KEY, 20)), NO_POLICY, PRINCIPAL, created(), OIDC, LOGIN_UNAVAILABLE, REMOVED])
+def test_a_sign_in_host_that_keeps_failing_past_wait_timeout_leaves_no_new_secret(apply, tenant):
+    holding(tenant, credential(OLD_KEY, 20))
+    apply.sign_in.unavailable = True
+    outcome = apply({"wait_timeout": 0})
     result = outcome.result
     assert result["failed"] is True and result["changed"] is False
     assert "HTTP 503 temporarily_unavailable" in result["msg"] and "removed again" in result["msg"]
-    assert outcome.graph_body("/removePassword") == [{"keyId": NEW_KEY}]
-    assert NEW_VALUE not in outcome.output
+    assert outcome.graph_body("/removePassword") == [{"keyId": created_key(tenant)}] and held_keys(tenant) == [OLD_KEY]
+    assert tenant.secret_texts[created_key(tenant)] not in outcome.output
 
 
-def test_any_failure_of_the_proof_removes_the_new_secret(run, monkeypatch):
+def test_any_failure_of_the_proof_removes_the_new_secret(apply, tenant, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("the proof broke")
 
     monkeypatch.setattr(secrets, "acquire_token", broken)
-    outcome = run({}, [application(credential(OLD_KEY, 20)), NO_POLICY, PRINCIPAL, created(), REMOVED])
+    holding(tenant, credential(OLD_KEY, 20))
+    outcome = apply({})
     result = outcome.result
     assert result["failed"] is True and result["changed"] is False
     assert "RuntimeError: the proof broke" in result["msg"] and "removed again" in result["msg"]
-    assert outcome.graph_body("/removePassword") == [{"keyId": NEW_KEY}]
+    assert outcome.graph_body("/removePassword") == [{"keyId": created_key(tenant)}] and held_keys(tenant) == [OLD_KEY]
 
 
-def test_a_new_secret_that_cannot_be_removed_again_is_reported_as_a_change(run):
-    refused = (500, {"error": {"code": "generalException", "message": "boom"}})
-    outcome = run({"wait_timeout": 0}, [application(), NO_POLICY, PRINCIPAL, created(), OIDC, LOGIN_UNAVAILABLE, refused])
+def test_a_new_secret_that_cannot_be_removed_again_is_reported_as_a_change(apply, tenant):
+    apply.sign_in.unavailable = True
+    tenant.fail("POST", "/removePassword$", 500, "generalException", "boom", times=10)
+    outcome = apply({"wait_timeout": 0})
     result = outcome.result
     assert result["failed"] is True and result["changed"] is True
-    assert NEW_KEY in result["msg"] and "removing it again failed too" in result["msg"]
-    assert NEW_VALUE not in outcome.output
+    assert created_key(tenant) in result["msg"] and "removing it again failed too" in result["msg"]
+    assert tenant.secret_texts[created_key(tenant)] not in outcome.output and held_keys(tenant) == [created_key(tenant)]
 
 
-def test_a_created_secret_without_its_text_is_removed_again(run):
+def test_a_created_secret_without_its_text_is_removed_again(apply, tenant):
     status, body = created()
-    outcome = run({}, [application(), NO_POLICY, PRINCIPAL, (status, dict(body, secretText=None)), REMOVED])
+    tenant.answer("POST", "/addPassword$", status, dict(body, secretText=None))
+    outcome = apply({})
     assert outcome.result["failed"] is True and outcome.result["changed"] is False
     assert "returned no secret text" in outcome.result["msg"]
     assert outcome.graph_body("/removePassword") == [{"keyId": NEW_KEY}]
 
 
-def test_a_failed_cleanup_after_a_good_rotation_still_returns_the_value(run):
-    refused = (500, {"error": {"code": "generalException", "message": "boom"}})
-    outcome = run({}, [application(credential(OLD_KEY, 20)), NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN, refused])
-    assert outcome.result["value"] == NEW_VALUE and outcome.result["removed_key_ids"] == []
-    assert any("keep_key_id: %s" % NEW_KEY in warning for warning in outcome.warnings)
-    assert NEW_VALUE not in outcome.shown()
+def test_a_failed_cleanup_after_a_good_rotation_still_returns_the_value(apply, tenant):
+    holding(tenant, credential(OLD_KEY, 20))
+    tenant.fail("POST", "/removePassword$", 500, "generalException", "boom", times=10)
+    outcome = apply({})
+    new_key = created_key(tenant)
+    assert outcome.result["value"] == tenant.secret_texts[new_key] and outcome.result["removed_key_ids"] == []
+    assert any("keep_key_id: %s" % new_key in warning for warning in outcome.warnings)
+    assert tenant.secret_texts[new_key] not in outcome.shown() and held_keys(tenant) == [OLD_KEY, new_key]
 
 
 # Tenant lifetime policy ------------------------------------------------------------------------------------
 
 
-def test_a_lifetime_over_the_policy_is_clamped_with_a_warning(run):
-    outcome = run({}, [application(), POLICY_180, PRINCIPAL, created(180), OIDC, TOKEN])
+def test_a_lifetime_over_the_policy_is_clamped_with_a_warning(apply, tenant):
+    tenant.password_max_days = 180
+    outcome = apply({})
     assert lifetime_sent(outcome) == timedelta(days=180)
     assert any("exceeds the tenant's app management policy maximum of 180 days" in w for w in outcome.warnings)
 
 
-def test_without_clamping_a_lifetime_over_the_policy_fails_before_writing(run):
-    outcome = run({"clamp_to_policy": False}, [application(), POLICY_180])
+def test_without_clamping_a_lifetime_over_the_policy_fails_before_writing(apply, tenant):
+    tenant.password_max_days = 180
+    outcome = apply({"clamp_to_policy": False})
     assert outcome.result["failed"] is True and outcome.writes == []
     assert "at most 180 days" in outcome.result["msg"]
 
 
-def test_never_expires_gets_the_policy_maximum_and_says_so(run):
-    outcome = run({"never_expires": True}, [application(), POLICY_180, PRINCIPAL, created(180), OIDC, TOKEN])
+def test_never_expires_gets_the_policy_maximum_and_says_so(apply, tenant):
+    tenant.password_max_days = 180
+    outcome = apply({"never_expires": True})
     assert lifetime_sent(outcome) == timedelta(days=180)
     assert any(w.startswith("never_expires: the tenant's app management policy allows secrets of at most 180 days") for w in outcome.warnings)
 
 
-def test_never_expires_with_an_unreadable_policy_learns_the_limit_from_the_refusals(run):
-    outcome = run({"never_expires": True}, [application(), FORBIDDEN, PRINCIPAL, POLICY_REFUSAL, POLICY_REFUSAL, POLICY_REFUSAL, created(180), OIDC, TOKEN])
+def test_never_expires_with_an_unreadable_policy_learns_the_limit_from_the_refusals(apply, tenant):
+    tenant.password_max_days = 180
+    tenant.answer("GET", "^/policies/defaultAppManagementPolicy$", *FORBIDDEN)
+    outcome = apply({"never_expires": True})
     assert [lifetime.days for lifetime in (lifetime_sent(outcome, i) for i in range(4))] == [99 * 365, 730, 365, 180]
     assert any("got 180 days" in w for w in outcome.warnings)
 
 
-def test_never_expires_without_any_policy_says_when_it_ends(run):
-    outcome = run({"never_expires": True}, [application(), NO_POLICY, PRINCIPAL, created(99 * 365), OIDC, TOKEN])
+def test_never_expires_without_any_policy_says_when_it_ends(apply):
+    outcome = apply({"never_expires": True})
     assert any("no tenant lifetime policy limits it" in w for w in outcome.warnings)
 
 
 # Removal and bad input -------------------------------------------------------------------------------------
 
 
-def test_absent_removes_only_the_secrets_with_the_description(run):
-    outcome = run(
-        {"state": "absent"},
-        [application(credential(OLD_KEY, 300), credential(ORPHAN_KEY, 700), credential(OTHER_KEY, 300, description="backup job")), REMOVED, REMOVED],
-    )
+def test_absent_removes_only_the_secrets_with_the_description(apply, tenant):
+    holding(tenant, credential(OLD_KEY, 300), credential(ORPHAN_KEY, 700), credential(OTHER_KEY, 300, description="backup job"))
+    outcome = apply({"state": "absent"})
+    assert held_keys(tenant) == [OTHER_KEY]
     assert sorted(body["keyId"] for body in outcome.graph_body("/removePassword")) == sorted([OLD_KEY, ORPHAN_KEY])
     assert outcome.result["key_id"] is None and outcome.result["secrets"] == []
 
@@ -496,15 +487,17 @@ def test_absent_removes_only_the_secrets_with_the_description(run):
     ],
     ids=["apply", "check"],
 )
-def test_absent_says_which_secrets_it_removed_or_would_remove(run, check_mode, expected):
-    answers = [application(credential(OLD_KEY, 300), credential(ORPHAN_KEY, 700))] + ([] if check_mode else [REMOVED, REMOVED])
-    outcome = run({"state": "absent"}, answers, check_mode=check_mode)
+def test_absent_says_which_secrets_it_removed_or_would_remove(apply, tenant, check_mode, expected):
+    holding(tenant, credential(OLD_KEY, 300), credential(ORPHAN_KEY, 700))
+    outcome = apply({"state": "absent"}, check_mode=check_mode)
+    assert held_keys(tenant) == ([OLD_KEY, ORPHAN_KEY] if check_mode else [])
     assert outcome.result["msg"] == expected % tuple(outcome.result["removed_key_ids"])
     assert sorted(outcome.result["removed_key_ids"]) == sorted([OLD_KEY, ORPHAN_KEY])
     assert (outcome.writes == []) is check_mode
 
 
 def test_a_removal_that_fails_after_others_succeeded_reports_the_change(run):
+    # Scripted on purpose: the second of two removals fails, after the first succeeded.
     refused = (500, {"error": {"code": "generalException", "message": "boom"}})
     outcome = run({"state": "absent"}, [application(credential(OLD_KEY, 300), credential(ORPHAN_KEY, 700)), REMOVED, refused])
     result = outcome.result
@@ -512,15 +505,17 @@ def test_a_removal_that_fails_after_others_succeeded_reports_the_change(run):
     assert result["removed_key_ids"] == [OLD_KEY] and "boom" in result["msg"] and OLD_KEY in result["msg"]
 
 
-def test_absent_when_nothing_carries_the_description_is_unchanged(run):
-    outcome = run({"state": "absent"}, [application(credential(OTHER_KEY, 300, description="backup job"))])
+def test_absent_when_nothing_carries_the_description_is_unchanged(apply, tenant):
+    holding(tenant, credential(OTHER_KEY, 300, description="backup job"))
+    outcome = apply({"state": "absent"})
     assert outcome.result["changed"] is False and outcome.writes == []
     assert outcome.result["msg"] == "No client secret carries the description 'modusCloud': none to remove."
 
 
 @pytest.mark.parametrize("check_mode", [False, True], ids=["apply", "check"])
-def test_absent_for_an_application_that_does_not_exist_is_unchanged(run, check_mode):
-    outcome = run({"state": "absent"}, [(200, {"value": []})], check_mode=check_mode)
+def test_absent_for_an_application_that_does_not_exist_is_unchanged(apply, tenant, check_mode):
+    tenant.applications.clear()
+    outcome = apply({"state": "absent"}, check_mode=check_mode)
     result = outcome.result
     assert result.get("failed") is not True and result["changed"] is False and outcome.writes == []
     assert result["removed_key_ids"] == [] and result["secrets"] == [] and result["key_id"] is None
@@ -528,45 +523,50 @@ def test_absent_for_an_application_that_does_not_exist_is_unchanged(run, check_m
 
 
 @pytest.mark.parametrize("check_mode", [False, True], ids=["apply", "check"])
-def test_the_proof_needs_authority_host_when_graph_url_is_not_microsoft_graph(run, monkeypatch, check_mode):
+def test_the_proof_needs_authority_host_when_graph_url_is_not_microsoft_graph(apply, monkeypatch, check_mode):
     monkeypatch.delenv("AZURE_AUTHORITY_HOST", raising=False)
-    outcome = run({"authority_host": None}, [], check_mode=check_mode)
+    outcome = apply({"authority_host": None}, check_mode=check_mode)
     result = outcome.result
     assert result["failed"] is True and outcome.calls == []
     assert "graph_url %s is not Microsoft Graph and authority_host is not set" % GRAPH in result["msg"]
     assert "wait_usable: false" in result["msg"]
 
 
-def test_without_the_proof_graph_url_alone_is_enough(run, monkeypatch):
+def test_without_the_proof_graph_url_alone_is_enough(apply, tenant, monkeypatch):
     monkeypatch.delenv("AZURE_AUTHORITY_HOST", raising=False)
-    outcome = run({"authority_host": None, "wait_usable": False}, [application(credential(OLD_KEY, 700))])
+    holding(tenant, credential(OLD_KEY, 700))
+    outcome = apply({"authority_host": None, "wait_usable": False})
     assert outcome.result.get("failed") is not True and outcome.result["key_id"] == OLD_KEY
 
 
-def test_bad_options_fail_before_any_request(run):
-    outcome = run({"lifetime_days": 10}, [])
-    assert outcome.result["failed"] is True and "rotate_before_days" in outcome.result["msg"]
+def test_bad_options_fail_before_any_request(apply):
+    outcome = apply({"lifetime_days": 10})
+    assert outcome.result["failed"] is True and "rotate_before_days" in outcome.result["msg"] and outcome.calls == []
 
 
-def test_an_unknown_application_fails_naming_it(run, monkeypatch):
+def test_an_unknown_application_fails_naming_it(apply, tenant, monkeypatch):
     monkeypatch.setattr(_graph, "VISIBILITY_WAITS", ())
-    outcome = run({}, [(200, {"value": []})])
+    tenant.applications.clear()
+    outcome = apply({})
     assert outcome.result["failed"] is True and APP_ID in outcome.result["msg"]
 
 
-def test_without_a_service_principal_the_proof_is_impossible_and_nothing_is_created(run):
-    outcome = run({}, [application(), NO_POLICY, NO_PRINCIPAL])
+def test_without_a_service_principal_the_proof_is_impossible_and_nothing_is_created(apply, tenant):
+    tenant.service_principals = dict((key, sp) for key, sp in tenant.service_principals.items() if sp["appId"] != APP_ID)
+    outcome = apply({})
     assert outcome.result["failed"] is True and outcome.writes == []
     assert "no service principal" in outcome.result["msg"] and "azure_app_consent" in outcome.result["msg"]
 
 
-def test_without_the_proof_no_service_principal_is_needed(run):
-    outcome = run({"wait_usable": False}, [application(), NO_POLICY, created()])
-    assert outcome.result["value"] == NEW_VALUE
+def test_without_the_proof_no_service_principal_is_needed(apply, tenant):
+    tenant.service_principals = dict((key, sp) for key, sp in tenant.service_principals.items() if sp["appId"] != APP_ID)
+    outcome = apply({"wait_usable": False})
+    assert outcome.result["value"] == tenant.secret_texts[created_key(tenant)]
 
 
-def test_check_mode_chains_from_an_application_an_earlier_task_would_create(run):
-    outcome = run({"app_id": PLACEHOLDER}, [NO_POLICY], check_mode=True)
+def test_check_mode_chains_from_an_application_an_earlier_task_would_create(apply, tenant):
+    tenant.applications.clear()
+    outcome = apply({"app_id": PLACEHOLDER}, check_mode=True)
     assert outcome.result["changed"] is True and outcome.result["key_id"] == PLACEHOLDER
     # The placeholder says by itself that an earlier task creates the application: no warning to repeat it.
     assert outcome.warnings == []
@@ -579,32 +579,36 @@ def test_check_mode_chains_from_an_application_an_earlier_task_would_create(run)
         ({"app_id": PLACEHOLDER}, "app_id is (known after apply), the check-mode placeholder of an application"),
     ],
 )
-def test_outside_check_mode_a_placeholder_is_refused_before_any_request(run, placeholder, message):
-    outcome = run(placeholder, [])
+def test_outside_check_mode_a_placeholder_is_refused_before_any_request(apply, placeholder, message):
+    outcome = apply(placeholder)
     assert outcome.result["failed"] is True and message in outcome.result["msg"]
-    assert outcome.writes == []
+    assert outcome.writes == [] and outcome.calls == []
 
 
-def test_check_mode_finishing_a_planned_hand_over_predicts_removing_the_others(run):
-    outcome = run({"keep_key_id": PLACEHOLDER}, [application(credential(OLD_KEY, 600))], check_mode=True)
+def test_check_mode_finishing_a_planned_hand_over_predicts_removing_the_others(apply, tenant):
+    holding(tenant, credential(OLD_KEY, 600))
+    outcome = apply({"keep_key_id": PLACEHOLDER}, check_mode=True)
     assert outcome.result["changed"] is True and outcome.result["removed_key_ids"] == [OLD_KEY]
     assert outcome.writes == []
 
 
-def test_the_application_is_found_by_app_id(run):
-    outcome = run({}, [application(credential(OLD_KEY, 700))])
+def test_the_application_is_found_by_app_id(apply, tenant):
+    holding(tenant, credential(OLD_KEY, 700))
+    outcome = apply({})
     assert parse_qs(urlsplit(outcome.calls[0]["url"]).query)["$filter"] == ["appId eq '%s'" % APP_ID]
 
 
-def test_the_kb_name_application_id_is_an_alias_of_app_id(run):
-    outcome = run({"app_id": None, "application_id": APP_ID}, [application(credential(OLD_KEY, 700))])
+def test_the_kb_name_application_id_is_an_alias_of_app_id(apply, tenant):
+    holding(tenant, credential(OLD_KEY, 700))
+    outcome = apply({"app_id": None, "application_id": APP_ID})
     assert outcome.result["key_id"] == OLD_KEY
     assert parse_qs(urlsplit(outcome.calls[0]["url"]).query)["$filter"] == ["appId eq '%s'" % APP_ID]
 
 
-def test_a_secret_removed_meanwhile_by_another_run_counts_as_removed(run):
-    gone = (404, {"error": {"code": "Request_ResourceNotFound", "message": "No password credential with keyId."}})
-    outcome = run({"keep_key_id": OLD_KEY}, [application(credential(OLD_KEY, 600), credential(ORPHAN_KEY, 729)), gone])
+def test_a_secret_removed_meanwhile_by_another_run_counts_as_removed(apply, tenant):
+    holding(tenant, credential(OLD_KEY, 600), credential(ORPHAN_KEY, 729))
+    tenant.fail("POST", "/removePassword$", 404, "Request_ResourceNotFound", "No password credential with keyId.")
+    outcome = apply({"keep_key_id": OLD_KEY})
     assert outcome.result["changed"] is True and outcome.result["removed_key_ids"] == [ORPHAN_KEY]
 
 
@@ -617,76 +621,76 @@ def consumer(**overrides):
     return held
 
 
-def test_a_consumer_without_settings_gets_a_new_key_and_unused_secrets_go_at_once(run):
-    outcome = run(
-        {"consumer": consumer(configured=False, application_id=None)},
-        [application(credential(ORPHAN_KEY, 700)), NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN, REMOVED],
-    )
+def test_a_consumer_without_settings_gets_a_new_key_and_unused_secrets_go_at_once(apply, tenant):
+    holding(tenant, credential(ORPHAN_KEY, 700))
+    outcome = apply({"consumer": consumer(configured=False, application_id=None)})
     result = outcome.result
-    assert result["value"] == NEW_VALUE and result["removed_key_ids"] == [ORPHAN_KEY]
+    assert result["value"] == tenant.secret_texts[created_key(tenant)] and result["removed_key_ids"] == [ORPHAN_KEY]
+    assert held_keys(tenant) == [created_key(tenant)]
     assert result["new_key_reason"] == "modusCloud has no Azure AD settings yet"
     assert "(modusCloud has no Azure AD settings yet)" in result["msg"]
 
 
-def test_a_settings_change_hands_over_a_new_key_keeping_the_one_in_use_for_now(run):
-    outcome = run(
-        {"consumer": consumer(settings_changes=["sync_frequency_hours"])}, [application(credential(OLD_KEY, 600)), NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN]
-    )
+def test_a_settings_change_hands_over_a_new_key_keeping_the_one_in_use_for_now(apply, tenant):
+    holding(tenant, credential(OLD_KEY, 600))
+    outcome = apply({"consumer": consumer(settings_changes=["sync_frequency_hours"])})
     result = outcome.result
-    assert result["value"] == NEW_VALUE and result["removed_key_ids"] == []
+    assert result["value"] == tenant.secret_texts[created_key(tenant)] and result["removed_key_ids"] == []
+    assert held_keys(tenant) == [OLD_KEY, created_key(tenant)]
     assert "the import settings change (sync_frequency_hours)" in result["new_key_reason"]
     assert "the import settings change (sync_frequency_hours)" in result["msg"]
 
 
-def test_a_consumer_holding_a_usable_key_of_this_application_gets_none(run):
-    outcome = run(
-        {"consumer": consumer(application_id=APP_ID.upper(), settings_changes=["add_users"], new_key_with_settings_change=False)},
-        [application(credential(OLD_KEY, 600))],
-    )
+def test_a_consumer_holding_a_usable_key_of_this_application_gets_none(apply, tenant):
+    holding(tenant, credential(OLD_KEY, 600))
+    outcome = apply({"consumer": consumer(application_id=APP_ID.upper(), settings_changes=["add_users"], new_key_with_settings_change=False)})
     result = outcome.result
     assert result["changed"] is False and "value" not in result and result["new_key_reason"] is None
 
 
-def test_check_mode_predicts_the_consumers_new_key_with_its_reason(run):
+def test_check_mode_predicts_the_consumers_new_key_with_its_reason(apply, tenant):
     other = "0b5e7a52-6f21-4c1e-8a44-1d9f3e2c7b60"
-    outcome = run({"consumer": consumer(application_id=other)}, [application(credential(OLD_KEY, 600)), NO_POLICY], check_mode=True)
+    holding(tenant, credential(OLD_KEY, 600))
+    outcome = apply({"consumer": consumer(application_id=other)}, check_mode=True)
     result = outcome.result
     assert outcome.writes == [] and result["key_id"] == PLACEHOLDER and result["removed_key_ids"] == [OLD_KEY]
     assert result["new_key_reason"] == "modusCloud uses another application (%s)" % other
     assert result["msg"].startswith("Would create client secret")
 
 
-def test_the_consumer_only_applies_to_state_present(run):
-    outcome = run({"state": "absent", "consumer": consumer()}, [])
+def test_the_consumer_only_applies_to_state_present(apply):
+    outcome = apply({"state": "absent", "consumer": consumer()})
     assert outcome.result["failed"] is True and "consumer only apply to state=present" in outcome.result["msg"]
 
 
-def test_releasing_the_lease_shows_it_in_the_diff(run):
+def test_releasing_the_lease_shows_it_in_the_diff(apply, tenant):
     lease = "%sholder-a,%s" % (_graph_wire.TAG_WIRE["lease"], iso(now() + timedelta(seconds=600)))
-    status, body = application()
-    body["value"][0]["tags"] = ["HideApp", lease]
-    outcome = run({"lease_holder": "holder-a", "release_lease": True}, [(status, body), (204, None)])
+    holding(tenant)["tags"] = ["HideApp", lease]
+    outcome = apply({"lease_holder": "holder-a", "release_lease": True})
     result = outcome.result
     assert result["changed"] is True and outcome.graph_body("/applications/%s" % OBJECT_ID) == [{"tags": ["HideApp"]}]
     assert result["diff"]["before"] == {"hand-over lease of application %s" % APP_ID: {"holder": "holder-a"}}
-    again = run({"lease_holder": "holder-a", "release_lease": True}, [application()])
+    assert tenant.applications[OBJECT_ID]["tags"] == ["HideApp"]
+    again = apply({"lease_holder": "holder-a", "release_lease": True})
     assert again.result["changed"] is False and again.writes == []
 
 
 # What a role asks of the result ------------------------------------------------------------------------
 
 
-def test_value_held_says_whether_value_is_a_new_secret_s_real_value(run):
-    assert run({}, [application(), NO_POLICY, PRINCIPAL, created(), OIDC, TOKEN]).result["value_held"] is True
+def test_value_held_says_whether_value_is_a_new_secret_s_real_value(apply, tenant):
+    assert apply({}).result["value_held"] is True
     # In check mode the value is a placeholder; without a new secret there is no value.
-    assert run({}, [application(), NO_POLICY], check_mode=True).result["value_held"] is False
-    assert run({}, [application(credential(OLD_KEY, 700))]).result["value_held"] is False
+    holding(tenant)
+    assert apply({}, check_mode=True).result["value_held"] is False
+    holding(tenant, credential(OLD_KEY, 700))
+    assert apply({}).result["value_held"] is False
 
 
-def test_validate_only_checks_the_options_and_makes_no_request(run):
-    outcome = run({"validate_only": True, "app_id": PLACEHOLDER}, [], check_mode=True)
+def test_validate_only_checks_the_options_and_makes_no_request(apply):
+    outcome = apply({"validate_only": True, "app_id": PLACEHOLDER}, check_mode=True)
     assert outcome.result["validated"] is True and outcome.result["changed"] is False
     assert outcome.calls == []
-    refused = run({"validate_only": True, "description": " "}, [])
+    refused = apply({"validate_only": True, "description": " "})
     assert refused.result["failed"] is True and "description must not be empty" in refused.result["msg"]
     assert refused.calls == []
