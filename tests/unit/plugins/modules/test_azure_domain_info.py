@@ -1,16 +1,14 @@
 from ansible_collections.moduscloud.azure_sync.plugins.modules import azure_domain_info as module
 
-DOMAINS = {
-    "value": [
-        {"id": "Contoso.example", "isVerified": True},
-        {"id": "contoso.onmicrosoft.com", "isVerified": True},
-        {"id": "pending.example", "isVerified": False},
-    ]
-}
+DOMAINS = [
+    {"id": "Contoso.example", "isVerified": True},
+    {"id": "contoso.onmicrosoft.com", "isVerified": True},
+    {"id": "pending.example", "isVerified": False},
+]
 
 
 def test_returns_the_verified_domains_lower_case_and_sorted(graph, run_module):
-    graph.answer("GET", "^/domains$", 200, DOMAINS)
+    graph.tenant_domains = DOMAINS
     result = run_module(module, {})
     assert result["changed"] is False
     assert result["verified_domains"] == ["contoso.example", "contoso.onmicrosoft.com"]
@@ -19,7 +17,7 @@ def test_returns_the_verified_domains_lower_case_and_sorted(graph, run_module):
 
 def test_a_throttled_read_is_waited_out_not_failed(graph, run_module):
     graph.fail("GET", "^/domains$", 429, "TooManyRequests", "slow down")
-    graph.answer("GET", "^/domains$", 200, DOMAINS)
+    graph.tenant_domains = DOMAINS
     result = run_module(module, {})
     assert result.get("failed") is not True
     assert result["verified_domains"] == ["contoso.example", "contoso.onmicrosoft.com"]
@@ -40,14 +38,14 @@ def test_a_plain_http_graph_url_is_refused_before_any_request(graph, run_module)
 
 
 def test_a_required_domain_that_is_verified_passes_without_regard_to_case(graph, run_module):
-    graph.answer("GET", "^/domains$", 200, DOMAINS)
+    graph.tenant_domains = DOMAINS
     result = run_module(module, {"required_domain": "CONTOSO.example"})
     assert result.get("failed") is not True, result.get("msg")
     assert result["verified_domains"] == ["contoso.example", "contoso.onmicrosoft.com"]
 
 
 def test_a_required_domain_that_is_not_verified_fails_naming_the_verified_ones(graph, run_module):
-    graph.answer("GET", "^/domains$", 200, DOMAINS)
+    graph.tenant_domains = DOMAINS
     result = run_module(module, {"required_domain": "Pending.example"})
     assert result["failed"] is True
     assert result["msg"] == (
