@@ -20,9 +20,10 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_q
     given as query_given,
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import MSAL_IMPORT_ERROR
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ServiceError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ServiceError, SyncFailure
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import is_domain_name, is_guid
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import parse_timestamp
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._removal_guard import guard_verdict
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import removals_over_limit, trim_report
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_apply import SyncApply, refuse_mass_removal
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_files import make_report_folder, report_path_problem, write_report
@@ -51,6 +52,8 @@ def invalid_options(params):
     not_domains = [name for name in params["planned_domains"] if not is_domain_name(name)]
     if not_domains:
         problems.append("planned_domains must be domain names such as contoso.com, got %s" % ", ".join(not_domains))
+    if params["removal_guard"] != "report" and params["mode"] != "report":
+        problems.append("removal_guard %s needs mode report, got mode %s" % (params["removal_guard"], params["mode"]))
     if params["since"] is not None and parse_timestamp(params["since"]) is None:
         problems.append("since must be a UTC date and time such as 2026-07-01T10:00:00Z, got %r" % params["since"])
     if query_given(params["exemption_query"]):
@@ -136,7 +139,9 @@ class UserSync(object):
                 "%s: %s" % (self.org, ", ".join(report["missing_domains"]))
             )
 
-        if mode == "apply":
+        if mode == "report":
+            self.guard(result, saved)
+        elif mode == "apply":
             refuse_mass_removal(report, params["max_removals"], params["report_limit"])
             result["applied"] = self.applier.apply(report)
         elif mode == "wait":
@@ -146,3 +151,14 @@ class UserSync(object):
         if seen:
             result["known_state"] = state_view(**seen)
         return result
+
+    def guard(self, result, saved):
+        """The removal guard for the service's next scheduled sync (removal_guard): refuse before anything is
+        written, or tell the caller to save remove_users off for this run."""
+        saved_on = bool((saved or {}).get("remove_users"))
+        warning, off, refusal = guard_verdict(result["removals_over_limit"], self.params["max_removals"], self.params["removal_guard"], saved_on)
+        if refusal:
+            raise SyncFailure(refusal, removals=result["removals_over_limit"])
+        result["remove_users_off"] = off
+        if warning:
+            result["removal_warning"] = warning

@@ -221,6 +221,20 @@ options:
         purpose for a large clean-up.
     type: int
     default: 10
+  removal_guard:
+    description:
+      - With O(mode=report), what to do when the report removes more than O(max_removals) users, that is what
+        the service's own next scheduled sync would remove with the settings it reads (O(planned_settings) in
+        check mode).
+      - V(report) only lists them in RV(removals_over_limit).
+      - V(fail) refuses the task, listing them, so that a caller stops before it saves C(remove_users) on (or
+        before anything else when it is already saved on).
+      - V(disable) does the same when C(remove_users) is not yet saved on in the service. When it is, the task
+        succeeds with RV(remove_users_off=true) and a RV(removal_warning), and the caller saves C(remove_users)
+        off for this run, so that the service removes nobody until the guard is satisfied.
+    type: str
+    default: report
+    choices: [report, fail, disable]
   validate_only:
     description:
       - Only check the options, then stop before any request and change nothing (RV(validated) is V(true)).
@@ -369,6 +383,20 @@ removals_over_limit:
   type: list
   elements: str
   sample: [left.company@contoso.com]
+remove_users_off:
+  description:
+    - Whether the removal guard (O(removal_guard=disable)) asks the caller to save C(remove_users) off for this run,
+      because it is saved on and the service's next scheduled sync would remove more than O(max_removals) users.
+  returned: in O(mode=report), unless O(validate_only=true)
+  type: bool
+  sample: false
+removal_warning:
+  description:
+    - The removal guard's warning, when C(remove_users) is saved on and the service's next scheduled sync would
+      remove more than O(max_removals) users (O(removal_guard=disable)).
+  returned: when O(removal_guard=disable) turns C(remove_users) off
+  type: str
+  sample: "WARNING: with remove_users on, modusCloud's next scheduled sync would remove 12 users, more than max_removals (10): ..."
 report:
   description:
     - The sync report, with each list cut to its first O(report_limit) entries (sorted by address or name)
@@ -507,7 +535,9 @@ query_exemptions:
   elements: str
   sample: [reception@contoso.com, svc-scanner@contoso.com]
 removals:
-  description: Every address the run would have removed, when it was refused for removing more than O(max_removals).
+  description:
+    - Every address the run would have removed, when it was refused for removing more than O(max_removals)
+      (O(mode=apply), or O(removal_guard) in O(mode=report)).
   returned: on that failure
   type: list
   elements: str
@@ -516,6 +546,7 @@ removals:
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import GRAPH_CONNECTION_SPEC
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud import ModusCloudModule
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._removal_guard import POLICIES
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import SWITCHES, USER_ROLES
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._user_sync import run_user_sync
 
@@ -528,6 +559,7 @@ def argument_spec():
         key=dict(type="str", no_log=True),
         default_user_role=dict(type="str", choices=list(USER_ROLES)),
         max_removals=dict(type="int", default=10),
+        removal_guard=dict(type="str", default="report", choices=list(POLICIES)),
         report_limit=dict(type="int", default=20),
         validate_only=dict(type="bool", default=False),
         report_path=dict(type="path"),

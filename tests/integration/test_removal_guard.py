@@ -39,7 +39,7 @@ def test_removals_over_the_limit_are_refused_before_the_switch_is_saved(fresh_sa
     refused = run_role(fresh_sandbox, tmp_path, extra={"azure_user_sync_remove_users": True, "azure_user_sync_max_removals": LEAVERS - 1})
     assert refused.returncode != 0
     assert fresh_sandbox.stats()["writes"] == writes, "the refused run wrote"
-    assert "would remove %d users, more than azure_user_sync_max_removals (%d)" % (LEAVERS, LEAVERS - 1) in refused.output, failure_text(refused)
+    assert "would remove %d users, more than max_removals (%d)" % (LEAVERS, LEAVERS - 1) in refused.output, failure_text(refused)
     assert all(address in refused.output for address in leavers)
     assert org_state(fresh_sandbox)["azure"]["remove_deleted_users"] is False
 
@@ -64,7 +64,7 @@ def test_a_switch_already_on_is_refused_or_turned_off_before_the_service_removes
     refused = run_role(fresh_sandbox, tmp_path, extra=on)
     assert refused.returncode != 0 and fresh_sandbox.stats()["writes"] == writes
     assert "next scheduled sync (remove_users is already saved on)" in refused.output
-    assert "azure_user_sync_removal_guard: disable" in refused.output
+    assert "removal_guard: disable" in refused.output
 
     disabled = run_role(fresh_sandbox, tmp_path, extra=dict(on, azure_user_sync_removal_guard="disable"))
     assert disabled.returncode == 0, failure_text(disabled)

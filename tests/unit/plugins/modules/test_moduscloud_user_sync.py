@@ -790,6 +790,42 @@ def test_a_report_names_the_removals_over_the_limit_the_service_would_make(run, 
     assert run(mode="report", max_removals=2, check_mode=True)["removals_over_limit"] == []
 
 
+def test_the_removal_guard_refuses_the_removals_the_service_would_make_before_the_switch_is_saved(run, services):
+    services.users = []
+    services.settings["remove_deleted_users"] = False
+    planned = dict(settings_from_wire(SAVED_SETTINGS), remove_users=True)
+    for guard in ("fail", "disable"):  # disable turns off only a switch already saved on
+        refused = run(mode="report", max_removals=1, removal_guard=guard, planned_settings=planned, check_mode=True)
+        assert refused["failed"] is True and services.writes == []
+        assert refused["msg"].startswith("With remove_users true, modusCloud's first sync after the settings are saved would remove 2 users")
+        assert "more than max_removals (1): left@%s, megan@%s" % (ORG, ORG) in refused["msg"]
+        assert "raise max_removals to at least 2" in refused["msg"] and "removal_guard: disable" not in refused["msg"]
+        assert refused["removals"] == ["left@" + ORG, "megan@" + ORG]
+    within = run(mode="report", max_removals=2, removal_guard="fail", planned_settings=planned, check_mode=True)
+    assert within.get("failed") is not True and within["remove_users_off"] is False and "removal_warning" not in within
+
+
+def test_the_removal_guard_refuses_or_turns_off_a_switch_already_saved_on(run, services):
+    services.users = []  # SAVED_SETTINGS has remove_users on
+    refused = run(mode="report", max_removals=1, removal_guard="fail", check_mode=True)
+    assert refused["failed"] is True and "next scheduled sync (remove_users is already saved on) would remove 2 users" in refused["msg"]
+    assert "Set removal_guard: disable to turn remove_users off instead" in refused["msg"]
+    disabled = run(mode="report", max_removals=1, removal_guard="disable", check_mode=True)
+    assert disabled.get("failed") is not True and disabled["remove_users_off"] is True and services.writes == []
+    assert disabled["removal_warning"].startswith(
+        "WARNING: with remove_users on, modusCloud's next scheduled sync would remove 2 users, more than max_removals (1)"
+    )
+    assert "This run saves remove_users off (removal_guard: disable)" in disabled["removal_warning"]
+    # The default only reports them.
+    assert run(mode="report", max_removals=1, check_mode=True)["remove_users_off"] is False
+
+
+def test_the_removal_guard_is_for_reports_only(run, services):
+    result = run(mode="apply", removal_guard="fail")
+    assert result["failed"] is True and "removal_guard fail needs mode report, got mode apply" in result["msg"]
+    assert services.calls == []
+
+
 def test_validate_only_checks_the_options_and_sends_nothing(run, services):
     assert run(validate_only=True) == dict(run(validate_only=True), changed=False, validated=True)
     refused = run(validate_only=True, wait_timeout=-1)

@@ -1,0 +1,51 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the moduscloud.azure_sync collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The removal guard's policy for the service's own scheduled sync: with more removals than max_removals,
+warn, turn remove_users off for this run (removal_guard=disable) or refuse. Pure: no I/O.
+
+Private to this collection: no compatibility promise outside it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+# removal_guard: report only lists the removals over the limit; fail refuses them; disable turns a switch
+# already saved on off for this run (and refuses like fail when it is not saved on yet).
+POLICIES = ("report", "fail", "disable")
+
+
+def guard_verdict(removals, max_removals, policy, saved_on):
+    """(warning, remove_users_off, refusal) for the removals over the limit of the report.
+
+    `removals` the addresses over the limit ([] when within it), `saved_on` whether remove_users is already
+    saved on in the service. warning and refusal are texts or None; remove_users_off tells the caller to save
+    remove_users off for this run.
+    """
+    if policy == "report" or not removals:
+        return None, False, None
+    count, listed = len(removals), ", ".join(removals)
+    warning = None
+    if saved_on:
+        warning = "WARNING: with remove_users on, modusCloud's next scheduled sync would remove %d users, more than max_removals (%d): %s." % (
+            count,
+            max_removals,
+            listed,
+        )
+        if policy == "disable":
+            warning += (
+                " This run saves remove_users off (removal_guard: disable), so the service removes nobody until it is"
+                " saved on again with the guard satisfied."
+            )
+            return warning, True, None
+    which = "next scheduled sync (remove_users is already saved on)" if saved_on else "first sync after the settings are saved"
+    refusal = (
+        "With remove_users true, modusCloud's %s would remove %d users, more than max_removals (%d): %s. Check why they"
+        " are gone from Entra ID (a filter, a missing domain, a deleted group); to let the removals happen, raise"
+        " max_removals to at least %d." % (which, count, max_removals, listed, count)
+    )
+    if saved_on:
+        refusal += " Set removal_guard: disable to turn remove_users off instead, so that the service stops removing until you decide."
+    return warning, False, refusal
