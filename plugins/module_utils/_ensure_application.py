@@ -163,5 +163,7 @@ def ensure_application(module):
     result = dict(after)
     # Whether app_id is a real id, rather than check mode's placeholder for an application a run would create.
     result["app_id_known"] = result["app_id"] != PLACEHOLDER
+    # The verdict itself, for a caller that hides `changed` (a check-mode run first, with changed_when: false).
+    result["up_to_date"] = not changes.changed
     result["required_resource_access"] = required_resource_access(resolved) if resolved is not None else stored["requiredResourceAccess"]
     return result

@@ -193,6 +193,15 @@ app_id_known:
   returned: always
   type: bool
   sample: true
+up_to_date:
+  description:
+    - Whether the application already matched the options, so that the task changed nothing (in check mode: would
+      change nothing). The opposite of C(changed), kept when a caller hides that with C(changed_when), for example
+      to run the task again only when its check-mode run first predicted a change, as the
+      P(moduscloud.azure_sync.azure_user_sync#role) role does.
+  returned: when O(state=present)
+  type: bool
+  sample: true
 object_id:
   description: The application object id (Graph's C(id)); V((known after apply)) when check mode predicts a create.
   returned: always
