@@ -36,8 +36,7 @@ def guard_verdict(removals, max_removals, policy, saved_on):
         )
         if policy == "disable":
             warning += (
-                " This run saves remove_users off (removal_guard: disable), so the service removes nobody until it is"
-                " saved on again with the guard satisfied."
+                " This run saves remove_users off (removal_guard: disable), so the service removes nobody until it is saved on again with the guard satisfied."
             )
             return warning, True, None
     which = "next scheduled sync (remove_users is already saved on)" if saved_on else "first sync after the settings are saved"

@@ -195,7 +195,7 @@ app_id_known:
   sample: true
 up_to_date:
   description:
-    - Whether the application already matched the options, so that the task changed nothing (in check mode: would
+    - Whether the application already matched the options, so that the task changed nothing (in check mode, would
       change nothing). The opposite of C(changed), kept when a caller hides that with C(changed_when), for example
       to run the task again only when its check-mode run first predicted a change, as the
       P(moduscloud.azure_sync.azure_user_sync#role) role does.

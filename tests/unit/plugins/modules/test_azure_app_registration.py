@@ -185,7 +185,6 @@ def test_app_id_known_says_whether_app_id_is_a_real_id(graph, run_module):
     assert run_module(module, KB_APP, check_mode=True)["app_id_known"] is True
 
 
-
 def test_up_to_date_is_the_verdict_of_a_check_mode_run_whatever_its_changed(graph, run_module):
     assert run_module(module, KB_APP, check_mode=True)["up_to_date"] is False
     created = run_module(module, KB_APP)
@@ -194,6 +193,7 @@ def test_up_to_date_is_the_verdict_of_a_check_mode_run_whatever_its_changed(grap
     assert again["changed"] is False and again["up_to_date"] is True
     moved = run_module(module, dict(KB_APP, redirect_uris=["https://eu1.proofpointessentials.com/"]), check_mode=True)
     assert moved["changed"] is True and moved["up_to_date"] is False
+
 
 # state=absent as a check before a removal: the identity options, the module's own identity, what it says
 
