@@ -134,6 +134,13 @@ class ChangeSet(object):
         change): only then may a later task take it as known state instead of reading again."""
         return not (self.check_mode and self.changed)
 
+    @property
+    def dry_run(self):
+        """Whether this run only plans (check mode, from --check or the play's check_mode keyword): a module says
+        so in its result, for a role whose later tasks word their output by it (ansible tells roles about --check
+        only)."""
+        return self.check_mode
+
     def tense(self, done, planned):
         """The wording of what a run did: `done` ("created"), or `planned` ("would create") in check mode."""
         return planned if self.check_mode else done

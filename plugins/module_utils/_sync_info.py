@@ -52,6 +52,7 @@ def sync_info(module):
     problem = module.changes.live(unexpected, result, expected_app_id, expected_users) if expecting else None
     if problem:
         raise ServiceError(problem)
+    result["dry_run"] = module.changes.dry_run
     return result
 
 

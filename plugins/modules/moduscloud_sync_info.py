@@ -96,6 +96,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+dry_run:
+  description:
+    - Whether the task ran in check mode, from C(--check) or the play's C(check_mode) keyword. Nothing is written
+      either way; later tasks of a role read it to word their output as a plan (ansible tells roles only about
+      C(--check) on the command line).
+  returned: always
+  type: bool
+  sample: false
 configured:
   description: Whether the organization has Azure AD import settings.
   returned: always

@@ -377,6 +377,10 @@ def test_a_play_with_the_check_mode_keyword_plans_an_empty_tenant_as_check_does(
     assert our_apps(tenant_state(fresh_sandbox)) == []
     assert "Users to add: adelev@%s" % fresh_sandbox.info["tenant_domain"] in run.output
     assert "users to add 4," in run.output and "missing domains 0" in run.output
+    # The role words its output as a plan, and its artifacts say so, though ansible_check_mode is false.
+    assert "Sync report (apply, predicted)" in run.output
+    [artifacts] = run.custom_stats["_run"]["azure_user_sync"].values()
+    assert artifacts["planned"] is True
 
 
 def test_domains_the_organization_lacks_fail_before_any_write_when_they_are_not_to_be_added(fresh_sandbox, tmp_path):

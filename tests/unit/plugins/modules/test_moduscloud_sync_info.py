@@ -151,6 +151,7 @@ def test_users_the_organization_does_not_list_are_named_once_each(run):
 def test_no_expected_users_reads_no_users(run):
     outcome = run({"expected_users": None, "expected_app_id": None}, [DOMAINS, stored(400), EXEMPTIONS])
     assert outcome.result.get("failed") is not True and "users" not in outcome.result
+    assert outcome.result["dry_run"] is False
 
 
 def test_check_mode_reads_but_checks_no_expectation(run):
@@ -158,7 +159,7 @@ def test_check_mode_reads_but_checks_no_expectation(run):
     other = "00000000-0000-0000-0000-000000000001"
     outcome = run({"expected_app_id": other, "expected_users": ["bob@contoso.example"]}, [DOMAINS, stored(400), EXEMPTIONS, USERS], check_mode=True)
     assert outcome.result.get("failed") is not True, outcome.result.get("msg")
-    assert outcome.result["changed"] is False
+    assert outcome.result["changed"] is False and outcome.result["dry_run"] is True
     assert [u["primary_email"] for u in outcome.result["users"]] == ["Amy@contoso.example"]
 
 
