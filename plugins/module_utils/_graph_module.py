@@ -108,8 +108,7 @@ class GraphModule(AnsibleModule):
         fail_json, without traceback."""
         try:
             self.changes.refuse_placeholders(dict((name, self.params[name]) for name in self._placeholders))
-            # Options that cannot make a connection fail here, before any request.
-            self._connection = self._connection or GraphConnection(connection_options(self.params))
+            self.connection  # noqa: B018 (options that cannot make a connection fail here, before any request)
             result = action(self)
         except (ApiError, ServiceError) as err:
             self.fail_json(msg=str(err), **err.to_result())

@@ -23,6 +23,17 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire 
     permission_kind,
 )
 
+# The api_permissions option of azure_app_registration and azure_app_consent: permissions by API and name.
+API_PERMISSIONS_SPEC = dict(
+    type="list",
+    elements="dict",
+    options=dict(
+        api=dict(type="str", required=True),
+        application=dict(type="list", elements="str", default=[]),
+        delegated=dict(type="list", elements="str", default=[]),
+    ),
+)
+
 
 MICROSOFT_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 # Azure AD Graph ("Windows Azure Active Directory"), retired in 2025; old runbooks still name it.

@@ -23,7 +23,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_q
     matching_addresses,
     not_text as query_not_text,
 )
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import GraphConnection
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection import signing_in_as
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError, ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import is_domain_name
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import (
@@ -169,9 +169,7 @@ def present_message(org, changes, created, changed_settings, key_sent):
 def read_query_exemptions(params, primary_domain):
     """The addresses exemption_query selects from the users of the tenant of `primary_domain`."""
     # The token's connection, through the same TLS trust and proxy as the modusCloud API.
-    options = dict((name, params.get(name)) for name in ("cloud", "graph_url", "ca_path", "validate_certs", "proxy_url"))
-    options.update(auth="access_token", access_token=params["access_token"])
-    graph = GraphConnection(options, environment=False).client()
+    graph = signing_in_as(params, auth="access_token", access_token=params["access_token"]).client()
     names = graph.tenant_names()
     if primary_domain not in names:
         # Another tenant's users would exempt the wrong people.

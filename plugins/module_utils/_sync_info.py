@@ -39,14 +39,14 @@ def sync_info(module):
             "modusCloud answered %s in a form the collection cannot read, so the days and hours derived "
             "from it are unknown (an open question: see %s)" % (name, UNKNOWNS_DOC)
         )
-    # In check mode the earlier tasks of the run only predicted their writes: what is read here is not what the
-    # run would leave, so the expectations (which name what those writes make) are not checked.
     # The organization as it is, dry run or not: the Entra tenant's domains it lacks fail the service's sync.
     required_domains = module.params["required_domains"]
     if required_domains is not None:
         missing = missing_domains(required_domains, [domain["name"] for domain in result["domains"]])
         if missing:
             raise ServiceError(missing_domains_message(module.org, missing))
+    # In check mode the earlier tasks of the run only predicted their writes: what is read here is not what the
+    # run would leave, so the expectations (which name what those writes make) are not checked.
     expected_app_id = module.params["expected_app_id"]
     expecting = expected_app_id is not None or expected_users is not None
     problem = module.changes.live(unexpected, result, expected_app_id, expected_users) if expecting else None

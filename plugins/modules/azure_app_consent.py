@@ -186,6 +186,7 @@ granted:
       sample: [Directory.Read.All, Group.Read.All, User.ReadBasic.All]
 """
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_permissions import API_PERMISSIONS_SPEC
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._ensure_consent import ensure_consent
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_module import GraphModule
 
@@ -196,15 +197,7 @@ def argument_spec():
         app_id=dict(type="str", aliases=["application_id"]),
         unique_name=dict(type="str"),
         display_name=dict(type="str"),
-        api_permissions=dict(
-            type="list",
-            elements="dict",
-            options=dict(
-                api=dict(type="str", required=True),
-                application=dict(type="list", elements="str", default=[]),
-                delegated=dict(type="list", elements="str", default=[]),
-            ),
-        ),
+        api_permissions=API_PERMISSIONS_SPEC,
         remove_service_principal=dict(type="bool", default=False),
     )
 

@@ -269,6 +269,7 @@ required_resource_access:
         - {id: 06da0dbc-49e2-44d2-8312-53f166ab848a, type: Scope}
 """
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_permissions import API_PERMISSIONS_SPEC
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._ensure_application import SIGN_IN_AUDIENCES, ensure_application
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_module import GraphModule
 
@@ -282,15 +283,7 @@ def argument_spec():
         sign_in_audience=dict(type="str", default="AzureADMyOrg", choices=SIGN_IN_AUDIENCES),
         redirect_uris=dict(type="list", elements="str"),
         home_page_url=dict(type="str"),
-        api_permissions=dict(
-            type="list",
-            elements="dict",
-            options=dict(
-                api=dict(type="str", required=True),
-                application=dict(type="list", elements="str", default=[]),
-                delegated=dict(type="list", elements="str", default=[]),
-            ),
-        ),
+        api_permissions=API_PERMISSIONS_SPEC,
     )
 
 
