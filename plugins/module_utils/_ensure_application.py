@@ -102,6 +102,31 @@ def absent_message(params, current, tense):
     return "Application %s %s." % (current["app_id"], tense("was deleted", "would be deleted"))
 
 
+def refuse_display_name_conflict(graph, params):
+    """display_name_conflict=fail, before a create: fail, before any write, when applications already carry the
+    display name (Entra ID allows two of one name; the person who made one by hand rarely wants a second)."""
+    if identify(params)["display_name"]:
+        return  # found by display name, none has it: there is no other
+    named = sorted(app["appId"] for app in graph.list_applications(display_name=params["display_name"]))
+    if not named:
+        return
+    several = len(named) > 1
+    raise GraphError(
+        "%s named %r already %s (app id %s) without unique_name %r, and display_name_conflict=fail refuses to create "
+        "another beside %s. Adopt %s by setting app_id to its app id, or choose another display_name. Nothing was written."
+        % (
+            "%d applications" % len(named) if several else "An application",
+            params["display_name"],
+            "exist" if several else "exists",
+            ", ".join(named),
+            params["unique_name"],
+            "them" if several else "it",
+            "one of them" if several else "it",
+        ),
+        app_ids=named,
+    )
+
+
 def ensure_application(module):
     """azure_app_registration: bring the application to the options, or remove it; the module's result."""
     params = module.params
@@ -142,6 +167,8 @@ def ensure_application(module):
         )
     if application is None and not params["display_name"]:
         raise ServiceError("display_name is required to create the application")
+    if application is None and params["display_name_conflict"] == "fail":
+        refuse_display_name_conflict(graph, params)
     desired = desired_view(graph, params, resolved)
 
     stored = {"requiredResourceAccess": (application or {}).get("requiredResourceAccess") or []}

@@ -58,6 +58,17 @@ options:
         exactly one application; if several have this name, the module fails and lists their app ids.
       - Otherwise the application is renamed to it.
     type: str
+  display_name_conflict:
+    description:
+      - What to do when the application is to be created (no application has O(app_id) or O(unique_name)) and
+        applications named O(display_name) already exist, for example one made by hand in the portal.
+      - V(create) creates it beside them, as Entra ID allows several applications of one name.
+      - V(fail) fails before any write, in check mode too, naming their app ids - adopt one by giving its app id as
+        O(app_id), or choose another O(display_name).
+      - Not used when the application is found, nor when O(display_name) itself identifies it.
+    type: str
+    choices: [create, fail]
+    default: create
   sign_in_audience:
     description:
       - Who may sign in to the application. V(AzureADMyOrg) is this tenant only (single tenant).
@@ -124,6 +135,9 @@ notes:
     (or C(Application.ReadWrite.OwnedBy) for applications it owns), and C(Application.Read.All) to read
     the APIs' permission names."
   - Client secrets are managed by M(moduscloud.azure_sync.azure_app_secret), never by this module.
+  - An application made by hand has no unique name, and Graph cannot add one to an existing application, so
+    looking for O(unique_name) does not find it. O(display_name_conflict=fail) keeps a task from creating a second
+    application beside it; give its O(app_id) to manage it instead.
 seealso:
   - module: moduscloud.azure_sync.azure_app_consent
   - module: moduscloud.azure_sync.azure_app_secret
@@ -152,6 +166,14 @@ EXAMPLES = r"""
 - name: Show the Application ID (KB step 8)
   ansible.builtin.debug:
     msg: "Application ID: {{ app.app_id }}"
+
+- name: Register the application, unless one of its name was made by hand (then adopt that one by its app_id)
+  moduscloud.azure_sync.azure_app_registration:
+    unique_name: moduscloud-user-sync
+    display_name: modusCloud
+    display_name_conflict: fail
+    redirect_uris:
+      - https://us1.proofpointessentials.com/
 
 - name: Authenticate once for the play and manage an app found by its display name
   module_defaults:
@@ -280,6 +302,7 @@ def argument_spec():
         app_id=dict(type="str", aliases=["application_id"]),
         unique_name=dict(type="str"),
         display_name=dict(type="str"),
+        display_name_conflict=dict(type="str", default="create", choices=["create", "fail"]),
         sign_in_audience=dict(type="str", default="AzureADMyOrg", choices=SIGN_IN_AUDIENCES),
         redirect_uris=dict(type="list", elements="str"),
         home_page_url=dict(type="str"),

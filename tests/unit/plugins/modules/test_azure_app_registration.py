@@ -77,6 +77,41 @@ def test_several_apps_with_the_display_name_fail_listing_their_app_ids_without_w
     assert graph.writes == []
 
 
+@pytest.mark.parametrize("check_mode", [True, False], ids=["check", "apply"])
+def test_display_name_conflict_fail_refuses_a_second_application_of_the_name_without_writing(graph, run_module, check_mode):
+    by_hand = graph.add_application("modusCloud")
+    result = run_module(module, dict(KB_APP, display_name_conflict="fail"), check_mode=check_mode)
+    assert result["failed"] is True
+    assert "An application named 'modusCloud' already exists (app id %s)" % by_hand["appId"] in result["msg"]
+    assert "Adopt it by setting app_id to its app id, or choose another display_name" in result["msg"]
+    assert result["app_ids"] == [by_hand["appId"]]
+    assert graph.writes == [] and list(graph.applications) == [by_hand["id"]]
+
+
+def test_display_name_conflict_fail_names_every_application_of_the_name(graph, run_module):
+    one, two = graph.add_application("modusCloud"), graph.add_application("modusCloud")
+    result = run_module(module, dict(KB_APP, display_name_conflict="fail"), check_mode=True)
+    assert result["failed"] is True and "2 applications named 'modusCloud' already exist" in result["msg"]
+    assert result["app_ids"] == sorted([one["appId"], two["appId"]])
+    assert graph.writes == []
+
+
+def test_display_name_conflict_create_creates_beside_an_application_of_the_name(graph, run_module):
+    graph.add_application("modusCloud")
+    result = run_module(module, KB_APP)  # display_name_conflict defaults to create, as Entra ID allows
+    assert result["changed"] is True and result["unique_name"] == "moduscloud-sync"
+    assert sorted(app["displayName"] for app in graph.applications.values()) == ["modusCloud", "modusCloud"]
+
+
+def test_display_name_conflict_fail_lets_an_application_found_by_unique_name_be(graph, run_module):
+    ours = run_module(module, KB_APP)
+    graph.add_application("modusCloud")
+    writes = len(graph.writes)
+    again = run_module(module, dict(KB_APP, display_name_conflict="fail"))
+    assert again.get("failed") is not True and again["changed"] is False and again["app_id"] == ours["app_id"]
+    assert len(graph.writes) == writes
+
+
 def test_removed_permission_and_redirect_uri_show_by_name_in_the_diff(graph, run_module):
     run_module(module, KB_APP)
     smaller = dict(
