@@ -29,7 +29,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection 
     sign_in_host_unknown,
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError, SecretError, ServiceError
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import GUID
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import GUID, described_identity
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_lease import (
     DEFAULT_LEASE_SECONDS,
     check_lease,
@@ -76,10 +76,6 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state impor
     is_placeholder,
 )
 
-# The options that identify the application, in the order they are tried.
-IDENTITY = ("app_id", "unique_name", "display_name")
-
-
 # ---------------------------------------------------------------------------------------------
 # The module's run
 # ---------------------------------------------------------------------------------------------
@@ -125,15 +121,10 @@ def manage_secret(module):
     return result
 
 
-def described_identity(params):
-    return ", ".join("%s %s" % (name, params[name]) for name in IDENTITY if params[name])
-
-
 def find_application(module):
     """The application, or a stand-in: with state=absent an empty one when there is none; with state=present, in
     check mode, a placeholder for an application an earlier task would create."""
     application = module.named_application()
-    module.refuse_removing_own_application(application)
     if application is None and module.params["state"] == "absent":
         # No application, so none of its secrets to remove.
         return {"id": None, "appId": module.params["app_id"], "passwordCredentials": []}
