@@ -498,7 +498,10 @@ def argument_spec():
 
 def main():
     module = GraphModule(
-        argument_spec(), placeholders=("app_id", "keep_key_id"), required_one_of=[APPLICATION_IDENTITY], required_if=[("release_lease", True, ("lease_holder",))]
+        argument_spec(),
+        placeholders=("app_id", "keep_key_id"),
+        required_one_of=[APPLICATION_IDENTITY],
+        required_if=[("release_lease", True, ("lease_holder",))],
     )
     module.run(manage_secret)
 
