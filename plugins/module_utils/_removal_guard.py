@@ -40,13 +40,13 @@ def guard_verdict(removals, max_removals, policy, saved_on):
             )
             return warning, True, None
     which = "next scheduled sync (remove_users is already saved on)" if saved_on else "first sync after the settings are saved"
-    text = refusal(removals, max_removals, "modusCloud's " + which)
+    text = refusal_text(removals, max_removals, "modusCloud's " + which)
     if saved_on:
         text += " Set removal_guard: disable to turn remove_users off instead, so that the service stops removing until you decide."
     return warning, False, text
 
 
-def refusal(removals, max_removals, sync):
+def refusal_text(removals, max_removals, sync):
     """The one refusal text for `removals` (addresses) over max_removals; `sync` names the sync that would make them
     (the service's, or this run's apply)."""
     count = len(removals)
