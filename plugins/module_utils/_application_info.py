@@ -14,7 +14,8 @@ __metaclass__ = type
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_consent import granted_permissions
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_plan import expiring, secret_views, utc_now
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_lifetime import utc_now
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_plan import expiring, secret_views
 
 
 def find_applications(graph, params):

@@ -17,9 +17,11 @@ from urllib.parse import urlsplit
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError, ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import (
+    APPLICATION_IDENTITY,
     GUID,
     application_body,
     created_application,
+    described_identity,
     required_resource_access,
     wanted_application,
 )
@@ -87,18 +89,14 @@ def desired_view(graph, params, resolved):
 
 def identify(params):
     """The one option that finds the application (app_id, else unique_name, else display_name), the others None."""
-    return dict(
-        app_id=params["app_id"],
-        unique_name=None if params["app_id"] else params["unique_name"],
-        display_name=None if (params["app_id"] or params["unique_name"]) else params["display_name"],
-    )
+    first = next((name for name in APPLICATION_IDENTITY if params[name]), None)
+    return dict((name, params[name] if name == first else None) for name in APPLICATION_IDENTITY)
 
 
 def absent_message(params, current, tense):
     """One sentence: the application deleted (or, in check mode, that would be), or that there was none."""
     if current is None:
-        named = ", ".join("%s %s" % (name, value) for name, value in identify(params).items() if value)
-        return "No application with %s exists: nothing to delete." % named
+        return "No application with %s exists: nothing to delete." % described_identity(identify(params))
     return "Application %s %s." % (current["app_id"], tense("was deleted", "would be deleted"))
 
 

@@ -14,6 +14,7 @@ __metaclass__ = type
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_consent import grant_scopes, granted_permissions
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import described_identity
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_permissions import UnknownApi
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER
 
@@ -41,11 +42,9 @@ def ensure_consent(module):
             module.warn(warning)
 
     application = module.named_application()
-    module.refuse_removing_own_application(application)
     if application is None and params["state"] == "absent":
         # No application, so no consent of it to revoke.
-        named = ", ".join("%s %s" % (name, params[name]) for name in ("app_id", "unique_name", "display_name") if params[name])
-        message = "No application with %s exists: no admin consent to revoke." % named
+        message = "No application with %s exists: no admin consent to revoke." % described_identity(params)
         return {"app_id": params["app_id"], "service_principal_id": None, "granted": [], "msg": message}
     app_id = application["appId"] if application else (params["app_id"] or PLACEHOLDER)
     if requested is None:

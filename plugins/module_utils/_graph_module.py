@@ -24,6 +24,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection 
     connection_options,
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError, GraphError, ServiceError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import APPLICATION_IDENTITY, described_identity
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet, is_placeholder
 
@@ -66,7 +67,9 @@ class GraphModule(AnsibleModule):
         return self._graph
 
     def named_application(self):
-        """The application the task names by app_id, unique_name or display_name (tried in this order), or None.
+        """The application the task names by app_id, unique_name or display_name (tried in this order), or None;
+        with state=absent, the one this module signs in as is refused before any write
+        (refuse_removing_own_application).
 
         None when there is none and state=absent, or in check mode when an earlier task would create it: an app_id
         placeholder says so, and a missing one is warned about. A real run with state=present waits for it (an
@@ -75,10 +78,12 @@ class GraphModule(AnsibleModule):
         params = self.params
         if is_placeholder(params["app_id"]):
             return None
-        identity = dict((name, params[name]) for name in ("app_id", "unique_name", "display_name"))
+        identity = dict((name, params[name]) for name in APPLICATION_IDENTITY)
         if params["state"] == "absent":
-            return self.graph.find_application(**identity)
-        described = ", ".join("%s %s" % (name, value) for name, value in identity.items() if value)
+            application = self.graph.find_application(**identity)
+            self.refuse_removing_own_application(application)
+            return application
+        described = described_identity(identity)
         return self.changes.prerequisite(
             lambda: self.graph.find_application(**identity),
             lambda: self.graph.wait_for_application(**identity),

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Graph's wire as this collection speaks it: APPLICATION_WIRE, the one table between an application's
-options and its Graph properties (read, write and the wanted value of an option), CREDENTIAL_WIRE for its
+options and its Graph properties (read, write and the wanted value of an option; APPLICATION_IDENTITY, the options
+that name one), CREDENTIAL_WIRE for its
 client secrets, TAG_WIRE for the collection's own records in an application's tags, permission kinds, OData
 literals and $batch's size.
 Pure code, no I/O.
@@ -57,6 +58,15 @@ def required_resource_access(resolved: dict) -> list:
 def permission_kind(access_type: str) -> str:
     """The option name (application, delegated) of a resourceAccess type (Role, Scope)."""
     return "application" if access_type == "Role" else "delegated"
+
+
+# The options that name an application, in the order GraphClient.find_application tries them.
+APPLICATION_IDENTITY = ("app_id", "unique_name", "display_name")
+
+
+def described_identity(identity: dict) -> str:
+    """The identity options given in `identity` (options or params), for a message: "app_id X, unique_name Y"."""
+    return ", ".join("%s %s" % (name, identity[name]) for name in APPLICATION_IDENTITY if identity.get(name))
 
 
 APPLICATION_WIRE = (

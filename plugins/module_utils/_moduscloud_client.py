@@ -163,8 +163,11 @@ class ModusCloudClient(object):
         self._transport = transport or Transport(ca_path, validate_certs)
         self._http_options = http_options
         self.http = self._connect(base_url)
-        self._known = {}  # org -> what an earlier task read (see prime); dropped at the first write
-        self._seen = {}  # org -> {part: value} this task knows of the organization (see seen)
+        # Two per-org caches on purpose: _primed answers reads, so it holds only what an earlier task read (prime) and
+        # any write drops it, while _seen answers none (a poll must reach the API) and only records what this task
+        # read or was primed with, for seen(), so only a write to what it holds (anything but users) drops it.
+        self._primed = {}  # org -> the state prime() was given
+        self._seen = {}  # org -> {part: value}
 
     def with_password(self, password):
         """A client of the same service, admin, TLS trust and proxy signing in with `password` (the contract
@@ -175,15 +178,15 @@ class ModusCloudClient(object):
         """Answer the reads of `org`'s domains, import settings and exemptions from `state` (what
         moduscloud_sync_info returned earlier in the run) instead of asking the API again. The role passes it
         only while nothing has written to the organization since; any write through this client forgets it."""
-        self._known[normalize_domain(org)] = state
+        self._primed[normalize_domain(org)] = state
 
     def forget(self):
         """Read from the API again from now on (for polling)."""
-        self._known.clear()
+        self._primed.clear()
         self._seen.clear()
 
-    def _known_part(self, org, name):
-        state = self._known.get(normalize_domain(org))
+    def _primed_part(self, org, name):
+        state = self._primed.get(normalize_domain(org))
         return None if state is None else state[name]
 
     def _saw(self, org, part, value):
@@ -207,7 +210,7 @@ class ModusCloudClient(object):
 
     def _call(self, method, path_term, operation, resource=None, json=None, **path_values):
         if method != "GET":
-            self._known.clear()
+            self._primed.clear()
             if path_term not in USER_PATHS:
                 self._seen.clear()
         path = WIRE[path_term].format(**dict((k, quote(str(v), safe="@")) for k, v in path_values.items()))
@@ -265,7 +268,7 @@ class ModusCloudClient(object):
 
     def list_domains(self, org):
         """The org's domains (normalised dicts); also the cheapest check that the org exists."""
-        known = self._known_part(org, "domains")
+        known = self._primed_part(org, "domains")
         if known is not None:
             return self._saw(org, "domains", [dict(domain) for domain in known])
         answer = self._org_call("path.domains", "list domains of organization", org) or {}
@@ -347,7 +350,7 @@ class ModusCloudClient(object):
         return settings, status
 
     def _read_import_settings(self, org):
-        known = self._known.get(normalize_domain(org))
+        known = self._primed.get(normalize_domain(org))
         if known is not None:
             if not known["configured"]:
                 return None, None
@@ -392,7 +395,7 @@ class ModusCloudClient(object):
         return self._call("DELETE", "path.settings", "clear Azure AD settings of", org, org=org)
 
     def list_exemptions(self, org):
-        known = self._known_part(org, "exemptions")
+        known = self._primed_part(org, "exemptions")
         if known is not None:
             return self._saw(org, "exemptions", list(known))
         return self._saw(org, "exemptions", exemptions_from_wire(self._call("GET", "path.exemptions", "list sync exemptions of", org, org=org)))

@@ -2,8 +2,9 @@
 # Copyright: contributors to the moduscloud.azure_sync collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The removal guard's policy for the service's own scheduled sync: with more removals than max_removals,
-warn, turn remove_users off for this run (removal_guard=disable) or refuse. Pure: no I/O.
+"""The removal guard's policy for removals over max_removals: for the service's scheduled sync, warn, turn
+remove_users off for this run (removal_guard=disable) or refuse; for this run's apply, refuse. One refusal text
+for both. Pure: no I/O.
 
 Private to this collection: no compatibility promise outside it.
 """
@@ -26,13 +27,12 @@ def guard_verdict(removals, max_removals, policy, saved_on):
     """
     if policy == "report" or not removals:
         return None, False, None
-    count, listed = len(removals), ", ".join(removals)
     warning = None
     if saved_on:
         warning = "WARNING: with remove_users on, modusCloud's next scheduled sync would remove %d users, more than max_removals (%d): %s." % (
-            count,
+            len(removals),
             max_removals,
-            listed,
+            ", ".join(removals),
         )
         if policy == "disable":
             warning += (
@@ -40,11 +40,18 @@ def guard_verdict(removals, max_removals, policy, saved_on):
             )
             return warning, True, None
     which = "next scheduled sync (remove_users is already saved on)" if saved_on else "first sync after the settings are saved"
-    refusal = (
-        "With remove_users true, modusCloud's %s would remove %d users, more than max_removals (%d): %s. Check why they"
-        " are gone from Entra ID (a filter, a missing domain, a deleted group); to let the removals happen, raise"
-        " max_removals to at least %d." % (which, count, max_removals, listed, count)
-    )
+    text = refusal_text(removals, max_removals, "modusCloud's " + which)
     if saved_on:
-        refusal += " Set removal_guard: disable to turn remove_users off instead, so that the service stops removing until you decide."
-    return warning, False, refusal
+        text += " Set removal_guard: disable to turn remove_users off instead, so that the service stops removing until you decide."
+    return warning, False, text
+
+
+def refusal_text(removals, max_removals, sync):
+    """The one refusal text for `removals` (addresses) over max_removals; `sync` names the sync that would make them
+    (the service's, or this run's apply)."""
+    count = len(removals)
+    return (
+        "With remove_users true, %s would remove %d users, more than max_removals (%d): %s; nothing was written. Check"
+        " why they are gone from Entra ID (a filter, a missing domain, a deleted group); to let the removals happen,"
+        " raise max_removals to at least %d." % (sync, count, max_removals, ", ".join(removals), count)
+    )

@@ -17,11 +17,7 @@ from datetime import timedelta
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import SecretError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import tag_records, tags_with_records
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_plan import (
-    format_datetime,
-    parse_datetime,
-    utc_now,
-)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_lifetime import format_datetime, parse_datetime, utc_now
 
 # Two runs that hand a new secret to a consumer (modusCloud) at the same time would each remove the
 # other's secret, leaving the consumer with a dead key. So a run takes a lease before it creates a

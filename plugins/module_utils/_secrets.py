@@ -29,7 +29,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection 
     sign_in_host_unknown,
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError, SecretError, ServiceError
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import GUID
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import GUID, described_identity
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_lease import (
     DEFAULT_LEASE_SECONDS,
     check_lease,
@@ -39,35 +39,37 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_leas
     release_lease,
     take_lease,
 )
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_plan import (
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_lifetime import (
     FALLBACK_LIFETIME_DAYS,
     MAX_LIFETIME_DAYS,
     POLICY_ERROR_CODE,
     UNKNOWN_POLICY,
-    Secret,
-    absent_message,
     check_rotation_window,
-    consumer_reason,
-    credential_body,
     days_remaining,
     describe_lifetime,
-    diff_view,
     fallback_lifetimes,
     fit_to_policy,
     format_datetime,
-    is_propagation_error,
-    label,
-    message,
     never_expires_note,
     parse_datetime,
     password_policy,
+    requested_end,
+    utc_now,
+)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_plan import (
+    Secret,
+    absent_message,
+    consumer_reason,
+    credential_body,
+    diff_view,
+    is_propagation_error,
+    label,
+    message,
     plan_absent,
     plan_keep_predicted,
     plan_present,
     public_view,
-    requested_end,
     secrets_of,
-    utc_now,
     with_description,
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import (
@@ -75,10 +77,6 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state impor
     SECRET_VALUE_PLACEHOLDER,
     is_placeholder,
 )
-
-# The options that identify the application, in the order they are tried.
-IDENTITY = ("app_id", "unique_name", "display_name")
-
 
 # ---------------------------------------------------------------------------------------------
 # The module's run
@@ -125,15 +123,10 @@ def manage_secret(module):
     return result
 
 
-def described_identity(params):
-    return ", ".join("%s %s" % (name, params[name]) for name in IDENTITY if params[name])
-
-
 def find_application(module):
     """The application, or a stand-in: with state=absent an empty one when there is none; with state=present, in
     check mode, a placeholder for an application an earlier task would create."""
     application = module.named_application()
-    module.refuse_removing_own_application(application)
     if application is None and module.params["state"] == "absent":
         # No application, so none of its secrets to remove.
         return {"id": None, "appId": module.params["app_id"], "passwordCredentials": []}

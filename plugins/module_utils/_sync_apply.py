@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Applying the user part of a sync report through the Users API: removals, updates, then additions,
-each ensured or recorded through the run's ChangeSet, behind the max_removals guard.
+each ensured or recorded through the run's ChangeSet (the max_removals refusal comes first, in _user_sync.py).
 
 Private to this collection: no compatibility promise outside it.
 """
@@ -12,12 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import SyncFailure
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import (
-    UPDATABLE_FIELDS,
-    removals_over_limit,
-    trim_report,
-)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import UPDATABLE_FIELDS
 
 # The API documents batch creation but no batch limit; modest batches keep each request small.
 CREATE_BATCH_SIZE = 100
@@ -25,17 +20,6 @@ CREATE_BATCH_SIZE = 100
 
 def user_label(address):
     return "user " + address
-
-
-def refuse_mass_removal(report, max_removals, report_limit):
-    too_many = removals_over_limit(report, max_removals)
-    if too_many:
-        raise SyncFailure(
-            "Refused: the sync would remove %d users, more than max_removals (%d); nothing was written. Review "
-            "them in 'removals', then raise max_removals to at least %d to apply the sync" % (len(too_many), max_removals, len(too_many)),
-            removals=[user["primary_email"] for user in too_many],
-            report=trim_report(report, report_limit),
-        )
 
 
 def update_user(client, org, address, fields):

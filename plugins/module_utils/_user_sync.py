@@ -23,9 +23,9 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ServiceError, SyncFailure
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_values import is_domain_name, is_guid
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import parse_timestamp
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._removal_guard import guard_verdict
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._removal_guard import guard_verdict, refusal_text
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import removals_over_limit, trim_report
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_apply import SyncApply, refuse_mass_removal
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_apply import SyncApply
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_files import make_report_folder, report_path_problem, write_report
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_info import state_view
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_report import SyncReader
@@ -142,7 +142,7 @@ class UserSync(object):
         if mode == "report":
             self.guard(result, saved)
         elif mode == "apply":
-            refuse_mass_removal(report, params["max_removals"], params["report_limit"])
+            self.refuse_mass_removal(result)
             result["applied"] = self.applier.apply(report)
         elif mode == "wait":
             self.changes.live(self.waiter.require_converged, report, result)
@@ -151,6 +151,12 @@ class UserSync(object):
         if seen:
             result["known_state"] = state_view(**seen)
         return result
+
+    def refuse_mass_removal(self, result):
+        """This run's apply refused, before any write, when it would remove more users than max_removals."""
+        over = result["removals_over_limit"]
+        if over:
+            raise SyncFailure(refusal_text(over, self.params["max_removals"], "this sync"), removals=over, report=result["report"])
 
     def guard(self, result, saved):
         """The removal guard for the service's next scheduled sync (removal_guard): refuse before anything is

@@ -189,6 +189,7 @@ granted:
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_permissions import API_PERMISSIONS_SPEC
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._ensure_consent import ensure_consent
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_module import GraphModule
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import APPLICATION_IDENTITY
 
 
 def argument_spec():
@@ -203,7 +204,7 @@ def argument_spec():
 
 
 def main():
-    module = GraphModule(argument_spec(), placeholders=("app_id",), required_one_of=[("app_id", "unique_name", "display_name")])
+    module = GraphModule(argument_spec(), placeholders=("app_id",), required_one_of=[APPLICATION_IDENTITY])
     module.run(ensure_consent)
 
 

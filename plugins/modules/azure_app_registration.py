@@ -294,6 +294,7 @@ required_resource_access:
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_permissions import API_PERMISSIONS_SPEC
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._ensure_application import SIGN_IN_AUDIENCES, ensure_application
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_module import GraphModule
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import APPLICATION_IDENTITY
 
 
 def argument_spec():
@@ -311,7 +312,7 @@ def argument_spec():
 
 
 def main():
-    module = GraphModule(argument_spec(), required_one_of=[("app_id", "unique_name", "display_name")])
+    module = GraphModule(argument_spec(), required_one_of=[APPLICATION_IDENTITY])
     module.run(ensure_application)
 
 

@@ -208,6 +208,7 @@ applications:
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._application_info import application_info
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_module import GraphModule
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import APPLICATION_IDENTITY
 
 
 def argument_spec():
@@ -222,7 +223,7 @@ def argument_spec():
 
 
 def main():
-    module = GraphModule(argument_spec(), reports_changes=False, mutually_exclusive=[("app_id", "unique_name", "display_name")])
+    module = GraphModule(argument_spec(), reports_changes=False, mutually_exclusive=[APPLICATION_IDENTITY])
     module.run(application_info)
 
 

@@ -455,9 +455,10 @@ msg:
 """
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_module import GraphModule
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import APPLICATION_IDENTITY
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_lease import DEFAULT_LEASE_SECONDS
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_plan import DEFAULT_ROTATE_BEFORE_DAYS
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secrets import IDENTITY, manage_secret
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secrets import manage_secret
 
 
 def argument_spec():
@@ -497,7 +498,10 @@ def argument_spec():
 
 def main():
     module = GraphModule(
-        argument_spec(), placeholders=("app_id", "keep_key_id"), required_one_of=[IDENTITY], required_if=[("release_lease", True, ("lease_holder",))]
+        argument_spec(),
+        placeholders=("app_id", "keep_key_id"),
+        required_one_of=[APPLICATION_IDENTITY],
+        required_if=[("release_lease", True, ("lease_holder",))],
     )
     module.run(manage_secret)
 

@@ -64,6 +64,9 @@ TESTED_CORE = ("2.19", "2.20", "2.21")
 LOCAL_CONNECTIONS = ("local",)
 # The serialization profile ansible-core gives a module that declares none (ours declare none).
 PROFILE = "legacy"
+# What a call of one of those private interfaces raises when it changed under us. Before main() runs, the task then
+# runs its module as a process instead of failing; after, the failure says so (see _main_exit_code).
+CHANGED_INTERFACE = (TypeError, AttributeError, ImportError)
 
 
 def core_is_tested(version=ANSIBLE_CORE_VERSION):
@@ -82,9 +85,14 @@ class InProcessModuleAction(NormalAction):
         if reason:
             display.vvv("%s runs as a module process: %s" % (self._task.action, reason))
             return super(InProcessModuleAction, self).run(tmp, task_vars)
-        display.vvv("%s runs in the controller's worker process %d, from %s" % (self._task.action, os.getpid(), self.MODULE.__file__))
         result = ActionBase.run(self, tmp, task_vars)
-        return merge_hash(result, self._run_in_process(task_vars))
+        try:
+            arguments = self._module_arguments(task_vars)
+        except CHANGED_INTERFACE as error:
+            display.vvv("%s runs as a module process: ansible-core's argument encoding failed here (%s: %s)" % (self._task.action, type(error).__name__, error))
+            return super(InProcessModuleAction, self).run(tmp, task_vars)
+        display.vvv("%s runs in the controller's worker process %d, from %s" % (self._task.action, os.getpid(), self.MODULE.__file__))
+        return merge_hash(result, self._run_in_process(arguments))
 
     def why_a_module_process(self, task_vars):
         """Why this task must run the module as its own process, or None when it can run in this worker."""
@@ -106,7 +114,7 @@ class InProcessModuleAction(NormalAction):
             return "the task sets an environment"
         try:
             interpreter = self._module_interpreter(task_vars)
-        except (TypeError, AttributeError, ImportError) as error:
+        except CHANGED_INTERFACE as error:
             # A private interface of ansible-core that changed under us: never a failed task, a module process.
             return "ansible-core's interpreter resolution failed here (%s: %s)" % (type(error).__name__, error)
         if interpreter is None:
@@ -127,12 +135,15 @@ class InProcessModuleAction(NormalAction):
         except InterpreterDiscoveryRequiredError:
             return None
 
-    def _run_in_process(self, task_vars):
-        """What _execute_module() returns for the module, from its main() run here with the same arguments."""
+    def _module_arguments(self, task_vars):
+        """The module's arguments as a module process would get them (ANSIBLE_MODULE_ARGS, encoded)."""
         module_args = dict(self._task.args)
         self._update_module_args(self._task.action, module_args, task_vars)
         encoder = module_json.get_module_encoder(PROFILE, module_json.Direction.CONTROLLER_TO_MODULE)
-        arguments = json.dumps({"ANSIBLE_MODULE_ARGS": module_args}, cls=encoder).encode()
+        return json.dumps({"ANSIBLE_MODULE_ARGS": module_args}, cls=encoder).encode()
+
+    def _run_in_process(self, arguments):
+        """What _execute_module() returns for the module, from its main() run here with `arguments`."""
         stdout, stderr = io.StringIO(), io.StringIO()
         with _as_a_fresh_process(arguments), contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
             rc = _main_exit_code(self.MODULE.main)
@@ -141,13 +152,22 @@ class InProcessModuleAction(NormalAction):
 
 
 def _main_exit_code(main):
-    """Runs a module's main() as the AnsiballZ wrapper does: its exit code; an exception reported on stdout."""
+    """Runs a module's main() as the AnsiballZ wrapper does: its exit code; an exception reported on stdout (or, when
+    ansible-core's private report of it fails, raised as the task's failure: main() ran, so no module process)."""
     try:
         try:
             main()
             raise RuntimeError("New-style module did not handle its own exit.")
         except Exception as exception:  # not BaseException: modules exit by SystemExit
-            report_exception(exception, PROFILE)
+            try:
+                report_exception(exception, PROFILE)
+            except CHANGED_INTERFACE as error:
+                raise AnsibleActionFail(
+                    "The module failed in the controller's worker (%s: %s), and ansible-core %s could not report that as"
+                    " a module process would (%s: %s). It ran, so check what it changed; %s: false runs the collection's"
+                    " modules as their own processes." % (type(exception).__name__, exception, ANSIBLE_CORE_VERSION, type(error).__name__, error, SWITCH),
+                    orig_exc=exception,
+                )
     except SystemExit as exit_:
         if exit_.code is None:
             return 0

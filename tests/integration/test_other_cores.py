@@ -12,16 +12,22 @@ import glob
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
+from ansible.release import __version__ as SUITE_CORE
 
-from playbook_harness import ROOT
+from playbook_harness import COLLECTIONS, ROOT
 from test_role import CONSOLE_URL, failure_text, org_state, our_apps, run_role, tenant_state
 
-# The newest minor versions when this was written; ansible-core 2.20 and newer need Python 3.12+.
-CORES = ("2.20", "2.21")
+if COLLECTIONS not in sys.path:  # TESTED_CORE, read from the action plugins' base itself
+    sys.path.insert(0, COLLECTIONS)
+from ansible_collections.moduscloud.azure_sync.plugins.plugin_utils._in_process import TESTED_CORE  # noqa: E402
+
+# Every tested core (plugins/plugin_utils/_in_process.py, TESTED_CORE, where the modules run) but the suite's own,
+# oldest first, so that a core added there is tested here. ansible-core 2.20 and newer need Python 3.12+.
+CORES = tuple(core for core in TESTED_CORE if core != ".".join(SUITE_CORE.split(".")[:2]))
 PYTHONS = ("python3.12", "python3.13")
-# Where the modules run: plugins/plugin_utils/_in_process.py (whose TESTED_CORE lists CORES).
 SWITCH = "moduscloud_azure_sync_in_process"
 
 

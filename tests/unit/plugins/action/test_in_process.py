@@ -121,6 +121,45 @@ def test_the_interpreter_lookup_itself_lets_a_task_run_in_the_worker(monkeypatch
     assert an_eligible_action().why_a_module_process({}) is None
 
 
+@pytest.mark.parametrize("error", [TypeError("an unexpected keyword argument"), AttributeError("no get_module_encoder")])
+def test_a_failing_private_argument_encoder_sends_the_task_to_a_module_process(monkeypatch, error):
+    """ansible-core's module argument encoder changed: before main() runs, the task runs as a module process."""
+
+    def changed(*args, **kwargs):
+        raise error
+
+    def main():
+        raise AssertionError("main() ran in the worker")
+
+    monkeypatch.setattr(_in_process.module_common, "_get_shebang", lambda *args, **kwargs: ("#!" + sys.executable, sys.executable))
+    monkeypatch.setattr(_in_process.module_json, "get_module_encoder", changed)
+    monkeypatch.setattr(_in_process.ActionBase, "run", lambda self, tmp=None, task_vars=None: {})
+    monkeypatch.setattr(_in_process.NormalAction, "run", lambda self, tmp=None, task_vars=None: {"ran": "as a module process"})
+    action = an_eligible_action()
+    action._task.args = {}
+    action._update_module_args = lambda name, args, task_vars: None
+    action.MODULE = type("Module", (), {"__file__": action.MODULE.__file__, "main": staticmethod(main)})
+    assert action.run(task_vars={}) == {"ran": "as a module process"}
+
+
+def test_a_failing_private_exception_report_after_main_ran_fails_the_task_saying_so(monkeypatch):
+    """main() has run (and may have written): no module process again, but a failure that names both errors."""
+
+    def changed(exception, profile):
+        raise TypeError("an unexpected keyword argument")
+
+    def main():
+        raise RuntimeError("a bug in the module")
+
+    monkeypatch.setattr(_in_process, "report_exception", changed)
+    with pytest.raises(_in_process.AnsibleActionFail) as failure:
+        _in_process._main_exit_code(main)
+    message = str(failure.value)
+    assert "The module failed in the controller's worker (RuntimeError: a bug in the module)" in message
+    assert "could not report that as a module process would (TypeError: an unexpected keyword argument)" in message
+    assert "moduscloud_azure_sync_in_process: false" in message
+
+
 def test_library_log_records_in_the_worker_reach_none_of_the_controllers_handlers():
     """With ANSIBLE_LOG_PATH, ansible-core puts a handler on the root logger; a module process has none."""
     records = []

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _secret_plan as secrets
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _secret_lifetime
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_lease import (
     check_lease,
     finish_hand_over,
@@ -15,11 +15,8 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_leas
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import SecretError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import TAG_WIRE
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_plan import (
-    plan_present,
-    secrets_of,
-    utc_now,
-)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_lifetime import utc_now
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_plan import plan_present, secrets_of
 
 from ..modules.fake_graph import FakeGraph, client_of
 
@@ -62,7 +59,7 @@ class Tenant(object):
 
 
 def lease_tag(holder, seconds):
-    return "%s%s,%s" % (TAG_WIRE["lease"], holder, secrets.format_datetime(utc_now() + timedelta(seconds=seconds)))
+    return "%s%s,%s" % (TAG_WIRE["lease"], holder, _secret_lifetime.format_datetime(utc_now() + timedelta(seconds=seconds)))
 
 
 def take(tenant, holder, wait_timeout=0, waited_for=None):
@@ -128,7 +125,7 @@ def test_release_gives_up_only_this_runs_lease():
 
 def test_a_handed_over_secret_that_is_gone_means_a_dead_key_and_a_new_one():
     now = utc_now()
-    application = {"passwordCredentials": [{"keyId": "other", "displayName": "d", "endDateTime": secrets.format_datetime(now + timedelta(days=300))}]}
+    application = {"passwordCredentials": [{"keyId": "other", "displayName": "d", "endDateTime": _secret_lifetime.format_datetime(now + timedelta(days=300))}]}
     plan = plan_present(secrets_of(application), now, handed_over="handed")
     assert plan.create and "the secret last handed over (handed) no longer exists" in plan.reason
     assert not plan_present(secrets_of(application), now, handed_over="other").create

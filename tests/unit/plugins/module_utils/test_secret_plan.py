@@ -1,17 +1,14 @@
-"""The client secret plan: dates, tenant policy, lifetimes, which secrets to keep, create or remove, and why."""
+"""A new secret's lifetime (_secret_lifetime.py: dates, tenant policy) and the secret plan (_secret_plan.py: what to keep, create or remove, and why)."""
 
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _secret_lifetime
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _secret_plan as secrets
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import SecretError
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_plan import (
-    PasswordPolicy,
-    Secret,
-    consumer_reason,
-    plan_keep_predicted,
-)
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_lifetime import PasswordPolicy
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_plan import Secret, consumer_reason, plan_keep_predicted
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 DAY = timedelta(days=1)
@@ -36,28 +33,28 @@ def secret(key_id, starts_days_ago, ends_in_days, description="modusCloud"):
     ],
 )
 def test_graph_dates_and_user_dates_parse_to_utc(text, expected):
-    assert secrets.parse_datetime(text) == expected
+    assert _secret_lifetime.parse_datetime(text) == expected
 
 
 def test_a_date_that_is_not_iso_8601_is_refused_with_an_example():
     with pytest.raises(ValueError, match="2027-01-31"):
-        secrets.parse_datetime("31/01/2027")
+        _secret_lifetime.parse_datetime("31/01/2027")
 
 
 @pytest.mark.parametrize("text, days", [("P180D", 180), ("P1Y", 365), ("P1Y6M", 545), ("PT4320H", 180), ("P2W", 14), ("P89DT24H", 90)])
 def test_policy_durations_are_read_as_entra_reads_them(text, days):
-    assert secrets.parse_duration(text) == timedelta(days=days)
+    assert _secret_lifetime.parse_duration(text) == timedelta(days=days)
 
 
 @pytest.mark.parametrize("text", ["P", "180D", "PT", "P1H"])
 def test_malformed_durations_are_refused(text):
     with pytest.raises(ValueError):
-        secrets.parse_duration(text)
+        _secret_lifetime.parse_duration(text)
 
 
 def test_days_remaining_counts_whole_days_and_goes_negative_after_expiry():
-    assert secrets.days_remaining(NOW + timedelta(days=29, hours=23), NOW) == 29
-    assert secrets.days_remaining(NOW - timedelta(hours=1), NOW) == -1
+    assert _secret_lifetime.days_remaining(NOW + timedelta(days=29, hours=23), NOW) == 29
+    assert _secret_lifetime.days_remaining(NOW - timedelta(hours=1), NOW) == -1
 
 
 # Tenant policy ---------------------------------------------------------------------------------
@@ -71,12 +68,12 @@ def policy_document(*restrictions, **fields):
 
 def test_the_password_lifetime_restriction_sets_the_maximum():
     document = policy_document({"restrictionType": "passwordLifetime", "maxLifetime": "P180D", "restrictForAppsCreatedAfterDateTime": "2015-01-01T00:00:00Z"})
-    assert secrets.password_policy(document, "2025-06-01T00:00:00Z") == LIMIT_180
+    assert _secret_lifetime.password_policy(document, "2025-06-01T00:00:00Z") == LIMIT_180
 
 
 def test_the_strictest_of_several_lifetime_restrictions_wins():
     document = policy_document({"restrictionType": "passwordLifetime", "maxLifetime": "P1Y"}, {"restrictionType": "passwordLifetime", "maxLifetime": "P90D"})
-    assert secrets.password_policy(document).max_lifetime == 90 * DAY
+    assert _secret_lifetime.password_policy(document).max_lifetime == 90 * DAY
 
 
 @pytest.mark.parametrize(
@@ -92,42 +89,42 @@ def test_the_strictest_of_several_lifetime_restrictions_wins():
     ],
 )
 def test_restrictions_that_do_not_bind_the_app_are_ignored(document, created):
-    assert secrets.password_policy(document, created) == NO_LIMIT
+    assert _secret_lifetime.password_policy(document, created) == NO_LIMIT
 
 
 def test_a_password_addition_restriction_blocks_new_secrets():
     document = policy_document({"restrictionType": "passwordAddition"})
-    assert secrets.password_policy(document).additions_blocked is True
+    assert _secret_lifetime.password_policy(document).additions_blocked is True
 
 
 # Lifetime of a new secret ------------------------------------------------------------------------
 
 
 def test_a_lifetime_within_the_policy_is_kept_without_warning():
-    end, warnings = secrets.fit_to_policy(NOW, NOW + 90 * DAY, LIMIT_180)
+    end, warnings = _secret_lifetime.fit_to_policy(NOW, NOW + 90 * DAY, LIMIT_180)
     assert end == NOW + 90 * DAY and warnings == []
 
 
 def test_a_lifetime_over_the_policy_is_clamped_to_its_maximum_with_a_warning():
-    end, warnings = secrets.fit_to_policy(NOW, NOW + 730 * DAY, LIMIT_180)
+    end, warnings = _secret_lifetime.fit_to_policy(NOW, NOW + 730 * DAY, LIMIT_180)
     assert end == NOW + 180 * DAY
     assert len(warnings) == 1 and "730 days" in warnings[0] and "180 days" in warnings[0]
 
 
 def test_without_clamping_a_lifetime_over_the_policy_fails_naming_the_maximum():
     with pytest.raises(SecretError, match="at most 180 days.*clamp_to_policy"):
-        secrets.fit_to_policy(NOW, NOW + 730 * DAY, LIMIT_180, clamp=False)
+        _secret_lifetime.fit_to_policy(NOW, NOW + 730 * DAY, LIMIT_180, clamp=False)
 
 
 def test_never_expires_takes_the_policy_maximum_even_without_clamping():
-    end, warnings = secrets.fit_to_policy(NOW, secrets.requested_end(NOW, never_expires=True), LIMIT_180, clamp=False, never_expires=True)
+    end, warnings = _secret_lifetime.fit_to_policy(NOW, _secret_lifetime.requested_end(NOW, never_expires=True), LIMIT_180, clamp=False, never_expires=True)
     assert end == NOW + 180 * DAY
     assert "never_expires" in warnings[0] and "2026-08-28" in warnings[0]
 
 
 def test_never_expires_without_a_policy_asks_for_99_years():
-    wanted = secrets.requested_end(NOW, never_expires=True)
-    end, warnings = secrets.fit_to_policy(NOW, wanted, NO_LIMIT, never_expires=True)
+    wanted = _secret_lifetime.requested_end(NOW, never_expires=True)
+    end, warnings = _secret_lifetime.fit_to_policy(NOW, wanted, NO_LIMIT, never_expires=True)
     assert end == wanted and end.year == 2125 and warnings == []
 
 
@@ -140,17 +137,17 @@ def test_never_expires_without_a_policy_asks_for_99_years():
     ],
 )
 def test_the_requested_end_follows_the_options(options, end):
-    assert secrets.requested_end(NOW, **options) == end
+    assert _secret_lifetime.requested_end(NOW, **options) == end
 
 
 def test_a_lifetime_inside_the_rotation_window_is_refused():
     with pytest.raises(SecretError, match="rotate_before_days"):
-        secrets.check_rotation_window(30 * DAY, 30)
-    secrets.check_rotation_window(31 * DAY, 30)
+        _secret_lifetime.check_rotation_window(30 * DAY, 30)
+    _secret_lifetime.check_rotation_window(31 * DAY, 30)
 
 
 def test_fallback_lifetimes_are_the_usual_limits_below_the_refused_one():
-    assert secrets.fallback_lifetimes(200 * DAY) == [timedelta(days=days) for days in (180, 90, 30, 7, 1)]
+    assert _secret_lifetime.fallback_lifetimes(200 * DAY) == [timedelta(days=days) for days in (180, 90, 30, 7, 1)]
 
 
 # Which secret to keep, create or remove ------------------------------------------------------------

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _secret_plan as plan
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _secret_lifetime
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _secrets as secrets
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_base import TokenError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import SecretError
@@ -130,7 +130,7 @@ def policy_graph(max_days):
 def lifetimes_tried(fake):
     """The lifetime in days of each addPassword request, in order."""
     bodies = [call["body"]["passwordCredential"] for call in fake.calls if call["path"].endswith("/addPassword")]
-    return [(plan.parse_datetime(body["endDateTime"]) - plan.parse_datetime(body["startDateTime"])).days for body in bodies]
+    return [(_secret_lifetime.parse_datetime(body["endDateTime"]) - _secret_lifetime.parse_datetime(body["startDateTime"])).days for body in bodies]
 
 
 def test_a_refused_lifetime_is_shortened_to_the_longest_usual_limit_accepted():

@@ -13,7 +13,7 @@ import pytest
 from requests.adapters import BaseAdapter
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _graph
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _graph_wire, _secret_lease, _secret_plan
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _graph_wire, _secret_lease, _secret_lifetime
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _secrets as secrets
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, SECRET_VALUE_PLACEHOLDER
 from ansible_collections.moduscloud.azure_sync.plugins.modules import azure_app_secret as module
@@ -223,7 +223,7 @@ def apply(tenant, monkeypatch, capsys):
 
 def lifetime_sent(run_result, index=0):
     body = run_result.graph_body("/addPassword")[index]["passwordCredential"]
-    return _secret_plan.parse_datetime(body["endDateTime"]) - _secret_plan.parse_datetime(body["startDateTime"])
+    return _secret_lifetime.parse_datetime(body["endDateTime"]) - _secret_lifetime.parse_datetime(body["startDateTime"])
 
 
 # Create, rerun, check mode ---------------------------------------------------------------------------
