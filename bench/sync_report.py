@@ -34,7 +34,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # run as a script from bench/: the sandbox package lives at the repository root
 
-from sandbox.launch import RunningSandbox, SandboxStartError, connection_defaults  # noqa: E402 (needs ROOT on sys.path)
+from sandbox.launch import RunningSandbox, SandboxStartError, write_local_playbook  # noqa: E402 (needs ROOT on sys.path)
 
 COLLECTIONS = os.path.join(ROOT, ".build", "collections")
 MODULE = "ansible_collections.moduscloud.azure_sync.plugins.modules.moduscloud_user_sync"
@@ -208,20 +208,7 @@ def prepare(sandbox, workdir):
             },
         },
     ]
-    play = [
-        {
-            "name": "Prepare the benchmark",
-            "hosts": "localhost",
-            "connection": "local",
-            "gather_facts": False,
-            "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-            "module_defaults": connection_defaults(info),
-            "tasks": tasks,
-        }
-    ]
-    playbook = os.path.join(workdir, "prepare.yml")
-    with open(playbook, "w") as handle:
-        json.dump(play, handle)
+    playbook = write_local_playbook(os.path.join(workdir, "prepare.yml"), info, tasks, name="Prepare the benchmark")
     environment = dict(
         os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0"
     )

@@ -1,4 +1,5 @@
-"""Start `python -m sandbox serve` as a child process, talk to its control API, stop it.
+"""Start `python -m sandbox serve` as a child process, talk to its control API, stop it; and the play that runs
+modules against it (connection_defaults, local_play, write_local_playbook).
 
 The one launcher for everything that needs a running sandbox: the pytest fixtures
 (tests/conftest.py), the benchmark (bench/sync_report.py) and `make demo` (sandbox/demo.py).
@@ -140,3 +141,29 @@ def connection_defaults(info):
             "ca_path": info["ca_bundle"],
         },
     }
+
+
+def local_play(info, tasks, name=None, **play_vars):
+    """One play that runs `tasks` on the controller against one sandbox tenant: localhost, local connection, no
+    facts, ansible-playbook's own Python, connection_defaults(info) as module_defaults (none when `info` is None:
+    the tasks name every connection option themselves); `play_vars` join its vars."""
+    play = {"name": name} if name else {}
+    play.update(
+        {
+            "hosts": "localhost",
+            "connection": "local",
+            "gather_facts": False,
+            "vars": dict({"ansible_python_interpreter": "{{ ansible_playbook_python }}"}, **play_vars),
+        }
+    )
+    if info is not None:
+        play["module_defaults"] = connection_defaults(info)
+    play["tasks"] = tasks
+    return play
+
+
+def write_local_playbook(path, info, tasks, name=None, **play_vars):
+    """Write a playbook of one local_play to `path` (JSON, which is YAML); return the path as a string."""
+    with open(str(path), "w") as handle:
+        json.dump([local_play(info, tasks, name=name, **play_vars)], handle, indent=1)
+    return str(path)

@@ -1,6 +1,6 @@
 """Running playbooks against the sandbox: the harness for integration targets and scenarios.
 
-Import it as `from playbook_harness import run_playbook, connection_defaults` (pytest puts this
+Import it as `from playbook_harness import run_playbook, write_local_playbook` (pytest puts this
 folder on sys.path; it is not a package, so that `tests/sandbox` never shadows the `sandbox` package).
 """
 
@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-from sandbox.launch import connection_defaults  # noqa: F401 (the harness hands it on to the tests)
+from sandbox.launch import write_local_playbook  # noqa: F401 (the harness hands it on to the tests)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))

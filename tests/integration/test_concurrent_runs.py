@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 
-from playbook_harness import COLLECTIONS, connection_defaults, run_playbook
+from playbook_harness import COLLECTIONS, run_playbook, write_local_playbook
 from test_role import (
     PLAYBOOKS,
     SECRET_DESCRIPTION,
@@ -87,43 +87,26 @@ def test_a_rerun_replaces_a_handed_over_key_that_was_removed(fresh_sandbox, tmp_
     [handed] = [secret["keyId"] for secret in marked_secrets(our_apps(tenant_state(fresh_sandbox))[0])]
     app_id = our_apps(tenant_state(fresh_sandbox))[0]["appId"]
     # Behind the role's back: a second secret with the description, then the one modusCloud holds removed.
-    behind = tmp_path / "behind.yml"
-    behind.write_text(
-        json.dumps(
-            [
-                {
-                    "hosts": "localhost",
-                    "connection": "local",
-                    "gather_facts": False,
-                    "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-                    "module_defaults": connection_defaults(fresh_sandbox.info),
-                    "tasks": [
-                        {
-                            "name": "Add a secret",
-                            "register": "added",
-                            "no_log": True,
-                            "moduscloud.azure_sync.azure_app_secret": {
-                                "app_id": app_id,
-                                "description": SECRET_DESCRIPTION,
-                                "force_rotate": True,
-                                "exclusive": False,
-                                "wait_usable": False,
-                            },
-                        },
-                        {
-                            "name": "Remove the others",
-                            "moduscloud.azure_sync.azure_app_secret": {
-                                "app_id": app_id,
-                                "description": SECRET_DESCRIPTION,
-                                "keep_key_id": "{{ added.key_id }}",
-                            },
-                        },
-                    ],
-                }
-            ]
-        )
-    )
-    assert run_playbook(str(behind), tmp_path).returncode == 0
+    tasks = [
+        {
+            "name": "Add a secret",
+            "register": "added",
+            "no_log": True,
+            "moduscloud.azure_sync.azure_app_secret": {
+                "app_id": app_id,
+                "description": SECRET_DESCRIPTION,
+                "force_rotate": True,
+                "exclusive": False,
+                "wait_usable": False,
+            },
+        },
+        {
+            "name": "Remove the others",
+            "moduscloud.azure_sync.azure_app_secret": {"app_id": app_id, "description": SECRET_DESCRIPTION, "keep_key_id": "{{ added.key_id }}"},
+        },
+    ]
+    behind = write_local_playbook(tmp_path / "behind.yml", fresh_sandbox.info, tasks)
+    assert run_playbook(behind, tmp_path).returncode == 0
     remaining = [secret["keyId"] for secret in marked_secrets(our_apps(tenant_state(fresh_sandbox))[0])]
     assert handed not in remaining and len(remaining) == 1
     assert not scheduled_sync(fresh_sandbox)["ok"], "the removed key still signs in"

@@ -7,11 +7,9 @@ app role assignment and one delegated grant holding exactly the KB's scopes; eve
 fired; and a second run changes nothing.
 """
 
-import json
-
 import pytest
 
-from playbook_harness import connection_defaults
+from playbook_harness import write_local_playbook
 
 DISPLAY_NAME = "modusCloud faults"
 KB_PERMISSIONS = [
@@ -42,20 +40,7 @@ def converge_playbook(tmp_path, info, identity):
         },
         {"name": "Grant admin consent", "moduscloud.azure_sync.azure_app_consent": dict(identity, display_name=DISPLAY_NAME)},
     ]
-    play = [
-        {
-            "name": "Converge with faults",
-            "hosts": "localhost",
-            "connection": "local",
-            "gather_facts": False,
-            "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-            "module_defaults": connection_defaults(info),
-            "tasks": tasks,
-        }
-    ]
-    path = tmp_path / "converge.yml"
-    path.write_text(json.dumps(play))
-    return str(path)
+    return write_local_playbook(tmp_path / "converge.yml", info, tasks, name="Converge with faults")
 
 
 @pytest.mark.parametrize("identity", [{"unique_name": "moduscloud-faults"}, {}], ids=["unique_name", "display_name"])

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from playbook_harness import connection_defaults, run_playbook
+from playbook_harness import run_playbook, write_local_playbook
 from test_other_cores import CORES, core_playbook
 
 SWITCH = "moduscloud_azure_sync_in_process"
@@ -32,19 +32,7 @@ def python_of(ansible_playbook):
 
 
 def write_play(path, info, tasks, in_process=True):
-    play = [
-        {
-            "name": "Where modules run",
-            "hosts": "localhost",
-            "connection": "local",
-            "gather_facts": False,
-            "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}", "sandbox": info, SWITCH: in_process},
-            "module_defaults": connection_defaults(info),
-            "tasks": tasks,
-        }
-    ]
-    path.write_text(json.dumps(play, indent=1))
-    return str(path)
+    return write_local_playbook(path, info, tasks, name="Where modules run", sandbox=info, **{SWITCH: in_process})
 
 
 def save(path, expression):

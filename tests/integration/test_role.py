@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from playbook_harness import ROOT, connection_defaults, run_playbook
+from playbook_harness import ROOT, run_playbook, write_local_playbook
 from sandbox.launch import role_vars
 
 PLAYBOOKS = os.path.join(ROOT, "playbooks")
@@ -299,27 +299,9 @@ def test_three_tenants_converge_in_one_run(fresh_sandbox, tmp_path):
 
 def test_an_application_made_by_hand_is_adopted_not_duplicated(fresh_sandbox, tmp_path):
     # As a person following the KB would leave it: named modusCloud, without the role's unique name.
-    by_hand = tmp_path / "by_hand.yml"
-    by_hand.write_text(
-        json.dumps(
-            [
-                {
-                    "hosts": "localhost",
-                    "connection": "local",
-                    "gather_facts": False,
-                    "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-                    "module_defaults": connection_defaults(fresh_sandbox.info),
-                    "tasks": [
-                        {
-                            "name": "Register the app by hand",
-                            "moduscloud.azure_sync.azure_app_registration": {"display_name": APP_NAME, "redirect_uris": [CONSOLE_URL]},
-                        }
-                    ],
-                }
-            ]
-        )
-    )
-    made_by_hand = run_playbook(str(by_hand), tmp_path)
+    tasks = [{"name": "Register the app by hand", "moduscloud.azure_sync.azure_app_registration": {"display_name": APP_NAME, "redirect_uris": [CONSOLE_URL]}}]
+    by_hand = write_local_playbook(tmp_path / "by_hand.yml", fresh_sandbox.info, tasks)
+    made_by_hand = run_playbook(by_hand, tmp_path)
     assert made_by_hand.returncode == 0, failure_text(made_by_hand)
     app_id = [app["appId"] for app in tenant_state(fresh_sandbox)["applications"] if app["displayName"] == APP_NAME]
     assert len(app_id) == 1

@@ -19,7 +19,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 import requests
 
-from playbook_harness import COLLECTIONS, connection_defaults, run_playbook
+from playbook_harness import COLLECTIONS, run_playbook, write_local_playbook
 
 DESCRIPTION = "modusCloud"
 SECOND_DESCRIPTION = "second consumer"
@@ -34,23 +34,8 @@ def modules_in_process(request, monkeypatch):
     monkeypatch.setitem(IN_PROCESS, "moduscloud_azure_sync_in_process", request.param)
 
 
-def play(info, tasks):
-    return [
-        {
-            "name": "Secret safety",
-            "hosts": "localhost",
-            "connection": "local",
-            "gather_facts": False,
-            "vars": dict(IN_PROCESS, ansible_python_interpreter="{{ ansible_playbook_python }}", sandbox=info),
-            "module_defaults": connection_defaults(info),
-            "tasks": tasks,
-        }
-    ]
-
-
 def write_playbook(path, info, tasks):
-    path.write_text(json.dumps(play(info, tasks), indent=1))
-    return str(path)
+    return write_local_playbook(path, info, tasks, name="Secret safety", sandbox=info, **IN_PROCESS)
 
 
 def control(info, method, path, body=None):

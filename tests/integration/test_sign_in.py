@@ -16,10 +16,9 @@ import os
 import sys
 
 import pytest
-import yaml
 
 from forwarding_proxy import PROXY_PEER, ForwardingProxy
-from playbook_harness import COLLECTIONS, run_playbook
+from playbook_harness import COLLECTIONS, run_playbook, write_local_playbook
 from test_role import assert_converged, assert_no_secret, failure_text, org_state, user_addresses
 from test_awx_credentials import PLAYBOOK, UNRELATED
 
@@ -34,23 +33,8 @@ CLEAN = dict.fromkeys(UNRELATED + ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "
 
 
 def write_playbook(tmp_path, tasks, name="play.yml"):
-    path = tmp_path / name
-    path.write_text(
-        yaml.safe_dump(
-            [
-                {
-                    "name": "Sign in",
-                    "hosts": "localhost",
-                    "connection": "local",
-                    "gather_facts": False,
-                    "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-                    "tasks": tasks,
-                }
-            ],
-            sort_keys=False,
-        )
-    )
-    return str(path)
+    """A play without connection defaults: each test names the sign-in it tests."""
+    return write_local_playbook(tmp_path / name, None, tasks, name="Sign in")
 
 
 def claims(token):

@@ -5,12 +5,11 @@ The targets keep ansible-test's layout; this runner replaces `ansible-test integ
 the targets need the sandbox running beside them.
 """
 
-import json
 import os
 
 import pytest
 
-from playbook_harness import HERE, connection_defaults, run_playbook
+from playbook_harness import HERE, run_playbook, write_local_playbook
 
 TARGETS_DIR = os.path.join(HERE, "targets")
 
@@ -32,19 +31,8 @@ def discover_targets():
 @pytest.mark.parametrize("target", discover_targets())
 def test_target(fresh_sandbox, target, tmp_path):
     info = fresh_sandbox.info
-    play = [
-        {
-            "name": "Integration target %s" % target,
-            "hosts": "localhost",
-            "connection": "local",
-            "gather_facts": False,
-            "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}", "sandbox": info},
-            "module_defaults": connection_defaults(info),
-            "tasks": [{"name": "Run the target", "ansible.builtin.include_tasks": os.path.join(TARGETS_DIR, target, "tasks", "main.yml")}],
-        }
-    ]
-    playbook = tmp_path / "target.yml"
-    playbook.write_text(json.dumps(play))
-    run = run_playbook(str(playbook), tmp_path)
+    tasks = [{"name": "Run the target", "ansible.builtin.include_tasks": os.path.join(TARGETS_DIR, target, "tasks", "main.yml")}]
+    playbook = write_local_playbook(tmp_path / "target.yml", info, tasks, name="Integration target %s" % target, sandbox=info)
+    run = run_playbook(playbook, tmp_path)
     assert run.returncode == 0, run.output[-20000:]
     assert run.tasks, "the target ran no task"

@@ -16,7 +16,7 @@ import json
 import pytest
 import requests
 
-from playbook_harness import connection_defaults
+from playbook_harness import write_local_playbook
 from sandbox.moduscloud.wire import kb_settings_wire
 
 DIRECTORY_READ_ALL = "7ab1d382-f21e-4acd-a863-ba3e13f7da61"
@@ -125,23 +125,12 @@ def user_sync(playbook_runner, tmp_path, fresh_sandbox):
         runs.append(result_path)
         task = dict(org=info["moduscloud_org"], authority_host=info["authority_host"], graph_url=info["graph_url"])
         task.update(args)
-        play = [
-            {
-                "name": "moduscloud_user_sync scenario",
-                "hosts": "localhost",
-                "connection": "local",
-                "gather_facts": False,
-                "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-                "module_defaults": connection_defaults(info),
-                "tasks": [
-                    {"name": "Sync", "moduscloud.azure_sync.moduscloud_user_sync": task, "register": "outcome", "ignore_errors": True},
-                    {"name": "Keep the result", "ansible.builtin.copy": {"content": "{{ outcome | to_json }}", "dest": str(result_path), "mode": "0600"}},
-                ],
-            }
+        tasks = [
+            {"name": "Sync", "moduscloud.azure_sync.moduscloud_user_sync": task, "register": "outcome", "ignore_errors": True},
+            {"name": "Keep the result", "ansible.builtin.copy": {"content": "{{ outcome | to_json }}", "dest": str(result_path), "mode": "0600"}},
         ]
-        playbook = tmp_path / ("play-%d.json" % len(runs))
-        playbook.write_text(json.dumps(play))
-        completed = playbook_runner(str(playbook))
+        playbook = write_local_playbook(tmp_path / ("play-%d.json" % len(runs)), info, tasks, name="moduscloud_user_sync scenario")
+        completed = playbook_runner(playbook)
         assert completed.returncode == 0, completed.output[-20000:]
         return json.loads(result_path.read_text())
 

@@ -34,6 +34,7 @@ DISCOVERY = {
 
 
 def scripted_login(monkeypatch, answers):
+    """Script the sign-in host (discovery, token, identity endpoint): the exact sign-in requests are the point."""
     adapter = ScriptedAdapter(answers)
     monkeypatch.setattr(requests.Session, "get_adapter", lambda session, url: adapter)
     return adapter
@@ -92,8 +93,11 @@ def test_the_sign_in_host_is_unknown_only_for_another_graph_of_the_default_cloud
     assert _connection.sign_in_host_unknown(cloud, authority_host, graph_url) is unknown
 
 
-def test_an_access_token_needs_no_other_option():
-    check_connection({"access_token": "token"})
+def test_an_access_token_needs_no_other_option(monkeypatch):
+    adapter = scripted_login(monkeypatch, [])
+    connection = check_connection({"access_token": "token"})
+    assert connection.auth == "access_token" and connection.token() == "token"
+    assert adapter.calls == []  # used as given: no sign-in
 
 
 # Tokens

@@ -1,3 +1,6 @@
+"""GraphClient against Graph: the in-memory FakeGraph where Graph only has to answer as Graph does, a scripted
+conversation (ScriptedAdapter) where the exact requests are the test's point; each of those says why."""
+
 import json
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -14,32 +17,12 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_consi
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import required_resource_access
 
-from .fake_transport import ScriptedAdapter, attach
-
-GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
-DISCOVERY = {
-    "authorization_endpoint": "https://login.test/t1/oauth2/v2.0/authorize",
-    "token_endpoint": "https://login.test/t1/oauth2/v2.0/token",
-    "issuer": "https://login.test/t1/v2.0",
-}
-GRAPH_PRINCIPAL = {
-    "id": "sp-graph",
-    "appId": GRAPH_APP_ID,
-    "displayName": "Microsoft Graph",
-    "appRoles": [
-        {"id": "role-dir", "value": "Directory.Read.All", "allowedMemberTypes": ["Application"]},
-        {"id": "role-user", "value": "User.Read.All", "allowedMemberTypes": ["Application"]},
-        {"id": "role-users-only", "value": "Tasks.Review", "allowedMemberTypes": ["User"]},
-    ],
-    "oauth2PermissionScopes": [
-        {"id": "scope-dir", "value": "Directory.Read.All"},
-        {"id": "scope-group", "value": "Group.Read.All"},
-        {"id": "scope-basic", "value": "User.ReadBasic.All"},
-    ],
-}
+from ..modules.fake_graph import AAD_GRAPH_APP_ID, GRAPH_APP_ID, GRAPH_ROLES, GRAPH_SCOPES, TENANT_ID, FakeGraph, client_of, resource_principal
+from .fake_transport import attach
 
 
 def make_client(answers):
+    """A GraphClient whose requests get the scripted `answers` in turn, and the adapter that records them."""
     client = GraphClient("token", "https://graph.test/", sleep=lambda seconds: None)
     return client, attach(client.http, answers)
 
@@ -48,44 +31,36 @@ def query(call):
     return dict((key, values[0]) for key, values in parse_qs(urlsplit(call["url"]).query).items())
 
 
-def scripted_login(monkeypatch, answers):
-    adapter = ScriptedAdapter(answers)
-    monkeypatch.setattr(requests.Session, "get_adapter", lambda session, url: adapter)
-    return adapter
+def fake_client(fake=None):
+    """A FakeGraph (a new one unless given) and a GraphClient over it."""
+    fake = fake or FakeGraph()
+    return fake, client_of(fake)
 
 
 # Finding applications
 
 
 def test_a_tenant_answers_to_its_id_and_its_verified_domains_in_lower_case():
-    client, adapter = make_client(
-        [
-            (
-                200,
-                {
-                    "value": [
-                        {
-                            "id": "8D2B4E8A-61F1-4C3E-9A4E-0F8F3D6B2C10",
-                            "displayName": "Contoso",
-                            "verifiedDomains": [{"name": "Contoso.example", "isDefault": True}, {"name": "contoso.onmicrosoft.com"}],
-                        }
-                    ]
-                },
-            )
-        ]
-    )
+    fake = FakeGraph()
+    fake.tenant_id = TENANT_ID.upper()
+    fake.tenant_domains = [{"id": "Contoso.example", "isVerified": True}, {"id": "contoso.onmicrosoft.com", "isVerified": True}]
+    client = fake_client(fake)[1]
     assert client.tenant_names() == {"8d2b4e8a-61f1-4c3e-9a4e-0f8f3d6b2c10", "contoso.example", "contoso.onmicrosoft.com"}
-    assert urlsplit(adapter.calls[0]["url"]).path == "/v1.0/organization"
+    assert [call["path"] for call in fake.calls] == ["/organization"]
 
 
 def test_display_name_filter_doubles_quotes():
-    client, adapter = make_client([(200, {"value": []})])
+    fake, client = fake_client()
     assert client.find_application(display_name="O'Brien's app") is None
-    assert query(adapter.calls[0])["$filter"] == "displayName eq 'O''Brien''s app'"
+    assert fake.calls[0]["query"]["$filter"] == "displayName eq 'O''Brien''s app'"
+    fake.add_application("O'Brien's app")
+    assert client.find_application(display_name="O'Brien's app")["displayName"] == "O'Brien's app"
 
 
 def test_several_apps_with_one_display_name_fail_listing_their_app_ids():
-    client = make_client([(200, {"value": [{"appId": "b-app", "id": "2"}, {"appId": "a-app", "id": "1"}]})])[0]
+    fake, client = fake_client()
+    fake.add_application("modusCloud", appId="b-app")
+    fake.add_application("modusCloud", appId="a-app")
     with pytest.raises(GraphError) as caught:
         client.find_application(display_name="modusCloud")
     assert "2 applications are named 'modusCloud' (app ids: a-app, b-app)" in str(caught.value)
@@ -93,6 +68,7 @@ def test_several_apps_with_one_display_name_fail_listing_their_app_ids():
 
 
 def test_display_name_matches_are_collected_across_pages():
+    # Scripted: the point is paging, the nextLink Graph gives followed exactly as given.
     client, adapter = make_client(
         [
             (200, {"value": [{"appId": "a", "id": "1"}], "@odata.nextLink": "https://graph.test/v1.0/applications?$skiptoken=x"}),
@@ -105,12 +81,15 @@ def test_display_name_matches_are_collected_across_pages():
 
 
 def test_app_id_wins_over_unique_name_and_display_name():
-    client, adapter = make_client([(200, {"value": [{"appId": "a", "id": "1"}]})])
+    fake, client = fake_client()
+    fake.add_application("d", uniqueName="u")
+    fake.add_application("another", id="1", appId="a")
     assert client.find_application(app_id="a", unique_name="u", display_name="d")["id"] == "1"
-    assert query(adapter.calls[0])["$filter"] == "appId eq 'a'"
+    assert fake.calls[0]["query"]["$filter"] == "appId eq 'a'"
 
 
 def test_unique_name_is_an_escaped_alternate_key_and_404_means_absent():
+    # Scripted: the point is the exact URL on the wire (FakeGraph records paths decoded).
     client, adapter = make_client([(404, {"error": {"code": "Request_ResourceNotFound", "message": "gone"}})])
     assert client.find_application(unique_name="sync app's") is None
     path = urlsplit(adapter.calls[0]["url"]).path
@@ -119,6 +98,7 @@ def test_unique_name_is_an_escaped_alternate_key_and_404_means_absent():
 
 
 def test_an_upsert_of_an_existing_app_reads_it_back_for_its_ids():
+    # Scripted: the point is the conversation, a PATCH answered 204 without a body, then the read back.
     client, adapter = make_client([(204, None), (200, {"id": "1", "appId": "a"})])
     assert client.upsert_application("sync", {"displayName": "x"}) == {"id": "1", "appId": "a"}
     upsert, read_back = adapter.calls
@@ -130,6 +110,7 @@ def test_an_upsert_of_an_existing_app_reads_it_back_for_its_ids():
 
 
 def test_an_upsert_that_creates_the_app_takes_its_ids_from_the_answer():
+    # Scripted: the point is that a 201 with a body is the one request, with no read back.
     client, adapter = make_client([(201, {"id": "2", "appId": "b"})])
     assert client.upsert_application("sync", {"displayName": "x"}) == {"id": "2", "appId": "b"}
     assert len(adapter.calls) == 1
@@ -139,27 +120,29 @@ def test_an_upsert_that_creates_the_app_takes_its_ids_from_the_answer():
 
 
 def test_permission_names_resolve_to_role_and_scope_ids():
-    client, adapter = make_client([(200, {"value": [GRAPH_PRINCIPAL]})])
+    fake, client = fake_client()
     resolved, warnings = client.resolve_permissions(
         [
             {"api": "Microsoft Graph", "application": ["Directory.Read.All"], "delegated": ["Directory.Read.All"]},
             {"api": GRAPH_APP_ID, "application": [], "delegated": ["Group.Read.All"]},
         ]
     )
+    role_dir, scope_dir, scope_group = GRAPH_ROLES["Directory.Read.All"], GRAPH_SCOPES["Directory.Read.All"], GRAPH_SCOPES["Group.Read.All"]
     assert resolved == {
-        GRAPH_APP_ID: {"application": {"Directory.Read.All": "role-dir"}, "delegated": {"Directory.Read.All": "scope-dir", "Group.Read.All": "scope-group"}}
+        GRAPH_APP_ID: {"application": {"Directory.Read.All": role_dir}, "delegated": {"Directory.Read.All": scope_dir, "Group.Read.All": scope_group}}
     }
-    assert warnings == [] and len(adapter.calls) == 1  # the API is read once
+    assert warnings == [] and len(fake.calls) == 1  # the API is read once
     assert required_resource_access(resolved) == [
         {
             "resourceAppId": GRAPH_APP_ID,
-            "resourceAccess": [{"id": "role-dir", "type": "Role"}, {"id": "scope-dir", "type": "Scope"}, {"id": "scope-group", "type": "Scope"}],
+            "resourceAccess": [{"id": role_dir, "type": "Role"}, {"id": scope_dir, "type": "Scope"}, {"id": scope_group, "type": "Scope"}],
         }
     ]
 
 
 def test_every_unknown_name_is_reported_at_once_with_the_closest_valid_names():
-    client = make_client([(200, {"value": [GRAPH_PRINCIPAL]})])[0]
+    fake, client = fake_client()
+    fake.graph_sp["appRoles"].append({"id": "role-users-only", "value": "Tasks.Review", "allowedMemberTypes": ["User"], "isEnabled": True})
     with pytest.raises(GraphError) as caught:
         client.resolve_permissions([{"api": "Microsoft Graph", "application": ["Directory.ReadAll", "Tasks.Review"], "delegated": ["user.readbasic.all"]}])
     text = str(caught.value)
@@ -170,35 +153,32 @@ def test_every_unknown_name_is_reported_at_once_with_the_closest_valid_names():
 
 
 def test_an_api_named_by_its_service_principal_display_name_is_found():
-    other = dict(GRAPH_PRINCIPAL, appId="11111111-2222-3333-4444-555555555555", displayName="Sync API")
-    client, adapter = make_client([(200, {"value": [other]}), (200, {"value": [other]})])
+    fake, client = fake_client()
+    fake.add_service_principal(resource_principal("sp-sync", "11111111-2222-3333-4444-555555555555", "Sync API", [("User.Read.All", "role-user", "Read")], []))
     resolved = client.resolve_permissions([{"api": "Sync API", "application": ["User.Read.All"]}])[0]
     assert list(resolved) == ["11111111-2222-3333-4444-555555555555"]
-    assert query(adapter.calls[0])["$filter"] == "displayName eq 'Sync API'"
+    assert fake.calls[0]["query"]["$filter"] == "displayName eq 'Sync API'"
 
 
 def test_an_api_missing_from_the_tenant_fails_clearly():
-    client = make_client([(200, {"value": []})])[0]
+    client = fake_client()[1]
     with pytest.raises(GraphError) as caught:
         client.resolve_permissions([{"api": "22222222-2222-3333-4444-555555555555", "application": ["X"]}])
     assert "no service principal for app id 22222222-2222-3333-4444-555555555555" in str(caught.value)
 
 
 def test_the_retired_azure_ad_graph_warns_and_names_microsoft_graph_equivalents():
-    legacy = {
-        "id": "sp-aad",
-        "appId": "00000002-0000-0000-c000-000000000000",
-        "displayName": "Windows Azure Active Directory",
-        "appRoles": [{"id": "r1", "value": "Directory.Read.All", "allowedMemberTypes": ["Application"]}],
-        "oauth2PermissionScopes": [{"id": "s1", "value": "User.Read"}],
-    }
-    client = make_client([(200, {"value": [legacy]}), (200, {"value": [GRAPH_PRINCIPAL]})])[0]
-    legacy_request = {"api": "Windows Azure Active Directory", "application": ["Directory.Read.All"], "delegated": ["User.Read"]}
+    fake, client = fake_client()
+    # A permission only the legacy API offers (Microsoft Graph has no namesake).
+    fake.aad_sp["oauth2PermissionScopes"].append({"id": "legacy-only", "value": "Legacy.Only", "type": "User", "isEnabled": True})
+    legacy_request = {"api": "Windows Azure Active Directory", "application": ["Directory.Read.All"], "delegated": ["Legacy.Only"]}
     resolved, [warning] = client.resolve_permissions([legacy_request])
     assert "retired" in warning
     assert "{api: Microsoft Graph, application: [Directory.Read.All]}" in warning
-    assert "no Microsoft Graph permission of the same name for delegated User.Read" in warning
-    assert resolved["00000002-0000-0000-c000-000000000000"]["application"] == {"Directory.Read.All": "r1"}
+    assert "no Microsoft Graph permission of the same name for delegated Legacy.Only" in warning
+    legacy_role = fake.aad_sp["appRoles"][0]
+    assert legacy_role["value"] == "Directory.Read.All"
+    assert resolved[AAD_GRAPH_APP_ID]["application"] == {"Directory.Read.All": legacy_role["id"]}
 
 
 # Eventual consistency
@@ -223,6 +203,7 @@ def test_only_the_known_eventual_consistency_answers_are_retried():
 
 
 def test_creating_a_service_principal_waits_for_its_application_then_succeeds():
+    # Scripted: the point is the retry, one refusal then the create.
     client, adapter = make_client(
         [(400, {"error": {"code": "Request_BadRequest", "message": "NoBackingApplicationObject"}}), (201, {"id": "sp-1", "appId": "a"})]
     )
@@ -231,10 +212,11 @@ def test_creating_a_service_principal_waits_for_its_application_then_succeeds():
 
 
 def test_a_service_principal_that_already_exists_is_adopted():
-    client, adapter = make_client(
-        [(409, {"error": {"code": "Request_MultipleObjectsWithSameKeyValue", "message": "already in use"}}), (200, {"value": [{"id": "sp-1", "appId": "a"}]})]
-    )
+    fake, client = fake_client()
+    fake.add_service_principal({"id": "sp-1", "appId": fake.add_application("sync", appId="a")["appId"], "displayName": "sync"})
     assert client.create_service_principal("a")["id"] == "sp-1"
+    assert [(call["method"], call["path"]) for call in fake.calls] == [("POST", "/servicePrincipals"), ("GET", "/servicePrincipals")]
+    assert len(fake.service_principals) == 3  # Microsoft Graph's, Azure AD Graph's and the one adopted
 
 
 def _jwt(claims):

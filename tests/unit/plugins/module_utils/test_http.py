@@ -1,3 +1,6 @@
+"""The HTTP client every service client uses: retries, paging, errors, TLS and proxies. The exact requests are each
+test's point, so each scripts its conversation (ScriptedAdapter) rather than using a service fake."""
+
 import pytest
 import requests
 

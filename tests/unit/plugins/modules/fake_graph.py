@@ -67,6 +67,7 @@ class FakeGraph(BaseAdapter):
     def __init__(self, page_size=100):
         super().__init__()
         self.page_size = page_size
+        self.tenant_id = TENANT_ID
         self.applications = {}
         self.service_principals = {}
         self.assignments = {}
@@ -385,7 +386,7 @@ class FakeGraph(BaseAdapter):
 
     def get_organization(self, **_):
         verified = [{"name": domain["id"]} for domain in self.tenant_domains if domain["isVerified"]]
-        return 200, {"value": [{"id": TENANT_ID, "verifiedDomains": verified}]}
+        return 200, {"value": [{"id": self.tenant_id, "verifiedDomains": verified}]}
 
     def list_domains(self, query, **_):
         return self._page(self.tenant_domains, query, "/domains")
