@@ -105,7 +105,11 @@ def refuse_display_name_conflict(graph, params):
     display name (Entra ID allows two of one name; the person who made one by hand rarely wants a second)."""
     if identify(params)["display_name"]:
         return  # found by display name, none has it: there is no other
-    named = sorted(app["appId"] for app in graph.list_applications(display_name=params["display_name"]))
+    # One that carries our unique name is ours, made by another run and not yet found by it (Graph is eventually
+    # consistent): the create is an upsert by unique name, so it updates that one rather than adding a second.
+    named = sorted(
+        app["appId"] for app in graph.list_applications(display_name=params["display_name"]) if app.get("uniqueName") != params["unique_name"]
+    )
     if not named:
         return
     several = len(named) > 1

@@ -112,6 +112,15 @@ def test_display_name_conflict_fail_lets_an_application_found_by_unique_name_be(
     assert len(graph.writes) == writes
 
 
+def test_display_name_conflict_fail_takes_an_application_of_our_unique_name_as_ours(graph, run_module):
+    # Another run made it a moment ago: the display-name read sees it, the unique-name read not yet.
+    other_run = graph.add_application("modusCloud", uniqueName=KB_APP["unique_name"])
+    graph.fail("GET", r"^/applications\(uniqueName=", 404, "Request_ResourceNotFound", "not found")
+    result = run_module(module, dict(KB_APP, display_name_conflict="fail"))
+    assert result.get("failed") is not True, result.get("msg")
+    assert list(graph.applications) == [other_run["id"]]  # updated by the upsert, no second application
+
+
 def test_removed_permission_and_redirect_uri_show_by_name_in_the_diff(graph, run_module):
     run_module(module, KB_APP)
     smaller = dict(
