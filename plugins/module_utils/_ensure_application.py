@@ -107,9 +107,7 @@ def refuse_display_name_conflict(graph, params):
         return  # found by display name, none has it: there is no other
     # One that carries our unique name is ours, made by another run and not yet found by it (Graph is eventually
     # consistent): the create is an upsert by unique name, so it updates that one rather than adding a second.
-    named = sorted(
-        app["appId"] for app in graph.list_applications(display_name=params["display_name"]) if app.get("uniqueName") != params["unique_name"]
-    )
+    named = sorted(app["appId"] for app in graph.list_applications(display_name=params["display_name"]) if app.get("uniqueName") != params["unique_name"])
     if not named:
         return
     several = len(named) > 1
