@@ -98,6 +98,8 @@ def ensure_consent(module):
         ensure_admin_grant(changes, graph, api, principal_id, held["grants"], wanted.get("delegated") or set())
 
     result = {"app_id": app_id, "service_principal_id": principal_id, "granted": graph.permission_view(desired)}
+    if params["state"] == "present":
+        result["msg"] = present_message(result["granted"], changes.changed, changes.tense, pending=application is None)
     if params["state"] == "absent":
         removes_principal = bool(principal and params["remove_service_principal"])
         if removes_principal:
@@ -105,6 +107,22 @@ def ensure_consent(module):
             result["service_principal_id"] = None
         result["msg"] = absent_message(app_id, graph.permission_view(revoked(current, desired)), removes_principal, changes.tense)
     return result
+
+
+def present_message(granted_view, changed, tense, pending=False):
+    """One sentence: what is granted after the run, per API (application and delegated permissions), and whether
+    this run granted it (or, in check mode, would) or found it granted. `pending`: the application does not exist
+    yet (check mode), so what it requests is not known."""
+    if not granted_view:
+        if pending:
+            return "No admin consent to grant yet: the permissions are known once the application exists."
+        return "No admin consent to grant: no permissions are requested."
+    how = tense("granted", "would be granted") if changed else "already granted"
+    apis = "; ".join(
+        "%s (application %s; delegated %s)" % (entry["api"], ", ".join(entry["application"]) or "-", ", ".join(entry["delegated"]) or "-")
+        for entry in granted_view
+    )
+    return "Admin consent %s: %s." % (how, apis)
 
 
 def revoked(current, desired):

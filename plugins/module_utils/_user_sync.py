@@ -29,6 +29,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_apply 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_files import make_report_folder, report_path_problem, write_report
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_info import state_view
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_report import SyncReader
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_summary import report_line, summary_lines
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_wait import SyncWait
 
 
@@ -150,6 +151,9 @@ class UserSync(object):
         seen = reader.client.seen(self.org) if mode != "wait" else None
         if seen:
             result["known_state"] = state_view(**seen)
+        # The lines an operator reads, worded here so that a caller only shows them.
+        result["msg"] = report_line(mode, result["report"]["counts"], self.changes.tense)
+        result["summary"] = summary_lines(result, mode, self.changes.tense)
         return result
 
     def refuse_mass_removal(self, result):

@@ -141,13 +141,14 @@ EXAMPLES = r"""
 RETURN = r"""
 msg:
   description:
+    - With O(state=present), what is granted after the run, per API - its application and its delegated
+      permissions by name - and whether this run granted it (in check mode, would) or found it already granted.
     - With O(state=absent), what the run revoked and deleted (or, in check mode, would), by permission name, or
       that there was nothing to revoke.
-  returned: when O(state=absent)
+  returned: always
   type: str
-  sample: "The admin consent of application 4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21 was revoked (Microsoft Graph:
-    Directory.Read.All (application), Directory.Read.All, Group.Read.All, User.ReadBasic.All); its service principal
-    was deleted."
+  sample: "Admin consent granted: Microsoft Graph (application Directory.Read.All; delegated Directory.Read.All,
+    Group.Read.All, User.ReadBasic.All)."
 app_id:
   description: The application (client) id.
   returned: always

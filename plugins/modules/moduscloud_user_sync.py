@@ -369,6 +369,32 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+msg:
+  description:
+    - The report's counts in one line, with the mode, and C(predicted) in check mode.
+  returned: unless O(validate_only=true)
+  type: str
+  sample: "Sync report (apply): users to add 1, change 1, remove 0, unchanged 42; groups 4; skipped 3; missing domains 1"
+summary:
+  description:
+    - The lines an operator reads about the run - RV(msg), then the users to add, change and remove, the groups,
+      the skipped objects with their reasons, the missing domains (each list as far as O(report_limit) shows it,
+      with how many more there are), the users O(exemption_query) exempts, the report files, and what was applied
+      (in check mode, what would be applied).
+  returned: unless O(validate_only=true)
+  type: list
+  elements: str
+  sample:
+    - "Sync report (apply): users to add 1, change 1, remove 0, unchanged 42; groups 4; skipped 1; missing domains 0"
+    - "Users to add: adelev@contoso.com"
+    - "Users to change: meganb@contoso.com"
+    - "Users to remove: -"
+    - "Groups: IT Admins, Sales, Sales Team, Support"
+    - "Skipped: pat@fabrikam.com (guest)"
+    - "Missing domains: -"
+    - "Exempt by exemption_query: -"
+    - "Report files: -"
+    - "Applied: added 1, updated 1, removed 0 users"
 validated:
   description: Whether the options were only checked (O(validate_only=true)); nothing else is returned then.
   returned: when O(validate_only=true)

@@ -223,3 +223,23 @@ def test_check_mode_assumes_a_missing_app_is_planned_and_says_so(graph, run_modu
     result = run_module(module, {"display_name": "modusCloud", "api_permissions": KB_PERMISSIONS}, check_mode=True)
     assert result["changed"] is True and graph.writes == []
     assert any("check mode assumes an earlier task creates it" in text for text in warning_texts(result))
+
+
+KB_GRANTED = "Microsoft Graph (application Directory.Read.All; delegated Directory.Read.All, Group.Read.All, User.ReadBasic.All)"
+
+
+def test_present_says_what_is_granted_per_api_and_whether_this_run_granted_it(graph, run_module):
+    app = registered_app(graph)
+    planned = run_module(module, {"app_id": app["appId"]}, check_mode=True)
+    assert planned["msg"] == "Admin consent would be granted: %s." % KB_GRANTED
+    granted = run_module(module, {"app_id": app["appId"]})
+    assert granted["msg"] == "Admin consent granted: %s." % KB_GRANTED
+    again = run_module(module, {"app_id": app["appId"]}, check_mode=True)
+    assert again["changed"] is False and again["msg"] == "Admin consent already granted: %s." % KB_GRANTED
+
+
+def test_present_for_a_planned_app_says_what_would_be_granted_or_that_it_is_not_known_yet(graph, run_module):
+    listed = run_module(module, {"app_id": "(known after apply)", "api_permissions": KB_PERMISSIONS}, check_mode=True)
+    assert listed["msg"] == "Admin consent would be granted: %s." % KB_GRANTED
+    unlisted = run_module(module, {"app_id": "(known after apply)"}, check_mode=True)
+    assert unlisted["msg"] == "No admin consent to grant yet: the permissions are known once the application exists."

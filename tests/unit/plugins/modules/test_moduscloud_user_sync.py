@@ -362,6 +362,47 @@ def test_report_path_gets_the_whole_report_as_json_and_csv_and_a_markdown_summar
     assert len(rows) == 1 + 2 + 1 + 1 + 5  # header, adds, change, removal, skipped users
 
 
+def test_the_result_says_what_an_operator_reads_in_lines(run, services, tmp_path):
+    path = str(tmp_path / "contoso-sync.json")
+    result = run(report_path=path)
+    counts_line = "Sync report (report): users to add 2, change 1, remove 1, unchanged 0; groups 2; skipped 5; missing domains 0"
+    assert result["msg"] == counts_line
+    assert result["summary"] == [
+        counts_line,
+        "Users to add: adele@%s, alex@%s" % (ORG, ORG),
+        "Users to change: megan@" + ORG,
+        "Users to remove: left@" + ORG,
+        "Groups: Sales, IT Admins",
+        # Each skipped object by the name the report files give it, with its reason.
+        "Skipped: " + ", ".join("%s (%s)" % (entry["address"], entry["reason"]) for entry in result["report"]["skipped"]),
+        "Missing domains: -",
+        "Exempt by exemption_query: -",
+        "Report files: %s, %s, %s" % (path, str(tmp_path / "contoso-sync.md"), str(tmp_path / "contoso-sync.csv")),
+        "Applied: nothing (report)",
+    ]
+
+
+def test_the_summary_says_how_many_entries_report_limit_leaves_out(run, services):
+    services.tenant_domains.append({"id": "contoso.net", "isVerified": True})
+    result = run(report_limit=1, exemption_query="[?surname == 'Nobody']")
+    summary, [first_skip] = result["summary"], result["report"]["skipped"]
+    assert "Users to add: adele@%s (and 1 more)" % ORG in summary
+    assert "Skipped: %s (%s) (and 4 more)" % (first_skip["address"], first_skip["reason"]) in summary
+    assert "Missing domains: contoso.net" in summary
+    assert "Exempt by exemption_query: nobody" in summary
+
+
+def test_the_apply_says_what_it_wrote_and_in_check_mode_what_it_would_write(run, services):
+    planned = run(mode="apply", check_mode=True)
+    assert planned["msg"].startswith("Sync report (apply, predicted): users to add 2, change 1, remove 1,")
+    assert planned["summary"][-1] == "Applied: would add 2, update 1, remove 1 users"
+    applied = run(mode="apply")
+    assert applied["msg"].startswith("Sync report (apply): users to add 2, change 1, remove 1,")
+    assert applied["summary"][-1] == "Applied: added 2, updated 1, removed 1 users"
+    again = run(mode="apply")
+    assert again["summary"][-1] == "Applied: added 0, updated 0, removed 0 users"
+
+
 def test_report_files_are_readable_by_their_owner_only_even_when_they_existed(run, tmp_path):
     path = tmp_path / "contoso-sync.json"
     for name in ("contoso-sync.json", "contoso-sync.md", "contoso-sync.csv"):

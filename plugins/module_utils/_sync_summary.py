@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the moduscloud.azure_sync collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The lines an operator reads about one moduscloud_user_sync run (its result's `msg` and `summary`), worded
+from the result alone; what describes writes is worded by the run's tense. Pure: no I/O.
+
+Private to this collection: no compatibility promise outside it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import skip_identifier
+
+NONE = "-"
+
+
+def report_line(mode, counts, tense):
+    """One line with the report's counts (the result's `msg`): "Sync report (apply, predicted): users to add 4, ..."."""
+    return "Sync report (%s%s): users to add %d, change %d, remove %d, unchanged %d; groups %d; skipped %d; missing domains %d" % (
+        mode,
+        tense("", ", predicted"),
+        counts["add"],
+        counts["change"],
+        counts["remove"],
+        counts["unchanged"],
+        counts["groups"],
+        counts["skipped"],
+        counts["missing_domains"],
+    )
+
+
+def summary_lines(result, mode, tense):
+    """The result's `summary`: its `msg`, then the report's entries (as far as report_limit shows them), the users
+    the exemption rule selected, the report files and what was applied."""
+    report = result["report"]
+    counts, users = report["counts"], report["users"]
+    lines = [result["msg"]]
+    lines.append("Users to add: " + listed([user["primary_email"] for user in users["add"]], counts["add"]))
+    lines.append("Users to change: " + listed([user["primary_email"] for user in users["change"]], counts["change"]))
+    lines.append("Users to remove: " + listed([user["primary_email"] for user in users["remove"]], counts["remove"]))
+    lines.append("Groups: " + listed([group["name"] for group in report["groups"]], counts["groups"]))
+    lines.append("Skipped: " + listed(["%s (%s)" % (skip_identifier(entry), entry["reason"]) for entry in report["skipped"]], counts["skipped"]))
+    lines.append("Missing domains: " + listed(report["missing_domains"], counts["missing_domains"]))
+    if "query_exemptions" in result:
+        lines.append("Exempt by exemption_query: " + (", ".join(result["query_exemptions"]) or "nobody"))
+    else:
+        lines.append("Exempt by exemption_query: " + NONE)
+    lines.append("Report files: " + (", ".join(result["report_files"].values()) if result.get("report_files") else NONE))
+    lines.append("Applied: " + applied_text(result.get("applied"), counts, mode, tense))
+    return lines
+
+
+def listed(names, total):
+    """The names shown, and how many more the report counts beyond them (report_limit), or "-" for none."""
+    if not names:
+        return NONE
+    text = ", ".join(names)
+    if total > len(names):
+        text += " (and %d more)" % (total - len(names))
+    return text
+
+
+def applied_text(applied, counts, mode, tense):
+    """What the apply wrote, or in check mode would write (the report's counts: a dry run writes nothing)."""
+    if applied is None:
+        return "nothing (%s)" % mode
+    return tense(
+        "added %d, updated %d, removed %d users" % (applied["added"], applied["updated"], applied["removed"]),
+        "would add %d, update %d, remove %d users" % (counts["add"], counts["change"], counts["remove"]),
+    )
