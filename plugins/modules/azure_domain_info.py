@@ -62,23 +62,13 @@ verified_domains:
   sample: [contoso.com, contoso.onmicrosoft.com]
 """
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._domain_info import domain_info
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_module import GraphModule
-
-
-def run(module):
-    verified = sorted(set(module.graph.verified_domains()))
-    required = module.params["required_domain"]
-    if required is not None and required.lower() not in verified:
-        raise GraphError(
-            "required_domain is %s, which is not a verified domain of the Entra tenant. Allowed: one of %s." % (required.lower(), ", ".join(verified))
-        )
-    return {"changed": False, "verified_domains": verified}
 
 
 def main():
     module = GraphModule(dict(required_domain=dict(type="str")), reports_changes=False)
-    module.run(run)
+    module.run(domain_info)
 
 
 if __name__ == "__main__":

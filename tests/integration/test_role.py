@@ -346,7 +346,7 @@ def test_the_report_playbook_plans_a_tenant_that_is_not_configured_yet(fresh_san
 
 
 def test_a_play_with_the_check_mode_keyword_plans_an_empty_tenant_as_check_does(fresh_sandbox, tmp_path):
-    # Check mode from the play keyword alone (no --check, no azure_user_sync_dry_run): the modules see it and
+    # Check mode from the play keyword alone (no --check): the modules see it and
     # plan, the verification checks nothing the plan only predicted, and the report counts the planned domains.
     playbook = tmp_path / "plan.yml"
     playbook.write_text(
