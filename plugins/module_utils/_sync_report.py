@@ -153,7 +153,7 @@ class SyncReader(object):
     def _check_token_tenant(self, graph, tenant_id):
         # The service reads the tenant of its primary domain; a token of another tenant would report on
         # (and apply) the wrong directory. Domains read earlier with the same token say it as well.
-        if tenant_id in [name.lower() for name in self.params["tenant_domains"] or ()]:
+        if tenant_id in [name.lower() for name in self.params["verified_domains"] or ()]:
             return
         try:
             names = graph.tenant_names()
@@ -184,7 +184,7 @@ class SyncReader(object):
         with ThreadPoolExecutor(max_workers=1) as pool:
             organization = pool.submit(self.read_organization)
             try:
-                domains, users, groups = read_directory(new_graph_client, settings, self.params["tenant_domains"], user_fields(query, USER_FIELDS))
+                domains, users, groups = read_directory(new_graph_client, settings, self.params["verified_domains"], user_fields(query, USER_FIELDS))
             except ApiError as error:
                 raise self.explained_graph_error(error)
             org_domains, exemptions, org_users = organization.result()

@@ -46,9 +46,9 @@ def invalid_options(params):
             problems.append("%s must be 0 or more, got %d" % (name, params[name]))
     if params["wait_interval"] < 1:
         problems.append("wait_interval must be at least 1 second, got %d" % params["wait_interval"])
-    if params["tenant_domains"] is not None and not params["access_token"]:
+    if params["verified_domains"] is not None and not params["access_token"]:
         problems.append(
-            "tenant_domains needs access_token (they must have been read with the same token); with key the sync app reads the tenant's domains itself"
+            "verified_domains needs access_token (they must have been read with the same token); with key the sync app reads the tenant's domains itself"
         )
     not_domains = [name for name in params["planned_domains"] if not is_domain_name(name)]
     if not_domains:

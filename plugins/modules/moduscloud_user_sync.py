@@ -204,11 +204,12 @@ options:
     type: list
     elements: str
     default: []
-  tenant_domains:
+  verified_domains:
     description:
       - The verified domains of the tenant, as an earlier task read them from Microsoft Graph with the same
-        O(access_token). The report then uses them instead of reading them again, and when O(tenant_id) is
-        one of them, they also show that the token belongs to the tenant.
+        O(access_token), for example RV(moduscloud.azure_sync.azure_domain_info#module:verified_domains). The report
+        then uses them instead of reading them again, and when O(tenant_id) is one of them, they also show that the
+        token belongs to the tenant.
       - Needs O(access_token); the sync app's own view of the tenant is always read.
     type: list
     elements: str
@@ -596,7 +597,7 @@ def argument_spec():
         planned_domains=dict(type="list", elements="str", default=[]),
         planned_exemptions=dict(type="list", elements="str"),
         planned_settings=dict(type="dict"),
-        tenant_domains=dict(type="list", elements="str"),
+        verified_domains=dict(type="list", elements="str"),
         known_state=dict(type="dict"),
         exemption_query=dict(type="str"),
     )

@@ -758,16 +758,16 @@ def test_ca_path_applies_to_every_service(run, services, tmp_path):
     assert os.path.exists(str(bundle))
 
 
-def test_tenant_domains_read_earlier_with_the_token_spare_two_graph_reads(run, services):
-    result = run(key=None, access_token=ACCESS_TOKEN, tenant_id=ORG, tenant_domains=[ORG.upper(), INITIAL])
+def test_verified_domains_read_earlier_with_the_token_spare_two_graph_reads(run, services):
+    result = run(key=None, access_token=ACCESS_TOKEN, tenant_id=ORG, verified_domains=[ORG.upper(), INITIAL])
     assert result["report"]["counts"]["add"] == 2
     paths = [call["path"] for call in services.graph_calls()]
     assert "/v1.0/domains" not in paths and "/v1.0/organization" not in paths
 
 
-def test_tenant_domains_need_the_token_they_were_read_with(run, services):
-    result = run(tenant_domains=[ORG])
-    assert result["failed"] is True and "tenant_domains needs access_token" in result["msg"]
+def test_verified_domains_need_the_token_they_were_read_with(run, services):
+    result = run(verified_domains=[ORG])
+    assert result["failed"] is True and "verified_domains needs access_token" in result["msg"]
     assert services.calls == []
 
 
