@@ -38,6 +38,8 @@ SWITCHES = (
     "update_groups",
     "remove_groups",
 )
+# The Microsoft Graph user properties the rules read: what the users' read selects.
+GRAPH_USER_FIELDS = ("id", "userPrincipalName", "givenName", "surname", "mail", "proxyAddresses", "accountEnabled", "userType", "assignedLicenses")
 USER_ROLES = ("end_user", "silent_user")
 DEFAULT_USER_ROLE = "end_user"
 

@@ -146,6 +146,11 @@ def by_email(user):
     return user["primary_email"]
 
 
+def changed(user, changes, fields):
+    """The fields of an org user once a report's changes are made."""
+    return dict((key, changes[key]["after"] if key in changes else user[key]) for key in fields)
+
+
 def identified(entries):
     return sorted((entry["object"], entry["reason"], entry.get("address") or entry.get("upn") or entry.get("name") or entry.get("id")) for entry in entries)
 
@@ -178,8 +183,7 @@ def disagreement(directory, before, settings):
         "add": sorted(report["users"]["add"], key=by_email),
         "remove": sorted(user["primary_email"] for user in report["users"]["remove"]),
         "change": sorted(
-            (entry["primary_email"], dict((key, entry["changes"][key]["after"] if key in entry["changes"] else before[entry["primary_email"]][key]) for key in synced[:4]))
-            for entry in report["users"]["change"]
+            (entry["primary_email"], changed(before[entry["primary_email"]], entry["changes"], synced[:4])) for entry in report["users"]["change"]
         ),
         "skipped": identified(report["skipped"]),
     }
