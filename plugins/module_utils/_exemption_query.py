@@ -20,6 +20,8 @@ import json
 import traceback
 from collections.abc import Mapping
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import GRAPH_USER_FIELDS
+
 try:
     import jmespath
     from jmespath.exceptions import JMESPathError
@@ -32,11 +34,10 @@ else:
 
 OPTION = "exemption_query"
 
-# The Graph user fields the sync rules read (docs/sync-rules.md), plus those a rule commonly needs. They
+# The Graph user fields the sync rules read (_sync.py's GRAPH_USER_FIELDS), plus those a rule commonly needs. These
 # are read only when an expression is given, so the plain sync reads no more than it must.
-SYNC_USER_FIELDS = ("id", "userPrincipalName", "givenName", "surname", "mail", "proxyAddresses", "accountEnabled", "userType", "assignedLicenses")
 RULE_USER_FIELDS = ("displayName", "mailNickname", "jobTitle", "department", "companyName", "officeLocation", "usageLocation", "createdDateTime")
-QUERY_USER_FIELDS = SYNC_USER_FIELDS + RULE_USER_FIELDS
+QUERY_USER_FIELDS = GRAPH_USER_FIELDS + RULE_USER_FIELDS
 
 ALLOWED = (
     "a JMESPath expression that selects users (or their addresses) from the list of the directory's users, "

@@ -10,7 +10,7 @@ Pure functions over plain data: Microsoft Graph user and group dicts and modusCl
 in, a JSON-able report out. No I/O and no imports of the collection or of Ansible: the one
 implementation of the rules in docs/sync-rules.md that the modules use. The sandbox's emulated
 sync service (sandbox/moduscloud/sync_rules.py) implements the same rules again on purpose, independently, and
-a sandbox test (tests/sandbox/test_moduscloud_service.py) checks that the two agree.
+tests/sandbox/test_sync_rules_agree.py checks that the two agree under every combination of the settings.
 Every address is compared case-insensitively and reported in lower case. The work is linear in
 the number of objects (dict and set lookups, one pass per input), then each list is sorted.
 
@@ -38,6 +38,8 @@ SWITCHES = (
     "update_groups",
     "remove_groups",
 )
+# The Microsoft Graph user properties the rules read: what the users' read selects.
+GRAPH_USER_FIELDS = ("id", "userPrincipalName", "givenName", "surname", "mail", "proxyAddresses", "accountEnabled", "userType", "assignedLicenses")
 USER_ROLES = ("end_user", "silent_user")
 DEFAULT_USER_ROLE = "end_user"
 

@@ -25,13 +25,13 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._exemption_q
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_directory import with_members
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import normalize_domain
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import is_placeholder
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import SWITCHES, reconcile
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import GRAPH_USER_FIELDS, SWITCHES, reconcile
 
 # The import settings the report depends on, by option name; None in params = the saved value.
 SETTING_OPTIONS = SWITCHES + ("default_user_role",)
 
 # Only the Graph fields the sync rules read (docs/sync-rules.md).
-USER_FIELDS = "id,userPrincipalName,givenName,surname,mail,proxyAddresses,accountEnabled,userType,assignedLicenses"
+USER_FIELDS = ",".join(GRAPH_USER_FIELDS)
 GROUP_FIELDS = "id,displayName,mail,mailEnabled,securityEnabled"
 
 CONSENT_HINT = (

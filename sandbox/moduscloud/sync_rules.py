@@ -3,7 +3,8 @@ scheduled sync to one organization under the service lock.
 
 Kept independent of plugins/module_utils/_sync.py ON PURPOSE: the collection predicts what the
 service will do, and the sandbox plays the service, so a shared implementation would make a wrong
-rule agree with itself. tests/integration/test_user_sync_scenarios.py checks that the two agree.
+rule agree with itself. tests/sandbox/test_sync_rules_agree.py checks that the two agree under every setting,
+and tests/integration/test_user_sync_scenarios.py through the modules.
 """
 
 from __future__ import annotations
@@ -67,12 +68,15 @@ def _skip(kind, reason, address=None, entra_object=None, **extra):
     return entry
 
 
-def _user_skip_reason(org, entra_user, mail, exempt):
+def _user_skip_reason(org, entra_user, mail, exempt, seen):
     """Why an Entra user is out of scope, or None when it is in scope."""
     if entra_user.get("userType") != "Member":
         return "guest"
     if mail is None:
         return "no_mail"
+    if mail in seen:  # Entra keeps mail unique; guard anyway: the first member with the address has it, in scope or not
+        return "duplicate_mail"
+    seen.add(mail)
     if domain_of(mail) not in org.domains:
         return "domain_missing"
     if mail in exempt:
@@ -82,11 +86,11 @@ def _user_skip_reason(org, entra_user, mail, exempt):
     return None if entra_user.get("assignedLicenses") else "unlicensed"
 
 
-def _entra_user_scope(org, entra_user, exempt, skipped):
+def _entra_user_scope(org, entra_user, exempt, seen, skipped):
     """The wanted modusCloud fields of an Entra user, or None when out of scope (reason recorded)."""
     mail = (entra_user.get("mail") or "").strip().lower()
     mail = mail if is_email(mail) else None
-    reason = _user_skip_reason(org, entra_user, mail, exempt)
+    reason = _user_skip_reason(org, entra_user, mail, exempt, seen)
     if reason:
         skipped.append(_skip("user", reason, mail, entra_user))
         return None
@@ -112,14 +116,10 @@ def _entra_user_scope(org, entra_user, exempt, skipped):
 
 def _apply_users(org, settings, entra_users, skipped, new_user):
     exempt = set(org.exemptions)
-    wanted = {}
+    wanted, seen = {}, set()
     for entra_user in entra_users:
-        fields = _entra_user_scope(org, entra_user, exempt, skipped)
-        if fields is None:
-            continue
-        if fields["primary_email"] in wanted:  # Entra keeps mail unique; guard anyway, first one wins
-            skipped.append(_skip("user", "duplicate_mail", fields["primary_email"]))
-        else:
+        fields = _entra_user_scope(org, entra_user, exempt, seen, skipped)
+        if fields is not None:
             wanted[fields["primary_email"]] = fields
     counts = {"added": 0, "updated": 0, "removed": 0}
     for email, fields in wanted.items():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import namedtuple
 from datetime import timedelta
 
 # ---------------------------------------------------------------------------------------------
@@ -45,21 +46,31 @@ ADMIN_USER_TYPES = ("organization_admin", "channel_admin", "strategic_partner_ad
 SYNCED_USER_TYPES = ("end_user", "silent_user")  # docs/sync-rules.md: the only types sync removes
 SYNC_ROLES = ("end_user", "silent_user")  # default_user_role_name
 
-# The PUT body (ad_key handled apart: write-only). Order = the GET response order.
-AZURE_STRING_KEYS = ("primary_domain", "application_id")
-AZURE_BOOL_KEYS = (
-    "disable_login",
-    "sync_active_users",
-    "sync_distribution_groups",
-    "sync_security_groups",
-    "add_users",
-    "update_users",
-    "remove_deleted_users",
-    "add_groups",
-    "update_groups",
-    "remove_deleted_groups",
+# The Azure AD import settings, one row each, in the order GET answers them (ad_key handled apart: write-only):
+# the wire key, the value the KB's steps save (the caller's for the first two), and the collection's option for it
+# (moduscloud_import_settings; `inverted` when the option means the opposite of the key). The option names are
+# written here, apart from the collection's WIRE_TABLE (plugins/module_utils/_moduscloud_wire.py), so that a test
+# comparing the two can catch a wrong row there. A bool KB value makes the key a boolean the service checks.
+AzureSetting = namedtuple("AzureSetting", "key kb_value option inverted", defaults=(False,))
+AZURE_SETTINGS = (
+    AzureSetting("primary_domain", None, "primary_domain"),
+    AzureSetting("application_id", None, "app_id"),
+    AzureSetting("default_user_role_name", "end_user", "default_user_role"),
+    AzureSetting("sync_frequency", 1, "sync_frequency_hours"),
+    AzureSetting("disable_login", False, "allow_microsoft_sign_in", inverted=True),
+    AzureSetting("sync_active_users", True, "sync_active_users"),
+    AzureSetting("sync_distribution_groups", True, "sync_distribution_groups"),
+    AzureSetting("sync_security_groups", True, "sync_security_groups"),
+    AzureSetting("add_users", True, "add_users"),
+    AzureSetting("update_users", True, "update_users"),
+    AzureSetting("remove_deleted_users", False, "remove_users"),
+    AzureSetting("add_groups", True, "add_groups"),
+    AzureSetting("update_groups", True, "update_groups"),
+    AzureSetting("remove_deleted_groups", False, "remove_groups"),
 )
-AZURE_SETTING_KEYS = AZURE_STRING_KEYS + ("default_user_role_name", "sync_frequency") + AZURE_BOOL_KEYS
+AZURE_SETTING_KEYS = tuple(setting.key for setting in AZURE_SETTINGS)
+AZURE_STRING_KEYS = ("primary_domain", "application_id")
+AZURE_BOOL_KEYS = tuple(setting.key for setting in AZURE_SETTINGS if isinstance(setting.kb_value, bool))
 
 # Organizations, domains, users: writable fields and defaults.
 ORG_TEXT_FIELDS = ("name", "www", "address", "postcode", "stateprov", "country", "phone")
@@ -183,19 +194,21 @@ def kb_settings_wire(primary_domain, app_id):
     """The Azure AD import settings the KB's steps save, as modusCloud's settings API holds them (its keys,
     JSON booleans, integer hours; docs/moduscloud-api.md), without the key: what the tests that write
     settings straight to the API, or fake its answers, start from."""
-    return {
-        "primary_domain": primary_domain,
-        "application_id": app_id,
-        "disable_login": False,
-        "default_user_role_name": "end_user",
-        "sync_frequency": 1,
-        "sync_active_users": True,
-        "sync_distribution_groups": True,
-        "sync_security_groups": True,
-        "add_users": True,
-        "update_users": True,
-        "remove_deleted_users": False,
-        "add_groups": True,
-        "update_groups": True,
-        "remove_deleted_groups": False,
-    }
+    values = dict((setting.key, setting.kb_value) for setting in AZURE_SETTINGS)
+    values.update(primary_domain=primary_domain, application_id=app_id)
+    return values
+
+
+def kb_settings(primary_domain, app_id):
+    """The same settings as moduscloud_import_settings takes and returns them (its option names and values)."""
+    return as_options(kb_settings_wire(primary_domain, app_id))
+
+
+def as_options(wire_settings):
+    """Settings in the service's keys and values (as PUT takes them) in the collection's option names and values;
+    keys that are no setting (ad_key, the read-only dates) are left out."""
+    return dict(
+        (setting.option, (not wire_settings[setting.key]) if setting.inverted else wire_settings[setting.key])
+        for setting in AZURE_SETTINGS
+        if setting.key in wire_settings
+    )

@@ -1,5 +1,6 @@
 """Runs every integration target (tests/integration/targets/<name>/tasks/main.yml) against a
-freshly reset sandbox, in a play whose module_defaults point both action groups at it.
+freshly reset sandbox, in a play whose module_defaults point both action groups at it, with the variables
+`sandbox` (its info document) and `sandbox_kb_settings` (the KB's import settings, sandbox/moduscloud/wire.py).
 
 The targets keep ansible-test's layout; this runner replaces `ansible-test integration` because
 the targets need the sandbox running beside them.
@@ -10,6 +11,7 @@ import os
 import pytest
 
 from playbook_harness import HERE, run_playbook, write_local_playbook
+from sandbox.moduscloud.wire import kb_settings
 
 TARGETS_DIR = os.path.join(HERE, "targets")
 
@@ -32,7 +34,9 @@ def discover_targets():
 def test_target(fresh_sandbox, target, tmp_path):
     info = fresh_sandbox.info
     tasks = [{"name": "Run the target", "ansible.builtin.include_tasks": os.path.join(TARGETS_DIR, target, "tasks", "main.yml")}]
-    playbook = write_local_playbook(tmp_path / "target.yml", info, tasks, name="Integration target %s" % target, sandbox=info)
+    # The KB's import settings as moduscloud_import_settings returns them, for the sandbox's tenant.
+    expected = kb_settings(info["tenant_domain"], info["admin_client_id"].lower())
+    playbook = write_local_playbook(tmp_path / "target.yml", info, tasks, name="Integration target %s" % target, sandbox=info, sandbox_kb_settings=expected)
     run = run_playbook(playbook, tmp_path)
     assert run.returncode == 0, run.output[-20000:]
     assert run.tasks, "the target ran no task"

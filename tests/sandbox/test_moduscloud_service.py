@@ -24,6 +24,7 @@ from requests.structures import CaseInsensitiveDict
 
 from plugins.module_utils._sync import reconcile
 from sandbox.moduscloud import ModusCloudService
+from sandbox.moduscloud.wire import as_options, kb_settings_wire
 
 ORG = "contoso.example"
 ADMIN = "admin@contoso.example"
@@ -36,23 +37,16 @@ AD_KEY = "fake-client-secret-value"
 CLOCK_START = datetime(2026, 1, 1, 8, 0, 0, tzinfo=timezone.utc)
 HOST = "moduscloud.test:8443"
 
-AZURE_SETTINGS = {
-    "primary_domain": ORG,
-    "application_id": APP_ID,
-    "ad_key": AD_KEY,
-    "disable_login": False,
-    "default_user_role_name": "silent_user",
-    "sync_frequency": 24,
-    "sync_active_users": True,
-    "sync_distribution_groups": True,
-    "sync_security_groups": True,
-    "add_users": True,
-    "update_users": True,
-    "remove_deleted_users": True,
-    "add_groups": True,
-    "update_groups": True,
-    "remove_deleted_groups": True,
-}
+# The KB's settings (sandbox/moduscloud/wire.py) with another role and frequency and both removals on, so that the
+# tests see the service keep what it was sent rather than its defaults.
+AZURE_SETTINGS = dict(
+    kb_settings_wire(ORG, APP_ID),
+    ad_key=AD_KEY,
+    default_user_role_name="silent_user",
+    sync_frequency=24,
+    remove_deleted_users=True,
+    remove_deleted_groups=True,
+)
 
 
 # --------------------------------------------------------------------------- fake Entra + Graph
@@ -757,12 +751,11 @@ def collection_report(service, fake_entra, exemptions=()):
         {**g, "members": [{"@odata.type": "#microsoft.graph.user" if m.startswith("id-") else "#microsoft.graph.group", "id": m} for m in g["member_ids"]]}
         for g in fake_entra.groups
     ]
-    wire_to_option = {"remove_deleted_users": "remove_users", "remove_deleted_groups": "remove_groups", "default_user_role_name": "default_user_role"}
     return reconcile(
         entra_users=fake_entra.users,
         entra_groups=groups,
         tenant_domains=[d["id"] for d in fake_entra.domains if d["isVerified"]],
-        settings={wire_to_option.get(k, k): v for k, v in AZURE_SETTINGS.items()},
+        settings=as_options(AZURE_SETTINGS),
         exemptions=list(exemptions),
         org_domains=[d["name"] for d in call(service, "GET", f"/orgs/{ORG}/domains")[1]["domains"]],
         org_users=list(users_by_email(service).values()),

@@ -1,6 +1,8 @@
 """Builders of the directory objects the unit tests feed the collection: Entra users and groups as
-Microsoft Graph returns them, and modusCloud organization users as the Users API returns them."""
+Microsoft Graph returns them, modusCloud organization users as the Users API returns them, and the sync switches."""
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import SWITCHES
+from ansible_collections.moduscloud.azure_sync.plugins.modules import moduscloud_import_settings as import_settings_module
 from sandbox import catalog
 
 LICENSE = {"skuId": catalog.OFFICE_365_E3_SKU_ID, "disabledPlans": []}
@@ -53,3 +55,24 @@ def org_user(address, user_type="end_user", firstname="Ann", surname="Lee", alia
     }
     user.update(fields)
     return user
+
+
+# The sync switches the rules' tests were written with, every one on (the module's defaults leave two off).
+WRITTEN_WITH_SWITCHES = (
+    "sync_active_users",
+    "sync_distribution_groups",
+    "sync_security_groups",
+    "add_users",
+    "update_users",
+    "remove_users",
+    "add_groups",
+    "update_groups",
+    "remove_groups",
+)
+
+
+def sync_switches():
+    """Every switch of _sync.SWITCHES: on for those the tests were written with, and a switch added since at
+    moduscloud_import_settings' default, so that a new rule leaves the older tests as they were."""
+    defaults = import_settings_module.argument_spec()
+    return dict((switch, switch in WRITTEN_WITH_SWITCHES or defaults[switch]["default"]) for switch in SWITCHES)

@@ -9,7 +9,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _modu
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _moduscloud_wire as mc_wire
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _sync_apply as sync_apply
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError
-from sandbox.moduscloud.wire import kb_settings_wire
+from sandbox.moduscloud.wire import kb_settings, kb_settings_wire
 
 from .fake_transport import attach
 
@@ -17,22 +17,10 @@ BASE = "https://mc.example/api/v1"
 PASSWORD = "S3cret-Local-Pw!"
 DOCS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "docs", "moduscloud-api.md")
 
-KB_SETTINGS = {
-    "primary_domain": "contoso.example",
-    "app_id": "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21",
-    "sync_active_users": True,
-    "sync_distribution_groups": True,
-    "sync_security_groups": True,
-    "add_users": True,
-    "update_users": True,
-    "remove_users": False,
-    "add_groups": True,
-    "update_groups": True,
-    "remove_groups": False,
-    "default_user_role": "end_user",
-    "sync_frequency_hours": 1,
-    "allow_microsoft_sign_in": True,
-}
+APP_ID = "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21"
+# The KB's settings in option names and values, as the sandbox spells them (sandbox/moduscloud/wire.py), like their
+# wire form in the tests below: never taken from WIRE_TABLE, which those tests check.
+KB_SETTINGS = kb_settings("contoso.example", APP_ID)
 
 
 class Scripted(object):
@@ -129,14 +117,14 @@ def test_throttling_is_retried_after_the_advertised_wait():
 
 def test_settings_map_to_the_wire_keys_of_the_wire_table():
     body = mc_wire.settings_to_wire(KB_SETTINGS, key="the-key")
-    assert body == dict(kb_settings_wire("contoso.example", "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21"), ad_key="the-key")
+    assert body == dict(kb_settings_wire("contoso.example", APP_ID), ad_key="the-key")
     assert isinstance(body["sync_frequency"], int) and not isinstance(body["sync_frequency"], bool)
 
 
 def test_a_setting_name_outside_the_wire_table_is_refused_rather_than_dropped():
     # Dropped, it would be a PUT without that setting (the contract probe once sent application_id so).
     with pytest.raises(ValueError, match="not an import setting: application_id"):
-        mc_wire.settings_to_wire(dict(KB_SETTINGS, application_id="4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21"))
+        mc_wire.settings_to_wire(dict(KB_SETTINGS, application_id=APP_ID))
 
 
 def test_settings_round_trip_through_the_wire_including_the_inverted_switch():

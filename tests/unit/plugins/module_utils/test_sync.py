@@ -17,11 +17,11 @@ import pytest
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _sync
 
 from ..builders import entra_group as group
-from ..builders import entra_user, org_user
+from ..builders import entra_user, org_user, sync_switches
 
 DOMAIN = "contoso.com"
-ALL_ON = dict((switch, True) for switch in _sync.SWITCHES)
-ALL_ON["default_user_role"] = "end_user"
+# Every switch on that these tests were written with (a newer one at its module default), and the default role.
+ALL_ON = dict(sync_switches(), default_user_role="end_user")
 
 
 def reconcile(users=(), groups=(), settings=None, exemptions=(), org_users=(), tenant_domains=(DOMAIN,), org_domains=(DOMAIN,), **overrides):

@@ -2,7 +2,6 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _moduscloud_wire as mc_wire
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import PLACEHOLDER, SECRET_VALUE_PLACEHOLDER
 from ansible_collections.moduscloud.azure_sync.plugins.modules import moduscloud_import_settings as module
 from sandbox.moduscloud.wire import kb_settings_wire
@@ -17,12 +16,9 @@ KEY = "Key~Value.0f-the-Secret_42"
 DOMAINS = (200, {"domains": [{"name": ORG, "is_active": True, "is_relay": True, "destination": None}]})
 NOT_CONFIGURED = (404, {"errors": [{"status": 404, "error_message": "Azure Active Directory sync is not configured", "identifier": ORG}]})
 KB_ARGS = {"org": ORG, "primary_domain": ORG, "application_id": APP_ID, "key": KEY}
-# The PUT body the KB's values make (the keys of docs/moduscloud-api.md, real JSON booleans, integer hours).
-KB_VALUES = kb_settings_wire(ORG, APP_ID)
-# Every settings row of WIRE_TABLE at the option's default, then the KB's values: a setting added to the table
-# with a default joins the expected bodies by itself.
-DEFAULTS = dict((option, spec.get("default")) for option, spec in module.argument_spec().items() if option in mc_wire.SETTINGS_FIELDS)
-KB_WIRE = dict(mc_wire.settings_to_wire(DEFAULTS), **KB_VALUES)
+# The PUT body the KB's values make (the keys of docs/moduscloud-api.md, real JSON booleans, integer hours), as the
+# sandbox spells it (sandbox/moduscloud/wire.py): the KB's values are the options' defaults, so KB_ARGS send it.
+KB_WIRE = kb_settings_wire(ORG, APP_ID)
 STORED = (200, dict(KB_WIRE, secret_expiry="2028-07-01", last_successful_sync="2026-07-01T10:00:00Z"))
 SETTINGS = "/orgs/%s/settings/azure" % ORG
 EXEMPTIONS = SETTINGS + "/exemptions"

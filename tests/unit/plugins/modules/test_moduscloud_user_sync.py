@@ -19,7 +19,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _sync
 from ansible_collections.moduscloud.azure_sync.plugins.modules import moduscloud_user_sync as module
 from sandbox.moduscloud.wire import kb_settings_wire
 
-from ..builders import entra_group, entra_user, org_user
+from ..builders import entra_group, entra_user, org_user, sync_switches
 from ..fake_time import FakeTime
 from ..module_utils.fake_transport import JSON_HEADERS, make_response
 from .fake_graph import TENANT_ID, FakeGraph
@@ -432,7 +432,7 @@ def test_without_saved_settings_every_setting_must_be_given(run, services):
 
 def test_without_saved_settings_the_options_alone_give_the_report(run, services):
     services.settings = None
-    flags = dict((name, True) for name in module.SWITCHES)
+    flags = sync_switches()
     result = run(tenant_id=ORG, application_id=APP_ID, default_user_role="silent_user", **flags)
     assert [user["type"] for user in result["report"]["users"]["add"]] == ["silent_user", "silent_user"]
     assert result["sync_status"] == {"secret_expiry": None, "last_successful_sync": None}
@@ -715,7 +715,7 @@ def test_an_access_token_that_cannot_read_fails_saying_so_not_blaming_the_sync_a
 
 def test_in_check_mode_an_access_token_reports_on_an_application_still_to_be_created(run, services):
     services.settings = None
-    flags = dict((name, True) for name in module.SWITCHES)
+    flags = sync_switches()
     result = run(
         key=None, access_token=ACCESS_TOKEN, tenant_id=ORG, application_id=PLACEHOLDER, default_user_role="end_user", mode="apply", check_mode=True, **flags
     )
