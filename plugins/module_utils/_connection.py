@@ -164,7 +164,7 @@ class GraphConnection(object):
         self.method = self._choose_method()
         problems = self.method.problems()
         if problems:
-            raise GraphError("Graph connection: " + "; ".join(problems))
+            raise GraphError("Graph connection: " + "; ".join(problems), options=self.method.problem_options())
         if self.method.NAME not in (AccessTokenAuth.NAME, ManagedIdentityAuth.NAME, AzureCliAuth.NAME):
             self._check_sign_in_host(cloud, authority_host, graph_url)
         self._token = None

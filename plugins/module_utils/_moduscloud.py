@@ -96,7 +96,7 @@ def connection_problems(params):
     try:
         connection_base(params.get("api_url"), params.get("stack"))
     except ConnectionOptionsError as error:
-        return [(("api_url", "stack"), str(error))]
+        return [(error.options, str(error))]
     problem = credentials_problem(params)
     if problem:
         return [problem]
