@@ -90,7 +90,12 @@ def manage_secret(module):
     now = utc_now().replace(microsecond=0)
     end_date = check_options(params, now)
     if params["validate_only"]:  # the options are checked; nothing is read or written
-        return {"validated": True, "value_held": False, "msg": "The client secret's options are valid."}
+        result = {"validated": True, "value_held": False, "msg": "The client secret's options are valid."}
+        # For a later task of a dry run that needs a key before the secret exists: what `value` would be.
+        placeholder = changes.planned(SECRET_VALUE_PLACEHOLDER)
+        if placeholder is not None:
+            result["value_placeholder"] = placeholder
+        return result
     application = find_application(module)
     if params["release_lease"]:
         holder = params["lease_holder"]

@@ -710,3 +710,9 @@ def test_a_failure_names_the_options_it_is_about(apply, args, options):
     refused = apply(dict({"validate_only": True}, **args))
     assert refused.result["failed"] is True and refused.result["invalid_options"] == options
     assert refused.calls == []
+
+
+def test_validate_only_in_check_mode_returns_the_placeholder_a_new_secret_s_value_would_have(apply):
+    dry = apply({"validate_only": True, "app_id": PLACEHOLDER}, check_mode=True)
+    assert dry.result["value_placeholder"] == SECRET_VALUE_PLACEHOLDER and "value" not in dry.result
+    assert "value_placeholder" not in apply({"validate_only": True}).result
