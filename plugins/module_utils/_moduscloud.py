@@ -178,4 +178,8 @@ class ModusCloudModule(AnsibleModule):
             self.org = normalize_domain(self.params["org"])
             return action(self)
 
-        run_to_exit(self, steps, lambda: self._changes.result(self._diff) if self._changes is not None else {"changed": False}, lambda: self.progress())
+        def progress():
+            # Looked up when the run fails: an action that writes in steps replaces module.progress.
+            return self.progress()
+
+        run_to_exit(self, steps, lambda: self._changes.result(self._diff) if self._changes is not None else {"changed": False}, progress)
