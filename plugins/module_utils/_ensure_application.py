@@ -131,6 +131,7 @@ def refuse_display_name_conflict(graph, params):
             "them" if several else "it",
             "one of them" if several else "it",
         ),
+        options=("app_id", "display_name"),
         app_ids=named,
     )
 
