@@ -8,7 +8,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    """Attribute documentation shared by the collection's modules."""
+    """Attribute documentation shared by the collection's modules, and what every module's failure returns."""
 
     DOCUMENTATION = r"""
 options: {}
@@ -17,6 +17,12 @@ attributes:
     description: Can run in check mode and return a changed status prediction without modifying the target.
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
+notes:
+  - A failure that an option's value causes (a check before any request, or a value the service or tenant refuses)
+    returns C(invalid_options), the list of the options it is about, beside C(msg), so that a caller can name its own
+    variables for them. An option whose parts can be wrong apart is named by the part, as
+    C(api_permissions.application) and C(api_permissions.delegated). The checks of Ansible's own argument spec
+    (required options, types, choices) fail without it.
 """
 
     # Modules that only read.

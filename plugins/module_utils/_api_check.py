@@ -27,9 +27,12 @@ def invalid_input(params):
     probe_org = params["write_probe_org"]
     if probe_org is not None and normalize_domain(probe_org) != normalize_domain(params["org"]):
         return [
-            "write_probe_org must name the checked organization (org) again, to run the write probes on it; it "
-            "names another one. Give a test organization as both, or leave write_probe_org out for a read-only "
-            "check"
+            (
+                "write_probe_org",
+                "write_probe_org must name the checked organization (org) again, to run the write probes on it; it "
+                "names another one. Give a test organization as both, or leave write_probe_org out for a read-only "
+                "check",
+            )
         ]
     return []
 

@@ -84,7 +84,8 @@ def application_info(module):
     """azure_app_registration_info: the matching applications, their secrets and consent; the module's result."""
     if module.params["include_consent"] and not module.params["include_permissions"]:
         raise ServiceError(
-            "include_consent needs include_permissions (consent is compared with the permissions requested): set include_consent to false as well"
+            "include_consent needs include_permissions (consent is compared with the permissions requested): set include_consent to false as well",
+            options=("include_consent", "include_permissions"),
         )
     applications = [describe(module, application) for application in find_applications(module.graph, module.params)]
     applications.sort(key=lambda info: ((info["display_name"] or "").lower(), info["app_id"] or ""))

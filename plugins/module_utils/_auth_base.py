@@ -120,6 +120,10 @@ class AuthMethod(object):
         """What is missing or wrong in the options for this method (checked before any request)."""
         return self.missing()
 
+    def problem_options(self):
+        """The options the method's problems are about: auth (which chose it) and the REQUIRED options not set."""
+        return ["auth"] + [name for name, _env in self.REQUIRED if not self.options.get(name)]
+
     def missing(self):
         """The REQUIRED options that are not set, as one problem naming each with its environment variables."""
         found = ["%s (%s)" % (name, " or ".join(env)) for name, env in self.REQUIRED if not self.options.get(name)]

@@ -30,20 +30,24 @@ def load_certificate_credential(path):
         with open(path, "rb") as handle:
             text = handle.read().decode("ascii", "replace")
     except (IOError, OSError) as exc:
-        raise GraphError("client_certificate_path %s cannot be read: %s" % (path, exc.strerror or exc))
+        raise GraphError("client_certificate_path %s cannot be read: %s" % (path, exc.strerror or exc), options=("client_certificate_path",))
     blocks = dict((match.group(1), match.group(0)) for match in PEM_BLOCK.finditer(text))
     key_pem = next((pem for kind, pem in blocks.items() if kind.endswith("PRIVATE KEY")), None)
     cert_pem = blocks.get("CERTIFICATE")
     if key_pem is None or cert_pem is None:
         raise GraphError(
             "client_certificate_path %s must be a PEM file holding both the private key and the "
-            "certificate (found: %s)" % (path, ", ".join(sorted(blocks)) or "no PEM blocks")
+            "certificate (found: %s)" % (path, ", ".join(sorted(blocks)) or "no PEM blocks"),
+            options=("client_certificate_path",),
         )
     try:
         serialization.load_pem_private_key(key_pem.encode("ascii"), password=None)
         certificate = x509.load_pem_x509_certificate(cert_pem.encode("ascii"))
     except (TypeError, ValueError) as exc:
-        raise GraphError("client_certificate_path %s: the key or certificate cannot be loaded (an encrypted private key is not supported): %s" % (path, exc))
+        raise GraphError(
+            "client_certificate_path %s: the key or certificate cannot be loaded (an encrypted private key is not supported): %s" % (path, exc),
+            options=("client_certificate_path",),
+        )
     thumbprint = hashlib.sha1(certificate.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
     return {"private_key": key_pem, "thumbprint": thumbprint}
 

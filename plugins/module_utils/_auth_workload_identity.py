@@ -42,15 +42,20 @@ class WorkloadIdentityAuth(AuthMethod):
             return [str(error)]
         return []
 
+    def problem_options(self):
+        options = super(WorkloadIdentityAuth, self).problem_options()
+        # Every REQUIRED option set (only auth named): the problem is the token file's content.
+        return options if len(options) > 1 else options + ["federated_token_file"]
+
     def assertion(self):
         path = self.options["federated_token_file"]
         try:
             with open(path) as handle:
                 token = handle.read().strip()
         except (IOError, OSError) as exc:
-            raise GraphError("federated_token_file %s cannot be read: %s" % (path, exc.strerror or exc))
+            raise GraphError("federated_token_file %s cannot be read: %s" % (path, exc.strerror or exc), options=("federated_token_file",))
         if not token:
-            raise GraphError("federated_token_file %s is empty: it must hold the token the platform issues" % path)
+            raise GraphError("federated_token_file %s is empty: it must hold the token the platform issues" % path, options=("federated_token_file",))
         return token
 
     def token(self):

@@ -33,7 +33,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_manage
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_workload_identity import (
     WorkloadIdentityAuth,
 )
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError, options_error
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._transport import (
     DEFAULT_TIMEOUT,
@@ -151,7 +151,7 @@ class GraphConnection(object):
         cloud, authority_host, graph_url = (self.options.get(name) for name in ("cloud", "authority_host", "graph_url"))
         self.authority_host, self.graph_url = endpoints(cloud, authority_host, graph_url)
         if not self.graph_url.startswith("https://"):
-            raise GraphError("graph_url must be an https:// URL (the token travels in a header), got %s" % self.graph_url)
+            raise GraphError("graph_url must be an https:// URL (the token travels in a header), got %s" % self.graph_url, options=("graph_url",))
         self.transport = Transport(
             self.options.get("ca_path"),
             self.options.get("validate_certs", True),
@@ -160,11 +160,11 @@ class GraphConnection(object):
         )
         problems = self.transport.problems()
         if problems:
-            raise GraphError("; ".join(problems))
+            raise options_error(problems, error=GraphError)
         self.method = self._choose_method()
         problems = self.method.problems()
         if problems:
-            raise GraphError("Graph connection: " + "; ".join(problems))
+            raise GraphError("Graph connection: " + "; ".join(problems), options=self.method.problem_options())
         if self.method.NAME not in (AccessTokenAuth.NAME, ManagedIdentityAuth.NAME, AzureCliAuth.NAME):
             self._check_sign_in_host(cloud, authority_host, graph_url)
         self._token = None
@@ -174,16 +174,17 @@ class GraphConnection(object):
             raise GraphError(
                 "graph_url %s is not Microsoft Graph and authority_host is not set, so the sign-in host "
                 "that issues tokens for it is unknown: set authority_host (or AZURE_AUTHORITY_HOST), or "
-                "cloud for a national cloud" % graph_url
+                "cloud for a national cloud" % graph_url,
+                options=("graph_url", "authority_host"),
             )
         if not self.authority_host.startswith("https://"):
-            raise GraphError("authority_host must be an https:// URL, got %s" % self.authority_host)
+            raise GraphError("authority_host must be an https:// URL, got %s" % self.authority_host, options=("authority_host",))
 
     def _choose_method(self):
         name = self.auth_option
         if name != "auto":
             if name not in METHODS:
-                raise GraphError("auth must be one of %s, got %r" % (", ".join(LOOKUP_AUTH_CHOICES), name))
+                raise GraphError("auth must be one of %s, got %r" % (", ".join(LOOKUP_AUTH_CHOICES), name), options=("auth",))
             return METHODS[name](self)
         tried = []
         for method in AUTO_ORDER:

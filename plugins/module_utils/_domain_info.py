@@ -22,6 +22,7 @@ def domain_info(module):
     required = module.params["required_domain"]
     if required is not None and required.lower() not in verified:
         raise GraphError(
-            "required_domain is %s, which is not a verified domain of the Entra tenant. Allowed: one of %s." % (required.lower(), ", ".join(verified))
+            "required_domain is %s, which is not a verified domain of the Entra tenant. Allowed: one of %s." % (required.lower(), ", ".join(verified)),
+            options=("required_domain",),
         )
     return {"changed": False, "verified_domains": verified}

@@ -35,15 +35,16 @@ def is_host(value):
 
 
 def invalid_input(params):
-    """Problems with moduscloud_domain's own options (org is the base's), each naming what is allowed."""
+    """Problems with moduscloud_domain's own options (org is the base's), each naming what is allowed: (option,
+    message) pairs."""
     problems = []
-    names = (params["domains"] or []) + (params["required_domains"] or [])
-    bad = [name for name in names if not is_domain_name(name)]
+    options = tuple(name for name in ("domains", "required_domains") if any(not is_domain_name(value) for value in params[name] or []))
+    bad = [name for name in (params["domains"] or []) + (params["required_domains"] or []) if not is_domain_name(name)]
     if bad:
-        problems.append("not a domain name (expected something like example.com): %s" % ", ".join(bad))
+        problems.append((options, "not a domain name (expected something like example.com): %s" % ", ".join(bad)))
     destination = params["destination"]
     if destination is not None and not is_host(destination):
-        problems.append("destination must be a host name or IP address, got %r" % destination)
+        problems.append(("destination", "destination must be a host name or IP address, got %r" % destination))
     return problems
 
 
@@ -60,6 +61,7 @@ def preflight(module):
     if missing and module.params["fail_on_missing"]:
         raise ServiceError(
             missing_domains_message(module.org, missing),
+            options=("required_domains",),
             changed=False,
             **result,
         )

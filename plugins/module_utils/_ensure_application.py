@@ -15,7 +15,7 @@ __metaclass__ = type
 import json
 from urllib.parse import urlsplit
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError, ServiceError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError, ServiceError, options_error
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import (
     APPLICATION_IDENTITY,
     GUID,
@@ -35,37 +35,45 @@ REDIRECT_URI_MAX_LENGTH = 256
 
 
 def invalid_identity(params):
-    """The identity options that could never name an application, each with what is allowed (values as JSON)."""
+    """The identity options that could never name an application, each with what is allowed (values as JSON):
+    (option, message) pairs."""
     app_id = params["app_id"]
     if app_id is not None and not is_placeholder(app_id) and not GUID.match(app_id.strip()):
         return [
-            "app_id must be an application (client) id, a GUID such as 4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21, or be "
-            "left unset so that unique_name (or display_name) finds the application; got %s" % json.dumps(app_id)
+            (
+                "app_id",
+                "app_id must be an application (client) id, a GUID such as 4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21, or be "
+                "left unset so that unique_name (or display_name) finds the application; got %s" % json.dumps(app_id),
+            )
         ]
     if app_id is None and params["display_name"] is None and not (params["unique_name"] or "").strip():
-        return ["unique_name must be the application's unique name when app_id is not set; got %s" % json.dumps(params["unique_name"])]
+        return [("unique_name", "unique_name must be the application's unique name when app_id is not set; got %s" % json.dumps(params["unique_name"]))]
     return []
 
 
 def invalid_urls(params):
-    """Every redirect URI and home page URL that Entra ID would refuse, each named with what is allowed."""
+    """Every redirect URI and home page URL that Entra ID would refuse, each named with what is allowed: (option,
+    message) pairs."""
     problems = []
     for uri in params["redirect_uris"] or []:
         parts = _url_parts(uri)
         if len(uri) > REDIRECT_URI_MAX_LENGTH:
-            problems.append("redirect_uris: %r is longer than %d characters" % (uri, REDIRECT_URI_MAX_LENGTH))
+            problems.append(("redirect_uris", "redirect_uris: %r is longer than %d characters" % (uri, REDIRECT_URI_MAX_LENGTH)))
         elif "#" in uri:
-            problems.append("redirect_uris: %r has a fragment (#...), which Entra ID does not allow in a redirect URI" % uri)
+            problems.append(("redirect_uris", "redirect_uris: %r has a fragment (#...), which Entra ID does not allow in a redirect URI" % uri))
         elif not (parts and parts.netloc and (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOCAL_HOSTS))):
             problems.append(
-                "redirect_uris: %r is not an absolute https:// URL (plain http is allowed only for "
-                "http://localhost and http://127.0.0.1, for local development)" % uri
+                (
+                    "redirect_uris",
+                    "redirect_uris: %r is not an absolute https:// URL (plain http is allowed only for "
+                    "http://localhost and http://127.0.0.1, for local development)" % uri,
+                )
             )
     home_page_url = params["home_page_url"]
     if home_page_url:
         parts = _url_parts(home_page_url)
         if not (parts and parts.netloc and parts.scheme in ("https", "http")):
-            problems.append("home_page_url: %r is not an absolute https:// or http:// URL" % home_page_url)
+            problems.append(("home_page_url", "home_page_url: %r is not an absolute https:// or http:// URL" % home_page_url))
     return problems
 
 
@@ -123,6 +131,7 @@ def refuse_display_name_conflict(graph, params):
             "them" if several else "it",
             "one of them" if several else "it",
         ),
+        options=("app_id", "display_name"),
         app_ids=named,
     )
 
@@ -133,7 +142,7 @@ def ensure_application(module):
     problems = invalid_identity(params) + invalid_urls(params)
     if problems:
         # Found before any request: with state=absent, the task removed nothing.
-        raise ServiceError("Invalid options: " + "; ".join(problems) + (". Nothing was removed." if params["state"] == "absent" else ""))
+        raise options_error(problems, prefix="Invalid options: ", suffix=". Nothing was removed." if params["state"] == "absent" else "")
     graph = module.graph
     changes = module.changes
     resolved = None
@@ -146,7 +155,8 @@ def ensure_application(module):
     if application is not None and params["unique_name"] and application.get("uniqueName") != params["unique_name"]:
         raise GraphError(
             "application %s has unique_name %r, not %r: a unique name can only be set when the "
-            "application is created" % (application["appId"], application.get("uniqueName"), params["unique_name"])
+            "application is created" % (application["appId"], application.get("uniqueName"), params["unique_name"]),
+            options=("unique_name",),
         )
     module.refuse_removing_own_application(application)
     current = graph.describe_application(application) if application is not None else None
@@ -163,10 +173,11 @@ def ensure_application(module):
 
     if application is None and params["app_id"]:
         raise GraphError(
-            "no application has app_id %s; Graph chooses app ids, so omit app_id (and use unique_name or display_name) to create one" % params["app_id"]
+            "no application has app_id %s; Graph chooses app ids, so omit app_id (and use unique_name or display_name) to create one" % params["app_id"],
+            options=("app_id",),
         )
     if application is None and not params["display_name"]:
-        raise ServiceError("display_name is required to create the application")
+        raise ServiceError("display_name is required to create the application", options=("display_name",))
     if application is None and params["display_name_conflict"] == "fail":
         refuse_display_name_conflict(graph, params)
     desired = desired_view(graph, params, resolved)

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """The errors a module reports as its clean failure: ApiError (a failed API call) and ServiceError (anything
-else worth telling the user) with its subclasses. Pure: it imports nothing of this collection.
+else worth telling the user, naming the options it is about) with its subclasses. Pure: it imports nothing of
+this collection.
 
 Private to this collection: no compatibility promise outside it.
 """
@@ -15,15 +16,35 @@ __metaclass__ = type
 
 class ServiceError(Exception):
     """A failure to tell the user in one message that is not a failed HTTP call (that is ApiError): an
-    ambiguous name, an option the service would refuse, a state it cannot be brought to. `result` holds
-    extra fields for fail_json. GraphError and the other services' errors derive from it."""
+    ambiguous name, an option the service would refuse, a state it cannot be brought to. `options` names the
+    options whose values caused it (the result's invalid_options); `result` holds extra fields for fail_json.
+    GraphError and the other services' errors derive from it."""
 
-    def __init__(self, message, **result):
+    def __init__(self, message, options=(), **result):
         super(ServiceError, self).__init__(message)
+        self.options = tuple(options)
         self.result = result
 
     def to_result(self):
-        return dict(self.result)
+        result = dict(self.result)
+        if self.options:
+            result["invalid_options"] = list(self.options)
+        return result
+
+
+def option_names(problems):
+    """The options of `problems` ((option, message) pairs; option a name or a tuple of names), each once, in order."""
+    names = []
+    for option, _message in problems:
+        for name in (option,) if isinstance(option, str) else option:
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def options_error(problems, prefix="", suffix="", error=ServiceError):
+    """One `error` for `problems` ((option, message) pairs): the messages joined after `prefix`, the options named."""
+    return error(prefix + "; ".join(message for _option, message in problems) + suffix, options=option_names(problems))
 
 
 class GraphError(ServiceError):

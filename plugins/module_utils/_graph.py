@@ -72,7 +72,9 @@ class GraphClient(PermissionCatalogue, AdminConsent, DirectoryReads):
                     app_ids=sorted(app["appId"] for app in matches),
                 )
             return matches[0] if matches else None
-        raise GraphError("one of app_id, unique_name or display_name is required to identify the application")
+        raise GraphError(
+            "one of app_id, unique_name or display_name is required to identify the application", options=("app_id", "unique_name", "display_name")
+        )
 
     def wait_for_application(self, **identity):
         """find_application for an app that should exist (created by an earlier task): Graph may not

@@ -23,9 +23,10 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._connection 
     GraphConnection,
     connection_options,
 )
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError, GraphError, ServiceError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError, ServiceError
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import APPLICATION_IDENTITY, described_identity
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._module_exit import run_to_exit
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet, is_placeholder
 
 
@@ -110,13 +111,11 @@ class GraphModule(AnsibleModule):
 
     def run(self, action):
         """exit_json(**action(self)) with `changed` and the diff of `changes`; a failed call or a user error becomes
-        fail_json, without traceback."""
-        try:
+        fail_json, without traceback (_module_exit.run_to_exit)."""
+
+        def steps():
             self.changes.refuse_placeholders(dict((name, self.params[name]) for name in self._placeholders))
             self.connection  # noqa: B018 (options that cannot make a connection fail here, before any request)
-            result = action(self)
-        except (ApiError, ServiceError) as err:
-            self.fail_json(msg=str(err), **err.to_result())
-        if self._reports_changes:
-            result.update(self.changes.result(self._diff))
-        self.exit_json(**result)
+            return action(self)
+
+        run_to_exit(self, steps, lambda: self.changes.result(self._diff) if self._reports_changes else {})

@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import difflib
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import GraphError, options_error
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import (
     GUID,
     PERMISSION_KINDS,
@@ -121,7 +121,8 @@ class PermissionCatalogue(object):
                     if app_ids
                     else "no service principal in the tenant has this name",
                     MICROSOFT_GRAPH_APP_ID,
-                )
+                ),
+                options=("api_permissions",),
             )
         return app_ids[0]
 
@@ -131,7 +132,8 @@ class PermissionCatalogue(object):
         `api_permissions` is the modules' option: a list of {api, application: [names],
         delegated: [names]}. Returns {resource app id: {"application": {name: id},
         "delegated": {name: id}}} and a list of warnings. Every unknown name is reported at
-        once, with the closest valid names, before anything is written.
+        once, with the closest valid names, before anything is written, naming the option of its kind
+        (api_permissions.application or api_permissions.delegated).
         """
         resolved, problems, warnings = {}, [], []
         for entry in api_permissions:
@@ -139,7 +141,8 @@ class PermissionCatalogue(object):
             api = self.resource_api(app_id)
             if isinstance(api, UnknownApi):
                 raise GraphError(
-                    "api %r: the tenant has no service principal for app id %s, so its permission names cannot be resolved" % (entry["api"], app_id)
+                    "api %r: the tenant has no service principal for app id %s, so its permission names cannot be resolved" % (entry["api"], app_id),
+                    options=("api_permissions",),
                 )
             wanted = resolved.setdefault(app_id, {"application": {}, "delegated": {}})
             for kind, _type in PERMISSION_KINDS:
@@ -147,11 +150,11 @@ class PermissionCatalogue(object):
                     if name in api.ids[kind]:
                         wanted[kind][name] = api.ids[kind][name]
                     else:
-                        problems.append(_unknown_permission(api, kind, name))
+                        problems.append(("api_permissions." + kind, _unknown_permission(api, kind, name)))
             if app_id == AAD_GRAPH_APP_ID:
                 warnings.append(self._legacy_api_warning(entry))
         if problems:
-            raise GraphError("Unknown API permission%s: %s" % ("s" if len(problems) > 1 else "", "; ".join(problems)))
+            raise options_error(problems, prefix="Unknown API permission%s: " % ("s" if len(problems) > 1 else ""), error=GraphError)
         return resolved, warnings
 
     def _legacy_api_warning(self, entry):

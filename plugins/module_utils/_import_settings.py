@@ -57,26 +57,29 @@ def run_import_settings(module):
 
 
 def invalid_input(params):
-    """Problems with the options the base does not check (synced_domains, exemption_query), each naming the option."""
+    """Problems with the options the base does not check (synced_domains, exemption_query): (option, message) pairs."""
     problems = []
     bad_domains = [name for name in params["synced_domains"] or [] if not is_domain_name(name)]
     if bad_domains:
-        problems.append("synced_domains must be domain names such as example.com; not valid: %s" % ", ".join(bad_domains))
+        problems.append(("synced_domains", "synced_domains must be domain names such as example.com; not valid: %s" % ", ".join(bad_domains)))
     if params["app_unique_name"] is not None and not params["app_unique_name"].strip():
-        problems.append("app_unique_name must be the unique name of the application being removed, got %r" % params["app_unique_name"])
+        problems.append(("app_unique_name", "app_unique_name must be the unique name of the application being removed, got %r" % params["app_unique_name"]))
     wrong_type = query_not_text(params["exemption_query"])
     if wrong_type:
-        problems.append(wrong_type)
+        problems.append(("exemption_query", wrong_type))
     elif query_given(params["exemption_query"]) and params["state"] == "present":
         try:
             check_exemption_query(params["exemption_query"])
         except QueryError as error:
-            problems.append(str(error))
+            problems.append(("exemption_query", str(error)))
         if not (params["access_token"] or "").strip():
             problems.append(
-                "exemption_query needs access_token, a Microsoft Graph token that may read the users of "
-                "the tenant of primary_domain (for example from the moduscloud.azure_sync.graph_token "
-                "lookup)"
+                (
+                    "access_token",
+                    "exemption_query needs access_token, a Microsoft Graph token that may read the users of "
+                    "the tenant of primary_domain (for example from the moduscloud.azure_sync.graph_token "
+                    "lookup)",
+                )
             )
     return problems
 
@@ -102,7 +105,7 @@ def ensure_present(module, client, org, changes):
         "example with moduscloud.azure_sync.moduscloud_domain" % (settings["primary_domain"], org, ", ".join(sorted(org_domains)))
     )
     # A dry run of a whole play may add the domain in an earlier task that did not really run.
-    changes.prerequisite(primary_domain, primary_domain, ServiceError(problem), problem, module.warn)
+    changes.prerequisite(primary_domain, primary_domain, ServiceError(problem, options=("primary_domain",)), problem, module.warn)
     current, status = client.read_import_settings(org)
     # Read (and the rule applied) before anything is written: a rule that fails writes nothing.
     query_exemptions = None
@@ -113,7 +116,7 @@ def ensure_present(module, client, org, changes):
 
     send_key = current is None or params["update_key"] == "always"
     if send_key and params["key"] is None:
-        raise ServiceError("key is required: the Azure AD settings of %s do not exist yet and the API never returns the stored key" % org)
+        raise ServiceError("key is required: the Azure AD settings of %s do not exist yet and the API never returns the stored key" % org, options=("key",))
     desired = dict(settings)
     if current is not None:
         # Only what the service returns can be compared; the rest is sent on each write.
@@ -175,12 +178,13 @@ def read_query_exemptions(params, primary_domain):
         # Another tenant's users would exempt the wrong people.
         raise GraphError(
             "exemption_query: the access_token given belongs to another tenant (%s) than the one of "
-            "primary_domain %s: give a token of that tenant" % (", ".join(sorted(names)), primary_domain)
+            "primary_domain %s: give a token of that tenant" % (", ".join(sorted(names)), primary_domain),
+            options=("access_token",),
         )
     try:
         return matching_addresses(params["exemption_query"], graph.list_users(",".join(QUERY_USER_FIELDS)))
     except QueryError as error:
-        raise ServiceError(str(error))
+        raise ServiceError(str(error), options=("exemption_query",))
 
 
 def ensure_absent(client, org, changes, params):
@@ -243,12 +247,14 @@ def refuse_another_application(org, current, app_id, unique_name):
         raise ServiceError(
             "modusCloud's organization %s syncs with the application %s, not app_id %s: clearing its settings would "
             "stop that sync and leave its application, secret and consent in place. Set app_id to %s to stop it, or "
-            "correct app_id. Nothing was removed." % (org, saved, app_id.strip() or '""', saved)
+            "correct app_id. Nothing was removed." % (org, saved, app_id.strip() or '""', saved),
+            options=("app_id",),
         )
     raise ServiceError(
         "modusCloud's organization %s syncs with the application %s, but the application with app_unique_name %s is not "
         "in the tenant: clearing its settings would stop that sync and leave its application, secret and consent in "
-        "place. Set app_id to %s to stop it, or correct app_unique_name. Nothing was removed." % (org, saved, unique_name, saved)
+        "place. Set app_id to %s to stop it, or correct app_unique_name. Nothing was removed." % (org, saved, unique_name, saved),
+        options=("app_unique_name",),
     )
 
 

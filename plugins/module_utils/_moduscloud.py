@@ -14,8 +14,9 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ApiError, ServiceError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ServiceError, options_error
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._module_exit import run_to_exit
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_client import (
     AUTO_STACK,
     STACKS,
@@ -29,7 +30,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_
     known_state_problem,
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import normalize_domain
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet, without_placeholders
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet, is_placeholder
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._transport import Transport, env_fallback
 
 # Options an earlier task's check-mode create may leave as _state.PLACEHOLDER: the application's id (by either
@@ -78,28 +79,28 @@ def moduscloud_argument_spec(**options):
 
 
 def credentials_problem(params):
-    """Why the admin credentials cannot sign in, found before any request, or None: missing (an empty value, as
-    AWX injects for an unused credential field, counts as missing), or a username that is not an address."""
+    """Why the admin credentials cannot sign in, found before any request, as (options, message), or None: missing
+    (an empty value, as AWX injects for an unused credential field, counts as missing), or a username that is not
+    an address."""
     problem = missing_credentials(params)
     if problem:
-        return problem
+        return tuple(name for name in ("username", "password") if not (params.get(name) or "").strip()), problem
     username = params["username"].strip()
     if not is_email(username):
-        return "username must be the modusCloud admin's login email address, got %r" % username
+        return "username", "username must be the modusCloud admin's login email address, got %r" % username
     return None
 
 
-def connection_problem(params):
-    """Why the connection options cannot work, found without any request, or None."""
+def connection_problems(params):
+    """Why the connection options cannot work, found without any request: (options, message) pairs."""
     try:
         connection_base(params.get("api_url"), params.get("stack"))
     except ConnectionOptionsError as error:
-        return str(error)
+        return [(error.options, str(error))]
     problem = credentials_problem(params)
     if problem:
-        return problem
-    problems = Transport(params.get("ca_path"), params.get("validate_certs", True), proxy_url=params.get("proxy_url")).problems()
-    return "; ".join(problems) if problems else None
+        return [problem]
+    return Transport(params.get("ca_path"), params.get("validate_certs", True), proxy_url=params.get("proxy_url")).problems()
 
 
 def connect(params, org):
@@ -112,7 +113,7 @@ def connect(params, org):
     if known is not None:
         problem = known_state_problem(known)
         if problem:
-            raise ServiceError(problem)
+            raise ServiceError(problem, options=("known_state",))
         client.prime(org, known)
     if discover:
         client.discover(org)
@@ -152,29 +153,33 @@ class ModusCloudModule(AnsibleModule):
     def run(self, action, problems=None, libraries=()):
         """exit_json(**action(self)) with changed and diff from module.changes.
 
-        Before any request: the `libraries` ((name, import error) pairs) the options need, the options
-        (placeholders of app_id and key, the import settings, org, and problems(params) -> list of a module's
-        own), the connection options. A failed call or a refused state becomes fail_json, without traceback.
+        Before any request: the `libraries` ((name, import error) pairs) the options need, the placeholders of
+        app_id and key (ChangeSet.refuse_placeholders), the options (the import settings, org, and
+        problems(params) -> (option, message) pairs of a module's own), the connection options. A failed call or
+        a refused option becomes fail_json, without traceback, naming the options (_module_exit.run_to_exit).
         """
         for library, error in libraries:
             if error:
                 self.fail_json(msg=missing_required_lib(library), exception=error)
-        options, found = without_placeholders(dict((name, self.params.get(name)) for name in PLACEHOLDER_OPTIONS), self.check_mode)
-        found += invalid_settings(dict(self.params, **options))
-        if problems is not None:
-            found += problems(self.params)
-        if found:
-            self.fail_json(msg="Invalid options: " + "; ".join(found))
-        problem = connection_problem(self.params)
-        if problem:
-            self.fail_json(msg=problem)
-        self.org = normalize_domain(self.params["org"])
-        try:
-            result = action(self)
-        except (ApiError, ServiceError) as error:
-            self.fail_json(msg=str(error), **dict(error.to_result(), **self.progress()))
-        if self._changes is not None:
-            result.update(self._changes.result(self._diff))
-        else:
-            result["changed"] = False
-        self.exit_json(**result)
+
+        def steps():
+            placeholders = dict((name, self.params.get(name)) for name in PLACEHOLDER_OPTIONS)
+            # A ChangeSet of its own: module.changes made now would give a run that only reads a diff.
+            ChangeSet(self.check_mode).refuse_placeholders(placeholders)
+            known = dict((name, None if is_placeholder(value) else value) for name, value in placeholders.items())
+            found = invalid_settings(dict(self.params, **known))
+            if problems is not None:
+                found += problems(self.params)
+            if found:
+                raise options_error(found, prefix="Invalid options: ")
+            found = connection_problems(self.params)
+            if found:
+                raise options_error(found)
+            self.org = normalize_domain(self.params["org"])
+            return action(self)
+
+        def progress():
+            # Looked up when the run fails: an action that writes in steps replaces module.progress.
+            return self.progress()
+
+        run_to_exit(self, steps, lambda: self._changes.result(self._diff) if self._changes is not None else {"changed": False}, progress)

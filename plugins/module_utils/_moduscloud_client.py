@@ -44,12 +44,16 @@ DISCOVERY_STACK = "us1"
 
 
 class ConnectionOptionsError(ValueError):
-    """Connection options that cannot work; the text says what is allowed."""
+    """Connection options that cannot work; the text says what is allowed, `options` names them."""
+
+    def __init__(self, message, options=("api_url", "stack")):
+        super(ConnectionOptionsError, self).__init__(message)
+        self.options = options
 
 
 def stack_url(stack):
     if stack not in STACKS:
-        raise ConnectionOptionsError("stack must be one of %s (or %s to discover it), got %r" % (", ".join(STACKS), AUTO_STACK, stack))
+        raise ConnectionOptionsError("stack must be one of %s (or %s to discover it), got %r" % (", ".join(STACKS), AUTO_STACK, stack), options=("stack",))
     return WIRE["base_url"].format(stack=stack)
 
 
@@ -69,7 +73,8 @@ def _checked_api_url(api_url):
     parts = urlsplit(api_url)
     if parts.scheme != "https" or not parts.netloc:
         raise ConnectionOptionsError(
-            "api_url must be an https:// URL such as https://us1.proofpointessentials.com/api/v1 (the password travels in a header), got %r" % api_url
+            "api_url must be an https:// URL such as https://us1.proofpointessentials.com/api/v1 (the password travels in a header), got %r" % api_url,
+            options=("api_url",),
         )
     return api_url.rstrip("/")
 

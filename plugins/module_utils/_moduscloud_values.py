@@ -46,31 +46,32 @@ def is_guid(value):
 
 
 def invalid_settings(options):
-    """Problems with import settings options, each naming the option and what is allowed.
+    """Problems with import settings options, as (option, message) pairs, each message naming the option and
+    what is allowed.
 
-    Check-mode placeholders are taken out before (_state.without_placeholders): whether one may stand is not
-    a question of the value.
+    Check-mode placeholders are taken out before (ModusCloudModule.run): whether one may stand is not a question
+    of the value.
     """
     problems = []
     for name in ("org", "primary_domain"):
         value = options.get(name)
         if value is not None and not is_domain_name(value):
-            problems.append("%s must be a domain name such as example.com, got %r" % (name, value))
+            problems.append((name, "%s must be a domain name such as example.com, got %r" % (name, value)))
     app_id = options.get("app_id")
     if app_id is not None and not is_guid(app_id):
-        problems.append("app_id must be the Entra application (client) id, a GUID such as 00000000-0000-0000-0000-000000000000, got %r" % app_id)
+        problems.append(("app_id", "app_id must be the Entra application (client) id, a GUID such as 00000000-0000-0000-0000-000000000000, got %r" % app_id))
     frequency = options.get("sync_frequency_hours")
     low, high = SYNC_FREQUENCY_HOURS
     if frequency is not None and not low <= frequency <= high:
-        problems.append("sync_frequency_hours must be a whole number of hours from %d (never) to %d, got %s" % (low, high, frequency))
+        problems.append(("sync_frequency_hours", "sync_frequency_hours must be a whole number of hours from %d (never) to %d, got %s" % (low, high, frequency)))
     role = options.get("default_user_role")
     if role is not None and role not in USER_ROLES:
-        problems.append("default_user_role must be one of %s, got %r" % (", ".join(USER_ROLES), role))
+        problems.append(("default_user_role", "default_user_role must be one of %s, got %r" % (", ".join(USER_ROLES), role)))
     if options.get(KEY_OPTION) is not None and not options[KEY_OPTION].strip():
-        problems.append("key must not be empty")
+        problems.append((KEY_OPTION, "key must not be empty"))
     bad_emails = [e for e in options.get("exemptions") or [] if not is_email(e)]
     if bad_emails:
-        problems.append("exemptions must be email addresses; not valid: %s" % ", ".join(bad_emails))
+        problems.append(("exemptions", "exemptions must be email addresses; not valid: %s" % ", ".join(bad_emails)))
     return problems
 
 

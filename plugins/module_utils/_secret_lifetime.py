@@ -178,7 +178,8 @@ def check_rotation_window(lifetime, rotate_before_days):
     if lifetime <= timedelta(days=rotate_before_days):
         raise SecretError(
             "A new secret would live %s, not longer than rotate_before_days (%d), so every run would replace "
-            "it. Lower rotate_before_days or ask for a longer lifetime." % (describe_lifetime(lifetime), rotate_before_days)
+            "it. Lower rotate_before_days or ask for a longer lifetime." % (describe_lifetime(lifetime), rotate_before_days),
+            options=("rotate_before_days",),
         )
 
 

@@ -90,7 +90,12 @@ def manage_secret(module):
     now = utc_now().replace(microsecond=0)
     end_date = check_options(params, now)
     if params["validate_only"]:  # the options are checked; nothing is read or written
-        return {"validated": True, "value_held": False, "msg": "The client secret's options are valid."}
+        result = {"validated": True, "value_held": False, "msg": "The client secret's options are valid."}
+        # For a later task of a dry run that needs a key before the secret exists: what `value` would be.
+        placeholder = changes.planned(SECRET_VALUE_PLACEHOLDER)
+        if placeholder is not None:
+            result["value_placeholder"] = placeholder
+        return result
     application = find_application(module)
     if params["release_lease"]:
         holder = params["lease_holder"]
@@ -144,7 +149,8 @@ def prover(params, app_id, module_token=None):
     if not tenant_id:
         raise SecretError(
             "wait_usable needs tenant_id to request a token with the new secret (the module's token "
-            "does not name its tenant); set tenant_id, or wait_usable: false"
+            "does not name its tenant); set tenant_id, or wait_usable: false",
+            options=("tenant_id", "wait_usable"),
         )
     transport = dict((name, params.get(name)) for name in TRANSPORT_OPTIONS)
 
@@ -167,47 +173,53 @@ def check_options(params, now):
     if not (params.get("description") or "").strip():
         raise SecretError(
             "description must not be empty: it is the marker that tells this module's secrets apart; got %s.%s"
-            % (json.dumps(params.get("description")), nothing_removed)
+            % (json.dumps(params.get("description")), nothing_removed),
+            options=("description",),
         )
     if removing:
         given = [name for name in ("keep_key_id", "force_rotate", "consumer") if params.get(name)]
         if given:
             raise SecretError(
-                "%s only apply to state=present; state=absent removes every secret with the description.%s" % (" and ".join(given), nothing_removed)
+                "%s only apply to state=present; state=absent removes every secret with the description.%s" % (" and ".join(given), nothing_removed),
+                options=given,
             )
         return None
     if params.get("wait_usable") and sign_in_host_unknown(params.get("cloud"), params.get("authority_host"), params.get("graph_url")):
         raise SecretError(
             "wait_usable proves a new secret by signing in with it, but graph_url %s is not Microsoft "
             "Graph and authority_host is not set, so the sign-in host that issues tokens for it is "
-            "unknown: set authority_host (or AZURE_AUTHORITY_HOST) to it, or set wait_usable: false" % params["graph_url"]
+            "unknown: set authority_host (or AZURE_AUTHORITY_HOST) to it, or set wait_usable: false" % params["graph_url"],
+            options=("graph_url", "authority_host", "wait_usable"),
         )
     # A placeholder (check mode only: GraphModule refuses it in a real run) stands for the key_id of a predicted secret.
     if params.get("keep_key_id") is not None and not is_placeholder(params["keep_key_id"]) and not GUID.match(params["keep_key_id"]):
-        raise SecretError("keep_key_id %r is not a key id: expected a GUID such as the key_id this module returned" % params["keep_key_id"])
+        raise SecretError(
+            "keep_key_id %r is not a key id: expected a GUID such as the key_id this module returned" % params["keep_key_id"], options=("keep_key_id",)
+        )
     # Checked here rather than by mutually_exclusive, which also counts never_expires: false.
     chosen = [name for name in ("lifetime_days", "end_date") if params.get(name) is not None]
     chosen += ["never_expires"] if params.get("never_expires") else []
     if len(chosen) > 1:
-        raise SecretError("%s are mutually exclusive: set one way of choosing the lifetime of a new secret" % " and ".join(chosen))
+        raise SecretError("%s are mutually exclusive: set one way of choosing the lifetime of a new secret" % " and ".join(chosen), options=chosen)
     for name, lowest in (("rotate_before_days", 0), ("lifetime_days", 1), ("wait_timeout", 0)):
         if params.get(name) is not None and params[name] < lowest:
-            raise SecretError("%s must be %d or more, got %d" % (name, lowest, params[name]))
+            raise SecretError("%s must be %d or more, got %d" % (name, lowest, params[name]), options=(name,))
     if params.get("lease_seconds") is not None and params["lease_seconds"] < 1:
-        raise SecretError("lease_seconds must be 1 or more, got %d" % params["lease_seconds"])
+        raise SecretError("lease_seconds must be 1 or more, got %d" % params["lease_seconds"], options=("lease_seconds",))
     if params.get("lifetime_days") is not None and params["lifetime_days"] > MAX_LIFETIME_DAYS:
         raise SecretError(
             "lifetime_days must be at most %d (10 years; the Entra portal offers at most 730), got %d: "
-            "set never_expires: true for the longest lifetime the tenant allows" % (MAX_LIFETIME_DAYS, params["lifetime_days"])
+            "set never_expires: true for the longest lifetime the tenant allows" % (MAX_LIFETIME_DAYS, params["lifetime_days"]),
+            options=("lifetime_days",),
         )
     end_date = None
     if params.get("end_date"):
         try:
             end_date = parse_datetime(params["end_date"])
         except ValueError as err:
-            raise SecretError("end_date: %s" % err)
+            raise SecretError("end_date: %s" % err, options=("end_date",))
         if end_date <= now:
-            raise SecretError("end_date %s is not in the future" % format_datetime(end_date))
+            raise SecretError("end_date %s is not in the future" % format_datetime(end_date), options=("end_date",))
     if not params.get("never_expires"):
         check_rotation_window(requested_end(now, params["lifetime_days"], end_date) - now, params["rotate_before_days"])
     return end_date

@@ -18,7 +18,7 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import ServiceError
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import options_error
 
 # Returned in check mode in place of ids the service would have made, so chained tasks keep going.
 PLACEHOLDER = "(known after apply)"
@@ -147,10 +147,10 @@ class ChangeSet(object):
 
     def refuse_placeholders(self, options):
         """The one check of check-mode placeholders in options: check mode takes them (an earlier task only
-        predicted what they stand for); a real run fails with ServiceError, before any request."""
+        predicted what they stand for); a real run fails with ServiceError naming them, before any request."""
         _known, problems = without_placeholders(options, self.check_mode)
         if problems:
-            raise ServiceError("; ".join(problems))
+            raise options_error(problems)
 
     def result(self, diff_mode=True):
         """`changed` and, in diff mode, the diff: a dict for exit_json(**...)."""
@@ -166,7 +166,8 @@ def _compact(states):
 
 
 def without_placeholders(options, check_mode):
-    """(`options` with each placeholder value set to None, the problems those placeholders are).
+    """(`options` with each placeholder value set to None, the problems those placeholders are: (option, message)
+    pairs).
 
     A placeholder stands for the id of an application (or a secret's key id or value) an earlier task
     creates; in check mode that task only predicted it, so the placeholder is taken for it; in a real run
@@ -181,14 +182,18 @@ def without_placeholders(options, check_mode):
         if check_mode:
             continue
         if value == SECRET_VALUE_PLACEHOLDER:
-            problems.append(
+            message = (
                 "%s is the check-mode placeholder of a client secret an earlier task would create; outside check mode it must be the secret's value" % name
             )
         elif name in KEY_ID_OPTIONS:
-            problems.append("%s is the check mode placeholder %r: pass the key_id a real run returned" % (name, PLACEHOLDER))
+            message = "%s is the check mode placeholder %r: pass the key_id a real run returned" % (name, PLACEHOLDER)
         else:
-            problems.append(
-                "%s is %s, the check-mode placeholder of an application an earlier task would "
-                "create; outside check mode it must be the application's id" % (name, PLACEHOLDER)
+            message = (
+                "%s is %s, the check-mode placeholder of an application an earlier task would create; outside check mode it must be the application's id"
+                % (
+                    name,
+                    PLACEHOLDER,
+                )
             )
+        problems.append((name, message))
     return known, problems

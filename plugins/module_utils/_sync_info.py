@@ -44,26 +44,27 @@ def sync_info(module):
     if required_domains is not None:
         missing = missing_domains(required_domains, [domain["name"] for domain in result["domains"]])
         if missing:
-            raise ServiceError(missing_domains_message(module.org, missing))
+            raise ServiceError(missing_domains_message(module.org, missing), options=("required_domains",))
     # In check mode the earlier tasks of the run only predicted their writes: what is read here is not what the
     # run would leave, so the expectations (which name what those writes make) are not checked.
     expected_app_id = module.params["expected_app_id"]
     expecting = expected_app_id is not None or expected_users is not None
     problem = module.changes.live(unexpected, result, expected_app_id, expected_users) if expecting else None
     if problem:
-        raise ServiceError(problem)
+        option, message = problem
+        raise ServiceError(message, options=(option,))
     result["dry_run"] = module.changes.dry_run
     return result
 
 
 def unexpected(state, app_id, users):
     """What in `state` (read_state's result, users included when `users` is given) differs from what the caller
-    expects, as a message, or None: the import settings name application `app_id` (unless it is None; an empty
+    expects, as (option, message), or None: the import settings name application `app_id` (unless it is None; an empty
     value matches none), and the organization lists every primary address in `users` (a sync just added them)."""
     if app_id is not None:
         named = (state["settings"] or {}).get("app_id") if state["configured"] else None
         if not named or named.lower() != app_id.lower():
-            return "modusCloud's import settings do not name application %s (they name %s)." % (app_id, named or "nothing")
+            return "expected_app_id", "modusCloud's import settings do not name application %s (they name %s)." % (app_id, named or "nothing")
     if users is not None:
         email = WIRE["user.primary_email"]
         present = set(str(user.get(email, "")).lower() for user in state["users"])
@@ -73,7 +74,7 @@ def unexpected(state, app_id, users):
             if address not in present and address not in missing:
                 missing.append(address)
         if missing:
-            return "These users were added but modusCloud does not list them: %s" % ", ".join(missing)
+            return "expected_users", "These users were added but modusCloud does not list them: %s" % ", ".join(missing)
     return None
 
 

@@ -192,7 +192,7 @@ class SyncReader(object):
             try:
                 self.query_exemptions = matching_addresses(query, users)
             except QueryError as error:
-                raise SyncFailure(str(error))
+                raise SyncFailure(str(error), options=("exemption_query",))
         # Earlier tasks of this run add these domains and save these exemptions (with the rule's matches); a dry
         # run of those tasks only predicted that.
         org_domains += [normalize_domain(name) for name in self.changes.planned(self.params["planned_domains"], [])]

@@ -91,24 +91,30 @@ class Transport(object):
 
     def problems(self):
         """What makes this transport unusable, found before any request (requests only finds a missing CA file
-        inside its TLS layer, with an error that names no option)."""
+        inside its TLS layer, with an error that names no option): (option, message) pairs."""
         found = []
         if self.validate_certs and self.ca_source and not os.access(self.verify, os.R_OK):
             if self.ca_source == "ca_path":
                 found.append(
-                    "ca_path %s does not exist (or is not readable): give the CA bundle file (PEM) that "
-                    "signed the service's certificate, or leave ca_path unset to trust the system's "
-                    "certificate authorities" % self.verify
+                    (
+                        "ca_path",
+                        "ca_path %s does not exist (or is not readable): give the CA bundle file (PEM) that "
+                        "signed the service's certificate, or leave ca_path unset to trust the system's "
+                        "certificate authorities" % self.verify,
+                    )
                 )
             else:
                 found.append(
-                    "the CA bundle %s named by the environment variable %s does not exist (or is not "
-                    "readable): fix or unset %s, or set ca_path" % (self.verify, self.ca_source, self.ca_source)
+                    (
+                        "ca_path",
+                        "the CA bundle %s named by the environment variable %s does not exist (or is not "
+                        "readable): fix or unset %s, or set ca_path" % (self.verify, self.ca_source, self.ca_source),
+                    )
                 )
         if self.proxy_url:
             parts = urlsplit(self.proxy_url)
             if parts.scheme not in ("http", "https", "socks5", "socks5h") or not parts.hostname:
-                found.append("proxy_url must be a URL such as http://proxy.example.com:3128, got %s" % redact_url(self.proxy_url))
+                found.append(("proxy_url", "proxy_url must be a URL such as http://proxy.example.com:3128, got %s" % redact_url(self.proxy_url)))
         return found
 
     def proxies(self, url, direct=False):

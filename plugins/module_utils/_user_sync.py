@@ -33,39 +33,43 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_summar
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_wait import SyncWait
 
 
-def invalid_options(params):
-    """Every problem with the options the base does not check, each naming the option and what is allowed."""
+def option_problems(params):
+    """Every problem with the options the base does not check, each naming the option and what is allowed:
+    (option, message) pairs."""
     problems = []
     if params["access_token"] is not None and not params["access_token"].strip():
-        problems.append("access_token must not be empty")
+        problems.append(("access_token", "access_token must not be empty"))
     tenant_id = params["tenant_id"]
     if tenant_id is not None and not (is_guid(tenant_id) or is_domain_name(tenant_id)):
-        problems.append("tenant_id must be the tenant id (a GUID) or one of its domains, got %r" % tenant_id)
+        problems.append(("tenant_id", "tenant_id must be the tenant id (a GUID) or one of its domains, got %r" % tenant_id))
     for name in ("max_removals", "report_limit", "wait_timeout"):
         if params[name] < 0:
-            problems.append("%s must be 0 or more, got %d" % (name, params[name]))
+            problems.append((name, "%s must be 0 or more, got %d" % (name, params[name])))
     if params["wait_interval"] < 1:
-        problems.append("wait_interval must be at least 1 second, got %d" % params["wait_interval"])
+        problems.append(("wait_interval", "wait_interval must be at least 1 second, got %d" % params["wait_interval"]))
     if params["verified_domains"] is not None and not params["access_token"]:
         problems.append(
-            "verified_domains needs access_token (they must have been read with the same token); with key the sync app reads the tenant's domains itself"
+            (
+                ("verified_domains", "access_token"),
+                "verified_domains needs access_token (they must have been read with the same token); with key the sync app reads the tenant's domains itself",
+            )
         )
     not_domains = [name for name in params["planned_domains"] if not is_domain_name(name)]
     if not_domains:
-        problems.append("planned_domains must be domain names such as contoso.com, got %s" % ", ".join(not_domains))
+        problems.append(("planned_domains", "planned_domains must be domain names such as contoso.com, got %s" % ", ".join(not_domains)))
     if params["removal_guard"] != "report" and params["mode"] != "report":
-        problems.append("removal_guard %s needs mode report, got mode %s" % (params["removal_guard"], params["mode"]))
+        problems.append((("removal_guard", "mode"), "removal_guard %s needs mode report, got mode %s" % (params["removal_guard"], params["mode"])))
     if params["since"] is not None and parse_timestamp(params["since"]) is None:
-        problems.append("since must be a UTC date and time such as 2026-07-01T10:00:00Z, got %r" % params["since"])
+        problems.append(("since", "since must be a UTC date and time such as 2026-07-01T10:00:00Z, got %r" % params["since"]))
     if query_given(params["exemption_query"]):
         try:
             check_exemption_query(params["exemption_query"])
         except QueryError as error:
-            problems.append(str(error))
+            problems.append(("exemption_query", str(error)))
     if params["report_path"] is not None:
         problem = report_path_problem(params["report_path"])
         if problem:
-            problems.append(problem)
+            problems.append(("report_path", problem))
     return problems
 
 
@@ -74,7 +78,7 @@ def run_user_sync(module):
     libraries = [("msal", MSAL_IMPORT_ERROR)]
     if query_given(module.params["exemption_query"]):
         libraries.append(("jmespath", JMESPATH_IMPORT_ERROR))
-    module.run(user_sync, invalid_options, libraries)
+    module.run(user_sync, option_problems, libraries)
 
 
 def user_sync(module):
@@ -83,7 +87,7 @@ def user_sync(module):
     if module.params["report_folder"]:
         problem = make_report_folder(module.params["report_folder"])
         if problem:
-            raise ServiceError(problem)
+            raise ServiceError(problem, options=("report_folder",))
     if module.params["validate_only"]:
         return {"validated": True}
     started = datetime.now(timezone.utc)
@@ -160,7 +164,7 @@ class UserSync(object):
         """This run's apply refused, before any write, when it would remove more users than max_removals."""
         over = result["removals_over_limit"]
         if over:
-            raise SyncFailure(refusal_text(over, self.params["max_removals"], "this sync"), removals=over, report=result["report"])
+            raise SyncFailure(refusal_text(over, self.params["max_removals"], "this sync"), options=("max_removals",), removals=over, report=result["report"])
 
     def guard(self, result, saved):
         """The removal guard for the service's next scheduled sync (removal_guard): refuse before anything is
@@ -168,7 +172,7 @@ class UserSync(object):
         saved_on = bool((saved or {}).get("remove_users"))
         warning, off, refusal = guard_verdict(result["removals_over_limit"], self.params["max_removals"], self.params["removal_guard"], saved_on)
         if refusal:
-            raise SyncFailure(refusal, removals=result["removals_over_limit"])
+            raise SyncFailure(refusal, options=("max_removals",), removals=result["removals_over_limit"])
         result["remove_users_off"] = off
         if warning:
             result["removal_warning"] = warning

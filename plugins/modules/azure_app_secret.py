@@ -175,7 +175,8 @@ options:
   validate_only:
     description:
       - Only check the options (as every run does before its first request), then return without reading or writing
-        anything; RV(validated) is then V(true) and nothing else about the secret is returned.
+        anything; RV(validated) is then V(true) and nothing else about the secret is returned (but, in check mode,
+        RV(value_placeholder)).
       - For a preflight that checks every input before a play writes anything, when the application may not exist yet.
     type: bool
     default: false
@@ -375,6 +376,14 @@ validated:
   returned: when O(validate_only=true)
   type: bool
   sample: true
+value_placeholder:
+  description:
+    - The placeholder RV(value) has in check mode for a secret a dry run would create, for a later task of the dry
+      run that needs a key before the secret exists (pass it as a C(no_log) option, as a key). Only a dry run takes
+      it; a real run refuses it.
+  returned: when O(validate_only=true), in check mode
+  type: str
+  sample: (new secret value, known after apply)
 key_id:
   description:
     - Key id of the secret in use after the run - the new one, or the one kept.

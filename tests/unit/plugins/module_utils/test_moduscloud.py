@@ -266,7 +266,8 @@ def test_invalid_settings_are_named_with_what_is_allowed():
             "exemptions": ["ok@contoso.example", "nobody"],
         }
     )
-    text = "; ".join(problems)
+    text = "; ".join(message for _option, message in problems)
+    assert [option for option, _message in problems] == ["primary_domain", "app_id", "sync_frequency_hours", "exemptions"]
     assert "primary_domain must be a domain name" in text
     assert "app_id must be the Entra application (client) id, a GUID" in text
     assert "from 0 (never) to 168, got 200" in text

@@ -93,7 +93,8 @@ def test_a_placeholder_id_is_taken_out_and_refused_outside_check_mode_only():
     assert known == {"app_id": None, "org": "contoso.example"} and problems == []
     known, problems = without_placeholders(options, check_mode=False)
     assert known["app_id"] is None and len(problems) == 1
-    assert problems[0].startswith("app_id is (known after apply), the check-mode placeholder of an application")
+    assert problems[0][0] == "app_id"
+    assert problems[0][1].startswith("app_id is (known after apply), the check-mode placeholder of an application")
 
 
 def test_messages_are_worded_for_what_was_done_or_would_be():
@@ -105,6 +106,7 @@ def test_a_placeholder_is_refused_outside_check_mode_only():
     with pytest.raises(ServiceError) as refused:
         ChangeSet().refuse_placeholders({"keep_key_id": PLACEHOLDER})
     assert "keep_key_id is the check mode placeholder" in str(refused.value)
+    assert refused.value.to_result()["invalid_options"] == ["keep_key_id"]
     assert ChangeSet(check_mode=True).refuse_placeholders({"keep_key_id": PLACEHOLDER}) is None
     assert ChangeSet().refuse_placeholders({"keep_key_id": "6a0c1ad2-3a47-4f0e-9d57-2e9c38a1f0c4"}) is None
 
@@ -113,8 +115,8 @@ def test_a_new_secret_value_placeholder_is_taken_out_and_refused_outside_check_m
     options = {"key": SECRET_VALUE_PLACEHOLDER}
     assert without_placeholders(options, check_mode=True) == ({"key": None}, [])
     known, problems = without_placeholders(options, check_mode=False)
-    assert known == {"key": None} and problems[0].startswith("key is the check-mode placeholder of a client secret")
-    assert SECRET_VALUE_PLACEHOLDER not in problems[0]
+    assert known == {"key": None} and problems[0][1].startswith("key is the check-mode placeholder of a client secret")
+    assert SECRET_VALUE_PLACEHOLDER not in problems[0][1]
 
 
 def test_a_dry_run_that_predicts_a_change_does_not_hold_the_real_state():

@@ -303,3 +303,19 @@ def test_absent_without_an_application_says_so_and_returns_the_app_id_given(grap
     assert result["msg"] == "No application with app_id %s exists: nothing to delete." % missing
     by_name = run_module(module, {"unique_name": "moduscloud-sync", "state": "absent"})
     assert by_name["app_id"] is None and by_name["msg"] == "No application with unique_name moduscloud-sync exists: nothing to delete."
+
+
+def test_a_failure_names_the_options_it_is_about(graph, run_module):
+    urls = run_module(module, dict(KB_APP, redirect_uris=["https://us1.example/#x"], home_page_url="us1.example"), check_mode=True)
+    assert urls["failed"] is True and urls["invalid_options"] == ["redirect_uris", "home_page_url"]
+    permissions = run_module(module, dict(KB_APP, api_permissions=[{"api": "Microsoft Graph", "delegated": ["group.read.al"]}]))
+    assert permissions["failed"] is True and permissions["invalid_options"] == ["api_permissions.delegated"]
+    identity = run_module(module, {"app_id": "modusCloud", "state": "absent"})
+    assert identity["failed"] is True and identity["invalid_options"] == ["app_id"]
+    assert graph.writes == []
+
+
+def test_a_failure_no_option_caused_names_none(graph, run_module):
+    graph.fail("GET", "/applications", 403, "Authorization_RequestDenied", "Insufficient privileges")
+    result = run_module(module, KB_APP)
+    assert result["failed"] is True and "invalid_options" not in result

@@ -694,3 +694,25 @@ def test_validate_only_checks_the_options_and_makes_no_request(apply):
     refused = apply({"validate_only": True, "description": " "})
     assert refused.result["failed"] is True and "description must not be empty" in refused.result["msg"]
     assert refused.calls == []
+
+
+@pytest.mark.parametrize(
+    "args, options",
+    [
+        ({"description": " "}, ["description"]),
+        ({"lifetime_days": 0}, ["lifetime_days"]),
+        ({"rotate_before_days": 800}, ["rotate_before_days"]),
+        ({"lifetime_days": 30, "never_expires": True}, ["lifetime_days", "never_expires"]),
+        ({"app_id": PLACEHOLDER}, ["app_id"]),
+    ],
+)
+def test_a_failure_names_the_options_it_is_about(apply, args, options):
+    refused = apply(dict({"validate_only": True}, **args))
+    assert refused.result["failed"] is True and refused.result["invalid_options"] == options
+    assert refused.calls == []
+
+
+def test_validate_only_in_check_mode_returns_the_placeholder_a_new_secret_s_value_would_have(apply):
+    dry = apply({"validate_only": True, "app_id": PLACEHOLDER}, check_mode=True)
+    assert dry.result["value_placeholder"] == SECRET_VALUE_PLACEHOLDER and "value" not in dry.result
+    assert "value_placeholder" not in apply({"validate_only": True}).result

@@ -499,3 +499,20 @@ def test_changed_settings_of_a_first_save_are_every_setting_and_app_id_is_the_op
     assert outcome.writes == [] and "key" not in outcome.result["changed_settings"]
     assert "app_id" in outcome.result["changed_settings"] and "sync_frequency_hours" in outcome.result["changed_settings"]
     assert outcome.result["settings"]["app_id"] == APP_ID
+
+
+@pytest.mark.parametrize(
+    "args, options",
+    [
+        ({"application_id": "modusCloud", "sync_frequency_hours": 500}, ["app_id", "sync_frequency_hours"]),
+        ({"exemptions": ["nobody"], "primary_domain": "not a domain"}, ["primary_domain", "exemptions"]),
+        # Both names of the option hold the placeholder (application_id is an alias), and the message names both.
+        ({"application_id": PLACEHOLDER}, ["app_id", "application_id"]),
+        ({"username": ""}, ["username"]),
+        ({"api_url": "http://us1.example/api/v1"}, ["api_url"]),
+    ],
+)
+def test_a_failure_names_the_options_it_is_about(run, args, options):
+    outcome = run(dict(KB_ARGS, **args), [])
+    assert outcome.result["failed"] is True and outcome.calls == []
+    assert outcome.result["invalid_options"] == options

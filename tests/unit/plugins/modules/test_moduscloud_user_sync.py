@@ -894,3 +894,28 @@ def test_apply_returns_what_it_read_of_the_organization_for_a_later_task(run, se
     assert known["configured"] is True and known["settings"]["primary_domain"] == result["tenant_id"]
     assert ORG in [domain["name"] for domain in known["domains"]] and isinstance(known["exemptions"], list)
     assert set(known) >= {"secret_expiry", "last_successful_sync", "secret_days_remaining"}
+
+
+@pytest.mark.parametrize(
+    "args, options",
+    [
+        ({"max_removals": -1, "wait_timeout": -1}, ["max_removals", "wait_timeout"]),
+        ({"application_id": "modusCloud"}, ["app_id"]),
+        ({"mode": "apply", "removal_guard": "fail"}, ["removal_guard", "mode"]),
+        ({"report_path": "/tmp/report.md"}, ["report_path"]),
+        ({"validate_only": True, "username": ""}, ["username"]),
+    ],
+)
+def test_a_failure_names_the_options_it_is_about(run, services, args, options):
+    result = run(**args)
+    assert result["failed"] is True and result["invalid_options"] == options
+    assert services.calls == []
+
+
+def test_the_removal_guard_s_refusal_names_max_removals_and_a_failed_call_names_no_option(run, services):
+    services.users = []
+    refused = run(mode="report", max_removals=1, removal_guard="fail", check_mode=True)
+    assert refused["failed"] is True and refused["invalid_options"] == ["max_removals"]
+    services.consented = False
+    failed = run(mode="apply")
+    assert failed["failed"] is True and "invalid_options" not in failed
