@@ -5,14 +5,15 @@ It keeps state between runs (so a second run can prove "no change") and records 
 Graph's shapes and status codes: app registrations with their client secrets and consent objects
 (read and written), a read-only directory (organization, domains, users, groups and their
 members), and JSON batching ($batch) of any of these. Anything else is an AssertionError, not a silent 404. `client_of` gives a GraphClient
-over it, for tests of module_utils code that takes the client rather than a module run.
+over it, for tests of module_utils code that takes the client rather than a module run. fake_sign_in.py
+is the Entra sign-in host in front of it; tests/sandbox/fake_http.py serves both over real HTTP.
 """
 
 import copy
 import itertools
 import json
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from requests.adapters import BaseAdapter
@@ -64,8 +65,9 @@ def error(status, code, message):
 class FakeGraph(BaseAdapter):
     BASE = "https://graph.test/v1.0"
 
-    def __init__(self, page_size=100):
+    def __init__(self, page_size=100, base=BASE):
         super().__init__()
+        self.base = base  # where it is reached: BASE, or the address of an HTTP server in front of it
         self.page_size = page_size
         self.tenant_id = TENANT_ID
         self.applications = {}
@@ -81,6 +83,10 @@ class FakeGraph(BaseAdapter):
         self.password_max_days = None
         # keyId -> the text of every client secret addPassword made (Graph never shows it again; a sign-in checks it).
         self.secret_texts = {}
+        # The access tokens the sign-in host (fake_sign_in.py) issued -> the appId of the application signed in. Such a
+        # token reads only with admin consent: Graph refuses it (403) while the application's service principal
+        # holds no app role assignment. Any other token is let through (the gate below may say otherwise).
+        self.tokens = {}
         # Optional: a function (method, path, headers) that returns an answer (status, body) to give instead of
         # Graph's own (a token that may not read the directory), or None; asked of every request, batched or not.
         self.gate = None
@@ -133,6 +139,45 @@ class FakeGraph(BaseAdapter):
         self.grants[grant["id"]] = grant
         return grant
 
+    def add_secret(self, app, value, description="", days=730):
+        """Give the application a current client secret whose text is `value` (as if addPassword had made it)."""
+        start = datetime.now(timezone.utc).replace(microsecond=0)
+        key_id = self.new_id()
+        app["passwordCredentials"].append(
+            {
+                "keyId": key_id,
+                "displayName": description,
+                "hint": value[:3],
+                "secretText": None,
+                "customKeyIdentifier": None,
+                "startDateTime": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "endDateTime": (start + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+        )
+        self.secret_texts[key_id] = value
+        return key_id
+
+    def principal_of(self, app_id):
+        return next((sp for sp in self.service_principals.values() if sp["appId"] == app_id), None)
+
+    def consent(self, app, granted=True):
+        """Admin consent for the application to read the directory (Directory.Read.All), or (granted=False) none."""
+        principal = self.principal_of(app["appId"]) or self.client_principal(app)
+        for assignment_id in [key for key, value in self.assignments.items() if value["principalId"] == principal["id"]]:
+            del self.assignments[assignment_id]
+        if granted:
+            self.assign(principal, "Directory.Read.All")
+
+    def consented(self, app_id):
+        principal = self.principal_of(app_id)
+        return principal is not None and any(a["principalId"] == principal["id"] for a in self.assignments.values())
+
+    def issue_token(self, app_id):
+        """A new access token for the application (the sign-in host's part)."""
+        token = "token-%d-of-%s" % (len(self.tokens) + 1, app_id)
+        self.tokens[token] = app_id
+        return token
+
     def answer(self, method, path_pattern, status, body, times=1, headers=None):
         """Answer the next `times` matching requests with this (and these response headers) instead of the real state."""
         self.faults.append([method, re.compile(path_pattern), times, (status, body, headers or {})])
@@ -154,7 +199,7 @@ class FakeGraph(BaseAdapter):
 
     def send(self, request, **kwargs):
         url = urlsplit(request.url)
-        path = unquote(url.path)[len(urlsplit(self.BASE).path) :]
+        path = unquote(url.path)[len(urlsplit(self.base).path) :]
         query = dict((key, values[0]) for key, values in parse_qs(url.query).items())
         if request.method == "POST" and path == "/$batch":
             self.calls.append({"method": "POST", "path": path, "query": query, "body": json.loads(request.body), "headers": dict(request.headers)})
@@ -180,7 +225,7 @@ class FakeGraph(BaseAdapter):
         fault = self._fault(method, path)
         if fault:
             return fault
-        answer = self.gate and self.gate(method, path, headers)
+        answer = self._refusal(headers) or (self.gate and self.gate(method, path, headers))
         return tuple(answer or self._route(method, path, query, body, headers)) + ({},)
 
     def _batch(self, request):
@@ -200,6 +245,13 @@ class FakeGraph(BaseAdapter):
             status, body, extra = self._answer(item["method"].upper(), path, query, item.get("body"), headers, batched=True)
             responses.append({"id": item["id"], "status": status, "headers": dict({"Content-Type": "application/json"}, **extra), "body": body})
         return 200, {"responses": responses}
+
+    def _refusal(self, headers):
+        """Graph's 403 to a token of an application without admin consent, else None."""
+        app_id = self.tokens.get(headers.get("Authorization", "")[len("Bearer ") :])
+        if app_id is not None and not self.consented(app_id):
+            return error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+        return None
 
     def _fault(self, method, path):
         for fault in self.faults:
@@ -240,7 +292,7 @@ class FakeGraph(BaseAdapter):
         size = min(int(query.get("$top", self.page_size)), self.page_size)
         page = {"value": copy.deepcopy(items[start : start + size])}
         if start + size < len(items):
-            page["@odata.nextLink"] = "%s%s?$skiptoken=%d" % (self.BASE, path, start + size)
+            page["@odata.nextLink"] = "%s%s?$skiptoken=%d" % (self.base, path, start + size)
         return 200, page
 
     @staticmethod

@@ -1,4 +1,4 @@
-"""azure_app_secret through main(), with Graph (FakeGraph) and the Entra sign-in host faked at the requests seam.
+"""azure_app_secret through main(), with Graph (FakeGraph) and the Entra sign-in host (FakeSignIn) faked at the requests seam.
 
 Most tests seed the application's passwordCredentials and check what the module returns and what
 Graph ends up holding. The tests that run on `run` script the exact conversation instead (an answer
@@ -10,7 +10,6 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from requests.adapters import BaseAdapter
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _graph
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _graph_wire, _secret_lease, _secret_lifetime
@@ -19,8 +18,8 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state impor
 from ansible_collections.moduscloud.azure_sync.plugins.modules import azure_app_secret as module
 
 from ..fake_time import FakeTime
-from ..module_utils.fake_transport import JSON_HEADERS, make_response
 from .fake_graph import FakeGraph
+from .fake_sign_in import FakeSignIn
 from .module_runner import ScriptedRun, route_requests, run_main, run_scripted
 
 GRAPH = "https://graph.test"
@@ -146,42 +145,11 @@ def run(monkeypatch, capsys):
     return runner
 
 
-class FakeSignIn(BaseAdapter):
-    """The Entra sign-in host in front of a FakeGraph: a token for an application's current client secret,
-    else Entra's refusal (`unavailable`: the host answers 503). Records every request as ScriptedAdapter does."""
-
-    def __init__(self, graph):
-        super().__init__()
-        self.graph = graph
-        self.unavailable = False
-        self.calls = []
-
-    def send(self, request, **kwargs):
-        self.calls.append({"method": request.method, "url": request.url, "body": request.body, "headers": dict(request.headers)})
-        url = urlsplit(request.url)
-        if url.hostname != "login.test":
-            return self.graph.send(request, **kwargs)
-        if url.path.endswith("/.well-known/openid-configuration"):
-            return make_response(request, *OIDC, headers=JSON_HEADERS)
-        if self.unavailable:
-            return make_response(request, *LOGIN_UNAVAILABLE, headers=JSON_HEADERS)
-        return make_response(request, *self._token(parse_qs(request.body)), headers=JSON_HEADERS)
-
-    def _token(self, form):
-        app = next((app for app in self.graph.applications.values() if [app["appId"]] == form["client_id"]), None)
-        keys = [credential["keyId"] for credential in (app or {}).get("passwordCredentials", [])]
-        if [self.graph.secret_texts.get(key) for key in keys].count(form["client_secret"][0]):
-            return TOKEN
-        return token_rejected(7000215)
-
-    def close(self):
-        pass
-
-
 @pytest.fixture
 def tenant():
     """The tenant's Graph with the application (no client secret yet) and its service principal."""
     fake = FakeGraph()
+    fake.tenant_id = TENANT
     app = fake.add_application("modusCloud", id=OBJECT_ID, appId=APP_ID, createdDateTime="2026-01-01T00:00:00Z")
     fake.client_principal(app)
     return fake

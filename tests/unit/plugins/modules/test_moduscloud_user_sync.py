@@ -1,4 +1,5 @@
-"""moduscloud_user_sync through main(), with Entra sign-in, Graph and modusCloud faked at the requests seam.
+"""moduscloud_user_sync through main(), with Entra sign-in (FakeSignIn), Graph (FakeGraph) and modusCloud (FakeModusCloud)
+faked at the requests seam.
 
 FakeServices keeps state between runs (so "apply, then apply again" means something) and records
 every request (so "writes nothing" is checked on the wire, not on the module's word).
@@ -23,7 +24,9 @@ from ..builders import entra_group, entra_user, org_user, sync_switches
 from ..fake_time import FakeTime
 from ..module_utils.fake_transport import JSON_HEADERS, make_response
 from .fake_graph import TENANT_ID, FakeGraph
+from .fake_graph import error as graph_error
 from .fake_moduscloud import FakeModusCloud
+from .fake_sign_in import FakeSignIn
 from .module_runner import route_requests, run_main, warning_texts
 
 ORG = "contoso.example"
@@ -32,8 +35,7 @@ APP_ID = "4f1c0a7e-3b1d-4c55-9a61-2f7d0c5e8b21"
 # Distinctive values, so a test can prove they never reach the output.
 KEY = "Sync~key.value-0f-the-app~9931"
 PASSWORD = "Pw-0f-the-Admin-7731"
-# Graph tokens: the sync app's (from signing in with KEY), the automation identity's, and one of another tenant.
-SYNC_APP_TOKEN = "sync-app-token"
+# Graph tokens besides the sync app's (FakeSignIn's, for KEY): the automation identity's, and one of another tenant.
 ACCESS_TOKEN = "eyJ0eXAiOiJKV1Qi.automation-identity-token.c2ln"
 FOREIGN_TOKEN = "eyJ0eXAiOiJKV1Qi.fabrikam-tenant-token.c2ln"
 LOGIN = "https://login.test"
@@ -75,18 +77,15 @@ def groups():
     ]
 
 
-def graph_error(status, code, message):
-    return status, {"error": {"code": code, "message": message, "innerError": {"request-id": "rid-%d" % status}}}
-
-
 def delegated(fake, name):
     """An attribute of FakeServices that is the attribute `name` of its fake `fake`."""
     return property(lambda self: getattr(getattr(self, fake), name), lambda self, value: setattr(getattr(self, fake), name, value))
 
 
 class FakeServices(BaseAdapter):
-    """Entra sign-in, the tenant's Graph (FakeGraph) and the organization's modusCloud (FakeModusCloud),
-    by host; which token may read what; one record of every request, $batch inner requests included."""
+    """Entra sign-in (FakeSignIn), the tenant's Graph (FakeGraph, with the sync app APP_ID holding the client secret KEY)
+    and the organization's modusCloud (FakeModusCloud), by host; which token may read what; one record of every
+    request, $batch inner requests included."""
 
     def __init__(self, page_size=2):
         super().__init__()
@@ -95,9 +94,12 @@ class FakeServices(BaseAdapter):
         self.graph.groups = groups()
         self.graph.tenant_domains = [{"id": ORG, "isVerified": True}, {"id": INITIAL, "isVerified": True}]
         self.graph.gate = self._gate
+        self.sync_app = self.graph.add_application("modusCloud", appId=APP_ID)
+        self.graph.add_secret(self.sync_app, KEY)
+        self.graph.consent(self.sync_app)
+        self.sign_in = FakeSignIn(self.graph, LOGIN)
         self.moduscloud = FakeModusCloud(ORG, SAVED_SETTINGS, [ORG, INITIAL], organization_users())
-        self.consented = True  # the sync app may read the directory
-        self.token_may_read = True  # so may the automation identity of ACCESS_TOKEN
+        self.token_may_read = True  # the automation identity of ACCESS_TOKEN may read the directory
         self.calls = []
         self.failures = {}  # modusCloud: (method, path) -> (status, body), answered once (Graph's: self.graph.fail)
         self._lock = threading.Lock()
@@ -112,6 +114,15 @@ class FakeServices(BaseAdapter):
     org_domains = delegated("moduscloud", "org_domains")
     exemptions = delegated("moduscloud", "exemptions")
     org_users = delegated("moduscloud", "org_users")
+
+    @property
+    def consented(self):
+        """Whether the sync app has admin consent to read the directory."""
+        return self.graph.consented(APP_ID)
+
+    @consented.setter
+    def consented(self, granted):
+        self.graph.consent(self.sync_app, granted)
 
     # What tests look at
 
@@ -133,6 +144,10 @@ class FakeServices(BaseAdapter):
         with self._lock:
             if url.hostname == "graph.test":
                 return self._to_graph(request, kwargs.get("verify"))
+            if url.hostname == "login.test":
+                response = self.sign_in.send(request, **kwargs)
+                self.calls.append(self.sign_in.calls[-1])
+                return response
             path = unquote(url.path)
             query = dict((key, values[0]) for key, values in parse_qs(url.query).items())
             body = request.body.decode() if isinstance(request.body, bytes) else request.body
@@ -162,36 +177,19 @@ class FakeServices(BaseAdapter):
 
     def _route(self, call):
         host, method, path = call["host"], call["method"], call["path"]
-        if host == "login.test":
-            return self._login(method, path, call["body"])
         if host == "mc.test":
             return self.moduscloud.answer(method, path[len("/api/v1") :], call["body"])
         raise AssertionError("unexpected request %s %s" % (method, path))
 
-    def _login(self, method, path, body):
-        tenant = path.split("/")[1]
-        if path.endswith("/v2.0/.well-known/openid-configuration"):
-            base = "%s/%s" % (LOGIN, tenant)
-            return 200, {"authorization_endpoint": base + "/oauth2/v2.0/authorize", "token_endpoint": base + "/oauth2/v2.0/token", "issuer": base + "/v2.0"}
-        form = dict((key, values[0]) for key, values in parse_qs(body).items())
-        if form.get("client_id") == APP_ID and form.get("client_secret") == KEY:
-            return 200, {"token_type": "Bearer", "expires_in": 3599, "access_token": SYNC_APP_TOKEN}
-        return 401, {
-            "error": "invalid_client",
-            "error_codes": [7000215],
-            "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret being "
-            "sent in the request is the client secret value, not the client secret ID",
-        }
-
     def _gate(self, method, path, headers):
-        """Which token may read what: FakeGraph asks this before answering any request."""
+        """Which token may read what, besides the sync app's (FakeGraph knows the tokens FakeSignIn issued)."""
         token = headers.get("Authorization", "")[len("Bearer ") :]
         if token == FOREIGN_TOKEN:
             assert path == "/organization", "a token of another tenant must not read the directory"
             return 200, {"value": [{"id": "0c8f6a9e-5d3b-4f21-8e7a-2b9c4d1e6f70", "verifiedDomains": [{"name": "fabrikam.example"}]}]}
-        if token not in (SYNC_APP_TOKEN, ACCESS_TOKEN):
+        if token not in self.graph.tokens and token != ACCESS_TOKEN:
             return graph_error(401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
-        if not (self.consented if token == SYNC_APP_TOKEN else self.token_may_read):
+        if token == ACCESS_TOKEN and not self.token_may_read:
             return graph_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
         return None
 
@@ -503,7 +501,7 @@ def test_missing_consent_fails_with_the_graph_403_and_what_to_do(run, services):
     result = run(mode="apply")
     assert result["failed"] is True
     assert "HTTP 403 Authorization_RequestDenied" in result["msg"] and "Directory.Read.All" in result["msg"]
-    assert result["status"] == 403 and result["request_id"] == "rid-403"
+    assert result["status"] == 403 and result["request_id"] == "req-403"
     assert services.writes == []
 
 
