@@ -1,7 +1,16 @@
 """Fixtures for the sandbox's own tests. The session-wide `sandbox` and `fresh_sandbox` fixtures
 come from tests/conftest.py."""
 
-import pytest
+import os
+import sys
+
+# The unit tests' fakes and builders (tests/unit/plugins) import the collection as ansible_collections.moduscloud.azure_sync,
+# which `make setup` links here (tests/unit/conftest.py does the same for the unit tests).
+_COLLECTIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".build", "collections"))
+if os.path.isdir(_COLLECTIONS) and _COLLECTIONS not in sys.path:
+    sys.path.insert(0, _COLLECTIONS)
+
+import pytest  # noqa: E402  (after the path set-up above, which it does not need)
 
 from graph_client import Graph, app_token, https_session
 

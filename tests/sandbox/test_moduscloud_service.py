@@ -1,30 +1,33 @@
 """The emulated modusCloud service: API shapes and status codes, and its scheduled Azure AD sync.
 
 The API is driven through ModusCloudService.handle() with fabricated requests. The scheduled sync
-talks HTTP to a small fake of the Entra token endpoint and Graph (plain http on 127.0.0.1; the
-service takes the scheme from the URLs it is given).
+talks HTTP to the unit tests' fakes, served on 127.0.0.1 (fake_http.py; the service takes the scheme
+from the URLs it is given): the Entra token endpoint under /login (FakeSignIn) and Graph under /graph
+(FakeGraph, pages of two).
 
-FakeEntra stays, rather than the sandbox's own login and Graph, on purpose: these tests isolate the
-modusCloud emulator, so each one sets the directory, the stored key and the consent in one line and
-reads back the exact token request and Graph queries (pages of two, $select, $top) the service made.
-The sandbox's Graph would need a signed-in tenant, an app with a secret and consent per test, and its
-paging and journal would decide what can be asserted. The whole chain against the sandbox's Graph is
-covered by tests/integration/test_user_sync_scenarios.py.
+These fakes rather than the sandbox's own login and Graph, on purpose: these tests isolate the modusCloud
+emulator, so each one sets the directory, the stored key and the consent in one line and reads back the
+exact token request and Graph queries ($select, $top, every nextLink) the service made. The sandbox's
+Graph would need a signed-in tenant, an app with a secret and consent per test, and its paging and journal
+would decide what can be asserted. The whole chain against the sandbox's Graph is covered by
+tests/integration/test_user_sync_scenarios.py.
 """
 
 import json
 import threading
-import urllib.parse
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
+from fake_http import AdapterServer
 from requests.structures import CaseInsensitiveDict
 
 from plugins.module_utils._sync import reconcile
 from sandbox.moduscloud import ModusCloudService
 from sandbox.moduscloud.wire import as_options, kb_settings_wire
+from tests.unit.plugins import builders
+from tests.unit.plugins.modules.fake_graph import FakeGraph
+from tests.unit.plugins.modules.fake_sign_in import FakeSignIn
 
 ORG = "contoso.example"
 ADMIN = "admin@contoso.example"
@@ -49,141 +52,53 @@ AZURE_SETTINGS = dict(
 )
 
 
-# --------------------------------------------------------------------------- fake Entra + Graph
+# --------------------------------------------------------------------------- Entra sign-in + Graph, over HTTP
 
 
-def entra_user(local, domain=ORG, **overrides):
-    mail = f"{local}@{domain}"
-    user = {
-        "id": f"id-{local}",
-        "userPrincipalName": mail,
-        "displayName": local.title(),
-        "givenName": local.title(),
-        "surname": "Tester",
-        "mail": mail,
-        "proxyAddresses": [f"SMTP:{mail}"],
-        "accountEnabled": True,
-        "userType": "Member",
-        "assignedLicenses": [{"skuId": "sku-1"}],
-    }
-    user.update(overrides)
+def entra_user(local, **fields):
+    """builders.entra_user for {local}@contoso.example, who signs in with that address (`fields` override any property,
+    `mail` too: the proxy addresses stay those of the address)."""
+    address = f"{local}@{ORG}"
+    user = builders.entra_user(address, local.title(), "Tester", upn=address, object_id=f"id-{local}")
+    user.update(fields)
     return user
 
 
-class FakeEntra:
-    """Token endpoint under /login, Graph under /graph; pages of two items to force nextLink."""
-
-    PAGE_SIZE = 2
-
-    def __init__(self):
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeEntraHandler)
-        self.server.fake = self
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.reset()
-
-    def reset(self):
-        self.consented = True
-        self.secret = AD_KEY
-        self.domains = [
-            {"id": ORG, "isVerified": True},
-            {"id": "contoso.onmicrosoft.com", "isVerified": True},
-            {"id": "unverified.example", "isVerified": False},
-        ]
-        self.users = []
-        self.groups = []  # Graph group objects plus "member_ids"
-        self.token_requests = []
-        self.graph_requests = []
-
-    def token(self, tenant, form):
-        self.token_requests.append({"tenant": tenant, **form})
-        if tenant != ORG or form.get("client_id") != APP_ID:
-            return 400, {"error": "unauthorized_client", "error_codes": [700016], "error_description": "AADSTS700016: Application not found in the directory."}
-        if form.get("client_secret") != self.secret:
-            return 401, {
-                "error": "invalid_client",
-                "error_codes": [7000215],
-                "error_description": "AADSTS7000215: Invalid client secret provided.\r\nTrace ID: x",
-            }
-        return 200, {"token_type": "Bearer", "expires_in": 3599, "access_token": "fake-token"}
-
-    def graph(self, path, query, authorization):
-        self.graph_requests.append((path, query))
-        if authorization != "Bearer fake-token":
-            return 401, {"error": {"code": "InvalidAuthenticationToken", "message": "Access token is empty."}}
-        if not self.consented:
-            return 403, {"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."}}
-        groups = {g["id"]: g for g in self.groups}
-        users = {u["id"]: u for u in self.users}
-        parts = path.split("/")
-        if path == "/v1.0/domains":
-            items = self.domains
-        elif path == "/v1.0/users":
-            items = self.users
-        elif path == "/v1.0/groups":
-            items = [{k: v for k, v in g.items() if k != "member_ids"} for g in self.groups]
-        elif len(parts) == 5 and parts[2] == "groups" and parts[4] == "members" and parts[3] in groups:
-            items = [{"@odata.type": "#microsoft.graph.user" if m in users else "#microsoft.graph.group", "id": m} for m in groups[parts[3]]["member_ids"]]
-        else:
-            return 404, {"error": {"code": "Request_ResourceNotFound", "message": path}}
-        if "$select" in query:
-            wanted = query["$select"][0].split(",") + ["@odata.type"]
-            items = [{k: v for k, v in item.items() if k in wanted} for item in items]
-        offset = int(query.get("$skiptoken", ["0"])[0])
-        page = {"value": items[offset : offset + self.PAGE_SIZE]}
-        if offset + self.PAGE_SIZE < len(items):
-            rest = {k: v[0] for k, v in query.items() if k != "$skiptoken"}
-            rest["$skiptoken"] = str(offset + self.PAGE_SIZE)
-            page["@odata.nextLink"] = f"{self.base}/graph{path}?{urllib.parse.urlencode(rest)}"
-        return 200, page
-
-    def requested_paths(self):
-        return [path for path, _ in self.graph_requests]
-
-
-class _FakeEntraHandler(BaseHTTPRequestHandler):
-    def do_POST(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        form = {k: v[0] for k, v in urllib.parse.parse_qs(self.rfile.read(length).decode()).items()}
-        parts = self.path.split("/")  # /login/{tenant}/oauth2/v2.0/token
-        if parts[1] == "login" and parts[3:] == ["oauth2", "v2.0", "token"]:
-            self._reply(*self.server.fake.token(parts[2], form))
-        else:
-            self._reply(404, {"error": "not_found"})
-
-    def do_GET(self):
-        url = urllib.parse.urlsplit(self.path)
-        if not url.path.startswith("/graph/"):
-            return self._reply(404, {"error": {"code": "NotFound", "message": url.path}})
-        self._reply(*self.server.fake.graph(url.path[len("/graph") :], urllib.parse.parse_qs(url.query), self.headers.get("Authorization")))
-
-    def _reply(self, status, payload):
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
-def fake_entra():
-    fake = FakeEntra()
-    thread = threading.Thread(target=fake.server.serve_forever, daemon=True)
-    thread.start()
-    yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+def http():
+    with AdapterServer() as server:
+        yield server
 
 
 @pytest.fixture
-def service(fake_entra):
-    fake_entra.reset()
-    svc = ModusCloudService(
-        login_url=f"{fake_entra.base}/login", graph_url=f"{fake_entra.base}/graph", ca_bundle="/nonexistent/ca.pem", clock_start=CLOCK_START
-    )
+def tenant(http):
+    """The tenant's Graph (FakeGraph, pages of two) behind its sign-in host, both at http.url; the application
+    APP_ID holds the key AD_KEY and has admin consent."""
+    graph = FakeGraph(page_size=2, base=f"{http.url}/graph/v1.0")
+    graph.tenant_domains = [
+        {"id": ORG, "isVerified": True},
+        {"id": "contoso.onmicrosoft.com", "isVerified": True},
+        {"id": "unverified.example", "isVerified": False},
+    ]
+    app = graph.add_application("modusCloud", appId=APP_ID)
+    graph.add_secret(app, AD_KEY)
+    graph.consent(app)
+    http.adapter = FakeSignIn(graph, f"{http.url}/login")
+    return graph
+
+
+@pytest.fixture
+def sign_in(http, tenant):
+    return http.adapter
+
+
+def sync_app(tenant):
+    return next(app for app in tenant.applications.values() if app["appId"] == APP_ID)
+
+
+@pytest.fixture
+def service(http, tenant):
+    svc = ModusCloudService(login_url=f"{http.url}/login", graph_url=f"{http.url}/graph", ca_bundle="/nonexistent/ca.pem", clock_start=CLOCK_START)
     svc.add_org(domain=ORG, admin_user=ADMIN, admin_password=ADMIN_PASSWORD, domains=["contoso.onmicrosoft.com", "fabrikam.example"])
     svc.add_org(domain=OTHER_ORG, admin_user=OTHER_ADMIN, admin_password=OTHER_PASSWORD, domains=[])
     return svc
@@ -548,36 +463,11 @@ def seed_directory(fake):
         entra_user("ann-again", mail="ANN@contoso.example"),
     ]
     fake.groups = [
-        {
-            "id": "g-sec",
-            "displayName": "Finance",
-            "mail": None,
-            "mailEnabled": False,
-            "securityEnabled": True,
-            "groupTypes": [],
-            "proxyAddresses": [],
-            "member_ids": ["id-ann", "id-bob", "g-dist"],
-        },
-        {
-            "id": "g-dist",
-            "displayName": "All Staff",
-            "mail": "All@contoso.example",
-            "mailEnabled": True,
-            "securityEnabled": False,
-            "groupTypes": [],
-            "proxyAddresses": [],
-            "member_ids": ["id-ann"],
-        },
-        {
-            "id": "g-none",
-            "displayName": "Plain",
-            "mail": None,
-            "mailEnabled": False,
-            "securityEnabled": False,
-            "groupTypes": [],
-            "proxyAddresses": [],
-            "member_ids": [],
-        },
+        builders.entra_group("Finance", members=["id-ann", "id-bob", "g-dist"], object_id="g-sec", proxyAddresses=[]),
+        builders.entra_group(
+            "All Staff", mail="All@contoso.example", mail_enabled=True, security_enabled=False, members=["id-ann"], object_id="g-dist", proxyAddresses=[]
+        ),
+        builders.entra_group("Plain", security_enabled=False, object_id="g-none", proxyAddresses=[]),
     ]
 
 
@@ -585,8 +475,8 @@ def configure_sync(service, **overrides):
     assert call(service, "PUT", f"/orgs/{ORG}/settings/azure", {**AZURE_SETTINGS, **overrides})[0] == 204
 
 
-def test_scheduled_sync_imports_users_and_groups(service, fake_entra):
-    seed_directory(fake_entra)
+def test_scheduled_sync_imports_users_and_groups(service, tenant, sign_in, http):
+    seed_directory(tenant)
     call(
         service,
         "POST",
@@ -632,29 +522,29 @@ def test_scheduled_sync_imports_users_and_groups(service, fake_entra):
     assert state["azure"]["last_successful_sync"] == "2026-01-01T09:00:00Z"
     assert state["sync_history"] == [sync]
 
-    (token_request,) = fake_entra.token_requests
-    assert token_request == {
-        "tenant": ORG,
+    (token_request,) = sign_in.token_requests()
+    assert token_request["path"] == f"/login/{ORG}/oauth2/v2.0/token"
+    assert sign_in.form(token_request) == {
         "grant_type": "client_credentials",
         "client_id": APP_ID,
         "client_secret": AD_KEY,
-        "scope": f"{fake_entra.base}/graph/.default",
+        "scope": f"{http.url}/graph/.default",
     }
-    user_queries = [q for p, q in fake_entra.graph_requests if p == "/v1.0/users"]
+    user_queries = [call["query"] for call in tenant.calls if call["path"] == "/users"]
     assert len(user_queries) == 4  # 8 users in pages of 2: every nextLink followed
-    assert user_queries[0]["$top"] == ["999"] and "assignedLicenses" in user_queries[0]["$select"][0]
+    assert user_queries[0]["$top"] == "999" and "assignedLicenses" in user_queries[0]["$select"]
 
 
-def test_next_sync_waits_for_the_frequency_and_applies_changes(service, fake_entra):
-    seed_directory(fake_entra)
+def test_next_sync_waits_for_the_frequency_and_applies_changes(service, tenant):
+    seed_directory(tenant)
     configure_sync(service, sync_frequency=6)
     assert service.advance_clock(0)["syncs"][0]["ok"] is True  # first run right after saving
 
-    fake_entra.users = [u for u in fake_entra.users if u["id"] != "id-bob"]
-    fake_entra.users[0]["surname"] = "Married"
-    fake_entra.users.append(entra_user("dora"))
-    fake_entra.groups = [g for g in fake_entra.groups if g["id"] != "g-dist"]
-    fake_entra.groups[0]["displayName"] = "Finance Team"
+    tenant.users = [u for u in tenant.users if u["id"] != "id-bob"]
+    tenant.users[0]["surname"] = "Married"
+    tenant.users.append(entra_user("dora"))
+    tenant.groups = [g for g in tenant.groups if g["id"] != "g-dist"]
+    tenant.groups[0]["displayName"] = "Finance Team"
     assert service.advance_clock(5)["syncs"] == []
 
     (sync,) = service.advance_clock(1)["syncs"]
@@ -666,31 +556,31 @@ def test_next_sync_waits_for_the_frequency_and_applies_changes(service, fake_ent
     assert [g["name"] for g in service.snapshot()["orgs"][ORG]["groups"]] == ["Finance Team"]
 
 
-def test_disabled_entra_user_becomes_inactive_not_removed(service, fake_entra):
-    seed_directory(fake_entra)
+def test_disabled_entra_user_becomes_inactive_not_removed(service, tenant):
+    seed_directory(tenant)
     configure_sync(service)
     service.advance_clock(0)
-    fake_entra.users[0]["accountEnabled"] = False
+    tenant.users[0]["accountEnabled"] = False
     (sync,) = service.advance_clock(24)["syncs"]
     assert sync["updated"] == 1 and sync["removed"] == 0
     assert users_by_email(service)["ann@contoso.example"]["is_active"] is False
 
 
-def test_settings_switch_off_what_the_sync_changes(service, fake_entra):
-    seed_directory(fake_entra)
+def test_settings_switch_off_what_the_sync_changes(service, tenant):
+    seed_directory(tenant)
     call(service, "POST", f"/orgs/{ORG}/users", {"primary_email": "stale@contoso.example"})
     configure_sync(service, add_users=False, remove_deleted_users=False, sync_security_groups=False)
     (sync,) = service.advance_clock(1)["syncs"]
     assert sync["ok"] is True and (sync["added"], sync["removed"]) == (0, 0)
     assert set(users_by_email(service)) == {ADMIN, "stale@contoso.example"}
     assert [g["kind"] for g in service.snapshot()["orgs"][ORG]["groups"]] == ["distribution"]
-    assert "/v1.0/groups/g-sec/members" in fake_entra.requested_paths()  # read, but not imported
+    assert "/groups/g-sec/members" in [call["path"] for call in tenant.calls]  # read, but not imported
 
 
-def test_sync_frequency_zero_never_syncs(service, fake_entra):
+def test_sync_frequency_zero_never_syncs(service, sign_in):
     configure_sync(service, sync_frequency=0)
     assert service.advance_clock(1000)["syncs"] == []
-    assert fake_entra.token_requests == []
+    assert sign_in.token_requests() == []
 
 
 def assert_failed_sync(service, sync, code, *words):
@@ -702,26 +592,27 @@ def assert_failed_sync(service, sync, code, *words):
     assert set(users_by_email(service)) == {ADMIN}
 
 
-def test_sync_with_a_wrong_key_fails_with_the_aad_error(service, fake_entra):
-    seed_directory(fake_entra)
-    fake_entra.secret = "the-real-secret"
+def test_sync_with_a_wrong_key_fails_with_the_aad_error(service, tenant):
+    seed_directory(tenant)
+    sync_app(tenant)["passwordCredentials"] = []
+    tenant.add_secret(sync_app(tenant), "the-real-secret")
     configure_sync(service)
     (sync,) = service.advance_clock(1)["syncs"]
     assert_failed_sync(service, sync, "AADSTS7000215", "Invalid client secret provided")
-    assert "Trace ID" not in sync["error"] and fake_entra.graph_requests == []
+    assert "Trace ID" not in sync["error"] and tenant.calls == []
 
 
-def test_sync_without_consent_fails_with_authorization_request_denied(service, fake_entra):
-    seed_directory(fake_entra)
-    fake_entra.consented = False
+def test_sync_without_consent_fails_with_authorization_request_denied(service, tenant):
+    seed_directory(tenant)
+    tenant.consent(sync_app(tenant), granted=False)
     configure_sync(service)
     (sync,) = service.advance_clock(1)["syncs"]
     assert_failed_sync(service, sync, "Authorization_RequestDenied", "Insufficient privileges")
 
 
-def test_sync_fails_naming_tenant_domains_missing_from_the_org(service, fake_entra):
-    seed_directory(fake_entra)
-    fake_entra.domains.append({"id": "newbrand.example", "isVerified": True})
+def test_sync_fails_naming_tenant_domains_missing_from_the_org(service, tenant):
+    seed_directory(tenant)
+    tenant.tenant_domains.append({"id": "newbrand.example", "isVerified": True})
     call(service, "DELETE", f"/orgs/{ORG}/domains/contoso.onmicrosoft.com")
     configure_sync(service)
     (sync,) = service.advance_clock(1)["syncs"]
@@ -730,31 +621,31 @@ def test_sync_fails_naming_tenant_domains_missing_from_the_org(service, fake_ent
     assert "unverified.example" not in sync["error"]
 
 
-def test_failed_sync_keeps_the_previous_success_and_retries_on_schedule(service, fake_entra):
-    seed_directory(fake_entra)
+def test_failed_sync_keeps_the_previous_success_and_retries_on_schedule(service, tenant):
+    seed_directory(tenant)
     configure_sync(service, sync_frequency=2)
     service.advance_clock(1)
-    fake_entra.consented = False
+    tenant.consent(sync_app(tenant), granted=False)
     assert service.advance_clock(1)["syncs"] == []
     (failed,) = service.advance_clock(1)["syncs"]
     assert failed["ok"] is False
     assert call(service, "GET", f"/orgs/{ORG}/settings/azure")[1]["last_successful_sync"] == "2026-01-01T09:00:00Z"
-    fake_entra.consented = True
+    tenant.consent(sync_app(tenant))
     (retried,) = service.advance_clock(2)["syncs"]
     assert retried["ok"] is True
     assert [h["ok"] for h in service.snapshot()["orgs"][ORG]["sync_history"]] == [True, False, True]
 
 
-def collection_report(service, fake_entra, exemptions=()):
+def collection_report(service, tenant, exemptions=()):
     """What plugins/module_utils/_sync.py predicts for the service's org and the fake directory."""
     groups = [
-        {**g, "members": [{"@odata.type": "#microsoft.graph.user" if m.startswith("id-") else "#microsoft.graph.group", "id": m} for m in g["member_ids"]]}
-        for g in fake_entra.groups
+        {**g, "members": [{"@odata.type": "#microsoft.graph.user" if m.startswith("id-") else "#microsoft.graph.group", "id": m} for m in g["members"]]}
+        for g in tenant.groups
     ]
     return reconcile(
-        entra_users=fake_entra.users,
+        entra_users=tenant.users,
         entra_groups=groups,
-        tenant_domains=[d["id"] for d in fake_entra.domains if d["isVerified"]],
+        tenant_domains=[d["id"] for d in tenant.tenant_domains if d["isVerified"]],
         settings=as_options(AZURE_SETTINGS),
         exemptions=list(exemptions),
         org_domains=[d["name"] for d in call(service, "GET", f"/orgs/{ORG}/domains")[1]["domains"]],
@@ -779,10 +670,10 @@ def sync_as_predicted(service, report):
     return sync
 
 
-def test_service_does_what_the_collection_predicts(service, fake_entra):
+def test_service_does_what_the_collection_predicts(service, tenant):
     """The emulated sync and plugins/module_utils/_sync.py implement the same spec independently."""
-    seed_directory(fake_entra)
-    fake_entra.users[1]["accountEnabled"] = False  # bob: disabled, already in the org
+    seed_directory(tenant)
+    tenant.users[1]["accountEnabled"] = False  # bob: disabled, already in the org
     call(
         service,
         "POST",
@@ -797,7 +688,7 @@ def test_service_does_what_the_collection_predicts(service, fake_entra):
     )
     call(service, "PUT", f"/orgs/{ORG}/settings/azure/exemptions", {"exemptions": "held@contoso.example"})
     configure_sync(service)
-    report = collection_report(service, fake_entra, exemptions=["held@contoso.example"])
+    report = collection_report(service, tenant, exemptions=["held@contoso.example"])
 
     sync = sync_as_predicted(service, report)
     assert (sync["added"], sync["updated"], sync["removed"]) == (1, 2, 1)
@@ -808,10 +699,10 @@ def test_service_does_what_the_collection_predicts(service, fake_entra):
 
 
 @pytest.mark.parametrize("ann_first", [True, False])
-def test_service_and_collection_agree_that_an_address_held_by_another_user_is_not_taken(service, fake_entra, ann_first):
+def test_service_and_collection_agree_that_an_address_held_by_another_user_is_not_taken(service, tenant, ann_first):
     ann = entra_user("ann")  # gave move@ up in Entra
     bob = entra_user("bob", proxyAddresses=["SMTP:bob@contoso.example", "smtp:move@contoso.example"])
-    fake_entra.users = ([ann, bob] if ann_first else [bob, ann]) + [
+    tenant.users = ([ann, bob] if ann_first else [bob, ann]) + [
         entra_user("cy", proxyAddresses=["SMTP:cy@contoso.example", "smtp:sales@contoso.example"]),
         entra_user("dee", proxyAddresses=["SMTP:dee@contoso.example", "smtp:info@contoso.example"]),
     ]
@@ -826,16 +717,16 @@ def test_service_and_collection_agree_that_an_address_held_by_another_user_is_no
         ],
     )
     configure_sync(service)
-    report = collection_report(service, fake_entra)
+    report = collection_report(service, tenant)
     in_use = {entry["address"] for entry in report["skipped"] if entry["reason"] == "address_in_use"}
     assert in_use == ({"cy@contoso.example", "dee@contoso.example"} | (set() if ann_first else {"bob@contoso.example"}))
 
     sync_as_predicted(service, report)
 
 
-def test_unreachable_login_is_recorded_as_a_failed_sync(fake_entra):
+def test_unreachable_login_is_recorded_as_a_failed_sync(http):
     service = ModusCloudService(
-        login_url="http://127.0.0.1:9/login", graph_url=f"{fake_entra.base}/graph", ca_bundle="/nonexistent/ca.pem", clock_start=CLOCK_START
+        login_url="http://127.0.0.1:9/login", graph_url=f"{http.url}/graph", ca_bundle="/nonexistent/ca.pem", clock_start=CLOCK_START
     )
     service.add_org(domain=ORG, admin_user=ADMIN, admin_password=ADMIN_PASSWORD, domains=[])
     configure_sync(service)
@@ -911,7 +802,7 @@ def test_put_without_key_refused_keeps_nothing_changed(service):
     assert service.snapshot()["orgs"][ORG]["azure"]["sync_frequency"] == 24
 
 
-def test_put_without_key_clears_drops_the_key_and_the_next_sync_fails(service, fake_entra):
+def test_put_without_key_clears_drops_the_key_and_the_next_sync_fails(service, tenant):
     service.set_variants(["put-without-key:clears"], org=ORG)
     configure_sync(service)
     assert call(service, "PUT", f"/orgs/{ORG}/settings/azure", {**WITHOUT_KEY, "sync_frequency": 1})[0] == 204
@@ -958,8 +849,8 @@ def test_bad_password_status_follows_the_variant_of_the_admins_org(service):
 
 
 @pytest.mark.parametrize("answer, expiry", [("iso", "2028-01-01"), ("space", "2028-01-01 00:00:00"), ("epoch", 1830297600)])
-def test_dates_answer_in_the_variants_form(service, fake_entra, answer, expiry):
-    seed_directory(fake_entra)
+def test_dates_answer_in_the_variants_form(service, tenant, answer, expiry):
+    seed_directory(tenant)
     service.set_variants([f"dates:{answer}"])
     configure_sync(service)
     service.advance_clock(1)

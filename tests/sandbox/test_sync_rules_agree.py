@@ -5,7 +5,9 @@ taking turns).
 The two copies are independent on purpose (a shared one would make a wrong rule agree with itself); this test is
 what makes a rule added to one and not the other fail. The emulated service runs its real scheduled sync, with the
 sign-in and Graph answered from memory (OfflineService overrides the two methods that make requests), so that the
-thousand runs take seconds.
+thousand runs take seconds. Not the one Graph fake served over HTTP (FakeGraph behind FakeSignIn, tests/sandbox/fake_http.py)
+on purpose: this test compares the rules, not the requests (those are tests/sandbox/test_moduscloud_service.py's subject),
+and a token request plus a Graph round trip per list and group in each of the thousand runs would multiply its time.
 """
 
 import itertools

@@ -27,9 +27,10 @@ def entra_user(mail, given="Ann", surname="Lee", aliases=(), enabled=True, licen
     return user
 
 
-def entra_group(name, mail=None, mail_enabled=False, security_enabled=True, unified=False, members=(), object_id=None):
-    """A Graph group, with `members` (object ids) kept beside it for the fakes that answer /members."""
-    return {
+def entra_group(name, mail=None, mail_enabled=False, security_enabled=True, unified=False, members=(), object_id=None, **fields):
+    """A Graph group, with `members` (object ids) kept beside it for the fakes that answer /members; `fields` add or
+    override any property."""
+    group = {
         "id": object_id or "group-" + name,
         "displayName": name,
         "mail": mail,
@@ -38,6 +39,8 @@ def entra_group(name, mail=None, mail_enabled=False, security_enabled=True, unif
         "groupTypes": ["Unified"] if unified else [],
         "members": list(members),
     }
+    group.update(fields)
+    return group
 
 
 def org_user(address, user_type="end_user", firstname="Ann", surname="Lee", aliases=(), active=True, uid=1000, **fields):
