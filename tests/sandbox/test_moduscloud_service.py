@@ -725,9 +725,7 @@ def test_service_and_collection_agree_that_an_address_held_by_another_user_is_no
 
 
 def test_unreachable_login_is_recorded_as_a_failed_sync(http):
-    service = ModusCloudService(
-        login_url="http://127.0.0.1:9/login", graph_url=f"{http.url}/graph", ca_bundle="/nonexistent/ca.pem", clock_start=CLOCK_START
-    )
+    service = ModusCloudService(login_url="http://127.0.0.1:9/login", graph_url=f"{http.url}/graph", ca_bundle="/nonexistent/ca.pem", clock_start=CLOCK_START)
     service.add_org(domain=ORG, admin_user=ADMIN, admin_password=ADMIN_PASSWORD, domains=[])
     configure_sync(service)
     (sync,) = service.advance_clock(1)["syncs"]

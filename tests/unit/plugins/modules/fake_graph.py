@@ -291,8 +291,12 @@ class FakeGraph(BaseAdapter):
         start = int(query.get("$skiptoken", 0))
         size = min(int(query.get("$top", self.page_size)), self.page_size)
         page = {"value": copy.deepcopy(items[start : start + size])}
+        if query.get("$select"):  # the selected properties only (and the @odata annotations, such as a member's type)
+            wanted = set(query["$select"].split(","))
+            page["value"] = [dict((k, v) for k, v in item.items() if k in wanted or k.startswith("@odata.")) for item in page["value"]]
         if start + size < len(items):
-            page["@odata.nextLink"] = "%s%s?$skiptoken=%d" % (self.base, path, start + size)
+            kept = "".join("%s=%s&" % (name, query[name]) for name in ("$select", "$top") if name in query)
+            page["@odata.nextLink"] = "%s%s?%s$skiptoken=%d" % (self.base, path, kept, start + size)
         return 200, page
 
     @staticmethod
