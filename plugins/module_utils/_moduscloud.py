@@ -30,7 +30,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_
     known_state_problem,
 )
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import normalize_domain
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet, is_placeholder
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state import ChangeSet, without_placeholders
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._transport import Transport, env_fallback
 
 # Options an earlier task's check-mode create may leave as _state.PLACEHOLDER: the application's id (by either
@@ -154,7 +154,7 @@ class ModusCloudModule(AnsibleModule):
         """exit_json(**action(self)) with changed and diff from module.changes.
 
         Before any request: the `libraries` ((name, import error) pairs) the options need, the placeholders of
-        app_id and key (ChangeSet.refuse_placeholders), the options (the import settings, org, and
+        app_id and key (_state.without_placeholders), the options (the import settings, org, and
         problems(params) -> (option, message) pairs of a module's own), the connection options. A failed call or
         a refused option becomes fail_json, without traceback, naming the options (_module_exit.run_to_exit).
         """
@@ -163,10 +163,11 @@ class ModusCloudModule(AnsibleModule):
                 self.fail_json(msg=missing_required_lib(library), exception=error)
 
         def steps():
-            placeholders = dict((name, self.params.get(name)) for name in PLACEHOLDER_OPTIONS)
-            # A ChangeSet of its own: module.changes made now would give a run that only reads a diff.
-            ChangeSet(self.check_mode).refuse_placeholders(placeholders)
-            known = dict((name, None if is_placeholder(value) else value) for name, value in placeholders.items())
+            # The one check of placeholders (_state.without_placeholders, as ChangeSet.refuse_placeholders makes it),
+            # called directly: module.changes made now would give a run that only reads a diff.
+            known, refused = without_placeholders(dict((name, self.params.get(name)) for name in PLACEHOLDER_OPTIONS), self.check_mode)
+            if refused:
+                raise options_error(refused)
             found = invalid_settings(dict(self.params, **known))
             if problems is not None:
                 found += problems(self.params)
