@@ -54,7 +54,19 @@ def sync_info(module):
         option, message = problem
         raise ServiceError(message, options=(option,))
     result["dry_run"] = module.changes.dry_run
+    result["msg"] = state_line(result)
     return result
+
+
+def state_line(state):
+    """The line an operator reads of what was read (the result's `msg`): how many users (when read), the last
+    successful sync and the key's expiry."""
+    users = len(state["users"]) if "users" in state else "not read"
+    return "Users in modusCloud: %s; last successful sync %s; key expiry %s" % (
+        users,
+        state["last_successful_sync"] or "never",
+        state["secret_expiry"] or "unknown",
+    )
 
 
 def unexpected(state, app_id, users):

@@ -32,12 +32,32 @@ def report_line(mode, counts, tense):
     )
 
 
-def summary_lines(result, mode, tense):
-    """The result's `summary`: its `msg`, then the report's entries (as far as report_limit shows them), the users
-    the exemption rule selected, the report files and what was applied."""
+def message(result, mode, tense):
+    """The result's `msg`: after a wait, how long it took and the last successful sync (a dry run does not wait),
+    then the report's counts (report_line)."""
+    line = report_line(mode, result["report"]["counts"], tense)
+    if mode != "wait":
+        return line
+    waited = "modusCloud's scheduled sync succeeded after a wait of %s s. Last successful sync: %s." % (
+        result["waited_seconds"],
+        result["sync_status"].get("last_successful_sync") or NONE,
+    )
+    return tense(waited + " " + line, line)
+
+
+def read_line(as_sync_app):
+    """How the run read the directory: as the sync app with its key (as the service does), or with a Graph token."""
+    if as_sync_app:
+        return "Read as the sync app, with its key"
+    return "Read with the play's Graph token (the sync app's own sign-in is not tested)"
+
+
+def summary_lines(result, mode, tense, as_sync_app):
+    """The result's `summary`: how the directory was read (read_line), its `msg`, then the report's entries (as far
+    as report_limit shows them), the users the exemption rule selected, the report files and what was applied."""
     report = result["report"]
     counts, users = report["counts"], report["users"]
-    lines = [result["msg"]]
+    lines = [read_line(as_sync_app), result["msg"]]
     lines.append("Users to add: " + listed([user["primary_email"] for user in users["add"]], counts["add"]))
     lines.append("Users to change: " + listed([user["primary_email"] for user in users["change"]], counts["change"]))
     lines.append("Users to remove: " + listed([user["primary_email"] for user in users["remove"]], counts["remove"]))

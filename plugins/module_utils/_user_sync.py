@@ -29,7 +29,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_apply 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_files import make_report_folder, report_path_problem, write_report
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_info import state_view
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_report import SyncReader
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_summary import report_line, summary_lines
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_summary import message, summary_lines
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_wait import SyncWait
 
 
@@ -156,8 +156,8 @@ class UserSync(object):
         if seen:
             result["known_state"] = state_view(**seen)
         # The lines an operator reads, worded here so that a caller only shows them.
-        result["msg"] = report_line(mode, result["report"]["counts"], self.changes.tense)
-        result["summary"] = summary_lines(result, mode, self.changes.tense)
+        result["msg"] = message(result, mode, self.changes.tense)
+        result["summary"] = summary_lines(result, mode, self.changes.tense, as_sync_app=bool(params["key"]))
         return result
 
     def refuse_mass_removal(self, result):

@@ -104,6 +104,13 @@ dry_run:
   returned: always
   type: bool
   sample: false
+msg:
+  description:
+    - What was read, in one line - how many users the organization has (C(not read) unless they were read), when
+      the last sync succeeded (C(never)) and when the stored key expires (C(unknown)).
+  returned: always
+  type: str
+  sample: "Users in modusCloud: 42; last successful sync 2026-07-01T10:00:00Z; key expiry 2028-07-01"
 configured:
   description: Whether the organization has Azure AD import settings.
   returned: always

@@ -373,12 +373,15 @@ RETURN = r"""
 msg:
   description:
     - The report's counts in one line, with the mode, and C(predicted) in check mode.
+    - With O(mode=wait) (not in check mode, which does not wait), first how long the run waited and the
+      service's last successful sync.
   returned: unless O(validate_only=true)
   type: str
   sample: "Sync report (apply): users to add 1, change 1, remove 0, unchanged 42; groups 4; skipped 3; missing domains 1"
 summary:
   description:
-    - The lines an operator reads about the run - RV(msg), then the users to add, change and remove, the groups,
+    - The lines an operator reads about the run - how the directory was read (as the sync app with O(key), or with
+      O(access_token)), RV(msg), then the users to add, change and remove, the groups,
       the skipped objects with their reasons, the missing domains (each list as far as O(report_limit) shows it,
       with how many more there are), the users O(exemption_query) exempts, the report files, and what was applied
       (in check mode, what would be applied).
@@ -386,6 +389,7 @@ summary:
   type: list
   elements: str
   sample:
+    - "Read as the sync app, with its key"
     - "Sync report (apply): users to add 1, change 1, remove 0, unchanged 42; groups 4; skipped 1; missing domains 0"
     - "Users to add: adelev@contoso.com"
     - "Users to change: meganb@contoso.com"

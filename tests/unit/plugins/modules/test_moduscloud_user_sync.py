@@ -366,6 +366,7 @@ def test_the_result_says_what_an_operator_reads_in_lines(run, services, tmp_path
     counts_line = "Sync report (report): users to add 2, change 1, remove 1, unchanged 0; groups 2; skipped 5; missing domains 0"
     assert result["msg"] == counts_line
     assert result["summary"] == [
+        "Read as the sync app, with its key",
         counts_line,
         "Users to add: adele@%s, alex@%s" % (ORG, ORG),
         "Users to change: megan@" + ORG,
@@ -605,6 +606,8 @@ def test_wait_returns_once_the_service_synced_and_the_users_match(run, services)
     assert "failed" not in result and result["changed"] is False
     assert result["sync_status"]["last_successful_sync"] == "2030-01-01T00:00:00Z"
     assert result["waited_seconds"] == 30 and sync_wait.time.sleeps == [30]
+    assert result["msg"].startswith("modusCloud's scheduled sync succeeded after a wait of 30")
+    assert "Last successful sync: 2030-01-01T00:00:00Z. Sync report (wait): users to add 0," in result["msg"]
     assert result["report"]["counts"]["add"] == 0 and services.writes == []
     assert len(services.token_requests()) == 1  # one sign-in for the checks before waiting and the report after
 
