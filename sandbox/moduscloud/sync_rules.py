@@ -15,6 +15,23 @@ from dataclasses import dataclass
 from .wire import SYNCED_USER_TYPES, domain_of, is_email
 
 
+# The import settings (the service's keys) these rules read: only they change what a sync does. apply_directory
+# hands the rules these alone, so a rule reading another fails until it is listed here (and so is varied by
+# tests/sandbox/test_sync_rules_agree.py).
+SETTINGS_READ = (
+    "sync_active_users",
+    "add_users",
+    "update_users",
+    "remove_deleted_users",
+    "default_user_role_name",
+    "sync_security_groups",
+    "sync_distribution_groups",
+    "add_groups",
+    "update_groups",
+    "remove_deleted_groups",
+)
+
+
 class SyncFailure(Exception):
     def __init__(self, code, message, **details):
         super().__init__(message)
@@ -45,6 +62,7 @@ def apply_directory(org, settings, directory, new_user):
             f"All domains of the Azure AD directory must be added to the organization; missing: {', '.join(missing)}",
             missing_domains=missing,
         )
+    settings = {key: settings[key] for key in SETTINGS_READ}
     skipped = []
     counts = {"added": 0, "updated": 0, "removed": 0}
     if settings["sync_active_users"]:

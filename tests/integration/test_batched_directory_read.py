@@ -26,19 +26,9 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync_report
     USER_FIELDS,
     read_directory,
 )
+from tests.unit.plugins import builders  # noqa: E402
 
-SETTINGS = {
-    "sync_active_users": True,
-    "sync_distribution_groups": True,
-    "sync_security_groups": True,
-    "add_users": True,
-    "update_users": True,
-    "remove_users": True,
-    "add_groups": True,
-    "update_groups": True,
-    "remove_groups": True,
-    "default_user_role": "end_user",
-}
+SETTINGS = dict(builders.sync_switches(), default_user_role="end_user")
 BIG_GROUP = 2100  # members: three pages of 999, continued from nextLinks in later batches
 
 

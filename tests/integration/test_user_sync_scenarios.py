@@ -12,12 +12,20 @@ the sandbox's admin identities, independent of the collection's other modules.
 """
 
 import json
+import os
+import sys
 
 import pytest
 import requests
 
-from playbook_harness import write_local_playbook
-from sandbox.moduscloud.wire import kb_settings_wire
+# The unit tests' builders import the collection as ansible_collections.moduscloud.azure_sync, which `make setup` links here.
+_COLLECTIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".build", "collections"))
+if _COLLECTIONS not in sys.path:
+    sys.path.insert(0, _COLLECTIONS)
+
+from playbook_harness import write_local_playbook  # noqa: E402  (after the path set-up above)
+from sandbox.moduscloud.wire import kb_settings_wire  # noqa: E402
+from tests.unit.plugins import builders  # noqa: E402
 
 DIRECTORY_READ_ALL = "7ab1d382-f21e-4acd-a863-ba3e13f7da61"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
@@ -84,19 +92,15 @@ class Services(object):
     def add_initial_domain(self):
         self.moduscloud("POST", "/domains", {"name": self.initial, "is_active": True, "is_relay": True})
 
-    def entra_user(self, nick, domain=None, aliases=(), **fields):
+    def entra_user(self, nick, domain=None, **options):
+        """Add nick@domain (its sign-in name, and its mail unless `mail` says otherwise) to the directory: the user
+        builders.entra_user makes with `options`, as the control API takes it (`licensed` for its licences)."""
         address = "%s@%s" % (nick, domain or self.domain)
-        body = {
-            "userPrincipalName": address,
-            "mail": address,
-            "givenName": nick.capitalize(),
-            "surname": "Test",
-            "proxyAddresses": ["SMTP:" + address] + list(aliases),
-            "accountEnabled": True,
-            "userType": "Member",
-            "licensed": True,
-        }
-        body.update(fields)
+        options.setdefault("given", nick.capitalize())
+        options.setdefault("surname", "Test")
+        user = builders.entra_user(options.pop("mail", address), upn=address, **options)
+        body = dict((name, value) for name, value in user.items() if name not in ("id", "assignedLicenses"))
+        body["licensed"] = bool(user["assignedLicenses"])
         return self.sandbox.control("POST", "/directory/users", body)["id"]
 
     def entra_group(self, name, **fields):
@@ -146,17 +150,20 @@ def test_the_report_names_exactly_what_the_rules_give_and_the_service_then_does_
     sandbox.reset(users=0, groups=0)
     services.add_initial_domain()
     ann = services.entra_user(
-        "ann", givenName="Ann", surname="Lee", aliases=["smtp:ann.lee@" + domain, "smtp:Ann@" + initial, "smtp:ann@elsewhere.example", "SIP:ann@" + domain]
+        "ann",
+        given="Ann",
+        surname="Lee",
+        proxyAddresses=["SMTP:ann@" + domain, "smtp:ann.lee@" + domain, "smtp:Ann@" + initial, "smtp:ann@elsewhere.example", "SIP:ann@" + domain],
     )
-    bob = services.entra_user("bob", givenName="Robert", surname="Brown")
-    cy = services.entra_user("cy", givenName="Cy", surname="Young", accountEnabled=False)
-    services.entra_user("dee", accountEnabled=False)
+    bob = services.entra_user("bob", given="Robert", surname="Brown")
+    cy = services.entra_user("cy", given="Cy", surname="Young", enabled=False)
+    services.entra_user("dee", enabled=False)
     services.entra_user("eve", licensed=False)
-    services.entra_user("gus", domain="fabrikam.example", userType="Guest", licensed=False)
-    services.entra_user("svc", domain=initial, mail=None, proxyAddresses=[], licensed=False)
+    services.entra_user("gus", domain="fabrikam.example", user_type="Guest", licensed=False)
+    services.entra_user("svc", domain=initial, mail=None, licensed=False)
     services.entra_user("ex")
     services.entra_user("oz", domain="other.example")
-    services.entra_user("fay", givenName="Fay", surname="Wray")
+    services.entra_user("fay", given="Fay", surname="Wray")
     it = services.entra_group("IT", securityEnabled=True, mailEnabled=False, members=[cy])
     services.entra_group("Sales", mail="sales@" + domain, mailEnabled=True, securityEnabled=False, members=[ann, bob, it])
     services.entra_group("Odd", mailEnabled=False, securityEnabled=False)

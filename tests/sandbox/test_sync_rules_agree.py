@@ -1,13 +1,13 @@
 """The collection's sync rules (plugins/module_utils/_sync.py) and the sandbox's own copy (sandbox/moduscloud/sync_rules.py)
-agree on one generated directory under every combination of the service's boolean settings (the default roles
-taking turns).
+agree on one generated directory under every combination of the service's boolean settings the rules read (the
+default roles taking turns).
 
 The two copies are independent on purpose (a shared one would make a wrong rule agree with itself); this test is
 what makes a rule added to one and not the other fail. The emulated service runs its real scheduled sync, with the
 sign-in and Graph answered from memory (OfflineService overrides the two methods that make requests), so that the
-thousand runs take seconds. Not the one Graph fake served over HTTP (FakeGraph behind FakeSignIn, tests/sandbox/fake_http.py)
+hundreds of runs take seconds. Not the one Graph fake served over HTTP (FakeGraph behind FakeSignIn, tests/sandbox/fake_http.py)
 on purpose: this test compares the rules, not the requests (those are tests/sandbox/test_moduscloud_service.py's subject),
-and a token request plus a Graph round trip per list and group in each of the thousand runs would multiply its time.
+and a token request plus a Graph round trip per list and group in each of the hundreds of runs would multiply its time.
 """
 
 import itertools
@@ -16,9 +16,10 @@ import random
 
 from requests.structures import CaseInsensitiveDict
 
-from plugins.module_utils._sync import reconcile
+from plugins.module_utils._sync import SWITCHES, reconcile
 from sandbox.moduscloud import ModusCloudService
-from sandbox.moduscloud.wire import AZURE_BOOL_KEYS, SYNC_ROLES, as_options, kb_settings_wire
+from sandbox.moduscloud.sync_rules import SETTINGS_READ
+from sandbox.moduscloud.wire import AZURE_SETTINGS, SYNC_ROLES, as_options, kb_settings_wire
 
 ORG = "contoso.example"
 OTHER = "fabrikam.example"  # a second domain of the tenant and the organization
@@ -196,10 +197,21 @@ def disagreement(directory, before, settings):
     return differing or None, set(entry["reason"] for entry in report["skipped"])
 
 
+def rule_flags():
+    """The boolean settings (the service's keys) either copy of the rules reads: the sandbox's SETTINGS_READ and the
+    collection's sync switches (_sync.SWITCHES, by option name). A setting neither reads (disable_login) changes no
+    sync, so it keeps its KB value and costs no combinations."""
+    return [
+        setting.key
+        for setting in AZURE_SETTINGS
+        if isinstance(setting.kb_value, bool) and (setting.key in SETTINGS_READ or setting.option in SWITCHES)
+    ]
+
+
 def test_the_service_does_what_the_collection_predicts_under_every_setting():
     directory = generated_directory(seed=5)
     before = users_by_email(organization(directory))
-    flags = list(AZURE_BOOL_KEYS)
+    flags = rule_flags()
     checked, seen_reasons = 0, set()
     for number, values in enumerate(itertools.product((False, True), repeat=len(flags))):
         role = SYNC_ROLES[number % len(SYNC_ROLES)]  # the roles take turns, so each meets about half the combinations
@@ -215,3 +227,9 @@ def test_the_service_does_what_the_collection_predicts_under_every_setting():
         sorted(seen_reasons - set(SKIP_REASONS)),
         sorted(set(SKIP_REASONS) - seen_reasons),
     )
+
+
+def test_only_the_settings_the_rules_read_are_varied():
+    flags = rule_flags()
+    assert "disable_login" not in flags  # allow_microsoft_sign_in: the users' sign-in, not the sync
+    assert set(SETTINGS_READ) - set(flags) == {"default_user_role_name"}  # a string setting: the roles take turns
