@@ -201,11 +201,7 @@ def rule_flags():
     """The boolean settings (the service's keys) either copy of the rules reads: the sandbox's SETTINGS_READ and the
     collection's sync switches (_sync.SWITCHES, by option name). A setting neither reads (disable_login) changes no
     sync, so it keeps its KB value and costs no combinations."""
-    return [
-        setting.key
-        for setting in AZURE_SETTINGS
-        if isinstance(setting.kb_value, bool) and (setting.key in SETTINGS_READ or setting.option in SWITCHES)
-    ]
+    return [setting.key for setting in AZURE_SETTINGS if isinstance(setting.kb_value, bool) and (setting.key in SETTINGS_READ or setting.option in SWITCHES)]
 
 
 def test_the_service_does_what_the_collection_predicts_under_every_setting():

@@ -31,7 +31,8 @@ def test_skipped_objects_are_named_as_the_report_files_name_them():
 
 def test_writes_are_worded_by_the_runs_tense():
     applied = {"added": 0, "updated": 0, "removed": 0}
-    assert summary_lines(result(applied=applied), "apply", ChangeSet(check_mode=True).tense, as_sync_app=True)[-1] == "Applied: would add 1, update 0, remove 0 users"
+    planned = summary_lines(result(applied=applied), "apply", ChangeSet(check_mode=True).tense, as_sync_app=True)
+    assert planned[-1] == "Applied: would add 1, update 0, remove 0 users"
     assert summary_lines(result(applied=applied), "apply", ChangeSet().tense, as_sync_app=True)[-1] == "Applied: added 0, updated 0, removed 0 users"
     assert report_line("apply", COUNTS, ChangeSet(check_mode=True).tense).startswith("Sync report (apply, predicted): users to add 1,")
     assert report_line("wait", COUNTS, ChangeSet().tense).startswith("Sync report (wait): users to add 1,")
