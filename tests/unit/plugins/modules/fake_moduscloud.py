@@ -7,7 +7,7 @@ recorded. Anything it does not know is an AssertionError, not a silent 404.
 import copy
 import json
 import re
-from datetime import date, timedelta
+from datetime import date
 from types import SimpleNamespace
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -141,7 +141,8 @@ class FakeModusCloud(BaseAdapter):
         parts = [unquote(part) for part in path.strip("/").split("/")]
         try:
             if parts == ["me"] and method == "GET":
-                return 200, me_body({"primary_email": self.username, "type": "organization_admin", "read_only_user": False}, SimpleNamespace(primary_domain=self.org))
+                caller = {"primary_email": self.username, "type": "organization_admin", "read_only_user": False}
+                return 200, me_body(caller, SimpleNamespace(primary_domain=self.org))
             if parts[0] == "endpoints" and len(parts) == 2 and method == "GET":
                 return self._endpoints(parts[1], url)
             if parts[0] == "orgs" and len(parts) >= 2:
@@ -245,7 +246,7 @@ class FakeModusCloud(BaseAdapter):
         return 204, None
 
     def delete_settings(self, body):
-        """"Clear and reset": the settings and the key go; the exemptions stay."""
+        """Clear and reset: the settings and the key go; the exemptions stay."""
         self.get_settings(body)
         self.settings = self.ad_key = None
         return 204, None
@@ -278,9 +279,11 @@ class FakeModusCloud(BaseAdapter):
     # Users
 
     def _user(self, address):
-        if address not in self.org_users:
+        """The key of the user `address` in org_users (the service finds users by address in any case)."""
+        found = [key for key in self.org_users if key.lower() == address.lower()]
+        if not found:
             raise ApiError(404, "user %s not found" % address, address)
-        return self.org_users[address]
+        return found[0]
 
     def list_users(self, body):
         return 200, {"users": copy.deepcopy(list(self.org_users.values()))}
@@ -292,13 +295,12 @@ class FakeModusCloud(BaseAdapter):
         return 201, body
 
     def get_user(self, address, body):
-        return 200, copy.deepcopy(self._user(address))
+        return 200, copy.deepcopy(self.org_users[self._user(address)])
 
     def put_user(self, address, body):
-        self._user(address)
-        self.org_users[address] = body
+        self.org_users[self._user(address)] = body
         return 204, None
 
     def delete_user(self, address, body):
-        del self.org_users[self._user(address)["primary_email"]]
+        del self.org_users[self._user(address)]
         return 204, None

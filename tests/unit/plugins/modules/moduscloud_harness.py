@@ -3,6 +3,8 @@ state) or against scripted answers (a test whose point is the exact conversation
 
 from urllib.parse import urlsplit
 
+from requests.adapters import BaseAdapter
+
 from .fake_moduscloud import FakeModusCloud
 from .module_runner import ScriptedRun, route_requests, run_main, run_scripted
 
@@ -16,6 +18,22 @@ CONNECTION = {"api_url": API_URL, "username": USERNAME, "password": PASSWORD}
 def organization(org, **state):
     """The organization `org` in FakeModusCloud, for the admin of CONNECTION; `state` as FakeModusCloud takes it."""
     return FakeModusCloud(org, username=USERNAME, password=PASSWORD, **state)
+
+
+class Hosts(BaseAdapter):
+    """Each host's requests answered by its own fake (FakeModusCloud, FakeGraph), one record of every request in order."""
+
+    def __init__(self, fakes):
+        super().__init__()
+        self.fakes = fakes  # host name -> requests adapter
+        self.calls = []
+
+    def send(self, request, **kwargs):
+        self.calls.append({"method": request.method, "url": request.url, "body": request.body})
+        return self.fakes[urlsplit(request.url).hostname].send(request, **kwargs)
+
+    def close(self):
+        pass
 
 
 def run_on(fake, module, args, monkeypatch, capsys, check_mode=False, diff=False):
