@@ -231,7 +231,7 @@ class FakeModusCloud(BaseAdapter):
         unknown = sorted(set(body) - set(AZURE_SETTING_KEYS) - {"ad_key"})
         if unknown:
             raise ApiError(400, "unknown key %s" % unknown[0], unknown[0])
-        missing = [key for key in AZURE_SETTING_KEYS if key not in body] + ([] if "ad_key" in body or self.ad_key else ["ad_key"])
+        missing = ([] if "ad_key" in body or self.ad_key else ["ad_key"]) + [key for key in AZURE_SETTING_KEYS if key not in body]
         if missing:
             raise ApiError(400, "missing key(s): %s" % ", ".join(missing), missing[0])
         for key in AZURE_BOOL_KEYS:
