@@ -134,9 +134,10 @@ class FakeModusCloud(BaseAdapter):
         return None
 
     def respond(self, method, path, body, headers=None, url=None):
-        """The service's answer (status, payload) to `method` on `path` (below /api/v1) with the raw `body`."""
+        """The service's answer (status, payload) to `method` on `path` (below /api/v1) with the raw `body`; `url` (split)
+        is where the request went, which /endpoints answers."""
         headers = headers or {}
-        if self.password is not None and (headers.get("X-User", "").lower() != self.username or headers.get("X-Password") != self.password):
+        if self.password is not None and (headers.get("X-User", "").lower() != self.username.lower() or headers.get("X-Password") != self.password):
             return error(401, "Authentication failed: X-User or X-Password is missing or wrong", "X-User")
         parts = [unquote(part) for part in path.strip("/").split("/")]
         try:

@@ -3,6 +3,7 @@ statuses and, where the fake keeps the state, the same bodies. What the module t
 service does."""
 
 import json
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -70,10 +71,8 @@ def sandbox_answer(service, method, path, body, headers=HEADERS):
 
 
 def fake_answer(fake, method, path, body, headers=HEADERS):
-    class Url(object):  # where the request went, for /endpoints
-        scheme, netloc = "https", headers["Host"]
-
-    return fake.respond(method, path, None if body is None else json.dumps(body), headers, Url)
+    url = urlsplit("https://%s/api/v1%s" % (headers["Host"], path))
+    return fake.respond(method, path, None if body is None else json.dumps(body), headers, url)
 
 
 @pytest.fixture
