@@ -8,7 +8,7 @@ every request (so "writes nothing" is checked on the wire, not on the module's w
 import json
 import os
 import threading
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from requests.adapters import BaseAdapter
@@ -22,10 +22,9 @@ from sandbox.moduscloud.wire import kb_settings_wire
 
 from ..builders import entra_group, entra_user, org_user, sync_switches
 from ..fake_time import FakeTime
-from ..module_utils.fake_transport import JSON_HEADERS, make_response
 from .fake_graph import TENANT_ID, FakeGraph
 from .fake_graph import error as graph_error
-from .fake_moduscloud import FakeModusCloud
+from .fake_moduscloud import API_ROOT, FakeModusCloud
 from .fake_sign_in import FakeSignIn
 from .module_runner import route_requests, run_main, warning_texts
 
@@ -101,7 +100,6 @@ class FakeServices(BaseAdapter):
         self.moduscloud = FakeModusCloud(ORG, SAVED_SETTINGS, [ORG, INITIAL], organization_users())
         self.token_may_read = True  # the automation identity of ACCESS_TOKEN may read the directory
         self.calls = []
-        self.failures = {}  # modusCloud: (method, path) -> (status, body), answered once (Graph's: self.graph.fail)
         self._lock = threading.Lock()
 
     # The directory and the organization, as the tests change them
@@ -148,22 +146,10 @@ class FakeServices(BaseAdapter):
                 response = self.sign_in.send(request, **kwargs)
                 self.calls.append(self.sign_in.calls[-1])
                 return response
-            path = unquote(url.path)
-            query = dict((key, values[0]) for key, values in parse_qs(url.query).items())
-            body = request.body.decode() if isinstance(request.body, bytes) else request.body
-            call = {
-                "method": request.method,
-                "host": url.hostname,
-                "path": path,
-                "query": query,
-                "body": body,
-                "headers": dict(request.headers),
-                "verify": kwargs.get("verify"),
-            }
-            self.calls.append(call)
-            failure = self.failures.pop((request.method, path), None)
-            status, payload = failure or self._route(call)
-        return make_response(request, status, payload, JSON_HEADERS)
+            assert url.hostname == "mc.test", "unexpected request %s %s" % (request.method, request.url)
+            response = self.moduscloud.send(request, **kwargs)
+            self.calls.append(dict(self.moduscloud.calls[-1], host="mc.test", path=API_ROOT + self.moduscloud.calls[-1]["path"]))
+            return response
 
     def _to_graph(self, request, verify):
         """FakeGraph answers (its $batch included); what it records joins the one record, as this host sees it."""
@@ -174,12 +160,6 @@ class FakeServices(BaseAdapter):
 
     def close(self):
         pass
-
-    def _route(self, call):
-        host, method, path = call["host"], call["method"], call["path"]
-        if host == "mc.test":
-            return self.moduscloud.answer(method, path[len("/api/v1") :], call["body"])
-        raise AssertionError("unexpected request %s %s" % (method, path))
 
     def _gate(self, method, path, headers):
         """Which token may read what, besides the sync app's (FakeGraph knows the tokens FakeSignIn issued)."""
@@ -573,10 +553,7 @@ def test_more_removals_than_max_removals_refuses_the_whole_run_before_any_write(
 
 
 def test_a_failed_write_reports_what_was_already_applied(run, services):
-    services.failures[("PUT", "/api/v1/orgs/%s/users/megan@%s" % (ORG, ORG))] = (
-        400,
-        {"errors": [{"status": 400, "error_message": "surname is too long", "identifier": "megan@" + ORG}]},
-    )
+    services.moduscloud.fail("PUT", "^/orgs/%s/users/megan@%s$" % (ORG, ORG), 400, "surname is too long")
     result = run(mode="apply")
     assert result["failed"] is True and "surname is too long" in result["msg"]
     assert result["changed"] is True and result["applied"] == {"added": 0, "updated": 0, "removed": 1}
