@@ -64,13 +64,15 @@ CONVERSATION = [
 ]
 
 
-def sandbox_answer(service, method, path, body, headers=HEADERS):
+def sandbox_answer(service, method, path, body, headers=None):
+    headers = HEADERS if headers is None else headers
     raw = None if body is None else json.dumps(body).encode()
-    status, _, payload = service.handle(method, "/api/v1" + path, {}, headers, raw)
+    status, _headers, payload = service.handle(method, "/api/v1" + path, {}, headers, raw)
     return status, json.loads(payload) if payload else None
 
 
-def fake_answer(fake, method, path, body, headers=HEADERS):
+def fake_answer(fake, method, path, body, headers=None):
+    headers = HEADERS if headers is None else headers
     url = urlsplit("https://%s/api/v1%s" % (headers["Host"], path))
     return fake.respond(method, path, None if body is None else json.dumps(body), headers, url)
 
@@ -86,7 +88,7 @@ def both():
 @pytest.mark.parametrize("step", range(len(CONVERSATION)), ids=["%d-%s %s" % (n, step[0], step[1]) for n, step in enumerate(CONVERSATION)])
 def test_the_fake_answers_each_request_as_the_sandbox_service_does(both, step):
     service, fake = both
-    for method, path, body, _ in CONVERSATION[:step]:  # the state the conversation has built so far
+    for method, path, body, _compare in CONVERSATION[:step]:  # the state the conversation has built so far
         sandbox_answer(service, method, path, body)
         fake_answer(fake, method, path, body)
     method, path, body, compare = CONVERSATION[step]
