@@ -13,6 +13,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from typing import Optional, Sequence, Tuple, Union
+
+# One problem with the options: (option, message), option a name or a tuple of names (the options it is about together).
+Problem = Tuple[Union[str, Tuple[str, ...]], str]
+
 
 class ServiceError(Exception):
     """A failure to tell the user in one message that is not a failed HTTP call (that is ApiError): an
@@ -20,19 +25,19 @@ class ServiceError(Exception):
     options whose values caused it (the result's invalid_options); `result` holds extra fields for fail_json.
     GraphError and the other services' errors derive from it."""
 
-    def __init__(self, message, options=(), **result):
+    def __init__(self, message: str, options: Sequence[str] = (), **result) -> None:
         super(ServiceError, self).__init__(message)
         self.options = tuple(options)
         self.result = result
 
-    def to_result(self):
+    def to_result(self) -> dict:
         result = dict(self.result)
         if self.options:
             result["invalid_options"] = list(self.options)
         return result
 
 
-def option_names(problems):
+def option_names(problems: Sequence[Problem]) -> list:
     """The options of `problems` ((option, message) pairs; option a name or a tuple of names), each once, in order."""
     names = []
     for option, _message in problems:
@@ -42,7 +47,7 @@ def option_names(problems):
     return names
 
 
-def options_error(problems, prefix="", suffix="", error=ServiceError):
+def options_error(problems: Sequence[Problem], prefix: str = "", suffix: str = "", error: type = ServiceError) -> ServiceError:
     """One `error` for `problems` ((option, message) pairs): the messages joined after `prefix`, the options named."""
     return error(prefix + "; ".join(message for _option, message in problems) + suffix, options=option_names(problems))
 
@@ -65,7 +70,16 @@ class SyncFailure(ServiceError):
 class ApiError(Exception):
     """A failed API call, described for a person: operation, resource, status, code, message, request id."""
 
-    def __init__(self, operation, resource=None, status=None, code=None, message=None, request_id=None, details=None):
+    def __init__(
+        self,
+        operation: str,
+        resource: Optional[str] = None,
+        status: Optional[int] = None,
+        code=None,
+        message: Optional[str] = None,
+        request_id: Optional[str] = None,
+        details=None,
+    ) -> None:
         self.operation = operation
         self.resource = resource
         self.status = status
@@ -75,7 +89,7 @@ class ApiError(Exception):
         self.details = details
         super(ApiError, self).__init__(self._describe())
 
-    def _describe(self):
+    def _describe(self) -> str:
         text = self.operation
         if self.resource:
             text += " " + self.resource
@@ -93,6 +107,6 @@ class ApiError(Exception):
             text += " (request-id %s)" % self.request_id
         return text
 
-    def to_result(self):
+    def to_result(self) -> dict:
         """Fields for fail_json, so playbooks can branch on them."""
         return dict(status=self.status, error_code=self.code, request_id=self.request_id)

@@ -17,8 +17,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+from typing import Callable, List, Optional, Tuple
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import options_error
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import Problem, options_error
 
 # Returned in check mode in place of ids the service would have made, so chained tasks keep going.
 PLACEHOLDER = "(known after apply)"
@@ -32,12 +33,12 @@ SECRET_VALUE_PLACEHOLDER = "(new secret value, known after apply)"
 KEY_ID_OPTIONS = ("keep_key_id",)
 
 
-def is_placeholder(value):
+def is_placeholder(value) -> bool:
     """Whether `value` is a check-mode placeholder: what an earlier task of a dry run only predicted."""
     return value in (PLACEHOLDER, SECRET_VALUE_PLACEHOLDER)
 
 
-def differences(current, desired):
+def differences(current: Optional[dict], desired: dict) -> dict:
     """Keys of `desired` whose value differs from `current` (missing counts as different)."""
     current = current or {}
     return dict((key, value) for key, value in desired.items() if current.get(key) != value)
@@ -46,13 +47,22 @@ def differences(current, desired):
 class ChangeSet(object):
     """What one module run changed, or would change in check mode, with before/after per resource."""
 
-    def __init__(self, check_mode=False):
+    def __init__(self, check_mode: bool = False) -> None:
         self.check_mode = check_mode
         self.changed = False
         self.before = {}
         self.after = {}
 
-    def ensure(self, label, current, desired, create=None, update=None, delete=None, placeholder=None):
+    def ensure(
+        self,
+        label: str,
+        current: Optional[dict],
+        desired: Optional[dict],
+        create: Optional[Callable[[dict], dict]] = None,
+        update: Optional[Callable[[dict], Optional[dict]]] = None,
+        delete: Optional[Callable[[], None]] = None,
+        placeholder: Optional[dict] = None,
+    ) -> Optional[dict]:
         """Bring one resource to `desired` (a dict) or remove it (`desired` None); return its new view.
 
         create(desired) -> created object; update(changes) -> updated object or None;
@@ -86,19 +96,19 @@ class ChangeSet(object):
         updated = update(changes)
         return predicted if updated is None else updated
 
-    def record(self, label, before, after):
+    def record(self, label: str, before: Optional[dict], after: Optional[dict]) -> None:
         """Note a change made (or predicted) outside ensure(), e.g. a service action such as addPassword."""
         self.changed = True
         self.before[label] = copy.deepcopy(before)
         self.after[label] = copy.deepcopy(after)
 
-    def write(self, action, *args, **kwargs):
+    def write(self, action: Callable, *args, **kwargs):
         """Call a write unless in check mode; the single gate for writes that are not ensure()'d."""
         if self.check_mode:
             return None
         return action(*args, **kwargs)
 
-    def prerequisite(self, find, wait, missing, assumption, warn):
+    def prerequisite(self, find: Callable, wait: Callable, missing: Exception, assumption: Optional[str], warn: Callable[[str], None]):
         """An object an earlier task of the play makes (an application before its consent, say).
 
         Outside check mode wait() looks for it (a service may take a few seconds to show a new object)
@@ -116,7 +126,7 @@ class ChangeSet(object):
             warn(assumption)
         return found
 
-    def live(self, action, *args, dry=None, **kwargs):
+    def live(self, action: Callable, *args, dry=None, **kwargs):
         """Call a step that only means something after real writes (waiting for a service, checking that it
         converged) unless in check mode, where `dry` stands for its answer."""
         if self.check_mode:
@@ -129,30 +139,30 @@ class ChangeSet(object):
         return value if self.check_mode else otherwise
 
     @property
-    def holds_real_state(self):
+    def holds_real_state(self) -> bool:
         """Whether what this run ensured is what the service now holds (false after a dry run that predicted a
         change): only then may a later task take it as known state instead of reading again."""
         return not (self.check_mode and self.changed)
 
     @property
-    def dry_run(self):
+    def dry_run(self) -> bool:
         """Whether this run only plans (check mode, from --check or the play's check_mode keyword): a module says
         so in its result, for a role whose later tasks word their output by it (ansible tells roles about --check
         only)."""
         return self.check_mode
 
-    def tense(self, done, planned):
+    def tense(self, done: str, planned: str) -> str:
         """The wording of what a run did: `done` ("created"), or `planned` ("would create") in check mode."""
         return planned if self.check_mode else done
 
-    def refuse_placeholders(self, options):
+    def refuse_placeholders(self, options: dict) -> None:
         """The one check of check-mode placeholders in options: check mode takes them (an earlier task only
         predicted what they stand for); a real run fails with ServiceError naming them, before any request."""
         _known, problems = without_placeholders(options, self.check_mode)
         if problems:
             raise options_error(problems)
 
-    def result(self, diff_mode=True):
+    def result(self, diff_mode: bool = True) -> dict:
         """`changed` and, in diff mode, the diff: a dict for exit_json(**...)."""
         out = {"changed": self.changed}
         if diff_mode:
@@ -160,12 +170,12 @@ class ChangeSet(object):
         return out
 
 
-def _compact(states):
+def _compact(states: dict) -> dict:
     # Absent resources show as an empty mapping rather than null, which Ansible renders as "state: absent".
     return dict((label, value if value is not None else {"state": "absent"}) for label, value in states.items())
 
 
-def without_placeholders(options, check_mode):
+def without_placeholders(options: dict, check_mode: bool) -> Tuple[dict, List[Problem]]:
     """(`options` with each placeholder value set to None, the problems those placeholders are: (option, message)
     pairs).
 
