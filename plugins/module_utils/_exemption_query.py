@@ -19,6 +19,7 @@ __metaclass__ = type
 import json
 import traceback
 from collections.abc import Mapping
+from typing import Iterable, List, Optional
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import GRAPH_USER_FIELDS
 
@@ -49,12 +50,12 @@ class QueryError(ValueError):
     """A bad expression, or one whose result is not users or addresses; the message names the option."""
 
 
-def given(expression):
+def given(expression) -> bool:
     """Whether an expression is set: None and blank text (as AWX passes an unused field) are not."""
     return isinstance(expression, str) and bool(expression.strip())
 
 
-def not_text(expression):
+def not_text(expression) -> Optional[str]:
     """Why `expression` (an option taken as given, not converted to text) is no expression, or None: a number, a
     list or a mapping converted to text would be taken for another expression, or for none."""
     if expression is None or isinstance(expression, str):
@@ -66,7 +67,7 @@ def not_text(expression):
     )
 
 
-def user_fields(expression, base_fields):
+def user_fields(expression: Optional[str], base_fields: str) -> str:
     """The $select for the users read: `base_fields` (comma-separated), plus the rule fields when a rule is set."""
     if not given(expression):
         return base_fields
@@ -74,7 +75,7 @@ def user_fields(expression, base_fields):
     return ",".join(fields + [name for name in RULE_USER_FIELDS if name not in fields])
 
 
-def check(expression):
+def check(expression: str):
     """Compile the expression; QueryError with JMESPath's own message when it does not parse."""
     if jmespath is None:
         raise QueryError("%s needs the Python library jmespath, which is not installed" % OPTION)
@@ -84,7 +85,7 @@ def check(expression):
         raise QueryError("%s %r is not a valid JMESPath expression: %s. Give %s" % (OPTION, expression, _one_line(error), ALLOWED))
 
 
-def matching_addresses(expression, users):
+def matching_addresses(expression: str, users: Iterable[dict]) -> List[str]:
     """The lower-case mail addresses the expression selects from `users` (Graph user dicts), sorted.
 
     A selected user without a mail address is left out (the sync never reads it either).
@@ -116,7 +117,7 @@ def matching_addresses(expression, users):
     return sorted(addresses)
 
 
-def _describe(value):
+def _describe(value) -> str:
     if isinstance(value, Mapping):
         return "an object"
     if isinstance(value, bool):
@@ -128,5 +129,5 @@ def _describe(value):
     return type(value).__name__
 
 
-def _one_line(error):
+def _one_line(error: Exception) -> str:
     return " ".join(str(error).split())

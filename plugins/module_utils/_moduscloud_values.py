@@ -13,7 +13,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+from typing import Iterable, List, Optional
 
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import Problem
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._moduscloud_wire import (
     KEY_OPTION,
     STATUS_FIELDS,
@@ -29,11 +31,11 @@ _EMAIL_LOCAL_RE = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$")
 _GUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
-def is_domain_name(value):
+def is_domain_name(value: Optional[str]) -> bool:
     return bool(_DOMAIN_RE.match(normalize_domain(value)))
 
 
-def is_email(value):
+def is_email(value: Optional[str]) -> bool:
     value = (value or "").strip().lower()
     if value.count("@") != 1:
         return False
@@ -41,11 +43,11 @@ def is_email(value):
     return bool(_EMAIL_LOCAL_RE.match(local)) and is_domain_name(domain)
 
 
-def is_guid(value):
+def is_guid(value: Optional[str]) -> bool:
     return bool(_GUID_RE.match((value or "").strip().lower()))
 
 
-def invalid_settings(options):
+def invalid_settings(options: dict) -> List[Problem]:
     """Problems with import settings options, as (option, message) pairs, each message naming the option and
     what is allowed.
 
@@ -75,7 +77,7 @@ def invalid_settings(options):
     return problems
 
 
-def missing_domains(required, org_domains):
+def missing_domains(required: Iterable[str], org_domains: Iterable[str]) -> List[str]:
     """Sorted names in `required` that the org does not have (case-insensitive, trailing dot ignored).
 
     The service's sync fails when any domain of the Entra tenant is missing from the org
@@ -85,7 +87,7 @@ def missing_domains(required, org_domains):
     return sorted(set(normalize_domain(name) for name in required) - have)
 
 
-def missing_domains_message(org, missing):
+def missing_domains_message(org: str, missing: List[str]) -> str:
     """The failure for an organization that lacks the Entra tenant's domains `missing` (a non-empty list)."""
     return (
         "Organization %s lacks %d domain(s) of the Entra tenant, so modusCloud's Azure AD sync "
@@ -98,7 +100,7 @@ def missing_domains_message(org, missing):
 KNOWN_STATE_KEYS = ("configured", "settings", "domains", "exemptions")
 
 
-def known_state_problem(known):
+def known_state_problem(known: dict) -> Optional[str]:
     """Why a known_state cannot be used (it must be a moduscloud_sync_info result), or None."""
     missing = [key for key in KNOWN_STATE_KEYS + tuple(STATUS_FIELDS) if key not in known]
     if missing:

@@ -13,12 +13,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from typing import List, Optional, Tuple
+
 # removal_guard: report only lists the removals over the limit; fail refuses them; disable turns a switch
 # already saved on off for this run (and refuses like fail when it is not saved on yet).
 POLICIES = ("report", "fail", "disable")
 
 
-def guard_verdict(removals, max_removals, policy, saved_on):
+def guard_verdict(removals: List[str], max_removals: int, policy: str, saved_on: bool) -> Tuple[Optional[str], bool, Optional[str]]:
     """(warning, remove_users_off, refusal) for the removals over the limit of the report.
 
     `removals` the addresses over the limit ([] when within it), `saved_on` whether remove_users is already
@@ -46,7 +48,7 @@ def guard_verdict(removals, max_removals, policy, saved_on):
     return warning, False, text
 
 
-def refusal_text(removals, max_removals, sync):
+def refusal_text(removals: List[str], max_removals: int, sync: str) -> str:
     """The one refusal text for `removals` (addresses) over max_removals; `sync` names the sync that would make them
     (the service's, or this run's apply)."""
     count = len(removals)

@@ -16,6 +16,7 @@ import math
 import re
 from collections import namedtuple
 from datetime import datetime, timedelta, timezone
+from typing import List, Optional, Tuple
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._errors import SecretError
 
@@ -43,11 +44,11 @@ _NUMBER = r"(\d+(?:[.,]\d+)?)"
 _DURATION = re.compile(r"^P(?=.)(?:{n}Y)?(?:{n}M)?(?:{n}W)?(?:{n}D)?(?:T(?=.)(?:{n}H)?(?:{n}M)?(?:{n}S)?)?$".format(n=_NUMBER))
 
 
-def utc_now():
+def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def parse_datetime(text):
+def parse_datetime(text: str) -> datetime:
     """An aware UTC datetime from Graph's ISO 8601 text (7-digit fractions, Z) or a plain date."""
     match = _DATETIME.match(str(text).strip())
     if not match:
@@ -64,12 +65,12 @@ def parse_datetime(text):
     return (value - offset).replace(tzinfo=timezone.utc)
 
 
-def format_datetime(value):
+def format_datetime(value: datetime) -> str:
     """Graph's wire form, whole seconds in UTC."""
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_duration(text):
+def parse_duration(text: str) -> timedelta:
     """A timedelta from an ISO 8601 duration such as P90D or P1Y6M or PT4320H.
 
     A year counts 365 days and a month 30, as .NET's XmlConvert (Entra's side) reads them.
@@ -81,7 +82,7 @@ def parse_duration(text):
     return timedelta(days=years * 365 + months * 30 + weeks * 7 + days, hours=hours, minutes=minutes, seconds=seconds)
 
 
-def describe_lifetime(lifetime):
+def describe_lifetime(lifetime: timedelta) -> str:
     days = lifetime.total_seconds() / 86400.0
     text = "%d days" % days if days == int(days) else "%.1f days" % days
     if days >= 3650:
@@ -89,7 +90,7 @@ def describe_lifetime(lifetime):
     return text
 
 
-def days_remaining(end, now):
+def days_remaining(end: datetime, now: datetime) -> int:
     """Whole days left until `end` (negative once expired)."""
     return int(math.floor((end - now).total_seconds() / 86400.0))
 
@@ -104,7 +105,7 @@ PasswordPolicy = namedtuple("PasswordPolicy", "known max_lifetime additions_bloc
 UNKNOWN_POLICY = PasswordPolicy(False, None, False)
 
 
-def password_policy(document, app_created=None):
+def password_policy(document: Optional[dict], app_created: Optional[str] = None) -> PasswordPolicy:
     """What the tenant default app-management policy allows for an application's secrets.
 
     `document` is GET /policies/defaultAppManagementPolicy; `app_created` the application's
@@ -135,7 +136,7 @@ def password_policy(document, app_created=None):
 # ---------------------------------------------------------------------------------------------
 
 
-def requested_end(now, lifetime_days=None, end_date=None, never_expires=False):
+def requested_end(now: datetime, lifetime_days: Optional[int] = None, end_date: Optional[datetime] = None, never_expires: bool = False) -> datetime:
     """The end date the options ask for, before any policy (lifetime_days None: the default)."""
     if never_expires:
         return now + NEVER_EXPIRES_LIFETIME
@@ -144,7 +145,7 @@ def requested_end(now, lifetime_days=None, end_date=None, never_expires=False):
     return now + timedelta(days=DEFAULT_LIFETIME_DAYS if lifetime_days is None else lifetime_days)
 
 
-def fit_to_policy(now, wanted_end, policy, clamp=True, never_expires=False):
+def fit_to_policy(now: datetime, wanted_end: datetime, policy: PasswordPolicy, clamp: bool = True, never_expires: bool = False) -> Tuple[datetime, List[str]]:
     """Return (end, warnings): `wanted_end` or, if the policy allows less, the policy maximum.
 
     never_expires always takes the longest lifetime allowed (that is what it asks for); otherwise
@@ -173,7 +174,7 @@ def fit_to_policy(now, wanted_end, policy, clamp=True, never_expires=False):
     return wanted_end, []
 
 
-def check_rotation_window(lifetime, rotate_before_days):
+def check_rotation_window(lifetime: timedelta, rotate_before_days: int) -> None:
     """Refuse a lifetime that the next run would already rotate."""
     if lifetime <= timedelta(days=rotate_before_days):
         raise SecretError(
@@ -183,12 +184,12 @@ def check_rotation_window(lifetime, rotate_before_days):
         )
 
 
-def fallback_lifetimes(rejected):
+def fallback_lifetimes(rejected: timedelta) -> List[timedelta]:
     """Shorter lifetimes to try, longest first, after the tenant rejected `rejected` (a timedelta)."""
     return [timedelta(days=days) for days in FALLBACK_LIFETIME_DAYS if timedelta(days=days) < rejected]
 
 
-def never_expires_note(end, policy, predicted=False):
+def never_expires_note(end: datetime, policy: PasswordPolicy, predicted: bool = False) -> str:
     if policy.known:
         why = "no tenant lifetime policy limits it"
     elif predicted:

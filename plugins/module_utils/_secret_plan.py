@@ -18,6 +18,7 @@ __metaclass__ = type
 
 from collections import namedtuple
 from datetime import datetime, timedelta, timezone
+from typing import Callable, List, Optional, Tuple
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import CREDENTIAL_WIRE, CREDENTIAL_WRITTEN
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_lifetime import days_remaining, format_datetime, parse_datetime
@@ -35,7 +36,7 @@ PROPAGATION_ERROR_CODES = frozenset((7000215, 7000222, 700016, 7000229))
 Secret = namedtuple("Secret", "key_id description hint start end")
 
 
-def secrets_of(application):
+def secrets_of(application: dict) -> List[Secret]:
     """The application's password credentials as Secrets, oldest first."""
     found = []
     for credential in application.get("passwordCredentials") or []:
@@ -46,22 +47,22 @@ def secrets_of(application):
     return sorted(found, key=_age_order)
 
 
-def credential_body(description, start, end):
+def credential_body(description: str, start: datetime, end: datetime) -> dict:
     """addPassword's passwordCredential for a new secret (CREDENTIAL_WRITTEN)."""
     fields = {"description": description, "start": format_datetime(start), "end": format_datetime(end)}
     return dict((name, fields[field]) for field, name in CREDENTIAL_WIRE if field in CREDENTIAL_WRITTEN)
 
 
-def _age_order(secret):
+def _age_order(secret: Secret) -> tuple:
     epoch = datetime(1, 1, 1, tzinfo=timezone.utc)
     return (secret.start or epoch, secret.end or epoch, secret.key_id or "")
 
 
-def with_description(secrets, description):
+def with_description(secrets: List[Secret], description: str) -> List[Secret]:
     return [secret for secret in secrets if secret.description == description]
 
 
-def public_view(secret, now):
+def public_view(secret: Secret, now: datetime) -> dict:
     """What may be shown or returned about a secret: ids, hint and dates."""
     view = {
         "key_id": secret.key_id,
@@ -75,13 +76,13 @@ def public_view(secret, now):
     return view
 
 
-def secret_views(application, now):
+def secret_views(application: dict, now: datetime) -> List[dict]:
     """public_view() of every client secret of the application, soonest expiry first."""
     views = [public_view(secret, now) for secret in secrets_of(application)]
     return sorted(views, key=lambda view: view["end_date"] or "")
 
 
-def expiring(views, within_days):
+def expiring(views: List[dict], within_days: int) -> List[dict]:
     """The views of the secrets that expire within `within_days` days or have expired."""
     return [view for view in views if view["days_remaining"] is not None and view["days_remaining"] <= within_days]
 
@@ -97,8 +98,15 @@ Plan = namedtuple("Plan", "current create reason rotated remove")
 
 
 def plan_present(
-    secrets, now, rotate_before_days=DEFAULT_ROTATE_BEFORE_DAYS, keep_key_id=None, force_rotate=False, exclusive=True, handed_over=None, force_reason=None
-):
+    secrets: List[Secret],
+    now: datetime,
+    rotate_before_days: int = DEFAULT_ROTATE_BEFORE_DAYS,
+    keep_key_id: Optional[str] = None,
+    force_rotate: bool = False,
+    exclusive: bool = True,
+    handed_over: Optional[str] = None,
+    force_reason: Optional[str] = None,
+) -> Plan:
     """Decide for the secrets that carry our description (oldest first).
 
     The module returns a value only for a secret it creates, so it keeps an existing secret only
@@ -144,12 +152,12 @@ def plan_present(
     return Plan(current, False, None, False, remove)
 
 
-def plan_keep_predicted(secrets, exclusive=True):
+def plan_keep_predicted(secrets: List[Secret], exclusive: bool = True) -> Plan:
     """Finish (in check mode) the hand-over of a secret an earlier task would create: every other one would go."""
     return Plan(None, False, None, False, [secret.key_id for secret in secrets] if exclusive else [])
 
 
-def plan_absent(secrets):
+def plan_absent(secrets: List[Secret]) -> Plan:
     return Plan(None, False, None, False, [secret.key_id for secret in secrets])
 
 
@@ -158,7 +166,7 @@ def plan_absent(secrets):
 # ---------------------------------------------------------------------------------------------
 
 
-def consumer_reason(consumer, app_id, rotate_before_days):
+def consumer_reason(consumer: Optional[dict], app_id: Optional[str], rotate_before_days: int) -> Tuple[Optional[str], bool]:
     """(why modusCloud needs a new secret of application `app_id` or None, whether it uses that application).
 
     `consumer` is the module's consumer option (None when not given): whether modusCloud is configured,
@@ -190,7 +198,7 @@ def consumer_reason(consumer, app_id, rotate_before_days):
 # ---------------------------------------------------------------------------------------------
 
 
-def is_propagation_error(error):
+def is_propagation_error(error) -> bool:
     """A TokenError Entra gives for a secret (or app) it does not know yet."""
     codes = set()
     for code in error.error_codes:
@@ -203,16 +211,16 @@ def is_propagation_error(error):
     return error.code == "invalid_client"
 
 
-def label(secret):
+def label(secret: Secret) -> str:
     return "client secret %s" % secret.key_id
 
 
-def diff_view(secret):
+def diff_view(secret: Secret) -> dict:
     # Ids and dates only: the diff is printed with --diff.
     return {"description": secret.description, "end_date": format_datetime(secret.end) if secret.end else None}
 
 
-def absent_message(description, removed, tense):
+def absent_message(description: str, removed: List[str], tense: Callable[[str, str], str]) -> str:
     """One sentence for state=absent: the secrets with the description removed (or, in check mode, to be)."""
     if not removed:
         return "No client secret carries the description %r: none to remove." % description
@@ -220,7 +228,7 @@ def absent_message(description, removed, tense):
     return "%s %s with the description %r: %s." % (tense("Removed", "Would remove"), count, description, ", ".join(removed))
 
 
-def message(plan, kept, removed, tense):
+def message(plan: Plan, kept: Optional[Secret], removed: List[str], tense: Callable[[str, str], str]) -> str:
     """One sentence: its parts are lower case, joined by semicolons, and only its start is capitalised.
 
     tense(done, planned) words what happened (ChangeSet.tense: "created", or "would create" when predicted).

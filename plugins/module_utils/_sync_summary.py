@@ -12,12 +12,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from typing import Callable, List, Optional
+
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import skip_identifier
 
 NONE = "-"
 
 
-def report_line(mode, counts, tense):
+def report_line(mode: str, counts: dict, tense: Callable[[str, str], str]) -> str:
     """One line with the report's counts (the result's `msg`): "Sync report (apply, predicted): users to add 4, ..."."""
     return "Sync report (%s%s): users to add %d, change %d, remove %d, unchanged %d; groups %d; skipped %d; missing domains %d" % (
         mode,
@@ -32,7 +34,7 @@ def report_line(mode, counts, tense):
     )
 
 
-def message(result, mode, tense):
+def message(result: dict, mode: str, tense: Callable[[str, str], str]) -> str:
     """The result's `msg`: after a wait, how long it took and the last successful sync (a dry run does not wait),
     then the report's counts (report_line)."""
     line = report_line(mode, result["report"]["counts"], tense)
@@ -45,14 +47,14 @@ def message(result, mode, tense):
     return tense(waited + " " + line, line)
 
 
-def read_line(as_sync_app):
+def read_line(as_sync_app: bool) -> str:
     """How the run read the directory: as the sync app with its key (as the service does), or with a Graph token."""
     if as_sync_app:
         return "Read as the sync app, with its key"
     return "Read with the play's Graph token (the sync app's own sign-in is not tested)"
 
 
-def summary_lines(result, mode, tense, as_sync_app):
+def summary_lines(result: dict, mode: str, tense: Callable[[str, str], str], as_sync_app: bool) -> List[str]:
     """The result's `summary`: how the directory was read (read_line), its `msg`, then the report's entries (as far
     as report_limit shows them), the users the exemption rule selected, the report files and what was applied."""
     report = result["report"]
@@ -73,7 +75,7 @@ def summary_lines(result, mode, tense, as_sync_app):
     return lines
 
 
-def listed(names, total):
+def listed(names: List[str], total: int) -> str:
     """The names shown, and how many more the report counts beyond them (report_limit), or "-" for none."""
     if not names:
         return NONE
@@ -83,7 +85,7 @@ def listed(names, total):
     return text
 
 
-def applied_text(applied, counts, mode, tense):
+def applied_text(applied: Optional[dict], counts: dict, mode: str, tense: Callable[[str, str], str]) -> str:
     """What the apply wrote, or in check mode would write (the report's counts: a dry run writes nothing)."""
     if applied is None:
         return "nothing (%s)" % mode
