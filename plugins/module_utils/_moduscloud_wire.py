@@ -20,6 +20,7 @@ __metaclass__ = type
 
 from collections import namedtuple
 from datetime import datetime, timezone
+from typing import Iterable, List, Optional, Union
 
 # ---------------------------------------------------------------------------------------------
 # The wire mapping: every name the API uses, with its source and confidence
@@ -188,7 +189,7 @@ KEY_OPTION = "key"
 STATUS_FIELDS = dict((entry.term[len("status.") :], entry.wire) for entry in WIRE_TABLE if entry.term.startswith("status."))
 
 
-def normalize_domain(value):
+def normalize_domain(value: Optional[str]) -> str:
     """A domain name as the service compares it: lower case, without spaces or a trailing dot."""
     return (value or "").strip().rstrip(".").lower()
 
@@ -198,7 +199,7 @@ def normalize_domain(value):
 # ---------------------------------------------------------------------------------------------
 
 
-def settings_to_wire(settings, key=None, booleans="json"):
+def settings_to_wire(settings: dict, key: Optional[str] = None, booleans: str = "json") -> dict:
     """PUT body for the import settings given by option name; `key` is added only when sent.
 
     booleans: "json" (JSON true/false) or "strings" ("true"/"false"), per wire_format.booleans.
@@ -226,7 +227,7 @@ def settings_to_wire(settings, key=None, booleans="json"):
     return body
 
 
-def settings_absent(body):
+def settings_absent(body) -> bool:
     """Whether a GET /settings/azure answer means "nothing configured": no body (204), {} or an object
     without a primary_domain and an application_id (null or empty), besides the assumed 404."""
     if not isinstance(body, dict) or not body:
@@ -234,7 +235,7 @@ def settings_absent(body):
     return not any(body.get(WIRE["settings." + name]) not in (None, "") for name in ("primary_domain", "app_id"))
 
 
-def settings_from_wire(body):
+def settings_from_wire(body: dict) -> dict:
     """Import settings by option name from a GET answer: only the keys the service returned.
 
     The key is never returned and never read here; identifiers are lower-cased for comparison.
@@ -256,7 +257,7 @@ def settings_from_wire(body):
     return settings
 
 
-def status_from_wire(body):
+def status_from_wire(body: dict) -> dict:
     """secret_expiry (YYYY-MM-DD) and last_successful_sync (YYYY-MM-DDTHH:MM:SSZ, UTC) in one form whatever
     form the service wrote them in (None when absent); a form the collection cannot read stays as sent."""
     status = {}
@@ -269,13 +270,13 @@ def status_from_wire(body):
     return status
 
 
-def unreadable_status(status):
+def unreadable_status(status: Optional[dict]) -> List[str]:
     """Names of status fields whose form the collection cannot read (their dates are then unknown)."""
     status = status or {}
     return sorted(name for name in STATUS_FIELDS if status.get(name) is not None and parse_timestamp(status[name]) is None)
 
 
-def sync_health(status, now=None):
+def sync_health(status: Optional[dict], now: Optional[datetime] = None) -> dict:
     """Days until the stored key expires and hours since the last successful sync (None if unknown)."""
     now = now or datetime.now(timezone.utc)
     expiry = parse_timestamp((status or {}).get("secret_expiry"))
@@ -286,18 +287,18 @@ def sync_health(status, now=None):
     }
 
 
-def org_primary_domain(org_body):
+def org_primary_domain(org_body: Optional[dict]) -> str:
     return normalize_domain((org_body or {}).get(WIRE["org.primary_domain"]))
 
 
-def _as_bool(value):
+def _as_bool(value) -> bool:
     # Older clients sent "true"/"false" strings (docs/moduscloud-api.md); read either form.
     if isinstance(value, str):
         return value.strip().lower() in ("true", "1", "yes")
     return bool(value)
 
 
-def domain_from_wire(body):
+def domain_from_wire(body: dict) -> dict:
     return {
         "name": normalize_domain(body.get(WIRE["domain.name"])),
         "is_active": body.get(WIRE["domain.is_active"]),
@@ -306,7 +307,7 @@ def domain_from_wire(body):
     }
 
 
-def domain_to_wire(domain):
+def domain_to_wire(domain: dict) -> dict:
     """Body for POST/PUT of a domain, from a dict with the keys of domain_from_wire (None = leave out)."""
     body = {}
     for field in ("name", "is_active", "is_relay", "destination"):
@@ -315,7 +316,7 @@ def domain_to_wire(domain):
     return body
 
 
-def exemptions_from_wire(body):
+def exemptions_from_wire(body) -> List[str]:
     """Lower-cased, sorted addresses from the GET answer (objects with an email; bare strings tolerated)."""
     if isinstance(body, dict):  # tolerate a wrapped list, as CTG does (or a wrapped comma-separated string)
         body = next((value for value in body.values() if isinstance(value, (list, str))), [])
@@ -329,7 +330,7 @@ def exemptions_from_wire(body):
     return sorted(set(emails))
 
 
-def exemptions_to_wire(emails, form="comma_string"):
+def exemptions_to_wire(emails: Iterable[str], form: str = "comma_string") -> Union[dict, list, str]:
     """PUT body adding `emails`, in one of EXEMPTIONS_FORMS (wire_format.exemptions)."""
     emails = list(emails)
     if form == "json_list":
@@ -345,7 +346,7 @@ def exemptions_to_wire(emails, form="comma_string"):
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
-def parse_timestamp(value):
+def parse_timestamp(value) -> Optional[datetime]:
     """An aware UTC datetime from the service's date or date-time text, or Unix seconds (a number, or
     digits), or None if unreadable."""
     if isinstance(value, bool) or value is None:

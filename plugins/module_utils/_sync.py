@@ -25,6 +25,7 @@ __metaclass__ = type
 import csv
 import io
 from collections.abc import Mapping
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, TypedDict
 
 # Import settings read here, all booleans; a missing or null switch is off.
 SWITCHES = (
@@ -73,7 +74,52 @@ GRAPH_USER_TYPE = "#microsoft.graph.user"
 DEFAULT_TITLE = "modusCloud Azure AD sync report"
 
 
-def reconcile(*, entra_users, entra_groups, tenant_domains, settings, exemptions, org_domains, org_users, rule_exemptions=()):
+# The report reconcile() returns (docs/sync-rules.md). Entries are plain dicts: an add is the modusCloud user to
+# create (primary_email, firstname, surname, alias_emails, is_active, type), a change {primary_email, changes:
+# {field: {before, after}}}, a removal {primary_email, type}, a group {name, kind, address, members}, a skip
+# {object, reason, address or upn or name or id, detail?}.
+class UserActions(TypedDict):
+    add: List[dict]
+    change: List[dict]
+    remove: List[dict]
+    unchanged: int
+
+
+class Counts(TypedDict):
+    add: int
+    change: int
+    remove: int
+    unchanged: int
+    groups: int
+    skipped: int
+    missing_domains: int
+
+
+class Report(TypedDict):
+    users: UserActions
+    groups: List[dict]
+    skipped: List[dict]
+    missing_domains: List[str]
+    counts: Counts
+
+
+class TrimmedReport(Report):
+    """A report whose lists trim_report() cut; `truncated` says whether it cut any."""
+
+    truncated: bool
+
+
+def reconcile(
+    *,
+    entra_users: Iterable[dict],
+    entra_groups: Iterable[dict],
+    tenant_domains: Iterable[str],
+    settings: dict,
+    exemptions: Iterable[str],
+    org_domains: Iterable[str],
+    org_users: Iterable[dict],
+    rule_exemptions: Iterable[str] = (),
+) -> Report:
     """Compare an Entra directory with a modusCloud organization under the given import settings.
 
     All arguments are keyword-only: seven lists and dicts are too easy to pass in the wrong order.
@@ -134,7 +180,7 @@ def reconcile(*, entra_users, entra_groups, tenant_domains, settings, exemptions
     }
 
 
-def removals_over_limit(report, max_removals):
+def removals_over_limit(report: Report, max_removals: Optional[int]) -> List[dict]:
     """Return the user removals of `report` when there are more than `max_removals`, else [].
 
     `max_removals` None means no limit. The caller refuses to apply a report with a non-empty
@@ -148,7 +194,7 @@ def removals_over_limit(report, max_removals):
     return list(removals) if len(removals) > max_removals else []
 
 
-def trim_report(report, limit):
+def trim_report(report: Report, limit: int) -> TrimmedReport:
     """Return the report with every list cut to its first `limit` entries; counts stay complete.
 
     `truncated` says whether anything was cut. Meant for module results, which must stay small
@@ -180,7 +226,7 @@ def trim_report(report, limit):
     }
 
 
-def render_markdown(report, title=DEFAULT_TITLE, files=None):
+def render_markdown(report: Report, title: str = DEFAULT_TITLE, files: Optional[Sequence[Tuple[str, str]]] = None) -> str:
     """Render a report (full or trimmed) as a Markdown document for AWX artifacts and pull requests.
 
     It leads with the counts; for a trimmed report each list shows its first entries. `files`, a list
@@ -263,7 +309,7 @@ def render_markdown(report, title=DEFAULT_TITLE, files=None):
 CSV_COLUMNS = ("action", "address", "firstname", "surname", "alias_emails", "is_active", "type", "changes", "reason", "detail")
 
 
-def render_csv(report):
+def render_csv(report: Report) -> str:
     """The users of a whole report as CSV text, one row per user and action (add, change, remove, skip).
 
     For a spreadsheet: lists are joined with "; ", and a cell that a spreadsheet would run as a formula
@@ -293,7 +339,7 @@ def render_csv(report):
     return stream.getvalue()
 
 
-def _csv_value(value):
+def _csv_value(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
@@ -301,14 +347,14 @@ def _csv_value(value):
     return "" if value is None else str(value)
 
 
-def _csv_cell(value):
+def _csv_cell(value) -> str:
     text = _csv_value(value)
     if text and (text[0] in "=+-@" or text[0] < " "):
         return "'" + text
     return text
 
 
-def skip_identifier(entry):
+def skip_identifier(entry: dict) -> str:
     """The best name of a skipped object: its address, else its UPN or group name, else its id."""
     for key in ("address", "upn", "name", "id"):
         if entry.get(key):
@@ -316,7 +362,16 @@ def skip_identifier(entry):
     return ""
 
 
-def _reconcile_users(entra_users, switches, default_role, exempt, org_domains, org_by_address, skipped, by_rule=()):
+def _reconcile_users(
+    entra_users: List[dict],
+    switches: Dict[str, bool],
+    default_role: str,
+    exempt: Set[str],
+    org_domains: Set[str],
+    org_by_address: Dict[str, dict],
+    skipped: List[dict],
+    by_rule: Iterable[str] = (),
+) -> UserActions:
     adds, updates, removes = [], [], []
     unchanged = 0
     in_scope = set()
@@ -401,7 +456,7 @@ def _reconcile_users(entra_users, switches, default_role, exempt, org_domains, o
     return {"add": adds, "change": updates, "remove": removes, "unchanged": unchanged}
 
 
-def _address_holders(org_by_address):
+def _address_holders(org_by_address: Dict[str, dict]) -> Dict[str, str]:
     """Address -> primary address of the org user holding it, as primary (first) or as alias."""
     holders = dict((address, address) for address in org_by_address)
     for address, org_user in org_by_address.items():
@@ -410,7 +465,7 @@ def _address_holders(org_by_address):
     return holders
 
 
-def _hold(holders, primary, released, taken):
+def _hold(holders: Dict[str, str], primary: str, released: Iterable[str], taken: Iterable[str]) -> None:
     """Record that `primary` gives up the aliases `released` and holds `taken` (with itself) from now on."""
     for alias in released:
         if holders.get(alias) == primary and alias != primary:
@@ -419,7 +474,7 @@ def _hold(holders, primary, released, taken):
         holders.setdefault(address, primary)
 
 
-def _address_in_use(desired, holders, skipped):
+def _address_in_use(desired: dict, holders: Dict[str, str], skipped: List[dict]) -> bool:
     """Whether an address of the user is held by another org user; the sync never takes one away.
 
     Checked as the service works through the directory in order: against the organization as
@@ -434,7 +489,7 @@ def _address_in_use(desired, holders, skipped):
     return False
 
 
-def _aliases(user, primary, org_domains, skipped):
+def _aliases(user: dict, primary: str, org_domains: Set[str], skipped: List[dict]) -> List[str]:
     """Secondary SMTP addresses (lower-case `smtp:` prefix) on the org's domains, sorted."""
     aliases = set()
     for proxy in user.get("proxyAddresses") or ():
@@ -452,7 +507,7 @@ def _aliases(user, primary, org_domains, skipped):
     return sorted(aliases)
 
 
-def _user_changes(org_user, desired):
+def _user_changes(org_user: dict, desired: dict) -> Dict[str, dict]:
     """Field -> {before, after} for the synced fields that differ (names exactly, aliases as sets)."""
     current = {
         "firstname": org_user.get("firstname") or "",
@@ -463,7 +518,7 @@ def _user_changes(org_user, desired):
     return dict((field, {"before": current[field], "after": desired[field]}) for field in UPDATABLE_FIELDS if current[field] != desired[field])
 
 
-def _groups_in_scope(entra_groups, switches, user_ids, skipped):
+def _groups_in_scope(entra_groups: List[dict], switches: Dict[str, bool], user_ids: Set[str], skipped: List[dict]) -> List[dict]:
     groups = []
     for group in entra_groups:
         if group.get("securityEnabled") is True:
@@ -487,7 +542,7 @@ def _groups_in_scope(entra_groups, switches, user_ids, skipped):
     return groups
 
 
-def _count_user_members(group, user_ids):
+def _count_user_members(group: dict, user_ids: Set[str]) -> Optional[int]:
     members = group.get("members")
     if members is None:
         return None
@@ -506,7 +561,7 @@ def _count_user_members(group, user_ids):
     return len(users)
 
 
-def _user_skip(user, reason, address, detail=None):
+def _user_skip(user: dict, reason: str, address: Optional[str], detail: Optional[str] = None) -> dict:
     entry = {"object": "user", "reason": reason}
     if address:
         entry["address"] = address
@@ -519,7 +574,7 @@ def _user_skip(user, reason, address, detail=None):
     return entry
 
 
-def _group_skip(group, reason):
+def _group_skip(group: dict, reason: str) -> dict:
     entry = {"object": "group", "reason": reason}
     address = _address(group.get("mail"))
     if address:
@@ -531,7 +586,7 @@ def _group_skip(group, reason):
     return entry
 
 
-def _read_settings(settings):
+def _read_settings(settings: dict) -> Tuple[Dict[str, bool], str]:
     if not isinstance(settings, Mapping):
         raise ValueError("settings must be a dict of import settings, got %s" % type(settings).__name__)
     switches = {}
@@ -548,7 +603,7 @@ def _read_settings(settings):
     return switches, role
 
 
-def _index_org_users(org_users):
+def _index_org_users(org_users: Iterable[dict]) -> Dict[str, dict]:
     """Org users by lower-case primary address."""
     by_address = {}
     for index, org_user in enumerate(_checked_dicts(org_users, "org_users")):
@@ -559,7 +614,7 @@ def _index_org_users(org_users):
     return by_address
 
 
-def _checked_dicts(items, what):
+def _checked_dicts(items: Optional[Iterable[dict]], what: str) -> List[dict]:
     items = list(items or ())
     for index, item in enumerate(items):
         if not isinstance(item, Mapping):
@@ -567,7 +622,7 @@ def _checked_dicts(items, what):
     return items
 
 
-def _lowercase_set(names, what):
+def _lowercase_set(names: Optional[Iterable[str]], what: str) -> Set[str]:
     result = set()
     for name in names or ():
         if not isinstance(name, str) or not name.strip():
@@ -576,11 +631,11 @@ def _lowercase_set(names, what):
     return result
 
 
-def _lowercase(text):
+def _lowercase(text: str) -> str:
     return text.strip().lower()
 
 
-def _address(value):
+def _address(value) -> Optional[str]:
     """The lower-case address, or None unless `value` looks like local@domain."""
     if not isinstance(value, str):
         return None
@@ -589,11 +644,11 @@ def _address(value):
     return address if local and at and domain else None
 
 
-def _domain(address):
+def _domain(address: str) -> str:
     return address.rpartition("@")[2]
 
 
-def _section(heading, entries, total, header, rows_of, note=None):
+def _section(heading: str, entries: list, total: int, header: List[str], rows_of: Callable[..., List[list]], note: Optional[str] = None) -> List[str]:
     lines = ["", "## %s (%d)" % (heading, total), ""]
     if note and entries:
         lines += [note, ""]
@@ -605,14 +660,14 @@ def _section(heading, entries, total, header, rows_of, note=None):
     return lines + _table(header, rows)
 
 
-def _table(header, rows, align=None):
+def _table(header: List[str], rows: List[list], align: Optional[List[str]] = None) -> List[str]:
     lines = ["| " + " | ".join(_cell(title) for title in header) + " |"]
     lines.append("|" + "|".join(align or ["---"] * len(header)) + "|")
     lines += ["| " + " | ".join(_cell(value) for value in row) + " |" for row in rows]
     return lines
 
 
-def _cell(value):
+def _cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -622,7 +677,7 @@ def _cell(value):
     return _inline(str(value)).replace("|", "\\|")
 
 
-def _inline(text):
+def _inline(text: str) -> str:
     """Text safe on one Markdown line: no line breaks, no HTML."""
     text = text.replace("\\", "\\\\").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return " ".join(text.split())

@@ -14,12 +14,12 @@ __metaclass__ = type
 
 from typing import Callable, List, Optional
 
-from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import skip_identifier
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._sync import Counts, skip_identifier
 
 NONE = "-"
 
 
-def report_line(mode: str, counts: dict, tense: Callable[[str, str], str]) -> str:
+def report_line(mode: str, counts: Counts, tense: Callable[[str, str], str]) -> str:
     """One line with the report's counts (the result's `msg`): "Sync report (apply, predicted): users to add 4, ..."."""
     return "Sync report (%s%s): users to add %d, change %d, remove %d, unchanged %d; groups %d; skipped %d; missing domains %d" % (
         mode,
@@ -85,7 +85,7 @@ def listed(names: List[str], total: int) -> str:
     return text
 
 
-def applied_text(applied: Optional[dict], counts: dict, mode: str, tense: Callable[[str, str], str]) -> str:
+def applied_text(applied: Optional[dict], counts: Counts, mode: str, tense: Callable[[str, str], str]) -> str:
     """What the apply wrote, or in check mode would write (the report's counts: a dry run writes nothing)."""
     if applied is None:
         return "nothing (%s)" % mode
