@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import time
+from typing import Callable, List, Optional, Sequence, Tuple
 from urllib.parse import quote
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._auth_access_token import token_client_id
@@ -32,12 +33,21 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_direc
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_permissions import PermissionCatalogue
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph_wire import APPLICATION_FIELDS, application_view, odata_literal
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._http import HttpClient
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._transport import Transport
 
 
 class GraphClient(PermissionCatalogue, AdminConsent, DirectoryReads):
     """Microsoft Graph v1.0 with one access token: the resources this collection manages."""
 
-    def __init__(self, access_token, graph_url, ca_path=None, validate_certs=True, sleep=None, transport=None):
+    def __init__(
+        self,
+        access_token: str,
+        graph_url: str,
+        ca_path: Optional[str] = None,
+        validate_certs: bool = True,
+        sleep: Optional[Callable[[float], None]] = None,
+        transport: Optional[Transport] = None,
+    ) -> None:
         self.graph_url = graph_url.rstrip("/")
         self._sleep = sleep or time.sleep
         # The application (client) id this client signs in as, when the token says (token_client_id).
@@ -54,7 +64,7 @@ class GraphClient(PermissionCatalogue, AdminConsent, DirectoryReads):
 
     # Applications
 
-    def find_application(self, app_id=None, unique_name=None, display_name=None):
+    def find_application(self, app_id: Optional[str] = None, unique_name: Optional[str] = None, display_name: Optional[str] = None) -> Optional[dict]:
         """The one application identified by app_id, else unique_name, else display_name; None if none.
 
         Display names are not unique in Entra: several matches fail, listing their app ids.
@@ -76,7 +86,7 @@ class GraphClient(PermissionCatalogue, AdminConsent, DirectoryReads):
             "one of app_id, unique_name or display_name is required to identify the application", options=("app_id", "unique_name", "display_name")
         )
 
-    def wait_for_application(self, **identity):
+    def wait_for_application(self, **identity) -> Optional[dict]:
         """find_application for an app that should exist (created by an earlier task): Graph may not
         show it for a few seconds, so look again before answering None."""
         for wait in VISIBILITY_WAITS + (None,):
@@ -85,7 +95,7 @@ class GraphClient(PermissionCatalogue, AdminConsent, DirectoryReads):
                 return found
             self._sleep(wait)
 
-    def get_application_by_unique_name(self, unique_name):
+    def get_application_by_unique_name(self, unique_name: str) -> Optional[dict]:
         path = "/applications(uniqueName=%s)" % quote(odata_literal(unique_name), safe="'")
         try:
             return self.http.json("GET", path, "read application", "with unique_name %r" % unique_name)
@@ -94,7 +104,7 @@ class GraphClient(PermissionCatalogue, AdminConsent, DirectoryReads):
                 return None
             raise
 
-    def list_applications(self, display_name=None):
+    def list_applications(self, display_name: Optional[str] = None) -> List[dict]:
         """Every application (paged), or those with exactly this display name."""
         params = {"$select": APPLICATION_FIELDS}
         resource = None
@@ -103,10 +113,10 @@ class GraphClient(PermissionCatalogue, AdminConsent, DirectoryReads):
             resource = "named %r" % display_name
         return list(self.http.paged("/applications", "list applications", resource, params=params))
 
-    def create_application(self, body):
+    def create_application(self, body: dict) -> dict:
         return self.http.json("POST", "/applications", "create application", repr(body.get("displayName")), json=body, expected=(201,))
 
-    def upsert_application(self, unique_name, body):
+    def upsert_application(self, unique_name: str, body: dict) -> dict:
         """Create the application with this uniqueName, or update it if it exists (idempotent to repeat)."""
         path = "/applications(uniqueName=%s)" % quote(odata_literal(unique_name), safe="'")
         resource = "with unique_name %r" % unique_name
@@ -118,15 +128,15 @@ class GraphClient(PermissionCatalogue, AdminConsent, DirectoryReads):
             return self.http.json("GET", path, "read application", resource, retry_when=object_not_yet_visible)
         return response.json()
 
-    def update_application(self, object_id, body):
+    def update_application(self, object_id: str, body: dict) -> None:
         self.http.request(
             "PATCH", "/applications/%s" % object_id, "update application", object_id, json=body, expected=(204, 200), retry_when=application_not_yet_consistent
         )
 
-    def delete_application(self, object_id):
+    def delete_application(self, object_id: str) -> None:
         self.http.request("DELETE", "/applications/%s" % object_id, "delete application", object_id, expected=(204,), retry_when=object_not_yet_visible)
 
-    def add_password(self, object_id, password_credential):
+    def add_password(self, object_id: str, password_credential: dict) -> dict:
         """addPassword: the response is the only place Graph ever shows the secret text."""
         return self.http.json(
             "POST",
@@ -138,7 +148,7 @@ class GraphClient(PermissionCatalogue, AdminConsent, DirectoryReads):
             retry_when=object_not_yet_visible,
         )
 
-    def remove_password(self, object_id, key_id):
+    def remove_password(self, object_id: str, key_id: str) -> None:
         self.http.request(
             "POST",
             "/applications/%s/removePassword" % object_id,
@@ -148,17 +158,17 @@ class GraphClient(PermissionCatalogue, AdminConsent, DirectoryReads):
             expected=(200, 204),
         )
 
-    def get_default_app_management_policy(self):
+    def get_default_app_management_policy(self) -> Optional[dict]:
         """The tenant default app management policy (lifetime limits of new credentials); needs Policy.Read.All."""
         return self.http.json("GET", "/policies/defaultAppManagementPolicy", "read", "the tenant default app management policy")
 
     # Service principals
 
-    def get_service_principal(self, app_id):
+    def get_service_principal(self, app_id: str) -> Optional[dict]:
         """The service principal (enterprise application) of an app id in this tenant, or None."""
         return self._first("/servicePrincipals", "find service principal", "for app_id %s" % app_id, "appId eq %s" % odata_literal(app_id))
 
-    def create_service_principal(self, app_id):
+    def create_service_principal(self, app_id: str) -> Optional[dict]:
         """Create the app's service principal; adopt it if another writer got there first."""
         try:
             return self.http.json(
@@ -179,10 +189,10 @@ class GraphClient(PermissionCatalogue, AdminConsent, DirectoryReads):
                 return found
             self._sleep(wait)
 
-    def delete_service_principal(self, object_id):
+    def delete_service_principal(self, object_id: str) -> None:
         self.http.request("DELETE", "/servicePrincipals/%s" % object_id, "delete service principal", object_id, expected=(204,))
 
-    def describe_application(self, application, permissions=True):
+    def describe_application(self, application: dict, permissions: bool = True) -> dict:
         """An application's identity and the fields this collection manages, by option name (without
         api_permissions unless `permissions`: naming them reads the service principal of each API)."""
         info = application_view(application)
@@ -190,7 +200,7 @@ class GraphClient(PermissionCatalogue, AdminConsent, DirectoryReads):
             info["api_permissions"] = self.permission_view(self.requested_permissions(application))
         return info
 
-    def batch_get(self, urls, operation):
+    def batch_get(self, urls: Sequence[str], operation: str) -> List[Tuple[Optional[int], dict, object]]:
         """GET each of `urls` (relative to /v1.0, at most BATCH_LIMIT) in one JSON batch; the answers in the same
         order, each (status, headers with lower-case names, body). The batch itself is retried like any request;
         its inner answers are the caller's to judge (a 429 inside a 200 batch is normal)."""
@@ -207,7 +217,7 @@ class GraphClient(PermissionCatalogue, AdminConsent, DirectoryReads):
             result.append((answer.get("status"), headers, answer.get("body")))
         return result
 
-    def relative(self, link):
+    def relative(self, link: str) -> str:
         """A nextLink Graph gave (absolute) as the relative URL a batch request takes."""
         root = self.http.base_url + "/"
         if link.startswith(root):
@@ -216,7 +226,7 @@ class GraphClient(PermissionCatalogue, AdminConsent, DirectoryReads):
         path = path[path.find("/") :] if "/" in path else "/"
         return path[len("/v1.0") :] if path.startswith("/v1.0/") else path
 
-    def _first(self, path, operation, resource, odata_filter, select=None):
+    def _first(self, path: str, operation: str, resource: str, odata_filter: str, select: Optional[str] = None) -> Optional[dict]:
         params = {"$filter": odata_filter}
         if select:
             params["$select"] = select

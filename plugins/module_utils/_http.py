@@ -20,6 +20,7 @@ import socket
 import time
 import traceback
 import warnings
+from typing import Any, Callable, Collection, Iterator, Optional, Tuple
 from urllib.parse import urlsplit
 
 try:
@@ -45,7 +46,7 @@ REFUSED_RETRIES = 2
 REFUSED_DELAY = 0.5
 
 
-def connection_failure(exc):
+def connection_failure(exc: BaseException) -> Optional[str]:
     """How a request that got no answer failed: "tls" (certificate verification), "dns" (the host name does
     not resolve), "refused" (nothing listens there), or None (timeouts, resets: possibly transient)."""
     if requests is not None and isinstance(exc, requests.exceptions.SSLError):
@@ -69,7 +70,7 @@ def connection_failure(exc):
     return None
 
 
-def connection_advice(kind, url):
+def connection_advice(kind: str, url: str) -> str:
     """What to check for a connection failure retrying cannot fix."""
     host = urlsplit(url).netloc or url
     if kind == "tls":
@@ -86,7 +87,7 @@ def connection_advice(kind, url):
     )
 
 
-def quiet_insecure_warnings():
+def quiet_insecure_warnings() -> None:
     """validate_certs=false is the user's explicit choice: urllib3's InsecureRequestWarning on every request
     would reach Ansible's output as data sent to stderr, so it is silenced (the module docs warn instead)."""
     try:
@@ -96,7 +97,7 @@ def quiet_insecure_warnings():
     warnings.simplefilter("ignore", InsecureRequestWarning)
 
 
-def parse_error_body(response):
+def parse_error_body(response: "requests.Response") -> Tuple[Any, Optional[str], Optional[str], Any]:
     """Return (code, message, request_id, details) from any error body shape the two APIs use.
 
     Graph/OData: {"error": {"code", "message", "details", "innerError": {"request-id"}}};
@@ -134,7 +135,7 @@ def parse_error_body(response):
     return code, message, request_id, details
 
 
-def _describe_essentials_error(item):
+def _describe_essentials_error(item) -> str:
     if not isinstance(item, dict):
         return str(item)
     text = item.get("error_message") or item.get("message") or str(item)
@@ -154,17 +155,17 @@ class HttpClient(object):
 
     def __init__(
         self,
-        base_url,
-        headers=None,
-        ca_path=None,
-        validate_certs=True,
-        timeout=DEFAULT_TIMEOUT,
-        max_retries=6,
-        max_retry_wait=120.0,
-        sleep=time.sleep,
-        clock=time.monotonic,
-        transport=None,
-    ):
+        base_url: str,
+        headers: Optional[dict] = None,
+        ca_path: Optional[str] = None,
+        validate_certs: bool = True,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = 6,
+        max_retry_wait: float = 120.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        transport: Optional[Transport] = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.transport = transport or Transport(ca_path, validate_certs, timeout=timeout)
         self.timeout = self.transport.timeout
@@ -181,12 +182,23 @@ class HttpClient(object):
             self.session.headers.update(headers)
         self.request_count = 0
 
-    def url(self, path):
+    def url(self, path: str) -> str:
         if path.startswith("https://") or path.startswith("http://"):
             return path
         return self.base_url + "/" + path.lstrip("/")
 
-    def request(self, method, path, operation, resource=None, params=None, json=None, headers=None, expected=(200, 201, 204), retry_when=None):
+    def request(
+        self,
+        method: str,
+        path: str,
+        operation: str,
+        resource: Optional[str] = None,
+        params: Optional[dict] = None,
+        json=None,
+        headers: Optional[dict] = None,
+        expected: Collection[int] = (200, 201, 204),
+        retry_when: Optional[Callable[["requests.Response"], bool]] = None,
+    ) -> "requests.Response":
         """Send one call and return the response, or raise ApiError.
 
         `retry_when(response)` lets a caller retry a known transient answer (Graph's eventual
@@ -238,7 +250,7 @@ class HttpClient(object):
             code, message, request_id, details = parse_error_body(response)
             raise ApiError(operation, resource, response.status_code, code, message, request_id, details)
 
-    def json(self, method, path, operation, resource=None, **kwargs):
+    def json(self, method: str, path: str, operation: str, resource: Optional[str] = None, **kwargs):
         response = self.request(method, path, operation, resource, **kwargs)
         if response.status_code == 204 or not response.content:
             return None
@@ -247,7 +259,9 @@ class HttpClient(object):
         except ValueError:
             raise ApiError(operation, resource, response.status_code, message="the response is not JSON")
 
-    def paged(self, path, operation, resource=None, params=None, item_key="value", **kwargs):
+    def paged(
+        self, path: str, operation: str, resource: Optional[str] = None, params: Optional[dict] = None, item_key: str = "value", **kwargs
+    ) -> Iterator[dict]:
         """Yield every item of an OData collection, following @odata.nextLink as given (never built by hand)."""
         url, query = path, params
         while url:
@@ -255,12 +269,12 @@ class HttpClient(object):
             yield from page.get(item_key) or []
             url, query = page.get("@odata.nextLink"), None
 
-    def _retry_after(self, response, attempt):
+    def _retry_after(self, response: "requests.Response", attempt: int) -> float:
         seconds = retry_after(response)
         return backoff(attempt) if seconds is None else seconds
 
 
-def retry_after(response):
+def retry_after(response: "requests.Response") -> Optional[float]:
     """The seconds a response's Retry-After asks to wait, or None (absent, or an HTTP date)."""
     value = response.headers.get("Retry-After")
     if value is not None:
@@ -271,11 +285,11 @@ def retry_after(response):
     return None
 
 
-def backoff(attempt):
+def backoff(attempt: int) -> float:
     """The pause before repeating a request for the attempt-th time: doubling from 1 s, at most 30 s."""
     return min(2.0 ** (attempt - 1), 30.0)
 
 
-def _short(exc):
+def _short(exc: BaseException) -> str:
     text = "%s: %s" % (type(exc).__name__, exc)
     return text if len(text) < 400 else text[:400] + "..."
