@@ -92,12 +92,13 @@ class SyncReader(object):
                 "moduscloud.azure_sync.moduscloud_import_settings" % (reason, ", ".join(unknown))
             )
         if self.params["mode"] == "wait":
-            if saved is None:
+            # What the service syncs by: the saved settings, or in a dry run those the earlier task would save.
+            if source is None:
                 raise SyncFailure(
                     "mode=wait: organization %s has no Azure AD import settings, so the service never "
                     "syncs; save them with moduscloud.azure_sync.moduscloud_import_settings" % self.org
                 )
-            if not saved.get("sync_frequency_hours"):
+            if not source.get("sync_frequency_hours"):
                 raise SyncFailure(
                     "mode=wait: the import settings of %s have no sync frequency (sync_frequency_hours "
                     "is 0 or not returned), so the service does not sync on its own; set it with "

@@ -367,6 +367,21 @@ def test_a_play_with_the_check_mode_keyword_plans_an_empty_tenant_as_check_does(
     assert artifacts["planned"] is True
 
 
+def test_a_play_with_the_check_mode_keyword_plans_a_wait_without_waiting(fresh_sandbox, tmp_path):
+    # sync_mode wait runs the module in the background; Ansible refuses async in check mode, so a plan that only
+    # the play keyword makes must still run it in the foreground, where check mode predicts and does not wait.
+    playbook = tmp_path / "plan_wait.yml"
+    playbook.write_text(
+        "- hosts: all\n  connection: local\n  gather_facts: false\n  check_mode: true\n"
+        "  vars:\n    ansible_python_interpreter: '{{ ansible_playbook_python }}'\n"
+        "  roles:\n    - role: moduscloud.azure_sync.azure_user_sync\n"
+    )
+    run = run_playbook(str(playbook), tmp_path, extra_vars=dict(tenant_vars(fresh_sandbox.info), azure_user_sync_sync_mode="wait"))
+    assert run.returncode == 0, failure_text(run)
+    assert fresh_sandbox.stats()["writes"] == 0
+    assert "Sync report (wait, predicted)" in run.output
+
+
 def test_domains_the_organization_lacks_fail_before_any_write_when_they_are_not_to_be_added(fresh_sandbox, tmp_path):
     run = run_role(fresh_sandbox, tmp_path, extra={"azure_user_sync_add_missing_domains": False})
     assert run.returncode != 0

@@ -18,7 +18,7 @@ from ansible_collections.moduscloud.azure_sync.plugins.module_utils._state impor
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _sync_apply as sync_apply
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils import _sync_wait as sync_wait
 from ansible_collections.moduscloud.azure_sync.plugins.modules import moduscloud_user_sync as module
-from sandbox.moduscloud.wire import kb_settings_wire
+from sandbox.moduscloud.wire import kb_settings, kb_settings_wire
 
 from ..builders import entra_group, entra_user, org_user, sync_switches
 from ..fake_time import FakeTime
@@ -628,6 +628,21 @@ def test_wait_in_check_mode_does_not_wait(run, services):
     result = run(mode="wait", check_mode=True)
     assert result["changed"] is False and result["waited_seconds"] == 0
     assert sync_wait.time.sleeps == [] and result["report"]["counts"]["add"] == 2
+
+
+def test_wait_in_check_mode_plans_on_the_settings_an_earlier_task_would_save(run, services):
+    # A dry run of the whole procedure on a new organization: the settings save only predicted them.
+    services.settings = None
+    result = run(mode="wait", check_mode=True, tenant_id=ORG, application_id=APP_ID, planned_settings=kb_settings(ORG, APP_ID))
+    assert result.get("failed") is not True, result.get("msg")
+    assert result["waited_seconds"] == 0 and sync_wait.time.sleeps == [] and services.writes == []
+
+
+def test_wait_without_saved_settings_fails_in_a_real_run_whatever_was_planned(run, services):
+    services.settings = None
+    result = run(mode="wait", tenant_id=ORG, application_id=APP_ID, planned_settings=kb_settings(ORG, APP_ID))
+    assert result["failed"] is True and "has no Azure AD import settings" in result["msg"]
+    assert sync_wait.time.sleeps == []
 
 
 # access_token instead of key
