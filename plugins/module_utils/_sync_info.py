@@ -75,6 +75,8 @@ def unexpected(state, app_id, users):
     value matches none), and the organization lists every primary address in `users` (a sync just added them)."""
     if app_id is not None:
         named = (state["settings"] or {}).get("app_id") if state["configured"] else None
+        if not named and not app_id:
+            return "expected_app_id", "modusCloud's import settings name no application, and none is registered yet."
         if not named or named.lower() != app_id.lower():
             return "expected_app_id", "modusCloud's import settings do not name application %s (they name %s)." % (app_id, named or "nothing")
     if users is not None:

@@ -42,6 +42,7 @@ def run_playbook(
     env=None,
     inventory="localhost,",
     tags=None,
+    skip_tags=None,
     forks=None,
     timeout=900,
     ansible_playbook=None,
@@ -60,6 +61,8 @@ def run_playbook(
         command.append("-" + "v" * verbosity)
     if tags:
         command += ["--tags", tags]
+    if skip_tags:
+        command += ["--skip-tags", skip_tags]
     if forks:
         command += ["--forks", str(forks)]
     if extra_vars:

@@ -127,6 +127,14 @@ def test_invalid_input_fails_naming_what_is_allowed_before_any_request(run):
     assert "from 0 (never) to 168, got 500" in outcome.result["msg"]
 
 
+def test_an_app_id_given_as_nothing_fails_naming_app_id_before_any_request(run):
+    # A role variable that rendered to nothing reaches the module as None, which required_if counts as given.
+    outcome = run(dict(KB_ARGS, application_id=None))
+    assert outcome.result["failed"] is True and outcome.calls == []
+    assert "app_id must be the Application ID of the registered application" in outcome.result["msg"]
+    assert "NoneType" not in outcome.result["msg"]
+
+
 def test_a_primary_domain_missing_from_the_org_is_named_before_writing(run):
     outcome = run(dict(KB_ARGS, primary_domain="fabrikam.example"))
     assert outcome.result["failed"] is True and outcome.writes == []
