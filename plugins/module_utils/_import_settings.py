@@ -64,8 +64,13 @@ def invalid_input(params):
         problems.append(("synced_domains", "synced_domains must be domain names such as example.com; not valid: %s" % ", ".join(bad_domains)))
     # required_if counts an option given as None (a role variable that rendered to nothing) as given.
     if params["state"] == "present" and not (params["app_id"] or "").strip():
-        problems.append(("app_id", "app_id must be the Application ID of the registered application (for example the app_id "
-                         "moduscloud.azure_sync.azure_app_registration returns), got %r" % params["app_id"]))
+        problems.append(
+            (
+                "app_id",
+                "app_id must be the Application ID of the registered application (for example the app_id "
+                "moduscloud.azure_sync.azure_app_registration returns), got %r" % params["app_id"],
+            )
+        )
     if params["app_unique_name"] is not None and not params["app_unique_name"].strip():
         problems.append(("app_unique_name", "app_unique_name must be the unique name of the application being removed, got %r" % params["app_unique_name"]))
     wrong_type = query_not_text(params["exemption_query"])
