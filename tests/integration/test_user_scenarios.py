@@ -10,7 +10,7 @@ import json
 import pytest
 
 from playbook_harness import run_playbook
-from test_role import PLAYBOOKS, assert_no_secret, failure_text, org_state, our_apps, run_role, tenant_state, tenant_vars, user_addresses
+from test_role import PLAYBOOKS, assert_converged, assert_no_secret, failure_text, org_state, our_apps, run_role, tenant_state, tenant_vars, user_addresses
 
 EU_CONSOLE_URL = "https://moduscloudeu.cloud-protect.net"
 PHASES = ("registration", "consent", "secret", "domains", "settings", "sync", "verify")
@@ -172,3 +172,25 @@ def test_a_wait_with_the_scheduled_sync_turned_off_is_refused_before_any_write(f
     assert fresh_sandbox.stats()["writes"] == 0
     assert "Preflight refused the run before any write: azure_user_sync_sync_mode wait waits for" in run.output, failure_text(run)
     assert "[role variables: azure_user_sync_sync_mode, azure_user_sync_sync_frequency_hours]" in run.output
+
+
+def test_the_azure_side_first_then_the_moduscloud_side_as_many_tenants_md_shows(fresh_sandbox, tmp_path):
+    # docs/many-tenants.md, "Selecting phases": --tags registration,consent,secret, then --skip-tags registration,consent.
+    extra_vars = tenant_vars(fresh_sandbox.info)
+    playbook = PLAYBOOKS + "/configure_azure_sync.yml"
+    known = (fresh_sandbox.info["admin_client_secret"], fresh_sandbox.info["moduscloud_password"])
+    azure = run_playbook(playbook, tmp_path, verbosity=1, extra_vars=extra_vars, tags="registration,consent,secret")
+    assert_no_secret(azure.output, *known)
+    assert azure.returncode == 0, failure_text(azure)
+    assert our_apps(tenant_state(fresh_sandbox)) != [] and not org_state(fresh_sandbox).get("azure")
+    writes = fresh_sandbox.stats()["writes"]
+    plan = run_playbook(playbook, tmp_path, check=True, verbosity=1, extra_vars=extra_vars, skip_tags="registration,consent")
+    assert_no_secret(plan.output, *known)
+    assert plan.returncode == 0, failure_text(plan)
+    assert fresh_sandbox.stats()["writes"] == writes
+    moduscloud_side = run_playbook(playbook, tmp_path, verbosity=1, extra_vars=extra_vars, skip_tags="registration,consent")
+    assert_no_secret(moduscloud_side.output, *known)
+    assert moduscloud_side.returncode == 0, failure_text(moduscloud_side)
+    assert_converged(fresh_sandbox)
+    again = run_role(fresh_sandbox, tmp_path)
+    assert again.returncode == 0 and again.total("changed") == 0, changed_names(again)
