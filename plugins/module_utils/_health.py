@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+from datetime import datetime, timezone
 
 # Problem categories: within one severity (error, critical, warning, ok: LEVELS), rows and problems follow
 # this order, then the count of problems.
@@ -119,14 +120,14 @@ def _problem(category, level, text):
     return {"category": category, "level": level, "text": text}
 
 
-def health_row(host, reads, thresholds=None):
+def health_row(host, reads, thresholds=None, now=None):
     """One tenant's row: what was read, its problems and its status.
 
     `reads` holds what the tasks found (each may be missing or None when not read): org, error (why
     the reads stopped), applications (azure_app_registration_info's list), secret_description, sync_info
     (moduscloud_sync_info's result), tenant_domains (the Entra tenant's verified domains),
     settings_diff (moduscloud_import_settings' check-mode diff), report_counts (moduscloud_user_sync's
-    report counts).
+    report counts). `now` (the time of the reads, UTC) dates the newest key's hand-over.
     """
     limits = thresholds_from(thresholds)
     reads = reads or {}
@@ -153,8 +154,8 @@ def health_row(host, reads, thresholds=None):
     if row["error"]:
         problems.append(_problem(READ_ERROR, ERROR, "reads failed: %s" % row["error"]))
 
-    _application(row, reads, limits, problems)
-    _moduscloud(row, reads, limits, problems)
+    secrets = _application(row, reads, limits, problems)
+    _moduscloud(row, reads, limits, problems, _hours_since_newest(secrets, now or datetime.now(timezone.utc)))
     _domains(row, reads, problems)
     if reads.get("settings_diff") is not None:
         row["drift"] = drift_from_diff(reads["settings_diff"])
@@ -188,9 +189,19 @@ def _application(row, reads, limits, problems):
         problems.append(_problem(KEY, CRITICAL, "the application has no client secret for modusCloud"))
     else:
         _expiry(row["secret_days_remaining"], "the application's newest client secret", limits, problems)
+    return secrets
 
 
-def _moduscloud(row, reads, limits, problems):
+def _hours_since_newest(secrets, now):
+    """Hours since the newest of the secrets was made (its start date), or None when none has one."""
+    starts = [secret.get("start_date") for secret in secrets or () if secret.get("start_date")]
+    if not starts:
+        return None
+    newest = max(datetime.strptime(start[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc) for start in starts)
+    return max((now - newest).total_seconds() / 3600.0, 0.0)
+
+
+def _moduscloud(row, reads, limits, problems, key_age_hours=None):
     info = reads.get("sync_info")
     if not info:
         return
@@ -210,6 +221,9 @@ def _moduscloud(row, reads, limits, problems):
         problems.append(_problem(APPLICATION, CRITICAL, "modusCloud syncs with another application (%s)" % row["moduscloud_app_id"]))
     if settings.get("sync_frequency_hours") == 0:
         problems.append(_problem(SYNC, WARNING, "the scheduled sync is off (sync frequency 0)"))
+    elif row["last_successful_sync"] is None and key_age_hours is not None and key_age_hours <= limits["sync_failing_hours"]:
+        # Just onboarded: the service has no time the settings were saved, but the key was handed over with them.
+        problems.append(_problem(SYNC, WARNING, "no successful sync yet: the key was handed over %s hours ago" % _number(key_age_hours)))
     elif row["last_successful_sync"] is None:
         problems.append(_problem(SYNC, CRITICAL, "failing sync: it never succeeded"))
     elif row["last_sync_age_hours"] is not None and row["last_sync_age_hours"] > limits["sync_failing_hours"]:

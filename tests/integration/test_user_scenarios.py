@@ -128,11 +128,6 @@ def test_a_play_in_check_mode_plans_a_wait_on_a_converged_tenant_as_no_change(fr
     assert fresh_sandbox.stats()["writes"] == writes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fleet health calls a tenant configured minutes ago critical ('failing sync: it never succeeded') before its "
-    "first scheduled sync is due; the Essentials API gives no time the settings were saved to measure against",
-)
 def test_fleet_health_right_after_onboarding_does_not_call_the_tenant_critical(fresh_sandbox, tmp_path):
     assert run_role(fresh_sandbox, tmp_path).returncode == 0
     folder = tmp_path / "health"

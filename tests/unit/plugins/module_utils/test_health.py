@@ -1,5 +1,7 @@
 """Fleet health rows, verdicts, order and page (plugins/module_utils/_health.py and its filter plugin)."""
 
+from datetime import datetime, timezone
+
 import pytest
 
 from ansible.errors import AnsibleFilterError
@@ -93,6 +95,23 @@ def test_the_key_modus_cloud_holds_is_checked_against_the_same_threshold():
 def test_sync_age_against_the_stale_and_failing_thresholds(last, age, status, text):
     row = health.health_row("t", reads(sync_info=sync_info(last_successful_sync=last, last_sync_age_hours=age)))
     assert row["status"] == status and texts(row) == ([text] if text else [])
+
+
+@pytest.mark.parametrize(
+    "handed_over, status, text",
+    [
+        ("2026-07-01T08:00:00Z", "warning", "no successful sync yet: the key was handed over 2 hours ago"),
+        ("2026-06-27T10:00:00Z", "critical", "failing sync: it never succeeded"),  # 96 hours: past sync_failing_hours
+        (None, "critical", "failing sync: it never succeeded"),
+    ],
+)
+def test_a_tenant_that_never_synced_is_failing_only_once_its_key_is_older_than_the_failing_window(handed_over, status, text):
+    # Right after onboarding the first scheduled sync is not due yet; the newest key dates the hand-over.
+    key = dict(secret(700), start_date=handed_over)
+    applications = [{"app_id": APP_ID, "consent": {"complete": True}, "secrets": [key]}]
+    never = sync_info(last_successful_sync=None, last_sync_age_hours=None)
+    row = health.health_row("t", reads(applications=applications, sync_info=never), now=datetime(2026, 7, 1, 10, 0, tzinfo=timezone.utc))
+    assert row["status"] == status and texts(row) == [text]
 
 
 def test_a_sync_the_controller_sees_in_the_future_counts_as_fresh():
