@@ -221,9 +221,17 @@ def _moduscloud(row, reads, limits, problems, key_age_hours=None):
         problems.append(_problem(APPLICATION, CRITICAL, "modusCloud syncs with another application (%s)" % row["moduscloud_app_id"]))
     if settings.get("sync_frequency_hours") == 0:
         problems.append(_problem(SYNC, WARNING, "the scheduled sync is off (sync frequency 0)"))
-    elif row["last_successful_sync"] is None and key_age_hours is not None and key_age_hours <= limits["sync_failing_hours"]:
-        # Just onboarded: the service has no time the settings were saved, but the key was handed over with them.
-        problems.append(_problem(SYNC, WARNING, "no successful sync yet: the key was handed over %s hours ago" % _number(key_age_hours)))
+    elif row["last_successful_sync"] is None and key_age_hours is not None and key_age_hours <= (settings.get("sync_frequency_hours") or 0):
+        # Just onboarded, the first scheduled sync not due yet: modusCloud does not say when the settings were saved,
+        # but the newest key was handed over with them.
+        problems.append(
+            _problem(
+                SYNC,
+                WARNING,
+                "no sync yet: the key was handed over %s hours ago and the service syncs every %s hours"
+                % (_number(key_age_hours), _number(settings["sync_frequency_hours"])),
+            )
+        )
     elif row["last_successful_sync"] is None:
         problems.append(_problem(SYNC, CRITICAL, "failing sync: it never succeeded"))
     elif row["last_sync_age_hours"] is not None and row["last_sync_age_hours"] > limits["sync_failing_hours"]:

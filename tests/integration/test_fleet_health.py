@@ -7,6 +7,9 @@ them all. The page, the JSON file and the published rows are checked row by row 
 
 import json
 import os
+from datetime import datetime, timedelta, timezone
+
+import requests
 
 from playbook_harness import run_playbook
 from test_offboarding import moduscloud
@@ -14,6 +17,34 @@ from test_role import PLAYBOOKS, assert_no_secret, failure_text, org_state, run_
 
 # Inventory name -> sandbox tenant name (None: the default tenant).
 TENANTS = {"healthy": None, "expiring": "expiring", "failing": "failing", "missing": "missing", "drifted": "drifted"}
+
+
+def backdate_the_key(info, hours):
+    """Replace the role's client secret of the tenant's application by one made `hours` ago (Graph, as the
+    tenant's automation identity), as if the tenant had been onboarded then."""
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = info["ca_bundle"]
+    token = session.post(
+        "%s/%s/oauth2/v2.0/token" % (info["authority_host"], info["tenant_id"]),
+        data={
+            "grant_type": "client_credentials",
+            "client_id": info["admin_client_id"],
+            "client_secret": info["admin_client_secret"],
+            "scope": info["graph_url"] + "/.default",
+        },
+    ).json()["access_token"]
+    session.headers["Authorization"] = "Bearer " + token
+    graph = info["graph_url"] + "/v1.0"
+    [app] = session.get(graph + "/applications", params={"$filter": "uniqueName eq 'moduscloud-user-sync'"}).json()["value"]
+    start = datetime.now(timezone.utc) - timedelta(hours=hours)
+    credential = {"displayName": "modusCloud user sync", "startDateTime": start.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    credential["endDateTime"] = (start + timedelta(days=700)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    added = session.post(graph + "/applications/%s/addPassword" % app["id"], json={"passwordCredential": credential})
+    assert added.status_code == 200, added.text
+    for secret in app["passwordCredentials"]:
+        removed = session.post(graph + "/applications/%s/removePassword" % app["id"], json={"keyId": secret["keyId"]})
+        assert removed.status_code == 204, removed.text
 
 
 def set_up_fleet(sandbox, tmp_path):
@@ -26,6 +57,8 @@ def set_up_fleet(sandbox, tmp_path):
     configured = run_role(sandbox, tmp_path, inventory=str(inventory), forks=3, tenants=list(infos.values()))
     assert configured.returncode == 0, failure_text(configured)
 
+    # The failing tenant was onboarded hours ago, so its first scheduled sync was due: its key dates the hand-over.
+    backdate_the_key(infos["failing"], hours=3)
     # The failing tenant's scheduled sync cannot sign in; the others sync.
     failing_domain = infos["failing"]["tenant_domain"].replace(".", r"\.")
     sandbox.faults(rules=[{"service": "login", "method": "POST", "path": failing_domain, "status": 400, "times": None}])

@@ -100,13 +100,14 @@ def test_sync_age_against_the_stale_and_failing_thresholds(last, age, status, te
 @pytest.mark.parametrize(
     "handed_over, status, text",
     [
-        ("2026-07-01T08:00:00Z", "warning", "no successful sync yet: the key was handed over 2 hours ago"),
-        ("2026-06-27T10:00:00Z", "critical", "failing sync: it never succeeded"),  # 96 hours: past sync_failing_hours
+        ("2026-07-01T09:30:00Z", "warning", "no sync yet: the key was handed over 0.5 hours ago and the service syncs every 1 hours"),
+        ("2026-07-01T08:00:00Z", "critical", "failing sync: it never succeeded"),  # 2 hours: the first sync was due
         (None, "critical", "failing sync: it never succeeded"),
     ],
 )
-def test_a_tenant_that_never_synced_is_failing_only_once_its_key_is_older_than_the_failing_window(handed_over, status, text):
-    # Right after onboarding the first scheduled sync is not due yet; the newest key dates the hand-over.
+def test_a_tenant_that_never_synced_is_failing_once_its_first_scheduled_sync_was_due(handed_over, status, text):
+    # Right after onboarding the first scheduled sync (every sync_frequency_hours) is not due yet; the newest key
+    # dates the hand-over.
     key = dict(secret(700), start_date=handed_over)
     applications = [{"app_id": APP_ID, "consent": {"complete": True}, "secrets": [key]}]
     never = sync_info(last_successful_sync=None, last_sync_age_hours=None)
