@@ -379,6 +379,9 @@ def ensure_secret(graph, application, params, end_date, changes, now, prove=None
     if plan.create:
         kept, value, notes = _create(graph, application, params, end_date, changes, now, prove, hide)
         warnings.extend(notes)
+        if holder and params.get("hand_over") is False:
+            # No later task of this run hands the secret over: the next run need not wait for the lease to expire.
+            changes.write(release_lease, graph, application, holder)
 
     by_id = dict((secret.key_id, secret) for secret in ours)
     removed = []

@@ -220,6 +220,14 @@ options:
         at most this long. Cover the proof (O(wait_timeout)) and the hand-over to the consumer.
     type: int
     default: 600
+  hand_over:
+    description:
+      - Whether a later task of this run hands a new secret to its consumer and then ends the lease
+        (O(keep_key_id)), as the role's settings phase does.
+      - V(false) releases the lease of O(lease_holder) as soon as the new secret exists, so that the next run need
+        not wait for it to expire (a run that creates a secret and hands it over later, or never).
+    type: bool
+    default: true
   release_lease:
     description:
       - Only release the lease O(lease_holder) holds (after a failed hand-over) and change nothing else.
@@ -501,6 +509,7 @@ def argument_spec():
         clamp_to_policy=dict(type="bool", default=True),
         lease_holder=dict(type="str"),
         lease_seconds=dict(type="int", default=DEFAULT_LEASE_SECONDS),
+        hand_over=dict(type="bool", default=True),
         release_lease=dict(type="bool", default=False),
     )
 

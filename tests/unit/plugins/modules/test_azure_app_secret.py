@@ -643,6 +643,16 @@ def test_releasing_the_lease_shows_it_in_the_diff(apply, tenant):
     assert again.result["changed"] is False and again.writes == []
 
 
+def test_without_a_hand_over_the_new_secret_s_lease_is_released_at_once(apply, tenant):
+    outcome = apply({"lease_holder": "holder-a", "hand_over": False})
+    assert outcome.result["changed"] is True and outcome.result["value_held"] is True
+    assert not [tag for tag in tenant.applications[OBJECT_ID]["tags"] or [] if tag.startswith(_graph_wire.TAG_WIRE["lease"])]
+    # With a hand-over to follow (the default), the lease stays for the task that finishes it.
+    holding(tenant)
+    apply({"lease_holder": "holder-b", "force_rotate": True})
+    assert [tag for tag in tenant.applications[OBJECT_ID]["tags"] if tag.startswith(_graph_wire.TAG_WIRE["lease"] + "holder-b,")]
+
+
 # What a role asks of the result ------------------------------------------------------------------------
 
 
