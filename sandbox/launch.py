@@ -143,6 +143,27 @@ def connection_defaults(info):
     }
 
 
+def admin_graph_session(info):
+    """A requests session signed in to one sandbox tenant's Graph as its admin identity (plain HTTP, none of the
+    collection's code), for tests that read or change Graph behind the collection's back."""
+    session = requests.Session()
+    session.trust_env = False  # a proxy or REQUESTS_CA_BUNDLE in the environment would override the sandbox's CA
+    session.verify = info["ca_bundle"]
+    login = session.post(
+        "%s/%s/oauth2/v2.0/token" % (info["authority_host"], info["tenant_id"]),
+        data={
+            "grant_type": "client_credentials",
+            "client_id": info["admin_client_id"],
+            "client_secret": info["admin_client_secret"],
+            "scope": info["graph_url"] + "/.default",
+        },
+        timeout=30,
+    )
+    login.raise_for_status()
+    session.headers["Authorization"] = "Bearer " + login.json()["access_token"]
+    return session
+
+
 def local_play(info, tasks, name=None, **play_vars):
     """One play that runs `tasks` on the controller against one sandbox tenant: localhost, local connection, no
     facts, ansible-playbook's own Python, connection_defaults(info) as module_defaults (none when `info` is None:

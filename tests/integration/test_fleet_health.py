@@ -9,9 +9,8 @@ import json
 import os
 from datetime import datetime, timedelta, timezone
 
-import requests
-
 from playbook_harness import run_playbook
+from sandbox.launch import admin_graph_session
 from test_offboarding import moduscloud
 from test_role import PLAYBOOKS, assert_no_secret, failure_text, org_state, run_role, tenant_vars
 
@@ -22,19 +21,7 @@ TENANTS = {"healthy": None, "expiring": "expiring", "failing": "failing", "missi
 def backdate_the_key(info, hours):
     """Replace the role's client secret of the tenant's application by one made `hours` ago (Graph, as the
     tenant's automation identity), as if the tenant had been onboarded then."""
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = info["ca_bundle"]
-    token = session.post(
-        "%s/%s/oauth2/v2.0/token" % (info["authority_host"], info["tenant_id"]),
-        data={
-            "grant_type": "client_credentials",
-            "client_id": info["admin_client_id"],
-            "client_secret": info["admin_client_secret"],
-            "scope": info["graph_url"] + "/.default",
-        },
-    ).json()["access_token"]
-    session.headers["Authorization"] = "Bearer " + token
+    session = admin_graph_session(info)
     graph = info["graph_url"] + "/v1.0"
     [app] = session.get(graph + "/applications", params={"$filter": "uniqueName eq 'moduscloud-user-sync'"}).json()["value"]
     start = datetime.now(timezone.utc) - timedelta(hours=hours)

@@ -9,6 +9,8 @@ import json
 
 import requests
 
+from sandbox.launch import admin_graph_session
+
 from test_role import (
     SECRET_DESCRIPTION,
     assert_converged,
@@ -54,18 +56,7 @@ def nothing_left(sandbox, info):
 
 def graph_get(info, path):
     """Read Graph directly as the tenant's admin identity (independent of the collection)."""
-    token = requests.post(
-        "%s/%s/oauth2/v2.0/token" % (info["authority_host"], info["tenant_id"]),
-        data={
-            "grant_type": "client_credentials",
-            "client_id": info["admin_client_id"],
-            "client_secret": info["admin_client_secret"],
-            "scope": "%s/.default" % info["graph_url"],
-        },
-        verify=info["ca_bundle"],
-        timeout=30,
-    ).json()["access_token"]
-    answer = requests.get(info["graph_url"] + path, headers={"Authorization": "Bearer " + token}, verify=info["ca_bundle"], timeout=30)
+    answer = admin_graph_session(info).get(info["graph_url"] + path, timeout=30)
     answer.raise_for_status()
     return answer.json()
 

@@ -17,9 +17,9 @@ import time
 from urllib.parse import quote, quote_plus
 
 import pytest
-import requests
 
 from playbook_harness import COLLECTIONS, run_playbook, write_local_playbook
+from sandbox.launch import admin_graph_session
 
 DESCRIPTION = "modusCloud"
 SECOND_DESCRIPTION = "second consumer"
@@ -75,21 +75,7 @@ class Graph(object):
 
     def __init__(self, info):
         self.info = info
-        self.session = requests.Session()
-        self.session.trust_env = False
-        login = self.session.post(
-            "%s/%s/oauth2/v2.0/token" % (info["authority_host"], info["tenant_id"]),
-            data={
-                "grant_type": "client_credentials",
-                "client_id": info["admin_client_id"],
-                "client_secret": info["admin_client_secret"],
-                "scope": info["graph_url"] + "/.default",
-            },
-            verify=info["ca_bundle"],
-            timeout=30,
-        )
-        login.raise_for_status()
-        self.session.headers["Authorization"] = "Bearer " + login.json()["access_token"]
+        self.session = admin_graph_session(info)
 
     def secrets(self, description):
         """keyIds of the secrets with `description` on the test application (none if it does not exist yet)."""

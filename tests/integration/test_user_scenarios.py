@@ -10,7 +10,19 @@ import json
 import pytest
 
 from playbook_harness import run_playbook
-from test_role import PLAYBOOKS, assert_converged, assert_no_secret, failure_text, org_state, our_apps, run_role, tenant_state, tenant_vars, user_addresses
+from test_role import (
+    PLAYBOOKS,
+    assert_converged,
+    assert_no_secret,
+    check_mode_keyword_playbook,
+    failure_text,
+    org_state,
+    our_apps,
+    run_role,
+    tenant_state,
+    tenant_vars,
+    user_addresses,
+)
 
 EU_CONSOLE_URL = "https://moduscloudeu.cloud-protect.net"
 PHASES = ("registration", "consent", "secret", "domains", "settings", "sync", "verify")
@@ -116,12 +128,7 @@ def test_moving_a_converged_tenant_to_the_eu_console_is_planned_then_made_once(f
 def test_a_play_in_check_mode_plans_a_wait_on_a_converged_tenant_as_no_change(fresh_sandbox, tmp_path):
     assert run_role(fresh_sandbox, tmp_path).returncode == 0
     writes = fresh_sandbox.stats()["writes"]
-    playbook = tmp_path / "plan_wait.yml"
-    playbook.write_text(
-        "- hosts: all\n  connection: local\n  gather_facts: false\n  check_mode: true\n"
-        "  vars:\n    ansible_python_interpreter: '{{ ansible_playbook_python }}'\n"
-        "  roles:\n    - role: moduscloud.azure_sync.azure_user_sync\n"
-    )
+    playbook = check_mode_keyword_playbook(tmp_path)
     run = run_playbook(str(playbook), tmp_path, extra_vars=dict(tenant_vars(fresh_sandbox.info), azure_user_sync_sync_mode="wait"))
     assert run.returncode == 0, failure_text(run)
     assert run.total("changed") == 0, changed_names(run)

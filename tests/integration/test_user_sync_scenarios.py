@@ -18,6 +18,8 @@ import sys
 import pytest
 import requests
 
+from sandbox.launch import admin_graph_session
+
 # The unit tests' builders import the collection as ansible_collections.moduscloud.azure_sync, which `make setup` links here.
 _COLLECTIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".build", "collections"))
 if _COLLECTIONS not in sys.path:
@@ -43,18 +45,7 @@ class Services(object):
         self.session = requests.Session()
         self.session.trust_env = False  # REQUESTS_CA_BUNDLE would override the sandbox CA
         self.session.verify = info["ca_bundle"]
-        token = self._ok(
-            self.session.post(
-                "%s/%s/oauth2/v2.0/token" % (info["authority_host"], info["tenant_id"]),
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": info["admin_client_id"],
-                    "client_secret": info["admin_client_secret"],
-                    "scope": info["graph_url"] + "/.default",
-                },
-            )
-        )
-        self.graph_headers = {"Authorization": "Bearer " + token["access_token"]}
+        self.graph_session = admin_graph_session(info)
         self.moduscloud_headers = {"X-User": info["moduscloud_user"], "X-Password": info["moduscloud_password"]}
 
     @staticmethod
@@ -63,7 +54,7 @@ class Services(object):
         return response.json() if response.content else None
 
     def graph(self, method, path, body=None):
-        return self._ok(self.session.request(method, self.info["graph_url"] + "/v1.0" + path, json=body, headers=self.graph_headers))
+        return self._ok(self.graph_session.request(method, self.info["graph_url"] + "/v1.0" + path, json=body))
 
     def moduscloud(self, method, path, body=None):
         return self._ok(

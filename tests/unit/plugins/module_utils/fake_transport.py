@@ -1,6 +1,7 @@
 """A scripted requests transport: the HTTP seam for unit tests (no sockets)."""
 
 import json
+import re
 
 import requests
 from requests.adapters import BaseAdapter
@@ -58,3 +59,21 @@ def attach(client, answers):
     adapter = ScriptedAdapter(answers)
     client.session.mount("https://", adapter)
     return adapter
+
+
+class Faults(object):
+    """Answers a stateful fake gives to the next matching requests instead of its own (faults, odd answers):
+    add() scripts one, take() hands out the next that matches a request, counting its uses down."""
+
+    def __init__(self):
+        self._scripted = []
+
+    def add(self, method, path_pattern, times, answer):
+        self._scripted.append([method, re.compile(path_pattern), times, answer])
+
+    def take(self, method, path):
+        for fault in self._scripted:
+            if fault[0] == method and fault[1].search(path) and fault[2] > 0:
+                fault[2] -= 1
+                return fault[3]
+        return None

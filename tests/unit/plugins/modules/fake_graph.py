@@ -23,7 +23,7 @@ from sandbox.odata import GraphError
 
 from ansible_collections.moduscloud.azure_sync.plugins.module_utils._graph import GraphClient
 
-from ..module_utils.fake_transport import JSON_HEADERS, make_response
+from ..module_utils.fake_transport import JSON_HEADERS, Faults, make_response
 
 GRAPH_APP_ID = catalog.GRAPH_APP_ID
 AAD_GRAPH_APP_ID = catalog.AAD_GRAPH_APP_ID
@@ -91,7 +91,7 @@ class FakeGraph(BaseAdapter):
         # Graph's own (a token that may not read the directory), or None; asked of every request, batched or not.
         self.gate = None
         self.calls = []
-        self.faults = []
+        self.faults = Faults()
         self._ids = ("%08d-0000-4000-8000-%012d" % (n, n) for n in itertools.count(1))
         self.graph_sp = self.add_service_principal(
             resource_principal("sp-graph", GRAPH_APP_ID, "Microsoft Graph", catalog.GRAPH_APP_ROLES, catalog.GRAPH_SCOPES)
@@ -180,7 +180,7 @@ class FakeGraph(BaseAdapter):
 
     def answer(self, method, path_pattern, status, body, times=1, headers=None):
         """Answer the next `times` matching requests with this (and these response headers) instead of the real state."""
-        self.faults.append([method, re.compile(path_pattern), times, (status, body, headers or {})])
+        self.faults.add(method, path_pattern, times, (status, body, headers or {}))
 
     def fail(self, method, path_pattern, status, code, message, times=1, headers=None):
         """Answer the next `times` matching requests with a Graph error (eventual consistency, throttling:
@@ -222,7 +222,7 @@ class FakeGraph(BaseAdapter):
         answer, else Graph's own from the state."""
         call = {"method": method, "path": path, "query": query, "body": body, "headers": headers}
         self.calls.append(dict(call, batch=True) if batched else call)
-        fault = self._fault(method, path)
+        fault = self.faults.take(method, path)
         if fault:
             return fault
         answer = self._refusal(headers) or (self.gate and self.gate(method, path, headers))
@@ -251,13 +251,6 @@ class FakeGraph(BaseAdapter):
         app_id = self.tokens.get(headers.get("Authorization", "")[len("Bearer ") :])
         if app_id is not None and not self.consented(app_id):
             return error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
-        return None
-
-    def _fault(self, method, path):
-        for fault in self.faults:
-            if fault[0] == method and fault[1].search(path) and fault[2] > 0:
-                fault[2] -= 1
-                return fault[3]
         return None
 
     def _route(self, method, path, query, body, headers):

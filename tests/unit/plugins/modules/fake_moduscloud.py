@@ -27,7 +27,7 @@ from sandbox.moduscloud.wire import (
     one_or_many,
 )
 
-from ..module_utils.fake_transport import JSON_HEADERS, make_response
+from ..module_utils.fake_transport import JSON_HEADERS, Faults, make_response
 
 API_ROOT = "/api/v1"
 ADMIN = "admin@example.com"
@@ -67,7 +67,7 @@ class FakeModusCloud(BaseAdapter):
         self.exemptions = list(exemptions)
         self.org_users = dict((user["primary_email"], user) for user in users)
         self.calls = []
-        self.faults = []
+        self.faults = Faults()
 
     # Seeding and inspection
 
@@ -82,7 +82,7 @@ class FakeModusCloud(BaseAdapter):
 
     def answer(self, method, path_pattern, status, body, times=1):
         """Answer the next `times` requests matching `method` and `path_pattern` (below /api/v1) with this."""
-        self.faults.append([method, re.compile(path_pattern), times, (status, body)])
+        self.faults.add(method, path_pattern, times, (status, body))
 
     def fail(self, method, path_pattern, status, message, times=1):
         """Answer the next `times` matching requests with modusCloud's error envelope."""
@@ -120,18 +120,11 @@ class FakeModusCloud(BaseAdapter):
             "verify": kwargs.get("verify"),
         }
         self.calls.append(call)
-        status, payload = self._fault(call["method"], call["path"]) or self.respond(call["method"], call["path"], body, call["headers"], url)
+        status, payload = self.faults.take(call["method"], call["path"]) or self.respond(call["method"], call["path"], body, call["headers"], url)
         return make_response(request, status, payload, JSON_HEADERS if payload is not None else {})
 
     def close(self):
         pass
-
-    def _fault(self, method, path):
-        for fault in self.faults:
-            if fault[0] == method and fault[1].search(path) and fault[2] > 0:
-                fault[2] -= 1
-                return fault[3]
-        return None
 
     def respond(self, method, path, body, headers=None, url=None):
         """The service's answer (status, payload) to `method` on `path` (below /api/v1) with the raw `body`; `url` (split)
