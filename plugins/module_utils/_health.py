@@ -14,7 +14,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
-from datetime import datetime, timezone
+
+from ansible_collections.moduscloud.azure_sync.plugins.module_utils._secret_lifetime import parse_datetime, utc_now
 
 # Problem categories: within one severity (error, critical, warning, ok: LEVELS), rows and problems follow
 # this order, then the count of problems.
@@ -155,7 +156,7 @@ def health_row(host, reads, thresholds=None, now=None):
         problems.append(_problem(READ_ERROR, ERROR, "reads failed: %s" % row["error"]))
 
     secrets = _application(row, reads, limits, problems)
-    _moduscloud(row, reads, limits, problems, _hours_since_newest(secrets, now or datetime.now(timezone.utc)))
+    _moduscloud(row, reads, limits, problems, _hours_since_newest(secrets, now or utc_now()))
     _domains(row, reads, problems)
     if reads.get("settings_diff") is not None:
         row["drift"] = drift_from_diff(reads["settings_diff"])
@@ -197,7 +198,7 @@ def _hours_since_newest(secrets, now):
     starts = [secret.get("start_date") for secret in secrets or () if secret.get("start_date")]
     if not starts:
         return None
-    newest = max(datetime.strptime(start[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc) for start in starts)
+    newest = max(parse_datetime(start) for start in starts)
     return max((now - newest).total_seconds() / 3600.0, 0.0)
 
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from playbook_harness import run_playbook
 from sandbox.launch import admin_graph_session
 from test_offboarding import moduscloud
-from test_role import PLAYBOOKS, assert_no_secret, failure_text, org_state, run_role, tenant_vars
+from test_role import PLAYBOOKS, SECRET_DESCRIPTION, UNIQUE_NAME, assert_no_secret, failure_text, org_state, run_role, tenant_vars
 
 # Inventory name -> sandbox tenant name (None: the default tenant).
 TENANTS = {"healthy": None, "expiring": "expiring", "failing": "failing", "missing": "missing", "drifted": "drifted"}
@@ -23,14 +23,14 @@ def backdate_the_key(info, hours):
     tenant's automation identity), as if the tenant had been onboarded then."""
     session = admin_graph_session(info)
     graph = info["graph_url"] + "/v1.0"
-    [app] = session.get(graph + "/applications", params={"$filter": "uniqueName eq 'moduscloud-user-sync'"}).json()["value"]
+    [app] = session.get(graph + "/applications", params={"$filter": "uniqueName eq '%s'" % UNIQUE_NAME}, timeout=30).json()["value"]
     start = datetime.now(timezone.utc) - timedelta(hours=hours)
-    credential = {"displayName": "modusCloud user sync", "startDateTime": start.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    credential = {"displayName": SECRET_DESCRIPTION, "startDateTime": start.strftime("%Y-%m-%dT%H:%M:%SZ")}
     credential["endDateTime"] = (start + timedelta(days=700)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    added = session.post(graph + "/applications/%s/addPassword" % app["id"], json={"passwordCredential": credential})
+    added = session.post(graph + "/applications/%s/addPassword" % app["id"], json={"passwordCredential": credential}, timeout=30)
     assert added.status_code == 200, added.text
     for secret in app["passwordCredentials"]:
-        removed = session.post(graph + "/applications/%s/removePassword" % app["id"], json={"keyId": secret["keyId"]})
+        removed = session.post(graph + "/applications/%s/removePassword" % app["id"], json={"keyId": secret["keyId"]}, timeout=30)
         assert removed.status_code == 204, removed.text
 
 

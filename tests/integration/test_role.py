@@ -345,23 +345,24 @@ def test_the_report_playbook_plans_a_tenant_that_is_not_configured_yet(fresh_san
     assert "Sync report (report, predicted):" in report.output
 
 
-def check_mode_keyword_playbook(tmp_path):
-    """A playbook that runs the role in a play with the check_mode keyword (no --check), as a user may write it."""
+def run_in_check_mode_keyword_play(sandbox, tmp_path, verbosity=0, **extra):
+    """The role in a play with the check_mode keyword (no --check), as a user may write it, with `extra` role
+    variables; its output checked to hold no secret."""
     playbook = tmp_path / "plan.yml"
     playbook.write_text(
         "- hosts: all\n  connection: local\n  gather_facts: false\n  check_mode: true\n"
         "  vars:\n    ansible_python_interpreter: '{{ ansible_playbook_python }}'\n"
         "  roles:\n    - role: moduscloud.azure_sync.azure_user_sync\n"
     )
-    return playbook
+    run = run_playbook(str(playbook), tmp_path, verbosity=verbosity, extra_vars=dict(tenant_vars(sandbox.info), **extra))
+    assert_no_secret(run.output, sandbox.info["admin_client_secret"], sandbox.info["moduscloud_password"])
+    return run
 
 
 def test_a_play_with_the_check_mode_keyword_plans_an_empty_tenant_as_check_does(fresh_sandbox, tmp_path):
     # Check mode from the play keyword alone (no --check): the modules see it and
     # plan, the verification checks nothing the plan only predicted, and the report counts the planned domains.
-    playbook = check_mode_keyword_playbook(tmp_path)
-    run = run_playbook(str(playbook), tmp_path, verbosity=1, extra_vars=tenant_vars(fresh_sandbox.info))
-    assert_no_secret(run.output, fresh_sandbox.info["admin_client_secret"], fresh_sandbox.info["moduscloud_password"])
+    run = run_in_check_mode_keyword_play(fresh_sandbox, tmp_path, verbosity=1)
     assert run.returncode == 0, failure_text(run)
     assert fresh_sandbox.stats()["writes"] == 0
     assert our_apps(tenant_state(fresh_sandbox)) == []
@@ -376,8 +377,7 @@ def test_a_play_with_the_check_mode_keyword_plans_an_empty_tenant_as_check_does(
 def test_a_play_with_the_check_mode_keyword_plans_a_wait_without_waiting(fresh_sandbox, tmp_path):
     # sync_mode wait runs the module in the background; Ansible refuses async in check mode, so a plan that only
     # the play keyword makes must still run it in the foreground, where check mode predicts and does not wait.
-    playbook = check_mode_keyword_playbook(tmp_path)
-    run = run_playbook(str(playbook), tmp_path, extra_vars=dict(tenant_vars(fresh_sandbox.info), azure_user_sync_sync_mode="wait"))
+    run = run_in_check_mode_keyword_play(fresh_sandbox, tmp_path, azure_user_sync_sync_mode="wait")
     assert run.returncode == 0, failure_text(run)
     assert fresh_sandbox.stats()["writes"] == 0
     assert "Sync report (wait, predicted)" in run.output

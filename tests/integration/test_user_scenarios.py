@@ -14,7 +14,7 @@ from test_role import (
     PLAYBOOKS,
     assert_converged,
     assert_no_secret,
-    check_mode_keyword_playbook,
+    run_in_check_mode_keyword_play,
     failure_text,
     org_state,
     our_apps,
@@ -128,8 +128,7 @@ def test_moving_a_converged_tenant_to_the_eu_console_is_planned_then_made_once(f
 def test_a_play_in_check_mode_plans_a_wait_on_a_converged_tenant_as_no_change(fresh_sandbox, tmp_path):
     assert run_role(fresh_sandbox, tmp_path).returncode == 0
     writes = fresh_sandbox.stats()["writes"]
-    playbook = check_mode_keyword_playbook(tmp_path)
-    run = run_playbook(str(playbook), tmp_path, extra_vars=dict(tenant_vars(fresh_sandbox.info), azure_user_sync_sync_mode="wait"))
+    run = run_in_check_mode_keyword_play(fresh_sandbox, tmp_path, azure_user_sync_sync_mode="wait")
     assert run.returncode == 0, failure_text(run)
     assert run.total("changed") == 0, changed_names(run)
     assert fresh_sandbox.stats()["writes"] == writes
